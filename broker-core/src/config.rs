@@ -1,0 +1,562 @@
+//! Configuration by Kafka's own names, units and defaults, validated at construction.
+//!
+//! As in Kafka's properties files a value may be a string or a TOML number or boolean:
+//! `acks = "all"`, `acks = "1"`, `acks = 1` and `acks = -1` all work. Unlike Kafka, an unknown key
+//! is an error: a lab should not let a typo pass.
+
+use crate::protocol::Acks;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// A config value as written in a scenario file or on the command line.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ConfigValue {
+    /// `true` / `false`.
+    Bool(bool),
+    /// An integer.
+    Int(i64),
+    /// A float.
+    Float(f64),
+    /// A string, parsed by the key's type.
+    Str(String),
+}
+
+impl std::fmt::Display for ConfigValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ConfigValue::Bool(b) => write!(f, "{b}"),
+            ConfigValue::Int(i) => write!(f, "{i}"),
+            ConfigValue::Float(x) => write!(f, "{x}"),
+            ConfigValue::Str(s) => write!(f, "\"{s}\""),
+        }
+    }
+}
+
+/// Config keys to values.
+pub type ConfigMap = BTreeMap<String, ConfigValue>;
+
+/// A config that cannot be used.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    /// The key is not a config of this kind of node.
+    #[error("unknown config key `{key}` (valid keys: {valid})")]
+    UnknownKey {
+        /// The key.
+        key: String,
+        /// The keys that are valid here.
+        valid: String,
+    },
+    /// The value does not fit the key.
+    #[error("config `{key}`: {message}")]
+    InvalidValue {
+        /// The key.
+        key: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// Reads typed values out of a `ConfigMap` and rejects keys nobody read.
+struct Reader<'a> {
+    map: &'a ConfigMap,
+    known: BTreeSet<&'static str>,
+}
+
+impl<'a> Reader<'a> {
+    fn new(map: &'a ConfigMap) -> Self {
+        Reader {
+            map,
+            known: BTreeSet::new(),
+        }
+    }
+
+    fn invalid(key: &str, message: impl Into<String>) -> ConfigError {
+        ConfigError::InvalidValue {
+            key: key.to_owned(),
+            message: message.into(),
+        }
+    }
+
+    fn raw(&mut self, key: &'static str) -> Option<&'a ConfigValue> {
+        self.known.insert(key);
+        self.map.get(key)
+    }
+
+    fn int(
+        &mut self,
+        key: &'static str,
+        default: i64,
+        min: i64,
+        max: i64,
+    ) -> Result<i64, ConfigError> {
+        let value = match self.raw(key) {
+            None => return Ok(default),
+            Some(ConfigValue::Int(i)) => *i,
+            Some(ConfigValue::Str(s)) => s
+                .trim()
+                .parse()
+                .map_err(|_| Self::invalid(key, format!("expected an integer, got \"{s}\"")))?,
+            Some(other) => {
+                return Err(Self::invalid(
+                    key,
+                    format!("expected an integer, got {other}"),
+                ))
+            }
+        };
+        if value < min || value > max {
+            return Err(Self::invalid(
+                key,
+                format!("{value} is out of range {min}..={max}"),
+            ));
+        }
+        Ok(value)
+    }
+
+    fn ms(&mut self, key: &'static str, default: u64) -> Result<u64, ConfigError> {
+        Ok(self.int(key, default as i64, 0, i64::from(i32::MAX) * 1000)? as u64)
+    }
+
+    fn bool(&mut self, key: &'static str, default: bool) -> Result<Option<bool>, ConfigError> {
+        match self.raw(key) {
+            None => Ok(None),
+            Some(ConfigValue::Bool(b)) => Ok(Some(*b)),
+            Some(ConfigValue::Str(s)) if s.eq_ignore_ascii_case("true") => Ok(Some(true)),
+            Some(ConfigValue::Str(s)) if s.eq_ignore_ascii_case("false") => Ok(Some(false)),
+            Some(other) => Err(Self::invalid(
+                key,
+                format!("expected true or false, got {other}"),
+            )),
+        }
+        .map(|explicit| explicit.or(Some(default)))
+    }
+
+    fn flag(&mut self, key: &'static str, default: bool) -> Result<bool, ConfigError> {
+        Ok(self.bool(key, default)?.unwrap_or(default))
+    }
+
+    fn choice(
+        &mut self,
+        key: &'static str,
+        default: &'static str,
+        choices: &[&'static str],
+    ) -> Result<&'static str, ConfigError> {
+        let text = match self.raw(key) {
+            None => return Ok(default),
+            Some(ConfigValue::Str(s)) => s.clone(),
+            Some(other) => other.to_string(),
+        };
+        choices
+            .iter()
+            .find(|c| c.eq_ignore_ascii_case(&text))
+            .copied()
+            .ok_or_else(|| {
+                Self::invalid(
+                    key,
+                    format!("\"{text}\" is not one of {}", choices.join(", ")),
+                )
+            })
+    }
+
+    fn finish(self) -> Result<(), ConfigError> {
+        for key in self.map.keys() {
+            if !self.known.contains(key.as_str()) {
+                let valid = self.known.iter().copied().collect::<Vec<_>>().join(", ");
+                return Err(ConfigError::UnknownKey {
+                    key: key.clone(),
+                    valid,
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// How a follower finds where its log diverged from the leader's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Truncation {
+    /// Today: leader epochs (KIP-101, KIP-279, KIP-320; in the fetch itself since KAFKA-10554).
+    LeaderEpoch,
+    /// Before Kafka 0.11: a follower truncates to its own high watermark.
+    HighWatermark,
+}
+
+/// Historical protocol behaviour as switches; the defaults are today's Kafka (4.x).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProtocolSwitches {
+    /// How followers truncate.
+    pub truncation: Truncation,
+    /// KAFKA-15583 (3.7): the HW does not advance while the ISR is below min ISR.
+    pub hw_requires_min_isr: bool,
+    /// KAFKA-7128: a follower joins the ISR only after reaching the start of the leader's epoch.
+    pub isr_join_requires_epoch_start: bool,
+}
+
+impl Default for ProtocolSwitches {
+    fn default() -> Self {
+        ProtocolSwitches {
+            truncation: Truncation::LeaderEpoch,
+            hw_requires_min_isr: true,
+            isr_join_requires_epoch_start: true,
+        }
+    }
+}
+
+/// Per-topic configuration, resolved against the cluster defaults at creation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TopicConfig {
+    /// `min.insync.replicas`.
+    pub min_insync_replicas: u32,
+    /// `unclean.leader.election.enable`.
+    pub unclean_leader_election_enable: bool,
+}
+
+impl TopicConfig {
+    /// Parse topic overrides on top of the cluster's defaults.
+    pub fn parse(map: &ConfigMap, defaults: &TopicConfig) -> Result<TopicConfig, ConfigError> {
+        let mut r = Reader::new(map);
+        let config = TopicConfig {
+            min_insync_replicas: r.int(
+                "min.insync.replicas",
+                i64::from(defaults.min_insync_replicas),
+                1,
+                64,
+            )? as u32,
+            unclean_leader_election_enable: r.flag(
+                "unclean.leader.election.enable",
+                defaults.unclean_leader_election_enable,
+            )?,
+        };
+        r.finish()?;
+        Ok(config)
+    }
+}
+
+/// Broker and controller configuration of a cluster (`server.properties`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClusterConfig {
+    /// Topic defaults (`min.insync.replicas`, `unclean.leader.election.enable`).
+    pub topic_defaults: TopicConfig,
+    /// `replica.lag.time.max.ms`.
+    pub replica_lag_time_max_ms: u64,
+    /// `replica.fetch.wait.max.ms`: how long a leader holds a follower fetch with no new data.
+    pub replica_fetch_wait_max_ms: u64,
+    /// `replica.fetch.backoff.ms`: a follower's pause after a failed fetch.
+    pub replica_fetch_backoff_ms: u64,
+    /// `replica.socket.timeout.ms`: a follower gives up on an unanswered fetch.
+    pub replica_socket_timeout_ms: u64,
+    /// `replica.high-watermark.checkpoint.interval.ms`.
+    pub replica_high_watermark_checkpoint_interval_ms: u64,
+    /// `broker.heartbeat.interval.ms`.
+    pub broker_heartbeat_interval_ms: u64,
+    /// `broker.session.timeout.ms`: the controller fences a broker silent for this long.
+    pub broker_session_timeout_ms: u64,
+    /// `offsets.topic.num.partitions` (used by consumer groups).
+    pub offsets_topic_num_partitions: u32,
+    /// `offsets.topic.replication.factor`.
+    pub offsets_topic_replication_factor: u32,
+    /// Historical protocol switches.
+    pub protocol: ProtocolSwitches,
+}
+
+impl ClusterConfig {
+    /// Parse a cluster config map; `protocol` comes from the scenario's `[protocol]` table.
+    pub fn parse(
+        map: &ConfigMap,
+        protocol: ProtocolSwitches,
+    ) -> Result<ClusterConfig, ConfigError> {
+        let mut r = Reader::new(map);
+        let topic_defaults = TopicConfig {
+            min_insync_replicas: r.int("min.insync.replicas", 1, 1, 64)? as u32,
+            unclean_leader_election_enable: r.flag("unclean.leader.election.enable", false)?,
+        };
+        let config = ClusterConfig {
+            topic_defaults,
+            replica_lag_time_max_ms: r.ms("replica.lag.time.max.ms", 30_000)?,
+            replica_fetch_wait_max_ms: r.ms("replica.fetch.wait.max.ms", 500)?,
+            replica_fetch_backoff_ms: r.ms("replica.fetch.backoff.ms", 1000)?,
+            replica_socket_timeout_ms: r.ms("replica.socket.timeout.ms", 30_000)?,
+            replica_high_watermark_checkpoint_interval_ms: r
+                .ms("replica.high-watermark.checkpoint.interval.ms", 5000)?,
+            broker_heartbeat_interval_ms: r.ms("broker.heartbeat.interval.ms", 2000)?,
+            broker_session_timeout_ms: r.ms("broker.session.timeout.ms", 9000)?,
+            offsets_topic_num_partitions: r.int("offsets.topic.num.partitions", 3, 1, 1000)? as u32,
+            offsets_topic_replication_factor: r.int("offsets.topic.replication.factor", 3, 1, 64)?
+                as u32,
+            protocol,
+        };
+        r.finish()?;
+        if config.replica_fetch_wait_max_ms >= config.replica_lag_time_max_ms {
+            // Kafka's KafkaConfig enforces the same rule: a held fetch must not look like lag.
+            return Err(Reader::invalid(
+                "replica.fetch.wait.max.ms",
+                "must be less than replica.lag.time.max.ms",
+            ));
+        }
+        Ok(config)
+    }
+}
+
+/// How a producer picks a partition for a record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Partitioner {
+    /// murmur2 of the key; null keys stick to one partition per batch (KIP-480).
+    Default,
+    /// Each record to the next partition in turn.
+    RoundRobin,
+}
+
+/// Producer configuration (`ProducerConfig`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProducerConfig {
+    /// `acks`.
+    pub acks: Acks,
+    /// `enable.idempotence`.
+    pub enable_idempotence: bool,
+    /// `retries`.
+    pub retries: u32,
+    /// `retry.backoff.ms`.
+    pub retry_backoff_ms: u64,
+    /// `delivery.timeout.ms`.
+    pub delivery_timeout_ms: u64,
+    /// `request.timeout.ms`.
+    pub request_timeout_ms: u64,
+    /// `linger.ms`.
+    pub linger_ms: u64,
+    /// `batch.size` in bytes.
+    pub batch_size: u64,
+    /// `max.in.flight.requests.per.connection`.
+    pub max_in_flight_requests_per_connection: u32,
+    /// `partitioner.class`.
+    pub partitioner: Partitioner,
+    /// `metadata.max.age.ms`.
+    pub metadata_max_age_ms: u64,
+}
+
+impl ProducerConfig {
+    /// Parse and validate, with Kafka's rules for idempotence.
+    pub fn parse(map: &ConfigMap) -> Result<ProducerConfig, ConfigError> {
+        let mut r = Reader::new(map);
+        let acks = match r.choice("acks", "all", &["all", "-1", "1", "0"])? {
+            "all" | "-1" => Acks::All,
+            "1" => Acks::Leader,
+            _ => Acks::None,
+        };
+        let idempotence_explicit = r.raw("enable.idempotence").is_some();
+        let mut enable_idempotence = r.flag("enable.idempotence", true)?;
+        let partitioner = match r.choice(
+            "partitioner.class",
+            "default",
+            &["default", "round-robin", "RoundRobinPartitioner"],
+        )? {
+            "default" => Partitioner::Default,
+            _ => Partitioner::RoundRobin,
+        };
+        let config = ProducerConfig {
+            acks,
+            enable_idempotence,
+            retries: r.int("retries", i64::from(i32::MAX), 0, i64::from(i32::MAX))? as u32,
+            retry_backoff_ms: r.ms("retry.backoff.ms", 100)?,
+            delivery_timeout_ms: r.ms("delivery.timeout.ms", 120_000)?,
+            request_timeout_ms: r.ms("request.timeout.ms", 30_000)?,
+            linger_ms: r.ms("linger.ms", 5)?,
+            batch_size: r.int("batch.size", 16_384, 1, i64::from(i32::MAX))? as u64,
+            max_in_flight_requests_per_connection: r.int(
+                "max.in.flight.requests.per.connection",
+                5,
+                1,
+                100,
+            )? as u32,
+            partitioner,
+            metadata_max_age_ms: r.ms("metadata.max.age.ms", 300_000)?,
+        };
+        r.finish()?;
+        // KafkaProducer (3.2+, KIP-679): explicit idempotence with conflicting settings is an
+        // error; implicit idempotence is quietly turned off instead.
+        let conflict = if config.acks != Acks::All {
+            Some(("acks", "must be all when enable.idempotence=true"))
+        } else if config.max_in_flight_requests_per_connection > 5 {
+            Some((
+                "max.in.flight.requests.per.connection",
+                "must be at most 5 when enable.idempotence=true",
+            ))
+        } else if config.retries == 0 {
+            Some((
+                "retries",
+                "must be greater than 0 when enable.idempotence=true",
+            ))
+        } else {
+            None
+        };
+        if let Some((key, message)) = conflict {
+            if idempotence_explicit && enable_idempotence {
+                return Err(Reader::invalid(key, message));
+            }
+            enable_idempotence = false;
+        }
+        if config.delivery_timeout_ms < config.linger_ms + config.request_timeout_ms {
+            return Err(Reader::invalid(
+                "delivery.timeout.ms",
+                "must be at least linger.ms + request.timeout.ms",
+            ));
+        }
+        Ok(ProducerConfig {
+            enable_idempotence,
+            ..config
+        })
+    }
+}
+
+/// Where a consumer starts when it has no valid position.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AutoOffsetReset {
+    /// The log start offset.
+    Earliest,
+    /// The high watermark.
+    Latest,
+    /// Fail with `OFFSET_OUT_OF_RANGE`.
+    None,
+}
+
+/// Consumer configuration (`ConsumerConfig`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsumerConfig {
+    /// `auto.offset.reset`.
+    pub auto_offset_reset: AutoOffsetReset,
+    /// `enable.auto.commit`.
+    pub enable_auto_commit: bool,
+    /// `auto.commit.interval.ms`.
+    pub auto_commit_interval_ms: u64,
+    /// `fetch.max.wait.ms`.
+    pub fetch_max_wait_ms: u64,
+    /// `request.timeout.ms`.
+    pub request_timeout_ms: u64,
+    /// `retry.backoff.ms`.
+    pub retry_backoff_ms: u64,
+    /// `session.timeout.ms`.
+    pub session_timeout_ms: u64,
+    /// `heartbeat.interval.ms`.
+    pub heartbeat_interval_ms: u64,
+    /// `max.poll.interval.ms`.
+    pub max_poll_interval_ms: u64,
+    /// `metadata.max.age.ms`.
+    pub metadata_max_age_ms: u64,
+}
+
+impl ConsumerConfig {
+    /// Parse and validate.
+    pub fn parse(map: &ConfigMap) -> Result<ConsumerConfig, ConfigError> {
+        let mut r = Reader::new(map);
+        let auto_offset_reset = match r.choice(
+            "auto.offset.reset",
+            "latest",
+            &["earliest", "latest", "none"],
+        )? {
+            "earliest" => AutoOffsetReset::Earliest,
+            "latest" => AutoOffsetReset::Latest,
+            _ => AutoOffsetReset::None,
+        };
+        let config = ConsumerConfig {
+            auto_offset_reset,
+            enable_auto_commit: r.flag("enable.auto.commit", true)?,
+            auto_commit_interval_ms: r.ms("auto.commit.interval.ms", 5000)?,
+            fetch_max_wait_ms: r.ms("fetch.max.wait.ms", 500)?,
+            request_timeout_ms: r.ms("request.timeout.ms", 30_000)?,
+            retry_backoff_ms: r.ms("retry.backoff.ms", 100)?,
+            session_timeout_ms: r.ms("session.timeout.ms", 45_000)?,
+            heartbeat_interval_ms: r.ms("heartbeat.interval.ms", 3000)?,
+            max_poll_interval_ms: r.ms("max.poll.interval.ms", 300_000)?,
+            metadata_max_age_ms: r.ms("metadata.max.age.ms", 300_000)?,
+        };
+        r.finish()?;
+        if config.heartbeat_interval_ms >= config.session_timeout_ms {
+            return Err(Reader::invalid(
+                "heartbeat.interval.ms",
+                "must be less than session.timeout.ms",
+            ));
+        }
+        Ok(config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map(pairs: &[(&str, ConfigValue)]) -> ConfigMap {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn acks_accepts_strings_and_numbers() {
+        for (value, expected) in [
+            (ConfigValue::Str("all".into()), Acks::All),
+            (ConfigValue::Int(-1), Acks::All),
+            (ConfigValue::Str("1".into()), Acks::Leader),
+            (ConfigValue::Int(1), Acks::Leader),
+            (ConfigValue::Int(0), Acks::None),
+        ] {
+            let config = ProducerConfig::parse(&map(&[("acks", value)])).unwrap();
+            assert_eq!(config.acks, expected);
+        }
+    }
+
+    #[test]
+    fn implicit_idempotence_turns_off_with_acks_1_but_explicit_is_an_error() {
+        let config = ProducerConfig::parse(&map(&[("acks", ConfigValue::Int(1))])).unwrap();
+        assert!(!config.enable_idempotence);
+        let err = ProducerConfig::parse(&map(&[
+            ("acks", ConfigValue::Int(1)),
+            ("enable.idempotence", ConfigValue::Bool(true)),
+        ]))
+        .unwrap_err();
+        assert!(
+            matches!(err, ConfigError::InvalidValue { ref key, .. } if key == "acks"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn unknown_key_is_named() {
+        let err = ClusterConfig::parse(
+            &map(&[("min.insync.replica", ConfigValue::Int(2))]),
+            ProtocolSwitches::default(),
+        )
+        .unwrap_err();
+        assert!(
+            matches!(err, ConfigError::UnknownKey { ref key, .. } if key == "min.insync.replica")
+        );
+        assert!(
+            err.to_string().contains("min.insync.replicas"),
+            "the valid keys are listed: {err}"
+        );
+    }
+
+    #[test]
+    fn defaults_are_kafkas() {
+        let cluster = ClusterConfig::parse(&ConfigMap::new(), ProtocolSwitches::default()).unwrap();
+        assert_eq!(cluster.replica_lag_time_max_ms, 30_000);
+        assert_eq!(cluster.broker_session_timeout_ms, 9000);
+        assert_eq!(cluster.topic_defaults.min_insync_replicas, 1);
+        let producer = ProducerConfig::parse(&ConfigMap::new()).unwrap();
+        assert_eq!(producer.acks, Acks::All);
+        assert!(producer.enable_idempotence);
+        assert_eq!(producer.linger_ms, 5);
+    }
+
+    #[test]
+    fn wrong_type_is_named() {
+        let err = ClusterConfig::parse(
+            &map(&[("replica.lag.time.max.ms", ConfigValue::Str("soon".into()))]),
+            ProtocolSwitches::default(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "config `replica.lag.time.max.ms`: expected an integer, got \"soon\""
+        );
+    }
+}

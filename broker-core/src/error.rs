@@ -1,0 +1,89 @@
+//! Kafka error codes, by their Kafka names. Protocol outcomes are values in responses, never `Err`.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// An error code carried in a response (`org.apache.kafka.common.protocol.Errors`).
+#[allow(non_camel_case_types, missing_docs)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum ErrorCode {
+    NONE,
+    UNKNOWN_SERVER_ERROR,
+    OFFSET_OUT_OF_RANGE,
+    CORRUPT_MESSAGE,
+    UNKNOWN_TOPIC_OR_PARTITION,
+    LEADER_NOT_AVAILABLE,
+    NOT_LEADER_OR_FOLLOWER,
+    REQUEST_TIMED_OUT,
+    NETWORK_EXCEPTION,
+    COORDINATOR_NOT_AVAILABLE,
+    NOT_COORDINATOR,
+    ILLEGAL_GENERATION,
+    UNKNOWN_MEMBER_ID,
+    REBALANCE_IN_PROGRESS,
+    NOT_ENOUGH_REPLICAS,
+    NOT_ENOUGH_REPLICAS_AFTER_APPEND,
+    OUT_OF_ORDER_SEQUENCE_NUMBER,
+    DUPLICATE_SEQUENCE_NUMBER,
+    INVALID_PRODUCER_EPOCH,
+    KAFKA_STORAGE_ERROR,
+    FENCED_LEADER_EPOCH,
+    UNKNOWN_LEADER_EPOCH,
+    STALE_BROKER_EPOCH,
+    INVALID_UPDATE_VERSION,
+    BROKER_ID_NOT_REGISTERED,
+    DUPLICATE_BROKER_REGISTRATION,
+    INELIGIBLE_REPLICA,
+    NEW_LEADER_ELECTED,
+    UNKNOWN_PRODUCER_ID,
+}
+
+impl ErrorCode {
+    /// True for `NONE`.
+    pub fn is_ok(self) -> bool {
+        self == ErrorCode::NONE
+    }
+
+    /// Whether a client may retry the request (Kafka's `RetriableException` subclasses).
+    pub fn is_retriable(self) -> bool {
+        use ErrorCode::*;
+        matches!(
+            self,
+            CORRUPT_MESSAGE
+                | UNKNOWN_TOPIC_OR_PARTITION
+                | LEADER_NOT_AVAILABLE
+                | NOT_LEADER_OR_FOLLOWER
+                | REQUEST_TIMED_OUT
+                | NETWORK_EXCEPTION
+                | COORDINATOR_NOT_AVAILABLE
+                | NOT_COORDINATOR
+                | NOT_ENOUGH_REPLICAS
+                | NOT_ENOUGH_REPLICAS_AFTER_APPEND
+                | KAFKA_STORAGE_ERROR
+                | FENCED_LEADER_EPOCH
+                | UNKNOWN_LEADER_EPOCH
+        )
+    }
+
+    /// Whether the client should refresh its metadata before retrying.
+    pub fn needs_metadata_refresh(self) -> bool {
+        use ErrorCode::*;
+        matches!(
+            self,
+            UNKNOWN_TOPIC_OR_PARTITION
+                | LEADER_NOT_AVAILABLE
+                | NOT_LEADER_OR_FOLLOWER
+                | NETWORK_EXCEPTION
+                | REQUEST_TIMED_OUT
+                | FENCED_LEADER_EPOCH
+                | UNKNOWN_LEADER_EPOCH
+                | KAFKA_STORAGE_ERROR
+        )
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self, f)
+    }
+}

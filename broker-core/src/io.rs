@@ -1,0 +1,312 @@
+//! The inputs a node handles and the outputs it asks its driver to carry out.
+
+use crate::error::ErrorCode;
+use crate::metadata::MetadataRecord;
+use crate::protocol::Message;
+use crate::record::RecordBatch;
+use crate::types::*;
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Something that happened to a node.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Input {
+    /// The process started; `disk` is what its storage holds (recovery reads it).
+    Start {
+        /// The storage as the process finds it.
+        disk: DiskImage,
+        /// A random id for this process incarnation, drawn by the driver.
+        incarnation_id: u64,
+    },
+    /// A message arrived.
+    Message {
+        /// The sender.
+        from: NodeId,
+        /// The message.
+        message: Message,
+    },
+    /// The connection to `peer` broke: requests in flight to it will get no answer.
+    Disconnected {
+        /// The peer.
+        peer: NodeId,
+    },
+    /// A disk operation completed.
+    DiskCompleted {
+        /// The operation.
+        id: DiskOpId,
+        /// `false` when the disk failed the operation (an fsync error, say).
+        ok: bool,
+    },
+    /// A controlled shutdown was asked for (SIGTERM).
+    Shutdown,
+    /// A workload command for a client.
+    Command(ClientCommand),
+}
+
+/// Workload commands the driver gives clients.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ClientCommand {
+    /// Producer: send one record.
+    Send {
+        /// The key, or `None`.
+        key: Option<Bytes>,
+        /// The value; unique per run so the checker can follow it.
+        value: Bytes,
+    },
+    /// Producer: stop accepting records and finish what is in flight.
+    Close,
+}
+
+/// Something a node asks its driver to do or to record.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Output {
+    /// Send a message.
+    Send {
+        /// The receiver.
+        to: NodeId,
+        /// The message.
+        message: Message,
+    },
+    /// A disk operation; its completion comes back as `Input::DiskCompleted`.
+    Disk(DiskOp),
+    /// A teaching event for the trace.
+    Event(Event),
+    /// A client operation for the history.
+    History(HistoryEntry),
+    /// A controlled shutdown finished: the process exits.
+    Stopped,
+}
+
+/// A file of a node's storage.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum FileName {
+    /// A partition log (one file stands for all its segments).
+    Log(TopicPartition),
+    /// The controller's metadata log.
+    MetadataLog,
+    /// `replication-offset-checkpoint`: the high watermarks.
+    HighWatermarkCheckpoint,
+    /// `leader-epoch-checkpoint` of a partition.
+    LeaderEpochCheckpoint(TopicPartition),
+}
+
+/// An entry of an append-only file.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DiskEntry {
+    /// A record batch of a partition log.
+    Batch(RecordBatch),
+    /// A metadata record with its offset.
+    Metadata(u64, MetadataRecord),
+}
+
+/// The contents of a small file rewritten whole (and fsynced, as Kafka's checkpoint files are).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Checkpoint {
+    /// High watermark per partition.
+    HighWatermarks(BTreeMap<TopicPartition, Offset>),
+    /// The leader-epoch cache: `(epoch, start offset)` entries.
+    LeaderEpochs(Vec<(LeaderEpoch, Offset)>),
+}
+
+/// A disk operation. Operations of one node complete in the order they were issued.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DiskOp {
+    /// Append entries to a file (into the page cache).
+    Append {
+        /// The operation id.
+        id: DiskOpId,
+        /// The file.
+        file: FileName,
+        /// The entries.
+        entries: Vec<DiskEntry>,
+    },
+    /// Keep only the first `len` entries of a file.
+    Truncate {
+        /// The operation id.
+        id: DiskOpId,
+        /// The file.
+        file: FileName,
+        /// Entries kept.
+        len: usize,
+    },
+    /// Replace a checkpoint file, durably.
+    WriteCheckpoint {
+        /// The operation id.
+        id: DiskOpId,
+        /// The file.
+        file: FileName,
+        /// The new contents.
+        checkpoint: Checkpoint,
+    },
+    /// Make every earlier write of this node durable.
+    Fsync {
+        /// The operation id.
+        id: DiskOpId,
+    },
+}
+
+impl DiskOp {
+    /// The operation id.
+    pub fn id(&self) -> DiskOpId {
+        match self {
+            DiskOp::Append { id, .. }
+            | DiskOp::Truncate { id, .. }
+            | DiskOp::WriteCheckpoint { id, .. }
+            | DiskOp::Fsync { id } => *id,
+        }
+    }
+}
+
+/// What a process finds on its disk when it starts.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DiskImage {
+    /// Append-only files.
+    pub files: BTreeMap<FileName, Vec<DiskEntry>>,
+    /// Checkpoint files.
+    pub checkpoints: BTreeMap<FileName, Checkpoint>,
+}
+
+/// Why a follower truncated its log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TruncationReason {
+    /// The leader answered with a diverging epoch (KIP-101/279/320, KAFKA-10554).
+    DivergingEpoch,
+    /// Pre-KIP-101: a follower truncates to its high watermark.
+    HighWatermark,
+    /// The leader's log ends before the follower's fetch offset.
+    OffsetOutOfRange,
+    /// Recovery found a torn or corrupt batch.
+    CorruptTail,
+}
+
+/// Why an ISR member was dropped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum IsrShrinkReason {
+    /// Not caught up for longer than `replica.lag.time.max.ms`.
+    Lagging {
+        /// Milliseconds since it was last caught up.
+        lag_ms: u64,
+    },
+    /// The controller fenced the broker.
+    Fenced,
+    /// The broker is shutting down.
+    ShuttingDown,
+}
+
+/// A state change that teaches something; the driver stamps it with time and puts it in the trace.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub enum Event {
+    BrokerRegistered {
+        broker: BrokerId,
+        broker_epoch: BrokerEpoch,
+    },
+    BrokerFenced {
+        broker: BrokerId,
+        reason: String,
+    },
+    BrokerUnfenced {
+        broker: BrokerId,
+    },
+    /// The controller changed a partition's leader (or took it offline).
+    LeaderElected {
+        tp: TopicPartition,
+        leader: Option<BrokerId>,
+        leader_epoch: LeaderEpoch,
+        isr: Vec<BrokerId>,
+        unclean: bool,
+    },
+    /// The controller committed a new ISR.
+    IsrChanged {
+        tp: TopicPartition,
+        isr: Vec<BrokerId>,
+        partition_epoch: PartitionEpoch,
+    },
+    /// A leader proposed an ISR change.
+    IsrChangeProposed {
+        broker: BrokerId,
+        tp: TopicPartition,
+        new_isr: Vec<BrokerId>,
+        reason: String,
+    },
+    BecameLeader {
+        broker: BrokerId,
+        tp: TopicPartition,
+        leader_epoch: LeaderEpoch,
+        log_end_offset: Offset,
+        high_watermark: Offset,
+    },
+    BecameFollower {
+        broker: BrokerId,
+        tp: TopicPartition,
+        leader: Option<BrokerId>,
+        leader_epoch: LeaderEpoch,
+    },
+    HighWatermarkAdvanced {
+        broker: BrokerId,
+        tp: TopicPartition,
+        high_watermark: Offset,
+    },
+    Truncated {
+        broker: BrokerId,
+        tp: TopicPartition,
+        from: Offset,
+        to: Offset,
+        reason: TruncationReason,
+    },
+    LogRecovered {
+        broker: BrokerId,
+        tp: TopicPartition,
+        log_end_offset: Offset,
+        high_watermark: Offset,
+        torn_batches: u32,
+    },
+    ProduceRejected {
+        broker: BrokerId,
+        tp: TopicPartition,
+        error: ErrorCode,
+    },
+    ControlledShutdownCompleted {
+        broker: BrokerId,
+    },
+}
+
+/// One client operation for the history: invoked, then completed ok, failed or unknown.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum HistoryEntry {
+    /// A producer accepted a record.
+    SendInvoked {
+        /// The record's value.
+        value: Bytes,
+        /// The partition chosen.
+        tp: TopicPartition,
+    },
+    /// The send completed.
+    SendCompleted {
+        /// The record's value.
+        value: Bytes,
+        /// The partition.
+        tp: TopicPartition,
+        /// The outcome.
+        outcome: SendOutcome,
+    },
+    /// A consumer read records.
+    Polled {
+        /// The partition.
+        tp: TopicPartition,
+        /// `(offset, value)` pairs in order.
+        records: Vec<(Offset, Bytes)>,
+    },
+}
+
+/// How a send ended.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SendOutcome {
+    /// Acknowledged at this offset (unknown for acks=0).
+    Ok(Option<Offset>),
+    /// Failed with a Kafka error: it was not written, as far as the client knows.
+    Fail(ErrorCode),
+    /// Timed out: it may or may not have been written.
+    Info(ErrorCode),
+}

@@ -1,0 +1,28 @@
+//! broker-core: Kafka's replication protocol as sans-IO state machines.
+//!
+//! Brief overview. Every node (`Broker`, `Controller`, `Producer`, `Consumer`) has the same shape:
+//! `handle(now, Input)`, `handle_timeout(now)`, `poll_output() -> Option<Output>` and
+//! `poll_timeout() -> Option<Time>`. After each `handle*` call the driver drains `poll_output`
+//! completely. Nodes do no IO, read no clock, spawn no thread and create no randomness: time,
+//! disk completions and random ids are inputs. Protocol outcomes are `ErrorCode` values inside
+//! messages; broken internal invariants are panics (bugs in kafka-lab).
+//!
+//! Main types: `Message` (the Kafka APIs), `RecordBatch`, `PartitionLog` (log, leader-epoch cache,
+//! LEO, HW), `MetadataImage`/`MetadataRecord` (the controller's log), `ClusterConfig`.
+#![deny(missing_docs)]
+
+pub mod config;
+pub mod error;
+pub mod io;
+pub mod metadata;
+pub mod protocol;
+pub mod record;
+pub mod types;
+
+pub use config::*;
+pub use error::ErrorCode;
+pub use io::*;
+pub use metadata::*;
+pub use protocol::*;
+pub use record::*;
+pub use types::*;

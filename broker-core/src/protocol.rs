@@ -1,0 +1,214 @@
+//! Protocol messages, named after the Kafka APIs they mirror.
+//!
+//! Each request carries a correlation id that its response echoes. Outcomes are `ErrorCode`
+//! values, as on the wire.
+
+use crate::error::ErrorCode;
+use crate::metadata::{MetadataRecord, PartitionState};
+use crate::record::RecordBatch;
+use crate::types::*;
+use serde::{Deserialize, Serialize};
+
+/// The `acks` a producer asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Acks {
+    /// acks=0: no response at all.
+    None,
+    /// acks=1: the leader answers after its own append.
+    Leader,
+    /// acks=all (-1): the leader answers when the high watermark passes the batch.
+    All,
+}
+
+impl std::fmt::Display for Acks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Acks::None => "0",
+            Acks::Leader => "1",
+            Acks::All => "all",
+        })
+    }
+}
+
+/// The end of a leader epoch in a log: `(epoch, end offset)` as in `OffsetsForLeaderEpoch`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EpochEndOffset {
+    /// The largest epoch ≤ the requested one that the leader knows.
+    pub epoch: LeaderEpoch,
+    /// The start offset of the next epoch after it, or the LEO.
+    pub end_offset: Offset,
+}
+
+/// One partition of a `Fetch` request.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FetchPartition {
+    /// The partition.
+    pub tp: TopicPartition,
+    /// The first offset wanted.
+    pub fetch_offset: Offset,
+    /// The epoch of the last batch the fetcher holds (KAFKA-10554); `None` when it has none or in
+    /// the pre-KIP-101 protocol.
+    pub last_fetched_epoch: Option<LeaderEpoch>,
+    /// The leader epoch the fetcher believes in (KIP-320).
+    pub current_leader_epoch: Option<LeaderEpoch>,
+}
+
+/// One partition of a `Fetch` response.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FetchPartitionResponse {
+    /// The partition.
+    pub tp: TopicPartition,
+    /// `NONE`, or why nothing was read.
+    pub error: ErrorCode,
+    /// The leader's high watermark.
+    pub high_watermark: Offset,
+    /// The leader's log start offset.
+    pub log_start_offset: Offset,
+    /// The leader's log end offset.
+    pub log_end_offset: Offset,
+    /// Set when the fetcher's log diverged from the leader's: truncate, then fetch again.
+    pub diverging_epoch: Option<EpochEndOffset>,
+    /// The batches read.
+    pub batches: Vec<RecordBatch>,
+}
+
+/// A partition as a client sees it in `Metadata`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartitionMetadata {
+    /// The partition.
+    pub tp: TopicPartition,
+    /// The leader, if any.
+    pub leader: Option<BrokerId>,
+    /// The leader epoch.
+    pub leader_epoch: LeaderEpoch,
+    /// The replicas.
+    pub replicas: Vec<BrokerId>,
+    /// The in-sync replicas.
+    pub isr: Vec<BrokerId>,
+}
+
+/// Which offset `ListOffsets` asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum OffsetSpec {
+    /// The log start offset.
+    Earliest,
+    /// The high watermark (the latest offset a consumer may read from).
+    Latest,
+}
+
+/// The messages of the simulated cluster.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[allow(missing_docs)]
+pub enum Message {
+    /// Produce one batch to one partition.
+    Produce {
+        correlation_id: CorrelationId,
+        tp: TopicPartition,
+        acks: Acks,
+        timeout_ms: u64,
+        batch: RecordBatch,
+    },
+    /// The answer to `Produce` (never sent for acks=0).
+    ProduceResponse {
+        correlation_id: CorrelationId,
+        tp: TopicPartition,
+        error: ErrorCode,
+        base_offset: Option<Offset>,
+    },
+    /// Replica fetch (`replica_id` set) or consumer fetch.
+    Fetch {
+        correlation_id: CorrelationId,
+        replica_id: Option<BrokerId>,
+        broker_epoch: Option<BrokerEpoch>,
+        max_wait_ms: u64,
+        partitions: Vec<FetchPartition>,
+    },
+    FetchResponse {
+        correlation_id: CorrelationId,
+        partitions: Vec<FetchPartitionResponse>,
+    },
+    ListOffsets {
+        correlation_id: CorrelationId,
+        tp: TopicPartition,
+        spec: OffsetSpec,
+        current_leader_epoch: Option<LeaderEpoch>,
+    },
+    ListOffsetsResponse {
+        correlation_id: CorrelationId,
+        tp: TopicPartition,
+        error: ErrorCode,
+        offset: Offset,
+        leader_epoch: LeaderEpoch,
+    },
+    Metadata {
+        correlation_id: CorrelationId,
+    },
+    MetadataResponse {
+        correlation_id: CorrelationId,
+        brokers: Vec<BrokerId>,
+        partitions: Vec<PartitionMetadata>,
+    },
+    /// A broker (re)joins the cluster (KIP-631).
+    BrokerRegistration {
+        broker_id: BrokerId,
+        incarnation_id: u64,
+    },
+    BrokerRegistrationResponse {
+        error: ErrorCode,
+        broker_epoch: BrokerEpoch,
+    },
+    /// Liveness, metadata progress, and controlled shutdown (`want_shut_down`).
+    BrokerHeartbeat {
+        broker_id: BrokerId,
+        broker_epoch: BrokerEpoch,
+        metadata_offset: u64,
+        want_shut_down: bool,
+    },
+    BrokerHeartbeatResponse {
+        error: ErrorCode,
+        is_fenced: bool,
+        should_shut_down: bool,
+        records: Vec<(u64, MetadataRecord)>,
+    },
+    /// The controller pushes committed metadata records to brokers, starting at `from_offset`.
+    MetadataUpdate {
+        records: Vec<(u64, MetadataRecord)>,
+    },
+    /// A leader proposes a new ISR (KIP-497).
+    AlterPartition {
+        broker_id: BrokerId,
+        broker_epoch: BrokerEpoch,
+        tp: TopicPartition,
+        leader_epoch: LeaderEpoch,
+        partition_epoch: PartitionEpoch,
+        new_isr: Vec<BrokerId>,
+    },
+    AlterPartitionResponse {
+        tp: TopicPartition,
+        error: ErrorCode,
+        state: Option<PartitionState>,
+    },
+}
+
+impl Message {
+    /// The Kafka API name, for traces and the message-flow view.
+    pub fn api_name(&self) -> &'static str {
+        match self {
+            Message::Produce { .. } => "Produce",
+            Message::ProduceResponse { .. } => "ProduceResponse",
+            Message::Fetch { .. } => "Fetch",
+            Message::FetchResponse { .. } => "FetchResponse",
+            Message::ListOffsets { .. } => "ListOffsets",
+            Message::ListOffsetsResponse { .. } => "ListOffsetsResponse",
+            Message::Metadata { .. } => "Metadata",
+            Message::MetadataResponse { .. } => "MetadataResponse",
+            Message::BrokerRegistration { .. } => "BrokerRegistration",
+            Message::BrokerRegistrationResponse { .. } => "BrokerRegistrationResponse",
+            Message::BrokerHeartbeat { .. } => "BrokerHeartbeat",
+            Message::BrokerHeartbeatResponse { .. } => "BrokerHeartbeatResponse",
+            Message::MetadataUpdate { .. } => "MetadataUpdate",
+            Message::AlterPartition { .. } => "AlterPartition",
+            Message::AlterPartitionResponse { .. } => "AlterPartitionResponse",
+        }
+    }
+}
