@@ -11,17 +11,24 @@
 //! LEO, HW), `MetadataImage`/`MetadataRecord` (the controller's log), `ClusterConfig`.
 #![deny(missing_docs)]
 
+pub mod broker;
 pub mod config;
+pub mod controller;
 pub mod error;
 pub mod io;
+pub mod log;
 pub mod metadata;
+mod outbox;
 pub mod protocol;
 pub mod record;
 pub mod types;
 
+pub use broker::{Broker, Replica};
 pub use config::*;
+pub use controller::{Controller, TopicSpec};
 pub use error::ErrorCode;
 pub use io::*;
+pub use log::PartitionLog;
 pub use metadata::*;
 pub use protocol::*;
 pub use record::*;

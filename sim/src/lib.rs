@@ -1,1 +1,4 @@
 //! sim
+pub mod disk;
+pub mod network;
+pub mod rng;

@@ -1,0 +1,661 @@
+//! The leader's side: produce and acks, serving fetches, the high watermark, the ISR.
+//! Rules follow `core/.../cluster/Partition.scala` (references on each function).
+
+use super::*;
+use crate::config::Truncation;
+use crate::error::ErrorCode;
+use crate::io::{DiskEntry, DiskOp, Event, FileName, IsrShrinkReason};
+use crate::metadata::PartitionState;
+use crate::protocol::{EpochEndOffset, FetchPartitionResponse, OffsetSpec};
+use crate::record::RecordBatch;
+
+/// At most this many batches per partition in one fetch response (stands in for
+/// `replica.fetch.max.bytes` / `fetch.max.bytes`).
+const FETCH_BATCHES_MAX: usize = 64;
+
+impl Broker {
+    /// `ReplicaManager.appendRecords` → `Partition.appendRecordsToLeader`.
+    pub(super) fn handle_produce(
+        &mut self,
+        from: NodeId,
+        correlation_id: CorrelationId,
+        tp: TopicPartition,
+        acks: Acks,
+        timeout_ms: u64,
+        batch: RecordBatch,
+    ) {
+        let error = match self.replicas.get(&tp) {
+            Some(r) if r.leading.is_some() && !self.fenced => {
+                // Checked before the append against the committed ISR: NOT_ENOUGH_REPLICAS.
+                let under_min_isr = (r.isr.len() as u32) < r.min_insync_replicas;
+                if acks == Acks::All && under_min_isr {
+                    ErrorCode::NOT_ENOUGH_REPLICAS
+                } else {
+                    ErrorCode::NONE
+                }
+            }
+            _ => ErrorCode::NOT_LEADER_OR_FOLLOWER,
+        };
+        if !error.is_ok() {
+            self.out.event(Event::ProduceRejected {
+                broker: self.id,
+                tp: tp.clone(),
+                error,
+            });
+            if acks != Acks::None {
+                let response = Message::ProduceResponse {
+                    correlation_id,
+                    tp,
+                    error,
+                    base_offset: None,
+                };
+                self.out.send(from, response);
+            }
+            return;
+        }
+        let (base_offset, required) = self.append_as_leader(&tp, batch);
+        if acks == Acks::None {
+            return;
+        }
+        let deadline = self.now.plus_ms(timeout_ms);
+        self.delayed_produces.push(DelayedProduce {
+            from,
+            correlation_id,
+            tp: tp.clone(),
+            acks,
+            base_offset,
+            required,
+            deadline,
+        });
+    }
+
+    fn append_as_leader(
+        &mut self,
+        tp: &TopicPartition,
+        mut batch: RecordBatch,
+    ) -> (Offset, Offset) {
+        let replica = self.replicas.get_mut(tp).expect("checked by the caller");
+        batch.base_offset = replica.log.log_end_offset();
+        batch.leader_epoch = replica.leader_epoch;
+        let result = (batch.base_offset, batch.next_offset());
+        let write_seq = replica.log.append(batch.clone());
+        let file = FileName::Log(tp.clone());
+        self.issue_disk(
+            DiskPurpose::Append {
+                tp: tp.clone(),
+                write_seq,
+            },
+            |id| DiskOp::Append {
+                id,
+                file,
+                entries: vec![DiskEntry::Batch(batch)],
+            },
+        );
+        result
+    }
+
+    /// Answer the produce requests whose condition now holds (`DelayedProduce.tryComplete` and
+    /// `Partition.checkEnoughReplicasReachOffset`).
+    pub(super) fn complete_delayed_produces(&mut self, tp: &TopicPartition) {
+        let Some(replica) = self.replicas.get(tp) else {
+            return;
+        };
+        let written = replica.log.written_end();
+        let hw = replica.log.high_watermark();
+        let enough = replica.maximal_isr().len() as u32 >= replica.min_insync_replicas;
+        let mut ready = Vec::new();
+        self.delayed_produces.retain(|p| {
+            if &p.tp != tp {
+                return true;
+            }
+            let done = match p.acks {
+                Acks::Leader => written >= p.required,
+                _ => written >= p.required && hw >= p.required,
+            };
+            if done {
+                let error = if p.acks == Acks::All && !enough {
+                    ErrorCode::NOT_ENOUGH_REPLICAS_AFTER_APPEND
+                } else {
+                    ErrorCode::NONE
+                };
+                ready.push((p.from, p.correlation_id, error, p.base_offset));
+            }
+            !done
+        });
+        for (from, correlation_id, error, base_offset) in ready {
+            if !error.is_ok() {
+                self.out.event(Event::ProduceRejected {
+                    broker: self.id,
+                    tp: tp.clone(),
+                    error,
+                });
+            }
+            let base_offset = error.is_ok().then_some(base_offset);
+            self.out.send(
+                from,
+                Message::ProduceResponse {
+                    correlation_id,
+                    tp: tp.clone(),
+                    error,
+                    base_offset,
+                },
+            );
+        }
+    }
+
+    /// A replica stopped leading: its waiting requests fail (`Partition.makeFollower`).
+    pub(super) fn fail_delayed_for(&mut self, tp: &TopicPartition) {
+        let mut failed = Vec::new();
+        self.delayed_produces.retain(|p| {
+            let keep = &p.tp != tp;
+            if !keep {
+                failed.push((p.from, p.correlation_id));
+            }
+            keep
+        });
+        for (from, correlation_id) in failed {
+            let error = ErrorCode::NOT_LEADER_OR_FOLLOWER;
+            self.out.send(
+                from,
+                Message::ProduceResponse {
+                    correlation_id,
+                    tp: tp.clone(),
+                    error,
+                    base_offset: None,
+                },
+            );
+        }
+        self.complete_delayed_fetches(tp, true);
+    }
+
+    pub(super) fn expire_delayed(&mut self, now: Time) {
+        let mut expired = Vec::new();
+        self.delayed_produces.retain(|p| {
+            let keep = p.deadline > now;
+            if !keep {
+                expired.push((p.from, p.correlation_id, p.tp.clone()));
+            }
+            keep
+        });
+        for (from, correlation_id, tp) in expired {
+            let error = ErrorCode::REQUEST_TIMED_OUT;
+            self.out.send(
+                from,
+                Message::ProduceResponse {
+                    correlation_id,
+                    tp,
+                    error,
+                    base_offset: None,
+                },
+            );
+        }
+        let (due, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut self.delayed_fetches)
+            .into_iter()
+            .partition(|f| f.deadline <= now);
+        self.delayed_fetches = waiting;
+        for fetch in due {
+            self.answer_fetch(
+                fetch.from,
+                fetch.correlation_id,
+                fetch.replica_id,
+                &fetch.partitions,
+            );
+        }
+    }
+
+    /// `ReplicaManager.fetchMessages`: validate, update follower state, read or wait.
+    pub(super) fn handle_fetch(
+        &mut self,
+        from: NodeId,
+        correlation_id: CorrelationId,
+        replica_id: Option<BrokerId>,
+        broker_epoch: Option<BrokerEpoch>,
+        max_wait_ms: u64,
+        partitions: Vec<FetchPartition>,
+    ) {
+        if let Some(follower) = replica_id {
+            for p in &partitions {
+                if self.validate_fetch(p, Some(follower)).is_ok() {
+                    self.update_follower_state(&p.tp, follower, p.fetch_offset, broker_epoch);
+                }
+            }
+        }
+        let has_data = partitions
+            .iter()
+            .any(|p| self.fetch_has_data(p, replica_id));
+        if has_data || max_wait_ms == 0 {
+            self.answer_fetch(from, correlation_id, replica_id, &partitions);
+        } else {
+            let deadline = self.now.plus_ms(max_wait_ms);
+            self.delayed_fetches.push(DelayedFetch {
+                from,
+                correlation_id,
+                replica_id,
+                partitions,
+                deadline,
+            });
+        }
+    }
+
+    /// Whether a fetch of this partition would return data or an error now (so it must not wait).
+    fn fetch_has_data(&self, p: &FetchPartition, replica_id: Option<BrokerId>) -> bool {
+        match self.validate_fetch(p, replica_id) {
+            Err(_) => true,
+            Ok(Some(_)) => true,
+            Ok(None) => {
+                let replica = &self.replicas[&p.tp];
+                let limit = fetch_limit(replica, replica_id);
+                !replica.log.read(p.fetch_offset, limit, 1).is_empty()
+            }
+        }
+    }
+
+    /// Leader and epoch checks (KIP-320), then the diverging-epoch check (KAFKA-10554,
+    /// `Partition.fetchRecords`). `Ok(Some(_))` means "truncate first".
+    fn validate_fetch(
+        &self,
+        p: &FetchPartition,
+        replica_id: Option<BrokerId>,
+    ) -> Result<Option<EpochEndOffset>, ErrorCode> {
+        let replica = match self.replicas.get(&p.tp) {
+            Some(r) if r.leading.is_some() => r,
+            _ => return Err(ErrorCode::NOT_LEADER_OR_FOLLOWER),
+        };
+        match p.current_leader_epoch {
+            Some(e) if e < replica.leader_epoch => return Err(ErrorCode::FENCED_LEADER_EPOCH),
+            Some(e) if e > replica.leader_epoch => return Err(ErrorCode::UNKNOWN_LEADER_EPOCH),
+            _ => {}
+        }
+        if let (Some(last_epoch), Truncation::LeaderEpoch) =
+            (p.last_fetched_epoch, self.config.protocol.truncation)
+        {
+            let end = replica.log.end_offset_for(last_epoch);
+            let diverged =
+                end.is_none_or(|e| e.epoch < last_epoch || e.end_offset < p.fetch_offset);
+            if diverged {
+                let undefined = EpochEndOffset {
+                    epoch: LeaderEpoch(0),
+                    end_offset: Offset(0),
+                };
+                return Ok(Some(end.unwrap_or(undefined)));
+            }
+        }
+        let leo = replica.log.written_end();
+        let too_far = p.fetch_offset > leo && replica_id.is_some()
+            || p.fetch_offset > replica.log.log_end_offset();
+        if too_far || p.fetch_offset < replica.log.log_start_offset() {
+            return Err(ErrorCode::OFFSET_OUT_OF_RANGE);
+        }
+        Ok(None)
+    }
+
+    fn answer_fetch(
+        &mut self,
+        from: NodeId,
+        correlation_id: CorrelationId,
+        replica_id: Option<BrokerId>,
+        partitions: &[FetchPartition],
+    ) {
+        let responses = partitions
+            .iter()
+            .map(|p| self.read_partition(p, replica_id))
+            .collect();
+        self.out.send(
+            from,
+            Message::FetchResponse {
+                correlation_id,
+                partitions: responses,
+            },
+        );
+    }
+
+    fn read_partition(
+        &self,
+        p: &FetchPartition,
+        replica_id: Option<BrokerId>,
+    ) -> FetchPartitionResponse {
+        let mut response = FetchPartitionResponse {
+            tp: p.tp.clone(),
+            error: ErrorCode::NONE,
+            high_watermark: Offset(0),
+            log_start_offset: Offset(0),
+            log_end_offset: Offset(0),
+            diverging_epoch: None,
+            batches: Vec::new(),
+        };
+        let check = self.validate_fetch(p, replica_id);
+        if let Some(replica) = self.replicas.get(&p.tp) {
+            response.high_watermark = replica.log.high_watermark();
+            response.log_start_offset = replica.log.log_start_offset();
+            response.log_end_offset = replica.log.written_end();
+        }
+        match check {
+            Err(error) => response.error = error,
+            Ok(Some(diverging)) => response.diverging_epoch = Some(diverging),
+            Ok(None) => {
+                let replica = &self.replicas[&p.tp];
+                response.batches = replica.log.read(
+                    p.fetch_offset,
+                    fetch_limit(replica, replica_id),
+                    FETCH_BATCHES_MAX,
+                );
+            }
+        }
+        response
+    }
+
+    /// Complete waiting fetches of a partition: follower fetches when data was appended,
+    /// consumer fetches when the high watermark moved (`DelayedFetch.tryComplete`).
+    pub(super) fn complete_delayed_fetches(&mut self, tp: &TopicPartition, data_appended: bool) {
+        let (ready, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut self.delayed_fetches)
+            .into_iter()
+            .partition(|f| {
+                f.partitions.iter().any(|p| &p.tp == tp)
+                    && (f.replica_id.is_none() || data_appended)
+                    && self.delayed_fetch_ready(f)
+            });
+        self.delayed_fetches = waiting;
+        for fetch in ready {
+            self.answer_fetch(
+                fetch.from,
+                fetch.correlation_id,
+                fetch.replica_id,
+                &fetch.partitions,
+            );
+        }
+    }
+
+    fn delayed_fetch_ready(&self, fetch: &DelayedFetch) -> bool {
+        fetch
+            .partitions
+            .iter()
+            .any(|p| self.fetch_has_data(p, fetch.replica_id))
+    }
+
+    /// `Replica.updateFetchStateOrThrow`, then ISR expansion and HW advance.
+    fn update_follower_state(
+        &mut self,
+        tp: &TopicPartition,
+        follower: BrokerId,
+        fetch_offset: Offset,
+        broker_epoch: Option<BrokerEpoch>,
+    ) {
+        let now = self.now;
+        let replica = self.replicas.get_mut(tp).expect("validated");
+        let leader_leo = replica.log.written_end();
+        let Some(state) = replica
+            .leading
+            .as_mut()
+            .and_then(|l| l.followers.get_mut(&follower))
+        else {
+            return;
+        };
+        if fetch_offset >= leader_leo {
+            state.last_caught_up_time = state.last_caught_up_time.max(now);
+        } else if fetch_offset >= state.last_fetch_leader_log_end_offset {
+            if let Some(last) = state.last_fetch_time {
+                state.last_caught_up_time = state.last_caught_up_time.max(last);
+            }
+        }
+        state.last_fetch_leader_log_end_offset = leader_leo;
+        state.last_fetch_time = Some(now);
+        state.log_end_offset = Some(fetch_offset);
+        state.broker_epoch = broker_epoch;
+        self.maybe_expand_isr(tp, follower);
+        if self.maybe_advance_hw(tp) {
+            self.complete_delayed_produces(tp);
+        }
+    }
+
+    /// `Partition.maybeIncrementLeaderHW`. Returns whether the HW moved.
+    pub(super) fn maybe_advance_hw(&mut self, tp: &TopicPartition) -> bool {
+        let now = self.now;
+        let lag_max = self.config.replica_lag_time_max_ms;
+        let requires_min_isr = self.config.protocol.hw_requires_min_isr;
+        let Some(replica) = self.replicas.get(tp) else {
+            return false;
+        };
+        let Some(leading) = replica.leading.as_ref() else {
+            return false;
+        };
+        // KAFKA-15583 (3.7): no HW advance while the ISR is below min ISR.
+        let min_isr = replica
+            .min_insync_replicas
+            .min(replica.replicas.len() as u32);
+        if requires_min_isr && (replica.isr.len() as u32) < min_isr {
+            return false;
+        }
+        let leader_leo = replica.log.written_end();
+        let maximal_isr = replica.maximal_isr();
+        let mut new_hw = leader_leo;
+        for (broker, f) in &leading.followers {
+            // Caught-up followers about to join count too, so a join does not stall the HW.
+            let joining =
+                is_caught_up(f, leader_leo, now, lag_max) && self.image.is_eligible(*broker);
+            if maximal_isr.contains(broker) || joining {
+                // Unknown LEO (no fetch in this epoch yet): the HW cannot move (KIP-320 rule 3).
+                new_hw = new_hw.min(f.log_end_offset.unwrap_or(Offset(0)));
+            }
+        }
+        if new_hw <= replica.log.high_watermark() {
+            return false;
+        }
+        let replica = self.replicas.get_mut(tp).expect("present");
+        replica.log.set_high_watermark(new_hw);
+        self.out.event(Event::HighWatermarkAdvanced {
+            broker: self.id,
+            tp: tp.clone(),
+            high_watermark: new_hw,
+        });
+        self.complete_delayed_fetches(tp, false);
+        true
+    }
+
+    /// `Partition.maybeExpandIsr` with `isFollowerInSync` and `isReplicaIsrEligible`.
+    fn maybe_expand_isr(&mut self, tp: &TopicPartition, follower: BrokerId) {
+        let requires_epoch_start = self.config.protocol.isr_join_requires_epoch_start;
+        let replica = &self.replicas[tp];
+        let Some(leading) = replica.leading.as_ref() else {
+            return;
+        };
+        if leading.pending_isr.is_some() || replica.isr.contains(&follower) {
+            return;
+        }
+        let state = &leading.followers[&follower];
+        let Some(leo) = state.log_end_offset else {
+            return;
+        };
+        let reached_hw = leo >= replica.log.high_watermark();
+        // KAFKA-7128: a follower must reach the start of the leader's epoch to join.
+        let reached_epoch = !requires_epoch_start || leo >= leading.epoch_start_offset;
+        // KIP-903: the fetch must come from the broker's current registration.
+        let registration = self.image.brokers.get(&follower);
+        let current_epoch =
+            registration.is_some_and(|r| Some(r.broker_epoch) == state.broker_epoch);
+        if reached_hw && reached_epoch && current_epoch && self.image.is_eligible(follower) {
+            let mut new_isr = replica.isr.clone();
+            new_isr.push(follower);
+            new_isr.sort();
+            self.propose_isr(
+                tp,
+                new_isr,
+                format!(
+                    "broker-{follower} caught up to {leo} (HW {})",
+                    replica.log.high_watermark()
+                ),
+            );
+        }
+    }
+
+    /// `Partition.maybeShrinkIsr` for every partition this broker leads.
+    pub(super) fn maybe_shrink_isrs(&mut self) {
+        let now = self.now;
+        let lag_max = self.config.replica_lag_time_max_ms;
+        let mut proposals = Vec::new();
+        for (tp, replica) in &self.replicas {
+            let Some(leading) = replica.leading.as_ref() else {
+                continue;
+            };
+            if leading.pending_isr.is_some() {
+                continue;
+            }
+            let leader_leo = replica.log.written_end();
+            let lagging: Vec<(BrokerId, u64)> = replica
+                .isr
+                .iter()
+                .filter(|b| **b != self.id)
+                .filter_map(|b| leading.followers.get(b).map(|f| (*b, f)))
+                .filter(|(_, f)| !is_caught_up(f, leader_leo, now, lag_max))
+                .map(|(b, f)| (b, now.ms_since(f.last_caught_up_time)))
+                .collect();
+            if lagging.is_empty() {
+                continue;
+            }
+            let new_isr = replica
+                .isr
+                .iter()
+                .copied()
+                .filter(|b| !lagging.iter().any(|(l, _)| l == b))
+                .collect();
+            let reasons: Vec<String> = lagging
+                .iter()
+                .map(|(b, lag_ms)| {
+                    format!(
+                        "broker-{b} {:?}",
+                        IsrShrinkReason::Lagging { lag_ms: *lag_ms }
+                    )
+                })
+                .collect();
+            proposals.push((tp.clone(), new_isr, reasons.join(", ")));
+        }
+        for (tp, new_isr, reason) in proposals {
+            self.propose_isr(&tp, new_isr, reason);
+        }
+    }
+
+    fn propose_isr(&mut self, tp: &TopicPartition, new_isr: Vec<BrokerId>, reason: String) {
+        let Some(broker_epoch) = self.broker_epoch else {
+            return;
+        };
+        let deadline = self.now.plus_ms(self.config.replica_socket_timeout_ms);
+        let replica = self.replicas.get_mut(tp).expect("leading");
+        let leading = replica.leading.as_mut().expect("leading");
+        leading.pending_isr = Some(PendingIsr {
+            new_isr: new_isr.clone(),
+            deadline,
+        });
+        let message = Message::AlterPartition {
+            broker_id: self.id,
+            broker_epoch,
+            tp: tp.clone(),
+            leader_epoch: replica.leader_epoch,
+            partition_epoch: replica.partition_epoch,
+            new_isr: new_isr.clone(),
+        };
+        self.out.event(Event::IsrChangeProposed {
+            broker: self.id,
+            tp: tp.clone(),
+            new_isr,
+            reason,
+        });
+        self.out.send(self.controller, message);
+    }
+
+    pub(super) fn on_alter_partition_response(
+        &mut self,
+        tp: TopicPartition,
+        error: ErrorCode,
+        state: Option<PartitionState>,
+    ) {
+        let Some(replica) = self.replicas.get_mut(&tp) else {
+            return;
+        };
+        let Some(leading) = replica.leading.as_mut() else {
+            return;
+        };
+        leading.pending_isr = None;
+        if let (ErrorCode::NONE, Some(state)) = (error, state) {
+            if state.leader_epoch == replica.leader_epoch
+                && state.partition_epoch > replica.partition_epoch
+            {
+                replica.isr = state.isr;
+                replica.partition_epoch = state.partition_epoch;
+            }
+        }
+        if self.maybe_advance_hw(&tp) {
+            self.complete_delayed_produces(&tp);
+        }
+        self.complete_delayed_produces(&tp);
+    }
+
+    /// Forget AlterPartition requests the controller never answered, so the ISR can change again.
+    pub(super) fn expire_pending_isr(&mut self, now: Time) {
+        for replica in self.replicas.values_mut() {
+            if let Some(leading) = replica.leading.as_mut() {
+                if leading
+                    .pending_isr
+                    .as_ref()
+                    .is_some_and(|p| p.deadline <= now)
+                {
+                    leading.pending_isr = None;
+                }
+            }
+        }
+    }
+
+    pub(super) fn handle_list_offsets(
+        &mut self,
+        from: NodeId,
+        correlation_id: CorrelationId,
+        tp: TopicPartition,
+        spec: OffsetSpec,
+        current_leader_epoch: Option<LeaderEpoch>,
+    ) {
+        let (error, offset, leader_epoch) = match self.replicas.get(&tp) {
+            Some(r) if r.leading.is_some() => match current_leader_epoch {
+                Some(e) if e < r.leader_epoch => {
+                    (ErrorCode::FENCED_LEADER_EPOCH, Offset(0), r.leader_epoch)
+                }
+                Some(e) if e > r.leader_epoch => {
+                    (ErrorCode::UNKNOWN_LEADER_EPOCH, Offset(0), r.leader_epoch)
+                }
+                _ => {
+                    let offset = match spec {
+                        OffsetSpec::Earliest => r.log.log_start_offset(),
+                        OffsetSpec::Latest => r.log.high_watermark(),
+                    };
+                    (ErrorCode::NONE, offset, r.leader_epoch)
+                }
+            },
+            _ => (ErrorCode::NOT_LEADER_OR_FOLLOWER, Offset(0), LeaderEpoch(0)),
+        };
+        self.out.send(
+            from,
+            Message::ListOffsetsResponse {
+                correlation_id,
+                tp,
+                error,
+                offset,
+                leader_epoch,
+            },
+        );
+    }
+}
+
+/// What a fetch may read up to: followers the leader's written log, consumers the HW.
+fn fetch_limit(replica: &Replica, replica_id: Option<BrokerId>) -> Offset {
+    match replica_id {
+        Some(_) => replica.log.written_end(),
+        None => replica.log.high_watermark(),
+    }
+}
+
+/// `ReplicaState.isCaughtUp`: at the leader's LEO, or caught up within `replica.lag.time.max.ms`.
+pub(crate) fn is_caught_up(
+    f: &FollowerState,
+    leader_leo: Offset,
+    now: Time,
+    lag_max_ms: u64,
+) -> bool {
+    f.log_end_offset == Some(leader_leo) || now.ms_since(f.last_caught_up_time) <= lag_max_ms
+}

@@ -1,0 +1,395 @@
+//! Start-up and recovery, registration and heartbeats, metadata, and role changes.
+
+use super::*;
+use crate::error::ErrorCode;
+use crate::io::{Checkpoint, DiskEntry, DiskImage, DiskOp, Event, FileName, TruncationReason};
+use crate::metadata::{MetadataRecord, PartitionState};
+use crate::protocol::PartitionMetadata;
+use crate::record::RecordBatch;
+
+impl Broker {
+    pub(super) fn start(&mut self, disk: DiskImage, incarnation_id: u64) {
+        assert_eq!(
+            self.phase,
+            Phase::NotStarted,
+            "a process starts once; a restart is a new Broker"
+        );
+        self.incarnation_id = incarnation_id;
+        self.recover(disk);
+        self.phase = Phase::Registering;
+        self.send_registration();
+        self.checkpoint_due = self
+            .now
+            .plus_ms(self.config.replica_high_watermark_checkpoint_interval_ms);
+        self.isr_check_due = self.now.plus_ms(self.isr_check_interval_ms());
+    }
+
+    /// Rebuild every log from what the disk kept: valid batches up to the first torn or corrupt
+    /// one (CRC), which is truncated away with everything after it (`LogLoader` recovery).
+    fn recover(&mut self, disk: DiskImage) {
+        let high_watermarks = match disk.checkpoints.get(&FileName::HighWatermarkCheckpoint) {
+            Some(Checkpoint::HighWatermarks(hws)) => hws.clone(),
+            _ => BTreeMap::new(),
+        };
+        for (file, entries) in disk.files {
+            let FileName::Log(tp) = file else { continue };
+            let (batches, torn) = valid_prefix(entries);
+            if torn > 0 {
+                let len = batches.len();
+                self.issue_disk(DiskPurpose::Other, |id| DiskOp::Truncate {
+                    id,
+                    file: FileName::Log(tp.clone()),
+                    len,
+                });
+            }
+            let epochs = match disk
+                .checkpoints
+                .get(&FileName::LeaderEpochCheckpoint(tp.clone()))
+            {
+                Some(Checkpoint::LeaderEpochs(epochs)) => epochs.clone(),
+                _ => Vec::new(),
+            };
+            let hw = high_watermarks.get(&tp).copied().unwrap_or(Offset(0));
+            let log = PartitionLog::recovered(batches, epochs, hw);
+            self.out.event(Event::LogRecovered {
+                broker: self.id,
+                tp: tp.clone(),
+                log_end_offset: log.log_end_offset(),
+                high_watermark: log.high_watermark(),
+                torn_batches: torn,
+            });
+            self.replicas.insert(tp, Replica::new(log));
+        }
+    }
+
+    pub(super) fn issue_disk(
+        &mut self,
+        purpose: DiskPurpose,
+        build: impl FnOnce(DiskOpId) -> DiskOp,
+    ) {
+        let id = self.out.disk(build);
+        self.disk_ops.push_back((id, purpose));
+    }
+
+    pub(super) fn send_registration(&mut self) {
+        let message = Message::BrokerRegistration {
+            broker_id: self.id,
+            incarnation_id: self.incarnation_id,
+        };
+        self.out.send(self.controller, message);
+        // Retry until the controller accepts (it refuses while the old incarnation's session lives).
+        self.registration_due = self.now.plus_ms(self.config.broker_heartbeat_interval_ms);
+    }
+
+    pub(super) fn on_registration_response(&mut self, error: ErrorCode, broker_epoch: BrokerEpoch) {
+        if self.phase != Phase::Registering || !error.is_ok() {
+            return;
+        }
+        self.broker_epoch = Some(broker_epoch);
+        self.phase = Phase::Running;
+        self.registration_due = Time(u64::MAX);
+        self.send_heartbeat();
+    }
+
+    pub(super) fn send_heartbeat(&mut self) {
+        let Some(broker_epoch) = self.broker_epoch else {
+            return;
+        };
+        let message = Message::BrokerHeartbeat {
+            broker_id: self.id,
+            broker_epoch,
+            metadata_offset: self.image.offset,
+            want_shut_down: self.shutting_down,
+        };
+        self.out.send(self.controller, message);
+        self.heartbeat_due = self.now.plus_ms(self.config.broker_heartbeat_interval_ms);
+    }
+
+    pub(super) fn on_heartbeat_response(
+        &mut self,
+        error: ErrorCode,
+        is_fenced: bool,
+        should_shut_down: bool,
+        records: Vec<(u64, MetadataRecord)>,
+    ) {
+        if self.phase != Phase::Running {
+            return;
+        }
+        if matches!(
+            error,
+            ErrorCode::STALE_BROKER_EPOCH | ErrorCode::BROKER_ID_NOT_REGISTERED
+        ) {
+            // The controller lost or replaced our registration: register again.
+            self.phase = Phase::Registering;
+            self.broker_epoch = None;
+            self.heartbeat_due = Time(u64::MAX);
+            self.send_registration();
+            return;
+        }
+        self.apply_metadata(records);
+        self.fenced = is_fenced;
+        if should_shut_down
+            && self.shutting_down
+            && !self
+                .disk_ops
+                .iter()
+                .any(|(_, p)| matches!(p, DiskPurpose::ShutdownFsync))
+        {
+            self.fetchers.clear();
+            self.issue_disk(DiskPurpose::ShutdownFsync, |id| DiskOp::Fsync { id });
+        }
+    }
+
+    pub(super) fn begin_shutdown(&mut self) {
+        if self.phase == Phase::Running && !self.shutting_down {
+            self.shutting_down = true;
+            self.send_heartbeat();
+        }
+    }
+
+    /// Apply metadata records in order; records this broker already has, or that leave a gap,
+    /// are ignored (the heartbeat catches up on gaps).
+    pub(super) fn apply_metadata(&mut self, records: Vec<(u64, MetadataRecord)>) {
+        let mut changed = Vec::new();
+        for (offset, record) in records {
+            if offset != self.image.offset {
+                continue;
+            }
+            self.image.apply(offset, &record);
+            match record {
+                MetadataRecord::Partition { tp, .. } => changed.push(tp),
+                MetadataRecord::FenceBroker { broker_id, .. }
+                | MetadataRecord::UnfenceBroker { broker_id, .. }
+                    if broker_id == self.id =>
+                {
+                    self.fenced = matches!(record, MetadataRecord::FenceBroker { .. });
+                }
+                _ => {}
+            }
+        }
+        changed.dedup();
+        for tp in changed {
+            let state = self.image.partitions[&tp].clone();
+            self.reconcile(&tp, &state);
+        }
+    }
+
+    /// Bring a replica in line with the partition state (`Partition.makeLeader`/`makeFollower`).
+    fn reconcile(&mut self, tp: &TopicPartition, state: &PartitionState) {
+        if !state.replicas.contains(&self.id) {
+            return;
+        }
+        let min_isr = self
+            .image
+            .topic_config(&tp.topic)
+            .map_or(1, |c| c.min_insync_replicas);
+        let replica = self
+            .replicas
+            .entry(tp.clone())
+            .or_insert_with(|| Replica::new(PartitionLog::new()));
+        replica.min_insync_replicas = min_isr;
+        replica.replicas = state.replicas.clone();
+        let new_epoch = state.leader_epoch > replica.leader_epoch
+            || replica.leader.is_none() && state.leader.is_some();
+        let leads = state.leader == Some(self.id);
+        if leads && (replica.leading.is_none() || new_epoch) {
+            self.become_leader(tp, state);
+        } else if !leads
+            && (replica.leading.is_some() || new_epoch || replica.leader != state.leader)
+        {
+            self.become_follower(tp, state);
+        } else if state.partition_epoch > replica.partition_epoch {
+            replica.isr = state.isr.clone();
+            replica.partition_epoch = state.partition_epoch;
+            if let Some(leading) = replica.leading.as_mut() {
+                leading.pending_isr = None;
+            }
+            if leads {
+                self.maybe_advance_hw(tp);
+                self.complete_delayed_produces(tp);
+            }
+        }
+    }
+
+    fn become_leader(&mut self, tp: &TopicPartition, state: &PartitionState) {
+        let now = self.now;
+        let replica = self.replicas.get_mut(tp).expect("reconcile created it");
+        replica.leader = state.leader;
+        replica.leader_epoch = state.leader_epoch;
+        replica.partition_epoch = state.partition_epoch;
+        replica.isr = state.isr.clone();
+        let leo = replica.log.log_end_offset();
+        replica.log.assign_epoch(state.leader_epoch, leo);
+        // `resetReplicaState`: follower LEOs are unknown until they fetch in this epoch; ISR
+        // members count as caught up now, the others as never.
+        let followers = state
+            .replicas
+            .iter()
+            .filter(|b| **b != self.id)
+            .map(|b| {
+                let caught_up = if state.isr.contains(b) { now } else { Time(0) };
+                let follower = FollowerState {
+                    log_end_offset: None,
+                    last_fetch_time: None,
+                    last_fetch_leader_log_end_offset: Offset(0),
+                    last_caught_up_time: caught_up,
+                    broker_epoch: None,
+                };
+                (*b, follower)
+            })
+            .collect();
+        replica.leading = Some(LeaderState {
+            followers,
+            pending_isr: None,
+            epoch_start_offset: leo,
+        });
+        replica.fetch_backoff_until = None;
+        let event = Event::BecameLeader {
+            broker: self.id,
+            tp: tp.clone(),
+            leader_epoch: state.leader_epoch,
+            log_end_offset: leo,
+            high_watermark: replica.log.high_watermark(),
+        };
+        let epochs = replica.log.epochs().to_vec();
+        self.out.event(event);
+        self.write_epoch_checkpoint(tp, epochs);
+        self.maybe_advance_hw(tp);
+    }
+
+    fn become_follower(&mut self, tp: &TopicPartition, state: &PartitionState) {
+        let replica = self.replicas.get_mut(tp).expect("reconcile created it");
+        let was_leading = replica.leading.take().is_some();
+        replica.leader = state.leader;
+        replica.leader_epoch = state.leader_epoch;
+        replica.partition_epoch = state.partition_epoch;
+        replica.isr = state.isr.clone();
+        replica.fetch_backoff_until = None;
+        let hw = replica.log.high_watermark();
+        self.out.event(Event::BecameFollower {
+            broker: self.id,
+            tp: tp.clone(),
+            leader: state.leader,
+            leader_epoch: state.leader_epoch,
+        });
+        if was_leading {
+            self.fail_delayed_for(tp);
+        }
+        if self.config.protocol.truncation == crate::config::Truncation::HighWatermark {
+            // Before KIP-101, `ReplicaManager.makeFollowers` truncated every new follower's log
+            // to its high watermark, which may be stale: the root of KIP-101's scenarios.
+            self.truncate(tp, hw, TruncationReason::HighWatermark);
+        }
+    }
+
+    /// Truncate a replica's log and its epoch checkpoint, emitting the teaching event.
+    pub(super) fn truncate(
+        &mut self,
+        tp: &TopicPartition,
+        offset: Offset,
+        reason: TruncationReason,
+    ) {
+        let replica = self
+            .replicas
+            .get_mut(tp)
+            .expect("only hosted replicas truncate");
+        let from = replica.log.log_end_offset();
+        let epochs_before = replica.log.epochs().len();
+        let kept = replica.log.truncate_to(offset);
+        let to = replica.log.log_end_offset();
+        let epochs = replica.log.epochs().to_vec();
+        if let Some(len) = kept {
+            self.issue_disk(DiskPurpose::Other, |id| DiskOp::Truncate {
+                id,
+                file: FileName::Log(tp.clone()),
+                len,
+            });
+            self.out.event(Event::Truncated {
+                broker: self.id,
+                tp: tp.clone(),
+                from,
+                to,
+                reason,
+            });
+        }
+        if kept.is_some() || epochs.len() != epochs_before {
+            self.write_epoch_checkpoint(tp, epochs);
+        }
+    }
+
+    fn write_epoch_checkpoint(&mut self, tp: &TopicPartition, epochs: Vec<(LeaderEpoch, Offset)>) {
+        let file = FileName::LeaderEpochCheckpoint(tp.clone());
+        self.issue_disk(DiskPurpose::Other, |id| DiskOp::WriteCheckpoint {
+            id,
+            file,
+            checkpoint: Checkpoint::LeaderEpochs(epochs),
+        });
+    }
+
+    pub(super) fn write_hw_checkpoint(&mut self) {
+        self.checkpoint_due = self
+            .now
+            .plus_ms(self.config.replica_high_watermark_checkpoint_interval_ms);
+        let hws = self
+            .replicas
+            .iter()
+            .map(|(tp, r)| (tp.clone(), r.log.high_watermark()))
+            .collect();
+        let checkpoint = Checkpoint::HighWatermarks(hws);
+        self.issue_disk(DiskPurpose::Other, |id| DiskOp::WriteCheckpoint {
+            id,
+            file: FileName::HighWatermarkCheckpoint,
+            checkpoint,
+        });
+    }
+
+    pub(super) fn handle_metadata_request(&mut self, from: NodeId, correlation_id: CorrelationId) {
+        let brokers = self
+            .image
+            .brokers
+            .iter()
+            .filter(|(_, b)| !b.fenced)
+            .map(|(id, _)| *id)
+            .collect();
+        let partitions = self
+            .image
+            .partitions
+            .iter()
+            .map(|(tp, s)| PartitionMetadata {
+                tp: tp.clone(),
+                leader: s.leader,
+                leader_epoch: s.leader_epoch,
+                replicas: s.replicas.clone(),
+                isr: s.isr.clone(),
+            })
+            .collect();
+        self.out.send(
+            from,
+            Message::MetadataResponse {
+                correlation_id,
+                brokers,
+                partitions,
+            },
+        );
+    }
+}
+
+/// The batches before the first invalid one, and how many entries were dropped.
+fn valid_prefix(entries: Vec<DiskEntry>) -> (Vec<RecordBatch>, u32) {
+    let total = entries.len();
+    let mut batches: Vec<RecordBatch> = Vec::with_capacity(total);
+    for entry in entries {
+        let DiskEntry::Batch(batch) = entry else {
+            break;
+        };
+        let contiguous = batches
+            .last()
+            .is_none_or(|last| last.next_offset() == batch.base_offset);
+        if !batch.is_valid() || !contiguous {
+            break;
+        }
+        batches.push(batch);
+    }
+    let torn = (total - batches.len()) as u32;
+    (batches, torn)
+}

@@ -1,0 +1,676 @@
+//! The KRaft controller (a single node for now): owns the metadata log, registers and fences
+//! brokers, elects leaders, applies `AlterPartition`, and runs controlled shutdowns.
+//!
+//! Records are applied to the in-memory image as soon as they are decided, but published to
+//! brokers, and answered, only once the controller's disk made them durable (append + fsync):
+//! persist before acknowledging.
+
+use crate::config::{ClusterConfig, TopicConfig};
+use crate::error::ErrorCode;
+use crate::io::{DiskEntry, DiskImage, DiskOp, Event, FileName, Input, Output};
+use crate::metadata::{MetadataImage, MetadataRecord, PartitionState};
+use crate::outbox::Outbox;
+use crate::protocol::Message;
+use crate::types::*;
+use std::collections::{BTreeMap, VecDeque};
+
+/// A topic the cluster starts with (created once its replicas have registered).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TopicSpec {
+    /// The topic.
+    pub topic: Topic,
+    /// Replicas per partition; the first is the preferred leader.
+    pub assignment: Vec<Vec<BrokerId>>,
+    /// Its configuration.
+    pub config: TopicConfig,
+}
+
+#[derive(Clone, Debug)]
+struct Session {
+    last_heartbeat: Time,
+}
+
+#[derive(Clone, Debug)]
+struct PendingResponse {
+    durable_offset: u64,
+    to: NodeId,
+    message: Message,
+}
+
+/// The controller as a sans-IO state machine.
+#[derive(Clone, Debug)]
+pub struct Controller {
+    id: ControllerId,
+    config: ClusterConfig,
+    topics: Vec<TopicSpec>,
+    now: Time,
+    started: bool,
+    image: MetadataImage,
+    log: Vec<MetadataRecord>,
+    durable_len: u64,
+    written_len: u64,
+    writes: VecDeque<(DiskOpId, u64)>,
+    sessions: BTreeMap<BrokerId, Session>,
+    pending: Vec<PendingResponse>,
+    out: Outbox,
+}
+
+impl Controller {
+    /// A controller that will create `topics` at cluster start.
+    pub fn new(
+        id: ControllerId,
+        config: ClusterConfig,
+        topics: Vec<TopicSpec>,
+        now: Time,
+    ) -> Controller {
+        Controller {
+            id,
+            config,
+            topics,
+            now,
+            started: false,
+            image: MetadataImage::default(),
+            log: Vec::new(),
+            durable_len: 0,
+            written_len: 0,
+            writes: VecDeque::new(),
+            sessions: BTreeMap::new(),
+            pending: Vec::new(),
+            out: Outbox::default(),
+        }
+    }
+
+    /// Handle one input. Drain `poll_output` afterwards.
+    pub fn handle(&mut self, now: Time, input: Input) {
+        self.advance(now);
+        match input {
+            Input::Start { disk, .. } => self.start(disk),
+            _ if !self.started => {}
+            Input::Message { from, message } => self.on_message(from, message),
+            Input::DiskCompleted { id, ok } => self.on_disk_completed(id, ok),
+            Input::Disconnected { .. } | Input::Shutdown | Input::Command(_) => {}
+        }
+        self.flush_log();
+    }
+
+    /// Fence brokers whose session expired.
+    pub fn handle_timeout(&mut self, now: Time) {
+        self.advance(now);
+        if !self.started {
+            return;
+        }
+        let timeout_ms = self.config.broker_session_timeout_ms;
+        let expired: Vec<BrokerId> = self
+            .sessions
+            .iter()
+            .filter(|(_, s)| now.ms_since(s.last_heartbeat) >= timeout_ms)
+            .map(|(b, _)| *b)
+            .collect();
+        for broker in expired {
+            self.sessions.remove(&broker);
+            if self.image.brokers.get(&broker).is_some_and(|r| !r.fenced) {
+                self.fence(
+                    broker,
+                    format!("no heartbeat for broker.session.timeout.ms={timeout_ms}"),
+                );
+            }
+        }
+        self.flush_log();
+    }
+
+    /// The next output, if any.
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.out.pop()
+    }
+
+    /// The next session expiry.
+    pub fn poll_timeout(&self) -> Option<Time> {
+        let timeout_ms = self.config.broker_session_timeout_ms;
+        self.sessions
+            .values()
+            .map(|s| s.last_heartbeat.plus_ms(timeout_ms))
+            .min()
+    }
+
+    /// The metadata image (including records not yet durable).
+    pub fn metadata(&self) -> &MetadataImage {
+        &self.image
+    }
+
+    /// This controller's id.
+    pub fn id(&self) -> ControllerId {
+        self.id
+    }
+
+    fn advance(&mut self, now: Time) {
+        assert!(now >= self.now, "time went backwards");
+        assert!(
+            self.out.is_empty(),
+            "the driver must drain poll_output after every handle"
+        );
+        self.now = now;
+    }
+
+    /// Replay the metadata log from disk; every registered broker gets a fresh session, as a new
+    /// active controller gives them (`BrokerHeartbeatManager`).
+    fn start(&mut self, disk: DiskImage) {
+        assert!(!self.started, "a process starts once");
+        self.started = true;
+        let entries = disk
+            .files
+            .get(&FileName::MetadataLog)
+            .cloned()
+            .unwrap_or_default();
+        for entry in entries {
+            let DiskEntry::Metadata(offset, record) = entry else {
+                continue;
+            };
+            if offset != self.image.offset {
+                break;
+            }
+            self.image.apply(offset, &record);
+            self.log.push(record);
+        }
+        self.durable_len = self.log.len() as u64;
+        self.written_len = self.durable_len;
+        for (broker, registration) in &self.image.brokers {
+            if !registration.fenced {
+                self.sessions.insert(
+                    *broker,
+                    Session {
+                        last_heartbeat: self.now,
+                    },
+                );
+            }
+        }
+    }
+
+    fn append(&mut self, record: MetadataRecord) -> u64 {
+        let offset = self.image.offset;
+        self.image.apply(offset, &record);
+        self.log.push(record);
+        offset
+    }
+
+    /// Write every undecided record in one append followed by an fsync.
+    fn flush_log(&mut self) {
+        let end = self.log.len() as u64;
+        if self.written_len == end {
+            return;
+        }
+        let entries = (self.written_len..end)
+            .map(|o| DiskEntry::Metadata(o, self.log[o as usize].clone()))
+            .collect();
+        self.out.disk(|id| DiskOp::Append {
+            id,
+            file: FileName::MetadataLog,
+            entries,
+        });
+        let fsync = self.out.disk(|id| DiskOp::Fsync { id });
+        self.writes.push_back((fsync, end));
+        self.written_len = end;
+    }
+
+    fn on_disk_completed(&mut self, id: DiskOpId, ok: bool) {
+        assert!(ok, "controller-{}: metadata write failed", self.id);
+        let Some(&(fsync, end)) = self.writes.front() else {
+            return;
+        };
+        if id != fsync {
+            return; // the append before its fsync
+        }
+        self.writes.pop_front();
+        let from = self.durable_len;
+        self.durable_len = end;
+        self.publish(from, end);
+    }
+
+    /// Push newly durable records to every registered broker and send the answers waiting on them.
+    fn publish(&mut self, from: u64, to: u64) {
+        let records: Vec<(u64, MetadataRecord)> = (from..to)
+            .map(|o| (o, self.log[o as usize].clone()))
+            .collect();
+        for broker in self.image.brokers.keys() {
+            self.out.send(
+                NodeId::Broker(*broker),
+                Message::MetadataUpdate {
+                    records: records.clone(),
+                },
+            );
+        }
+        let durable = self.durable_len;
+        let (ready, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut self.pending)
+            .into_iter()
+            .partition(|p| p.durable_offset < durable);
+        self.pending = waiting;
+        for p in ready {
+            self.out.send(p.to, p.message);
+        }
+    }
+
+    fn respond_when_durable(&mut self, to: NodeId, message: Message) {
+        let durable_offset = self.image.offset.saturating_sub(1);
+        if self.image.offset <= self.durable_len {
+            self.out.send(to, message);
+        } else {
+            self.pending.push(PendingResponse {
+                durable_offset,
+                to,
+                message,
+            });
+        }
+    }
+
+    fn on_message(&mut self, from: NodeId, message: Message) {
+        match message {
+            Message::BrokerRegistration {
+                broker_id,
+                incarnation_id,
+            } => self.register(from, broker_id, incarnation_id),
+            Message::BrokerHeartbeat {
+                broker_id,
+                broker_epoch,
+                metadata_offset,
+                want_shut_down,
+            } => self.heartbeat(
+                from,
+                broker_id,
+                broker_epoch,
+                metadata_offset,
+                want_shut_down,
+            ),
+            Message::AlterPartition {
+                broker_id,
+                broker_epoch,
+                tp,
+                leader_epoch,
+                partition_epoch,
+                new_isr,
+            } => {
+                let (error, state) = self.alter_partition(
+                    broker_id,
+                    broker_epoch,
+                    &tp,
+                    leader_epoch,
+                    partition_epoch,
+                    new_isr,
+                );
+                self.respond_when_durable(
+                    from,
+                    Message::AlterPartitionResponse { tp, error, state },
+                );
+            }
+            other => panic!(
+                "controller got a message controllers never receive: {}",
+                other.api_name()
+            ),
+        }
+    }
+
+    /// `ClusterControlManager.registerBroker`: a new incarnation is refused while the old one's
+    /// session lives (DUPLICATE_BROKER_REGISTRATION); the broker retries.
+    fn register(&mut self, from: NodeId, broker_id: BrokerId, incarnation_id: u64) {
+        if let Some(existing) = self.image.brokers.get(&broker_id) {
+            let same = existing.incarnation_id == incarnation_id;
+            if same {
+                let epoch = existing.broker_epoch;
+                self.respond_when_durable(
+                    from,
+                    Message::BrokerRegistrationResponse {
+                        error: ErrorCode::NONE,
+                        broker_epoch: epoch,
+                    },
+                );
+                return;
+            }
+            if self.sessions.contains_key(&broker_id) && !existing.fenced {
+                let error = ErrorCode::DUPLICATE_BROKER_REGISTRATION;
+                self.out.send(
+                    from,
+                    Message::BrokerRegistrationResponse {
+                        error,
+                        broker_epoch: BrokerEpoch(0),
+                    },
+                );
+                return;
+            }
+        }
+        let broker_epoch = BrokerEpoch(self.image.offset);
+        self.append(MetadataRecord::RegisterBroker {
+            broker_id,
+            broker_epoch,
+            incarnation_id,
+        });
+        self.sessions.insert(
+            broker_id,
+            Session {
+                last_heartbeat: self.now,
+            },
+        );
+        self.out.event(Event::BrokerRegistered {
+            broker: broker_id,
+            broker_epoch,
+        });
+        self.respond_when_durable(
+            from,
+            Message::BrokerRegistrationResponse {
+                error: ErrorCode::NONE,
+                broker_epoch,
+            },
+        );
+    }
+
+    fn heartbeat(
+        &mut self,
+        from: NodeId,
+        broker_id: BrokerId,
+        broker_epoch: BrokerEpoch,
+        metadata_offset: u64,
+        want_shut_down: bool,
+    ) {
+        let Some(registration) = self.image.brokers.get(&broker_id).cloned() else {
+            let error = ErrorCode::BROKER_ID_NOT_REGISTERED;
+            self.out.send(
+                from,
+                Message::BrokerHeartbeatResponse {
+                    error,
+                    is_fenced: true,
+                    should_shut_down: false,
+                    records: vec![],
+                },
+            );
+            return;
+        };
+        if registration.broker_epoch != broker_epoch {
+            let error = ErrorCode::STALE_BROKER_EPOCH;
+            self.out.send(
+                from,
+                Message::BrokerHeartbeatResponse {
+                    error,
+                    is_fenced: true,
+                    should_shut_down: false,
+                    records: vec![],
+                },
+            );
+            return;
+        }
+        self.sessions.insert(
+            broker_id,
+            Session {
+                last_heartbeat: self.now,
+            },
+        );
+        if want_shut_down && !registration.shutting_down {
+            self.controlled_shutdown(broker_id);
+        } else if registration.fenced
+            && !registration.shutting_down
+            && metadata_offset >= broker_epoch.0
+        {
+            // Caught up with the metadata up to its registration: it may lead again.
+            self.append(MetadataRecord::UnfenceBroker {
+                broker_id,
+                broker_epoch,
+            });
+            self.out.event(Event::BrokerUnfenced { broker: broker_id });
+            self.on_broker_available();
+        }
+        let should_shut_down = want_shut_down && !self.leads_any(broker_id);
+        if should_shut_down && !self.image.brokers[&broker_id].fenced {
+            self.append(MetadataRecord::FenceBroker {
+                broker_id,
+                broker_epoch,
+            });
+            self.out.event(Event::BrokerFenced {
+                broker: broker_id,
+                reason: "controlled shutdown".into(),
+            });
+        }
+        let is_fenced = self.image.brokers[&broker_id].fenced;
+        let from_offset = metadata_offset.min(self.durable_len);
+        let records = (from_offset..self.durable_len)
+            .map(|o| (o, self.log[o as usize].clone()))
+            .collect();
+        self.out.send(
+            from,
+            Message::BrokerHeartbeatResponse {
+                error: ErrorCode::NONE,
+                is_fenced,
+                should_shut_down,
+                records,
+            },
+        );
+    }
+
+    fn leads_any(&self, broker: BrokerId) -> bool {
+        self.image
+            .partitions
+            .values()
+            .any(|p| p.leader == Some(broker))
+    }
+
+    /// Create the startup topics once all their replicas are unfenced, and elect leaders for
+    /// offline partitions.
+    fn on_broker_available(&mut self) {
+        let topics = std::mem::take(&mut self.topics);
+        let (ready, waiting): (Vec<_>, Vec<_>) = topics.into_iter().partition(|t| {
+            !self.image.topics.contains_key(&t.topic)
+                && t.assignment
+                    .iter()
+                    .flatten()
+                    .all(|b| self.image.is_eligible(*b))
+        });
+        self.topics = waiting
+            .into_iter()
+            .filter(|t| !self.image.topics.contains_key(&t.topic))
+            .collect();
+        for spec in ready {
+            self.create_topic(spec);
+        }
+        let offline: Vec<TopicPartition> = self
+            .image
+            .partitions
+            .iter()
+            .filter(|(_, p)| p.leader.is_none())
+            .map(|(tp, _)| tp.clone())
+            .collect();
+        for tp in offline {
+            self.elect(&tp, None);
+        }
+    }
+
+    fn create_topic(&mut self, spec: TopicSpec) {
+        let partitions = spec.assignment.len() as u32;
+        self.append(MetadataRecord::Topic {
+            topic: spec.topic.clone(),
+            partitions,
+            config: spec.config.clone(),
+        });
+        for (index, replicas) in spec.assignment.into_iter().enumerate() {
+            let tp = TopicPartition::new(&spec.topic, index as u32);
+            let state = PartitionState {
+                leader: replicas.first().copied(),
+                isr: replicas.clone(),
+                replicas,
+                leader_epoch: LeaderEpoch(0),
+                partition_epoch: PartitionEpoch(0),
+            };
+            self.out.event(Event::LeaderElected {
+                tp: tp.clone(),
+                leader: state.leader,
+                leader_epoch: state.leader_epoch,
+                isr: state.isr.clone(),
+                unclean: false,
+            });
+            self.append(MetadataRecord::Partition { tp, state });
+        }
+    }
+
+    /// Fence a broker: drop it from every ISR (never the last member, without ELR) and move its
+    /// leaderships (`ReplicationControlManager.handleBrokerFenced`).
+    fn fence(&mut self, broker: BrokerId, reason: String) {
+        let broker_epoch = self.image.brokers[&broker].broker_epoch;
+        self.append(MetadataRecord::FenceBroker {
+            broker_id: broker,
+            broker_epoch,
+        });
+        self.out.event(Event::BrokerFenced { broker, reason });
+        self.remove_from_partitions(broker);
+    }
+
+    fn controlled_shutdown(&mut self, broker: BrokerId) {
+        let broker_epoch = self.image.brokers[&broker].broker_epoch;
+        self.append(MetadataRecord::BrokerShuttingDown {
+            broker_id: broker,
+            broker_epoch,
+        });
+        self.remove_from_partitions(broker);
+    }
+
+    fn remove_from_partitions(&mut self, broker: BrokerId) {
+        let affected: Vec<TopicPartition> = self
+            .image
+            .partitions
+            .iter()
+            .filter(|(_, p)| {
+                p.leader == Some(broker) || (p.isr.contains(&broker) && p.isr.len() > 1)
+            })
+            .map(|(tp, _)| tp.clone())
+            .collect();
+        for tp in affected {
+            self.elect(&tp, Some(broker));
+        }
+    }
+
+    /// Recompute a partition's leader and ISR without `leaving` (`PartitionChangeBuilder`):
+    /// a live ISR member in replica order; else, with unclean election enabled, any live replica.
+    fn elect(&mut self, tp: &TopicPartition, leaving: Option<BrokerId>) {
+        let old = self.image.partitions[tp].clone();
+        let unclean_enabled = self
+            .image
+            .topic_config(&tp.topic)
+            .is_some_and(|c| c.unclean_leader_election_enable);
+        let mut isr: Vec<BrokerId> = old
+            .isr
+            .iter()
+            .copied()
+            .filter(|b| Some(*b) != leaving)
+            .collect();
+        if isr.is_empty() {
+            isr = old.isr.clone(); // Without ELR (KIP-966) the last ISR member stays.
+        }
+        let eligible = |b: &BrokerId| Some(*b) != leaving && self.image.is_eligible(*b);
+        let current_ok = old.leader.is_some_and(|l| eligible(&l) && isr.contains(&l));
+        let mut unclean = false;
+        let leader = if current_ok {
+            old.leader
+        } else if let Some(clean) = old
+            .replicas
+            .iter()
+            .copied()
+            .find(|b| isr.contains(b) && eligible(b))
+        {
+            Some(clean)
+        } else if let Some(any) = old
+            .replicas
+            .iter()
+            .copied()
+            .find(|b| unclean_enabled && eligible(b))
+        {
+            unclean = true;
+            isr = vec![any];
+            Some(any)
+        } else {
+            None
+        };
+        if leader == old.leader && isr == old.isr {
+            return;
+        }
+        let leader_changed = leader != old.leader;
+        let state = PartitionState {
+            replicas: old.replicas.clone(),
+            isr: isr.clone(),
+            leader,
+            leader_epoch: if leader_changed {
+                old.leader_epoch.next()
+            } else {
+                old.leader_epoch
+            },
+            partition_epoch: old.partition_epoch.next(),
+        };
+        if leader_changed {
+            self.out.event(Event::LeaderElected {
+                tp: tp.clone(),
+                leader,
+                leader_epoch: state.leader_epoch,
+                isr,
+                unclean,
+            });
+        } else {
+            self.out.event(Event::IsrChanged {
+                tp: tp.clone(),
+                isr,
+                partition_epoch: state.partition_epoch,
+            });
+        }
+        self.append(MetadataRecord::Partition {
+            tp: tp.clone(),
+            state,
+        });
+    }
+
+    /// `ReplicationControlManager.alterPartition` with the epoch checks of KIP-497 and KIP-903.
+    fn alter_partition(
+        &mut self,
+        broker: BrokerId,
+        broker_epoch: BrokerEpoch,
+        tp: &TopicPartition,
+        leader_epoch: LeaderEpoch,
+        partition_epoch: PartitionEpoch,
+        new_isr: Vec<BrokerId>,
+    ) -> (ErrorCode, Option<PartitionState>) {
+        if self
+            .image
+            .brokers
+            .get(&broker)
+            .is_none_or(|r| r.broker_epoch != broker_epoch)
+        {
+            return (ErrorCode::STALE_BROKER_EPOCH, None);
+        }
+        let Some(old) = self.image.partitions.get(tp).cloned() else {
+            return (ErrorCode::UNKNOWN_TOPIC_OR_PARTITION, None);
+        };
+        if old.leader != Some(broker) {
+            return (ErrorCode::NOT_LEADER_OR_FOLLOWER, Some(old));
+        }
+        if leader_epoch != old.leader_epoch {
+            return (ErrorCode::FENCED_LEADER_EPOCH, Some(old));
+        }
+        if partition_epoch != old.partition_epoch {
+            return (ErrorCode::INVALID_UPDATE_VERSION, Some(old));
+        }
+        let joins_ok = new_isr
+            .iter()
+            .all(|b| *b == broker || old.isr.contains(b) || self.image.is_eligible(*b));
+        if !new_isr.contains(&broker)
+            || !new_isr.iter().all(|b| old.replicas.contains(b))
+            || !joins_ok
+        {
+            return (ErrorCode::INELIGIBLE_REPLICA, Some(old));
+        }
+        let state = PartitionState {
+            isr: new_isr.clone(),
+            partition_epoch: old.partition_epoch.next(),
+            ..old
+        };
+        self.out.event(Event::IsrChanged {
+            tp: tp.clone(),
+            isr: new_isr,
+            partition_epoch: state.partition_epoch,
+        });
+        self.append(MetadataRecord::Partition {
+            tp: tp.clone(),
+            state: state.clone(),
+        });
+        (ErrorCode::NONE, Some(state))
+    }
+}

@@ -1,0 +1,223 @@
+//! A partition replica's log: record batches, the leader-epoch cache, log start offset, LEO, HW.
+//!
+//! Appends land in memory at once (the page cache, as Kafka's `UnifiedLog.append` does), but the
+//! driver's disk completes them later. `log_end_offset` counts every appended batch; `written_end`
+//! counts only those whose disk write completed. A leader counts itself towards the high watermark
+//! and answers acks=1 only up to `written_end`: a node never assumes a write it has not seen
+//! complete, and replicas only ever read written batches.
+
+use crate::protocol::EpochEndOffset;
+use crate::record::RecordBatch;
+use crate::types::{LeaderEpoch, Offset};
+use std::collections::VecDeque;
+
+#[derive(Clone, Debug)]
+struct Entry {
+    batch: RecordBatch,
+    /// Order of the append; completions arrive in this order.
+    write_seq: u64,
+}
+
+/// A partition log with its leader-epoch cache (`LeaderEpochFileCache`).
+#[derive(Clone, Debug, Default)]
+pub struct PartitionLog {
+    entries: Vec<Entry>,
+    written_len: usize,
+    next_write_seq: u64,
+    pending_seqs: VecDeque<u64>,
+    log_start_offset: Offset,
+    epochs: Vec<(LeaderEpoch, Offset)>,
+    high_watermark: Offset,
+}
+
+impl PartitionLog {
+    /// An empty log.
+    pub fn new() -> PartitionLog {
+        PartitionLog::default()
+    }
+
+    /// A log recovered from disk: every batch is written, the epoch cache is rebuilt from the
+    /// checkpoint and then from the batches themselves (as `LogSegment.recover` does).
+    pub fn recovered(
+        batches: Vec<RecordBatch>,
+        epochs: Vec<(LeaderEpoch, Offset)>,
+        high_watermark: Offset,
+    ) -> PartitionLog {
+        let mut log = PartitionLog::new();
+        log.epochs = epochs;
+        for batch in batches {
+            log.assign_epoch(batch.leader_epoch, batch.base_offset);
+            log.entries.push(Entry {
+                batch,
+                write_seq: log.next_write_seq,
+            });
+            log.next_write_seq += 1;
+        }
+        log.written_len = log.entries.len();
+        let end = log.log_end_offset();
+        log.epochs.retain(|(_, start)| *start < end);
+        log.high_watermark = high_watermark.min(end);
+        log
+    }
+
+    /// The first offset of the log.
+    pub fn log_start_offset(&self) -> Offset {
+        self.log_start_offset
+    }
+
+    /// The offset after the last appended record (LEO).
+    pub fn log_end_offset(&self) -> Offset {
+        self.entries
+            .last()
+            .map_or(self.log_start_offset, |e| e.batch.next_offset())
+    }
+
+    /// The offset after the last record whose disk write completed.
+    pub fn written_end(&self) -> Offset {
+        match self.written_len {
+            0 => self.log_start_offset,
+            n => self.entries[n - 1].batch.next_offset(),
+        }
+    }
+
+    /// Whether appends are waiting for the disk.
+    pub fn has_pending_writes(&self) -> bool {
+        self.written_len < self.entries.len()
+    }
+
+    /// The high watermark as this replica knows it.
+    pub fn high_watermark(&self) -> Offset {
+        self.high_watermark
+    }
+
+    /// Set the high watermark; it never passes the LEO.
+    pub fn set_high_watermark(&mut self, hw: Offset) {
+        self.high_watermark = hw.min(self.log_end_offset());
+    }
+
+    /// Number of batches.
+    pub fn batch_count(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// All batches, oldest first.
+    pub fn batches(&self) -> impl DoubleEndedIterator<Item = &RecordBatch> + ExactSizeIterator {
+        self.entries.iter().map(|e| &e.batch)
+    }
+
+    /// Append a batch whose offsets and epoch are already set; returns its write sequence, which
+    /// `complete_write` gets back when the disk is done.
+    pub fn append(&mut self, batch: RecordBatch) -> u64 {
+        assert_eq!(
+            batch.base_offset,
+            self.log_end_offset(),
+            "appends are contiguous"
+        );
+        self.assign_epoch(batch.leader_epoch, batch.base_offset);
+        let write_seq = self.next_write_seq;
+        self.next_write_seq += 1;
+        self.pending_seqs.push_back(write_seq);
+        self.entries.push(Entry { batch, write_seq });
+        write_seq
+    }
+
+    /// The disk finished the append with this sequence (appends complete in order).
+    pub fn complete_write(&mut self, write_seq: u64) {
+        let front = self.pending_seqs.pop_front();
+        assert_eq!(
+            front,
+            Some(write_seq),
+            "disk writes complete in the order issued"
+        );
+        // A truncation may have removed the batch meanwhile; count what is still there.
+        self.written_len = self.entries.partition_point(|e| e.write_seq <= write_seq);
+    }
+
+    /// Remove every batch that holds `offset` or later (Kafka truncates whole batches). Returns
+    /// the number of batches kept, or `None` if no batch was removed. The epoch cache loses its
+    /// entries from the new end on even when no batch goes: `UnifiedLog.truncateTo` does the same,
+    /// because a former leader may hold an epoch entry for which it never wrote a batch.
+    pub fn truncate_to(&mut self, offset: Offset) -> Option<usize> {
+        let keep = self
+            .entries
+            .partition_point(|e| e.batch.last_offset() < offset);
+        let removed = keep < self.entries.len();
+        self.entries.truncate(keep);
+        self.written_len = self.written_len.min(keep);
+        let end = self.log_end_offset();
+        self.epochs.retain(|(_, start)| *start < end.min(offset));
+        self.high_watermark = self.high_watermark.min(end);
+        removed.then_some(keep)
+    }
+
+    /// Batches from the one holding `from` onwards, ending at or before `max_offset`, only among
+    /// written batches, at most `max_batches`.
+    pub fn read(&self, from: Offset, max_offset: Offset, max_batches: usize) -> Vec<RecordBatch> {
+        let start =
+            self.entries[..self.written_len].partition_point(|e| e.batch.next_offset() <= from);
+        self.entries[start..self.written_len]
+            .iter()
+            .take_while(|e| e.batch.next_offset() <= max_offset)
+            .take(max_batches)
+            .map(|e| e.batch.clone())
+            .collect()
+    }
+
+    /// The epoch cache: `(epoch, start offset)` entries in increasing order.
+    pub fn epochs(&self) -> &[(LeaderEpoch, Offset)] {
+        &self.epochs
+    }
+
+    /// The latest epoch in the cache.
+    pub fn latest_epoch(&self) -> Option<LeaderEpoch> {
+        self.epochs.last().map(|(epoch, _)| *epoch)
+    }
+
+    /// The start offset of `epoch` in this log, if the cache has it.
+    pub fn epoch_start_offset(&self, epoch: LeaderEpoch) -> Option<Offset> {
+        self.epochs
+            .iter()
+            .find(|(e, _)| *e == epoch)
+            .map(|(_, start)| *start)
+    }
+
+    /// Record that `epoch` starts at `start` (`LeaderEpochFileCache.assign`): a new leader does
+    /// this even before it writes anything (PR #5678). Conflicting later entries are dropped.
+    pub fn assign_epoch(&mut self, epoch: LeaderEpoch, start: Offset) {
+        if let Some((latest, latest_start)) = self.epochs.last() {
+            if *latest == epoch || (*latest > epoch && *latest_start <= start) {
+                return;
+            }
+        }
+        self.epochs.retain(|(e, s)| *e < epoch && *s < start);
+        self.epochs.push((epoch, start));
+    }
+
+    /// `LeaderEpochFileCache.endOffsetFor` (KIP-279): the largest epoch ≤ `requested` and the
+    /// offset where it ends. `None` when the requested epoch is newer than any known one.
+    pub fn end_offset_for(&self, requested: LeaderEpoch) -> Option<EpochEndOffset> {
+        let latest = self.latest_epoch()?;
+        if latest == requested {
+            return Some(EpochEndOffset {
+                epoch: requested,
+                end_offset: self.log_end_offset(),
+            });
+        }
+        let higher = self.epochs.iter().find(|(e, _)| *e > requested)?;
+        let floor = self.epochs.iter().rev().find(|(e, _)| *e <= requested);
+        Some(match floor {
+            // The requested epoch is older than any known: its end is where the next one starts.
+            None => EpochEndOffset {
+                epoch: requested,
+                end_offset: higher.1,
+            },
+            Some((epoch, _)) => EpochEndOffset {
+                epoch: *epoch,
+                end_offset: higher.1,
+            },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;

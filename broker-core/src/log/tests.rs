@@ -1,0 +1,147 @@
+use super::*;
+use crate::record::Record;
+use bytes::Bytes;
+
+fn batch(base: u64, epoch: u32, records: usize) -> RecordBatch {
+    let records = (0..records)
+        .map(|i| Record {
+            key: None,
+            value: Bytes::from(format!("v{base}-{i}")),
+            timestamp_ms: 0,
+            headers: vec![],
+        })
+        .collect();
+    let mut batch = RecordBatch::new(None, records);
+    batch.base_offset = Offset(base);
+    batch.leader_epoch = LeaderEpoch(epoch);
+    batch
+}
+
+fn log_of(batches: &[(u64, u32, usize)]) -> PartitionLog {
+    PartitionLog::recovered(
+        batches.iter().map(|&(b, e, n)| batch(b, e, n)).collect(),
+        vec![],
+        Offset(0),
+    )
+}
+
+#[test]
+fn appends_count_towards_written_end_only_when_the_disk_completes() {
+    let mut log = PartitionLog::new();
+    let seq = log.append(batch(0, 1, 3));
+    assert_eq!(log.log_end_offset(), Offset(3));
+    assert_eq!(log.written_end(), Offset(0));
+    assert!(
+        log.read(Offset(0), Offset(100), 10).is_empty(),
+        "unwritten batches are not readable"
+    );
+    log.complete_write(seq);
+    assert_eq!(log.written_end(), Offset(3));
+    assert_eq!(log.read(Offset(0), Offset(100), 10).len(), 1);
+}
+
+#[test]
+fn epoch_cache_tracks_epoch_starts() {
+    let log = log_of(&[(0, 1, 2), (2, 1, 2), (4, 3, 1), (5, 4, 2)]);
+    assert_eq!(
+        log.epochs(),
+        &[
+            (LeaderEpoch(1), Offset(0)),
+            (LeaderEpoch(3), Offset(4)),
+            (LeaderEpoch(4), Offset(5))
+        ]
+    );
+    assert_eq!(log.latest_epoch(), Some(LeaderEpoch(4)));
+}
+
+#[test]
+fn end_offset_for_follows_kip_279() {
+    let log = log_of(&[(0, 1, 4), (4, 3, 1), (5, 4, 2)]);
+    let eo = |epoch| {
+        log.end_offset_for(LeaderEpoch(epoch))
+            .map(|e| (e.epoch.0, e.end_offset.0))
+    };
+    assert_eq!(eo(4), Some((4, 7)), "latest epoch ends at the LEO");
+    assert_eq!(eo(3), Some((3, 5)));
+    assert_eq!(
+        eo(2),
+        Some((1, 4)),
+        "unknown epoch 2: the largest smaller epoch, ending where epoch 3 starts"
+    );
+    assert_eq!(eo(0), Some((0, 0)), "older than any known epoch");
+    assert_eq!(eo(9), None, "newer than any known epoch");
+}
+
+#[test]
+fn truncation_removes_whole_batches_and_their_epochs() {
+    let mut log = log_of(&[(0, 1, 2), (2, 2, 2), (4, 3, 2)]);
+    log.set_high_watermark(Offset(6));
+    assert_eq!(
+        log.truncate_to(Offset(3)),
+        Some(1),
+        "offset 3 is inside the batch at 2: it goes whole"
+    );
+    assert_eq!(log.log_end_offset(), Offset(2));
+    assert_eq!(log.epochs(), &[(LeaderEpoch(1), Offset(0))]);
+    assert_eq!(
+        log.high_watermark(),
+        Offset(2),
+        "the HW never passes the LEO"
+    );
+    assert_eq!(log.truncate_to(Offset(10)), None);
+}
+
+#[test]
+fn truncation_at_the_end_drops_an_empty_leader_epoch() {
+    let mut log = log_of(&[(0, 1, 2)]);
+    log.assign_epoch(LeaderEpoch(2), Offset(2));
+    assert_eq!(log.latest_epoch(), Some(LeaderEpoch(2)));
+    assert_eq!(log.truncate_to(Offset(2)), None);
+    assert_eq!(
+        log.latest_epoch(),
+        Some(LeaderEpoch(1)),
+        "UnifiedLog.truncateTo always truncates the epoch cache"
+    );
+}
+
+#[test]
+fn truncation_during_a_pending_write_keeps_completion_order() {
+    let mut log = log_of(&[(0, 1, 2)]);
+    let first = log.append(batch(2, 1, 1));
+    log.truncate_to(Offset(2));
+    let second = log.append(batch(2, 2, 1));
+    log.complete_write(first);
+    assert_eq!(
+        log.written_end(),
+        Offset(2),
+        "the truncated batch does not count"
+    );
+    log.complete_write(second);
+    assert_eq!(log.written_end(), Offset(3));
+}
+
+#[test]
+fn recovery_drops_epoch_entries_past_the_log_end_and_caps_the_hw() {
+    let log = PartitionLog::recovered(
+        vec![batch(0, 1, 2)],
+        vec![(LeaderEpoch(1), Offset(0)), (LeaderEpoch(2), Offset(5))],
+        Offset(9),
+    );
+    assert_eq!(log.epochs(), &[(LeaderEpoch(1), Offset(0))]);
+    assert_eq!(log.high_watermark(), Offset(2));
+}
+
+#[test]
+fn read_respects_the_limit_offset() {
+    let log = log_of(&[(0, 1, 2), (2, 1, 2), (4, 1, 2)]);
+    let read = log.read(Offset(3), Offset(6), 10);
+    assert_eq!(
+        read.iter().map(|b| b.base_offset.0).collect::<Vec<_>>(),
+        vec![2, 4]
+    );
+    assert_eq!(
+        log.read(Offset(0), Offset(5), 10).len(),
+        2,
+        "a batch ending past the limit is not returned"
+    );
+}
