@@ -1,1 +1,127 @@
-fn main() {}
+//! kafka-lab: a deterministic Kafka cluster simulator and teaching lab.
+//!
+//! Exit status: 0 when the scenario's `[expect]` holds, 1 when it does not, 2 on bad input.
+
+mod report;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand, ValueEnum};
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "kafka-lab",
+    version,
+    about = "A deterministic Kafka cluster simulator and teaching lab"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// List the built-in scenarios.
+    List,
+    /// Run a scenario headless: timeline, final cluster table, findings.
+    Run(RunArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct RunArgs {
+    /// A built-in scenario name or a path to a scenario file.
+    scenario: String,
+    /// Override the scenario's seed.
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Write the trace as JSON lines to FILE (includes every message).
+    #[arg(long, value_name = "FILE")]
+    trace: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    /// Override a setting, e.g. `producers.acks=1` or `cluster.config.min.insync.replicas=2`.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Format {
+    Text,
+    Json,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let command = cli.command.unwrap_or_else(|| {
+        // The UI is not built yet: in a terminal or not, run the default scenario headless.
+        Command::Run(RunArgs {
+            scenario: scenarios::DEFAULT.into(),
+            seed: None,
+            trace: None,
+            format: Format::Text,
+            set: vec![],
+        })
+    });
+    match command {
+        Command::List => {
+            list();
+            ExitCode::SUCCESS
+        }
+        Command::Run(args) => match run(&args) {
+            Ok(true) => ExitCode::SUCCESS,
+            Ok(false) => ExitCode::from(1),
+            Err(e) => {
+                eprintln!("kafka-lab: {e:#}");
+                ExitCode::from(2)
+            }
+        },
+    }
+}
+
+fn list() {
+    let mut out = std::io::stdout().lock();
+    for builtin in scenarios::builtins() {
+        match builtin.load() {
+            Ok(s) => {
+                let _ = writeln!(out, "{:<24} {}", s.name, s.title);
+            }
+            Err(e) => {
+                let _ = writeln!(out, "{:<24} (broken: {e})", builtin.name);
+            }
+        }
+    }
+}
+
+/// Returns whether `[expect]` held; `Err` is bad input.
+fn run(args: &RunArgs) -> anyhow::Result<bool> {
+    let mut scenario = scenarios::resolve(&args.scenario)?;
+    if let Some(seed) = args.seed {
+        scenario.seed = seed;
+    }
+    for assignment in &args.set {
+        let (key, value) = assignment
+            .split_once('=')
+            .with_context(|| format!("--set {assignment}: expected KEY=VALUE"))?;
+        scenario.apply_set(key.trim(), value.trim())?;
+    }
+    let outcome = scenarios::run(&scenario, args.trace.is_some())?;
+    if let Some(path) = &args.trace {
+        report::write_trace(path, &outcome)
+            .with_context(|| format!("cannot write trace {}", path.display()))?;
+    }
+    let mut out = std::io::stdout().lock();
+    let written = match args.format {
+        Format::Text => report::text(&mut out, &scenario, &outcome),
+        Format::Json => report::json(&mut out, &scenario, &outcome),
+    };
+    // A closed pipe (`kafka-lab run x | head`) is not an error of the run.
+    if let Err(e) = written {
+        if e.kind() != std::io::ErrorKind::BrokenPipe {
+            return Err(e.into());
+        }
+    }
+    Ok(outcome.expect_met)
+}

@@ -12,6 +12,7 @@
 #![deny(missing_docs)]
 
 pub mod broker;
+pub mod client;
 pub mod config;
 pub mod controller;
 pub mod error;
@@ -24,6 +25,7 @@ pub mod record;
 pub mod types;
 
 pub use broker::{Broker, Replica};
+pub use client::{Consumer, Producer};
 pub use config::*;
 pub use controller::{Controller, TopicSpec};
 pub use error::ErrorCode;

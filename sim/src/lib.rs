@@ -1,4 +1,28 @@
-//! sim
+//! sim: the deterministic world kafka-lab runs in.
+//!
+//! Brief overview. `World` owns an event queue over virtual time and every node of the cluster
+//! (broker-core state machines), routes their messages through a simulated `Network`, their disk
+//! operations through simulated `Disk`s, injects faults (`FaultAction`), records a trace
+//! (`TraceEntry`, JSON lines) and the clients' history, and hashes everything into a
+//! fingerprint. All randomness comes from one seed split into named ChaCha8 streams (`Rngs`).
+//! After the run, `findings::check` reports cluster-state findings with verdicts.
+#![deny(missing_docs)]
+
 pub mod disk;
+mod faults;
+pub mod findings;
+mod kind;
 pub mod network;
+pub mod node;
 pub mod rng;
+pub mod spec;
+pub mod summary;
+pub mod trace;
+pub mod world;
+
+pub use findings::{check, Finding, Promises, Verdict};
+pub use kind::FindingKind;
+pub use network::NetworkConfig;
+pub use spec::*;
+pub use trace::{TraceEntry, TraceKind};
+pub use world::{HistoryRecord, Phase, Status, World, CONTROLLER};

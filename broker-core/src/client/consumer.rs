@@ -1,0 +1,305 @@
+//! The consumer in assign mode (`KafkaConsumer.assign` on every partition of its topics):
+//! positions, `auto.offset.reset`, fetches from leaders of what is below the high watermark.
+//! Every poll goes into the history.
+
+use super::metadata::ClientMetadata;
+use crate::config::{AutoOffsetReset, ConsumerConfig};
+use crate::error::ErrorCode;
+use crate::io::{HistoryEntry, Input, Output};
+use crate::outbox::Outbox;
+use crate::protocol::{FetchPartition, FetchPartitionResponse, Message, OffsetSpec};
+use crate::types::*;
+use std::collections::BTreeMap;
+
+#[derive(Clone, Debug, Default)]
+struct Position {
+    offset: Option<Offset>,
+    backoff_until: Time,
+    list_in_flight: Option<(CorrelationId, Time)>,
+}
+
+/// A consumer reading every partition of its topics.
+#[derive(Clone, Debug)]
+pub struct Consumer {
+    id: ClientId,
+    config: ConsumerConfig,
+    now: Time,
+    out: Outbox,
+    metadata: ClientMetadata,
+    positions: BTreeMap<TopicPartition, Position>,
+    fetches: BTreeMap<BrokerId, (CorrelationId, Time)>,
+}
+
+impl Consumer {
+    /// A consumer of `topics` that finds the cluster through `bootstrap`.
+    pub fn new(
+        id: ClientId,
+        config: ConsumerConfig,
+        topics: Vec<Topic>,
+        bootstrap: Vec<BrokerId>,
+        now: Time,
+    ) -> Consumer {
+        Consumer {
+            id,
+            config,
+            now,
+            out: Outbox::default(),
+            metadata: ClientMetadata::new(bootstrap, topics),
+            positions: BTreeMap::new(),
+            fetches: BTreeMap::new(),
+        }
+    }
+
+    /// Handle one input. Drain `poll_output` afterwards.
+    pub fn handle(&mut self, now: Time, input: Input) {
+        self.advance(now);
+        match input {
+            Input::Message { from, message } => self.on_message(from, message),
+            Input::Disconnected {
+                peer: NodeId::Broker(broker),
+            } => {
+                self.metadata.on_disconnected(broker);
+                self.fetches.remove(&broker);
+            }
+            _ => {}
+        }
+        self.run();
+    }
+
+    /// Fire request deadlines and backoffs.
+    pub fn handle_timeout(&mut self, now: Time) {
+        self.advance(now);
+        self.metadata.expire(now);
+        self.fetches.retain(|_, (_, deadline)| *deadline > now);
+        for position in self.positions.values_mut() {
+            if position
+                .list_in_flight
+                .is_some_and(|(_, deadline)| deadline <= now)
+            {
+                position.list_in_flight = None;
+            }
+        }
+        self.run();
+    }
+
+    /// The next output, if any.
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.out.pop()
+    }
+
+    /// The next deadline.
+    pub fn poll_timeout(&self) -> Option<Time> {
+        let mut next = self.metadata.next_deadline();
+        for (_, deadline) in self.fetches.values() {
+            next = next.min(*deadline);
+        }
+        for p in self.positions.values() {
+            if let Some((_, deadline)) = p.list_in_flight {
+                next = next.min(deadline);
+            }
+            if p.backoff_until > self.now {
+                next = next.min(p.backoff_until);
+            }
+        }
+        Some(next)
+    }
+
+    /// The position per partition (the next offset to read).
+    pub fn positions(&self) -> BTreeMap<TopicPartition, Option<Offset>> {
+        self.positions
+            .iter()
+            .map(|(tp, p)| (tp.clone(), p.offset))
+            .collect()
+    }
+
+    /// This client's id.
+    pub fn id(&self) -> ClientId {
+        self.id
+    }
+
+    fn advance(&mut self, now: Time) {
+        assert!(now >= self.now, "time went backwards");
+        assert!(
+            self.out.is_empty(),
+            "the driver must drain poll_output after every handle"
+        );
+        self.now = now;
+    }
+
+    fn run(&mut self) {
+        self.metadata
+            .maybe_request(self.now, &mut self.out, self.config.request_timeout_ms);
+        for tp in self.metadata.partitions.keys() {
+            self.positions.entry(tp.clone()).or_default();
+        }
+        self.reset_positions();
+        self.send_fetches();
+    }
+
+    /// `auto.offset.reset` for partitions without a position: ListOffsets to the leader.
+    fn reset_positions(&mut self) {
+        let spec = match self.config.auto_offset_reset {
+            AutoOffsetReset::Latest => OffsetSpec::Latest,
+            AutoOffsetReset::Earliest | AutoOffsetReset::None => OffsetSpec::Earliest,
+        };
+        let now = self.now;
+        let timeout_ms = self.config.request_timeout_ms;
+        for (tp, position) in &mut self.positions {
+            if position.offset.is_some()
+                || position.list_in_flight.is_some()
+                || position.backoff_until > now
+            {
+                continue;
+            }
+            let Some((leader, epoch)) = self.metadata.leader(tp) else {
+                continue;
+            };
+            let correlation_id = self.out.correlation_id();
+            position.list_in_flight = Some((correlation_id, now.plus_ms(timeout_ms)));
+            let message = Message::ListOffsets {
+                correlation_id,
+                tp: tp.clone(),
+                spec,
+                current_leader_epoch: Some(epoch),
+            };
+            self.out.send(NodeId::Broker(leader), message);
+        }
+    }
+
+    fn send_fetches(&mut self) {
+        let mut by_leader: BTreeMap<BrokerId, Vec<FetchPartition>> = BTreeMap::new();
+        for (tp, position) in &self.positions {
+            let Some(offset) = position.offset else {
+                continue;
+            };
+            let Some((leader, epoch)) = self.metadata.leader(tp) else {
+                continue;
+            };
+            if position.backoff_until > self.now || self.fetches.contains_key(&leader) {
+                continue;
+            }
+            let partition = FetchPartition {
+                tp: tp.clone(),
+                fetch_offset: offset,
+                last_fetched_epoch: None,
+                current_leader_epoch: Some(epoch),
+            };
+            by_leader.entry(leader).or_default().push(partition);
+        }
+        for (leader, partitions) in by_leader {
+            let correlation_id = self.out.correlation_id();
+            let wait_ms = self.config.fetch_max_wait_ms;
+            self.fetches.insert(
+                leader,
+                (
+                    correlation_id,
+                    self.now.plus_ms(self.config.request_timeout_ms + wait_ms),
+                ),
+            );
+            let message = Message::Fetch {
+                correlation_id,
+                replica_id: None,
+                broker_epoch: None,
+                max_wait_ms: wait_ms,
+                partitions,
+            };
+            self.out.send(NodeId::Broker(leader), message);
+        }
+    }
+
+    fn on_message(&mut self, from: NodeId, message: Message) {
+        match message {
+            Message::MetadataResponse {
+                correlation_id,
+                partitions,
+                ..
+            } => {
+                let (max_age, backoff) = (
+                    self.config.metadata_max_age_ms,
+                    self.config.retry_backoff_ms,
+                );
+                self.metadata
+                    .on_response(self.now, correlation_id, partitions, max_age, backoff);
+            }
+            Message::FetchResponse {
+                correlation_id,
+                partitions,
+            } => {
+                let NodeId::Broker(broker) = from else { return };
+                if self.fetches.get(&broker).map(|(c, _)| *c) != Some(correlation_id) {
+                    return;
+                }
+                self.fetches.remove(&broker);
+                for response in partitions {
+                    self.on_partition_data(response);
+                }
+            }
+            Message::ListOffsetsResponse {
+                correlation_id,
+                tp,
+                error,
+                offset,
+                ..
+            } => self.on_list_offsets(correlation_id, tp, error, offset),
+            _ => {}
+        }
+    }
+
+    fn on_partition_data(&mut self, response: FetchPartitionResponse) {
+        let tp = response.tp.clone();
+        let Some(position) = self.positions.get_mut(&tp) else {
+            return;
+        };
+        let Some(offset) = position.offset else {
+            return;
+        };
+        match response.error {
+            ErrorCode::NONE => {
+                let records: Vec<(Offset, bytes::Bytes)> = response
+                    .batches
+                    .iter()
+                    .flat_map(|b| {
+                        b.records
+                            .iter()
+                            .enumerate()
+                            .map(move |(i, r)| (b.base_offset.plus(i as u64), r.value.clone()))
+                    })
+                    .filter(|(o, _)| *o >= offset)
+                    .collect();
+                if let Some((last, _)) = records.last() {
+                    position.offset = Some(last.next());
+                    self.out.history(HistoryEntry::Polled { tp, records });
+                }
+            }
+            ErrorCode::OFFSET_OUT_OF_RANGE => position.offset = None,
+            error => {
+                position.backoff_until = self.now.plus_ms(self.config.retry_backoff_ms);
+                if error.needs_metadata_refresh() {
+                    self.metadata.invalidate();
+                }
+            }
+        }
+    }
+
+    fn on_list_offsets(
+        &mut self,
+        correlation_id: CorrelationId,
+        tp: TopicPartition,
+        error: ErrorCode,
+        offset: Offset,
+    ) {
+        let Some(position) = self.positions.get_mut(&tp) else {
+            return;
+        };
+        if position.list_in_flight.map(|(c, _)| c) != Some(correlation_id) {
+            return;
+        }
+        position.list_in_flight = None;
+        if error.is_ok() {
+            position.offset = Some(offset);
+        } else {
+            position.backoff_until = self.now.plus_ms(self.config.retry_backoff_ms);
+            self.metadata.invalidate();
+        }
+    }
+}

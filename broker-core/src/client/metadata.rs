@@ -1,0 +1,134 @@
+//! The metadata cache a client keeps (`org.apache.kafka.clients.Metadata`): which broker leads
+//! which partition, refreshed on errors and every `metadata.max.age.ms`.
+
+use crate::outbox::Outbox;
+use crate::protocol::{Message, PartitionMetadata};
+use crate::types::*;
+use std::collections::BTreeMap;
+
+#[derive(Clone, Debug)]
+pub(crate) struct ClientMetadata {
+    bootstrap: Vec<BrokerId>,
+    next_bootstrap: usize,
+    topics: Vec<Topic>,
+    pub(crate) partitions: BTreeMap<TopicPartition, PartitionMetadata>,
+    in_flight: Option<(CorrelationId, BrokerId, Time)>,
+    stale: bool,
+    refresh_due: Time,
+    retry_at: Time,
+}
+
+impl ClientMetadata {
+    pub(crate) fn new(bootstrap: Vec<BrokerId>, topics: Vec<Topic>) -> ClientMetadata {
+        assert!(!bootstrap.is_empty(), "a client needs bootstrap servers");
+        ClientMetadata {
+            bootstrap,
+            next_bootstrap: 0,
+            topics,
+            partitions: BTreeMap::new(),
+            in_flight: None,
+            stale: true,
+            refresh_due: Time(0),
+            retry_at: Time(0),
+        }
+    }
+
+    /// Ask for a refresh before the next use.
+    pub(crate) fn invalidate(&mut self) {
+        self.stale = true;
+    }
+
+    /// The number of partitions of `topic`.
+    pub(crate) fn partition_count(&self, topic: &Topic) -> u32 {
+        self.partitions
+            .keys()
+            .filter(|tp| &tp.topic == topic)
+            .count() as u32
+    }
+
+    /// The leader of a partition and its epoch, if known.
+    pub(crate) fn leader(&self, tp: &TopicPartition) -> Option<(BrokerId, LeaderEpoch)> {
+        let p = self.partitions.get(tp)?;
+        p.leader.map(|l| (l, p.leader_epoch))
+    }
+
+    /// Send a Metadata request if one is due and none is in flight.
+    pub(crate) fn maybe_request(&mut self, now: Time, out: &mut Outbox, request_timeout_ms: u64) {
+        let due = self.stale || now >= self.refresh_due;
+        if !due || self.in_flight.is_some() || now < self.retry_at {
+            return;
+        }
+        let broker = self.bootstrap[self.next_bootstrap % self.bootstrap.len()];
+        self.next_bootstrap += 1;
+        let correlation_id = out.correlation_id();
+        self.in_flight = Some((correlation_id, broker, now.plus_ms(request_timeout_ms)));
+        out.send(NodeId::Broker(broker), Message::Metadata { correlation_id });
+    }
+
+    /// Take a response; returns true if it was ours. An answer without our topics (the broker
+    /// has not caught up yet) keeps the cache stale and retries after `retry_backoff_ms`.
+    pub(crate) fn on_response(
+        &mut self,
+        now: Time,
+        correlation_id: CorrelationId,
+        partitions: Vec<PartitionMetadata>,
+        max_age_ms: u64,
+        retry_backoff_ms: u64,
+    ) -> bool {
+        if self.in_flight.map(|(id, _, _)| id) != Some(correlation_id) {
+            return false;
+        }
+        self.in_flight = None;
+        let ours: BTreeMap<TopicPartition, PartitionMetadata> = partitions
+            .into_iter()
+            .filter(|p| self.topics.contains(&p.tp.topic))
+            .map(|p| (p.tp.clone(), p))
+            .collect();
+        let complete = self
+            .topics
+            .iter()
+            .all(|t| ours.keys().any(|tp| &tp.topic == t));
+        if !complete {
+            self.retry_at = now.plus_ms(retry_backoff_ms);
+            return true;
+        }
+        // Never go back to an older leader epoch than we know (`Metadata.updateLatestMetadata`).
+        for (tp, p) in ours {
+            let newer = self
+                .partitions
+                .get(&tp)
+                .is_none_or(|old| p.leader_epoch >= old.leader_epoch);
+            if newer {
+                self.partitions.insert(tp, p);
+            }
+        }
+        self.stale = false;
+        self.refresh_due = now.plus_ms(max_age_ms);
+        true
+    }
+
+    /// A request timed out or its broker went away: try the next bootstrap broker.
+    pub(crate) fn expire(&mut self, now: Time) {
+        if self
+            .in_flight
+            .is_some_and(|(_, _, deadline)| deadline <= now)
+        {
+            self.in_flight = None;
+        }
+    }
+
+    pub(crate) fn on_disconnected(&mut self, broker: BrokerId) {
+        if self.in_flight.is_some_and(|(_, b, _)| b == broker) {
+            self.in_flight = None;
+        }
+    }
+
+    /// The next time this cache wants to act.
+    pub(crate) fn next_deadline(&self) -> Time {
+        match self.in_flight {
+            Some((_, _, deadline)) => deadline,
+            None if self.stale => self.retry_at,
+            None => self.refresh_due,
+        }
+    }
+}

@@ -1,0 +1,185 @@
+//! From a checked scenario to the simulator's `WorldSpec`.
+
+use crate::error::{ErrorKind, ScenarioError};
+use crate::format::{Fault, FaultAction, Scenario};
+use broker_core::{BrokerId, ClientId, ConsumerConfig, NodeId, ProducerConfig, Topic, TopicSpec};
+use sim::{
+    ConsumerSpec, DiskConfig, FaultSpec, NetworkConfig, ProducerSpec, WorldSpec, CONTROLLER,
+};
+
+/// Stop a run after this many events: far more than any built-in scenario needs.
+const EVENTS_MAX: u64 = 200_000_000;
+
+impl Scenario {
+    /// The simulator's description of this scenario. The scenario was checked when parsed, so
+    /// errors here mean it was changed in code without `validate`.
+    pub fn world_spec(&self) -> Result<WorldSpec, ScenarioError> {
+        let config_error = |key: String, e: broker_core::ConfigError| {
+            ScenarioError::new(
+                ErrorKind::Config,
+                format!("scenario {}", self.name),
+                e.to_string(),
+            )
+            .with_key(key)
+        };
+        let cluster = self
+            .cluster_config()
+            .map_err(|e| config_error("cluster.config".into(), e))?;
+        let mut topics = Vec::new();
+        for (index, t) in self.topics.iter().enumerate() {
+            let config = self
+                .topic_config(index)
+                .map_err(|e| config_error(format!("topics[{index}].config"), e))?;
+            let assignment = match &t.assignment {
+                Some(a) => a
+                    .iter()
+                    .map(|replicas| replicas.iter().copied().map(BrokerId).collect())
+                    .collect(),
+                None => {
+                    default_assignment(t.partitions, t.replication_factor, self.cluster.brokers)
+                }
+            };
+            topics.push(TopicSpec {
+                topic: Topic::new(&t.name),
+                assignment,
+                config,
+            });
+        }
+        let mut producers = Vec::new();
+        for (index, p) in self.producers.iter().enumerate() {
+            let config = ProducerConfig::parse(&p.config)
+                .map_err(|e| config_error(format!("producers[{index}].config"), e))?;
+            producers.push(ProducerSpec {
+                name: p.name.clone(),
+                topic: Topic::new(&p.topic),
+                rate_per_s_milli: (p.rate_per_s * 1000.0).round() as u64,
+                records: p.records,
+                keys: p.keys,
+                start_ms: p.start_ms,
+                stop_ms: p.stop_ms,
+                config,
+            });
+        }
+        let mut consumers = Vec::new();
+        for (index, c) in self.consumers.iter().enumerate() {
+            let config = ConsumerConfig::parse(&c.config)
+                .map_err(|e| config_error(format!("consumers[{index}].config"), e))?;
+            let topics = c.topics.iter().map(|t| Topic::new(t)).collect();
+            consumers.push(ConsumerSpec {
+                name: c.name.clone(),
+                topics,
+                start_ms: c.start_ms,
+                config,
+            });
+        }
+        let faults = self
+            .faults
+            .iter()
+            .map(|f| FaultSpec {
+                at_ms: f.at_ms,
+                action: self.fault_action(f),
+            })
+            .collect();
+        Ok(WorldSpec {
+            seed: self.seed,
+            brokers: self.cluster.brokers,
+            cluster,
+            topics,
+            producers,
+            consumers,
+            network: NetworkConfig {
+                latency_ms: (self.network.latency_ms[0], self.network.latency_ms[1]),
+                drop_rate: self.network.drop_rate,
+                duplicate_rate: self.network.duplicate_rate,
+            },
+            disk: DiskConfig {
+                write_latency_ms: (self.disk.write_latency_ms[0], self.disk.write_latency_ms[1]),
+                fsync_latency_ms: (self.disk.fsync_latency_ms[0], self.disk.fsync_latency_ms[1]),
+                flush_interval_ms: self.disk.flush_interval_ms,
+                tear_probability: self.disk.tear_probability,
+            },
+            faults,
+            duration_ms: self.duration_ms,
+            drain_ms: self.drain_ms,
+            trace_messages: false,
+            events_max: EVENTS_MAX,
+        })
+    }
+
+    /// The simulator's id of a node name that validation accepted.
+    pub fn node_id(&self, name: &str) -> NodeId {
+        if let Some(n) = name.strip_prefix("broker-").and_then(|n| n.parse().ok()) {
+            return NodeId::Broker(BrokerId(n));
+        }
+        if name.starts_with("controller-") {
+            return CONTROLLER;
+        }
+        let mut clients = self
+            .producers
+            .iter()
+            .map(|p| &p.name)
+            .chain(self.consumers.iter().map(|c| &c.name));
+        let index = clients
+            .position(|n| n == name)
+            .expect("validated node name");
+        NodeId::Client(ClientId(index as u32 + 1))
+    }
+
+    fn fault_action(&self, f: &Fault) -> sim::FaultAction {
+        let target = || self.node_id(f.target.as_deref().expect("validated: target"));
+        match f.action {
+            FaultAction::Crash => sim::FaultAction::Crash { target: target() },
+            FaultAction::PowerFail => sim::FaultAction::PowerFail { target: target() },
+            FaultAction::Restart => sim::FaultAction::Restart { target: target() },
+            FaultAction::Shutdown => sim::FaultAction::Shutdown { target: target() },
+            FaultAction::Pause => sim::FaultAction::Pause { target: target() },
+            FaultAction::Resume => sim::FaultAction::Resume { target: target() },
+            FaultAction::Isolate => sim::FaultAction::Isolate { target: target() },
+            FaultAction::Clog => sim::FaultAction::Clog { target: target() },
+            FaultAction::Unclog => sim::FaultAction::Unclog { target: target() },
+            FaultAction::Heal => sim::FaultAction::Heal,
+            FaultAction::Cut => sim::FaultAction::Cut {
+                from: self.node_id(f.from.as_deref().expect("validated: from")),
+                to: self.node_id(f.to.as_deref().expect("validated: to")),
+            },
+            FaultAction::Partition => {
+                let sides = f.sides.as_ref().expect("validated: sides");
+                sim::FaultAction::Partition {
+                    sides: sides
+                        .iter()
+                        .map(|side| side.iter().map(|n| self.node_id(n)).collect())
+                        .collect(),
+                }
+            }
+        }
+    }
+}
+
+/// Replicas of partition p start at broker (p mod n) + 1 and continue in order, so leaders
+/// spread over brokers as Kafka's assignment spreads them (without its random start).
+fn default_assignment(
+    partitions: u32,
+    replication_factor: u32,
+    brokers: u32,
+) -> Vec<Vec<BrokerId>> {
+    (0..partitions)
+        .map(|p| {
+            (0..replication_factor)
+                .map(|i| BrokerId((p + i) % brokers + 1))
+                .collect()
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_assignment_spreads_leaders() {
+        let a = default_assignment(3, 3, 3);
+        assert_eq!(a[0], vec![BrokerId(1), BrokerId(2), BrokerId(3)]);
+        assert_eq!(a[1], vec![BrokerId(2), BrokerId(3), BrokerId(1)]);
+        assert_eq!(a[2], vec![BrokerId(3), BrokerId(1), BrokerId(2)]);
+    }
+}

@@ -1,0 +1,42 @@
+//! Running a scenario to its verdict: the one place that decides whether `[expect]` holds.
+
+use crate::error::ScenarioError;
+use crate::format::Scenario;
+use sim::{Finding, FindingKind, World};
+use std::collections::BTreeSet;
+
+/// The result of a run.
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    /// The world at the end of the drain phase.
+    pub world: World,
+    /// What the checker found.
+    pub findings: Vec<Finding>,
+    /// The kinds found.
+    pub found: BTreeSet<FindingKind>,
+    /// Whether the kinds found are exactly the expected ones.
+    pub expect_met: bool,
+}
+
+/// Run a scenario to the end and check it. `trace_messages` records every message in the trace
+/// (it does not change the run or its fingerprint).
+pub fn run(scenario: &Scenario, trace_messages: bool) -> Result<Outcome, ScenarioError> {
+    let mut spec = scenario.world_spec()?;
+    spec.trace_messages = trace_messages;
+    let mut world = World::new(spec);
+    world.run_to_end();
+    Ok(judge(scenario, world))
+}
+
+/// Check a finished world against the scenario's `[expect]`.
+pub fn judge(scenario: &Scenario, world: World) -> Outcome {
+    let findings = sim::check(&world);
+    let found: BTreeSet<FindingKind> = findings.iter().map(|f| f.kind).collect();
+    let expect_met = found == scenario.expect.findings;
+    Outcome {
+        world,
+        findings,
+        found,
+        expect_met,
+    }
+}

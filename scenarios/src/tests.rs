@@ -1,0 +1,562 @@
+//! Tests of parsing, errors with positions, `--set` and the built-in library.
+
+use super::*;
+
+/// A valid scenario; tests break one line of it.
+const BASE: &str = r#"name = "bad"
+title = "A test"
+duration_ms = 30000
+
+[cluster]
+brokers = 3
+config = { "min.insync.replicas" = 2 }
+
+[[topics]]
+name = "orders"
+partitions = 1
+replication_factor = 3
+assignment = [[1, 2, 3]]
+
+[[producers]]
+name = "producer-1"
+topic = "orders"
+rate_per_s = 10
+config = { acks = "all" }
+
+[[consumers]]
+name = "consumer-1"
+topics = ["orders"]
+
+[[faults]]
+at_ms = 1000
+action = "crash"
+target = "broker-1"
+
+[[faults]]
+at_ms = 2000
+action = "restart"
+target = "broker-1"
+"#;
+
+const FILE: &str = "scenarios/bad.toml";
+
+fn replace(old: &str, new: &str) -> String {
+    assert!(BASE.contains(old), "{old}");
+    BASE.replacen(old, new, 1)
+}
+
+fn error(source: &str) -> ScenarioError {
+    parse(source, FILE).expect_err("the scenario should be rejected")
+}
+
+#[test]
+fn base_parses_with_defaults() {
+    let s = parse(BASE, FILE).unwrap();
+    assert_eq!(s.seed, 1);
+    assert_eq!(s.drain_ms, 30_000);
+    assert_eq!(s.cluster.controllers, 1);
+    assert_eq!(s.network.latency_ms, [1, 5]);
+    assert_eq!(s.disk.tear_probability, 0.5);
+    assert_eq!(
+        s.protocol.switches(),
+        broker_core::ProtocolSwitches::default()
+    );
+    assert!(s.expect.findings.is_empty());
+    assert_eq!(
+        s.nodes(),
+        [
+            "broker-1",
+            "broker-2",
+            "broker-3",
+            "controller-1",
+            "producer-1",
+            "consumer-1"
+        ]
+    );
+    assert_eq!(
+        s.cluster_config()
+            .unwrap()
+            .topic_defaults
+            .min_insync_replicas,
+        2
+    );
+}
+
+/// Asserts the error's kind, `line:col`, key, and that its message contains `needle`.
+fn assert_error(e: &ScenarioError, kind: ErrorKind, at: (usize, usize), key: &str, needle: &str) {
+    let text = e.to_string();
+    assert_eq!(e.kind, kind, "{text}");
+    let (line, column) = at;
+    assert_eq!(e.position, Some(Position { line, column }), "{text}");
+    assert_eq!(e.key.as_deref(), Some(key), "{text}");
+    assert!(
+        text.starts_with(&format!("{FILE}:{line}:{column}: key `{key}`: ")),
+        "{text}"
+    );
+    assert!(text.contains(needle), "`{needle}` not in: {text}");
+    assert!(!text.contains('\n'), "one line: {text}");
+}
+
+#[test]
+fn unknown_top_level_key() {
+    let e = error(&replace(
+        "duration_ms = 30000\n",
+        "duration_ms = 30000\ncolour = 1\n",
+    ));
+    assert_error(
+        &e,
+        ErrorKind::Schema,
+        (4, 1),
+        "colour",
+        "unknown field `colour`, expected one of `name`",
+    );
+}
+
+#[test]
+fn unknown_key_in_a_fault() {
+    let e = error(&replace(
+        "target = \"broker-1\"\n\n",
+        "targt = \"broker-1\"\n\n",
+    ));
+    assert_error(
+        &e,
+        ErrorKind::Schema,
+        (28, 1),
+        "faults[0].targt",
+        "unknown field `targt`, expected one of `at_ms`, `action`, `target`",
+    );
+}
+
+#[test]
+fn unknown_node() {
+    let e = error(&replace(
+        "at_ms = 2000\naction = \"restart\"\ntarget = \"broker-1\"",
+        "at_ms = 2000\naction = \"restart\"\ntarget = \"broker-7\"",
+    ));
+    assert_eq!(
+        e.to_string(),
+        "scenarios/bad.toml:33:1: key `faults[1].target`: unknown node \"broker-7\" \
+         (nodes: broker-1, broker-2, broker-3, controller-1, producer-1, consumer-1)"
+    );
+    assert_eq!(e.kind, ErrorKind::Invalid);
+    let e = error(&format!("{BASE}\n[[faults]]\nat_ms = 3000\naction = \"partition\"\nsides = [[\"broker-1\"],\n  [\"broker-2\", \"brokr-3\"]]\n"));
+    assert_error(
+        &e,
+        ErrorKind::Invalid,
+        (39, 16),
+        "faults[2].sides[1][1]",
+        "unknown node \"brokr-3\"",
+    );
+}
+
+#[test]
+fn wrong_type() {
+    let e = error(&replace("brokers = 3", "brokers = \"three\""));
+    assert_error(
+        &e,
+        ErrorKind::Schema,
+        (6, 11),
+        "cluster.brokers",
+        "invalid type: string \"three\", expected u32",
+    );
+    let e = error(&replace("{ acks = \"all\" }", "{ acks = [1] }"));
+    assert_error(
+        &e,
+        ErrorKind::Schema,
+        (19, 19),
+        "producers[0].config.acks",
+        "expected a string, integer, float or boolean",
+    );
+}
+
+#[test]
+fn bad_enum_value_lists_the_choices() {
+    let e = error(&replace("action = \"crash\"", "action = \"crsh\""));
+    assert_error(&e, ErrorKind::Schema, (27, 10), "faults[0].action", "unknown variant `crsh`, expected one of `crash`, `power-fail`, `restart`, `shutdown`, `pause`, `resume`, `partition`, `isolate`, `cut`, `heal`, `clog`, `unclog`");
+    let e = error(&format!("{BASE}\n[protocol]\ntruncation = \"epoch\"\n"));
+    assert_error(
+        &e,
+        ErrorKind::Schema,
+        (36, 14),
+        "protocol.truncation",
+        "expected `leader-epoch` or `high-watermark`",
+    );
+    let e = error(&format!(
+        "{BASE}\n[expect]\nfindings = [\"lost-write\", \"lost\"]\n"
+    ));
+    assert_error(
+        &e,
+        ErrorKind::Schema,
+        (36, 27),
+        "expect.findings[1]",
+        "unknown variant `lost`, expected one of `lost-write`",
+    );
+}
+
+#[test]
+fn bad_config_is_reported_by_broker_core() {
+    let e = error(&replace(
+        "{ acks = \"all\" }",
+        "{ acks = \"all\", \"lingr.ms\" = 5 }",
+    ));
+    assert_error(
+        &e,
+        ErrorKind::Config,
+        (19, 26),
+        "producers[0].config.lingr.ms",
+        "unknown config key (valid keys: acks, batch.size",
+    );
+    let e = error(&replace(
+        "\"min.insync.replicas\" = 2",
+        "\"min.insync.replica\" = 2",
+    ));
+    assert_error(
+        &e,
+        ErrorKind::Config,
+        (7, 12),
+        "cluster.config.min.insync.replica",
+        "valid keys: ",
+    );
+    let e = error(&replace("{ acks = \"all\" }", "{ acks = \"2\" }"));
+    assert_error(
+        &e,
+        ErrorKind::Config,
+        (19, 12),
+        "producers[0].config.acks",
+        "\"2\" is not one of all, -1, 1, 0",
+    );
+    // A key that broker-core names but the file does not spell out points at the config table.
+    let e = error(&replace(
+        "{ acks = \"all\" }",
+        "{ acks = 1, \"enable.idempotence\" = true }",
+    ));
+    assert_error(
+        &e,
+        ErrorKind::Config,
+        (19, 12),
+        "producers[0].config.acks",
+        "must be all when enable.idempotence=true",
+    );
+    let e = error(&BASE.replace(
+        "topics = [\"orders\"]\n",
+        "topics = [\"orders\"]\nconfig = { \"session.timeout.ms\" = 1000, \"heartbeat.interval.ms\" = 3000 }\n",
+    ));
+    assert_error(
+        &e,
+        ErrorKind::Config,
+        (24, 41),
+        "consumers[0].config.heartbeat.interval.ms",
+        "must be less than session.timeout.ms",
+    );
+}
+
+#[test]
+fn missing_keys_and_syntax_errors() {
+    let e = error(&replace("rate_per_s = 10\n", ""));
+    assert_error(
+        &e,
+        ErrorKind::Schema,
+        (15, 1),
+        "producers[0].rate_per_s",
+        "missing field `rate_per_s`",
+    );
+    let e = error(&replace("duration_ms = 30000\n", ""));
+    assert_error(
+        &e,
+        ErrorKind::Schema,
+        (1, 1),
+        "duration_ms",
+        "missing field `duration_ms`",
+    );
+    let e = error(&replace("brokers = 3", "brokers = = 3"));
+    assert_eq!(e.kind, ErrorKind::Syntax);
+    assert!(
+        e.to_string()
+            .starts_with("scenarios/bad.toml:6:11: invalid TOML: "),
+        "{e}"
+    );
+    assert!(!e.to_string().contains('\n'), "{e}");
+}
+
+/// Replace this, with that: kind `Invalid` at (line, column), key, message excerpt.
+type Case = (
+    &'static str,
+    &'static str,
+    (usize, usize),
+    &'static str,
+    &'static str,
+);
+
+#[test]
+fn semantic_errors_point_at_their_key() {
+    let cases: &[Case] = &[
+        (
+            "name = \"bad\"",
+            "name = \"good\"",
+            (1, 1),
+            "name",
+            "must equal the file stem \"bad\"",
+        ),
+        (
+            "name = \"bad\"",
+            "name = \"Bad_One\"",
+            (1, 1),
+            "name",
+            "not kebab-case",
+        ),
+        (
+            "replication_factor = 3",
+            "replication_factor = 4",
+            (12, 1),
+            "topics[0].replication_factor",
+            "4 is out of range 1..=3",
+        ),
+        (
+            "[[1, 2, 3]]",
+            "[[1, 2, 4]]",
+            (13, 22),
+            "topics[0].assignment[0][2]",
+            "no broker 4 (brokers are 1..=3)",
+        ),
+        (
+            "[[1, 2, 3]]",
+            "[[1, 2, 2]]",
+            (13, 22),
+            "topics[0].assignment[0][2]",
+            "broker 2 is listed twice",
+        ),
+        (
+            "[[1, 2, 3]]",
+            "[[1, 2]]",
+            (13, 15),
+            "topics[0].assignment[0]",
+            "has 2 replicas but replication_factor is 3",
+        ),
+        (
+            "topic = \"orders\"",
+            "topic = \"order\"",
+            (17, 1),
+            "producers[0].topic",
+            "unknown topic \"order\" (topics: orders)",
+        ),
+        (
+            "topics = [\"orders\"]",
+            "topics = [\"orders\", \"x\"]",
+            (23, 21),
+            "consumers[0].topics[1]",
+            "unknown topic \"x\"",
+        ),
+        (
+            "name = \"consumer-1\"",
+            "name = \"producer-1\"",
+            (22, 1),
+            "consumers[0].name",
+            "node name \"producer-1\" is already taken",
+        ),
+        (
+            "name = \"producer-1\"",
+            "name = \"broker-2\"",
+            (16, 1),
+            "producers[0].name",
+            "already taken",
+        ),
+        (
+            "rate_per_s = 10",
+            "rate_per_s = 0",
+            (18, 1),
+            "producers[0].rate_per_s",
+            "greater than 0",
+        ),
+        (
+            "at_ms = 2000",
+            "at_ms = 40000",
+            (31, 1),
+            "faults[1].at_ms",
+            "40000 is after duration_ms (30000)",
+        ),
+        (
+            "action = \"crash\"",
+            "action = \"cut\"",
+            (27, 1),
+            "faults[0].from",
+            "action \"cut\" needs `from`",
+        ),
+        (
+            "action = \"crash\"",
+            "action = \"heal\"",
+            (28, 1),
+            "faults[0].target",
+            "action \"heal\" takes nothing, not `target`",
+        ),
+        (
+            "brokers = 3\n",
+            "brokers = 3\ncontrollers = 0\n",
+            (7, 1),
+            "cluster.controllers",
+            "must be at least 1",
+        ),
+    ];
+    for (old, new, at, key, needle) in cases {
+        let e = error(&replace(old, new));
+        assert_error(&e, ErrorKind::Invalid, *at, key, needle);
+    }
+    let e = error(&format!(
+        "{BASE}\n[network]\nlatency_ms = [5, 1]\ndrop_rate = 1.5\n"
+    ));
+    assert_error(
+        &e,
+        ErrorKind::Invalid,
+        (36, 1),
+        "network.latency_ms",
+        "[5, 1]: min must not exceed max",
+    );
+    let e = error(&format!("{BASE}\n[network]\ndrop_rate = 1.5\n"));
+    assert_error(
+        &e,
+        ErrorKind::Invalid,
+        (36, 1),
+        "network.drop_rate",
+        "1.5 is not a probability in [0, 1]",
+    );
+    let e = error(&format!(
+        "{BASE}\n[[faults]]\nat_ms = 3000\naction = \"partition\"\nsides = [[\"broker-1\"]]\n"
+    ));
+    assert_error(
+        &e,
+        ErrorKind::Invalid,
+        (38, 1),
+        "faults[2].sides",
+        "at least two sides",
+    );
+}
+
+#[test]
+fn the_file_stem_is_only_checked_for_toml_files() {
+    let s = parse(BASE, "<stdin>").unwrap();
+    assert_eq!(s.name, "bad");
+}
+
+#[test]
+fn io_errors_name_the_file() {
+    let e = load(Path::new("/nonexistent/dir/x.toml")).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Io);
+    assert!(
+        e.to_string()
+            .starts_with("/nonexistent/dir/x.toml: cannot read: "),
+        "{e}"
+    );
+    let e = resolve("no-such-scenario").unwrap_err();
+    assert_eq!(e.kind, ErrorKind::NotFound);
+    assert!(e.to_string().contains("built-ins: quickstart, "), "{e}");
+}
+
+#[test]
+fn set_happy_path() {
+    let mut s = parse(BASE, FILE).unwrap();
+    s.apply_set("seed", "7").unwrap();
+    s.apply_set("duration_ms", "20000").unwrap();
+    s.apply_set("cluster.config.min.insync.replicas", "1")
+        .unwrap();
+    s.apply_set("producers.acks", "1").unwrap();
+    s.apply_set("producers[0].config.linger.ms", "10").unwrap();
+    s.apply_set("producers.rate_per_s", "2.5").unwrap();
+    s.apply_set("consumers.auto.offset.reset", "earliest")
+        .unwrap();
+    s.apply_set("consumers[0].group", "g1").unwrap();
+    s.apply_set("topics.config.unclean.leader.election.enable", "true")
+        .unwrap();
+    s.apply_set("protocol.truncation", "high-watermark")
+        .unwrap();
+    s.apply_set("network.drop_rate", "0.1").unwrap();
+    s.apply_set("network.latency_ms", "[5, 20]").unwrap();
+    s.apply_set("expect.findings", "[\"lost-write\"]").unwrap();
+    use broker_core::ConfigValue;
+    assert_eq!(s.seed, 7);
+    assert_eq!(s.duration_ms, 20_000);
+    assert_eq!(s.cluster.config["min.insync.replicas"], ConfigValue::Int(1));
+    assert_eq!(s.producers[0].config["acks"], ConfigValue::Int(1));
+    assert_eq!(s.producers[0].config["linger.ms"], ConfigValue::Int(10));
+    assert_eq!(s.producers[0].rate_per_s, 2.5);
+    assert_eq!(
+        s.consumers[0].config["auto.offset.reset"],
+        ConfigValue::Str("earliest".into())
+    );
+    assert_eq!(s.consumers[0].group.as_deref(), Some("g1"));
+    assert_eq!(
+        s.topics[0].config["unclean.leader.election.enable"],
+        ConfigValue::Bool(true)
+    );
+    assert_eq!(s.protocol.truncation, Truncation::HighWatermark);
+    assert_eq!(s.network.drop_rate, 0.1);
+    assert_eq!(s.network.latency_ms, [5, 20]);
+    assert!(s.expect.findings.contains(&FindingKind::LostWrite));
+    assert!(!s.producers[0].config.contains_key("rate_per_s"));
+}
+
+#[test]
+fn set_errors_name_the_key_and_change_nothing() {
+    let original = parse(BASE, FILE).unwrap();
+    let mut s = original.clone();
+    let cases: &[(&str, &str, &str)] = &[
+        ("producers.lingr.ms", "5", "--set producers.lingr.ms=5: key `producers[0].config.lingr.ms`: unknown config key (valid keys: "),
+        ("network.dropp_rate", "0.1", "--set network.dropp_rate=0.1: key `network.dropp_rate`: unknown field `dropp_rate`, expected one of `latency_ms`, `drop_rate`, `duplicate_rate`"),
+        ("colour", "1", "--set colour=1: key `colour`: unknown field `colour`"),
+        ("producers[3].acks", "1", "--set producers[3].acks=1: key `producers[3].acks`: no producers[3]: the scenario has 1 producers"),
+        ("seed", "abc", "--set seed=abc: key `seed`: invalid type: string \"abc\", expected u64"),
+        ("protocol.truncation", "sideways", "--set protocol.truncation=sideways: key `protocol.truncation`: unknown variant `sideways`, expected `leader-epoch` or `high-watermark`"),
+        ("cluster.config.min.insync.replicas", "0", "--set cluster.config.min.insync.replicas=0: key `cluster.config.min.insync.replicas`: 0 is out of range 1..=64"),
+        ("topics.replication_factor", "5", "--set topics.replication_factor=5: key `topics[0].replication_factor`: 5 is out of range 1..=3"),
+        ("faults.at_ms", "5", "--set faults.at_ms=5: key `faults.at_ms`: [[faults]] cannot be changed with --set"),
+        ("seed.x", "1", "--set seed.x=1: key `seed.x`: does not name a setting"),
+    ];
+    for (key, value, expected) in cases {
+        let e = s.apply_set(key, value).unwrap_err();
+        assert!(
+            e.to_string().starts_with(expected),
+            "{e}\nexpected: {expected}"
+        );
+        assert!(e.position.is_none());
+        assert_eq!(s, original, "unchanged after a failed --set {key}");
+    }
+}
+
+#[test]
+fn builtins_parse_and_are_named_after_their_files() {
+    let all = builtins();
+    assert_eq!(all[0].name, DEFAULT);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut on_disk: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.extension().is_some_and(|e| e == "toml")
+                && !p.ends_with("Cargo.toml")
+                && !p.ends_with("clippy.toml")
+        })
+        .map(|p| p.file_stem().unwrap().to_str().unwrap().to_owned())
+        .collect();
+    on_disk.sort();
+    let mut names: Vec<String> = all.iter().map(|b| b.name.to_owned()).collect();
+    names.sort();
+    assert_eq!(names, on_disk, "every scenarios/*.toml is a built-in");
+    for b in &all {
+        let s = b.load().unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(s.name, b.name);
+        assert!(
+            !s.summary.is_empty() && !s.captions.is_empty(),
+            "{} is narrated",
+            b.name
+        );
+        assert_eq!(resolve(b.name).unwrap(), s);
+        let from_file = load(&dir.join(format!("{}.toml", b.name))).unwrap();
+        assert_eq!(from_file, s);
+        let again =
+            parse(&s.to_toml(), &b.file()).unwrap_or_else(|e| panic!("{e}\n{}", s.to_toml()));
+        assert_eq!(again, s, "{} round-trips through to_toml", b.name);
+        s.validate().unwrap();
+    }
+    let lost = builtin("acks-1-lost-write").unwrap().load().unwrap();
+    assert!(lost.expect.findings.contains(&FindingKind::LostWrite));
+    let path = dir.join("quickstart.toml");
+    assert_eq!(resolve(path.to_str().unwrap()).unwrap().name, "quickstart");
+}

@@ -1,0 +1,501 @@
+//! Checks that the parts of a scenario fit together, after serde has checked each part.
+
+use crate::error::{ErrorKind, Problem};
+use crate::format::{ConsumerSpec, Fault, Operands, ProducerSpec, Scenario, TopicSpec};
+use broker_core::{ClusterConfig, ConfigError, ConsumerConfig, ProducerConfig, TopicConfig};
+use std::collections::{BTreeMap, BTreeSet};
+
+type Check = Result<(), Problem>;
+
+impl Scenario {
+    /// The cluster config, parsed by broker-core with this scenario's protocol switches.
+    pub fn cluster_config(&self) -> Result<ClusterConfig, ConfigError> {
+        ClusterConfig::parse(&self.cluster.config, self.protocol.switches())
+    }
+
+    /// The config of topic `index`, resolved against the cluster's defaults.
+    pub fn topic_config(&self, index: usize) -> Result<TopicConfig, ConfigError> {
+        let defaults = self.cluster_config()?.topic_defaults;
+        TopicConfig::parse(&self.topics[index].config, &defaults)
+    }
+
+    /// Checks everything that serde cannot: names, references, ranges and config maps.
+    /// `stem` is the file stem the name must equal, when the scenario came from a `.toml` file.
+    pub(crate) fn check(&self, stem: Option<&str>) -> Check {
+        self.check_header(stem)?;
+        let cluster = self.check_cluster()?;
+        self.check_environment()?;
+        self.check_topics(&cluster)?;
+        let nodes = self.check_node_names()?;
+        self.check_producers()?;
+        self.check_consumers()?;
+        self.check_faults(&nodes)?;
+        self.check_captions()
+    }
+
+    fn check_header(&self, stem: Option<&str>) -> Check {
+        if !is_kebab(&self.name) {
+            return Err(Problem::invalid(
+                "name",
+                format!(
+                    "\"{}\" is not kebab-case (like \"leader-failover\")",
+                    self.name
+                ),
+            ));
+        }
+        if let Some(stem) = stem {
+            if stem != self.name {
+                return Err(Problem::invalid(
+                    "name",
+                    format!("\"{}\" must equal the file stem \"{stem}\"", self.name),
+                ));
+            }
+        }
+        if self.title.trim().is_empty() {
+            return Err(Problem::invalid("title", "must not be empty"));
+        }
+        if self.duration_ms == 0 {
+            return Err(Problem::invalid("duration_ms", "must be greater than 0"));
+        }
+        Ok(())
+    }
+
+    fn check_cluster(&self) -> Result<ClusterConfig, Problem> {
+        if self.cluster.brokers == 0 {
+            return Err(Problem::invalid("cluster.brokers", "must be at least 1"));
+        }
+        if self.cluster.controllers == 0 {
+            return Err(Problem::invalid(
+                "cluster.controllers",
+                "must be at least 1",
+            ));
+        }
+        self.cluster_config()
+            .map_err(|e| config_problem("cluster.config", e))
+    }
+
+    fn check_environment(&self) -> Check {
+        check_range("network.latency_ms", self.network.latency_ms)?;
+        check_probability("network.drop_rate", self.network.drop_rate)?;
+        check_probability("network.duplicate_rate", self.network.duplicate_rate)?;
+        check_range("disk.write_latency_ms", self.disk.write_latency_ms)?;
+        check_range("disk.fsync_latency_ms", self.disk.fsync_latency_ms)?;
+        check_probability("disk.tear_probability", self.disk.tear_probability)
+    }
+
+    fn check_topics(&self, cluster: &ClusterConfig) -> Check {
+        let mut seen = BTreeSet::new();
+        for (i, topic) in self.topics.iter().enumerate() {
+            let key = format!("topics[{i}]");
+            check_topic_name(&format!("{key}.name"), &topic.name)?;
+            if !seen.insert(topic.name.as_str()) {
+                return Err(Problem::invalid(
+                    format!("{key}.name"),
+                    format!("topic \"{}\" is defined twice", topic.name),
+                ));
+            }
+            self.check_topic_layout(&key, topic)?;
+            TopicConfig::parse(&topic.config, &cluster.topic_defaults)
+                .map_err(|e| config_problem(&format!("{key}.config"), e))?;
+        }
+        Ok(())
+    }
+
+    fn check_topic_layout(&self, key: &str, topic: &TopicSpec) -> Check {
+        let brokers = self.cluster.brokers;
+        if topic.partitions == 0 {
+            return Err(Problem::invalid(
+                format!("{key}.partitions"),
+                "must be at least 1",
+            ));
+        }
+        if topic.replication_factor == 0 || topic.replication_factor > brokers {
+            return Err(Problem::invalid(
+                format!("{key}.replication_factor"),
+                format!(
+                    "{} is out of range 1..={brokers} (the cluster has {brokers} brokers)",
+                    topic.replication_factor
+                ),
+            ));
+        }
+        let Some(assignment) = &topic.assignment else {
+            return Ok(());
+        };
+        if assignment.len() != topic.partitions as usize {
+            return Err(Problem::invalid(
+                format!("{key}.assignment"),
+                format!(
+                    "has {} replica lists but the topic has {} partitions",
+                    assignment.len(),
+                    topic.partitions
+                ),
+            ));
+        }
+        for (p, replicas) in assignment.iter().enumerate() {
+            let pkey = format!("{key}.assignment[{p}]");
+            if replicas.len() != topic.replication_factor as usize {
+                return Err(Problem::invalid(
+                    pkey,
+                    format!(
+                        "has {} replicas but replication_factor is {}",
+                        replicas.len(),
+                        topic.replication_factor
+                    ),
+                ));
+            }
+            let mut seen = BTreeSet::new();
+            for (r, &broker) in replicas.iter().enumerate() {
+                if broker == 0 || broker > brokers {
+                    return Err(Problem::invalid(
+                        format!("{pkey}[{r}]"),
+                        format!("no broker {broker} (brokers are 1..={brokers})"),
+                    ));
+                }
+                if !seen.insert(broker) {
+                    return Err(Problem::invalid(
+                        format!("{pkey}[{r}]"),
+                        format!("broker {broker} is listed twice"),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Client names are kebab-case and unique among all nodes; returns every node name.
+    fn check_node_names(&self) -> Result<BTreeSet<String>, Problem> {
+        let mut nodes: BTreeSet<String> = BTreeSet::new();
+        let clients = self
+            .producers
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (format!("producers[{i}].name"), &p.name))
+            .chain(
+                self.consumers
+                    .iter()
+                    .enumerate()
+                    .map(|(i, c)| (format!("consumers[{i}].name"), &c.name)),
+            );
+        let servers = self.nodes();
+        let servers = &servers[..servers.len() - self.producers.len() - self.consumers.len()];
+        nodes.extend(servers.iter().cloned());
+        for (key, name) in clients {
+            if !is_kebab(name) {
+                return Err(Problem::invalid(
+                    key,
+                    format!("\"{name}\" is not kebab-case (like \"producer-1\")"),
+                ));
+            }
+            if !nodes.insert(name.clone()) {
+                return Err(Problem::invalid(
+                    key,
+                    format!("node name \"{name}\" is already taken"),
+                ));
+            }
+        }
+        Ok(nodes)
+    }
+
+    fn topic_names(&self) -> BTreeSet<&str> {
+        self.topics.iter().map(|t| t.name.as_str()).collect()
+    }
+
+    fn unknown_topic(&self, key: String, topic: &str) -> Problem {
+        let names: Vec<_> = self.topics.iter().map(|t| t.name.as_str()).collect();
+        Problem::invalid(
+            key,
+            format!("unknown topic \"{topic}\" (topics: {})", list(&names)),
+        )
+    }
+
+    fn check_producers(&self) -> Check {
+        let topics = self.topic_names();
+        for (i, p) in self.producers.iter().enumerate() {
+            let key = format!("producers[{i}]");
+            check_producer(&key, p)?;
+            if !topics.contains(p.topic.as_str()) {
+                return Err(self.unknown_topic(format!("{key}.topic"), &p.topic));
+            }
+            ProducerConfig::parse(&p.config)
+                .map_err(|e| config_problem(&format!("{key}.config"), e))?;
+        }
+        Ok(())
+    }
+
+    fn check_consumers(&self) -> Check {
+        let topics = self.topic_names();
+        for (i, c) in self.consumers.iter().enumerate() {
+            let key = format!("consumers[{i}]");
+            check_consumer(&key, c)?;
+            for (t, topic) in c.topics.iter().enumerate() {
+                if !topics.contains(topic.as_str()) {
+                    return Err(self.unknown_topic(format!("{key}.topics[{t}]"), topic));
+                }
+            }
+            ConsumerConfig::parse(&c.config)
+                .map_err(|e| config_problem(&format!("{key}.config"), e))?;
+        }
+        Ok(())
+    }
+
+    fn check_faults(&self, nodes: &BTreeSet<String>) -> Check {
+        let known = |key: String, name: &str| -> Check {
+            if nodes.contains(name) {
+                Ok(())
+            } else {
+                let all = self.nodes();
+                let all: Vec<_> = all.iter().map(String::as_str).collect();
+                Err(Problem::invalid(
+                    key,
+                    format!("unknown node \"{name}\" (nodes: {})", list(&all)),
+                ))
+            }
+        };
+        for (i, fault) in self.faults.iter().enumerate() {
+            let key = format!("faults[{i}]");
+            if fault.at_ms > self.duration_ms {
+                return Err(Problem::invalid(
+                    format!("{key}.at_ms"),
+                    format!(
+                        "{} is after duration_ms ({})",
+                        fault.at_ms, self.duration_ms
+                    ),
+                ));
+            }
+            check_operands(&key, fault)?;
+            if let Some(target) = &fault.target {
+                known(format!("{key}.target"), target)?;
+            }
+            if let (Some(from), Some(to)) = (&fault.from, &fault.to) {
+                known(format!("{key}.from"), from)?;
+                known(format!("{key}.to"), to)?;
+                if from == to {
+                    return Err(Problem::invalid(
+                        format!("{key}.to"),
+                        "must differ from `from`",
+                    ));
+                }
+            }
+            let mut placed = BTreeSet::new();
+            for (s, side) in fault.sides.iter().flatten().enumerate() {
+                if side.is_empty() {
+                    return Err(Problem::invalid(
+                        format!("{key}.sides[{s}]"),
+                        "a side needs at least one node",
+                    ));
+                }
+                for (n, name) in side.iter().enumerate() {
+                    let nkey = format!("{key}.sides[{s}][{n}]");
+                    known(nkey.clone(), name)?;
+                    if !placed.insert(name.as_str()) {
+                        return Err(Problem::invalid(
+                            nkey,
+                            format!("node \"{name}\" is on more than one side"),
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn check_captions(&self) -> Check {
+        let end = self.duration_ms.saturating_add(self.drain_ms);
+        for (i, caption) in self.captions.iter().enumerate() {
+            if caption.at_ms > end {
+                return Err(Problem::invalid(
+                    format!("captions[{i}].at_ms"),
+                    format!(
+                        "{} is after the end of the run (duration_ms + drain_ms = {end})",
+                        caption.at_ms
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+fn check_producer(key: &str, p: &ProducerSpec) -> Check {
+    if !(p.rate_per_s.is_finite() && p.rate_per_s > 0.0) {
+        return Err(Problem::invalid(
+            format!("{key}.rate_per_s"),
+            format!("{} must be a number greater than 0", p.rate_per_s),
+        ));
+    }
+    if p.records == Some(0) {
+        return Err(Problem::invalid(
+            format!("{key}.records"),
+            "must be at least 1 (leave it out for no cap)",
+        ));
+    }
+    if let Some(stop) = p.stop_ms {
+        if stop <= p.start_ms {
+            return Err(Problem::invalid(
+                format!("{key}.stop_ms"),
+                format!("{stop} must be after start_ms ({})", p.start_ms),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn check_consumer(key: &str, c: &ConsumerSpec) -> Check {
+    if c.topics.is_empty() {
+        return Err(Problem::invalid(
+            format!("{key}.topics"),
+            "needs at least one topic",
+        ));
+    }
+    if c.group.as_deref().is_some_and(|g| g.trim().is_empty()) {
+        return Err(Problem::invalid(
+            format!("{key}.group"),
+            "must not be empty (leave it out for assign mode)",
+        ));
+    }
+    Ok(())
+}
+
+/// The fault has exactly the fields its action takes.
+fn check_operands(key: &str, fault: &Fault) -> Check {
+    let action = fault.action.as_str();
+    let present: BTreeMap<&str, bool> = [
+        ("target", fault.target.is_some()),
+        ("sides", fault.sides.is_some()),
+        ("from", fault.from.is_some()),
+        ("to", fault.to.is_some()),
+    ]
+    .into_iter()
+    .collect();
+    let needed: &[&str] = match fault.action.operands() {
+        Operands::Target => &["target"],
+        Operands::Sides => &["sides"],
+        Operands::FromTo => &["from", "to"],
+        Operands::None => &[],
+    };
+    for field in needed {
+        if !present[field] {
+            return Err(Problem::invalid(
+                format!("{key}.{field}"),
+                format!("action \"{action}\" needs `{field}`"),
+            )
+            .anchored(format!("{key}.action")));
+        }
+    }
+    for (field, &is_present) in &present {
+        if is_present && !needed.contains(field) {
+            let takes = if needed.is_empty() {
+                "nothing".to_owned()
+            } else {
+                needed
+                    .iter()
+                    .map(|f| format!("`{f}`"))
+                    .collect::<Vec<_>>()
+                    .join(" and ")
+            };
+            return Err(Problem::invalid(
+                format!("{key}.{field}"),
+                format!("action \"{action}\" takes {takes}, not `{field}`"),
+            ));
+        }
+    }
+    if let Some(sides) = &fault.sides {
+        if sides.len() < 2 {
+            return Err(Problem::invalid(
+                format!("{key}.sides"),
+                "a partition needs at least two sides",
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn config_problem(table: &str, error: ConfigError) -> Problem {
+    let (key, message) = match error {
+        ConfigError::UnknownKey { key, valid } => {
+            (key, format!("unknown config key (valid keys: {valid})"))
+        }
+        ConfigError::InvalidValue { key, message } => (key, message),
+    };
+    Problem {
+        kind: ErrorKind::Config,
+        key: format!("{table}.{key}"),
+        message,
+        anchor: None,
+    }
+}
+
+fn check_range(key: &str, [min, max]: [u64; 2]) -> Check {
+    if min > max {
+        return Err(Problem::invalid(
+            key,
+            format!("[{min}, {max}]: min must not exceed max"),
+        ));
+    }
+    Ok(())
+}
+
+fn check_probability(key: &str, p: f64) -> Check {
+    if !(0.0..=1.0).contains(&p) {
+        return Err(Problem::invalid(
+            key,
+            format!("{p} is not a probability in [0, 1]"),
+        ));
+    }
+    Ok(())
+}
+
+/// Lowercase letters and digits in words joined by single hyphens, starting with a letter.
+pub(crate) fn is_kebab(name: &str) -> bool {
+    name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name.split('-').all(|w| {
+            !w.is_empty()
+                && w.chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        })
+}
+
+fn check_topic_name(key: &str, name: &str) -> Check {
+    let legal = !name.is_empty()
+        && name.len() <= 249
+        && name != "."
+        && name != ".."
+        && !name.starts_with("__")
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    if legal {
+        Ok(())
+    } else {
+        Err(Problem::invalid(
+            key,
+            format!(
+                "\"{name}\" is not a legal topic name (letters, digits, '.', '_', '-'; \
+                 at most 249; not starting with \"__\")"
+            ),
+        ))
+    }
+}
+
+fn list(names: &[&str]) -> String {
+    if names.is_empty() {
+        "none".to_owned()
+    } else {
+        names.join(", ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kebab_case() {
+        for good in ["a", "producer-1", "acks-1-lost-write"] {
+            assert!(is_kebab(good), "{good}");
+        }
+        for bad in ["", "Producer", "1a", "a--b", "a-", "a_b", "-a"] {
+            assert!(!is_kebab(bad), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,82 @@
+//! Injecting faults into the world.
+
+use crate::spec::FaultAction;
+use crate::trace::TraceKind;
+use crate::world::{Status, World};
+use broker_core::{Input, NodeId};
+
+impl World {
+    /// Inject a fault or action now, as a scenario file or the UI would.
+    pub fn apply_fault(&mut self, action: FaultAction) {
+        self.record(
+            None,
+            TraceKind::Fault {
+                fault: action.clone(),
+            },
+        );
+        match action {
+            FaultAction::Crash { target } => self.kill(target, Status::Crashed),
+            FaultAction::PowerFail { target } => {
+                let tear = self.spec.disk.tear_probability;
+                let status = self.status(target);
+                if status != Status::NotStarted {
+                    let mut rng = self.disk_rng().clone();
+                    self.slots
+                        .get_mut(&target)
+                        .expect("known node")
+                        .disk
+                        .power_fail(&mut rng, tear);
+                    *self.disk_rng() = rng;
+                }
+                self.kill(target, Status::PowerFailed);
+            }
+            FaultAction::Restart { target } => {
+                if matches!(self.status(target), Status::Up | Status::Paused) {
+                    self.kill(target, Status::Crashed);
+                }
+                self.start_process(target);
+            }
+            FaultAction::Shutdown { target } => match target {
+                NodeId::Broker(_) => self.input(target, Input::Shutdown),
+                _ => self.kill(target, Status::Stopped),
+            },
+            FaultAction::Pause { target } => {
+                if self.status(target) == Status::Up {
+                    self.slots.get_mut(&target).expect("known node").status = Status::Paused;
+                }
+            }
+            FaultAction::Resume { target } => self.resume(target),
+            FaultAction::Partition { sides } => self.network_mut().0.partition(&sides),
+            FaultAction::Isolate { target } => {
+                let all: Vec<NodeId> = self.slots.keys().copied().collect();
+                self.network_mut().0.isolate(target, &all);
+            }
+            FaultAction::Cut { from, to } => self.network_mut().0.cut(from, to),
+            FaultAction::Heal => {
+                let now = self.now();
+                let (network, rng) = self.network_mut();
+                network.heal();
+                let releases = network.unclog_all(now, rng);
+                self.schedule_releases(releases);
+            }
+            FaultAction::Clog { target } => self.network_mut().0.clog(target),
+            FaultAction::Unclog { target } => {
+                let now = self.now();
+                let (network, rng) = self.network_mut();
+                let releases = network.unclog(target, now, rng);
+                self.schedule_releases(releases);
+            }
+        }
+    }
+
+    fn kill(&mut self, target: NodeId, status: Status) {
+        match self.status(target) {
+            Status::Up | Status::Paused => self.stop_process(target, status),
+            // Already down: a power failure still hits the disk (done above), the status says so.
+            Status::Crashed | Status::Stopped if status == Status::PowerFailed => {
+                self.slots.get_mut(&target).expect("known node").status = status;
+            }
+            _ => {}
+        }
+    }
+}

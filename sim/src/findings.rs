@@ -1,0 +1,447 @@
+//! Cluster-state findings and the lost-write check, with verdicts from what the configuration
+//! promises (DESIGN.md §4). Node-local invariants are assertions in broker-core; these are the
+//! cluster-wide properties a historical protocol or an over-budget fault can break.
+
+use crate::kind::FindingKind;
+use crate::spec::{FaultAction, WorldSpec};
+use crate::world::{HistoryRecord, World};
+use broker_core::*;
+use bytes::Bytes;
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Whether the configuration promised the property a finding breaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    /// Promised and broken.
+    Violation,
+    /// Never promised by this configuration.
+    Allowed,
+}
+
+/// One finding.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    /// What kind of anomaly.
+    pub kind: FindingKind,
+    /// Promised or not.
+    pub verdict: Verdict,
+    /// One line a student can read.
+    pub explanation: String,
+    /// When it was seen (end of run for final checks).
+    pub time: Time,
+    /// The partition, if one.
+    pub partition: Option<String>,
+    /// The records or offsets involved.
+    pub records: Vec<String>,
+}
+
+/// What the configuration promises (DESIGN.md §4's table).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Promises {
+    /// No acknowledged write is lost.
+    pub durability: bool,
+    /// Replicas agree below their HW and the committed offset never goes back.
+    pub consistency: bool,
+    /// The cluster recovers once faults heal.
+    pub liveness: bool,
+    /// Why durability is or is not promised, for the report.
+    pub reasons: Vec<String>,
+}
+
+impl Promises {
+    /// Derive the promises of a spec.
+    pub fn of(spec: &WorldSpec) -> Promises {
+        let mut reasons = Vec::new();
+        let protocol_today = spec.cluster.protocol == ProtocolSwitches::default();
+        if !protocol_today {
+            reasons.push("a historical protocol switch is on".to_owned());
+        }
+        let mut clean = true;
+        let mut durable_topics = true;
+        for topic in &spec.topics {
+            let rf = topic.assignment.first().map_or(0, Vec::len) as u32;
+            if topic.config.unclean_leader_election_enable {
+                clean = false;
+                reasons.push(format!(
+                    "{}: unclean.leader.election.enable=true",
+                    topic.topic
+                ));
+            }
+            if topic.config.min_insync_replicas < 2 || rf < 3 {
+                durable_topics = false;
+                reasons.push(format!(
+                    "{}: RF={rf}, min.insync.replicas={} (needs RF ≥ 3 and min ISR ≥ 2)",
+                    topic.topic, topic.config.min_insync_replicas
+                ));
+            }
+        }
+        for p in &spec.producers {
+            if p.config.acks != Acks::All {
+                durable_topics = false;
+                reasons.push(format!("{}: acks={}", p.name, p.config.acks));
+            }
+        }
+        let budget = within_budget(spec);
+        if !budget {
+            reasons.push(
+                "more replicas lost unflushed data at once than RF - min.insync.replicas"
+                    .to_owned(),
+            );
+        }
+        Promises {
+            durability: protocol_today && clean && durable_topics && budget,
+            consistency: protocol_today && clean && budget,
+            liveness: budget,
+            reasons,
+        }
+    }
+
+    fn verdict(&self, kind: FindingKind) -> Verdict {
+        let promised = match kind {
+            FindingKind::LostWrite | FindingKind::Unseen => self.durability,
+            FindingKind::DivergentLogs
+            | FindingKind::HwRegressed
+            | FindingKind::InconsistentOffsets => self.consistency,
+            FindingKind::TwoLeaders => true,
+            FindingKind::Stalled => self.liveness,
+            _ => false,
+        };
+        if promised {
+            Verdict::Violation
+        } else {
+            Verdict::Allowed
+        }
+    }
+}
+
+/// The faults the protocol claims to survive: at most RF − min.insync.replicas brokers power-fail
+/// (losing unflushed data) while down together. Crashes keep the page cache and are free.
+fn within_budget(spec: &WorldSpec) -> bool {
+    let allowed = spec
+        .topics
+        .iter()
+        .map(|t| {
+            (t.assignment.first().map_or(0, Vec::len) as u32)
+                .saturating_sub(t.config.min_insync_replicas)
+        })
+        .min()
+        .unwrap_or(0);
+    let mut faults: Vec<_> = spec.faults.iter().collect();
+    faults.sort_by_key(|f| f.at_ms);
+    let mut lost: BTreeSet<NodeId> = BTreeSet::new();
+    for fault in faults {
+        match &fault.action {
+            FaultAction::PowerFail {
+                target: t @ NodeId::Broker(_),
+            } => {
+                lost.insert(*t);
+                if lost.len() as u32 > allowed {
+                    return false;
+                }
+            }
+            FaultAction::Restart { target } => {
+                lost.remove(target);
+            }
+            _ => {}
+        }
+    }
+    true
+}
+
+/// Watches teaching events as they happen, for the findings that need the past.
+#[derive(Clone, Debug)]
+pub struct Observer {
+    promises: Promises,
+    leaders: BTreeMap<(TopicPartition, LeaderEpoch), BrokerId>,
+    committed: BTreeMap<TopicPartition, Offset>,
+    findings: Vec<Finding>,
+}
+
+impl Observer {
+    /// An observer for a spec.
+    pub fn new(spec: &WorldSpec) -> Observer {
+        Observer {
+            promises: Promises::of(spec),
+            leaders: BTreeMap::new(),
+            committed: BTreeMap::new(),
+            findings: Vec::new(),
+        }
+    }
+
+    /// The promises of this run.
+    pub fn promises(&self) -> &Promises {
+        &self.promises
+    }
+
+    /// The highest HW any leader has reached per partition (what was committed).
+    pub fn committed(&self) -> &BTreeMap<TopicPartition, Offset> {
+        &self.committed
+    }
+
+    pub(crate) fn observe(&mut self, now: Time, event: &Event) {
+        match event {
+            Event::BecameLeader {
+                broker,
+                tp,
+                leader_epoch,
+                log_end_offset,
+                ..
+            } => {
+                if let Some(other) = self
+                    .leaders
+                    .insert((tp.clone(), *leader_epoch), *broker)
+                    .filter(|b| b != broker)
+                {
+                    let explanation = format!("broker-{other} and broker-{broker} both led {tp} in leader epoch {leader_epoch}");
+                    self.push(now, FindingKind::TwoLeaders, explanation, Some(tp), vec![]);
+                }
+                let committed = self.committed.get(tp).copied().unwrap_or_default();
+                if *log_end_offset < committed {
+                    let explanation = format!(
+                        "broker-{broker} became leader of {tp} in epoch {leader_epoch} with its log ending at {log_end_offset}, below the committed offset {committed}: committed records are gone"
+                    );
+                    let records = vec![format!("offsets {log_end_offset}..{committed}")];
+                    self.push(
+                        now,
+                        FindingKind::HwRegressed,
+                        explanation,
+                        Some(tp),
+                        records,
+                    );
+                }
+            }
+            Event::HighWatermarkAdvanced {
+                tp, high_watermark, ..
+            } => {
+                let committed = self.committed.entry(tp.clone()).or_default();
+                *committed = (*committed).max(*high_watermark);
+            }
+            _ => {}
+        }
+    }
+
+    fn push(
+        &mut self,
+        time: Time,
+        kind: FindingKind,
+        explanation: String,
+        tp: Option<&TopicPartition>,
+        records: Vec<String>,
+    ) {
+        let verdict = self.promises.verdict(kind);
+        self.findings.push(Finding {
+            kind,
+            verdict,
+            explanation,
+            time,
+            partition: tp.map(ToString::to_string),
+            records,
+        });
+    }
+}
+
+/// Every finding of a finished run: those seen during it, then the final checks.
+pub fn check(world: &World) -> Vec<Finding> {
+    let mut observer = world.observer.clone();
+    let now = world.now();
+    let logs = final_logs(world);
+    check_lost_writes(&mut observer, now, world.history(), &logs);
+    check_divergence(&mut observer, now, world);
+    check_stalled(&mut observer, now, world);
+    observer.findings
+}
+
+/// Per partition, the committed log of its final leader: offset → value, below the HW.
+fn final_logs(world: &World) -> BTreeMap<TopicPartition, BTreeMap<Offset, Bytes>> {
+    let mut logs = BTreeMap::new();
+    let Some(controller) = world.controller() else {
+        return logs;
+    };
+    for (tp, state) in &controller.metadata().partitions {
+        let Some(replica) = state
+            .leader
+            .and_then(|l| world.broker(l))
+            .and_then(|b| b.replicas().get(tp))
+        else {
+            continue;
+        };
+        let hw = replica.log.high_watermark();
+        let mut log = BTreeMap::new();
+        for batch in replica.log.batches().take_while(|b| b.base_offset < hw) {
+            for (i, record) in batch.records.iter().enumerate() {
+                let offset = batch.base_offset.plus(i as u64);
+                if offset < hw {
+                    log.insert(offset, record.value.clone());
+                }
+            }
+        }
+        logs.insert(tp.clone(), log);
+    }
+    logs
+}
+
+/// `lost-write`: an acknowledged record that the final committed log does not hold.
+fn check_lost_writes(
+    observer: &mut Observer,
+    now: Time,
+    history: &[HistoryRecord],
+    logs: &BTreeMap<TopicPartition, BTreeMap<Offset, Bytes>>,
+) {
+    let present: BTreeMap<&TopicPartition, BTreeSet<&Bytes>> = logs
+        .iter()
+        .map(|(tp, log)| (tp, log.values().collect()))
+        .collect();
+    let mut lost: BTreeMap<TopicPartition, Vec<String>> = BTreeMap::new();
+    for record in history {
+        let HistoryEntry::SendCompleted {
+            value,
+            tp,
+            outcome: SendOutcome::Ok(offset),
+        } = &record.entry
+        else {
+            continue;
+        };
+        let held = match offset {
+            Some(o) => logs.get(tp).and_then(|log| log.get(o)) == Some(value),
+            None => present.get(tp).is_some_and(|values| values.contains(value)),
+        };
+        if !held {
+            let at = offset.map_or("unknown offset".to_owned(), |o| format!("offset {o}"));
+            lost.entry(tp.clone()).or_default().push(format!(
+                "{} (acknowledged at {}, {at})",
+                String::from_utf8_lossy(value),
+                record.time
+            ));
+        }
+    }
+    for (tp, records) in lost {
+        let explanation = format!(
+            "{} acknowledged write(s) to {tp} are missing from its final committed log",
+            records.len()
+        );
+        observer.push(now, FindingKind::LostWrite, explanation, Some(&tp), records);
+    }
+}
+
+/// `divergent-logs`: two replicas hold different records at one offset below both their HWs.
+fn check_divergence(observer: &mut Observer, now: Time, world: &World) {
+    let mut replicas: BTreeMap<TopicPartition, Vec<(BrokerId, &Replica)>> = BTreeMap::new();
+    for (id, _, node) in world.nodes() {
+        let (NodeId::Broker(b), Some(broker)) = (id, node.and_then(|n| n.as_broker())) else {
+            continue;
+        };
+        for (tp, replica) in broker.replicas() {
+            replicas.entry(tp.clone()).or_default().push((b, replica));
+        }
+    }
+    for (tp, hosted) in replicas {
+        for (i, (a, ra)) in hosted.iter().enumerate() {
+            for (b, rb) in &hosted[i + 1..] {
+                let limit = ra.log.high_watermark().min(rb.log.high_watermark());
+                if let Some(offset) = first_difference(ra, rb, limit) {
+                    let explanation = format!("broker-{a} and broker-{b} hold different records at {tp} offset {offset}, below both their high watermarks");
+                    observer.push(
+                        now,
+                        FindingKind::DivergentLogs,
+                        explanation,
+                        Some(&tp),
+                        vec![format!("offset {offset}")],
+                    );
+                }
+            }
+        }
+    }
+}
+
+fn first_difference(a: &Replica, b: &Replica, limit: Offset) -> Option<Offset> {
+    let values = |r: &Replica| -> Vec<(Offset, Bytes)> {
+        r.log
+            .batches()
+            .flat_map(|batch| {
+                batch
+                    .records
+                    .iter()
+                    .enumerate()
+                    .map(move |(i, rec)| (batch.base_offset.plus(i as u64), rec.value.clone()))
+            })
+            .take_while(|(o, _)| *o < limit)
+            .collect()
+    };
+    let (va, vb) = (values(a), values(b));
+    va.iter()
+        .zip(vb.iter())
+        .find(|(x, y)| x != y)
+        .map(|(x, _)| x.0)
+}
+
+/// `stalled`: after the drain, a partition has no leader, or its leader cannot commit what it
+/// holds, or a consumer is behind the HW.
+fn check_stalled(observer: &mut Observer, now: Time, world: &World) {
+    let Some(controller) = world.controller() else {
+        observer.push(
+            now,
+            FindingKind::Stalled,
+            "the controller is not running after the drain phase".into(),
+            None,
+            vec![],
+        );
+        return;
+    };
+    for (tp, state) in &controller.metadata().partitions {
+        let replica = state
+            .leader
+            .and_then(|l| world.broker(l))
+            .and_then(|b| b.replicas().get(tp));
+        let problem = match (state.leader, replica) {
+            (None, _) => Some("has no leader".to_owned()),
+            (Some(l), None) => Some(format!("has leader broker-{l}, which does not host it")),
+            (Some(l), Some(r)) if r.log.high_watermark() < r.log.log_end_offset() => Some(format!(
+                "cannot commit: leader broker-{l} has LEO {} but HW {} (ISR {:?})",
+                r.log.log_end_offset(),
+                r.log.high_watermark(),
+                r.isr.iter().map(|b| b.0).collect::<Vec<_>>()
+            )),
+            _ => None,
+        };
+        if let Some(problem) = problem {
+            observer.push(
+                now,
+                FindingKind::Stalled,
+                format!("{tp} {problem} after the drain phase"),
+                Some(tp),
+                vec![],
+            );
+        }
+    }
+    for (id, _, node) in world.nodes() {
+        let Some(consumer) = node.and_then(|n| n.as_consumer()) else {
+            continue;
+        };
+        for (tp, position) in consumer.positions() {
+            let hw = state_hw(world, controller, &tp);
+            if position.is_some_and(|p| Some(p) < hw) {
+                let explanation = format!(
+                    "{} is behind on {tp}: position {:?}, HW {:?} after the drain phase",
+                    world.name(id),
+                    position.map(|p| p.0),
+                    hw.map(|h| h.0)
+                );
+                observer.push(now, FindingKind::Stalled, explanation, Some(&tp), vec![]);
+            }
+        }
+    }
+}
+
+fn state_hw(world: &World, controller: &Controller, tp: &TopicPartition) -> Option<Offset> {
+    let leader = controller.metadata().partitions.get(tp)?.leader?;
+    Some(
+        world
+            .broker(leader)?
+            .replicas()
+            .get(tp)?
+            .log
+            .high_watermark(),
+    )
+}

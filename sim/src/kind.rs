@@ -1,0 +1,104 @@
+//! The kinds of findings the checker reports (DESIGN.md §4), as named in `[expect] findings`.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// A kind of anomaly the checker can report. Written in kebab-case (`lost-write`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FindingKind {
+    /// An acknowledged write that no final read can see.
+    LostWrite,
+    /// One value at two offsets.
+    Duplicate,
+    /// One offset, two values.
+    InconsistentOffsets,
+    /// A consumer's polls went backwards in offset.
+    NonmonotonicPoll,
+    /// A consumer's poll skipped offsets within one assignment.
+    PollSkip,
+    /// A producer's acknowledged offsets went backwards.
+    NonmonotonicSend,
+    /// Acknowledged, never consumed after the drain.
+    Unseen,
+    /// Replicas disagree below their high watermark.
+    DivergentLogs,
+    /// The committed offset of a partition went backwards.
+    HwRegressed,
+    /// Two brokers accepted writes in one leader epoch.
+    TwoLeaders,
+    /// The cluster did not recover in the drain phase.
+    Stalled,
+}
+
+impl FindingKind {
+    /// Every kind, in declaration order.
+    pub const ALL: [FindingKind; 11] = [
+        FindingKind::LostWrite,
+        FindingKind::Duplicate,
+        FindingKind::InconsistentOffsets,
+        FindingKind::NonmonotonicPoll,
+        FindingKind::PollSkip,
+        FindingKind::NonmonotonicSend,
+        FindingKind::Unseen,
+        FindingKind::DivergentLogs,
+        FindingKind::HwRegressed,
+        FindingKind::TwoLeaders,
+        FindingKind::Stalled,
+    ];
+
+    /// The kebab-case name, as written in scenario files and reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FindingKind::LostWrite => "lost-write",
+            FindingKind::Duplicate => "duplicate",
+            FindingKind::InconsistentOffsets => "inconsistent-offsets",
+            FindingKind::NonmonotonicPoll => "nonmonotonic-poll",
+            FindingKind::PollSkip => "poll-skip",
+            FindingKind::NonmonotonicSend => "nonmonotonic-send",
+            FindingKind::Unseen => "unseen",
+            FindingKind::DivergentLogs => "divergent-logs",
+            FindingKind::HwRegressed => "hw-regressed",
+            FindingKind::TwoLeaders => "two-leaders",
+            FindingKind::Stalled => "stalled",
+        }
+    }
+}
+
+impl fmt::Display for FindingKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for FindingKind {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        FindingKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| {
+                let names: Vec<_> = FindingKind::ALL.iter().map(|k| k.as_str()).collect();
+                format!("unknown finding kind \"{s}\" (kinds: {})", names.join(", "))
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_match_serde() {
+        for kind in FindingKind::ALL {
+            let value = serde_json::to_value(kind).unwrap();
+            assert_eq!(value.as_str(), Some(kind.as_str()));
+            assert_eq!(kind.as_str().parse::<FindingKind>(), Ok(kind));
+        }
+        assert!("lost"
+            .parse::<FindingKind>()
+            .unwrap_err()
+            .contains("lost-write"));
+    }
+}

@@ -1,0 +1,75 @@
+//! Uniform dispatch over the kinds of node.
+
+use broker_core::{Broker, Consumer, Controller, Input, Output, Producer, Time};
+
+/// A running process of the simulated world.
+#[derive(Clone, Debug)]
+#[allow(clippy::large_enum_variant)]
+pub enum Node {
+    /// A broker.
+    Broker(Broker),
+    /// The controller.
+    Controller(Controller),
+    /// A producer client.
+    Producer(Producer),
+    /// A consumer client.
+    Consumer(Consumer),
+}
+
+macro_rules! dispatch {
+    ($self:expr, $n:ident => $e:expr) => {
+        match $self {
+            Node::Broker($n) => $e,
+            Node::Controller($n) => $e,
+            Node::Producer($n) => $e,
+            Node::Consumer($n) => $e,
+        }
+    };
+}
+
+impl Node {
+    /// Deliver an input.
+    pub fn handle(&mut self, now: Time, input: Input) {
+        dispatch!(self, n => n.handle(now, input))
+    }
+    /// Fire deadlines.
+    pub fn handle_timeout(&mut self, now: Time) {
+        dispatch!(self, n => n.handle_timeout(now))
+    }
+    /// Next output.
+    pub fn poll_output(&mut self) -> Option<Output> {
+        dispatch!(self, n => n.poll_output())
+    }
+    /// Next deadline.
+    pub fn poll_timeout(&self) -> Option<Time> {
+        dispatch!(self, n => n.poll_timeout())
+    }
+    /// The broker inside, if it is one.
+    pub fn as_broker(&self) -> Option<&Broker> {
+        match self {
+            Node::Broker(b) => Some(b),
+            _ => None,
+        }
+    }
+    /// The controller inside, if it is one.
+    pub fn as_controller(&self) -> Option<&Controller> {
+        match self {
+            Node::Controller(c) => Some(c),
+            _ => None,
+        }
+    }
+    /// The consumer inside, if it is one.
+    pub fn as_consumer(&self) -> Option<&Consumer> {
+        match self {
+            Node::Consumer(c) => Some(c),
+            _ => None,
+        }
+    }
+    /// The producer inside, if it is one.
+    pub fn as_producer(&self) -> Option<&Producer> {
+        match self {
+            Node::Producer(p) => Some(p),
+            _ => None,
+        }
+    }
+}

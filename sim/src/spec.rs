@@ -1,0 +1,157 @@
+//! What a run is made of: the cluster, its workload and its faults. Built by `scenarios`.
+
+use crate::network::NetworkConfig;
+use broker_core::{ClusterConfig, ConsumerConfig, NodeId, ProducerConfig, Topic, TopicSpec};
+use serde::{Deserialize, Serialize};
+
+/// Simulated disk behaviour.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DiskConfig {
+    /// Latency of a write (append, truncate, checkpoint), uniform in [min, max].
+    pub write_latency_ms: (u64, u64),
+    /// Latency of an fsync, uniform in [min, max].
+    pub fsync_latency_ms: (u64, u64),
+    /// The OS writes dirty pages back this often (Kafka leaves flushing to the OS by default).
+    pub flush_interval_ms: u64,
+    /// Chance that a power failure tears the first unflushed batch of a log.
+    pub tear_probability: f64,
+}
+
+/// A producer of the workload.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProducerSpec {
+    /// Its name, e.g. `producer-1`.
+    pub name: String,
+    /// The topic it writes.
+    pub topic: Topic,
+    /// Records per second (milli-records per second, to stay integral).
+    pub rate_per_s_milli: u64,
+    /// Stop after this many records.
+    pub records: Option<u64>,
+    /// Key space size; 0 means null keys.
+    pub keys: u32,
+    /// When it starts sending.
+    pub start_ms: u64,
+    /// When it stops sending (the drain phase stops it anyway).
+    pub stop_ms: Option<u64>,
+    /// Its configuration.
+    pub config: ProducerConfig,
+}
+
+/// A consumer of the workload.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConsumerSpec {
+    /// Its name, e.g. `consumer-1`.
+    pub name: String,
+    /// The topics it reads.
+    pub topics: Vec<Topic>,
+    /// When it starts.
+    pub start_ms: u64,
+    /// Its configuration.
+    pub config: ConsumerConfig,
+}
+
+/// A fault or action injected at a time.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "kebab-case")]
+pub enum FaultAction {
+    /// The process dies; the OS keeps its page cache.
+    Crash {
+        /// The node.
+        target: NodeId,
+    },
+    /// The machine loses power: what was not durable is gone, the last write may be torn.
+    PowerFail {
+        /// The node.
+        target: NodeId,
+    },
+    /// Start a stopped process (a running one is crashed first).
+    Restart {
+        /// The node.
+        target: NodeId,
+    },
+    /// Controlled shutdown (SIGTERM): leadership moves away first.
+    Shutdown {
+        /// The node.
+        target: NodeId,
+    },
+    /// Freeze the process (SIGSTOP, a long GC pause): it keeps believing what it believed.
+    Pause {
+        /// The node.
+        target: NodeId,
+    },
+    /// Unfreeze it.
+    Resume {
+        /// The node.
+        target: NodeId,
+    },
+    /// Cut every link between nodes of different sides.
+    Partition {
+        /// The sides.
+        sides: Vec<Vec<NodeId>>,
+    },
+    /// Cut every link to and from a node.
+    Isolate {
+        /// The node.
+        target: NodeId,
+    },
+    /// Cut one link, one way.
+    Cut {
+        /// Sender side.
+        from: NodeId,
+        /// Receiver side.
+        to: NodeId,
+    },
+    /// Remove all cuts and release clogged messages.
+    Heal,
+    /// Hold messages to and from a node.
+    Clog {
+        /// The node.
+        target: NodeId,
+    },
+    /// Release them.
+    Unclog {
+        /// The node.
+        target: NodeId,
+    },
+}
+
+/// A fault at a time.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FaultSpec {
+    /// When.
+    pub at_ms: u64,
+    /// What.
+    pub action: FaultAction,
+}
+
+/// Everything a run needs.
+#[derive(Clone, Debug)]
+pub struct WorldSpec {
+    /// The seed of every random choice.
+    pub seed: u64,
+    /// Number of brokers (`broker-1`..).
+    pub brokers: u32,
+    /// Broker and controller configuration.
+    pub cluster: ClusterConfig,
+    /// Topics created at start.
+    pub topics: Vec<TopicSpec>,
+    /// Producers.
+    pub producers: Vec<ProducerSpec>,
+    /// Consumers.
+    pub consumers: Vec<ConsumerSpec>,
+    /// The network.
+    pub network: NetworkConfig,
+    /// The disks.
+    pub disk: DiskConfig,
+    /// Faults, in any order.
+    pub faults: Vec<FaultSpec>,
+    /// Length of the main phase.
+    pub duration_ms: u64,
+    /// Length of the drain phase (heal, restart, stop producers, let consumers catch up).
+    pub drain_ms: u64,
+    /// Record every message in the trace (for the UI's message flow); off for speed.
+    pub trace_messages: bool,
+    /// Stop after this many events (a bound against runaway runs).
+    pub events_max: u64,
+}

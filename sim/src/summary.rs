@@ -1,0 +1,71 @@
+//! One-line summaries of messages for the trace and the message-flow view.
+
+use broker_core::Message;
+
+/// A short description: the API and the fields a student looks at.
+pub fn summarize(message: &Message) -> String {
+    match message {
+        Message::Produce {
+            tp, acks, batch, ..
+        } => format!("{tp} acks={acks} {} record(s)", batch.len()),
+        Message::ProduceResponse {
+            tp,
+            error,
+            base_offset,
+            ..
+        } => match base_offset {
+            Some(o) => format!("{tp} {error} offset={o}"),
+            None => format!("{tp} {error}"),
+        },
+        Message::Fetch {
+            replica_id,
+            partitions,
+            ..
+        } => {
+            let who = replica_id.map_or("consumer".to_owned(), |r| format!("replica {r}"));
+            let parts: Vec<String> = partitions
+                .iter()
+                .map(|p| format!("{}@{}", p.tp, p.fetch_offset))
+                .collect();
+            format!("{who} {}", parts.join(" "))
+        }
+        Message::FetchResponse { partitions, .. } => {
+            let parts: Vec<String> = partitions
+                .iter()
+                .map(|p| {
+                    let n: u64 = p.batches.iter().map(|b| b.len()).sum();
+                    match (p.error.is_ok(), p.diverging_epoch) {
+                        (_, Some(d)) => format!(
+                            "{} diverging(epoch {} ends {})",
+                            p.tp, d.epoch, d.end_offset
+                        ),
+                        (true, None) => format!("{} {n} rec HW={}", p.tp, p.high_watermark),
+                        (false, None) => format!("{} {}", p.tp, p.error),
+                    }
+                })
+                .collect();
+            parts.join(" ")
+        }
+        Message::AlterPartition { tp, new_isr, .. } => format!(
+            "{tp} isr={:?}",
+            new_isr.iter().map(|b| b.0).collect::<Vec<_>>()
+        ),
+        Message::AlterPartitionResponse { tp, error, .. } => format!("{tp} {error}"),
+        Message::BrokerHeartbeat {
+            broker_id,
+            want_shut_down,
+            ..
+        } => {
+            format!(
+                "broker-{broker_id}{}",
+                if *want_shut_down {
+                    " want_shut_down"
+                } else {
+                    ""
+                }
+            )
+        }
+        Message::MetadataUpdate { records } => format!("{} record(s)", records.len()),
+        other => other.api_name().to_owned(),
+    }
+}

@@ -1,0 +1,786 @@
+//! The deterministic world: an event queue over virtual time that drives every node, routes
+//! their messages through the simulated network and their disk operations through the
+//! simulated disks, and injects faults. A run is a function of (spec, seed, binary).
+
+use crate::disk::Disk;
+use crate::findings::Observer;
+use crate::network::{Network, Route};
+use crate::node::Node;
+use crate::rng::Rngs;
+use crate::spec::{FaultAction, WorldSpec};
+use crate::trace::{Fingerprint, TraceEntry, TraceKind};
+use broker_core::*;
+use bytes::Bytes;
+use rand::Rng;
+use rand_chacha::ChaCha8Rng;
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, VecDeque};
+use std::sync::Arc;
+
+/// The single controller's id.
+pub const CONTROLLER: NodeId = NodeId::Controller(ControllerId(1));
+
+/// Whether a process runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    /// Not started yet (a client before its start time).
+    NotStarted,
+    /// Running.
+    Up,
+    /// Frozen: inputs wait in its inbox.
+    Paused,
+    /// The process died; its page cache survived.
+    Crashed,
+    /// The machine lost power.
+    PowerFailed,
+    /// Stopped after a controlled shutdown.
+    Stopped,
+}
+
+/// The run's phase.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Phase {
+    /// Faults and workload.
+    Main,
+    /// Healed and restarted; producers stopped; consumers catch up.
+    Drain,
+    /// Over.
+    Done,
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct Slot {
+    pub(crate) node: Option<Node>,
+    pub(crate) status: Status,
+    inbox: VecDeque<Input>,
+    pub(crate) disk: Disk,
+    incarnation: u64,
+    timer_at: Option<Time>,
+    timer_generation: u64,
+}
+
+#[derive(Clone, Debug)]
+enum Ev {
+    Deliver {
+        from: NodeId,
+        to: NodeId,
+        incarnation: u64,
+        message: Message,
+    },
+    Disconnect {
+        to: NodeId,
+        incarnation: u64,
+        peer: NodeId,
+    },
+    Timer {
+        node: NodeId,
+        generation: u64,
+    },
+    DiskDone {
+        node: NodeId,
+        incarnation: u64,
+        op: DiskOp,
+    },
+    Fault(FaultAction),
+    Produce {
+        producer: usize,
+    },
+    StartClient {
+        node: NodeId,
+    },
+    Flush {
+        node: NodeId,
+    },
+    BeginDrain,
+    End,
+}
+
+#[derive(Clone, Debug)]
+struct Scheduled {
+    time: Time,
+    seq: u64,
+    event: Ev,
+}
+
+impl PartialEq for Scheduled {
+    fn eq(&self, other: &Self) -> bool {
+        (self.time, self.seq) == (other.time, other.seq)
+    }
+}
+impl Eq for Scheduled {}
+impl PartialOrd for Scheduled {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Scheduled {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        (self.time, self.seq).cmp(&(other.time, other.seq))
+    }
+}
+
+/// A client operation with the time it was recorded.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct HistoryRecord {
+    /// When.
+    pub time: Time,
+    /// Which client.
+    pub client: NodeId,
+    /// What.
+    pub entry: HistoryEntry,
+}
+
+#[derive(Clone, Debug)]
+struct Rngs4 {
+    network: ChaCha8Rng,
+    disk: ChaCha8Rng,
+    workload: ChaCha8Rng,
+    process: ChaCha8Rng,
+}
+
+/// The simulated world. `Clone` so that a UI can keep checkpoints and rewind.
+#[derive(Clone, Debug)]
+pub struct World {
+    pub(crate) spec: Arc<WorldSpec>,
+    now: Time,
+    phase: Phase,
+    queue: BinaryHeap<Reverse<Scheduled>>,
+    seq: u64,
+    pub(crate) slots: BTreeMap<NodeId, Slot>,
+    names: BTreeMap<NodeId, String>,
+    network: Network,
+    rngs: Rngs4,
+    trace: Vec<TraceEntry>,
+    history: Vec<HistoryRecord>,
+    fingerprint: Fingerprint,
+    events: u64,
+    produced: Vec<u64>,
+    pub(crate) observer: Observer,
+    outputs: Vec<Output>,
+}
+
+impl World {
+    /// A world at time 0 with the controller and brokers about to start.
+    pub fn new(spec: WorldSpec) -> World {
+        let rngs = Rngs::new(spec.seed);
+        let mut world = World {
+            now: Time(0),
+            phase: Phase::Main,
+            queue: BinaryHeap::new(),
+            seq: 0,
+            slots: BTreeMap::new(),
+            names: BTreeMap::new(),
+            network: Network::new(spec.network.clone()),
+            rngs: Rngs4 {
+                network: rngs.stream("network"),
+                disk: rngs.stream("disk"),
+                workload: rngs.stream("workload"),
+                process: rngs.stream("process"),
+            },
+            trace: Vec::new(),
+            history: Vec::new(),
+            fingerprint: Fingerprint::default(),
+            events: 0,
+            produced: vec![0; spec.producers.len()],
+            observer: Observer::new(&spec),
+            outputs: Vec::new(),
+            spec: Arc::new(spec),
+        };
+        world.populate();
+        world
+    }
+
+    fn populate(&mut self) {
+        let spec = Arc::clone(&self.spec);
+        let mut servers = vec![(CONTROLLER, "controller-1".to_owned())];
+        servers.extend(
+            (1..=spec.brokers).map(|b| (NodeId::Broker(BrokerId(b)), format!("broker-{b}"))),
+        );
+        for (id, name) in servers {
+            self.add_slot(id, name);
+            self.schedule(Time(0), Ev::Fault(FaultAction::Restart { target: id }));
+            self.schedule(Time(spec.disk.flush_interval_ms), Ev::Flush { node: id });
+        }
+        let clients = spec
+            .producers
+            .iter()
+            .map(|p| (p.name.clone(), p.start_ms))
+            .chain(spec.consumers.iter().map(|c| (c.name.clone(), c.start_ms)));
+        for (index, (name, start_ms)) in clients.enumerate() {
+            let id = NodeId::Client(ClientId(index as u32 + 1));
+            self.add_slot(id, name);
+            self.schedule(Time(start_ms), Ev::StartClient { node: id });
+        }
+        for (producer, p) in spec.producers.iter().enumerate() {
+            self.schedule(Time(p.start_ms), Ev::Produce { producer });
+        }
+        for fault in &spec.faults {
+            self.schedule(Time(fault.at_ms), Ev::Fault(fault.action.clone()));
+        }
+        self.schedule(Time(spec.duration_ms), Ev::BeginDrain);
+        self.schedule(Time(spec.duration_ms + spec.drain_ms), Ev::End);
+        self.record(
+            None,
+            TraceKind::Phase {
+                name: "main".into(),
+            },
+        );
+    }
+
+    fn add_slot(&mut self, id: NodeId, name: String) {
+        let slot = Slot {
+            node: None,
+            status: Status::NotStarted,
+            inbox: VecDeque::new(),
+            disk: Disk::new(),
+            incarnation: 0,
+            timer_at: None,
+            timer_generation: 0,
+        };
+        self.slots.insert(id, slot);
+        self.names.insert(id, name);
+    }
+
+    fn schedule(&mut self, time: Time, event: Ev) {
+        self.seq += 1;
+        self.queue.push(Reverse(Scheduled {
+            time,
+            seq: self.seq,
+            event,
+        }));
+    }
+
+    /// Process the next event. Returns false once the run is over.
+    pub fn step(&mut self) -> bool {
+        if self.phase == Phase::Done {
+            return false;
+        }
+        let Some(Reverse(next)) = self.queue.pop() else {
+            self.finish();
+            return false;
+        };
+        assert!(next.time >= self.now, "the event queue went back in time");
+        self.now = next.time;
+        self.events += 1;
+        if self.events >= self.spec.events_max {
+            self.finish();
+            return false;
+        }
+        self.dispatch(next.event);
+        self.phase != Phase::Done
+    }
+
+    /// Run until simulated time `until` (events at exactly `until` included) or the end.
+    pub fn run_until(&mut self, until: Time) {
+        while self.queue.peek().is_some_and(|Reverse(s)| s.time <= until) && self.step() {}
+        if self.phase != Phase::Done {
+            self.now = self.now.max(until);
+        }
+    }
+
+    /// Run to the end of the drain phase.
+    pub fn run_to_end(&mut self) {
+        while self.step() {}
+    }
+
+    fn dispatch(&mut self, event: Ev) {
+        match event {
+            Ev::Deliver {
+                from,
+                to,
+                incarnation,
+                message,
+            } => {
+                self.fingerprint.u64(self.now.0);
+                self.fingerprint.bytes(message.api_name().as_bytes());
+                if self.slots[&to].incarnation == incarnation && self.network.connected(from, to) {
+                    self.input(to, Input::Message { from, message });
+                } else if self.spec.trace_messages {
+                    let api = message.api_name().to_owned();
+                    self.record(
+                        Some(from),
+                        TraceKind::Dropped {
+                            to,
+                            api,
+                            reason: "link down or process gone".into(),
+                        },
+                    );
+                }
+            }
+            Ev::Disconnect {
+                to,
+                incarnation,
+                peer,
+            } => {
+                if self.slots[&to].incarnation == incarnation {
+                    self.input(to, Input::Disconnected { peer });
+                }
+            }
+            Ev::Timer { node, generation } => self.on_timer(node, generation),
+            Ev::DiskDone {
+                node,
+                incarnation,
+                op,
+            } => {
+                let slot = self.slots.get_mut(&node).expect("known node");
+                if slot.incarnation == incarnation {
+                    slot.disk.apply(&op);
+                    self.input(
+                        node,
+                        Input::DiskCompleted {
+                            id: op.id(),
+                            ok: true,
+                        },
+                    );
+                }
+            }
+            Ev::Fault(action) => self.apply_fault(action),
+            Ev::Produce { producer } => self.produce(producer),
+            Ev::StartClient { node } => self.start_process(node),
+            Ev::Flush { node } => {
+                self.slots.get_mut(&node).expect("known node").disk.flush();
+                self.schedule(
+                    self.now.plus_ms(self.spec.disk.flush_interval_ms.max(1)),
+                    Ev::Flush { node },
+                );
+            }
+            Ev::BeginDrain => self.begin_drain(),
+            Ev::End => self.finish(),
+        }
+    }
+
+    /// Give a node an input: now, or into its inbox while it is paused.
+    pub(crate) fn input(&mut self, id: NodeId, input: Input) {
+        let now = self.now;
+        let slot = self.slots.get_mut(&id).expect("known node");
+        match (&mut slot.node, slot.status) {
+            (Some(_), Status::Paused) => slot.inbox.push_back(input),
+            (Some(node), _) => {
+                node.handle(now, input);
+                self.after_handle(id);
+            }
+            (None, _) => {}
+        }
+    }
+
+    fn on_timer(&mut self, id: NodeId, generation: u64) {
+        let now = self.now;
+        let slot = self.slots.get_mut(&id).expect("known node");
+        if slot.timer_generation != generation || slot.status == Status::Paused {
+            return;
+        }
+        slot.timer_at = None;
+        if let Some(node) = slot.node.as_mut() {
+            node.handle_timeout(now);
+            self.after_handle(id);
+        }
+    }
+
+    /// Drain a node's outputs and carry them out, then re-arm its timer.
+    fn after_handle(&mut self, id: NodeId) {
+        let mut outputs = std::mem::take(&mut self.outputs);
+        let slot = self.slots.get_mut(&id).expect("known node");
+        let node = slot.node.as_mut().expect("handled a live node");
+        while let Some(output) = node.poll_output() {
+            outputs.push(output);
+        }
+        let timeout = node.poll_timeout();
+        if timeout != slot.timer_at {
+            slot.timer_at = timeout;
+            slot.timer_generation += 1;
+            if let Some(at) = timeout {
+                let generation = slot.timer_generation;
+                self.schedule(
+                    at.max(self.now),
+                    Ev::Timer {
+                        node: id,
+                        generation,
+                    },
+                );
+            }
+        }
+        for output in outputs.drain(..) {
+            self.carry_out(id, output);
+        }
+        self.outputs = outputs;
+    }
+
+    fn carry_out(&mut self, from: NodeId, output: Output) {
+        match output {
+            Output::Send { to, message } => self.send(from, to, message),
+            Output::Disk(op) => {
+                let (min, max) = match op {
+                    DiskOp::Fsync { .. } => self.spec.disk.fsync_latency_ms,
+                    _ => self.spec.disk.write_latency_ms,
+                };
+                let latency = if max > min {
+                    self.rngs.disk.gen_range(min..=max)
+                } else {
+                    min
+                };
+                let slot = self.slots.get_mut(&from).expect("known node");
+                let at = slot.disk.schedule_completion(self.now, latency);
+                let incarnation = slot.incarnation;
+                self.schedule(
+                    at,
+                    Ev::DiskDone {
+                        node: from,
+                        incarnation,
+                        op,
+                    },
+                );
+            }
+            Output::Event(event) => {
+                self.observer.observe(self.now, &event);
+                self.record(Some(from), TraceKind::Event { event });
+            }
+            Output::History(entry) => self.history.push(HistoryRecord {
+                time: self.now,
+                client: from,
+                entry,
+            }),
+            Output::Stopped => {
+                self.stop_process(from, Status::Stopped);
+                self.record(Some(from), TraceKind::ProcessStopped);
+            }
+        }
+    }
+
+    pub(crate) fn send(&mut self, from: NodeId, to: NodeId, message: Message) {
+        if self.spec.trace_messages {
+            let summary = crate::summary::summarize(&message);
+            self.record(
+                Some(from),
+                TraceKind::Sent {
+                    to,
+                    api: message.api_name().to_owned(),
+                    summary,
+                },
+            );
+        }
+        match self
+            .network
+            .route(self.now, from, to, &message, &mut self.rngs.network)
+        {
+            Route::Deliver(times) => {
+                let incarnation = self.slots[&to].incarnation;
+                let last = times.len() - 1;
+                let mut message = Some(message);
+                for (i, at) in times.into_iter().enumerate() {
+                    let m = if i == last {
+                        message.take().expect("once")
+                    } else {
+                        message.clone().expect("kept")
+                    };
+                    self.schedule(
+                        at,
+                        Ev::Deliver {
+                            from,
+                            to,
+                            incarnation,
+                            message: m,
+                        },
+                    );
+                }
+            }
+            Route::Dropped(reason) => {
+                if self.spec.trace_messages {
+                    let api = message.api_name().to_owned();
+                    self.record(
+                        Some(from),
+                        TraceKind::Dropped {
+                            to,
+                            api,
+                            reason: format!("{reason:?}").to_lowercase(),
+                        },
+                    );
+                }
+            }
+            Route::Held => {}
+        }
+    }
+
+    pub(crate) fn schedule_releases(&mut self, releases: Vec<crate::network::Release>) {
+        for (at, from, to, message) in releases {
+            let incarnation = self.slots[&to].incarnation;
+            self.schedule(
+                at,
+                Ev::Deliver {
+                    from,
+                    to,
+                    incarnation,
+                    message,
+                },
+            );
+        }
+    }
+
+    fn produce(&mut self, index: usize) {
+        let spec = &self.spec.producers[index];
+        let n = self.produced[index];
+        let capped = spec.records.is_some_and(|cap| n >= cap);
+        let stopped = spec.stop_ms.is_some_and(|stop| self.now.0 >= stop);
+        if self.phase != Phase::Main || capped || stopped || spec.rate_per_s_milli == 0 {
+            return;
+        }
+        let id = NodeId::Client(ClientId(index as u32 + 1));
+        let key = (spec.keys > 0)
+            .then(|| Bytes::from(format!("k{}", self.rngs.workload.gen_range(0..spec.keys))));
+        let value = Bytes::from(format!("{}:{}", spec.name, n));
+        let next = Time(spec.start_ms + (n + 1) * 1_000_000 / spec.rate_per_s_milli);
+        self.produced[index] += 1;
+        if self.slots[&id].node.is_some() {
+            self.input(id, Input::Command(ClientCommand::Send { key, value }));
+        }
+        self.schedule(next.max(self.now), Ev::Produce { producer: index });
+    }
+
+    /// Create a fresh process for a node and start it on what its disk holds.
+    pub(crate) fn start_process(&mut self, id: NodeId) {
+        let node = self.build_node(id);
+        let incarnation_id = self.rngs.process.gen::<u64>();
+        let slot = self.slots.get_mut(&id).expect("known node");
+        slot.incarnation += 1;
+        slot.node = Some(node);
+        slot.status = Status::Up;
+        slot.inbox.clear();
+        slot.timer_at = None;
+        slot.timer_generation += 1;
+        let disk = slot.disk.image();
+        self.record(Some(id), TraceKind::ProcessStarted);
+        self.input(
+            id,
+            Input::Start {
+                disk,
+                incarnation_id,
+            },
+        );
+    }
+
+    fn build_node(&self, id: NodeId) -> Node {
+        let spec = &self.spec;
+        let bootstrap: Vec<BrokerId> = (1..=spec.brokers).map(BrokerId).collect();
+        match id {
+            NodeId::Controller(c) => Node::Controller(Controller::new(
+                c,
+                spec.cluster.clone(),
+                spec.topics.clone(),
+                self.now,
+            )),
+            NodeId::Broker(b) => {
+                Node::Broker(Broker::new(b, spec.cluster.clone(), CONTROLLER, self.now))
+            }
+            NodeId::Client(ClientId(n)) => {
+                let index = n as usize - 1;
+                match spec.producers.get(index) {
+                    Some(p) => Node::Producer(Producer::new(
+                        ClientId(n),
+                        p.config.clone(),
+                        p.topic.clone(),
+                        bootstrap,
+                        self.now,
+                    )),
+                    None => {
+                        let c = &spec.consumers[index - spec.producers.len()];
+                        Node::Consumer(Consumer::new(
+                            ClientId(n),
+                            c.config.clone(),
+                            c.topics.clone(),
+                            bootstrap,
+                            self.now,
+                        ))
+                    }
+                }
+            }
+        }
+    }
+
+    /// The process dies. With `notify`, peers see their connections close (a crash, where
+    /// the kernel closes sockets); without it they only time out (a power failure).
+    pub(crate) fn stop_process(&mut self, id: NodeId, status: Status) {
+        let slot = self.slots.get_mut(&id).expect("known node");
+        slot.node = None;
+        slot.status = status;
+        slot.incarnation += 1;
+        slot.inbox.clear();
+        slot.timer_at = None;
+        slot.disk.reset_schedule();
+        self.network.forget_link_order(id);
+        if status == Status::PowerFailed {
+            return;
+        }
+        let peers: Vec<(NodeId, u64)> = self
+            .slots
+            .iter()
+            .filter(|(p, s)| **p != id && s.node.is_some())
+            .map(|(p, s)| (*p, s.incarnation))
+            .collect();
+        let latency = self.spec.network.latency_ms.0;
+        for (peer, incarnation) in peers {
+            if self.network.connected(id, peer) {
+                self.schedule(
+                    self.now.plus_ms(latency),
+                    Ev::Disconnect {
+                        to: peer,
+                        incarnation,
+                        peer: id,
+                    },
+                );
+            }
+        }
+    }
+
+    pub(crate) fn resume(&mut self, id: NodeId) {
+        let now = self.now;
+        let slot = self.slots.get_mut(&id).expect("known node");
+        if slot.status != Status::Paused {
+            return;
+        }
+        slot.status = Status::Up;
+        let inbox: Vec<Input> = slot.inbox.drain(..).collect();
+        for input in inbox {
+            self.input(id, input);
+        }
+        if let Some(node) = self.slots.get_mut(&id).and_then(|s| s.node.as_mut()) {
+            node.handle_timeout(now);
+            self.after_handle(id);
+        }
+    }
+
+    fn begin_drain(&mut self) {
+        self.phase = Phase::Drain;
+        self.record(
+            None,
+            TraceKind::Phase {
+                name: "drain".into(),
+            },
+        );
+        self.network.heal();
+        let releases = self.network.unclog_all(self.now, &mut self.rngs.network);
+        self.schedule_releases(releases);
+        let ids: Vec<NodeId> = self.slots.keys().copied().collect();
+        for id in ids {
+            match self.slots[&id].status {
+                Status::Paused => self.resume(id),
+                Status::Crashed | Status::PowerFailed | Status::Stopped => self.start_process(id),
+                Status::Up | Status::NotStarted => {}
+            }
+        }
+    }
+
+    fn finish(&mut self) {
+        if self.phase == Phase::Done {
+            return;
+        }
+        self.phase = Phase::Done;
+        self.record(
+            None,
+            TraceKind::Phase {
+                name: "check".into(),
+            },
+        );
+    }
+
+    pub(crate) fn record(&mut self, node: Option<NodeId>, kind: TraceKind) {
+        let entry = TraceEntry {
+            time: self.now,
+            node,
+            kind,
+        };
+        if !matches!(
+            entry.kind,
+            TraceKind::Sent { .. } | TraceKind::Dropped { .. }
+        ) {
+            let json = serde_json::to_vec(&entry).expect("trace entries serialize");
+            self.fingerprint.bytes(&json);
+        }
+        self.trace.push(entry);
+    }
+
+    pub(crate) fn network_mut(&mut self) -> (&mut Network, &mut ChaCha8Rng) {
+        (&mut self.network, &mut self.rngs.network)
+    }
+
+    pub(crate) fn disk_rng(&mut self) -> &mut ChaCha8Rng {
+        &mut self.rngs.disk
+    }
+
+    /// Simulated time now.
+    pub fn now(&self) -> Time {
+        self.now
+    }
+    /// The phase.
+    pub fn phase(&self) -> Phase {
+        self.phase
+    }
+    /// Events processed so far.
+    pub fn events(&self) -> u64 {
+        self.events
+    }
+    /// The spec this world runs.
+    pub fn spec(&self) -> &WorldSpec {
+        &self.spec
+    }
+    /// The trace so far.
+    pub fn trace(&self) -> &[TraceEntry] {
+        &self.trace
+    }
+    /// The client history so far.
+    pub fn history(&self) -> &[HistoryRecord] {
+        &self.history
+    }
+    /// The fingerprint of everything so far.
+    pub fn fingerprint(&self) -> String {
+        self.fingerprint.hex()
+    }
+    /// The network.
+    pub fn network(&self) -> &Network {
+        &self.network
+    }
+    /// A node's name (`broker-1`, `producer-1`, ...).
+    pub fn name(&self, id: NodeId) -> &str {
+        &self.names[&id]
+    }
+    /// Find a node by name.
+    pub fn node_id(&self, name: &str) -> Option<NodeId> {
+        self.names
+            .iter()
+            .find(|(_, n)| n.as_str() == name)
+            .map(|(id, _)| *id)
+    }
+    /// Every node with its status and running process.
+    pub fn nodes(&self) -> impl Iterator<Item = (NodeId, Status, Option<&Node>)> {
+        self.slots
+            .iter()
+            .map(|(id, s)| (*id, s.status, s.node.as_ref()))
+    }
+    /// A node's status.
+    pub fn status(&self, id: NodeId) -> Status {
+        self.slots[&id].status
+    }
+    /// The running broker process, if up.
+    pub fn broker(&self, id: BrokerId) -> Option<&Broker> {
+        self.slots
+            .get(&NodeId::Broker(id))?
+            .node
+            .as_ref()?
+            .as_broker()
+    }
+    /// The running controller, if up.
+    pub fn controller(&self) -> Option<&Controller> {
+        self.slots.get(&CONTROLLER)?.node.as_ref()?.as_controller()
+    }
+    /// A node's disk.
+    pub fn disk(&self, id: NodeId) -> &Disk {
+        &self.slots[&id].disk
+    }
+}
+
+impl World {
+    /// What this run's configuration promises.
+    pub fn observer_promises(&self) -> &crate::findings::Promises {
+        self.observer.promises()
+    }
+}

@@ -1,0 +1,365 @@
+//! Rendering a run: the text report (timeline, final cluster table, findings) and JSON.
+
+use broker_core::{
+    Event, HistoryEntry, NodeId, SendOutcome, Time, TopicPartition, TruncationReason,
+};
+use scenarios::{Outcome, Scenario};
+use sim::{TraceKind, World};
+use std::collections::BTreeMap;
+use std::io::{self, Write};
+use std::path::Path;
+
+/// HW moves within this many ms of the previous one on a partition are not printed.
+const HW_QUIET_MS: u64 = 1000;
+
+pub fn write_trace(path: &Path, outcome: &Outcome) -> io::Result<()> {
+    let mut file = io::BufWriter::new(std::fs::File::create(path)?);
+    for entry in outcome.world.trace() {
+        serde_json::to_writer(&mut file, entry)?;
+        file.write_all(b"\n")?;
+    }
+    file.flush()
+}
+
+pub fn json(out: &mut impl Write, scenario: &Scenario, outcome: &Outcome) -> io::Result<()> {
+    let world = &outcome.world;
+    let value = serde_json::json!({
+        "scenario": scenario.name,
+        "seed": scenario.seed,
+        "fingerprint": world.fingerprint(),
+        "events": world.events(),
+        "simulated_ms": world.now().0,
+        "findings": outcome.findings,
+        "expected": scenario.expect.findings,
+        "expect_met": outcome.expect_met,
+        "promises": world.observer_promises(),
+    });
+    serde_json::to_writer_pretty(&mut *out, &value)?;
+    writeln!(out)
+}
+
+pub fn text(out: &mut impl Write, scenario: &Scenario, outcome: &Outcome) -> io::Result<()> {
+    let world = &outcome.world;
+    writeln!(
+        out,
+        "kafka-lab run {} (seed {})",
+        scenario.name, scenario.seed
+    )?;
+    writeln!(out, "{}", scenario.title)?;
+    writeln!(out)?;
+    timeline(out, scenario, world)?;
+    writeln!(out)?;
+    partitions(out, world)?;
+    writeln!(out)?;
+    clients(out, world)?;
+    writeln!(out)?;
+    findings(out, scenario, outcome)?;
+    writeln!(
+        out,
+        "fingerprint {}  ({} events, {} simulated)",
+        world.fingerprint(),
+        world.events(),
+        world.now()
+    )
+}
+
+fn timeline(out: &mut impl Write, scenario: &Scenario, world: &World) -> io::Result<()> {
+    writeln!(out, "Timeline")?;
+    let mut captions = scenario.captions.iter().peekable();
+    let mut last_hw: BTreeMap<TopicPartition, Time> = BTreeMap::new();
+    let mut rejected: BTreeMap<(TopicPartition, String), u64> = BTreeMap::new();
+    for entry in world.trace() {
+        while let Some(caption) = captions.next_if(|c| c.at_ms <= entry.time.0) {
+            writeln!(
+                out,
+                "{:>9}  ▌ {}",
+                Time(caption.at_ms).to_string(),
+                caption.text
+            )?;
+        }
+        let who = entry
+            .node
+            .map_or(String::new(), |n| world.name(n).to_owned());
+        let line = match &entry.kind {
+            TraceKind::Event { event } => describe(event, entry.time, &mut last_hw, &mut rejected),
+            TraceKind::Fault { fault } => Some(format!("⚡ {}", describe_fault(world, fault))),
+            TraceKind::ProcessStarted if entry.time > Time(0) => Some("process started".to_owned()),
+            TraceKind::ProcessStopped => Some("process stopped".to_owned()),
+            TraceKind::Phase { name } if name == "drain" => {
+                Some("── drain: network healed, nodes restarted, producers stopped ──".to_owned())
+            }
+            TraceKind::Phase { name } if name == "check" => Some("── end: checking ──".to_owned()),
+            _ => None,
+        };
+        if let Some(line) = line {
+            writeln!(out, "{:>9}  {:<13} {line}", entry.time.to_string(), who)?;
+        }
+    }
+    for caption in captions {
+        writeln!(
+            out,
+            "{:>9}  ▌ {}",
+            Time(caption.at_ms).to_string(),
+            caption.text
+        )?;
+    }
+    for ((tp, error), count) in rejected.iter().filter(|(_, c)| **c > 1) {
+        writeln!(
+            out,
+            "           {tp}: {count} produce requests rejected with {error} in all"
+        )?;
+    }
+    Ok(())
+}
+
+fn describe(
+    event: &Event,
+    time: Time,
+    last_hw: &mut BTreeMap<TopicPartition, Time>,
+    rejected: &mut BTreeMap<(TopicPartition, String), u64>,
+) -> Option<String> {
+    let ids = |v: &[broker_core::BrokerId]| {
+        format!(
+            "[{}]",
+            v.iter()
+                .map(|b| b.0.to_string())
+                .collect::<Vec<_>>()
+                .join(",")
+        )
+    };
+    Some(match event {
+        Event::BrokerRegistered {
+            broker,
+            broker_epoch,
+        } => format!("broker-{broker} registered (broker epoch {broker_epoch})"),
+        Event::BrokerFenced { broker, reason } => format!("fenced broker-{broker}: {reason}"),
+        Event::BrokerUnfenced { broker } => format!("unfenced broker-{broker}"),
+        Event::LeaderElected {
+            tp,
+            leader,
+            leader_epoch,
+            isr,
+            unclean,
+        } => {
+            let leader = leader.map_or("none (offline)".to_owned(), |l| format!("broker-{l}"));
+            let unclean = if *unclean {
+                "  UNCLEAN election: a replica outside the ISR"
+            } else {
+                ""
+            };
+            format!(
+                "{tp}: leader {leader}, epoch {leader_epoch}, ISR {}{unclean}",
+                ids(isr)
+            )
+        }
+        Event::IsrChanged {
+            tp,
+            isr,
+            partition_epoch,
+        } => format!("{tp}: ISR {} (partition epoch {partition_epoch})", ids(isr)),
+        Event::IsrChangeProposed {
+            tp,
+            new_isr,
+            reason,
+            ..
+        } => format!("proposes ISR {} for {tp}: {reason}", ids(new_isr)),
+        Event::BecameLeader {
+            tp,
+            leader_epoch,
+            log_end_offset,
+            high_watermark,
+            ..
+        } => {
+            format!(
+                "leads {tp} in epoch {leader_epoch} (LEO {log_end_offset}, HW {high_watermark})"
+            )
+        }
+        Event::BecameFollower { .. } => return None,
+        Event::HighWatermarkAdvanced {
+            tp, high_watermark, ..
+        } => {
+            let previous = last_hw.insert(tp.clone(), time);
+            if previous.is_some_and(|p| time.ms_since(p) < HW_QUIET_MS) {
+                return None;
+            }
+            format!("{tp}: HW {high_watermark}")
+        }
+        Event::Truncated {
+            tp,
+            from,
+            to,
+            reason,
+            ..
+        } => {
+            let why = match reason {
+                TruncationReason::DivergingEpoch => "diverging epoch from the leader",
+                TruncationReason::HighWatermark => "pre-KIP-101: truncate to own HW",
+                TruncationReason::OffsetOutOfRange => "leader's log is shorter",
+                TruncationReason::CorruptTail => "corrupt tail",
+            };
+            format!("truncated {tp} from {from} to {to} ({why})")
+        }
+        Event::LogRecovered {
+            tp,
+            log_end_offset,
+            high_watermark,
+            torn_batches,
+            ..
+        } => {
+            if time == Time(0) {
+                return None;
+            }
+            let torn = if *torn_batches > 0 {
+                format!(", {torn_batches} torn batch(es) dropped")
+            } else {
+                String::new()
+            };
+            format!("recovered {tp}: LEO {log_end_offset}, HW {high_watermark}{torn}")
+        }
+        Event::ProduceRejected { tp, error, .. } => {
+            let count = rejected.entry((tp.clone(), error.to_string())).or_default();
+            *count += 1;
+            if *count > 1 {
+                return None;
+            }
+            format!("rejects produce to {tp}: {error}")
+        }
+        Event::ControlledShutdownCompleted { .. } => "controlled shutdown complete".to_owned(),
+    })
+}
+
+fn describe_fault(world: &World, fault: &sim::FaultAction) -> String {
+    use sim::FaultAction::*;
+    let n = |id: &NodeId| world.name(*id).to_owned();
+    match fault {
+        Crash { target } => format!("crash {}", n(target)),
+        PowerFail { target } => format!("power failure of {}", n(target)),
+        Restart { target } => format!("restart {}", n(target)),
+        Shutdown { target } => format!("controlled shutdown of {}", n(target)),
+        Pause { target } => format!("pause {}", n(target)),
+        Resume { target } => format!("resume {}", n(target)),
+        Partition { sides } => {
+            let sides: Vec<String> = sides
+                .iter()
+                .map(|s| s.iter().map(n).collect::<Vec<_>>().join(", "))
+                .collect();
+            format!("network partition: {}", sides.join(" | "))
+        }
+        Isolate { target } => format!("isolate {}", n(target)),
+        Cut { from, to } => format!("cut link {} → {}", n(from), n(to)),
+        Heal => "heal the network".to_owned(),
+        Clog { target } => format!("clog {}", n(target)),
+        Unclog { target } => format!("unclog {}", n(target)),
+    }
+}
+
+fn partitions(out: &mut impl Write, world: &World) -> io::Result<()> {
+    writeln!(out, "Partitions at the end (like kcat -L)")?;
+    let Some(controller) = world.controller() else {
+        return writeln!(out, "  the controller is down");
+    };
+    for (tp, state) in &controller.metadata().partitions {
+        let ids = |v: &[broker_core::BrokerId]| {
+            v.iter()
+                .map(|b| b.0.to_string())
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        let leader = state.leader.map_or("none".to_owned(), |l| l.to_string());
+        writeln!(
+            out,
+            "  {tp:<12} leader {leader:<4} epoch {:<3} replicas [{}]  isr [{}]",
+            state.leader_epoch,
+            ids(&state.replicas),
+            ids(&state.isr)
+        )?;
+        for broker in &state.replicas {
+            let line = match world.broker(*broker).and_then(|b| b.replicas().get(tp)) {
+                Some(r) => format!(
+                    "LEO {:<6} HW {}",
+                    r.log.log_end_offset().0,
+                    r.log.high_watermark().0
+                ),
+                None => format!("{:?}", world.status(NodeId::Broker(*broker))).to_lowercase(),
+            };
+            writeln!(out, "      broker-{broker:<3} {line}")?;
+        }
+    }
+    Ok(())
+}
+
+fn clients(out: &mut impl Write, world: &World) -> io::Result<()> {
+    writeln!(out, "Clients")?;
+    let mut sends: BTreeMap<NodeId, (u64, u64, BTreeMap<String, u64>, u64)> = BTreeMap::new();
+    let mut reads: BTreeMap<NodeId, u64> = BTreeMap::new();
+    for record in world.history() {
+        match &record.entry {
+            HistoryEntry::SendCompleted { outcome, .. } => {
+                let s = sends.entry(record.client).or_default();
+                match outcome {
+                    SendOutcome::Ok(_) => s.0 += 1,
+                    SendOutcome::Fail(e) => *s.2.entry(e.to_string()).or_default() += 1,
+                    SendOutcome::Info(_) => s.3 += 1,
+                }
+            }
+            HistoryEntry::SendInvoked { .. } => sends.entry(record.client).or_default().1 += 1,
+            HistoryEntry::Polled { records, .. } => {
+                *reads.entry(record.client).or_default() += records.len() as u64
+            }
+        }
+    }
+    for (client, (ok, sent, failed, unknown)) in &sends {
+        let failed: Vec<String> = failed.iter().map(|(e, n)| format!("{n} {e}")).collect();
+        let failed = if failed.is_empty() {
+            "0".to_owned()
+        } else {
+            failed.join(", ")
+        };
+        writeln!(
+            out,
+            "  {:<13} sent {sent}, acknowledged {ok}, failed {failed}, unknown {unknown}",
+            world.name(*client)
+        )?;
+    }
+    for (client, n) in &reads {
+        writeln!(out, "  {:<13} read {n} records", world.name(*client))?;
+    }
+    Ok(())
+}
+
+fn findings(out: &mut impl Write, scenario: &Scenario, outcome: &Outcome) -> io::Result<()> {
+    writeln!(out, "Findings")?;
+    if outcome.findings.is_empty() {
+        writeln!(out, "  none: every acknowledged write is in the final log, replicas agree, the cluster recovered")?;
+    }
+    for f in &outcome.findings {
+        let verdict = match f.verdict {
+            sim::Verdict::Violation => "VIOLATION",
+            sim::Verdict::Allowed => "allowed",
+        };
+        writeln!(
+            out,
+            "  ✗ {} ({verdict}) at {}: {}",
+            f.kind, f.time, f.explanation
+        )?;
+        for record in f.records.iter().take(5) {
+            writeln!(out, "      {record}")?;
+        }
+        if f.records.len() > 5 {
+            writeln!(out, "      … and {} more", f.records.len() - 5)?;
+        }
+    }
+    let names = |set: &std::collections::BTreeSet<sim::FindingKind>| {
+        set.iter()
+            .map(|k| k.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let verdict = if outcome.expect_met { "met" } else { "NOT met" };
+    writeln!(
+        out,
+        "Expect: findings = [{}]; found [{}]: {verdict}",
+        names(&scenario.expect.findings),
+        names(&outcome.found)
+    )
+}
