@@ -39,6 +39,7 @@ const BUILTINS: &[Builtin] = builtins![
     "leader-failover",
     "acks-all-min-isr",
     "acks-1-lost-write",
+    "kip-101-hw-truncation",
 ];
 
 /// Every built-in scenario, the default first.
