@@ -1,1 +1,4 @@
+//! Integration tests of the whole: one test binary (see ARCHITECTURE.md).
 
+mod cli;
+mod scenarios_run;
