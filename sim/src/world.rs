@@ -4,7 +4,7 @@
 
 use crate::disk::Disk;
 use crate::findings::Observer;
-use crate::network::{Network, Route};
+use crate::network::{DropReason, Network, NetworkConfig, Route};
 use crate::node::Node;
 use crate::rng::Rngs;
 use crate::spec::{FaultAction, WorldSpec};
@@ -497,8 +497,29 @@ impl World {
                         },
                     );
                 }
+                if reason == DropReason::Random {
+                    self.reset_connection(from, to);
+                }
             }
             Route::Held => {}
+        }
+    }
+
+    /// Over TCP a message is never silently lost: a random drop stands for a connection reset,
+    /// which both ends notice one latency later and recover from (retry, re-fetch). Messages
+    /// lost to a cut link get no such notice: the sender only times out, as in a partition.
+    fn reset_connection(&mut self, a: NodeId, b: NodeId) {
+        let at = self.now.plus_ms(self.spec.network.latency_ms.1.max(1));
+        for (to, peer) in [(a, b), (b, a)] {
+            let incarnation = self.slots[&to].incarnation;
+            self.schedule(
+                at,
+                Ev::Disconnect {
+                    to,
+                    incarnation,
+                    peer,
+                },
+            );
         }
     }
 
@@ -658,6 +679,12 @@ impl World {
             },
         );
         self.network.heal();
+        let calm = NetworkConfig {
+            drop_rate: 0.0,
+            duplicate_rate: 0.0,
+            ..self.network.config().clone()
+        };
+        self.network.set_config(calm);
         let releases = self.network.unclog_all(self.now, &mut self.rngs.network);
         self.schedule_releases(releases);
         let ids: Vec<NodeId> = self.slots.keys().copied().collect();

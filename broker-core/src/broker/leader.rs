@@ -215,7 +215,9 @@ impl Broker {
     ) {
         if let Some(follower) = replica_id {
             for p in &partitions {
-                if self.validate_fetch(p, Some(follower)).is_ok() {
+                // `Partition.fetchRecords` updates the follower's state only when its log has not
+                // diverged: a diverged fetch offset says nothing about what it shares with us.
+                if self.validate_fetch(p, Some(follower)) == Ok(None) {
                     self.update_follower_state(&p.tp, follower, p.fetch_offset, broker_epoch);
                 }
             }

@@ -435,6 +435,17 @@ impl Broker {
                 fetcher.backoff_until = self.now.plus_ms(self.config.replica_fetch_backoff_ms);
             }
         }
+        if peer == self.controller {
+            // The AlterPartition in flight may be lost: allow a new proposal.
+            for replica in self.replicas.values_mut() {
+                if let Some(leading) = replica.leading.as_mut() {
+                    leading.pending_isr = None;
+                }
+            }
+            if self.phase == Phase::Registering {
+                self.send_registration();
+            }
+        }
         self.delayed_fetches.retain(|f| f.from != peer);
         self.delayed_produces.retain(|p| p.from != peer);
     }

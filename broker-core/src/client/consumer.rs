@@ -60,6 +60,10 @@ impl Consumer {
             } => {
                 self.metadata.on_disconnected(broker);
                 self.fetches.remove(&broker);
+                // A ListOffsets to that broker may be lost too; asking again is harmless.
+                for position in self.positions.values_mut() {
+                    position.list_in_flight = None;
+                }
             }
             _ => {}
         }
