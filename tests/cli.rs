@@ -4,7 +4,10 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 
 fn kafka_lab(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_kafka-lab")).args(args).output().expect("the binary runs")
+    Command::new(env!("CARGO_BIN_EXE_kafka-lab"))
+        .args(args)
+        .output()
+        .expect("the binary runs")
 }
 
 fn stderr(output: &Output) -> String {
@@ -17,7 +20,11 @@ fn temp_file(name: &str, contents: &str) -> PathBuf {
     let path = dir.join(name);
     // A scenario's name must equal its file stem.
     let stem = name.trim_end_matches(".toml");
-    std::fs::write(&path, contents.replace("name = \"tiny\"", &format!("name = \"{stem}\""))).expect("write temp file");
+    std::fs::write(
+        &path,
+        contents.replace("name = \"tiny\"", &format!("name = \"{stem}\"")),
+    )
+    .expect("write temp file");
     path
 }
 
@@ -42,7 +49,11 @@ rate_per_s = 10
 
 fn assert_bad_input(output: &Output, needles: &[&str]) {
     let err = stderr(output);
-    assert_eq!(output.status.code(), Some(2), "exit status 2 on bad input: {err}");
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "exit status 2 on bad input: {err}"
+    );
     assert!(!err.contains("panicked"), "no Rust panic: {err}");
     assert_eq!(err.trim().lines().count(), 1, "one line: {err}");
     for needle in needles {
@@ -62,7 +73,10 @@ fn a_valid_file_runs_and_meets_its_expect() {
 
 #[test]
 fn unknown_key_names_file_line_and_key() {
-    let path = temp_file("typo.toml", &VALID.replace("rate_per_s = 10", "rate_per_s = 10\nrate_per_sec = 5"));
+    let path = temp_file(
+        "typo.toml",
+        &VALID.replace("rate_per_s = 10", "rate_per_s = 10\nrate_per_sec = 5"),
+    );
     let output = kafka_lab(&["run", path.to_str().unwrap()]);
     assert_bad_input(&output, &["typo.toml:18:", "rate_per_sec"]);
 }
@@ -72,29 +86,52 @@ fn unknown_broker_name_is_named() {
     let faults = "\n[[faults]]\nat_ms = 1000\naction = \"crash\"\ntarget = \"broker-7\"\n";
     let path = temp_file("unknown-node.toml", &format!("{VALID}{faults}"));
     let output = kafka_lab(&["run", path.to_str().unwrap()]);
-    assert_bad_input(&output, &["unknown-node.toml:22:", "faults[0].target", "broker-7"]);
+    assert_bad_input(
+        &output,
+        &["unknown-node.toml:22:", "faults[0].target", "broker-7"],
+    );
 }
 
 #[test]
 fn wrong_type_is_named() {
-    let path = temp_file("wrong-type.toml", &VALID.replace("brokers = 3", "brokers = \"three\""));
+    let path = temp_file(
+        "wrong-type.toml",
+        &VALID.replace("brokers = 3", "brokers = \"three\""),
+    );
     let output = kafka_lab(&["run", path.to_str().unwrap()]);
     assert_bad_input(&output, &["wrong-type.toml:7:", "brokers"]);
 }
 
 #[test]
 fn bad_config_key_is_named() {
-    let path = temp_file("bad-config.toml", &VALID.replace("brokers = 3", "brokers = 3\nconfig = { \"min.insync.replica\" = 2 }"));
+    let path = temp_file(
+        "bad-config.toml",
+        &VALID.replace(
+            "brokers = 3",
+            "brokers = 3\nconfig = { \"min.insync.replica\" = 2 }",
+        ),
+    );
     let output = kafka_lab(&["run", path.to_str().unwrap()]);
     assert_bad_input(&output, &["bad-config.toml:8:", "min.insync.replica"]);
 }
 
 #[test]
 fn bad_set_and_unknown_scenario_exit_2() {
-    assert_bad_input(&kafka_lab(&["run", "quickstart", "--set", "producers.ackz=1"]), &["ackz"]);
-    assert_bad_input(&kafka_lab(&["run", "no-such-scenario"]), &["no-such-scenario"]);
+    assert_bad_input(
+        &kafka_lab(&["run", "quickstart", "--set", "producers.ackz=1"]),
+        &["ackz"],
+    );
+    assert_bad_input(
+        &kafka_lab(&["run", "no-such-scenario"]),
+        &["no-such-scenario"],
+    );
     let flag = kafka_lab(&["run", "quickstart", "--seed", "x"]);
-    assert_eq!(flag.status.code(), Some(2), "a bad flag exits 2: {}", stderr(&flag));
+    assert_eq!(
+        flag.status.code(),
+        Some(2),
+        "a bad flag exits 2: {}",
+        stderr(&flag)
+    );
 }
 
 #[test]
@@ -105,7 +142,14 @@ fn unmet_expect_exits_1() {
 
 #[test]
 fn json_output_has_the_verdict() {
-    let output = kafka_lab(&["run", "acks-1-lost-write", "--format", "json", "--seed", "4"]);
+    let output = kafka_lab(&[
+        "run",
+        "acks-1-lost-write",
+        "--format",
+        "json",
+        "--seed",
+        "4",
+    ]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     let value: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
     assert_eq!(value["scenario"], "acks-1-lost-write");
@@ -113,20 +157,43 @@ fn json_output_has_the_verdict() {
     assert_eq!(value["expect_met"], true);
     assert_eq!(value["fingerprint"].as_str().map(str::len), Some(16));
     let findings = value["findings"].as_array().expect("findings");
-    assert!(findings.iter().any(|f| f["kind"] == "lost-write" && f["verdict"] == "allowed"), "{findings:?}");
+    assert!(
+        findings
+            .iter()
+            .any(|f| f["kind"] == "lost-write" && f["verdict"] == "allowed"),
+        "{findings:?}"
+    );
 }
 
 #[test]
 fn trace_is_json_lines_and_runs_repeat() {
     let path = temp_file("trace.jsonl", "");
-    let first = kafka_lab(&["run", "leader-failover", "--trace", path.to_str().unwrap(), "--format", "json"]);
+    let first = kafka_lab(&[
+        "run",
+        "leader-failover",
+        "--trace",
+        path.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
     assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
     let trace = std::fs::read_to_string(&path).expect("trace written");
-    let lines: Vec<serde_json::Value> = trace.lines().map(|l| serde_json::from_str(l).expect("a JSON line")).collect();
-    assert!(lines.iter().any(|l| l["kind"]["type"] == "sent"), "messages are traced");
-    assert!(lines.iter().any(|l| l["kind"]["type"] == "fault"), "faults are traced");
+    let lines: Vec<serde_json::Value> = trace
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    assert!(
+        lines.iter().any(|l| l["kind"]["type"] == "sent"),
+        "messages are traced"
+    );
+    assert!(
+        lines.iter().any(|l| l["kind"]["type"] == "fault"),
+        "faults are traced"
+    );
     let second = kafka_lab(&["run", "leader-failover", "--format", "json"]);
-    let fingerprint = |o: &Output| serde_json::from_slice::<serde_json::Value>(&o.stdout).expect("JSON")["fingerprint"].clone();
+    let fingerprint = |o: &Output| {
+        serde_json::from_slice::<serde_json::Value>(&o.stdout).expect("JSON")["fingerprint"].clone()
+    };
     assert_eq!(fingerprint(&first), fingerprint(&second));
 }
 
@@ -135,7 +202,12 @@ fn list_shows_the_builtins() {
     let output = kafka_lab(&["list"]);
     assert_eq!(output.status.code(), Some(0));
     let stdout = String::from_utf8_lossy(&output.stdout);
-    for name in ["quickstart", "leader-failover", "acks-all-min-isr", "acks-1-lost-write"] {
+    for name in [
+        "quickstart",
+        "leader-failover",
+        "acks-all-min-isr",
+        "acks-1-lost-write",
+    ] {
         assert!(stdout.contains(name), "{name} in {stdout}");
     }
 }

@@ -38,9 +38,24 @@ fn every_builtin_runs_twice_to_the_same_fingerprint() {
         let s = scenario(builtin.name, 7, &[]);
         let first = run(&s, false).expect("runs");
         let second = run(&s, false).expect("runs");
-        assert_eq!(first.world.fingerprint(), second.world.fingerprint(), "{}", builtin.name);
-        assert_eq!(first.world.trace(), second.world.trace(), "{}", builtin.name);
-        assert_eq!(first.world.history(), second.world.history(), "{}", builtin.name);
+        assert_eq!(
+            first.world.fingerprint(),
+            second.world.fingerprint(),
+            "{}",
+            builtin.name
+        );
+        assert_eq!(
+            first.world.trace(),
+            second.world.trace(),
+            "{}",
+            builtin.name
+        );
+        assert_eq!(
+            first.world.history(),
+            second.world.history(),
+            "{}",
+            builtin.name
+        );
     }
 }
 
@@ -50,20 +65,30 @@ fn tracing_messages_does_not_change_the_run() {
     let quiet = run(&s, false).expect("runs");
     let traced = run(&s, true).expect("runs");
     assert_eq!(quiet.world.fingerprint(), traced.world.fingerprint());
-    assert!(traced.world.trace().len() > quiet.world.trace().len(), "message tracing adds entries");
+    assert!(
+        traced.world.trace().len() > quiet.world.trace().len(),
+        "message tracing adds entries"
+    );
 }
 
 #[test]
 fn different_seeds_give_different_runs() {
     let a = run(&scenario("quickstart", 1, &[]), false).expect("runs");
     let b = run(&scenario("quickstart", 2, &[]), false).expect("runs");
-    assert_ne!(a.world.fingerprint(), b.world.fingerprint(), "the seed drives network latency and keys");
+    assert_ne!(
+        a.world.fingerprint(),
+        b.world.fingerprint(),
+        "the seed drives network latency and keys"
+    );
 }
 
 #[test]
 fn acks_1_loses_writes_and_acks_all_does_not() {
     for seed in 1..=5 {
-        assert!(kinds("acks-1-lost-write", seed, &[]).contains(&FindingKind::LostWrite), "acks=1, seed {seed}");
+        assert!(
+            kinds("acks-1-lost-write", seed, &[]).contains(&FindingKind::LostWrite),
+            "acks=1, seed {seed}"
+        );
         let all = kinds("acks-1-lost-write", seed, &[("producers.acks", "all")]);
         assert!(all.is_empty(), "acks=all, seed {seed}: {all:?}");
     }
@@ -73,9 +98,19 @@ fn acks_1_loses_writes_and_acks_all_does_not() {
 fn truncation_to_the_high_watermark_loses_acknowledged_writes_and_leader_epochs_do_not() {
     for seed in 1..=5 {
         let old = kinds("kip-101-hw-truncation", seed, &[]);
-        assert!(old.contains(&FindingKind::LostWrite), "high-watermark truncation, seed {seed}: {old:?}");
-        let today = kinds("kip-101-hw-truncation", seed, &[("protocol.truncation", "leader-epoch")]);
-        assert!(!today.contains(&FindingKind::LostWrite), "leader-epoch truncation, seed {seed}: {today:?}");
+        assert!(
+            old.contains(&FindingKind::LostWrite),
+            "high-watermark truncation, seed {seed}: {old:?}"
+        );
+        let today = kinds(
+            "kip-101-hw-truncation",
+            seed,
+            &[("protocol.truncation", "leader-epoch")],
+        );
+        assert!(
+            !today.contains(&FindingKind::LostWrite),
+            "leader-epoch truncation, seed {seed}: {today:?}"
+        );
     }
 }
 
@@ -83,11 +118,26 @@ fn truncation_to_the_high_watermark_loses_acknowledged_writes_and_leader_epochs_
 fn acks_all_with_min_isr_2_keeps_every_acknowledged_write() {
     for seed in 1..=5 {
         let outcome = run(&scenario("acks-all-min-isr", seed, &[]), false).expect("runs");
-        assert!(outcome.findings.is_empty(), "seed {seed}: {:#?}", outcome.findings);
+        assert!(
+            outcome.findings.is_empty(),
+            "seed {seed}: {:#?}",
+            outcome.findings
+        );
         let rejected = outcome.world.trace().iter().any(|e| {
-            matches!(&e.kind, sim::TraceKind::Event { event: broker_core::Event::ProduceRejected { error: broker_core::ErrorCode::NOT_ENOUGH_REPLICAS, .. } })
+            matches!(
+                &e.kind,
+                sim::TraceKind::Event {
+                    event: broker_core::Event::ProduceRejected {
+                        error: broker_core::ErrorCode::NOT_ENOUGH_REPLICAS,
+                        ..
+                    }
+                }
+            )
         });
-        assert!(rejected, "seed {seed}: with one replica left, acks=all is refused with NOT_ENOUGH_REPLICAS");
+        assert!(
+            rejected,
+            "seed {seed}: with one replica left, acks=all is refused with NOT_ENOUGH_REPLICAS"
+        );
     }
 }
 
@@ -99,11 +149,27 @@ fn leader_failover_elects_a_new_leader_in_a_higher_epoch() {
         .trace()
         .iter()
         .filter_map(|e| match &e.kind {
-            sim::TraceKind::Event { event: broker_core::Event::LeaderElected { leader, leader_epoch, .. } } => Some((*leader, leader_epoch.0)),
+            sim::TraceKind::Event {
+                event:
+                    broker_core::Event::LeaderElected {
+                        leader,
+                        leader_epoch,
+                        ..
+                    },
+            } => Some((*leader, leader_epoch.0)),
             _ => None,
         })
         .collect();
-    assert_eq!(elections.first(), Some(&(Some(broker_core::BrokerId(1)), 0)), "broker-1 leads epoch 0");
-    let failover = elections.iter().find(|(leader, epoch)| *epoch > 0 && *leader != Some(broker_core::BrokerId(1)));
-    assert!(failover.is_some(), "another broker leads a later epoch: {elections:?}");
+    assert_eq!(
+        elections.first(),
+        Some(&(Some(broker_core::BrokerId(1)), 0)),
+        "broker-1 leads epoch 0"
+    );
+    let failover = elections
+        .iter()
+        .find(|(leader, epoch)| *epoch > 0 && *leader != Some(broker_core::BrokerId(1)));
+    assert!(
+        failover.is_some(),
+        "another broker leads a later epoch: {elections:?}"
+    );
 }
