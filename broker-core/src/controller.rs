@@ -430,15 +430,15 @@ impl Controller {
         let records = (from_offset..self.durable_len)
             .map(|o| (o, self.log[o as usize].clone()))
             .collect();
-        self.out.send(
-            from,
-            Message::BrokerHeartbeatResponse {
-                error: ErrorCode::NONE,
-                is_fenced,
-                should_shut_down,
-                records,
-            },
-        );
+        // Answer only once what this heartbeat decided (an unfencing, a leadership move) is
+        // durable: the broker must not shut down before its leaderships moved.
+        let response = Message::BrokerHeartbeatResponse {
+            error: ErrorCode::NONE,
+            is_fenced,
+            should_shut_down,
+            records,
+        };
+        self.respond_when_durable(from, response);
     }
 
     fn leads_any(&self, broker: BrokerId) -> bool {
@@ -674,3 +674,6 @@ impl Controller {
         (ErrorCode::NONE, Some(state))
     }
 }
+
+#[cfg(test)]
+mod tests;

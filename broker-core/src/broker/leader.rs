@@ -393,10 +393,10 @@ impl Broker {
             return;
         };
         if fetch_offset >= leader_leo {
-            state.last_caught_up_time = state.last_caught_up_time.max(now);
+            state.last_caught_up_time = state.last_caught_up_time.max(Some(now));
         } else if fetch_offset >= state.last_fetch_leader_log_end_offset {
             if let Some(last) = state.last_fetch_time {
-                state.last_caught_up_time = state.last_caught_up_time.max(last);
+                state.last_caught_up_time = state.last_caught_up_time.max(Some(last));
             }
         }
         state.last_fetch_leader_log_end_offset = leader_leo;
@@ -508,7 +508,7 @@ impl Broker {
                 .filter(|b| **b != self.id)
                 .filter_map(|b| leading.followers.get(b).map(|f| (*b, f)))
                 .filter(|(_, f)| !is_caught_up(f, leader_leo, now, lag_max))
-                .map(|(b, f)| (b, now.ms_since(f.last_caught_up_time)))
+                .map(|(b, f)| (b, f.last_caught_up_time.map_or(now.0, |t| now.ms_since(t))))
                 .collect();
             if lagging.is_empty() {
                 continue;
@@ -659,5 +659,7 @@ pub(crate) fn is_caught_up(
     now: Time,
     lag_max_ms: u64,
 ) -> bool {
-    f.log_end_offset == Some(leader_leo) || now.ms_since(f.last_caught_up_time) <= lag_max_ms
+    f.log_end_offset == Some(leader_leo)
+        || f.last_caught_up_time
+            .is_some_and(|t| now.ms_since(t) <= lag_max_ms)
 }

@@ -227,7 +227,7 @@ impl Broker {
             .iter()
             .filter(|b| **b != self.id)
             .map(|b| {
-                let caught_up = if state.isr.contains(b) { now } else { Time(0) };
+                let caught_up = state.isr.contains(b).then_some(now);
                 let follower = FollowerState {
                     log_end_offset: None,
                     last_fetch_time: None,

@@ -29,8 +29,9 @@ pub struct FollowerState {
     pub last_fetch_time: Option<Time>,
     /// The leader's LEO at that fetch.
     pub last_fetch_leader_log_end_offset: Offset,
-    /// When it was last caught up with the leader (`lastCaughtUpTimeMs`).
-    pub last_caught_up_time: Time,
+    /// When it was last caught up with the leader (`lastCaughtUpTimeMs`); `None` for never,
+    /// which Kafka writes as 0 on a wall clock (virtual time starts at 0, so 0 would be recent).
+    pub last_caught_up_time: Option<Time>,
     /// The broker epoch its last fetch carried (KIP-903).
     pub broker_epoch: Option<BrokerEpoch>,
 }

@@ -1,1 +1,939 @@
+//! Unit tests of the replication rules (kafka-protocol.md §1) on one broker driven by hand.
+//!
+//! The harness plays the controller (metadata records), the clients and the other brokers, and
+//! completes the broker's disk operations unless a test holds them back.
 
+use super::*;
+use crate::config::{ClusterConfig, ConfigMap, ProtocolSwitches, TopicConfig, Truncation};
+use crate::error::ErrorCode;
+use crate::io::{Checkpoint, DiskEntry, DiskImage, DiskOp, Event, FileName, TruncationReason};
+use crate::metadata::{MetadataRecord, PartitionState};
+use crate::protocol::{EpochEndOffset, FetchPartitionResponse};
+use crate::record::{Record, RecordBatch};
+use bytes::Bytes;
+
+const CONTROLLER: NodeId = NodeId::Controller(ControllerId(1));
+const CLIENT: NodeId = NodeId::Client(ClientId(1));
+/// `replica.lag.time.max.ms` default.
+const LAG_MAX_MS: u64 = 30_000;
+
+fn tp() -> TopicPartition {
+    TopicPartition::new(&Topic::new("t"), 0)
+}
+
+fn ids(brokers: &[u32]) -> Vec<BrokerId> {
+    brokers.iter().map(|b| BrokerId(*b)).collect()
+}
+
+/// Broker `b` registered at metadata offset `b - 1`, which is its broker epoch.
+fn broker_epoch(b: u32) -> BrokerEpoch {
+    BrokerEpoch(u64::from(b) - 1)
+}
+
+/// Replicas 1..=3, the given leader, leader epoch and ISR, partition epoch 0.
+fn state(leader: u32, leader_epoch: u32, isr: &[u32]) -> PartitionState {
+    PartitionState {
+        replicas: ids(&[1, 2, 3]),
+        isr: ids(isr),
+        leader: Some(BrokerId(leader)),
+        leader_epoch: LeaderEpoch(leader_epoch),
+        partition_epoch: PartitionEpoch(0),
+    }
+}
+
+fn batch(records: usize) -> RecordBatch {
+    let records = (0..records)
+        .map(|i| Record {
+            key: None,
+            value: Bytes::from(format!("v{i}")),
+            timestamp_ms: 0,
+            headers: vec![],
+        })
+        .collect();
+    RecordBatch::new(None, records)
+}
+
+/// One single-record batch per offset; `epochs[i]` is the leader epoch of offset `i`.
+fn log_batches(epochs: &[u32]) -> Vec<RecordBatch> {
+    let mut offset = 0;
+    epochs
+        .iter()
+        .map(|epoch| {
+            let mut b = batch(1);
+            b.base_offset = Offset(offset);
+            b.leader_epoch = LeaderEpoch(*epoch);
+            offset += 1;
+            b
+        })
+        .collect()
+}
+
+/// A disk holding `t-0` with these batches and this high-watermark checkpoint.
+fn disk_with(batches: Vec<RecordBatch>, hw: u64) -> DiskImage {
+    let mut disk = DiskImage::default();
+    let entries = batches.into_iter().map(DiskEntry::Batch).collect();
+    disk.files.insert(FileName::Log(tp()), entries);
+    let hws = [(tp(), Offset(hw))].into_iter().collect();
+    disk.checkpoints.insert(
+        FileName::HighWatermarkCheckpoint,
+        Checkpoint::HighWatermarks(hws),
+    );
+    disk
+}
+
+fn switches(f: impl FnOnce(&mut ProtocolSwitches)) -> ProtocolSwitches {
+    let mut protocol = ProtocolSwitches::default();
+    f(&mut protocol);
+    protocol
+}
+
+#[derive(Clone)]
+struct Harness {
+    broker: Broker,
+    now: Time,
+    /// Every output since the start; tests search it.
+    out: Vec<Output>,
+    /// Disk operations issued and not yet completed, oldest first.
+    disk: VecDeque<DiskOpId>,
+    /// Leave disk operations pending instead of completing them at once.
+    hold_disk: bool,
+    next_correlation: u64,
+}
+
+impl Harness {
+    /// Broker `id` after `Input::Start`, not yet registered.
+    fn started(id: u32, protocol: ProtocolSwitches, disk: DiskImage) -> Harness {
+        let config = ClusterConfig::parse(&ConfigMap::new(), protocol).expect("valid");
+        let mut h = Harness {
+            broker: Broker::new(BrokerId(id), config, CONTROLLER, Time(0)),
+            now: Time(0),
+            out: Vec::new(),
+            disk: VecDeque::new(),
+            hold_disk: false,
+            next_correlation: 1000,
+        };
+        h.input(Input::Start {
+            disk,
+            incarnation_id: 7,
+        });
+        h
+    }
+
+    /// Broker `id`, registered, knowing brokers 1..=3 (unfenced), topic `t` with this
+    /// `min.insync.replicas`, and `t-0` in `state`.
+    fn new(
+        id: u32,
+        protocol: ProtocolSwitches,
+        disk: DiskImage,
+        min_isr: u32,
+        state: PartitionState,
+    ) -> Harness {
+        let mut h = Harness::started(id, protocol, disk);
+        h.deliver_from_controller(Message::BrokerRegistrationResponse {
+            error: ErrorCode::NONE,
+            broker_epoch: broker_epoch(id),
+        });
+        let mut records: Vec<MetadataRecord> = (1..=3)
+            .map(|b| MetadataRecord::RegisterBroker {
+                broker_id: BrokerId(b),
+                broker_epoch: broker_epoch(b),
+                incarnation_id: u64::from(b),
+            })
+            .collect();
+        records.extend((1..=3).map(|b| MetadataRecord::UnfenceBroker {
+            broker_id: BrokerId(b),
+            broker_epoch: broker_epoch(b),
+        }));
+        let config = TopicConfig {
+            min_insync_replicas: min_isr,
+            unclean_leader_election_enable: false,
+        };
+        records.push(MetadataRecord::Topic {
+            topic: tp().topic,
+            partitions: 1,
+            config,
+        });
+        records.push(MetadataRecord::Partition { tp: tp(), state });
+        h.metadata(records);
+        h
+    }
+
+    /// A leader (broker 1) of `t-0` with an empty log.
+    fn leader(protocol: ProtocolSwitches, min_isr: u32, isr: &[u32]) -> Harness {
+        Harness::new(1, protocol, DiskImage::default(), min_isr, state(1, 0, isr))
+    }
+
+    fn input(&mut self, input: Input) {
+        self.broker.handle(self.now, input);
+        self.drain();
+    }
+
+    fn timeout(&mut self, at: u64) {
+        self.now = Time(at);
+        self.broker.handle_timeout(self.now);
+        self.drain();
+    }
+
+    /// Drain every output; complete disk operations in order unless `hold_disk`.
+    fn drain(&mut self) {
+        loop {
+            while let Some(output) = self.broker.poll_output() {
+                if let Output::Disk(op) = &output {
+                    self.disk.push_back(op.id());
+                }
+                self.out.push(output);
+            }
+            if self.hold_disk {
+                return;
+            }
+            let Some(id) = self.disk.pop_front() else {
+                return;
+            };
+            self.broker
+                .handle(self.now, Input::DiskCompleted { id, ok: true });
+        }
+    }
+
+    fn release_disk(&mut self) {
+        self.hold_disk = false;
+        self.drain();
+    }
+
+    fn deliver_from_controller(&mut self, message: Message) {
+        self.input(Input::Message {
+            from: CONTROLLER,
+            message,
+        });
+    }
+
+    /// Apply metadata records at the next offsets of the broker's image.
+    fn metadata(&mut self, records: Vec<MetadataRecord>) {
+        let start = self.broker.metadata().offset;
+        let records = (start..).zip(records).collect();
+        self.deliver_from_controller(Message::MetadataUpdate { records });
+    }
+
+    fn set_partition(&mut self, state: PartitionState) {
+        self.metadata(vec![MetadataRecord::Partition { tp: tp(), state }]);
+    }
+
+    fn correlation_id(&mut self) -> CorrelationId {
+        self.next_correlation += 1;
+        CorrelationId(self.next_correlation)
+    }
+
+    fn produce(&mut self, acks: Acks, records: usize) -> CorrelationId {
+        let correlation_id = self.correlation_id();
+        let message = Message::Produce {
+            correlation_id,
+            tp: tp(),
+            acks,
+            timeout_ms: 30_000,
+            batch: batch(records),
+        };
+        self.input(Input::Message {
+            from: CLIENT,
+            message,
+        });
+        correlation_id
+    }
+
+    /// `(error, base_offset)` of the answer to produce `id`, if it came.
+    fn produce_response(&self, id: CorrelationId) -> Option<(ErrorCode, Option<Offset>)> {
+        self.out.iter().find_map(|o| match o {
+            Output::Send {
+                message:
+                    Message::ProduceResponse {
+                        correlation_id,
+                        error,
+                        base_offset,
+                        ..
+                    },
+                ..
+            } if *correlation_id == id => Some((*error, *base_offset)),
+            _ => None,
+        })
+    }
+
+    /// A replica fetch from `follower` (its current broker epoch, no waiting); the answer.
+    fn fetch(
+        &mut self,
+        follower: u32,
+        offset: u64,
+        last_epoch: Option<u32>,
+        current_epoch: u32,
+    ) -> FetchPartitionResponse {
+        let correlation_id = self.correlation_id();
+        let message = Message::Fetch {
+            correlation_id,
+            replica_id: Some(BrokerId(follower)),
+            broker_epoch: Some(broker_epoch(follower)),
+            max_wait_ms: 0,
+            partitions: vec![FetchPartition {
+                tp: tp(),
+                fetch_offset: Offset(offset),
+                last_fetched_epoch: last_epoch.map(LeaderEpoch),
+                current_leader_epoch: Some(LeaderEpoch(current_epoch)),
+            }],
+        };
+        self.input(Input::Message {
+            from: NodeId::Broker(BrokerId(follower)),
+            message,
+        });
+        self.out
+            .iter()
+            .find_map(|o| match o {
+                Output::Send {
+                    message:
+                        Message::FetchResponse {
+                            correlation_id: id,
+                            partitions,
+                        },
+                    ..
+                } if *id == correlation_id => Some(partitions[0].clone()),
+                _ => None,
+            })
+            .expect("a fetch with max_wait_ms=0 is answered at once")
+    }
+
+    /// The last fetch this broker sent to `leader`: its correlation id and partition.
+    fn last_fetch_sent(&self, leader: u32) -> (CorrelationId, FetchPartition) {
+        self.out
+            .iter()
+            .rev()
+            .find_map(|o| match o {
+                Output::Send {
+                    to,
+                    message:
+                        Message::Fetch {
+                            correlation_id,
+                            partitions,
+                            ..
+                        },
+                } if *to == NodeId::Broker(BrokerId(leader)) => {
+                    Some((*correlation_id, partitions[0].clone()))
+                }
+                _ => None,
+            })
+            .expect("the follower fetches")
+    }
+
+    /// Answer the follower's fetch in flight to `leader` with a diverging epoch.
+    fn answer_diverging(&mut self, leader: u32, epoch: u32, end_offset: u64) {
+        let (correlation_id, _) = self.last_fetch_sent(leader);
+        let response = FetchPartitionResponse {
+            tp: tp(),
+            error: ErrorCode::NONE,
+            high_watermark: Offset(0),
+            log_start_offset: Offset(0),
+            log_end_offset: Offset(0),
+            diverging_epoch: Some(EpochEndOffset {
+                epoch: LeaderEpoch(epoch),
+                end_offset: Offset(end_offset),
+            }),
+            batches: vec![],
+        };
+        self.input(Input::Message {
+            from: NodeId::Broker(BrokerId(leader)),
+            message: Message::FetchResponse {
+                correlation_id,
+                partitions: vec![response],
+            },
+        });
+    }
+
+    fn replica(&self) -> &Replica {
+        &self.broker.replicas()[&tp()]
+    }
+
+    fn leo(&self) -> Offset {
+        self.replica().log.log_end_offset()
+    }
+
+    fn hw(&self) -> Offset {
+        self.replica().log.high_watermark()
+    }
+
+    /// The ISRs proposed to the controller in `AlterPartition`, in order.
+    fn alter_partitions(&self) -> Vec<Vec<BrokerId>> {
+        self.out
+            .iter()
+            .filter_map(|o| match o {
+                Output::Send {
+                    to,
+                    message: Message::AlterPartition { new_isr, .. },
+                } if *to == CONTROLLER => Some(new_isr.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn events(&self) -> impl Iterator<Item = &Event> {
+        self.out.iter().filter_map(|o| match o {
+            Output::Event(e) => Some(e),
+            _ => None,
+        })
+    }
+
+    /// `(from, to, reason)` of every `Truncated` event.
+    fn truncations(&self) -> Vec<(Offset, Offset, TruncationReason)> {
+        self.events()
+            .filter_map(|e| match e {
+                Event::Truncated {
+                    from, to, reason, ..
+                } => Some((*from, *to, *reason)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn log_appends(&self) -> usize {
+        self.out
+            .iter()
+            .filter(|o| matches!(o, Output::Disk(DiskOp::Append { .. })))
+            .count()
+    }
+}
+
+// ---- 1. HW advance and acks (Partition.maybeIncrementLeaderHW, DelayedProduce) ----
+
+#[test]
+fn hw_is_min_leo_of_isr_and_acks_wait_for_disk_and_hw() {
+    let mut h = Harness::leader(ProtocolSwitches::default(), 2, &[1, 2, 3]);
+    h.hold_disk = true;
+    let all = h.produce(Acks::All, 3); // offsets 0..3
+    let one = h.produce(Acks::Leader, 2); // offsets 3..5
+    assert_eq!(h.leo(), Offset(5));
+    // Replicas only read written batches: a fetch now returns nothing and moves nothing.
+    assert!(h.fetch(2, 0, None, 0).batches.is_empty());
+    assert_eq!(
+        h.produce_response(one),
+        None,
+        "acks=1 waits for the leader's disk"
+    );
+    assert_eq!(h.produce_response(all), None);
+
+    h.release_disk();
+    // acks=1: answered once the leader's own write completed, before any follower has it.
+    assert_eq!(
+        h.produce_response(one),
+        Some((ErrorCode::NONE, Some(Offset(3))))
+    );
+    assert_eq!(h.hw(), Offset(0), "no ISR follower has the data yet");
+    assert_eq!(h.produce_response(all), None);
+
+    assert_eq!(h.fetch(2, 0, None, 0).batches.len(), 2);
+    h.fetch(2, 5, Some(0), 0);
+    assert_eq!(
+        h.hw(),
+        Offset(0),
+        "broker-3 (ISR) has not fetched in this epoch"
+    );
+    h.fetch(3, 0, None, 0);
+    h.fetch(3, 3, Some(0), 0);
+    assert_eq!(h.hw(), Offset(3), "HW = min(5, 5, 3)");
+    // acks=all: answered when the HW passes the batch end (3).
+    assert_eq!(
+        h.produce_response(all),
+        Some((ErrorCode::NONE, Some(Offset(0))))
+    );
+    h.fetch(3, 5, Some(0), 0);
+    assert_eq!(h.hw(), Offset(5));
+}
+
+#[test]
+fn acks_all_is_not_answered_before_the_hw_passes_the_batch() {
+    let mut h = Harness::leader(ProtocolSwitches::default(), 1, &[1, 2, 3]);
+    let id = h.produce(Acks::All, 2);
+    h.fetch(3, 0, None, 0);
+    h.fetch(3, 2, Some(0), 0);
+    h.fetch(2, 0, None, 0);
+    h.fetch(2, 1, Some(0), 0); // mid-batch: HW 1 < batch end 2
+    assert_eq!(h.hw(), Offset(1));
+    assert_eq!(h.produce_response(id), None);
+    h.fetch(2, 2, Some(0), 0);
+    assert_eq!(
+        h.produce_response(id),
+        Some((ErrorCode::NONE, Some(Offset(0))))
+    );
+}
+
+/// `resetReplicaState` sets `lastCaughtUpTimeMs = 0` for followers outside the ISR "to ensure
+/// that the high watermark is not held back unnecessarily": a replica that has not fetched in
+/// this epoch is not caught up, so it is not in the maximal ISR.
+#[test]
+fn out_of_isr_follower_that_never_fetched_does_not_hold_back_the_hw() {
+    let mut h = Harness::leader(ProtocolSwitches::default(), 1, &[1]);
+    h.now = Time(1_000); // well within replica.lag.time.max.ms of the simulation start
+    let id = h.produce(Acks::Leader, 1);
+    assert_eq!(
+        h.produce_response(id),
+        Some((ErrorCode::NONE, Some(Offset(0))))
+    );
+    assert_eq!(
+        h.hw(),
+        Offset(1),
+        "ISR = [1] = min ISR: HW = leader LEO; brokers 2 and 3 never fetched"
+    );
+}
+
+// ---- 2. HW freeze under min ISR (KAFKA-15583) and NOT_ENOUGH_REPLICAS ----
+
+#[test]
+fn acks_all_below_min_isr_is_rejected_before_append() {
+    let mut h = Harness::leader(ProtocolSwitches::default(), 2, &[1]);
+    let id = h.produce(Acks::All, 1);
+    // Partition.appendRecordsToLeader: inSyncSize < minIsr && acks == -1.
+    assert_eq!(
+        h.produce_response(id),
+        Some((ErrorCode::NOT_ENOUGH_REPLICAS, None))
+    );
+    assert_eq!(h.leo(), Offset(0), "nothing appended");
+    assert_eq!(h.log_appends(), 0);
+}
+
+#[test]
+fn hw_freezes_below_min_isr_only_with_kafka_15583() {
+    let run = |protocol| {
+        let mut h = Harness::leader(protocol, 2, &[1]);
+        // Past replica.lag.time.max.ms: the non-ISR followers are not caught up.
+        h.now = Time(LAG_MAX_MS + 10_000);
+        let id = h.produce(Acks::Leader, 1);
+        assert_eq!(
+            h.produce_response(id),
+            Some((ErrorCode::NONE, Some(Offset(0))))
+        );
+        h.hw()
+    };
+    let before_3_7 = switches(|p| p.hw_requires_min_isr = false);
+    assert_eq!(
+        run(before_3_7),
+        Offset(1),
+        "pre-3.7: HW advances on ISR=[1]"
+    );
+    assert_eq!(
+        run(ProtocolSwitches::default()),
+        Offset(0),
+        "3.7+: HW frozen"
+    );
+}
+
+// ---- 3. NOT_ENOUGH_REPLICAS_AFTER_APPEND (Partition.checkEnoughReplicasReachOffset) ----
+
+/// With the pre-3.7 switch: appended while ISR = [1,2], the ISR shrinks to [1] (broker 2 fenced)
+/// before the leader's write completes; the HW then passes the batch on ISR = [1].
+#[test]
+fn not_enough_replicas_after_append_when_isr_shrinks_under_a_pending_produce() {
+    let protocol = switches(|p| p.hw_requires_min_isr = false);
+    let two = PartitionState {
+        replicas: ids(&[1, 2]),
+        ..state(1, 0, &[1, 2])
+    };
+    let mut h = Harness::new(1, protocol, DiskImage::default(), 2, two.clone());
+    h.hold_disk = true;
+    let id = h.produce(Acks::All, 1);
+    let fence = MetadataRecord::FenceBroker {
+        broker_id: BrokerId(2),
+        broker_epoch: broker_epoch(2),
+    };
+    let shrunk = PartitionState {
+        isr: ids(&[1]),
+        partition_epoch: PartitionEpoch(1),
+        ..two
+    };
+    h.metadata(vec![
+        fence,
+        MetadataRecord::Partition {
+            tp: tp(),
+            state: shrunk,
+        },
+    ]);
+    assert_eq!(h.produce_response(id), None);
+    h.release_disk();
+    assert_eq!(h.hw(), Offset(1));
+    assert_eq!(
+        h.produce_response(id),
+        Some((ErrorCode::NOT_ENOUGH_REPLICAS_AFTER_APPEND, None))
+    );
+    assert_eq!(h.leo(), Offset(1), "the record stays in the log");
+}
+
+/// With today's switches the HW cannot pass a batch while the committed ISR is below min ISR, so
+/// only a raised `min.insync.replicas` (a topic config change) reaches the error.
+#[test]
+fn not_enough_replicas_after_append_when_min_isr_is_raised() {
+    let two = PartitionState {
+        replicas: ids(&[1, 2]),
+        ..state(1, 0, &[1, 2])
+    };
+    let mut h = Harness::new(
+        1,
+        ProtocolSwitches::default(),
+        DiskImage::default(),
+        2,
+        two.clone(),
+    );
+    let id = h.produce(Acks::All, 1);
+    let raised = TopicConfig {
+        min_insync_replicas: 3,
+        unclean_leader_election_enable: false,
+    };
+    let topic = MetadataRecord::Topic {
+        topic: tp().topic,
+        partitions: 1,
+        config: raised,
+    };
+    let bumped = PartitionState {
+        partition_epoch: PartitionEpoch(1),
+        ..two
+    };
+    h.metadata(vec![
+        topic,
+        MetadataRecord::Partition {
+            tp: tp(),
+            state: bumped,
+        },
+    ]);
+    h.fetch(2, 0, None, 0);
+    h.fetch(2, 1, Some(0), 0);
+    // HW rule uses min(min ISR, RF) = 2; the answer compares the maximal ISR (2) with 3.
+    assert_eq!(h.hw(), Offset(1));
+    assert_eq!(
+        h.produce_response(id),
+        Some((ErrorCode::NOT_ENOUGH_REPLICAS_AFTER_APPEND, None))
+    );
+}
+
+#[test]
+fn with_kafka_15583_an_isr_shrink_under_a_pending_produce_times_it_out() {
+    let two = PartitionState {
+        replicas: ids(&[1, 2]),
+        ..state(1, 0, &[1, 2])
+    };
+    let mut h = Harness::new(
+        1,
+        ProtocolSwitches::default(),
+        DiskImage::default(),
+        2,
+        two.clone(),
+    );
+    h.hold_disk = true;
+    let id = h.produce(Acks::All, 1);
+    let shrunk = PartitionState {
+        isr: ids(&[1]),
+        partition_epoch: PartitionEpoch(1),
+        ..two
+    };
+    h.set_partition(shrunk);
+    h.release_disk();
+    assert_eq!(h.hw(), Offset(0), "HW frozen under min ISR");
+    assert_eq!(h.produce_response(id), None);
+    h.timeout(30_000);
+    assert_eq!(
+        h.produce_response(id),
+        Some((ErrorCode::REQUEST_TIMED_OUT, None))
+    );
+}
+
+// ---- 4. ISR shrink (Partition.maybeShrinkIsr, ReplicaState.isCaughtUp) ----
+
+#[test]
+fn isr_shrinks_only_after_replica_lag_time_max() {
+    let mut h = Harness::leader(ProtocolSwitches::default(), 1, &[1, 2, 3]);
+    h.now = Time(1_000);
+    h.fetch(2, 0, None, 0); // caught up with LEO 0 at t=1000, then silent
+    h.now = Time(2_000);
+    h.produce(Acks::Leader, 1);
+    h.fetch(3, 0, None, 0);
+    h.fetch(3, 1, Some(0), 0); // broker-3 keeps up
+    let deadline = 1_000 + LAG_MAX_MS;
+
+    let mut before = h.clone();
+    before.timeout(deadline);
+    assert!(
+        before.alter_partitions().is_empty(),
+        "lag == replica.lag.time.max.ms is still in sync"
+    );
+
+    h.timeout(deadline + 1);
+    assert_eq!(h.alter_partitions(), vec![ids(&[1, 3])]);
+    let alter = h.out.iter().find_map(|o| match o {
+        Output::Send {
+            to,
+            message: message @ Message::AlterPartition { .. },
+        } => Some((*to, message.clone())),
+        _ => None,
+    });
+    let expected = Message::AlterPartition {
+        broker_id: BrokerId(1),
+        broker_epoch: broker_epoch(1),
+        tp: tp(),
+        leader_epoch: LeaderEpoch(0),
+        partition_epoch: PartitionEpoch(0),
+        new_isr: ids(&[1, 3]),
+    };
+    assert_eq!(alter, Some((CONTROLLER, expected)));
+}
+
+// ---- 5. ISR expand (isFollowerInSync, KAFKA-7128) and one AlterPartition in flight ----
+
+/// Leader in epoch 1 whose epoch starts at 4 (LEO), HW 2, ISR [1, 2].
+fn leader_with_epoch_start_above_hw(protocol: ProtocolSwitches) -> Harness {
+    let disk = disk_with(log_batches(&[0, 0, 0, 0]), 2);
+    Harness::new(1, protocol, disk, 1, state(1, 1, &[1, 2]))
+}
+
+#[test]
+fn isr_join_requires_the_leader_epoch_start_with_kafka_7128() {
+    let mut h = leader_with_epoch_start_above_hw(ProtocolSwitches::default());
+    assert_eq!((h.hw(), h.leo()), (Offset(2), Offset(4)));
+    h.fetch(3, 2, Some(0), 1); // >= HW but < epoch start
+    assert!(h.alter_partitions().is_empty());
+    h.fetch(3, 4, Some(0), 1);
+    assert_eq!(h.alter_partitions(), vec![ids(&[1, 2, 3])]);
+}
+
+#[test]
+fn isr_join_at_hw_without_kafka_7128() {
+    let protocol = switches(|p| p.isr_join_requires_epoch_start = false);
+    let mut h = leader_with_epoch_start_above_hw(protocol);
+    h.fetch(3, 2, Some(0), 1);
+    assert_eq!(h.alter_partitions(), vec![ids(&[1, 2, 3])]);
+}
+
+#[test]
+fn one_alter_partition_in_flight_at_a_time() {
+    let mut h = Harness::leader(ProtocolSwitches::default(), 1, &[1]);
+    h.fetch(2, 0, None, 0);
+    h.fetch(3, 0, None, 0);
+    assert_eq!(
+        h.alter_partitions(),
+        vec![ids(&[1, 2])],
+        "broker-3 must wait"
+    );
+    let committed = PartitionState {
+        isr: ids(&[1, 2]),
+        partition_epoch: PartitionEpoch(1),
+        ..state(1, 0, &[1])
+    };
+    h.deliver_from_controller(Message::AlterPartitionResponse {
+        tp: tp(),
+        error: ErrorCode::NONE,
+        state: Some(committed),
+    });
+    assert_eq!(h.replica().isr, ids(&[1, 2]));
+    h.fetch(3, 0, None, 0);
+    assert_eq!(h.alter_partitions(), vec![ids(&[1, 2]), ids(&[1, 2, 3])]);
+}
+
+// ---- 6. Diverging epochs (KAFKA-10554, KIP-279, KIP-320) ----
+
+/// Broker 1 follows broker 2 (epoch `leader_epoch`) with this log.
+fn follower(epochs: &[u32], leader_epoch: u32) -> Harness {
+    let disk = disk_with(log_batches(epochs), 0);
+    Harness::new(
+        1,
+        ProtocolSwitches::default(),
+        disk,
+        1,
+        state(2, leader_epoch, &[1, 2, 3]),
+    )
+}
+
+#[test]
+fn follower_truncates_to_min_of_own_and_leader_end_for_a_known_epoch() {
+    // Leader's end for epoch 2 is below ours: min(own end 6, leader end 4) = 4.
+    let mut h = follower(&[1, 1, 1, 2, 2, 2], 3);
+    let (_, sent) = h.last_fetch_sent(2);
+    assert_eq!(sent.fetch_offset, Offset(6));
+    assert_eq!(sent.last_fetched_epoch, Some(LeaderEpoch(2)));
+    h.answer_diverging(2, 2, 4);
+    let diverging = TruncationReason::DivergingEpoch;
+    assert_eq!(h.truncations(), vec![(Offset(6), Offset(4), diverging)]);
+    assert_eq!(h.leo(), Offset(4));
+    let (_, next) = h.last_fetch_sent(2);
+    assert_eq!(next.fetch_offset, Offset(4));
+    assert_eq!(next.last_fetched_epoch, Some(LeaderEpoch(2)));
+
+    // Leader's end for epoch 1 is above ours: min(own end 3, leader end 5) = 3.
+    let mut h = follower(&[1, 1, 1, 2, 2, 2], 3);
+    h.answer_diverging(2, 1, 5);
+    assert_eq!(h.truncations(), vec![(Offset(6), Offset(3), diverging)]);
+    assert_eq!(h.leo(), Offset(3));
+}
+
+#[test]
+fn follower_without_the_leaders_epoch_truncates_in_several_rounds() {
+    // Ours: epoch 1 at 0..2, epoch 3 at 2..4. The leader answers epoch 2, which we lack: truncate
+    // to the end of our largest smaller epoch (1 ends at 2) and fetch again (KIP-279).
+    let mut h = follower(&[1, 1, 3, 3], 4);
+    h.answer_diverging(2, 2, 3);
+    let diverging = TruncationReason::DivergingEpoch;
+    assert_eq!(h.truncations(), vec![(Offset(4), Offset(2), diverging)]);
+    let (_, next) = h.last_fetch_sent(2);
+    assert_eq!(next.fetch_offset, Offset(2));
+    assert_eq!(next.last_fetched_epoch, Some(LeaderEpoch(1)));
+    // Second round: the leader's epoch 1 ends at 1.
+    h.answer_diverging(2, 1, 1);
+    assert_eq!(
+        h.truncations(),
+        vec![
+            (Offset(4), Offset(2), diverging),
+            (Offset(2), Offset(1), diverging)
+        ]
+    );
+    assert_eq!(h.leo(), Offset(1));
+    let (_, last) = h.last_fetch_sent(2);
+    assert_eq!(last.fetch_offset, Offset(1));
+    assert_eq!(last.last_fetched_epoch, Some(LeaderEpoch(1)));
+}
+
+/// Broker 1 leads in epoch 4; its cache is (1, 0), (3, 3), (4, 5); LEO 5.
+fn leader_with_epochs() -> Harness {
+    let disk = disk_with(log_batches(&[1, 1, 1, 3, 3]), 0);
+    Harness::new(
+        1,
+        ProtocolSwitches::default(),
+        disk,
+        1,
+        state(1, 4, &[1, 2, 3]),
+    )
+}
+
+fn diverging(epoch: u32, end_offset: u64) -> Option<EpochEndOffset> {
+    Some(EpochEndOffset {
+        epoch: LeaderEpoch(epoch),
+        end_offset: Offset(end_offset),
+    })
+}
+
+#[test]
+fn leader_answers_a_diverging_epoch() {
+    let mut h = leader_with_epochs();
+    // An epoch the leader never had: (largest epoch <= 2, its end) = (1, 3).
+    let r = h.fetch(2, 4, Some(2), 4);
+    assert_eq!(
+        (r.error, r.diverging_epoch),
+        (ErrorCode::NONE, diverging(1, 3))
+    );
+    assert!(r.batches.is_empty());
+    // A known older epoch that ends before the fetch offset.
+    let r = h.fetch(2, 4, Some(1), 4);
+    assert_eq!(r.diverging_epoch, diverging(1, 3));
+    assert!(r.batches.is_empty());
+    // An epoch older than the whole cache: it ends where the first known epoch starts.
+    let r = h.fetch(2, 2, Some(0), 4);
+    assert_eq!(r.diverging_epoch, diverging(0, 0));
+    // Consistent: epoch 3 ends at 5 >= 4, so records come back.
+    let r = h.fetch(2, 4, Some(3), 4);
+    assert_eq!(r.diverging_epoch, None);
+    assert_eq!(r.batches.len(), 1);
+}
+
+#[test]
+fn leader_fences_stale_and_unknown_current_leader_epochs() {
+    let mut h = leader_with_epochs();
+    let r = h.fetch(2, 5, Some(3), 3);
+    assert_eq!(r.error, ErrorCode::FENCED_LEADER_EPOCH);
+    assert!(r.batches.is_empty());
+    let r = h.fetch(2, 5, Some(3), 5);
+    assert_eq!(r.error, ErrorCode::UNKNOWN_LEADER_EPOCH);
+    assert!(r.batches.is_empty());
+}
+
+/// `Partition.fetchRecords`: `if (updateFetchState && !logReadInfo.divergingEpoch.isPresent)
+/// updateFollowerFetchState(...)`. A diverged follower's fetch offset is not its LEO on the
+/// leader's log, so it must neither move the HW nor let the follower join the ISR.
+#[test]
+fn a_diverging_fetch_does_not_update_the_followers_state() {
+    let disk = disk_with(log_batches(&[1, 1, 1, 3, 3]), 3);
+    let mut h = Harness::new(
+        1,
+        ProtocolSwitches::default(),
+        disk,
+        1,
+        state(1, 4, &[1, 2, 3]),
+    );
+    assert_eq!(h.hw(), Offset(3));
+    h.fetch(3, 5, Some(3), 4); // broker-3 is consistent and caught up
+                               // broker-2 holds offsets 3..5 from an epoch 2 the leader never saw.
+    let r = h.fetch(2, 5, Some(2), 4);
+    assert_eq!(r.diverging_epoch, diverging(1, 3));
+    assert_eq!(h.hw(), Offset(3), "broker-2 does not have offsets 3..5");
+}
+
+#[test]
+fn a_diverging_fetch_does_not_let_a_follower_join_the_isr() {
+    let disk = disk_with(log_batches(&[1, 1, 1, 3, 3]), 3);
+    let mut h = Harness::new(
+        1,
+        ProtocolSwitches::default(),
+        disk,
+        1,
+        state(1, 4, &[1, 3]),
+    );
+    let r = h.fetch(2, 5, Some(2), 4);
+    assert_eq!(r.diverging_epoch, diverging(1, 3));
+    assert!(h.alter_partitions().is_empty());
+}
+
+// ---- 7. Pre-KIP-101 truncation to the high watermark ----
+
+fn leader_then_follower(protocol: ProtocolSwitches) -> Harness {
+    let disk = disk_with(log_batches(&[1, 1, 1, 1, 1]), 2);
+    let mut h = Harness::new(1, protocol, disk, 1, state(1, 1, &[1, 2, 3]));
+    assert_eq!((h.hw(), h.leo()), (Offset(2), Offset(5)));
+    h.set_partition(PartitionState {
+        partition_epoch: PartitionEpoch(1),
+        ..state(2, 2, &[1, 2, 3])
+    });
+    h
+}
+
+#[test]
+fn pre_kip_101_new_follower_truncates_to_its_hw() {
+    let h = leader_then_follower(switches(|p| p.truncation = Truncation::HighWatermark));
+    let hw_reason = TruncationReason::HighWatermark;
+    assert_eq!(h.truncations(), vec![(Offset(5), Offset(2), hw_reason)]);
+    assert_eq!(h.leo(), Offset(2));
+    let (_, fetch) = h.last_fetch_sent(2);
+    assert_eq!(fetch.fetch_offset, Offset(2));
+    assert_eq!(fetch.last_fetched_epoch, None, "no epochs before KIP-101");
+}
+
+#[test]
+fn kip_101_new_follower_keeps_its_log_until_the_leader_says_otherwise() {
+    let h = leader_then_follower(ProtocolSwitches::default());
+    assert!(h.truncations().is_empty());
+    assert_eq!(h.leo(), Offset(5));
+    let (_, fetch) = h.last_fetch_sent(2);
+    assert_eq!(fetch.fetch_offset, Offset(5));
+    assert_eq!(fetch.last_fetched_epoch, Some(LeaderEpoch(1)));
+}
+
+// ---- 8. Recovery (LogLoader) ----
+
+#[test]
+fn recovery_drops_a_torn_tail_and_caps_the_checkpointed_hw() {
+    let mut batches = log_batches(&[1, 1]);
+    let mut last = batch(3);
+    last.base_offset = Offset(2);
+    last.leader_epoch = LeaderEpoch(1);
+    batches.push(last.torn(1));
+    let h = Harness::started(1, ProtocolSwitches::default(), disk_with(batches, 4));
+    assert_eq!(h.leo(), Offset(2));
+    assert_eq!(h.hw(), Offset(2), "checkpointed HW 4 is capped at the LEO");
+    let truncate = h.out.iter().find_map(|o| match o {
+        Output::Disk(DiskOp::Truncate { file, len, .. }) => Some((file.clone(), *len)),
+        _ => None,
+    });
+    assert_eq!(truncate, Some((FileName::Log(tp()), 2)));
+    let recovered = Event::LogRecovered {
+        broker: BrokerId(1),
+        tp: tp(),
+        log_end_offset: Offset(2),
+        high_watermark: Offset(2),
+        torn_batches: 1,
+    };
+    assert!(h.events().any(|e| *e == recovered));
+}

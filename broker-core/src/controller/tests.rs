@@ -1,0 +1,440 @@
+//! Unit tests of the KRaft controller: sessions and fencing, elections, AlterPartition, and
+//! controlled shutdown (kafka-protocol.md §1, "Controller, KRaft mode" and "Elections").
+//!
+//! The harness plays the brokers and completes the controller's disk operations (each batch of
+//! records is an Append then an Fsync) unless a test holds them back.
+
+use super::*;
+use crate::config::{ConfigMap, ProtocolSwitches};
+use crate::metadata::BrokerRegistration;
+
+/// `broker.session.timeout.ms` default.
+const SESSION_MS: u64 = 9_000;
+
+fn tp() -> TopicPartition {
+    TopicPartition::new(&Topic::new("t"), 0)
+}
+
+fn ids(brokers: &[u32]) -> Vec<BrokerId> {
+    brokers.iter().map(|b| BrokerId(*b)).collect()
+}
+
+fn sorted(mut brokers: Vec<BrokerId>) -> Vec<BrokerId> {
+    brokers.sort();
+    brokers
+}
+
+/// `(error, is_fenced, should_shut_down)` of a heartbeat response.
+type HeartbeatReply = (ErrorCode, bool, bool);
+
+#[derive(Clone)]
+struct Harness {
+    controller: Controller,
+    now: Time,
+    /// Every output since the start; tests search it.
+    out: Vec<Output>,
+    /// Disk operations issued and not yet completed, oldest first.
+    disk: VecDeque<DiskOpId>,
+    /// Leave disk operations pending instead of completing them at once.
+    hold_disk: bool,
+    /// The broker epoch each broker was last given.
+    epochs: BTreeMap<BrokerId, BrokerEpoch>,
+}
+
+impl Harness {
+    /// Topic `t` with one partition on `replicas`; brokers 1..=3 registered (incarnation = id)
+    /// and unfenced at time 0, so the partition exists with the first replica leading.
+    fn new(replicas: &[u32], unclean: bool) -> Harness {
+        let config = ClusterConfig::parse(&ConfigMap::new(), ProtocolSwitches::default());
+        let spec = TopicSpec {
+            topic: tp().topic,
+            assignment: vec![ids(replicas)],
+            config: TopicConfig {
+                min_insync_replicas: 1,
+                unclean_leader_election_enable: unclean,
+            },
+        };
+        let controller =
+            Controller::new(ControllerId(1), config.expect("valid"), vec![spec], Time(0));
+        let mut h = Harness {
+            controller,
+            now: Time(0),
+            out: Vec::new(),
+            disk: VecDeque::new(),
+            hold_disk: false,
+            epochs: BTreeMap::new(),
+        };
+        h.input(Input::Start {
+            disk: DiskImage::default(),
+            incarnation_id: 0,
+        });
+        for b in 1..=3 {
+            assert_eq!(h.register(b, u64::from(b)).0, ErrorCode::NONE);
+        }
+        for b in 1..=3 {
+            h.heartbeat(b, false);
+        }
+        assert_eq!(h.partition().leader, Some(BrokerId(replicas[0])));
+        h
+    }
+
+    fn input(&mut self, input: Input) {
+        self.controller.handle(self.now, input);
+        self.drain();
+    }
+
+    /// Drain every output; complete disk operations in order unless `hold_disk`.
+    fn drain(&mut self) {
+        loop {
+            while let Some(output) = self.controller.poll_output() {
+                if let Output::Disk(op) = &output {
+                    self.disk.push_back(op.id());
+                }
+                self.out.push(output);
+            }
+            if self.hold_disk {
+                return;
+            }
+            let Some(id) = self.disk.pop_front() else {
+                return;
+            };
+            self.controller
+                .handle(self.now, Input::DiskCompleted { id, ok: true });
+        }
+    }
+
+    fn release_disk(&mut self) {
+        self.hold_disk = false;
+        self.drain();
+    }
+
+    /// Deliver `message` from broker `b`; the messages sent to `b` meanwhile.
+    fn deliver_from(&mut self, b: u32, message: Message) -> Vec<Message> {
+        let mark = self.out.len();
+        self.input(Input::Message {
+            from: NodeId::Broker(BrokerId(b)),
+            message,
+        });
+        sent_to(&self.out[mark..], b)
+    }
+
+    fn register(&mut self, b: u32, incarnation_id: u64) -> (ErrorCode, BrokerEpoch) {
+        let message = Message::BrokerRegistration {
+            broker_id: BrokerId(b),
+            incarnation_id,
+        };
+        let reply = self
+            .deliver_from(b, message)
+            .into_iter()
+            .find_map(|m| match m {
+                Message::BrokerRegistrationResponse {
+                    error,
+                    broker_epoch,
+                } => Some((error, broker_epoch)),
+                _ => None,
+            });
+        let (error, epoch) = reply.expect("registration answered");
+        if error.is_ok() {
+            self.epochs.insert(BrokerId(b), epoch);
+        }
+        (error, epoch)
+    }
+
+    /// A heartbeat from `b`, caught up with all metadata; its reply if one was sent.
+    fn heartbeat(&mut self, b: u32, want_shut_down: bool) -> Option<HeartbeatReply> {
+        let message = Message::BrokerHeartbeat {
+            broker_id: BrokerId(b),
+            broker_epoch: self.epochs[&BrokerId(b)],
+            metadata_offset: self.controller.metadata().offset,
+            want_shut_down,
+        };
+        self.deliver_from(b, message)
+            .into_iter()
+            .find_map(|m| match m {
+                Message::BrokerHeartbeatResponse {
+                    error,
+                    is_fenced,
+                    should_shut_down,
+                    ..
+                } => Some((error, is_fenced, should_shut_down)),
+                _ => None,
+            })
+    }
+
+    /// At time `at`: heartbeats from the `alive` brokers, then the session check.
+    fn tick(&mut self, at: u64, alive: &[u32]) {
+        self.now = Time(at);
+        for b in alive {
+            self.heartbeat(*b, false);
+        }
+        self.controller.handle_timeout(self.now);
+        self.drain();
+    }
+
+    fn alter(
+        &mut self,
+        b: u32,
+        leader_epoch: u32,
+        partition_epoch: u32,
+        isr: &[u32],
+    ) -> Option<(ErrorCode, Option<PartitionState>)> {
+        let message = Message::AlterPartition {
+            broker_id: BrokerId(b),
+            broker_epoch: self.epochs[&BrokerId(b)],
+            tp: tp(),
+            leader_epoch: LeaderEpoch(leader_epoch),
+            partition_epoch: PartitionEpoch(partition_epoch),
+            new_isr: ids(isr),
+        };
+        self.deliver_from(b, message);
+        self.alter_reply()
+    }
+
+    /// The latest `AlterPartitionResponse` sent so far.
+    fn alter_reply(&self) -> Option<(ErrorCode, Option<PartitionState>)> {
+        self.out.iter().rev().find_map(|o| match o {
+            Output::Send {
+                message: Message::AlterPartitionResponse { error, state, .. },
+                ..
+            } => Some((*error, state.clone())),
+            _ => None,
+        })
+    }
+
+    fn partition(&self) -> PartitionState {
+        self.controller.metadata().partitions[&tp()].clone()
+    }
+
+    fn registration(&self, b: u32) -> &BrokerRegistration {
+        &self.controller.metadata().brokers[&BrokerId(b)]
+    }
+
+    /// Every metadata record published to broker `b`, in order.
+    fn published_to(&self, b: u32) -> Vec<MetadataRecord> {
+        sent_to(&self.out, b)
+            .into_iter()
+            .filter_map(|m| match m {
+                Message::MetadataUpdate { records } => Some(records),
+                _ => None,
+            })
+            .flatten()
+            .map(|(_, record)| record)
+            .collect()
+    }
+
+    fn events(&self) -> impl Iterator<Item = &Event> {
+        self.out.iter().filter_map(|o| match o {
+            Output::Event(e) => Some(e),
+            _ => None,
+        })
+    }
+}
+
+fn sent_to(outputs: &[Output], b: u32) -> Vec<Message> {
+    outputs
+        .iter()
+        .filter_map(|o| match o {
+            Output::Send { to, message } if *to == NodeId::Broker(BrokerId(b)) => {
+                Some(message.clone())
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+// ---- Sessions and fencing (BrokerHeartbeatManager, ReplicationControlManager) ----
+
+#[test]
+fn fencing_after_session_timeout_moves_leadership_in_replica_order() {
+    let mut h = Harness::new(&[1, 3, 2], false);
+    h.tick(5_000, &[2, 3]); // broker-1 last heard from at 0
+
+    let mut before = h.clone();
+    before.tick(SESSION_MS - 1, &[]);
+    assert!(
+        !before.registration(1).fenced,
+        "not before the session ends"
+    );
+    assert_eq!(before.partition().leader, Some(BrokerId(1)));
+
+    h.tick(SESSION_MS + 1, &[]);
+    assert!(h.registration(1).fenced);
+    let state = h.partition();
+    // The first live ISR member in replica order [1, 3, 2] is 3, not the lowest id.
+    assert_eq!(state.leader, Some(BrokerId(3)));
+    assert_eq!(state.leader_epoch, LeaderEpoch(1));
+    assert_eq!(state.partition_epoch, PartitionEpoch(1));
+    assert_eq!(sorted(state.isr.clone()), ids(&[2, 3]));
+    let published = h.published_to(2);
+    let fence = MetadataRecord::FenceBroker {
+        broker_id: BrokerId(1),
+        broker_epoch: BrokerEpoch(0),
+    };
+    assert!(published.contains(&fence));
+    assert!(published.contains(&MetadataRecord::Partition { tp: tp(), state }));
+}
+
+#[test]
+fn last_isr_member_is_never_removed() {
+    let mut h = Harness::new(&[1, 2, 3], false);
+    h.tick(SESSION_MS + 1_000, &[1]); // brokers 2 and 3 fenced
+    assert_eq!(h.partition().isr, ids(&[1]));
+    assert_eq!(h.partition().leader, Some(BrokerId(1)));
+
+    h.tick(2 * SESSION_MS + 2_000, &[]); // broker-1 fenced too
+    let state = h.partition();
+    assert_eq!(state.leader, None, "offline: no live ISR member");
+    assert_eq!(
+        state.isr,
+        ids(&[1]),
+        "without ELR the last ISR member stays"
+    );
+    assert_eq!(state.leader_epoch, LeaderEpoch(1));
+}
+
+/// ISR shrunk to [1] while 2 and 3 are alive, then broker-1 is fenced.
+fn leader_of_isr_of_one_fenced(unclean: bool) -> Harness {
+    let mut h = Harness::new(&[1, 2, 3], unclean);
+    let (error, _) = h.alter(1, 0, 0, &[1]).expect("answered");
+    assert_eq!(error, ErrorCode::NONE);
+    h.tick(SESSION_MS, &[2, 3]);
+    assert!(h.registration(1).fenced);
+    h
+}
+
+#[test]
+fn clean_election_only_leaves_the_partition_offline() {
+    let h = leader_of_isr_of_one_fenced(false);
+    assert_eq!(h.partition().leader, None);
+    assert_eq!(h.partition().isr, ids(&[1]));
+}
+
+#[test]
+fn unclean_election_picks_a_live_out_of_isr_replica_when_enabled() {
+    let h = leader_of_isr_of_one_fenced(true);
+    let state = h.partition();
+    assert_eq!(
+        state.leader,
+        Some(BrokerId(2)),
+        "first live replica in order"
+    );
+    assert_eq!(state.isr, ids(&[2]));
+    let unclean = h.events().any(|e| {
+        matches!(
+            e,
+            Event::LeaderElected {
+                leader: Some(BrokerId(2)),
+                unclean: true,
+                ..
+            }
+        )
+    });
+    assert!(unclean);
+}
+
+// ---- AlterPartition (KIP-497 epochs) ----
+
+#[test]
+fn alter_partition_is_answered_only_once_durable() {
+    let mut h = Harness::new(&[1, 2, 3], false);
+    h.hold_disk = true;
+    assert_eq!(h.alter(1, 0, 0, &[1, 2]), None, "not before the fsync");
+    h.release_disk();
+    let (error, state) = h.alter_reply().expect("answered after the fsync");
+    assert_eq!(error, ErrorCode::NONE);
+    let state = state.expect("new state");
+    assert_eq!(state.isr, ids(&[1, 2]));
+    assert_eq!(state.partition_epoch, PartitionEpoch(1));
+    assert_eq!(state.leader_epoch, LeaderEpoch(0));
+}
+
+#[test]
+fn alter_partition_with_a_stale_partition_epoch_is_refused() {
+    let mut h = Harness::new(&[1, 2, 3], false);
+    assert_eq!(
+        h.alter(1, 0, 0, &[1, 2]).map(|r| r.0),
+        Some(ErrorCode::NONE)
+    );
+    let (error, state) = h.alter(1, 0, 0, &[1]).expect("answered");
+    assert_eq!(error, ErrorCode::INVALID_UPDATE_VERSION);
+    assert_eq!(state.map(|s| s.partition_epoch), Some(PartitionEpoch(1)));
+    assert_eq!(h.partition().isr, ids(&[1, 2]));
+}
+
+#[test]
+fn alter_partition_with_a_stale_leader_epoch_is_fenced() {
+    let mut h = Harness::new(&[1, 2, 3], false);
+    h.alter(1, 0, 0, &[1, 2]);
+    h.tick(SESSION_MS, &[2, 3]); // broker-1 fenced: broker-2 leads in epoch 1
+    h.tick(10_000, &[1, 2, 3]); // broker-1 back and unfenced
+    let pe = h.partition().partition_epoch.0;
+    assert_eq!(
+        h.alter(2, 1, pe, &[1, 2]).map(|r| r.0),
+        Some(ErrorCode::NONE)
+    );
+    h.tick(20_000, &[1, 3]); // broker-2 fenced: broker-1 leads again, in epoch 2
+    let state = h.partition();
+    assert_eq!(state.leader, Some(BrokerId(1)));
+    assert_eq!(state.leader_epoch, LeaderEpoch(2));
+    let (error, _) = h
+        .alter(1, 0, state.partition_epoch.0, &[1])
+        .expect("answered");
+    assert_eq!(error, ErrorCode::FENCED_LEADER_EPOCH);
+    assert_eq!(h.partition(), state, "unchanged");
+}
+
+// ---- Registration (ClusterControlManager.registerBroker) ----
+
+#[test]
+fn another_incarnation_registers_only_after_the_old_session_ends() {
+    let mut h = Harness::new(&[1, 2, 3], false);
+    h.now = Time(1_000);
+    assert_eq!(
+        h.register(1, 99).0,
+        ErrorCode::DUPLICATE_BROKER_REGISTRATION
+    );
+    assert_eq!(h.registration(1).incarnation_id, 1);
+    // The same incarnation retrying gets its registration back.
+    assert_eq!(h.register(1, 1), (ErrorCode::NONE, BrokerEpoch(0)));
+
+    h.tick(SESSION_MS + 1_000, &[2, 3]);
+    assert!(h.registration(1).fenced);
+    let (error, epoch) = h.register(1, 99);
+    assert_eq!(error, ErrorCode::NONE);
+    assert!(epoch > BrokerEpoch(0), "a new broker epoch: {epoch}");
+    assert_eq!(h.registration(1).incarnation_id, 99);
+    assert_eq!(h.registration(1).broker_epoch, epoch);
+}
+
+// ---- Controlled shutdown ----
+
+#[test]
+fn controlled_shutdown_moves_leadership_then_lets_the_broker_go() {
+    let mut h = Harness::new(&[1, 2, 3], false);
+    h.heartbeat(1, true);
+    let state = h.partition();
+    assert_eq!(state.leader, Some(BrokerId(2)));
+    assert_eq!(state.leader_epoch, LeaderEpoch(1));
+    assert!(!state.isr.contains(&BrokerId(1)));
+    assert!(h.registration(1).shutting_down);
+    let reply = h.heartbeat(1, true).expect("answered");
+    assert_eq!(reply, (ErrorCode::NONE, true, true), "leads nothing: go");
+}
+
+/// "Controlled shutdown moves leadership away first": the broker may stop only once the records
+/// that move its leaderships are durable (the controller answers only after its fsync), or a
+/// controller crash would leave the partition with a leader that has gone.
+#[test]
+fn should_shut_down_waits_until_the_leadership_move_is_durable() {
+    let mut h = Harness::new(&[1, 2, 3], false);
+    h.hold_disk = true;
+    let early = h.heartbeat(1, true);
+    assert_ne!(
+        early.map(|r| r.2),
+        Some(true),
+        "should_shut_down before the leadership move is durable"
+    );
+    h.release_disk();
+    let reply = h.heartbeat(1, true).expect("answered");
+    assert!(reply.2, "should_shut_down once durable and leading nothing");
+}
