@@ -2,7 +2,7 @@
 
 use crate::io::{DiskOp, Event, HistoryEntry, Output};
 use crate::protocol::Message;
-use crate::types::{CorrelationId, DiskOpId, NodeId};
+use crate::types::{CorrelationId, DiskOpId, NodeId, Time};
 use std::collections::VecDeque;
 
 /// Outputs waiting for the driver, plus the counters for disk-op and correlation ids.
@@ -47,7 +47,14 @@ impl Outbox {
         self.queue.pop_front()
     }
 
-    pub(crate) fn is_empty(&self) -> bool {
-        self.queue.is_empty()
+    /// Move a node's clock to `now` at the start of a `handle*` call, checking the call
+    /// protocol: time never goes back, and the previous outputs were drained.
+    pub(crate) fn advance(&self, clock: &mut Time, now: Time) {
+        assert!(now >= *clock, "time went backwards: {now} < {clock}");
+        assert!(
+            self.queue.is_empty(),
+            "the driver must drain poll_output after every handle"
+        );
+        *clock = now;
     }
 }

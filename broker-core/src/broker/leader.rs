@@ -4,7 +4,7 @@
 use super::*;
 use crate::config::Truncation;
 use crate::error::ErrorCode;
-use crate::io::{DiskEntry, DiskOp, Event, FileName, IsrShrinkReason};
+use crate::io::{Event, IsrShrinkReason};
 use crate::metadata::PartitionState;
 use crate::protocol::{EpochEndOffset, FetchPartitionResponse, OffsetSpec};
 use crate::record::RecordBatch;
@@ -79,18 +79,7 @@ impl Broker {
         batch.leader_epoch = replica.leader_epoch;
         let result = (batch.base_offset, batch.next_offset());
         let write_seq = replica.log.append(batch.clone());
-        let file = FileName::Log(tp.clone());
-        self.issue_disk(
-            DiskPurpose::Append {
-                tp: tp.clone(),
-                write_seq,
-            },
-            |id| DiskOp::Append {
-                id,
-                file,
-                entries: vec![DiskEntry::Batch(batch)],
-            },
-        );
+        self.write_batch(tp, write_seq, batch);
         result
     }
 

@@ -71,6 +71,20 @@ impl Broker {
         self.disk_ops.push_back((id, purpose));
     }
 
+    /// Write a batch the log just took in memory; `on_append_written` follows its completion.
+    pub(super) fn write_batch(&mut self, tp: &TopicPartition, write_seq: u64, batch: RecordBatch) {
+        let purpose = DiskPurpose::Append {
+            tp: tp.clone(),
+            write_seq,
+        };
+        let file = FileName::Log(tp.clone());
+        self.issue_disk(purpose, |id| DiskOp::Append {
+            id,
+            file,
+            entries: vec![DiskEntry::Batch(batch)],
+        });
+    }
+
     pub(super) fn send_registration(&mut self) {
         let message = Message::BrokerRegistration {
             broker_id: self.id,

@@ -3,7 +3,7 @@
 use super::*;
 use crate::config::Truncation;
 use crate::error::ErrorCode;
-use crate::io::{DiskEntry, DiskOp, FileName, TruncationReason};
+use crate::io::TruncationReason;
 use crate::protocol::{EpochEndOffset, FetchPartitionResponse};
 
 impl Broker {
@@ -187,18 +187,7 @@ impl Broker {
         let hw = response.high_watermark.min(replica.log.log_end_offset());
         replica.log.set_high_watermark(hw);
         for (write_seq, batch) in appended {
-            let file = FileName::Log(tp.clone());
-            self.issue_disk(
-                DiskPurpose::Append {
-                    tp: tp.clone(),
-                    write_seq,
-                },
-                |id| DiskOp::Append {
-                    id,
-                    file,
-                    entries: vec![DiskEntry::Batch(batch)],
-                },
-            );
+            self.write_batch(tp, write_seq, batch);
         }
         if let Some(base) = overlap {
             // Batch boundaries differ from the leader's: only possible after an unsafe
