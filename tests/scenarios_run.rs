@@ -173,3 +173,21 @@ fn leader_failover_elects_a_new_leader_in_a_higher_epoch() {
         "another broker leads a later epoch: {elections:?}"
     );
 }
+
+#[test]
+fn a_cloned_world_continues_exactly_like_the_original() {
+    let spec = scenario("leader-failover", 5, &[])
+        .world_spec()
+        .expect("spec");
+    let mut original = sim::World::new(spec);
+    original.run_until(broker_core::Time(12_000));
+    let mut copy = original.clone();
+    original.run_to_end();
+    copy.run_to_end();
+    assert_eq!(
+        original.fingerprint(),
+        copy.fingerprint(),
+        "a checkpoint replays to the same run"
+    );
+    assert_eq!(original.history(), copy.history());
+}
