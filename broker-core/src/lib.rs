@@ -20,6 +20,7 @@ pub mod io;
 pub mod log;
 pub mod metadata;
 mod outbox;
+pub mod producer_state;
 pub mod protocol;
 pub mod record;
 pub mod types;

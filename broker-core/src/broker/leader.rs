@@ -6,6 +6,7 @@ use crate::config::Truncation;
 use crate::error::ErrorCode;
 use crate::io::{Event, IsrShrinkReason};
 use crate::metadata::PartitionState;
+use crate::producer_state::AppendCheck;
 use crate::protocol::{EpochEndOffset, FetchPartitionResponse, OffsetSpec};
 use crate::record::RecordBatch;
 
@@ -53,7 +54,31 @@ impl Broker {
             }
             return;
         }
-        let (base_offset, required) = self.append_as_leader(&tp, batch);
+        let (base_offset, required) = match self.check_producer(&tp, &batch) {
+            Ok(None) => self.append_as_leader(&tp, batch),
+            // A retried batch already in the log: answer with its original offsets
+            // (`UnifiedLog.analyzeAndValidateProducerState` finds the duplicate).
+            Ok(Some(first_offset)) => (first_offset, first_offset.plus(batch.len())),
+            Err(error) => {
+                self.out.event(Event::ProduceRejected {
+                    broker: self.id,
+                    tp: tp.clone(),
+                    error,
+                });
+                if acks != Acks::None {
+                    self.out.send(
+                        from,
+                        Message::ProduceResponse {
+                            correlation_id,
+                            tp,
+                            error,
+                            base_offset: None,
+                        },
+                    );
+                }
+                return;
+            }
+        };
         if acks == Acks::None {
             return;
         }
@@ -67,6 +92,25 @@ impl Broker {
             required,
             deadline,
         });
+        // A duplicate may already be written and committed: answer it now if so.
+        self.complete_delayed_produces(&tp);
+    }
+
+    /// The idempotence check of a batch: `Ok(None)` to append, `Ok(Some(offset))` for a
+    /// duplicate already at `offset`, `Err` for a sequence or epoch error.
+    fn check_producer(
+        &self,
+        tp: &TopicPartition,
+        batch: &RecordBatch,
+    ) -> Result<Option<Offset>, ErrorCode> {
+        let (Some(producer), Some(last_seq)) = (batch.producer, batch.last_sequence()) else {
+            return Ok(None);
+        };
+        match self.replicas[tp].producer_state.check(&producer, last_seq) {
+            AppendCheck::Append => Ok(None),
+            AppendCheck::Duplicate { first_offset } => Ok(Some(first_offset)),
+            AppendCheck::Reject(error) => Err(error),
+        }
     }
 
     fn append_as_leader(
@@ -79,6 +123,7 @@ impl Broker {
         batch.leader_epoch = replica.leader_epoch;
         let result = (batch.base_offset, batch.next_offset());
         let write_seq = replica.log.append(batch.clone());
+        replica.producer_state.record(&batch);
         self.write_batch(tp, write_seq, batch);
         result
     }

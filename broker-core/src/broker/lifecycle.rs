@@ -310,6 +310,11 @@ impl Broker {
         let from = replica.log.log_end_offset();
         let epochs_before = replica.log.epochs().len();
         let kept = replica.log.truncate_to(offset);
+        if kept.is_some() {
+            // Truncation can remove batches the producer state remembers: rebuild it from the log.
+            replica.producer_state =
+                crate::producer_state::ProducerState::rebuilt(replica.log.batches());
+        }
         let to = replica.log.log_end_offset();
         let epochs = replica.log.epochs().to_vec();
         if let Some(len) = kept {

@@ -16,6 +16,7 @@ use crate::io::{Input, Output};
 use crate::log::PartitionLog;
 use crate::metadata::MetadataImage;
 use crate::outbox::Outbox;
+use crate::producer_state::ProducerState;
 use crate::protocol::{Acks, FetchPartition, Message};
 use crate::types::*;
 use std::collections::{BTreeMap, VecDeque};
@@ -77,11 +78,14 @@ pub struct Replica {
     pub fetch_backoff_until: Option<Time>,
     /// `min.insync.replicas` of the topic.
     pub min_insync_replicas: u32,
+    /// Idempotent producers' recent batches, part of the log.
+    pub producer_state: ProducerState,
 }
 
 impl Replica {
     fn new(log: PartitionLog) -> Replica {
         Replica {
+            producer_state: ProducerState::rebuilt(log.batches()),
             log,
             leader: None,
             leader_epoch: LeaderEpoch(0),

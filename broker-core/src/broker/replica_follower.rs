@@ -181,6 +181,7 @@ impl Broker {
                 break;
             }
             let write_seq = replica.log.append(batch.clone());
+            replica.producer_state.record(&batch);
             appended.push((write_seq, batch));
         }
         // Followers learn the HW from the leader, capped by their own LEO.

@@ -937,3 +937,59 @@ fn recovery_drops_a_torn_tail_and_caps_the_checkpointed_hw() {
     };
     assert!(h.events().any(|e| *e == recovered));
 }
+
+// ---- Idempotent producer: duplicates answered with the original offsets ----
+
+impl Harness {
+    fn produce_idempotent(&mut self, base_sequence: i32, records: usize) -> CorrelationId {
+        let correlation_id = self.correlation_id();
+        let mut batch = batch(records);
+        let producer = crate::record::ProducerFields {
+            producer_id: ProducerId(42),
+            producer_epoch: 0,
+            base_sequence,
+        };
+        batch = RecordBatch::new(Some(producer), batch.records.to_vec());
+        let message = Message::Produce {
+            correlation_id,
+            tp: tp(),
+            acks: Acks::Leader,
+            timeout_ms: 30_000,
+            batch,
+        };
+        self.input(Input::Message {
+            from: CLIENT,
+            message,
+        });
+        correlation_id
+    }
+}
+
+/// `ProducerStateManager`: a retried batch (same producer, epoch and sequences) is not appended
+/// again; the leader answers with where the original landed. A gap is OUT_OF_ORDER_SEQUENCE_NUMBER.
+#[test]
+fn a_retried_idempotent_batch_is_not_appended_twice() {
+    let mut h = Harness::leader(ProtocolSwitches::default(), 1, &[1]);
+    let first = h.produce_idempotent(0, 2);
+    assert_eq!(
+        h.produce_response(first),
+        Some((ErrorCode::NONE, Some(Offset(0))))
+    );
+    let retry = h.produce_idempotent(0, 2);
+    assert_eq!(
+        h.produce_response(retry),
+        Some((ErrorCode::NONE, Some(Offset(0)))),
+        "the original offset"
+    );
+    assert_eq!(h.leo(), Offset(2), "nothing appended twice");
+    let gap = h.produce_idempotent(5, 1);
+    assert_eq!(
+        h.produce_response(gap),
+        Some((ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER, None))
+    );
+    let next = h.produce_idempotent(2, 1);
+    assert_eq!(
+        h.produce_response(next),
+        Some((ErrorCode::NONE, Some(Offset(2))))
+    );
+}
