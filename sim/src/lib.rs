@@ -8,6 +8,7 @@
 //! After the run, `findings::check` reports cluster-state findings with verdicts.
 #![deny(missing_docs)]
 
+pub mod checker;
 pub mod disk;
 mod faults;
 pub mod findings;

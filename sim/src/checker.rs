@@ -1,0 +1,800 @@
+//! The client-history checker, after Jepsen's Kafka checker (`jepsen/tests/kafka.clj`; definitions
+//! in shared/reference/simulation-anchors.md §3, kinds in DESIGN.md §4). A pure function over the
+//! recorded history; the caller gives each finding its verdict.
+//!
+//! Per partition (Jepsen's "key"), the *version order* is the sorted set of offsets observed by
+//! any poll or acknowledged with an offset by a send that must have committed. Offsets may have
+//! gaps (transaction markers), so positions are compared by their dense index in that order.
+//! A send *must have committed* when it was acknowledged, or when it timed out (`Info`) and its
+//! value was read anyway; a failed send never must have.
+//!
+//! Findings are grouped: one per (partition, kind), its explanation the first case (plus how many
+//! more), its records the cases (at most [`MAX_RECORDS`], then a count).
+//!
+//! Cost: O(n log n) in the number of operations and records read; values are borrowed, not cloned.
+
+use crate::kind::FindingKind;
+use crate::world::HistoryRecord;
+use broker_core::{HistoryEntry, NodeId, Offset, SendOutcome, TopicPartition};
+use bytes::Bytes;
+use std::collections::BTreeMap;
+
+/// At most this many records are listed per finding; the rest are counted.
+pub const MAX_RECORDS: usize = 20;
+
+/// A finding about the client history, before the caller gives it a verdict.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HistoryFinding {
+    /// What kind of anomaly.
+    pub kind: FindingKind,
+    /// The partition it was seen on.
+    pub partition: TopicPartition,
+    /// One sentence a student can read: the first case, and how many more there are.
+    pub explanation: String,
+    /// The cases, one line each (at most [`MAX_RECORDS`], then "… and N more").
+    pub records: Vec<String>,
+}
+
+/// Check a client history for Jepsen's anomalies: `inconsistent-offsets`, `duplicate`,
+/// `lost-write`, `unseen`, `nonmonotonic-send`, `nonmonotonic-poll` and `poll-skip` (consumers
+/// in assign mode: no rebalances). Findings come ordered by partition, then by kind.
+pub fn check_history(history: &[HistoryRecord]) -> Vec<HistoryFinding> {
+    let mut findings = Vec::new();
+    for (tp, ops) in group(history) {
+        Partition::analyze(history, tp, ops, &mut findings);
+    }
+    findings
+}
+
+/// An observation of a value at an offset: `(offset, value, index of the history record)`.
+type Seen<'h> = (Offset, &'h Bytes, usize);
+
+/// One partition's operations, in history order.
+#[derive(Default)]
+struct Ops<'h> {
+    /// Every record read by a poll.
+    reads: Vec<Seen<'h>>,
+    /// Acknowledged sends: `(offset if known, value, history index)`.
+    acks: Vec<(Option<Offset>, &'h Bytes, usize)>,
+    /// Sends that timed out (`Info`): `(value, history index)`.
+    infos: Vec<(&'h Bytes, usize)>,
+    /// History indices of the non-empty polls.
+    polls: Vec<usize>,
+}
+
+fn group(history: &[HistoryRecord]) -> BTreeMap<&TopicPartition, Ops<'_>> {
+    let mut parts: BTreeMap<&TopicPartition, Ops<'_>> = BTreeMap::new();
+    for (at, record) in history.iter().enumerate() {
+        match &record.entry {
+            HistoryEntry::SendInvoked { .. } => {}
+            HistoryEntry::SendCompleted { value, tp, outcome } => {
+                let ops = parts.entry(tp).or_default();
+                match outcome {
+                    SendOutcome::Ok(offset) => ops.acks.push((*offset, value, at)),
+                    SendOutcome::Info(_) => ops.infos.push((value, at)),
+                    SendOutcome::Fail(_) => {}
+                }
+            }
+            HistoryEntry::Polled { tp, records } if !records.is_empty() => {
+                let ops = parts.entry(tp).or_default();
+                ops.polls.push(at);
+                ops.reads.extend(records.iter().map(|(o, v)| (*o, v, at)));
+            }
+            HistoryEntry::Polled { .. } => {}
+        }
+    }
+    parts
+}
+
+/// A write that must have committed: `(offset if known, value, history index)`.
+type Committed<'h> = (Option<Offset>, &'h Bytes, usize);
+
+/// Sends that must have committed: every acknowledged one, and the timed-out ones whose value was
+/// read. `read_values` is sorted.
+fn must_have_committed<'h>(ops: &Ops<'h>, read_values: &[&Bytes]) -> Vec<Committed<'h>> {
+    let was_read = |v: &&Bytes| read_values.binary_search(v).is_ok();
+    let mut committed = ops.acks.clone();
+    committed.extend(
+        ops.infos
+            .iter()
+            .filter(|(v, _)| was_read(v))
+            .map(|&(v, at)| (None, v, at)),
+    );
+    committed
+}
+
+/// What the analysis of one partition needs.
+struct Partition<'a, 'h> {
+    history: &'h [HistoryRecord],
+    tp: &'h TopicPartition,
+    /// The version order: distinct offsets, sorted. An offset's position is its dense index.
+    order: Vec<Offset>,
+    findings: &'a mut Vec<HistoryFinding>,
+}
+
+impl<'a, 'h> Partition<'a, 'h> {
+    fn analyze(
+        history: &'h [HistoryRecord],
+        tp: &'h TopicPartition,
+        ops: Ops<'h>,
+        findings: &'a mut Vec<HistoryFinding>,
+    ) {
+        let mut read_values: Vec<&Bytes> = ops.reads.iter().map(|r| r.1).collect();
+        read_values.sort_unstable();
+        read_values.dedup();
+        let committed = must_have_committed(&ops, &read_values);
+        let mut seen: Vec<Seen<'h>> = ops.reads.clone();
+        seen.extend(
+            committed
+                .iter()
+                .filter_map(|&(o, v, at)| o.map(|o| (o, v, at))),
+        );
+        seen.sort_unstable();
+        let mut order: Vec<Offset> = seen.iter().map(|s| s.0).collect();
+        order.dedup();
+        let mut this = Partition {
+            history,
+            tp,
+            order,
+            findings,
+        };
+        this.inconsistent_offsets(&seen);
+        seen.sort_unstable_by(|a, b| (a.1, a.0, a.2).cmp(&(b.1, b.0, b.2)));
+        this.duplicates(&seen);
+        drop(seen);
+        let max_read = ops.reads.iter().map(|r| r.0).max();
+        this.lost_and_unseen(&committed, &read_values, max_read);
+        this.nonmonotonic_sends(&ops.acks);
+        this.polls(&ops.polls);
+    }
+
+    /// `seen` is sorted by offset, then value.
+    fn inconsistent_offsets(&mut self, seen: &[Seen<'h>]) {
+        let mut cases = Cases::new(FindingKind::InconsistentOffsets);
+        for group in seen.chunk_by(|a, b| a.0 == b.0) {
+            if group.first().map(|s| s.1) == group.last().map(|s| s.1) {
+                continue;
+            }
+            cases.add(|| {
+                let values: Vec<String> = group
+                    .chunk_by(|a, b| a.1 == b.1)
+                    .map(|same| format!("{} ({})", show(same[0].1), self.who(same[0].2)))
+                    .collect();
+                format!(
+                    "{} offset {} was observed with {} different values: {}",
+                    self.tp,
+                    group[0].0,
+                    values.len(),
+                    values.join(", ")
+                )
+            });
+        }
+        self.finish(cases);
+    }
+
+    /// `seen` is sorted by value, then offset.
+    fn duplicates(&mut self, seen: &[Seen<'h>]) {
+        let mut cases = Cases::new(FindingKind::Duplicate);
+        for group in seen.chunk_by(|a, b| a.1 == b.1) {
+            if group.first().map(|s| s.0) == group.last().map(|s| s.0) {
+                continue;
+            }
+            cases.add(|| {
+                let offsets: Vec<String> = group
+                    .chunk_by(|a, b| a.0 == b.0)
+                    .map(|same| format!("{} ({})", same[0].0, self.who(same[0].2)))
+                    .collect();
+                format!(
+                    "value {} appears at {} offsets {}",
+                    show(group[0].1),
+                    self.tp,
+                    offsets.join(" and ")
+                )
+            });
+        }
+        self.finish(cases);
+    }
+
+    /// `lost-write`: a write that must have committed, at or below the highest offset read, never
+    /// read. `unseen`: one never read that is above it, or whose offset is unknown.
+    fn lost_and_unseen(
+        &mut self,
+        committed: &[Committed<'h>],
+        read_values: &[&Bytes],
+        max_read: Option<Offset>,
+    ) {
+        let mut lost = Cases::new(FindingKind::LostWrite);
+        let mut unseen = Cases::new(FindingKind::Unseen);
+        let read_up_to = || match max_read {
+            Some(m) => format!("consumers read up to offset {m}"),
+            None => "no consumer read the partition".to_owned(),
+        };
+        for &(offset, value, at) in committed {
+            if read_values.binary_search(&value).is_ok() {
+                continue;
+            }
+            let at_offset = || match offset {
+                Some(o) => format!("at {} offset {o}", self.tp),
+                None => format!("to {} (offset unknown)", self.tp),
+            };
+            let describe = || {
+                let record = &self.history[at];
+                format!(
+                    "value {} was acknowledged {} to {} at {} but never read",
+                    show(value),
+                    at_offset(),
+                    record.client,
+                    record.time
+                )
+            };
+            match (offset, max_read) {
+                (Some(o), Some(m)) if o <= m => {
+                    lost.add(|| format!("{}, though {}", describe(), read_up_to()));
+                }
+                _ => unseen.add(|| format!("{}; {}", describe(), read_up_to())),
+            }
+        }
+        self.finish(lost);
+        self.finish(unseen);
+    }
+
+    /// A client's successive acknowledged sends whose offsets go backwards (or repeat).
+    fn nonmonotonic_sends(&mut self, acks: &[(Option<Offset>, &'h Bytes, usize)]) {
+        let mut cases = Cases::new(FindingKind::NonmonotonicSend);
+        let mut last: BTreeMap<NodeId, (Offset, &Bytes, usize)> = BTreeMap::new();
+        for &(offset, value, at) in acks {
+            let Some(offset) = offset else { continue };
+            let client = self.history[at].client;
+            if let Some((prev, prev_value, prev_at)) = last.insert(client, (offset, value, at)) {
+                if offset <= prev {
+                    cases.add(|| {
+                        format!(
+                            "{client}'s send of {} was acknowledged at {} offset {offset} ({}), after its send of {} at offset {prev} ({})",
+                            show(value),
+                            self.tp,
+                            self.history[at].time,
+                            show(prev_value),
+                            self.history[prev_at].time
+                        )
+                    });
+                }
+            }
+        }
+        self.finish(cases);
+    }
+
+    /// `poll-skip` and `nonmonotonic-poll`, within one poll and between a client's successive
+    /// polls, by dense index in the version order.
+    fn polls(&mut self, polls: &[usize]) {
+        let mut skips = Cases::new(FindingKind::PollSkip);
+        let mut backs = Cases::new(FindingKind::NonmonotonicPoll);
+        // Per client: (index, offset, history index) of the last record it read.
+        let mut last: BTreeMap<NodeId, (usize, Offset, usize)> = BTreeMap::new();
+        for &at in polls {
+            let record = &self.history[at];
+            let HistoryEntry::Polled { records, .. } = &record.entry else {
+                continue;
+            };
+            let mut prev = last.get(&record.client).copied();
+            for &(offset, _) in records {
+                let index = self.index(offset);
+                if let Some((prev_index, prev_offset, prev_at)) = prev {
+                    let step = Step {
+                        client: record.client,
+                        from: prev_offset,
+                        from_at: prev_at,
+                        to: offset,
+                        to_at: at,
+                    };
+                    if index > prev_index + 1 {
+                        let (first, last) = (self.order[prev_index + 1], self.order[index - 1]);
+                        let skipped = index - prev_index - 1;
+                        skips.add(|| {
+                            format!(
+                                "{}, skipping {skipped} known offset(s) {first}..={last}",
+                                self.step(&step)
+                            )
+                        });
+                    } else if index <= prev_index {
+                        backs.add(|| format!("{}, going backwards", self.step(&step)));
+                    }
+                }
+                prev = Some((index, offset, at));
+            }
+            if let Some(p) = prev {
+                last.insert(record.client, p);
+            }
+        }
+        self.finish(backs);
+        self.finish(skips);
+    }
+
+    /// The dense index of an offset of the version order.
+    fn index(&self, offset: Offset) -> usize {
+        self.order.partition_point(|o| *o < offset)
+    }
+
+    fn step(&self, s: &Step) -> String {
+        let to_time = self.history[s.to_at].time;
+        if s.from_at == s.to_at {
+            format!(
+                "{}'s poll of {} at {to_time} read offset {} then offset {}",
+                s.client, self.tp, s.from, s.to
+            )
+        } else {
+            format!(
+                "{}'s poll of {} at {to_time} started at offset {} after its previous poll (at {}) ended at offset {}",
+                s.client, self.tp, s.to, self.history[s.from_at].time, s.from
+            )
+        }
+    }
+
+    /// "read by client-4 at 1.200s" or "acknowledged to client-1 at 1.100s".
+    fn who(&self, at: usize) -> String {
+        let record = &self.history[at];
+        let verb = match record.entry {
+            HistoryEntry::Polled { .. } => "read by",
+            _ => "acknowledged to",
+        };
+        format!("{verb} {} at {}", record.client, record.time)
+    }
+
+    fn finish(&mut self, cases: Cases) {
+        let Some(first) = cases.records.first() else {
+            return;
+        };
+        let explanation = match cases.count {
+            1 => first.clone(),
+            n => format!("{first} ({} more such case(s) on {})", n - 1, self.tp),
+        };
+        let mut records = cases.records;
+        if cases.count > MAX_RECORDS {
+            records.push(format!("… and {} more", cases.count - MAX_RECORDS));
+        }
+        self.findings.push(HistoryFinding {
+            kind: cases.kind,
+            partition: self.tp.clone(),
+            explanation,
+            records,
+        });
+    }
+}
+
+/// Two successive records read by one client.
+struct Step {
+    client: NodeId,
+    from: Offset,
+    from_at: usize,
+    to: Offset,
+    to_at: usize,
+}
+
+/// The cases of one kind on one partition; only the first [`MAX_RECORDS`] are described.
+struct Cases {
+    kind: FindingKind,
+    records: Vec<String>,
+    count: usize,
+}
+
+impl Cases {
+    fn new(kind: FindingKind) -> Cases {
+        Cases {
+            kind,
+            records: Vec::new(),
+            count: 0,
+        }
+    }
+
+    fn add(&mut self, describe: impl FnOnce() -> String) {
+        self.count += 1;
+        if self.records.len() < MAX_RECORDS {
+            self.records.push(describe());
+        }
+    }
+}
+
+fn show(value: &Bytes) -> std::borrow::Cow<'_, str> {
+    String::from_utf8_lossy(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use broker_core::{ClientId, ErrorCode, Time, Topic};
+
+    fn tp(p: u32) -> TopicPartition {
+        TopicPartition::new(&Topic::new("orders"), p)
+    }
+
+    fn client(n: u32) -> NodeId {
+        NodeId::Client(ClientId(n))
+    }
+
+    /// A hand-made history; every operation one millisecond after the previous.
+    #[derive(Default)]
+    struct H(Vec<HistoryRecord>);
+
+    impl H {
+        fn push(&mut self, c: u32, entry: HistoryEntry) -> &mut H {
+            let time = Time(self.0.len() as u64);
+            self.0.push(HistoryRecord {
+                time,
+                client: client(c),
+                entry,
+            });
+            self
+        }
+
+        fn send(&mut self, c: u32, p: u32, value: &str, outcome: SendOutcome) -> &mut H {
+            let value = Bytes::copy_from_slice(value.as_bytes());
+            self.push(
+                c,
+                HistoryEntry::SendInvoked {
+                    value: value.clone(),
+                    tp: tp(p),
+                },
+            );
+            self.push(
+                c,
+                HistoryEntry::SendCompleted {
+                    value,
+                    tp: tp(p),
+                    outcome,
+                },
+            )
+        }
+
+        fn ok(&mut self, c: u32, p: u32, value: &str, offset: u64) -> &mut H {
+            self.send(c, p, value, SendOutcome::Ok(Some(Offset(offset))))
+        }
+
+        fn info(&mut self, c: u32, p: u32, value: &str) -> &mut H {
+            self.send(c, p, value, SendOutcome::Info(ErrorCode::REQUEST_TIMED_OUT))
+        }
+
+        fn poll(&mut self, c: u32, p: u32, records: &[(u64, &str)]) -> &mut H {
+            let records = records
+                .iter()
+                .map(|&(o, v)| (Offset(o), Bytes::copy_from_slice(v.as_bytes())))
+                .collect();
+            self.push(c, HistoryEntry::Polled { tp: tp(p), records })
+        }
+
+        fn kinds(&self) -> Vec<FindingKind> {
+            check_history(&self.0).iter().map(|f| f.kind).collect()
+        }
+
+        fn only(&self, kind: FindingKind) -> HistoryFinding {
+            let findings = check_history(&self.0);
+            assert_eq!(
+                findings.iter().map(|f| f.kind).collect::<Vec<_>>(),
+                vec![kind],
+                "{findings:#?}"
+            );
+            findings.into_iter().next().unwrap()
+        }
+    }
+
+    /// Producer 1 writes a0..a3 at offsets 0..3 of partition 0.
+    fn four_acked() -> H {
+        let mut h = H::default();
+        for i in 0..4 {
+            h.ok(1, 0, &format!("a{i}"), i);
+        }
+        h
+    }
+
+    #[test]
+    fn a_clean_history_has_no_findings() {
+        let mut h = four_acked();
+        h.ok(1, 1, "b0", 0)
+            .poll(2, 0, &[(0, "a0"), (1, "a1")])
+            .poll(2, 0, &[])
+            .poll(2, 0, &[(2, "a2"), (3, "a3")])
+            .poll(3, 0, &[(0, "a0")])
+            .poll(3, 1, &[(0, "b0")]);
+        assert_eq!(h.kinds(), vec![]);
+    }
+
+    #[test]
+    fn inconsistent_offsets() {
+        let mut h = four_acked();
+        h.poll(2, 0, &[(0, "a0"), (1, "a1"), (2, "a2"), (3, "a3")])
+            .poll(3, 0, &[(0, "a0"), (1, "x1")]);
+        let f = h.only(FindingKind::InconsistentOffsets);
+        assert_eq!(f.partition, tp(0));
+        assert!(
+            f.explanation
+                .contains("orders-0 offset 1 was observed with 2 different values"),
+            "{}",
+            f.explanation
+        );
+        assert!(f.explanation.contains("a1 (acknowledged to client-1"));
+        assert!(f.explanation.contains("x1 (read by client-3"));
+        // x1 is also a value read at one offset only; a1 was read, so nothing is lost.
+    }
+
+    #[test]
+    fn one_offset_seen_often_with_one_value_is_consistent() {
+        let mut h = four_acked();
+        h.poll(2, 0, &[(0, "a0"), (1, "a1"), (2, "a2"), (3, "a3")])
+            .poll(3, 0, &[(0, "a0"), (1, "a1"), (2, "a2"), (3, "a3")])
+            // Another partition's offset 1 holds another value: a different key.
+            .ok(1, 1, "b1", 1)
+            .poll(2, 1, &[(1, "b1")]);
+        assert_eq!(h.kinds(), vec![]);
+    }
+
+    #[test]
+    fn duplicate() {
+        let mut h = four_acked();
+        h.ok(1, 0, "a4", 4)
+            .poll(2, 0, &[(0, "a0"), (1, "a1"), (2, "a2"), (3, "a3")])
+            .poll(2, 0, &[(4, "a2")]);
+        let findings = check_history(&h.0);
+        let kinds: Vec<_> = findings.iter().map(|f| f.kind).collect();
+        // Offset 4 also holds two values (a4 acknowledged, a2 read), and a4 was never read.
+        assert_eq!(
+            kinds,
+            vec![
+                FindingKind::InconsistentOffsets,
+                FindingKind::Duplicate,
+                FindingKind::LostWrite
+            ]
+        );
+        assert_eq!(
+            findings[1].explanation,
+            "value a2 appears at orders-0 offsets 2 (acknowledged to client-1 at 0.005s) and 4 (read by client-2 at 0.011s)"
+        );
+    }
+
+    #[test]
+    fn a_value_read_twice_at_one_offset_is_no_duplicate() {
+        let mut h = four_acked();
+        h.poll(2, 0, &[(0, "a0"), (1, "a1"), (2, "a2"), (3, "a3")])
+            .poll(3, 0, &[(2, "a2"), (3, "a3")]);
+        assert_eq!(h.kinds(), vec![]);
+    }
+
+    #[test]
+    fn lost_write() {
+        let mut h = four_acked();
+        h.poll(2, 0, &[(0, "a0")])
+            .poll(2, 0, &[(2, "a2"), (3, "a3")]);
+        let findings = check_history(&h.0);
+        let kinds: Vec<_> = findings.iter().map(|f| f.kind).collect();
+        // a1 is acknowledged at offset 1 but never read, though offsets 2 and 3 were: lost.
+        // Offset 1 is in the version order (from the acknowledgement), so client-2's polls
+        // skipped it: Jepsen reports a poll-skip too.
+        assert_eq!(kinds, [FindingKind::LostWrite, FindingKind::PollSkip]);
+        assert_eq!(
+            findings[0].explanation,
+            "value a1 was acknowledged at orders-0 offset 1 to client-1 at 0.003s but never read, though consumers read up to offset 3"
+        );
+    }
+
+    #[test]
+    fn no_lost_write_for_writes_that_need_not_have_committed() {
+        let mut h = four_acked();
+        h.info(1, 0, "t1")
+            .send(
+                1,
+                0,
+                "f1",
+                SendOutcome::Fail(ErrorCode::NOT_ENOUGH_REPLICAS),
+            )
+            .ok(1, 0, "a4", 4)
+            .poll(
+                2,
+                0,
+                &[(0, "a0"), (1, "a1"), (2, "a2"), (3, "a3"), (4, "a4")],
+            );
+        assert_eq!(h.kinds(), vec![]);
+    }
+
+    #[test]
+    fn unseen() {
+        let mut h = four_acked();
+        h.send(1, 0, "n4", SendOutcome::Ok(None))
+            .poll(2, 0, &[(0, "a0"), (1, "a1")]);
+        let f = h.only(FindingKind::Unseen);
+        assert_eq!(
+            f.explanation,
+            "value a2 was acknowledged at orders-0 offset 2 to client-1 at 0.005s but never read; consumers read up to offset 1 (2 more such case(s) on orders-0)"
+        );
+        assert_eq!(f.records.len(), 3);
+        assert!(f.records[2].contains("n4 was acknowledged to orders-0 (offset unknown)"));
+        // With no reads at all, everything acknowledged is unseen.
+        let f = four_acked().only(FindingKind::Unseen);
+        assert!(f.records[0].ends_with("no consumer read the partition"));
+    }
+
+    #[test]
+    fn timed_out_sends_never_read_are_not_unseen() {
+        let mut h = four_acked();
+        h.info(1, 0, "t4")
+            .poll(2, 0, &[(0, "a0"), (1, "a1"), (2, "a2"), (3, "a3")]);
+        assert_eq!(h.kinds(), vec![]);
+    }
+
+    #[test]
+    fn timed_out_sends_that_were_read_must_have_committed() {
+        let mut h = four_acked();
+        h.info(1, 0, "t4")
+            .info(1, 0, "t5")
+            .send(
+                1,
+                0,
+                "f6",
+                SendOutcome::Fail(ErrorCode::NOT_ENOUGH_REPLICAS),
+            )
+            .poll(2, 0, &[(4, "t4")]);
+        let ops = group(&h.0).remove(&tp(0)).unwrap();
+        let mut read: Vec<&Bytes> = ops.reads.iter().map(|r| r.1).collect();
+        read.sort_unstable();
+        let committed: Vec<String> = must_have_committed(&ops, &read)
+            .iter()
+            .map(|c| show(c.1).into_owned())
+            .collect();
+        // t5 timed out and was never read; f6 failed: neither must have committed.
+        assert_eq!(committed, ["a0", "a1", "a2", "a3", "t4"]);
+        // t4 was read at offset 4, so a0..a3, below it and never read, are lost.
+        let f = h.only(FindingKind::LostWrite);
+        assert_eq!(f.records.len(), 4);
+        // Once another consumer reads them, the history is clean; t5 is not unseen.
+        h.poll(3, 0, &[(0, "a0"), (1, "a1"), (2, "a2"), (3, "a3")]);
+        assert_eq!(h.kinds(), vec![]);
+    }
+
+    #[test]
+    fn poll_skip() {
+        let mut h = four_acked();
+        h.poll(2, 0, &[(0, "a0"), (1, "a1")])
+            .poll(2, 0, &[(3, "a3")])
+            .poll(3, 0, &[(0, "a0"), (2, "a2")]);
+        let f = h.only(FindingKind::PollSkip);
+        assert_eq!(f.records.len(), 2, "{f:#?}");
+        assert_eq!(
+            f.records[0],
+            "client-2's poll of orders-0 at 0.009s started at offset 3 after its previous poll (at 0.008s) ended at offset 1, skipping 1 known offset(s) 2..=2"
+        );
+        assert_eq!(
+            f.records[1],
+            "client-3's poll of orders-0 at 0.010s read offset 0 then offset 2, skipping 1 known offset(s) 1..=1"
+        );
+    }
+
+    #[test]
+    fn offset_gaps_nobody_saw_are_no_poll_skip() {
+        // Offsets 1 and 4 are transaction markers: never acknowledged, never read.
+        let mut h = H::default();
+        h.ok(1, 0, "a0", 0)
+            .ok(1, 0, "a2", 2)
+            .ok(1, 0, "a3", 3)
+            .ok(1, 0, "a5", 5)
+            .poll(2, 0, &[(0, "a0"), (2, "a2")])
+            .poll(2, 0, &[(3, "a3"), (5, "a5")]);
+        assert_eq!(h.kinds(), vec![]);
+    }
+
+    #[test]
+    fn nonmonotonic_poll() {
+        let mut h = four_acked();
+        h.poll(2, 0, &[(0, "a0"), (1, "a1")])
+            .poll(2, 0, &[(1, "a1"), (2, "a2")])
+            .poll(3, 0, &[(3, "a3"), (0, "a0")]);
+        let f = h.only(FindingKind::NonmonotonicPoll);
+        assert_eq!(f.records.len(), 2, "{f:#?}");
+        assert!(f.records[0].starts_with("client-2's poll of orders-0 at 0.009s started at offset 1 after its previous poll (at 0.008s) ended at offset 1"));
+        assert!(f.records[1].contains(
+            "client-3's poll of orders-0 at 0.010s read offset 3 then offset 0, going backwards"
+        ));
+        // Different clients and different partitions are independent.
+        let mut h = four_acked();
+        h.ok(1, 1, "b0", 0)
+            .poll(2, 0, &[(0, "a0"), (1, "a1")])
+            .poll(3, 0, &[(0, "a0"), (1, "a1"), (2, "a2"), (3, "a3")])
+            .poll(2, 1, &[(0, "b0")])
+            .poll(2, 0, &[(2, "a2"), (3, "a3")]);
+        assert_eq!(h.kinds(), vec![]);
+    }
+
+    #[test]
+    fn nonmonotonic_send() {
+        let mut h = H::default();
+        h.ok(1, 0, "a5", 5)
+            .ok(1, 0, "a3", 3)
+            .poll(2, 0, &[(3, "a3"), (5, "a5")]);
+        let f = h.only(FindingKind::NonmonotonicSend);
+        assert_eq!(
+            f.explanation,
+            "client-1's send of a3 was acknowledged at orders-0 offset 3 (0.003s), after its send of a5 at offset 5 (0.001s)"
+        );
+        // Two producers interleaving, each monotonic, are fine.
+        let mut h = H::default();
+        h.ok(1, 0, "a1", 1)
+            .ok(2, 0, "b0", 0)
+            .ok(1, 0, "a2", 2)
+            .ok(2, 0, "b3", 3)
+            .poll(3, 0, &[(0, "b0"), (1, "a1"), (2, "a2"), (3, "b3")]);
+        assert_eq!(h.kinds(), vec![]);
+    }
+
+    #[test]
+    fn records_are_capped() {
+        let mut h = H::default();
+        for i in 0..30 {
+            h.ok(1, 0, &format!("a{i}"), i);
+        }
+        h.poll(2, 0, &[(30, "z")]);
+        let f = h.only(FindingKind::LostWrite);
+        assert_eq!(f.records.len(), MAX_RECORDS + 1);
+        assert_eq!(f.records[MAX_RECORDS], "… and 10 more");
+        assert!(f
+            .explanation
+            .ends_with("(29 more such case(s) on orders-0)"));
+    }
+
+    /// 1,000,000 operations on 8 partitions: 4 producers send 100,000 records each (invoked and
+    /// completed: 800,000 operations); 4 consumers read them in 200,000 polls of 2 records.
+    #[test]
+    fn a_million_clean_operations() {
+        const PARTITIONS: u32 = 8;
+        const SENDS: u64 = 100_000;
+        const PER_POLL: u64 = 2;
+        let mut history = Vec::with_capacity(1_000_000);
+        let tps: Vec<TopicPartition> = (0..PARTITIONS).map(tp).collect();
+        let value = |i: u64| Bytes::from(format!("producer:{i}"));
+        let mut next = vec![0u64; PARTITIONS as usize];
+        let mut log: Vec<Vec<Bytes>> = vec![Vec::new(); PARTITIONS as usize];
+        let mut time = 0;
+        let mut push = |history: &mut Vec<HistoryRecord>, c: u32, entry| {
+            time += 1;
+            history.push(HistoryRecord {
+                time: Time(time),
+                client: client(c),
+                entry,
+            });
+        };
+        for producer in 0..4u32 {
+            for i in 0..SENDS {
+                let n = u64::from(producer) * SENDS + i;
+                let p = (n % u64::from(PARTITIONS)) as usize;
+                let v = value(n);
+                let entry = HistoryEntry::SendInvoked {
+                    value: v.clone(),
+                    tp: tps[p].clone(),
+                };
+                push(&mut history, producer + 1, entry);
+                let offset = Offset(next[p]);
+                next[p] += 1;
+                log[p].push(v.clone());
+                let outcome = SendOutcome::Ok(Some(offset));
+                let entry = HistoryEntry::SendCompleted {
+                    value: v,
+                    tp: tps[p].clone(),
+                    outcome,
+                };
+                push(&mut history, producer + 1, entry);
+            }
+        }
+        // Consumer 10 + c reads partitions c and c + 4, in polls of 2 records.
+        for (p, values) in log.iter().enumerate() {
+            for (chunk_index, chunk) in values.chunks(PER_POLL as usize).enumerate() {
+                let base = chunk_index as u64 * PER_POLL;
+                let records = chunk
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| (Offset(base + i as u64), v.clone()))
+                    .collect();
+                let entry = HistoryEntry::Polled {
+                    tp: tps[p].clone(),
+                    records,
+                };
+                push(&mut history, 10 + (p % 4) as u32, entry);
+            }
+        }
+        assert_eq!(history.len(), 1_000_000);
+        assert_eq!(check_history(&history), vec![]);
+    }
+}
