@@ -38,20 +38,7 @@ impl Broker {
             _ => ErrorCode::NOT_LEADER_OR_FOLLOWER,
         };
         if !error.is_ok() {
-            self.out.event(Event::ProduceRejected {
-                broker: self.id,
-                tp: tp.clone(),
-                error,
-            });
-            if acks != Acks::None {
-                let response = Message::ProduceResponse {
-                    correlation_id,
-                    tp,
-                    error,
-                    base_offset: None,
-                };
-                self.out.send(from, response);
-            }
+            self.reject_produce(from, correlation_id, tp, acks, error);
             return;
         }
         let (base_offset, required) = match self.check_producer(&tp, &batch) {
@@ -60,22 +47,7 @@ impl Broker {
             // (`UnifiedLog.analyzeAndValidateProducerState` finds the duplicate).
             Ok(Some(first_offset)) => (first_offset, first_offset.plus(batch.len())),
             Err(error) => {
-                self.out.event(Event::ProduceRejected {
-                    broker: self.id,
-                    tp: tp.clone(),
-                    error,
-                });
-                if acks != Acks::None {
-                    self.out.send(
-                        from,
-                        Message::ProduceResponse {
-                            correlation_id,
-                            tp,
-                            error,
-                            base_offset: None,
-                        },
-                    );
-                }
+                self.reject_produce(from, correlation_id, tp, acks, error);
                 return;
             }
         };
@@ -94,6 +66,32 @@ impl Broker {
         });
         // A duplicate may already be written and committed: answer it now if so.
         self.complete_delayed_produces(&tp);
+    }
+
+    fn reject_produce(
+        &mut self,
+        from: NodeId,
+        correlation_id: CorrelationId,
+        tp: TopicPartition,
+        acks: Acks,
+        error: ErrorCode,
+    ) {
+        self.out.event(Event::ProduceRejected {
+            broker: self.id,
+            tp: tp.clone(),
+            error,
+        });
+        if acks != Acks::None {
+            self.out.send(
+                from,
+                Message::ProduceResponse {
+                    correlation_id,
+                    tp,
+                    error,
+                    base_offset: None,
+                },
+            );
+        }
     }
 
     /// The idempotence check of a batch: `Ok(None)` to append, `Ok(Some(offset))` for a
