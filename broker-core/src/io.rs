@@ -168,7 +168,7 @@ pub struct DiskImage {
 }
 
 /// Why a follower truncated its log.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum TruncationReason {
     /// The leader answered with a diverging epoch (KIP-101/279/320, KAFKA-10554).
     DivergingEpoch,
@@ -195,7 +195,7 @@ pub enum IsrShrinkReason {
 }
 
 /// A state change that teaches something; the driver stamps it with time and puts it in the trace.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[allow(missing_docs)]
 pub enum Event {
     BrokerRegistered {
@@ -309,4 +309,69 @@ pub enum SendOutcome {
     Fail(ErrorCode),
     /// Timed out: it may or may not have been written.
     Info(ErrorCode),
+}
+
+/// The shape every node has (DESIGN.md §2). Call protocol: `handle` or `handle_timeout`, then
+/// `poll_output` until `None`, then `poll_timeout`; time never goes backwards.
+pub trait StateMachine {
+    /// Handle one input.
+    fn handle(&mut self, now: Time, input: Input);
+    /// Fire the deadlines that have come.
+    fn handle_timeout(&mut self, now: Time);
+    /// The next output, if any.
+    fn poll_output(&mut self) -> Option<Output>;
+    /// The next deadline.
+    fn poll_timeout(&self) -> Option<Time>;
+}
+
+/// Implement `StateMachine` by forwarding to a node's inherent methods of the same names.
+macro_rules! state_machine {
+    ($($node:ty),*) => {$(
+        impl StateMachine for $node {
+            fn handle(&mut self, now: Time, input: Input) {
+                <$node>::handle(self, now, input)
+            }
+            fn handle_timeout(&mut self, now: Time) {
+                <$node>::handle_timeout(self, now)
+            }
+            fn poll_output(&mut self) -> Option<Output> {
+                <$node>::poll_output(self)
+            }
+            fn poll_timeout(&self) -> Option<Time> {
+                <$node>::poll_timeout(self)
+            }
+        }
+    )*};
+}
+
+state_machine!(
+    crate::Broker,
+    crate::Controller,
+    crate::Producer,
+    crate::Consumer
+);
+
+/// Drain a node in a unit test: outputs go to `out`; disk operations complete in order, at
+/// once, unless `hold_disk` (then they wait in `disk`).
+#[cfg(test)]
+pub(crate) fn drain_for_test<N: StateMachine>(
+    node: &mut N,
+    now: Time,
+    hold_disk: bool,
+    disk: &mut std::collections::VecDeque<DiskOpId>,
+    out: &mut Vec<Output>,
+) {
+    loop {
+        while let Some(output) = node.poll_output() {
+            if let Output::Disk(op) = &output {
+                disk.push_back(op.id());
+            }
+            out.push(output);
+        }
+        if hold_disk {
+            return;
+        }
+        let Some(id) = disk.pop_front() else { return };
+        node.handle(now, Input::DiskCompleted { id, ok: true });
+    }
 }

@@ -52,7 +52,7 @@ pub struct ConsumerSpec {
 }
 
 /// A fault or action injected at a time.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "action", rename_all = "kebab-case")]
 pub enum FaultAction {
     /// The process dies; the OS keeps its page cache.

@@ -14,12 +14,20 @@ impl Broker {
         if self.phase != Phase::Running || self.shutting_down {
             return;
         }
+        let now = self.now;
+        // This runs after every input and nearly always finds each fetcher busy: skip busy
+        // leaders before building anything.
+        let idle = |leader: &BrokerId| {
+            self.fetchers
+                .get(leader)
+                .is_none_or(|f| f.in_flight.is_none() && f.backoff_until <= now)
+        };
         let mut by_leader: BTreeMap<BrokerId, Vec<FetchPartition>> = BTreeMap::new();
         let mut blocked: Vec<BrokerId> = Vec::new();
         for (tp, replica) in &self.replicas {
             let Some(leader) = replica
                 .leader
-                .filter(|l| *l != self.id && replica.leading.is_none())
+                .filter(|l| *l != self.id && replica.leading.is_none() && idle(l))
             else {
                 continue;
             };
@@ -46,9 +54,6 @@ impl Broker {
                 in_flight: None,
                 backoff_until: Time(0),
             });
-            if fetcher.in_flight.is_some() || fetcher.backoff_until > self.now {
-                continue;
-            }
             let correlation_id = self.out.correlation_id();
             let wait_ms = self.config.replica_fetch_wait_max_ms;
             fetcher.in_flight = Some((
@@ -151,13 +156,6 @@ impl Broker {
     fn truncation_offset(&self, tp: &TopicPartition, leader: EpochEndOffset) -> Offset {
         let log = &self.replicas[tp].log;
         let leo = log.log_end_offset();
-        if leader.end_offset == Offset(0)
-            && leader.epoch == LeaderEpoch(0)
-            && log.end_offset_for(LeaderEpoch(0)).is_none()
-        {
-            // The leader knows no epoch ≤ ours: keep what is known committed.
-            return log.high_watermark().min(leo);
-        }
         match log.end_offset_for(leader.epoch) {
             // We do not know the leader's epoch: truncate to the end of our largest smaller
             // epoch and fetch again (a further round may follow, KIP-279).
