@@ -70,12 +70,7 @@ fn timeline(out: &mut impl Write, scenario: &Scenario, world: &World) -> io::Res
     let mut rejected: BTreeMap<(TopicPartition, String), u64> = BTreeMap::new();
     for entry in world.trace() {
         while let Some(caption) = captions.next_if(|c| c.at_ms <= entry.time.0) {
-            writeln!(
-                out,
-                "{:>9}  ▌ {}",
-                Time(caption.at_ms).to_string(),
-                caption.text
-            )?;
+            caption_line(out, caption)?;
         }
         let who = entry
             .node
@@ -96,12 +91,7 @@ fn timeline(out: &mut impl Write, scenario: &Scenario, world: &World) -> io::Res
         }
     }
     for caption in captions {
-        writeln!(
-            out,
-            "{:>9}  ▌ {}",
-            Time(caption.at_ms).to_string(),
-            caption.text
-        )?;
+        caption_line(out, caption)?;
     }
     for ((tp, error), count) in rejected.iter().filter(|(_, c)| **c > 1) {
         writeln!(
@@ -110,6 +100,15 @@ fn timeline(out: &mut impl Write, scenario: &Scenario, world: &World) -> io::Res
         )?;
     }
     Ok(())
+}
+
+fn caption_line(out: &mut impl Write, caption: &scenarios::Caption) -> io::Result<()> {
+    writeln!(
+        out,
+        "{:>9}  ▌ {}",
+        Time(caption.at_ms).to_string(),
+        caption.text
+    )
 }
 
 fn describe(

@@ -191,3 +191,57 @@ fn a_cloned_world_continues_exactly_like_the_original() {
     );
     assert_eq!(original.history(), copy.history());
 }
+
+/// The liveness finding can fire: every broker crashes, the controller takes the partition
+/// offline, and the drain phase is too short for anyone to come back.
+#[test]
+fn a_cluster_that_cannot_recover_in_the_drain_is_stalled() {
+    let source = r#"name = "no-recovery"
+title = "no recovery"
+duration_ms = 5000
+drain_ms = 1
+
+[cluster]
+brokers = 3
+config = { "broker.session.timeout.ms" = 1000, "broker.heartbeat.interval.ms" = 200 }
+
+[[topics]]
+name = "t"
+partitions = 1
+replication_factor = 3
+
+[[producers]]
+name = "producer-1"
+topic = "t"
+rate_per_s = 10
+
+[[faults]]
+at_ms = 1000
+action = "crash"
+target = "broker-1"
+
+[[faults]]
+at_ms = 1000
+action = "crash"
+target = "broker-2"
+
+[[faults]]
+at_ms = 1000
+action = "crash"
+target = "broker-3"
+"#;
+    let s = scenarios::parse(source, "no-recovery.toml").unwrap_or_else(|e| panic!("{e}"));
+    let outcome = run(&s, false).expect("runs");
+    let stalled: Vec<_> = outcome
+        .findings
+        .iter()
+        .filter(|f| f.kind == FindingKind::Stalled)
+        .collect();
+    assert!(!stalled.is_empty(), "{:#?}", outcome.findings);
+    assert!(
+        stalled[0].explanation.contains("no leader"),
+        "{}",
+        stalled[0].explanation
+    );
+    assert!(!outcome.expect_met, "a clean run was expected");
+}

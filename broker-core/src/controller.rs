@@ -364,29 +364,11 @@ impl Controller {
         want_shut_down: bool,
     ) {
         let Some(registration) = self.image.brokers.get(&broker_id).cloned() else {
-            let error = ErrorCode::BROKER_ID_NOT_REGISTERED;
-            self.out.send(
-                from,
-                Message::BrokerHeartbeatResponse {
-                    error,
-                    is_fenced: true,
-                    should_shut_down: false,
-                    records: vec![],
-                },
-            );
+            self.refuse_heartbeat(from, ErrorCode::BROKER_ID_NOT_REGISTERED);
             return;
         };
         if registration.broker_epoch != broker_epoch {
-            let error = ErrorCode::STALE_BROKER_EPOCH;
-            self.out.send(
-                from,
-                Message::BrokerHeartbeatResponse {
-                    error,
-                    is_fenced: true,
-                    should_shut_down: false,
-                    records: vec![],
-                },
-            );
+            self.refuse_heartbeat(from, ErrorCode::STALE_BROKER_EPOCH);
             return;
         }
         self.sessions.insert(
@@ -434,6 +416,17 @@ impl Controller {
             records,
         };
         self.respond_when_durable(from, response);
+    }
+
+    /// A heartbeat from an unknown or replaced registration: the broker registers again.
+    fn refuse_heartbeat(&mut self, to: NodeId, error: ErrorCode) {
+        let response = Message::BrokerHeartbeatResponse {
+            error,
+            is_fenced: true,
+            should_shut_down: false,
+            records: vec![],
+        };
+        self.out.send(to, response);
     }
 
     fn leads_any(&self, broker: BrokerId) -> bool {

@@ -17,16 +17,8 @@ impl World {
         match action {
             FaultAction::Crash { target } => self.kill(target, Status::Crashed),
             FaultAction::PowerFail { target } => {
-                let tear = self.spec.disk.tear_probability;
-                let status = self.status(target);
-                if status != Status::NotStarted {
-                    let mut rng = self.disk_rng().clone();
-                    self.slots
-                        .get_mut(&target)
-                        .expect("known node")
-                        .disk
-                        .power_fail(&mut rng, tear);
-                    *self.disk_rng() = rng;
+                if self.status(target) != Status::NotStarted {
+                    self.power_fail_disk(target);
                 }
                 self.kill(target, Status::PowerFailed);
             }

@@ -1,6 +1,6 @@
 //! Uniform dispatch over the kinds of node.
 
-use broker_core::{Broker, Consumer, Controller, Input, Output, Producer, Time};
+use broker_core::{Broker, Consumer, Controller, Input, Output, Producer, StateMachine, Time};
 
 /// A running process of the simulated world.
 #[derive(Clone, Debug)]
@@ -16,33 +16,40 @@ pub enum Node {
     Consumer(Consumer),
 }
 
-macro_rules! dispatch {
-    ($self:expr, $n:ident => $e:expr) => {
-        match $self {
-            Node::Broker($n) => $e,
-            Node::Controller($n) => $e,
-            Node::Producer($n) => $e,
-            Node::Consumer($n) => $e,
-        }
-    };
-}
-
 impl Node {
+    fn machine(&mut self) -> &mut dyn StateMachine {
+        match self {
+            Node::Broker(n) => n,
+            Node::Controller(n) => n,
+            Node::Producer(n) => n,
+            Node::Consumer(n) => n,
+        }
+    }
+
+    fn machine_ref(&self) -> &dyn StateMachine {
+        match self {
+            Node::Broker(n) => n,
+            Node::Controller(n) => n,
+            Node::Producer(n) => n,
+            Node::Consumer(n) => n,
+        }
+    }
+
     /// Deliver an input.
     pub fn handle(&mut self, now: Time, input: Input) {
-        dispatch!(self, n => n.handle(now, input))
+        self.machine().handle(now, input);
     }
     /// Fire deadlines.
     pub fn handle_timeout(&mut self, now: Time) {
-        dispatch!(self, n => n.handle_timeout(now))
+        self.machine().handle_timeout(now);
     }
     /// Next output.
     pub fn poll_output(&mut self) -> Option<Output> {
-        dispatch!(self, n => n.poll_output())
+        self.machine().poll_output()
     }
     /// Next deadline.
     pub fn poll_timeout(&self) -> Option<Time> {
-        dispatch!(self, n => n.poll_timeout())
+        self.machine_ref().poll_timeout()
     }
     /// The broker inside, if it is one.
     pub fn as_broker(&self) -> Option<&Broker> {

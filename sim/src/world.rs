@@ -297,16 +297,8 @@ impl World {
                 self.fingerprint.bytes(message.api_name().as_bytes());
                 if self.slots[&to].incarnation == incarnation && self.network.connected(from, to) {
                     self.input(to, Input::Message { from, message });
-                } else if self.spec.trace_messages {
-                    let api = message.api_name().to_owned();
-                    self.record(
-                        Some(from),
-                        TraceKind::Dropped {
-                            to,
-                            api,
-                            reason: "link down or process gone".into(),
-                        },
-                    );
+                } else {
+                    self.trace_drop(from, to, &message, "link down or process gone");
                 }
             }
             Ev::Disconnect {
@@ -486,22 +478,27 @@ impl World {
                 }
             }
             Route::Dropped(reason) => {
-                if self.spec.trace_messages {
-                    let api = message.api_name().to_owned();
-                    self.record(
-                        Some(from),
-                        TraceKind::Dropped {
-                            to,
-                            api,
-                            reason: format!("{reason:?}").to_lowercase(),
-                        },
-                    );
-                }
+                let why = match reason {
+                    DropReason::Cut => "cut",
+                    DropReason::Random => "random",
+                };
+                self.trace_drop(from, to, &message, why);
                 if reason == DropReason::Random {
                     self.reset_connection(from, to);
                 }
             }
             Route::Held => {}
+        }
+    }
+
+    fn trace_drop(&mut self, from: NodeId, to: NodeId, message: &Message, reason: &str) {
+        if self.spec.trace_messages {
+            let kind = TraceKind::Dropped {
+                to,
+                api: message.api_name().to_owned(),
+                reason: reason.to_owned(),
+            };
+            self.record(Some(from), kind);
         }
     }
 
@@ -720,8 +717,7 @@ impl World {
             entry.kind,
             TraceKind::Sent { .. } | TraceKind::Dropped { .. }
         ) {
-            let json = serde_json::to_vec(&entry).expect("trace entries serialize");
-            self.fingerprint.bytes(&json);
+            self.fingerprint.value(&entry);
         }
         self.trace.push(entry);
     }
@@ -730,8 +726,11 @@ impl World {
         (&mut self.network, &mut self.rngs.network)
     }
 
-    pub(crate) fn disk_rng(&mut self) -> &mut ChaCha8Rng {
-        &mut self.rngs.disk
+    /// A power failure hits a node's disk: what was not durable is gone, the last write may tear.
+    pub(crate) fn power_fail_disk(&mut self, id: NodeId) {
+        let tear = self.spec.disk.tear_probability;
+        let slot = self.slots.get_mut(&id).expect("known node");
+        slot.disk.power_fail(&mut self.rngs.disk, tear);
     }
 
     /// Simulated time now.

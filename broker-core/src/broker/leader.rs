@@ -134,7 +134,7 @@ impl Broker {
         };
         let written = replica.log.written_end();
         let hw = replica.log.high_watermark();
-        let enough = replica.maximal_isr().len() as u32 >= replica.min_insync_replicas;
+        let enough = replica.maximal_isr_len() as u32 >= replica.min_insync_replicas;
         let mut ready = Vec::new();
         self.delayed_produces.retain(|p| {
             if &p.tp != tp {
@@ -177,50 +177,33 @@ impl Broker {
 
     /// A replica stopped leading: its waiting requests fail (`Partition.makeFollower`).
     pub(super) fn fail_delayed_for(&mut self, tp: &TopicPartition) {
-        let mut failed = Vec::new();
-        self.delayed_produces.retain(|p| {
-            let keep = &p.tp != tp;
-            if !keep {
-                failed.push((p.from, p.correlation_id));
-            }
-            keep
-        });
-        for (from, correlation_id) in failed {
-            let error = ErrorCode::NOT_LEADER_OR_FOLLOWER;
-            self.out.send(
-                from,
-                Message::ProduceResponse {
-                    correlation_id,
-                    tp: tp.clone(),
-                    error,
-                    base_offset: None,
-                },
-            );
-        }
+        self.fail_delayed_produces(ErrorCode::NOT_LEADER_OR_FOLLOWER, |p| &p.tp == tp);
         self.complete_delayed_fetches(tp, true);
     }
 
-    pub(super) fn expire_delayed(&mut self, now: Time) {
-        let mut expired = Vec::new();
-        self.delayed_produces.retain(|p| {
-            let keep = p.deadline > now;
-            if !keep {
-                expired.push((p.from, p.correlation_id, p.tp.clone()));
-            }
-            keep
-        });
-        for (from, correlation_id, tp) in expired {
-            let error = ErrorCode::REQUEST_TIMED_OUT;
-            self.out.send(
-                from,
-                Message::ProduceResponse {
-                    correlation_id,
-                    tp,
-                    error,
-                    base_offset: None,
-                },
-            );
+    /// Answer and forget the waiting produce requests `doomed` picks.
+    fn fail_delayed_produces(
+        &mut self,
+        error: ErrorCode,
+        doomed: impl Fn(&DelayedProduce) -> bool,
+    ) {
+        let failed: Vec<DelayedProduce> = self
+            .delayed_produces
+            .extract_if(.., |p| doomed(p))
+            .collect();
+        for p in failed {
+            let response = Message::ProduceResponse {
+                correlation_id: p.correlation_id,
+                tp: p.tp,
+                error,
+                base_offset: None,
+            };
+            self.out.send(p.from, response);
         }
+    }
+
+    pub(super) fn expire_delayed(&mut self, now: Time) {
+        self.fail_delayed_produces(ErrorCode::REQUEST_TIMED_OUT, |p| p.deadline <= now);
         let (due, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut self.delayed_fetches)
             .into_iter()
             .partition(|f| f.deadline <= now);
@@ -304,14 +287,11 @@ impl Broker {
             (p.last_fetched_epoch, self.config.protocol.truncation)
         {
             let end = replica.log.end_offset_for(last_epoch);
-            let diverged =
-                end.is_none_or(|e| e.epoch < last_epoch || e.end_offset < p.fetch_offset);
-            if diverged {
-                let undefined = EpochEndOffset {
-                    epoch: LeaderEpoch(0),
-                    end_offset: Offset(0),
-                };
-                return Ok(Some(end.unwrap_or(undefined)));
+            // An epoch the leader cannot place (newer than its cache) has no end to report:
+            // unreachable once the current-leader-epoch check passed, answered as out of range.
+            let end = end.ok_or(ErrorCode::OFFSET_OUT_OF_RANGE)?;
+            if end.epoch < last_epoch || end.end_offset < p.fetch_offset {
+                return Ok(Some(end));
             }
         }
         let leo = replica.log.written_end();
@@ -460,13 +440,12 @@ impl Broker {
             return false;
         }
         let leader_leo = replica.log.written_end();
-        let maximal_isr = replica.maximal_isr();
         let mut new_hw = leader_leo;
         for (broker, f) in &leading.followers {
             // Caught-up followers about to join count too, so a join does not stall the HW.
             let joining =
                 is_caught_up(f, leader_leo, now, lag_max) && self.image.is_eligible(*broker);
-            if maximal_isr.contains(broker) || joining {
+            if replica.in_maximal_isr(*broker) || joining {
                 // Unknown LEO (no fetch in this epoch yet): the HW cannot move (KIP-320 rule 3).
                 new_hw = new_hw.min(f.log_end_offset.unwrap_or(Offset(0)));
             }

@@ -98,17 +98,25 @@ impl Replica {
         }
     }
 
-    /// The ISR plus any member a pending `AlterPartition` adds (KIP-497 "maximal ISR").
-    pub fn maximal_isr(&self) -> Vec<BrokerId> {
-        let mut isr = self.isr.clone();
-        if let Some(pending) = self.leading.as_ref().and_then(|l| l.pending_isr.as_ref()) {
-            for b in &pending.new_isr {
-                if !isr.contains(b) {
-                    isr.push(*b);
-                }
-            }
-        }
-        isr
+    /// Whether `broker` is in the ISR or added by a pending `AlterPartition` (KIP-497 "maximal
+    /// ISR"). Asked per fetch on the HW path, so it does not build the set.
+    pub fn in_maximal_isr(&self, broker: BrokerId) -> bool {
+        self.isr.contains(&broker)
+            || self
+                .pending_isr()
+                .is_some_and(|p| p.new_isr.contains(&broker))
+    }
+
+    /// The size of the maximal ISR.
+    pub fn maximal_isr_len(&self) -> usize {
+        let added = self.pending_isr().map_or(0, |p| {
+            p.new_isr.iter().filter(|b| !self.isr.contains(b)).count()
+        });
+        self.isr.len() + added
+    }
+
+    fn pending_isr(&self) -> Option<&PendingIsr> {
+        self.leading.as_ref().and_then(|l| l.pending_isr.as_ref())
     }
 }
 

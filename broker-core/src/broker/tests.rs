@@ -176,22 +176,13 @@ impl Harness {
 
     /// Drain every output; complete disk operations in order unless `hold_disk`.
     fn drain(&mut self) {
-        loop {
-            while let Some(output) = self.broker.poll_output() {
-                if let Output::Disk(op) = &output {
-                    self.disk.push_back(op.id());
-                }
-                self.out.push(output);
-            }
-            if self.hold_disk {
-                return;
-            }
-            let Some(id) = self.disk.pop_front() else {
-                return;
-            };
-            self.broker
-                .handle(self.now, Input::DiskCompleted { id, ok: true });
-        }
+        crate::io::drain_for_test(
+            &mut self.broker,
+            self.now,
+            self.hold_disk,
+            &mut self.disk,
+            &mut self.out,
+        );
     }
 
     fn release_disk(&mut self) {

@@ -41,10 +41,10 @@ impl Consumer {
     ) -> Consumer {
         Consumer {
             id,
+            metadata: ClientMetadata::new(bootstrap, topics, config.metadata_timeouts()),
             config,
             now,
             out: Outbox::default(),
-            metadata: ClientMetadata::new(bootstrap, topics),
             positions: BTreeMap::new(),
             fetches: BTreeMap::new(),
         }
@@ -126,8 +126,7 @@ impl Consumer {
     }
 
     fn run(&mut self) {
-        self.metadata
-            .maybe_request(self.now, &mut self.out, self.config.request_timeout_ms);
+        self.metadata.maybe_request(self.now, &mut self.out);
         for tp in self.metadata.partitions.keys() {
             self.positions.entry(tp.clone()).or_default();
         }
@@ -213,12 +212,8 @@ impl Consumer {
                 partitions,
                 ..
             } => {
-                let (max_age, backoff) = (
-                    self.config.metadata_max_age_ms,
-                    self.config.retry_backoff_ms,
-                );
                 self.metadata
-                    .on_response(self.now, correlation_id, partitions, max_age, backoff);
+                    .on_response(self.now, correlation_id, partitions);
             }
             Message::FetchResponse {
                 correlation_id,

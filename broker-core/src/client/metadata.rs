@@ -16,10 +16,24 @@ pub(crate) struct ClientMetadata {
     stale: bool,
     refresh_due: Time,
     retry_at: Time,
+    timeouts: MetadataTimeouts,
+}
+
+/// The client settings the cache follows (`metadata.max.age.ms`, `retry.backoff.ms`,
+/// `request.timeout.ms`).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct MetadataTimeouts {
+    pub(crate) max_age_ms: u64,
+    pub(crate) retry_backoff_ms: u64,
+    pub(crate) request_timeout_ms: u64,
 }
 
 impl ClientMetadata {
-    pub(crate) fn new(bootstrap: Vec<BrokerId>, topics: Vec<Topic>) -> ClientMetadata {
+    pub(crate) fn new(
+        bootstrap: Vec<BrokerId>,
+        topics: Vec<Topic>,
+        timeouts: MetadataTimeouts,
+    ) -> ClientMetadata {
         assert!(!bootstrap.is_empty(), "a client needs bootstrap servers");
         ClientMetadata {
             bootstrap,
@@ -30,6 +44,7 @@ impl ClientMetadata {
             stale: true,
             refresh_due: Time(0),
             retry_at: Time(0),
+            timeouts,
         }
     }
 
@@ -53,7 +68,7 @@ impl ClientMetadata {
     }
 
     /// Send a Metadata request if one is due and none is in flight.
-    pub(crate) fn maybe_request(&mut self, now: Time, out: &mut Outbox, request_timeout_ms: u64) {
+    pub(crate) fn maybe_request(&mut self, now: Time, out: &mut Outbox) {
         let due = self.stale || now >= self.refresh_due;
         if !due || self.in_flight.is_some() || now < self.retry_at {
             return;
@@ -61,7 +76,11 @@ impl ClientMetadata {
         let broker = self.bootstrap[self.next_bootstrap % self.bootstrap.len()];
         self.next_bootstrap += 1;
         let correlation_id = out.correlation_id();
-        self.in_flight = Some((correlation_id, broker, now.plus_ms(request_timeout_ms)));
+        self.in_flight = Some((
+            correlation_id,
+            broker,
+            now.plus_ms(self.timeouts.request_timeout_ms),
+        ));
         out.send(NodeId::Broker(broker), Message::Metadata { correlation_id });
     }
 
@@ -72,8 +91,6 @@ impl ClientMetadata {
         now: Time,
         correlation_id: CorrelationId,
         partitions: Vec<PartitionMetadata>,
-        max_age_ms: u64,
-        retry_backoff_ms: u64,
     ) -> bool {
         if self.in_flight.map(|(id, _, _)| id) != Some(correlation_id) {
             return false;
@@ -89,7 +106,7 @@ impl ClientMetadata {
             .iter()
             .all(|t| ours.keys().any(|tp| &tp.topic == t));
         if !complete {
-            self.retry_at = now.plus_ms(retry_backoff_ms);
+            self.retry_at = now.plus_ms(self.timeouts.retry_backoff_ms);
             return true;
         }
         // Never go back to an older leader epoch than we know (`Metadata.updateLatestMetadata`).
@@ -103,7 +120,7 @@ impl ClientMetadata {
             }
         }
         self.stale = false;
-        self.refresh_due = now.plus_ms(max_age_ms);
+        self.refresh_due = now.plus_ms(self.timeouts.max_age_ms);
         true
     }
 
@@ -129,6 +146,26 @@ impl ClientMetadata {
             Some((_, _, deadline)) => deadline,
             None if self.stale => self.retry_at,
             None => self.refresh_due,
+        }
+    }
+}
+
+impl crate::config::ProducerConfig {
+    pub(crate) fn metadata_timeouts(&self) -> MetadataTimeouts {
+        MetadataTimeouts {
+            max_age_ms: self.metadata_max_age_ms,
+            retry_backoff_ms: self.retry_backoff_ms,
+            request_timeout_ms: self.request_timeout_ms,
+        }
+    }
+}
+
+impl crate::config::ConsumerConfig {
+    pub(crate) fn metadata_timeouts(&self) -> MetadataTimeouts {
+        MetadataTimeouts {
+            max_age_ms: self.metadata_max_age_ms,
+            retry_backoff_ms: self.retry_backoff_ms,
+            request_timeout_ms: self.request_timeout_ms,
         }
     }
 }

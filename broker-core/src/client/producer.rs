@@ -77,7 +77,11 @@ impl Producer {
     ) -> Producer {
         Producer {
             id,
-            metadata: ClientMetadata::new(bootstrap, vec![topic.clone()]),
+            metadata: ClientMetadata::new(
+                bootstrap,
+                vec![topic.clone()],
+                config.metadata_timeouts(),
+            ),
             config,
             topic,
             now,
@@ -190,8 +194,7 @@ impl Producer {
 
     /// After every input: assign partitions, close lingered batches, expire, send.
     fn run(&mut self) {
-        self.metadata
-            .maybe_request(self.now, &mut self.out, self.config.request_timeout_ms);
+        self.metadata.maybe_request(self.now, &mut self.out);
         self.assign_partitions();
         self.close_lingered_batches();
         self.expire_batches();
@@ -382,12 +385,8 @@ impl Producer {
                 partitions,
                 ..
             } => {
-                let (max_age, backoff) = (
-                    self.config.metadata_max_age_ms,
-                    self.config.retry_backoff_ms,
-                );
                 self.metadata
-                    .on_response(self.now, correlation_id, partitions, max_age, backoff);
+                    .on_response(self.now, correlation_id, partitions);
             }
             Message::ProduceResponse {
                 correlation_id,

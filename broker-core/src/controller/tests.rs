@@ -85,22 +85,13 @@ impl Harness {
 
     /// Drain every output; complete disk operations in order unless `hold_disk`.
     fn drain(&mut self) {
-        loop {
-            while let Some(output) = self.controller.poll_output() {
-                if let Output::Disk(op) = &output {
-                    self.disk.push_back(op.id());
-                }
-                self.out.push(output);
-            }
-            if self.hold_disk {
-                return;
-            }
-            let Some(id) = self.disk.pop_front() else {
-                return;
-            };
-            self.controller
-                .handle(self.now, Input::DiskCompleted { id, ok: true });
-        }
+        crate::io::drain_for_test(
+            &mut self.controller,
+            self.now,
+            self.hold_disk,
+            &mut self.disk,
+            &mut self.out,
+        );
     }
 
     fn release_disk(&mut self) {
