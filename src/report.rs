@@ -102,6 +102,15 @@ fn timeline(out: &mut impl Write, scenario: &Scenario, world: &World) -> io::Res
     Ok(())
 }
 
+/// Broker ids as `1,2,3`.
+fn ids(brokers: &[broker_core::BrokerId]) -> String {
+    brokers
+        .iter()
+        .map(|b| b.0.to_string())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 fn caption_line(out: &mut impl Write, caption: &scenarios::Caption) -> io::Result<()> {
     writeln!(
         out,
@@ -117,15 +126,6 @@ fn describe(
     last_hw: &mut BTreeMap<TopicPartition, Time>,
     rejected: &mut BTreeMap<(TopicPartition, String), u64>,
 ) -> Option<String> {
-    let ids = |v: &[broker_core::BrokerId]| {
-        format!(
-            "[{}]",
-            v.iter()
-                .map(|b| b.0.to_string())
-                .collect::<Vec<_>>()
-                .join(",")
-        )
-    };
     Some(match event {
         Event::BrokerRegistered {
             broker,
@@ -147,7 +147,7 @@ fn describe(
                 ""
             };
             format!(
-                "{tp}: leader {leader}, epoch {leader_epoch}, ISR {}{unclean}",
+                "{tp}: leader {leader}, epoch {leader_epoch}, ISR [{}]{unclean}",
                 ids(isr)
             )
         }
@@ -155,13 +155,16 @@ fn describe(
             tp,
             isr,
             partition_epoch,
-        } => format!("{tp}: ISR {} (partition epoch {partition_epoch})", ids(isr)),
+        } => format!(
+            "{tp}: ISR [{}] (partition epoch {partition_epoch})",
+            ids(isr)
+        ),
         Event::IsrChangeProposed {
             tp,
             new_isr,
             reason,
             ..
-        } => format!("proposes ISR {} for {tp}: {reason}", ids(new_isr)),
+        } => format!("proposes ISR [{}] for {tp}: {reason}", ids(new_isr)),
         Event::BecameLeader {
             tp,
             leader_epoch,
@@ -258,12 +261,6 @@ fn partitions(out: &mut impl Write, world: &World) -> io::Result<()> {
         return writeln!(out, "  the controller is down");
     };
     for (tp, state) in &controller.metadata().partitions {
-        let ids = |v: &[broker_core::BrokerId]| {
-            v.iter()
-                .map(|b| b.0.to_string())
-                .collect::<Vec<_>>()
-                .join(",")
-        };
         let leader = state.leader.map_or("none".to_owned(), |l| l.to_string());
         writeln!(
             out,

@@ -37,6 +37,13 @@ struct PendingResponse {
     message: Message,
 }
 
+impl TopicSpec {
+    /// Replicas per partition (of the first partition; the lab's topics are uniform).
+    pub fn replication_factor(&self) -> u32 {
+        self.assignment.first().map_or(0, Vec::len) as u32
+    }
+}
+
 /// The controller as a sans-IO state machine.
 #[derive(Clone, Debug)]
 pub struct Controller {

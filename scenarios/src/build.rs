@@ -2,7 +2,7 @@
 
 use crate::error::{ErrorKind, ScenarioError};
 use crate::format::{Fault, FaultAction, Scenario};
-use broker_core::{BrokerId, ClientId, ConsumerConfig, NodeId, ProducerConfig, Topic, TopicSpec};
+use broker_core::{BrokerId, ConsumerConfig, NodeId, ProducerConfig, Topic, TopicSpec};
 use sim::{
     ConsumerSpec, DiskConfig, FaultSpec, NetworkConfig, ProducerSpec, WorldSpec, CONTROLLER,
 };
@@ -122,7 +122,7 @@ impl Scenario {
         let index = clients
             .position(|n| n == name)
             .expect("validated node name");
-        NodeId::Client(ClientId(index as u32 + 1))
+        sim::spec::client_id(index)
     }
 
     fn fault_action(&self, f: &Fault) -> sim::FaultAction {

@@ -61,7 +61,7 @@ impl Promises {
         let mut clean = true;
         let mut durable_topics = true;
         for topic in &spec.topics {
-            let rf = topic.assignment.first().map_or(0, Vec::len) as u32;
+            let rf = topic.replication_factor();
             if topic.config.unclean_leader_election_enable {
                 clean = false;
                 reasons.push(format!(
@@ -123,7 +123,7 @@ fn within_budget(spec: &WorldSpec) -> bool {
         .topics
         .iter()
         .map(|t| {
-            (t.assignment.first().map_or(0, Vec::len) as u32)
+            t.replication_factor()
                 .saturating_sub(t.config.min_insync_replicas)
         })
         .min()

@@ -155,3 +155,29 @@ pub struct WorldSpec {
     /// Stop after this many events (a bound against runaway runs).
     pub events_max: u64,
 }
+
+/// The id of the client at `index` in the order producers then consumers: the one numbering
+/// the world and the scenario builder share.
+pub fn client_id(index: usize) -> NodeId {
+    NodeId::Client(broker_core::ClientId(index as u32 + 1))
+}
+
+impl WorldSpec {
+    /// The producer or consumer spec behind a client id (see [`client_id`]).
+    pub fn client(&self, id: broker_core::ClientId) -> Client<'_> {
+        let index = id.0 as usize - 1;
+        match self.producers.get(index) {
+            Some(p) => Client::Producer(p),
+            None => Client::Consumer(&self.consumers[index - self.producers.len()]),
+        }
+    }
+}
+
+/// A client's spec.
+#[derive(Clone, Copy, Debug)]
+pub enum Client<'a> {
+    /// A producer.
+    Producer(&'a ProducerSpec),
+    /// A consumer.
+    Consumer(&'a ConsumerSpec),
+}

@@ -7,7 +7,7 @@ use crate::findings::Observer;
 use crate::network::{DropReason, Network, NetworkConfig, Route};
 use crate::node::Node;
 use crate::rng::Rngs;
-use crate::spec::{FaultAction, WorldSpec};
+use crate::spec::{Client, FaultAction, WorldSpec};
 use crate::trace::{Fingerprint, TraceEntry, TraceKind};
 use broker_core::*;
 use bytes::Bytes;
@@ -209,7 +209,7 @@ impl World {
             .map(|p| (p.name.clone(), p.start_ms))
             .chain(spec.consumers.iter().map(|c| (c.name.clone(), c.start_ms)));
         for (index, (name, start_ms)) in clients.enumerate() {
-            let id = NodeId::Client(ClientId(index as u32 + 1));
+            let id = crate::spec::client_id(index);
             self.add_slot(id, name);
             self.schedule(Time(start_ms), Ev::StartClient { node: id });
         }
@@ -543,7 +543,7 @@ impl World {
         if self.phase != Phase::Main || capped || stopped || spec.rate_per_s_milli == 0 {
             return;
         }
-        let id = NodeId::Client(ClientId(index as u32 + 1));
+        let id = crate::spec::client_id(index);
         let key = (spec.keys > 0)
             .then(|| Bytes::from(format!("k{}", self.rngs.workload.gen_range(0..spec.keys))));
         let value = Bytes::from(format!("{}:{}", spec.name, n));
@@ -590,28 +590,22 @@ impl World {
             NodeId::Broker(b) => {
                 Node::Broker(Broker::new(b, spec.cluster.clone(), CONTROLLER, self.now))
             }
-            NodeId::Client(ClientId(n)) => {
-                let index = n as usize - 1;
-                match spec.producers.get(index) {
-                    Some(p) => Node::Producer(Producer::new(
-                        ClientId(n),
-                        p.config.clone(),
-                        p.topic.clone(),
-                        bootstrap,
-                        self.now,
-                    )),
-                    None => {
-                        let c = &spec.consumers[index - spec.producers.len()];
-                        Node::Consumer(Consumer::new(
-                            ClientId(n),
-                            c.config.clone(),
-                            c.topics.clone(),
-                            bootstrap,
-                            self.now,
-                        ))
-                    }
-                }
-            }
+            NodeId::Client(id) => match spec.client(id) {
+                Client::Producer(p) => Node::Producer(Producer::new(
+                    id,
+                    p.config.clone(),
+                    p.topic.clone(),
+                    bootstrap,
+                    self.now,
+                )),
+                Client::Consumer(c) => Node::Consumer(Consumer::new(
+                    id,
+                    c.config.clone(),
+                    c.topics.clone(),
+                    bootstrap,
+                    self.now,
+                )),
+            },
         }
     }
 
