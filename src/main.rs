@@ -2,6 +2,7 @@
 //!
 //! Exit status: 0 when the scenario's `[expect]` holds, 1 when it does not, 2 on bad input.
 
+mod check;
 mod report;
 
 use anyhow::Context;
@@ -27,6 +28,9 @@ enum Command {
     List,
     /// Run a scenario headless: timeline, final cluster table, findings.
     Run(RunArgs),
+    /// Swarm testing: random configurations and fault schedules over many seeds, checked and
+    /// shrunk to replayable scenario files.
+    Check(check::CheckArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -70,14 +74,20 @@ fn main() -> ExitCode {
             list();
             ExitCode::SUCCESS
         }
-        Command::Run(args) => match run(&args) {
-            Ok(true) => ExitCode::SUCCESS,
-            Ok(false) => ExitCode::from(1),
-            Err(e) => {
-                eprintln!("kafka-lab: {e:#}");
-                ExitCode::from(2)
-            }
-        },
+        Command::Run(args) => exit(run(&args)),
+        Command::Check(args) => exit(check::check(&args)),
+    }
+}
+
+/// 0 when the verdict is good, 1 when not, 2 on bad input.
+fn exit(result: anyhow::Result<bool>) -> ExitCode {
+    match result {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("kafka-lab: {e:#}");
+            ExitCode::from(2)
+        }
     }
 }
 

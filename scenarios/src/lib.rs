@@ -12,6 +12,7 @@ mod build;
 mod builtin;
 mod error;
 mod run;
+pub mod swarm;
 
 mod format;
 mod locate;

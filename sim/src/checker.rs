@@ -17,7 +17,7 @@ use crate::kind::FindingKind;
 use crate::world::HistoryRecord;
 use broker_core::{HistoryEntry, NodeId, Offset, SendOutcome, TopicPartition};
 use bytes::Bytes;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// At most this many records are listed per finding; the rest are counted.
 pub const MAX_RECORDS: usize = 20;
@@ -33,15 +33,32 @@ pub struct HistoryFinding {
     pub explanation: String,
     /// The cases, one line each (at most [`MAX_RECORDS`], then "… and N more").
     pub records: Vec<String>,
+    /// Whether an acknowledged send is one of the observations in conflict (for
+    /// `inconsistent-offsets`: a read contradicting an acknowledgement, not two reads).
+    pub acked: bool,
+}
+
+/// What the caller already knows from the final cluster state, so that one loss is reported once.
+#[derive(Clone, Debug, Default)]
+pub struct Known {
+    /// Partitions no consumer reads: nothing there can be `unseen` or lost *as seen by reads*.
+    pub unread: BTreeSet<TopicPartition>,
+    /// Acknowledged values already reported lost because the final committed log lacks them.
+    pub lost: BTreeMap<TopicPartition, BTreeSet<Bytes>>,
 }
 
 /// Check a client history for Jepsen's anomalies: `inconsistent-offsets`, `duplicate`,
 /// `lost-write`, `unseen`, `nonmonotonic-send`, `nonmonotonic-poll` and `poll-skip` (consumers
 /// in assign mode: no rebalances). Findings come ordered by partition, then by kind.
 pub fn check_history(history: &[HistoryRecord]) -> Vec<HistoryFinding> {
+    check_history_with(history, &Known::default())
+}
+
+/// [`check_history`], leaving out what `known` already accounts for.
+pub fn check_history_with(history: &[HistoryRecord], known: &Known) -> Vec<HistoryFinding> {
     let mut findings = Vec::new();
     for (tp, ops) in group(history) {
-        Partition::analyze(history, tp, ops, &mut findings);
+        Partition::analyze(history, tp, ops, known, &mut findings);
     }
     findings
 }
@@ -109,6 +126,7 @@ struct Partition<'a, 'h> {
     tp: &'h TopicPartition,
     /// The version order: distinct offsets, sorted. An offset's position is its dense index.
     order: Vec<Offset>,
+    known: &'a Known,
     findings: &'a mut Vec<HistoryFinding>,
 }
 
@@ -117,6 +135,7 @@ impl<'a, 'h> Partition<'a, 'h> {
         history: &'h [HistoryRecord],
         tp: &'h TopicPartition,
         ops: Ops<'h>,
+        known: &'a Known,
         findings: &'a mut Vec<HistoryFinding>,
     ) {
         let mut read_values: Vec<&Bytes> = ops.reads.iter().map(|r| r.1).collect();
@@ -136,6 +155,7 @@ impl<'a, 'h> Partition<'a, 'h> {
             history,
             tp,
             order,
+            known,
             findings,
         };
         this.inconsistent_offsets(&seen);
@@ -155,6 +175,7 @@ impl<'a, 'h> Partition<'a, 'h> {
             if group.first().map(|s| s.1) == group.last().map(|s| s.1) {
                 continue;
             }
+            cases.acked |= group.iter().any(|s| self.is_send(s.2));
             cases.add(|| {
                 let values: Vec<String> = group
                     .chunk_by(|a, b| a.1 == b.1)
@@ -209,8 +230,14 @@ impl<'a, 'h> Partition<'a, 'h> {
             Some(m) => format!("consumers read up to offset {m}"),
             None => "no consumer read the partition".to_owned(),
         };
+        if self.known.unread.contains(self.tp) {
+            return;
+        }
+        let reported = self.known.lost.get(self.tp);
         for &(offset, value, at) in committed {
-            if read_values.binary_search(&value).is_ok() {
+            if read_values.binary_search(&value).is_ok()
+                || reported.is_some_and(|lost| lost.contains(value))
+            {
                 continue;
             }
             let at_offset = || match offset {
@@ -329,12 +356,18 @@ impl<'a, 'h> Partition<'a, 'h> {
         }
     }
 
+    /// Whether history record `at` is a send (an acknowledgement), not a read.
+    fn is_send(&self, at: usize) -> bool {
+        !matches!(self.history[at].entry, HistoryEntry::Polled { .. })
+    }
+
     /// "read by client-4 at 1.200s" or "acknowledged to client-1 at 1.100s".
     fn who(&self, at: usize) -> String {
         let record = &self.history[at];
-        let verb = match record.entry {
-            HistoryEntry::Polled { .. } => "read by",
-            _ => "acknowledged to",
+        let verb = if self.is_send(at) {
+            "acknowledged to"
+        } else {
+            "read by"
         };
         format!("{verb} {} at {}", record.client, record.time)
     }
@@ -356,6 +389,7 @@ impl<'a, 'h> Partition<'a, 'h> {
             partition: self.tp.clone(),
             explanation,
             records,
+            acked: cases.acked,
         });
     }
 }
@@ -374,6 +408,7 @@ struct Cases {
     kind: FindingKind,
     records: Vec<String>,
     count: usize,
+    acked: bool,
 }
 
 impl Cases {
@@ -382,6 +417,7 @@ impl Cases {
             kind,
             records: Vec::new(),
             count: 0,
+            acked: false,
         }
     }
 

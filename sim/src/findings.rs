@@ -46,6 +46,8 @@ pub struct Promises {
     pub consistency: bool,
     /// The cluster recovers once faults heal.
     pub liveness: bool,
+    /// Producer retries never write a record twice (`enable.idempotence=true` everywhere).
+    pub idempotence: bool,
     /// Why durability is or is not promised, for the report.
     pub reasons: Vec<String>,
 }
@@ -77,10 +79,18 @@ impl Promises {
                 ));
             }
         }
+        let mut idempotence = true;
         for p in &spec.producers {
             if p.config.acks != Acks::All {
                 durable_topics = false;
                 reasons.push(format!("{}: acks={}", p.name, p.config.acks));
+            }
+            if !p.config.enable_idempotence {
+                idempotence = false;
+                reasons.push(format!(
+                    "{}: enable.idempotence=false (retries may write twice)",
+                    p.name
+                ));
             }
         }
         let budget = within_budget(spec);
@@ -94,25 +104,38 @@ impl Promises {
             durability: protocol_today && clean && durable_topics && budget,
             consistency: protocol_today && clean && budget,
             liveness: budget,
+            idempotence: idempotence && protocol_today && clean && budget,
             reasons,
         }
     }
 
-    fn verdict(&self, kind: FindingKind) -> Verdict {
+    /// Whether a finding of this kind breaks a promise. `acked` says whether an acknowledged
+    /// send is involved (an `inconsistent-offsets` seen only by consumers breaks consistency;
+    /// one that contradicts an acknowledgement breaks durability).
+    fn verdict_of(&self, kind: FindingKind, acked: bool) -> Verdict {
         let promised = match kind {
-            FindingKind::LostWrite | FindingKind::Unseen => self.durability,
+            FindingKind::LostWrite | FindingKind::Unseen | FindingKind::NonmonotonicSend => {
+                self.durability
+            }
+            FindingKind::InconsistentOffsets if acked => self.durability,
             FindingKind::DivergentLogs
             | FindingKind::HwRegressed
-            | FindingKind::InconsistentOffsets => self.consistency,
+            | FindingKind::InconsistentOffsets
+            | FindingKind::PollSkip
+            | FindingKind::NonmonotonicPoll => self.consistency,
+            FindingKind::Duplicate => self.idempotence,
             FindingKind::TwoLeaders => true,
             FindingKind::Stalled => self.liveness,
-            _ => false,
         };
         if promised {
             Verdict::Violation
         } else {
             Verdict::Allowed
         }
+    }
+
+    fn verdict(&self, kind: FindingKind) -> Verdict {
+        self.verdict_of(kind, true)
     }
 }
 
@@ -247,7 +270,8 @@ pub fn check(world: &World) -> Vec<Finding> {
     let mut observer = world.observer.clone();
     let now = world.now();
     let logs = final_logs(world);
-    check_lost_writes(&mut observer, now, world.history(), &logs);
+    let lost = check_lost_writes(&mut observer, now, world.history(), &logs);
+    check_client_history(&mut observer, now, world, lost);
     check_divergence(&mut observer, now, world);
     check_stalled(&mut observer, now, world);
     observer.findings
@@ -282,18 +306,54 @@ fn final_logs(world: &World) -> BTreeMap<TopicPartition, BTreeMap<Offset, Bytes>
     logs
 }
 
-/// `lost-write`: an acknowledged record that the final committed log does not hold.
+/// The client-history checker (Jepsen's kinds), minus what the cluster-state checks already
+/// reported: the final committed log is this run's "final read", so a value it lacks is one
+/// `lost-write`, not also `unseen`; partitions nobody consumes have no reads to judge.
+fn check_client_history(
+    observer: &mut Observer,
+    now: Time,
+    world: &World,
+    lost: BTreeMap<TopicPartition, BTreeSet<Bytes>>,
+) {
+    let spec = world.spec();
+    let consumed: BTreeSet<&Topic> = spec.consumers.iter().flat_map(|c| &c.topics).collect();
+    let unread = spec
+        .topics
+        .iter()
+        .filter(|t| !consumed.contains(&t.topic))
+        .flat_map(|t| (0..t.assignment.len() as u32).map(|p| TopicPartition::new(&t.topic, p)))
+        .collect();
+    let known = crate::checker::Known { unread, lost };
+    for f in crate::checker::check_history_with(world.history(), &known) {
+        if f.kind == FindingKind::LostWrite && known.lost.contains_key(&f.partition) {
+            continue; // already one lost-write finding for this partition
+        }
+        let verdict = observer.promises.verdict_of(f.kind, f.acked);
+        observer.findings.push(Finding {
+            kind: f.kind,
+            verdict,
+            explanation: f.explanation,
+            time: now,
+            partition: Some(f.partition.to_string()),
+            records: f.records,
+        });
+    }
+}
+
+/// `lost-write`: an acknowledged record that the final committed log does not hold. Returns the
+/// lost values per partition.
 fn check_lost_writes(
     observer: &mut Observer,
     now: Time,
     history: &[HistoryRecord],
     logs: &BTreeMap<TopicPartition, BTreeMap<Offset, Bytes>>,
-) {
+) -> BTreeMap<TopicPartition, BTreeSet<Bytes>> {
     let present: BTreeMap<&TopicPartition, BTreeSet<&Bytes>> = logs
         .iter()
         .map(|(tp, log)| (tp, log.values().collect()))
         .collect();
     let mut lost: BTreeMap<TopicPartition, Vec<String>> = BTreeMap::new();
+    let mut lost_values: BTreeMap<TopicPartition, BTreeSet<Bytes>> = BTreeMap::new();
     for record in history {
         let HistoryEntry::SendCompleted {
             value,
@@ -308,6 +368,10 @@ fn check_lost_writes(
             None => present.get(tp).is_some_and(|values| values.contains(value)),
         };
         if !held {
+            lost_values
+                .entry(tp.clone())
+                .or_default()
+                .insert(value.clone());
             let at = offset.map_or("unknown offset".to_owned(), |o| format!("offset {o}"));
             lost.entry(tp.clone()).or_default().push(format!(
                 "{} (acknowledged at {}, {at})",
@@ -323,6 +387,7 @@ fn check_lost_writes(
         );
         observer.push(now, FindingKind::LostWrite, explanation, Some(&tp), records);
     }
+    lost_values
 }
 
 /// `divergent-logs`: two replicas hold different records at one offset below both their HWs.

@@ -150,6 +150,7 @@ impl Consumer {
                 continue;
             }
             let Some((leader, epoch)) = self.metadata.leader(tp) else {
+                self.metadata.invalidate();
                 continue;
             };
             let correlation_id = self.out.correlation_id();
@@ -166,11 +167,15 @@ impl Consumer {
 
     fn send_fetches(&mut self) {
         let mut by_leader: BTreeMap<BrokerId, Vec<FetchPartition>> = BTreeMap::new();
+        let mut stale = false;
         for (tp, position) in &self.positions {
             let Some(offset) = position.offset else {
                 continue;
             };
             let Some((leader, epoch)) = self.metadata.leader(tp) else {
+                // `Fetcher.prepareFetchRequests`: a partition without a known leader asks for a
+                // metadata update, or the consumer would wait for `metadata.max.age.ms`.
+                stale = true;
                 continue;
             };
             if position.backoff_until > self.now || self.fetches.contains_key(&leader) {
@@ -183,6 +188,9 @@ impl Consumer {
                 current_leader_epoch: Some(epoch),
             };
             by_leader.entry(leader).or_default().push(partition);
+        }
+        if stale {
+            self.metadata.invalidate();
         }
         for (leader, partitions) in by_leader {
             let correlation_id = self.out.correlation_id();

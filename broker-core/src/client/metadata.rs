@@ -121,6 +121,9 @@ impl ClientMetadata {
         }
         self.stale = false;
         self.refresh_due = now.plus_ms(self.timeouts.max_age_ms);
+        // `Metadata.timeToNextUpdate`: at least `retry.backoff.ms` between refreshes, so a
+        // partition that still has no leader does not turn into a storm of requests.
+        self.retry_at = now.plus_ms(self.timeouts.retry_backoff_ms);
         true
     }
 

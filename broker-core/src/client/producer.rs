@@ -289,13 +289,13 @@ impl Producer {
         let timeout_ms = self.config.delivery_timeout_ms;
         let mut expired = Vec::new();
         for (tp, queue) in &mut self.queues {
-            while queue
-                .ready
-                .front()
-                .is_some_and(|b| now >= b.created.plus_ms(timeout_ms))
-            {
-                expired.push((tp.clone(), queue.ready.pop_front().expect("checked")));
-            }
+            // Not only the front: two retries re-enqueued at the front can leave an older batch
+            // behind a newer one, and a missed expiry would be a deadline in the past forever.
+            let (old, fresh): (VecDeque<_>, VecDeque<_>) = std::mem::take(&mut queue.ready)
+                .into_iter()
+                .partition(|b| now >= b.created.plus_ms(timeout_ms));
+            queue.ready = fresh;
+            expired.extend(old.into_iter().map(|b| (tp.clone(), b)));
         }
         for (tp, batch) in expired {
             self.complete_failed(&tp, batch, ErrorCode::REQUEST_TIMED_OUT);

@@ -1,0 +1,382 @@
+//! A swarm case: what one seed draws (cluster size, workload, network, a fault schedule), as a
+//! proptest strategy so that a failing case shrinks, and its translation to a scenario file.
+
+use super::profile::{FaultMix, Profile};
+use crate::format::{
+    Cluster, ConsumerSpec, Disk, Expect, Fault, FaultAction, Network, ProducerSpec, Protocol,
+    Scenario, TopicSpec, Truncation,
+};
+use broker_core::{ConfigMap, ConfigValue};
+use proptest::prelude::*;
+
+/// Every case's main phase, before shrinking (the "60 simulated seconds each").
+pub const DURATION_MS: u64 = 60_000;
+/// Faults start no later than this, so every one of them happens in the main phase.
+const LAST_START_MS: u64 = 50_000;
+/// A broker that lost power needs this long after its restart to be back in the ISR before
+/// another may lose power: the budget counts replicas whose unflushed data is gone *together*.
+const POWER_FAIL_SPACING_MS: u64 = 20_000;
+
+/// The node a fault hits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// A broker by index (taken modulo the broker count, so fewer brokers still name one).
+    Broker(u32),
+    /// The controller.
+    Controller,
+}
+
+/// A fault and how it ends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EpisodeFault {
+    /// Crash, then restart.
+    Crash(Target),
+    /// Power failure, then restart.
+    PowerFail(Target),
+    /// Every broker loses power at once, then all restart.
+    PowerFailAll,
+    /// Controlled shutdown, then restart.
+    Shutdown(Target),
+    /// Pause, then resume.
+    Pause(Target),
+    /// Clog, then unclog.
+    Clog(Target),
+    /// Isolate, then heal.
+    Isolate(Target),
+    /// Cut one link one way, then heal.
+    Cut(Target, Target),
+    /// Split the nodes by the bits of a mask, then heal.
+    Partition(u32),
+}
+
+/// A fault that starts at `start_ms` and is undone `length_ms` later.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Episode {
+    /// When it starts.
+    pub start_ms: u64,
+    /// How long it lasts.
+    pub length_ms: u64,
+    /// What it is.
+    pub fault: EpisodeFault,
+}
+
+/// What one seed runs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Case {
+    /// Brokers (RF is 3, so at least 3).
+    pub brokers: u32,
+    /// Partitions of the topic.
+    pub partitions: u32,
+    /// Records per second.
+    pub rate_per_s: u32,
+    /// Key space; 0 for null keys.
+    pub keys: u32,
+    /// Random message drops, per mille.
+    pub drop_per_mille: u32,
+    /// The fault schedule.
+    pub episodes: Vec<Episode>,
+    /// The main phase.
+    pub duration_ms: u64,
+}
+
+/// The strategy of a profile's cases. Shrinking removes episodes, shortens them, and lowers
+/// brokers, partitions, rate and drops towards their minimum.
+pub fn strategy(profile: Profile) -> BoxedStrategy<Case> {
+    let mix = profile.faults();
+    let episodes = prop::collection::vec(episode(mix), 0..=8);
+    let blackout = if mix.power_fail_all {
+        (10_000..=LAST_START_MS, 1_000u64..=10_000)
+            .prop_map(|(start_ms, length_ms)| {
+                vec![Episode {
+                    start_ms,
+                    length_ms,
+                    fault: EpisodeFault::PowerFailAll,
+                }]
+            })
+            .boxed()
+    } else {
+        Just(Vec::new()).boxed()
+    };
+    (
+        3u32..=5,
+        1u32..=3,
+        10u32..=100,
+        0u32..=10,
+        0..=mix.drop_per_mille_max,
+        blackout,
+        episodes,
+    )
+        .prop_map(
+            |(brokers, partitions, rate_per_s, keys, drop_per_mille, blackout, mut episodes)| {
+                episodes.extend(blackout);
+                Case {
+                    brokers,
+                    partitions,
+                    rate_per_s,
+                    keys,
+                    drop_per_mille,
+                    episodes,
+                    duration_ms: DURATION_MS,
+                }
+            },
+        )
+        .boxed()
+}
+
+fn target(mix: FaultMix) -> BoxedStrategy<Target> {
+    let broker = (0u32..5).prop_map(Target::Broker);
+    if mix.controller {
+        prop_oneof![6 => broker, 1 => Just(Target::Controller)].boxed()
+    } else {
+        broker.boxed()
+    }
+}
+
+fn episode(mix: FaultMix) -> impl Strategy<Value = Episode> {
+    let broker = || (0u32..5).prop_map(Target::Broker);
+    let mut kinds: Vec<(u32, BoxedStrategy<EpisodeFault>)> = Vec::new();
+    if mix.crash {
+        kinds.push((4, target(mix).prop_map(EpisodeFault::Crash).boxed()));
+    }
+    if mix.power_fail {
+        kinds.push((2, broker().prop_map(EpisodeFault::PowerFail).boxed()));
+    }
+    if mix.shutdown {
+        kinds.push((1, broker().prop_map(EpisodeFault::Shutdown).boxed()));
+    }
+    if mix.pause {
+        kinds.push((2, target(mix).prop_map(EpisodeFault::Pause).boxed()));
+    }
+    if mix.clog {
+        kinds.push((1, target(mix).prop_map(EpisodeFault::Clog).boxed()));
+    }
+    if mix.network {
+        kinds.push((2, target(mix).prop_map(EpisodeFault::Isolate).boxed()));
+        kinds.push((
+            2,
+            (target(mix), target(mix))
+                .prop_map(|(a, b)| EpisodeFault::Cut(a, b))
+                .boxed(),
+        ));
+        kinds.push((2, (1u32..63).prop_map(EpisodeFault::Partition).boxed()));
+    }
+    let fault = prop::strategy::Union::new_weighted(kinds);
+    (1_000..=LAST_START_MS, 500u64..=20_000, fault).prop_map(|(start_ms, length_ms, fault)| {
+        Episode {
+            start_ms,
+            length_ms,
+            fault,
+        }
+    })
+}
+
+impl Case {
+    /// The scenario file of this case: everything explicit, so it replays without the swarm.
+    pub fn to_scenario(&self, profile: Profile, seed: u64) -> Scenario {
+        Scenario {
+            name: format!("{profile}-seed-{seed}"),
+            title: format!("Found by kafka-lab check --profile {profile}, seed {seed}"),
+            summary: format!(
+                "A case drawn by the `{profile}` swarm profile ({}), shrunk to what still shows the finding.",
+                profile.summary()
+            ),
+            seed,
+            duration_ms: self.duration_ms,
+            drain_ms: 30_000,
+            cluster: self.cluster(profile),
+            protocol: Protocol {
+                truncation: match profile {
+                    Profile::HwTruncation => Truncation::HighWatermark,
+                    _ => Truncation::LeaderEpoch,
+                },
+                ..Protocol::default()
+            },
+            network: Network {
+                latency_ms: [1, 10],
+                drop_rate: f64::from(self.drop_per_mille) / 1000.0,
+                duplicate_rate: 0.0,
+            },
+            disk: Disk::default(),
+            topics: vec![self.topic(profile)],
+            producers: vec![self.producer(profile)],
+            consumers: vec![ConsumerSpec {
+                name: "consumer-1".into(),
+                topics: vec!["events".into()],
+                group: None,
+                start_ms: 0,
+                config: config(&[("auto.offset.reset", ConfigValue::Str("earliest".into()))]),
+            }],
+            faults: self.faults(profile),
+            captions: Vec::new(),
+            expect: Expect::default(),
+        }
+    }
+
+    fn cluster(&self, profile: Profile) -> Cluster {
+        let mut entries = vec![
+            ("replica.lag.time.max.ms", ConfigValue::Int(10_000)),
+            ("broker.session.timeout.ms", ConfigValue::Int(6_000)),
+            ("broker.heartbeat.interval.ms", ConfigValue::Int(1_000)),
+        ];
+        if profile == Profile::Unclean {
+            entries.push(("unclean.leader.election.enable", ConfigValue::Bool(true)));
+        }
+        Cluster {
+            brokers: self.brokers,
+            controllers: 1,
+            config: config(&entries),
+        }
+    }
+
+    fn topic(&self, profile: Profile) -> TopicSpec {
+        let min_isr = i64::from(profile.min_insync_replicas());
+        TopicSpec {
+            name: "events".into(),
+            partitions: self.partitions,
+            replication_factor: 3,
+            assignment: None,
+            config: config(&[("min.insync.replicas", ConfigValue::Int(min_isr))]),
+        }
+    }
+
+    fn producer(&self, profile: Profile) -> ProducerSpec {
+        ProducerSpec {
+            name: "producer-1".into(),
+            topic: "events".into(),
+            rate_per_s: f64::from(self.rate_per_s),
+            records: None,
+            keys: self.keys,
+            start_ms: 0,
+            stop_ms: None,
+            config: config(&[
+                ("acks", ConfigValue::Str(profile.acks().into())),
+                (
+                    "enable.idempotence",
+                    ConfigValue::Bool(profile.idempotence()),
+                ),
+                ("request.timeout.ms", ConfigValue::Int(5_000)),
+                ("delivery.timeout.ms", ConfigValue::Int(30_000)),
+            ]),
+        }
+    }
+
+    /// The episodes as scenario faults, sorted by time. Episodes that would break the profile's
+    /// budget (a second power failure too soon after the first) are left out.
+    fn faults(&self, profile: Profile) -> Vec<Fault> {
+        let mut faults = Vec::new();
+        let mut power_free_at = 0;
+        let mut episodes = self.episodes.clone();
+        episodes.sort_by_key(|e| e.start_ms);
+        for e in &episodes {
+            if e.start_ms >= self.duration_ms {
+                continue;
+            }
+            if matches!(e.fault, EpisodeFault::PowerFail(_)) {
+                if e.start_ms < power_free_at && profile != Profile::BeyondBudget {
+                    continue;
+                }
+                power_free_at = e.start_ms + e.length_ms + POWER_FAIL_SPACING_MS;
+            }
+            self.expand(e, &mut faults);
+        }
+        // An undo after the main phase is the drain's job: it heals and restarts everything.
+        faults.retain(|f| f.at_ms < self.duration_ms);
+        faults.sort_by_key(|f| f.at_ms);
+        faults
+    }
+
+    fn expand(&self, e: &Episode, out: &mut Vec<Fault>) {
+        let (start, end) = (e.start_ms, e.start_ms + e.length_ms);
+        let on = |action, t: Target| targeted(start, action, self.name(t));
+        let off = |action, t: Target| targeted(end, action, self.name(t));
+        match e.fault {
+            EpisodeFault::Crash(t) => {
+                out.extend([on(FaultAction::Crash, t), off(FaultAction::Restart, t)])
+            }
+            EpisodeFault::PowerFail(t) => {
+                out.extend([on(FaultAction::PowerFail, t), off(FaultAction::Restart, t)]);
+            }
+            EpisodeFault::Shutdown(t) => {
+                out.extend([on(FaultAction::Shutdown, t), off(FaultAction::Restart, t)]);
+            }
+            EpisodeFault::Pause(t) => {
+                out.extend([on(FaultAction::Pause, t), off(FaultAction::Resume, t)])
+            }
+            EpisodeFault::Clog(t) => {
+                out.extend([on(FaultAction::Clog, t), off(FaultAction::Unclog, t)])
+            }
+            EpisodeFault::Isolate(t) => out.extend([on(FaultAction::Isolate, t), heal(end)]),
+            EpisodeFault::PowerFailAll => {
+                for b in 0..self.brokers {
+                    out.push(on(FaultAction::PowerFail, Target::Broker(b)));
+                    out.push(off(FaultAction::Restart, Target::Broker(b)));
+                }
+            }
+            EpisodeFault::Cut(a, b) => {
+                let (from, to) = (self.name(a), self.name(b));
+                if from != to {
+                    out.push(Fault {
+                        from: Some(from),
+                        to: Some(to),
+                        ..bare(start, FaultAction::Cut)
+                    });
+                    out.push(heal(end));
+                }
+            }
+            EpisodeFault::Partition(mask) => {
+                let nodes: Vec<String> = (0..self.brokers)
+                    .map(|b| self.name(Target::Broker(b)))
+                    .chain([self.name(Target::Controller)])
+                    .collect();
+                let (a, b): (Vec<_>, Vec<_>) = nodes
+                    .into_iter()
+                    .enumerate()
+                    .partition(|(i, _)| mask & (1 << i) != 0);
+                if !a.is_empty() && !b.is_empty() {
+                    let side = |v: Vec<(usize, String)>| v.into_iter().map(|(_, n)| n).collect();
+                    out.push(Fault {
+                        sides: Some(vec![side(a), side(b)]),
+                        ..bare(start, FaultAction::Partition)
+                    });
+                    out.push(heal(end));
+                }
+            }
+        }
+    }
+
+    fn name(&self, t: Target) -> String {
+        match t {
+            Target::Broker(b) => format!("broker-{}", b % self.brokers + 1),
+            Target::Controller => "controller-1".into(),
+        }
+    }
+}
+
+fn bare(at_ms: u64, action: FaultAction) -> Fault {
+    Fault {
+        at_ms,
+        action,
+        target: None,
+        sides: None,
+        from: None,
+        to: None,
+    }
+}
+
+fn targeted(at_ms: u64, action: FaultAction, target: String) -> Fault {
+    Fault {
+        target: Some(target),
+        ..bare(at_ms, action)
+    }
+}
+
+fn heal(at_ms: u64) -> Fault {
+    bare(at_ms, FaultAction::Heal)
+}
+
+fn config(entries: &[(&str, ConfigValue)]) -> ConfigMap {
+    entries
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), v.clone()))
+        .collect()
+}

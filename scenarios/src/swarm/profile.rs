@@ -1,0 +1,181 @@
+//! Swarm profiles: the configuration a seed runs under, the faults it may draw, and the anomaly
+//! the profile exists to find (DESIGN.md §4's table of promises, one row per profile).
+
+use sim::FindingKind;
+use std::fmt;
+use std::str::FromStr;
+
+/// A family of configurations and fault schedules for `kafka-lab check`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Profile {
+    /// acks=all, min ISR 2, RF 3, idempotence, clean elections, today's protocol, faults within
+    /// budget: must find no violation.
+    Safe,
+    /// acks=1: the leader acknowledges before followers have the record.
+    Acks1,
+    /// acks=0: the producer never hears back.
+    Acks0,
+    /// Retries without idempotence, over a lossy network.
+    NoIdempotence,
+    /// `unclean.leader.election.enable=true` with min ISR 1.
+    Unclean,
+    /// The pre-KIP-101 protocol: followers truncate to their high watermark.
+    HwTruncation,
+    /// Power failure of every replica at once: more than RF − min ISR lose unflushed data.
+    BeyondBudget,
+}
+
+/// What a profile may draw.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FaultMix {
+    /// Crash and restart brokers (the page cache survives).
+    pub crash: bool,
+    /// Power-fail one broker at a time (what it had not flushed is gone).
+    pub power_fail: bool,
+    /// Power-fail every broker at once (beyond the budget).
+    pub power_fail_all: bool,
+    /// Controlled shutdown and restart.
+    pub shutdown: bool,
+    /// Pause and resume (a zombie).
+    pub pause: bool,
+    /// Clog and unclog a node's links.
+    pub clog: bool,
+    /// Isolate a node, cut one link one way, or split the cluster in two.
+    pub network: bool,
+    /// Faults on the controller too.
+    pub controller: bool,
+    /// The highest random drop rate, in per mille.
+    pub drop_per_mille_max: u32,
+}
+
+impl Profile {
+    /// Every profile, in the order `--help` lists them.
+    pub const ALL: [Profile; 7] = [
+        Profile::Safe,
+        Profile::Acks1,
+        Profile::Acks0,
+        Profile::NoIdempotence,
+        Profile::Unclean,
+        Profile::HwTruncation,
+        Profile::BeyondBudget,
+    ];
+
+    /// The name used on the command line and in file names.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Profile::Safe => "safe",
+            Profile::Acks1 => "acks1",
+            Profile::Acks0 => "acks0",
+            Profile::NoIdempotence => "no-idempotence",
+            Profile::Unclean => "unclean",
+            Profile::HwTruncation => "hw-truncation",
+            Profile::BeyondBudget => "beyond-budget",
+        }
+    }
+
+    /// One line on what the profile tests.
+    pub fn summary(self) -> &'static str {
+        match self {
+            Profile::Safe => "acks=all, min ISR 2, RF 3, idempotence, clean elections, faults within budget: no violation allowed",
+            Profile::Acks1 => "acks=1: acknowledged writes may be lost on failover",
+            Profile::Acks0 => "acks=0: the producer never learns whether a write landed",
+            Profile::NoIdempotence => "retries without idempotence over a lossy network: duplicates",
+            Profile::Unclean => "unclean leader election with min ISR 1: committed writes may be lost",
+            Profile::HwTruncation => "pre-KIP-101 truncation to the high watermark: committed writes may be lost",
+            Profile::BeyondBudget => "every replica loses power at once: unflushed acknowledged writes are gone",
+        }
+    }
+
+    /// The anomalies this profile exists to find (allowed under it, never under `safe`).
+    pub fn targets(self) -> &'static [FindingKind] {
+        match self {
+            Profile::Safe => &[],
+            Profile::NoIdempotence => &[FindingKind::Duplicate],
+            Profile::Acks1
+            | Profile::Acks0
+            | Profile::Unclean
+            | Profile::HwTruncation
+            | Profile::BeyondBudget => &[FindingKind::LostWrite],
+        }
+    }
+
+    /// The producer's `acks`.
+    pub fn acks(self) -> &'static str {
+        match self {
+            Profile::Acks1 => "1",
+            Profile::Acks0 => "0",
+            _ => "all",
+        }
+    }
+
+    /// Whether the producer is idempotent (Kafka turns it off with acks ≠ all).
+    pub fn idempotence(self) -> bool {
+        matches!(
+            self,
+            Profile::Safe | Profile::HwTruncation | Profile::BeyondBudget
+        )
+    }
+
+    /// `min.insync.replicas` of the topic.
+    pub fn min_insync_replicas(self) -> u32 {
+        match self {
+            Profile::Unclean => 1,
+            _ => 2,
+        }
+    }
+
+    /// The faults it may draw.
+    pub fn faults(self) -> FaultMix {
+        let all = FaultMix {
+            crash: true,
+            power_fail: true,
+            power_fail_all: false,
+            shutdown: true,
+            pause: true,
+            clog: true,
+            network: true,
+            controller: true,
+            drop_per_mille_max: 20,
+        };
+        match self {
+            Profile::Safe => all,
+            Profile::Acks1 | Profile::Acks0 | Profile::Unclean | Profile::HwTruncation => {
+                FaultMix {
+                    power_fail: false,
+                    shutdown: false,
+                    controller: false,
+                    ..all
+                }
+            }
+            Profile::NoIdempotence => FaultMix {
+                power_fail: false,
+                drop_per_mille_max: 100,
+                ..all
+            },
+            Profile::BeyondBudget => FaultMix {
+                power_fail_all: true,
+                ..all
+            },
+        }
+    }
+}
+
+impl fmt::Display for Profile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Profile {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Profile::ALL
+            .into_iter()
+            .find(|p| p.as_str() == s)
+            .ok_or_else(|| {
+                let names: Vec<_> = Profile::ALL.iter().map(|p| p.as_str()).collect();
+                format!("unknown profile \"{s}\" (profiles: {})", names.join(", "))
+            })
+    }
+}
