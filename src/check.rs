@@ -316,7 +316,7 @@ impl Progress {
             }
             None => {
                 let step = (self.total / 10).max(1);
-                if done % step == 0 || done == self.total {
+                if done.is_multiple_of(step) || done == self.total {
                     eprintln!(
                         "checked {done}/{} seeds, {violations} violation(s)",
                         self.total

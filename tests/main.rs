@@ -2,3 +2,4 @@
 
 mod cli;
 mod scenarios_run;
+mod swarm;

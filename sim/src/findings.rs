@@ -178,6 +178,8 @@ fn within_budget(spec: &WorldSpec) -> bool {
 pub struct Observer {
     promises: Promises,
     leaders: BTreeMap<(TopicPartition, LeaderEpoch), BrokerId>,
+    /// The newest leader epoch the controller has elected per partition.
+    elected: BTreeMap<TopicPartition, LeaderEpoch>,
     committed: BTreeMap<TopicPartition, Offset>,
     findings: Vec<Finding>,
 }
@@ -188,6 +190,7 @@ impl Observer {
         Observer {
             promises: Promises::of(spec),
             leaders: BTreeMap::new(),
+            elected: BTreeMap::new(),
             committed: BTreeMap::new(),
             findings: Vec::new(),
         }
@@ -221,7 +224,10 @@ impl Observer {
                     self.push(now, FindingKind::TwoLeaders, explanation, Some(tp), vec![]);
                 }
                 let committed = self.committed.get(tp).copied().unwrap_or_default();
-                if *log_end_offset < committed {
+                // A paused broker that wakes up may apply an election it slept through: a zombie
+                // leading an epoch the controller has already replaced loses nothing committed.
+                let superseded = self.elected.get(tp).is_some_and(|e| e > leader_epoch);
+                if *log_end_offset < committed && !superseded {
                     let explanation = format!(
                         "broker-{broker} became leader of {tp} in epoch {leader_epoch} with its log ending at {log_end_offset}, below the committed offset {committed}: committed records are gone"
                     );
@@ -234,6 +240,12 @@ impl Observer {
                         records,
                     );
                 }
+            }
+            Event::LeaderElected {
+                tp, leader_epoch, ..
+            } => {
+                let elected = self.elected.entry(tp.clone()).or_default();
+                *elected = (*elected).max(*leader_epoch);
             }
             Event::HighWatermarkAdvanced {
                 tp, high_watermark, ..
