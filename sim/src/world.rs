@@ -295,10 +295,15 @@ impl World {
             } => {
                 self.fingerprint.u64(self.now.0);
                 self.fingerprint.bytes(message.api_name().as_bytes());
-                if self.slots[&to].incarnation == incarnation && self.network.connected(from, to) {
+                let connected = self.network.connected(from, to);
+                let slot = &self.slots[&to];
+                if slot.incarnation == incarnation && slot.node.is_some() && connected {
                     self.input(to, Input::Message { from, message });
                 } else {
                     self.trace_drop(from, to, &message, "link down or process gone");
+                    if connected {
+                        self.refuse(from, to);
+                    }
                 }
             }
             Ev::Disconnect {
@@ -518,6 +523,25 @@ impl World {
                 },
             );
         }
+    }
+
+    /// A message reached a machine whose process is gone (crashed, stopped, or restarted since
+    /// the connection opened): its kernel answers with a reset, which the sender notices one
+    /// latency later. A machine without power answers nothing; the sender times out.
+    fn refuse(&mut self, from: NodeId, to: NodeId) {
+        if self.slots[&to].status == Status::PowerFailed || self.slots[&from].node.is_none() {
+            return;
+        }
+        let at = self.now.plus_ms(self.spec.network.latency_ms.0);
+        let incarnation = self.slots[&from].incarnation;
+        self.schedule(
+            at,
+            Ev::Disconnect {
+                to: from,
+                incarnation,
+                peer: to,
+            },
+        );
     }
 
     pub(crate) fn schedule_releases(&mut self, releases: Vec<crate::network::Release>) {

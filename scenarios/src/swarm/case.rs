@@ -31,6 +31,10 @@ pub enum Target {
 pub enum EpisodeFault {
     /// Crash, then restart.
     Crash(Target),
+    /// A rolling restart gone wrong: the first broker crashes and restarts, and the second
+    /// crashes `gap_ms` after that restart, before the first may have caught up (KIP-101's
+    /// sequence), then restarts too.
+    RollingCrash(Target, Target, u64),
     /// Power failure, then restart.
     PowerFail(Target),
     /// Every broker loses power at once, then all restart.
@@ -137,6 +141,11 @@ fn episode(mix: FaultMix) -> impl Strategy<Value = Episode> {
     let mut kinds: Vec<(u32, BoxedStrategy<EpisodeFault>)> = Vec::new();
     if mix.crash {
         kinds.push((4, target(mix).prop_map(EpisodeFault::Crash).boxed()));
+    }
+    if mix.crash {
+        let rolling = (broker(), broker(), 0u64..=3_000)
+            .prop_map(|(a, b, gap_ms)| EpisodeFault::RollingCrash(a, b, gap_ms));
+        kinds.push((3, rolling.boxed()));
     }
     if mix.power_fail {
         kinds.push((2, broker().prop_map(EpisodeFault::PowerFail).boxed()));
@@ -295,6 +304,13 @@ impl Case {
             }
             EpisodeFault::PowerFail(t) => {
                 out.extend([on(FaultAction::PowerFail, t), off(FaultAction::Restart, t)]);
+            }
+            EpisodeFault::RollingCrash(a, b, gap_ms) => {
+                let second = end + gap_ms;
+                out.extend([on(FaultAction::Crash, a), off(FaultAction::Restart, a)]);
+                out.push(targeted(second, FaultAction::Crash, self.name(b)));
+                let back = second + e.length_ms;
+                out.push(targeted(back, FaultAction::Restart, self.name(b)));
             }
             EpisodeFault::Shutdown(t) => {
                 out.extend([on(FaultAction::Shutdown, t), off(FaultAction::Restart, t)]);

@@ -139,14 +139,23 @@ impl Profile {
         };
         match self {
             Profile::Safe => all,
-            Profile::Acks1 | Profile::Acks0 | Profile::Unclean | Profile::HwTruncation => {
-                FaultMix {
-                    power_fail: false,
-                    shutdown: false,
-                    controller: false,
-                    ..all
-                }
-            }
+            // KIP-101's losses need a follower to restart (truncating to its HW) and then be
+            // elected before it catches up: crashes, and cuts that keep HWs stale.
+            Profile::HwTruncation => FaultMix {
+                power_fail: false,
+                shutdown: false,
+                pause: false,
+                clog: false,
+                controller: false,
+                drop_per_mille_max: 0,
+                ..all
+            },
+            Profile::Acks1 | Profile::Acks0 | Profile::Unclean => FaultMix {
+                power_fail: false,
+                shutdown: false,
+                controller: false,
+                ..all
+            },
             Profile::NoIdempotence => FaultMix {
                 power_fail: false,
                 drop_per_mille_max: 100,
