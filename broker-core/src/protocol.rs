@@ -143,6 +143,16 @@ pub enum Message {
     Metadata {
         correlation_id: CorrelationId,
     },
+    /// An idempotent producer asks for its producer id and epoch (any broker answers).
+    InitProducerId {
+        correlation_id: CorrelationId,
+    },
+    InitProducerIdResponse {
+        correlation_id: CorrelationId,
+        error: ErrorCode,
+        producer_id: ProducerId,
+        producer_epoch: u16,
+    },
     MetadataResponse {
         correlation_id: CorrelationId,
         brokers: Vec<BrokerId>,
@@ -202,6 +212,8 @@ impl Message {
             Message::ListOffsetsResponse { .. } => "ListOffsetsResponse",
             Message::Metadata { .. } => "Metadata",
             Message::MetadataResponse { .. } => "MetadataResponse",
+            Message::InitProducerId { .. } => "InitProducerId",
+            Message::InitProducerIdResponse { .. } => "InitProducerIdResponse",
             Message::BrokerRegistration { .. } => "BrokerRegistration",
             Message::BrokerRegistrationResponse { .. } => "BrokerRegistrationResponse",
             Message::BrokerHeartbeat { .. } => "BrokerHeartbeat",

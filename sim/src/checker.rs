@@ -77,13 +77,17 @@ struct Ops<'h> {
     infos: Vec<(&'h Bytes, usize)>,
     /// History indices of the non-empty polls.
     polls: Vec<usize>,
+    /// Where each value's send was invoked: `(value, history index)`, sorted by value.
+    invoked: Vec<(&'h Bytes, usize)>,
 }
 
 fn group(history: &[HistoryRecord]) -> BTreeMap<&TopicPartition, Ops<'_>> {
     let mut parts: BTreeMap<&TopicPartition, Ops<'_>> = BTreeMap::new();
     for (at, record) in history.iter().enumerate() {
         match &record.entry {
-            HistoryEntry::SendInvoked { .. } => {}
+            HistoryEntry::SendInvoked { value, tp } => {
+                parts.entry(tp).or_default().invoked.push((value, at));
+            }
             HistoryEntry::SendCompleted { value, tp, outcome } => {
                 let ops = parts.entry(tp).or_default();
                 match outcome {
@@ -99,6 +103,9 @@ fn group(history: &[HistoryRecord]) -> BTreeMap<&TopicPartition, Ops<'_>> {
             }
             HistoryEntry::Polled { .. } => {}
         }
+    }
+    for ops in parts.values_mut() {
+        ops.invoked.sort_unstable();
     }
     parts
 }
@@ -164,7 +171,7 @@ impl<'a, 'h> Partition<'a, 'h> {
         drop(seen);
         let max_read = ops.reads.iter().map(|r| r.0).max();
         this.lost_and_unseen(&committed, &read_values, max_read);
-        this.nonmonotonic_sends(&ops.acks);
+        this.nonmonotonic_sends(&ops.acks, &ops.invoked);
         this.polls(&ops.polls);
     }
 
@@ -266,10 +273,26 @@ impl<'a, 'h> Partition<'a, 'h> {
     }
 
     /// A client's successive acknowledged sends whose offsets go backwards (or repeat).
-    fn nonmonotonic_sends(&mut self, acks: &[(Option<Offset>, &'h Bytes, usize)]) {
+    /// "Successive" is the order the client *invoked* the sends: an asynchronous producer has
+    /// several in flight, and their acknowledgements may come back in any order.
+    fn nonmonotonic_sends(
+        &mut self,
+        acks: &[(Option<Offset>, &'h Bytes, usize)],
+        invoked: &[(&'h Bytes, usize)],
+    ) {
         let mut cases = Cases::new(FindingKind::NonmonotonicSend);
+        let invoked_at =
+            |value: &Bytes, at: usize| match invoked.binary_search_by(|(v, _)| (*v).cmp(value)) {
+                Ok(i) => invoked[i].1,
+                Err(_) => at,
+            };
+        let mut in_send_order: Vec<(usize, Option<Offset>, &'h Bytes, usize)> = acks
+            .iter()
+            .map(|&(offset, value, at)| (invoked_at(value, at), offset, value, at))
+            .collect();
+        in_send_order.sort_unstable_by_key(|a| a.0);
         let mut last: BTreeMap<NodeId, (Offset, &Bytes, usize)> = BTreeMap::new();
-        for &(offset, value, at) in acks {
+        for (_, offset, value, at) in in_send_order {
             let Some(offset) = offset else { continue };
             let client = self.history[at].client;
             if let Some((prev, prev_value, prev_at)) = last.insert(client, (offset, value, at)) {

@@ -114,9 +114,10 @@ impl Promises {
     /// one that contradicts an acknowledgement breaks durability).
     fn verdict_of(&self, kind: FindingKind, acked: bool) -> Verdict {
         let promised = match kind {
-            FindingKind::LostWrite | FindingKind::Unseen | FindingKind::NonmonotonicSend => {
-                self.durability
-            }
+            FindingKind::LostWrite | FindingKind::Unseen => self.durability,
+            // Kafka keeps a producer's order per partition only with idempotence (or one
+            // request in flight); retries may reorder otherwise.
+            FindingKind::NonmonotonicSend => self.durability && self.idempotence,
             FindingKind::InconsistentOffsets if acked => self.durability,
             FindingKind::DivergentLogs
             | FindingKind::HwRegressed

@@ -100,6 +100,7 @@ impl Broker {
             return;
         }
         self.broker_epoch = Some(broker_epoch);
+        self.producer_ids_issued = 0; // a new epoch is a new block of producer ids
         self.phase = Phase::Running;
         self.registration_due = Time(u64::MAX);
         self.send_heartbeat();

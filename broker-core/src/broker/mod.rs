@@ -189,6 +189,8 @@ pub struct Broker {
     fetchers: BTreeMap<BrokerId, Fetcher>,
     delayed_fetches: Vec<DelayedFetch>,
     delayed_produces: Vec<DelayedProduce>,
+    /// Producer ids handed out in this registration (see `handle_init_producer_id`).
+    producer_ids_issued: u64,
 }
 
 impl Broker {
@@ -213,6 +215,7 @@ impl Broker {
             checkpoint_due: Time(u64::MAX),
             isr_check_due: Time(u64::MAX),
             fetchers: BTreeMap::new(),
+            producer_ids_issued: 0,
             delayed_fetches: Vec::new(),
             delayed_produces: Vec::new(),
         }
@@ -381,6 +384,9 @@ impl Broker {
             Message::Metadata { correlation_id } => {
                 self.handle_metadata_request(from, correlation_id)
             }
+            Message::InitProducerId { correlation_id } => {
+                self.handle_init_producer_id(from, correlation_id)
+            }
             Message::BrokerRegistrationResponse {
                 error,
                 broker_epoch,
@@ -401,6 +407,30 @@ impl Broker {
                 other.api_name()
             ),
         }
+    }
+
+    /// `InitProducerId` for an idempotent (non-transactional) producer: any broker answers
+    /// with an id from a block it owns. Kafka's brokers take blocks from the controller
+    /// (KIP-730 `AllocateProducerIds`); here the block is this registration's broker epoch,
+    /// unique cluster-wide because it is the offset of the registration record, so no two
+    /// brokers and no two incarnations ever hand out the same id.
+    fn handle_init_producer_id(&mut self, from: NodeId, correlation_id: CorrelationId) {
+        const BLOCK_BITS: u32 = 24;
+        let (error, producer_id) = match self.broker_epoch {
+            Some(epoch) if !self.fenced && self.producer_ids_issued < 1 << BLOCK_BITS => {
+                self.producer_ids_issued += 1;
+                let id = (epoch.0 << BLOCK_BITS) | self.producer_ids_issued;
+                (crate::ErrorCode::NONE, ProducerId(id))
+            }
+            _ => (crate::ErrorCode::COORDINATOR_NOT_AVAILABLE, ProducerId(0)),
+        };
+        let response = Message::InitProducerIdResponse {
+            correlation_id,
+            error,
+            producer_id,
+            producer_epoch: 0,
+        };
+        self.out.send(from, response);
     }
 
     fn on_disk_completed(&mut self, id: DiskOpId, ok: bool) {

@@ -73,8 +73,7 @@ impl ClientMetadata {
         if !due || self.in_flight.is_some() || now < self.retry_at {
             return;
         }
-        let broker = self.bootstrap[self.next_bootstrap % self.bootstrap.len()];
-        self.next_bootstrap += 1;
+        let broker = self.next_broker();
         let correlation_id = out.correlation_id();
         self.in_flight = Some((
             correlation_id,
@@ -82,6 +81,13 @@ impl ClientMetadata {
             now.plus_ms(self.timeouts.request_timeout_ms),
         ));
         out.send(NodeId::Broker(broker), Message::Metadata { correlation_id });
+    }
+
+    /// The next bootstrap broker, in turn: where a request any broker can answer goes.
+    pub(crate) fn next_broker(&mut self) -> BrokerId {
+        let broker = self.bootstrap[self.next_bootstrap % self.bootstrap.len()];
+        self.next_bootstrap += 1;
+        broker
     }
 
     /// Take a response; returns true if it was ours. An answer without our topics (the broker

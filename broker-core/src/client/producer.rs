@@ -1,6 +1,8 @@
-//! The producer (`KafkaProducer` + `RecordAccumulator` + `Sender`): partitioner, batching by
-//! `linger.ms` and `batch.size`, acks, retries with backoff, `delivery.timeout.ms`, and
-//! metadata refresh on leader errors. Every record's fate goes into the history.
+//! The producer (`KafkaProducer` + `RecordAccumulator` + `Sender` + `TransactionManager`):
+//! partitioner, batching by `linger.ms` and `batch.size`, acks, retries with backoff,
+//! `delivery.timeout.ms`, metadata refresh on leader errors, and the idempotent producer
+//! (`InitProducerId`, producer epoch, per-partition sequences). Every record's fate goes into
+//! the history.
 
 use super::metadata::ClientMetadata;
 use super::partitioner::partition_for_key;
@@ -9,7 +11,7 @@ use crate::error::ErrorCode;
 use crate::io::{ClientCommand, HistoryEntry, Input, Output, SendOutcome};
 use crate::outbox::Outbox;
 use crate::protocol::{Acks, Message};
-use crate::record::{Record, RecordBatch};
+use crate::record::{ProducerFields, Record, RecordBatch};
 use crate::types::*;
 use bytes::Bytes;
 use std::collections::{BTreeMap, VecDeque};
@@ -34,6 +36,9 @@ struct ProducerBatch {
     /// An earlier attempt may have been written (timeout, disconnect, or written but short of
     /// replicas): failing now would be a lie, the outcome is unknown.
     maybe_written: bool,
+    /// Idempotence: the producer id, epoch and base sequence, fixed when the batch is first
+    /// sent so that every retry is recognisably the same batch.
+    fields: Option<ProducerFields>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -64,6 +69,22 @@ pub struct Producer {
     in_flight: BTreeMap<CorrelationId, InFlight>,
     sticky_partition: u32,
     round_robin_next: u32,
+    idempotence: Idempotence,
+}
+
+/// The idempotent producer's state (`TransactionManager` without transactions).
+#[derive(Clone, Debug, Default)]
+struct Idempotence {
+    /// The producer id and epoch, once `InitProducerId` answered.
+    producer: Option<(ProducerId, u16)>,
+    /// The `InitProducerId` in flight: (correlation id, broker, deadline).
+    init: Option<(CorrelationId, BrokerId, Time)>,
+    /// No new `InitProducerId` before this (`retry.backoff.ms` after a failure).
+    init_retry_at: Time,
+    /// The next sequence per partition.
+    sequences: BTreeMap<TopicPartition, i32>,
+    /// A sequence error no retry can resolve: take a new producer id once nothing is in flight.
+    reset_pending: bool,
 }
 
 impl Producer {
@@ -91,6 +112,7 @@ impl Producer {
             in_flight: BTreeMap::new(),
             sticky_partition: 0,
             round_robin_next: 0,
+            idempotence: Idempotence::default(),
         }
     }
 
@@ -122,6 +144,13 @@ impl Producer {
     pub fn handle_timeout(&mut self, now: Time) {
         self.advance(now);
         self.metadata.expire(now);
+        if self
+            .idempotence
+            .init
+            .is_some_and(|(_, _, deadline)| deadline <= now)
+        {
+            self.idempotence.init = None;
+        }
         let timed_out: Vec<CorrelationId> = self
             .in_flight
             .iter()
@@ -143,6 +172,11 @@ impl Producer {
     /// The next deadline.
     pub fn poll_timeout(&self) -> Option<Time> {
         let mut next = self.metadata.next_deadline();
+        if let Some((_, _, deadline)) = self.idempotence.init {
+            next = next.min(deadline);
+        } else if self.needs_producer_id() {
+            next = next.min(self.idempotence.init_retry_at);
+        }
         for f in self.in_flight.values() {
             next = next.min(f.deadline);
         }
@@ -192,13 +226,84 @@ impl Producer {
         self.out.advance(&mut self.now, now);
     }
 
-    /// After every input: assign partitions, close lingered batches, expire, send.
+    /// After every input: assign partitions, close lingered batches, expire, get a producer
+    /// id if idempotent, send.
     fn run(&mut self) {
         self.metadata.maybe_request(self.now, &mut self.out);
         self.assign_partitions();
         self.close_lingered_batches();
         self.expire_batches();
+        self.maybe_reset_producer_id();
+        self.maybe_init_producer_id();
         self.send_ready_batches();
+    }
+
+    fn needs_producer_id(&self) -> bool {
+        self.config.enable_idempotence && self.idempotence.producer.is_none()
+    }
+
+    /// `TransactionManager.initializeTransactions` for an idempotent producer: before the first
+    /// batch, and again after a reset.
+    fn maybe_init_producer_id(&mut self) {
+        let i = &self.idempotence;
+        if !self.needs_producer_id() || i.init.is_some() || self.now < i.init_retry_at {
+            return;
+        }
+        let broker = self.metadata.next_broker();
+        let correlation_id = self.out.correlation_id();
+        let deadline = self.now.plus_ms(self.config.request_timeout_ms);
+        self.idempotence.init = Some((correlation_id, broker, deadline));
+        self.out.send(
+            NodeId::Broker(broker),
+            Message::InitProducerId { correlation_id },
+        );
+    }
+
+    fn on_init_producer_id(
+        &mut self,
+        correlation_id: CorrelationId,
+        error: ErrorCode,
+        producer: (ProducerId, u16),
+    ) {
+        if self.idempotence.init.map(|(c, _, _)| c) != Some(correlation_id) {
+            return;
+        }
+        self.idempotence.init = None;
+        if error.is_ok() {
+            self.idempotence.producer = Some(producer);
+            self.idempotence.sequences.clear();
+        } else {
+            self.idempotence.init_retry_at = self.now.plus_ms(self.config.retry_backoff_ms);
+        }
+    }
+
+    /// An unresolved sequence gap: the broker lost (or never got) earlier batches of this
+    /// producer. Like `TransactionManager.resetIdempotentProducerId` (before KIP-360's epoch
+    /// bump), wait until nothing is in flight, then start over with a new producer id and fresh
+    /// sequences. A queued batch that may already be in a log is not re-sent under the new id,
+    /// which could write it twice: its outcome is unknown.
+    fn maybe_reset_producer_id(&mut self) {
+        if !self.idempotence.reset_pending || !self.in_flight.is_empty() {
+            return;
+        }
+        self.idempotence = Idempotence {
+            init_retry_at: self.idempotence.init_retry_at,
+            ..Idempotence::default()
+        };
+        let mut unknown = Vec::new();
+        for (tp, queue) in &mut self.queues {
+            let (written, fresh): (VecDeque<_>, VecDeque<_>) = std::mem::take(&mut queue.ready)
+                .into_iter()
+                .partition(|b| b.fields.is_some() && b.maybe_written);
+            queue.ready = fresh;
+            for batch in &mut queue.ready {
+                batch.fields = None;
+            }
+            unknown.extend(written.into_iter().map(|b| (tp.clone(), b)));
+        }
+        for (tp, batch) in unknown {
+            self.complete_failed(&tp, batch, ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER);
+        }
     }
 
     fn assign_partitions(&mut self) {
@@ -244,6 +349,7 @@ impl Producer {
             attempts: 0,
             retry_at: Time(0),
             maybe_written: false,
+            fields: None,
         });
         batch.records.push(record);
         batch.bytes += size;
@@ -303,6 +409,9 @@ impl Producer {
     }
 
     fn send_ready_batches(&mut self) {
+        if self.needs_producer_id() || self.idempotence.reset_pending {
+            return;
+        }
         let tps: Vec<TopicPartition> = self
             .queues
             .iter()
@@ -320,8 +429,14 @@ impl Producer {
                     .values()
                     .filter(|f| f.broker == leader)
                     .count() as u32;
+                // `RecordAccumulator.shouldStopDrainBatchesForPartition`: a retried idempotent
+                // batch (it has its sequence already) goes out only when nothing of its
+                // partition is in flight, so retries land one by one in sequence order.
+                let retry_waits = self.in_flight.values().any(|f| f.tp == tp);
                 let queue = self.queues.get_mut(&tp).expect("listed");
-                let sendable = queue.ready.front().is_some_and(|b| b.retry_at <= self.now);
+                let sendable = queue.ready.front().is_some_and(|b| {
+                    b.retry_at <= self.now && !(b.fields.is_some() && retry_waits)
+                });
                 if !sendable
                     || in_flight_to_leader >= self.config.max_in_flight_requests_per_connection
                 {
@@ -335,6 +450,17 @@ impl Producer {
 
     fn send_batch(&mut self, tp: TopicPartition, leader: BrokerId, mut batch: ProducerBatch) {
         batch.attempts += 1;
+        if let (None, Some((producer_id, producer_epoch))) =
+            (batch.fields, self.idempotence.producer)
+        {
+            let next = self.idempotence.sequences.entry(tp.clone()).or_insert(0);
+            batch.fields = Some(ProducerFields {
+                producer_id,
+                producer_epoch,
+                base_sequence: *next,
+            });
+            *next = next.wrapping_add(batch.records.len() as i32);
+        }
         let records: Vec<Record> = batch
             .records
             .iter()
@@ -351,7 +477,7 @@ impl Producer {
             tp: tp.clone(),
             acks: self.config.acks,
             timeout_ms: self.config.request_timeout_ms,
-            batch: RecordBatch::new(None, records),
+            batch: RecordBatch::new(batch.fields, records),
         };
         self.out.send(NodeId::Broker(leader), message);
         if self.config.acks == Acks::None {
@@ -388,6 +514,12 @@ impl Producer {
                 self.metadata
                     .on_response(self.now, correlation_id, partitions);
             }
+            Message::InitProducerIdResponse {
+                correlation_id,
+                error,
+                producer_id,
+                producer_epoch,
+            } => self.on_init_producer_id(correlation_id, error, (producer_id, producer_epoch)),
             Message::ProduceResponse {
                 correlation_id,
                 error,
@@ -432,20 +564,72 @@ impl Producer {
         if error.needs_metadata_refresh() {
             self.metadata.invalidate();
         }
-        let can_retry = error.is_retriable()
-            && batch.attempts <= self.config.retries
-            && self.now < self.expiry(&batch);
+        let retriable =
+            error.is_retriable() || self.sequence_error_resolves(&flight.tp, &batch, error);
+        let can_retry =
+            retriable && batch.attempts <= self.config.retries && self.now < self.expiry(&batch);
         if can_retry {
             batch.retry_at = self.now.plus_ms(self.config.retry_backoff_ms);
-            // `RecordAccumulator.reenqueue` puts a retried batch at the front of its queue.
-            self.queues
-                .entry(flight.tp)
-                .or_default()
-                .ready
-                .push_front(batch);
+            self.reenqueue(flight.tp, batch);
         } else {
             self.complete_failed(&flight.tp, batch, error);
         }
+    }
+
+    /// Whether a sequence or epoch error of an idempotent batch is retried. An
+    /// `OUT_OF_ORDER_SEQUENCE_NUMBER` behind an earlier batch of the same partition that is
+    /// itself in flight or waiting to be retried resolves once that one lands (`Sender`'s
+    /// handling with `max.in.flight.requests.per.connection` > 1). Any other sequence or epoch
+    /// error resets the producer id first (`maybe_reset_producer_id`), then retries.
+    fn sequence_error_resolves(
+        &mut self,
+        tp: &TopicPartition,
+        batch: &ProducerBatch,
+        error: ErrorCode,
+    ) -> bool {
+        let sequence_error = matches!(
+            error,
+            ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER | ErrorCode::INVALID_PRODUCER_EPOCH
+        );
+        let Some(fields) = batch.fields.filter(|_| sequence_error) else {
+            return false;
+        };
+        let earlier = |b: &ProducerBatch| {
+            b.fields
+                .is_some_and(|f| f.base_sequence < fields.base_sequence)
+        };
+        let behind_earlier = error == ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER
+            && (self
+                .in_flight
+                .values()
+                .any(|f| &f.tp == tp && earlier(&f.batch))
+                || self
+                    .queues
+                    .get(tp)
+                    .is_some_and(|q| q.ready.iter().any(earlier)));
+        if !behind_earlier {
+            self.idempotence.reset_pending = true;
+        }
+        true
+    }
+
+    /// `RecordAccumulator.reenqueue`: a retried batch goes back to the front of its queue; an
+    /// idempotent one in sequence order (`insertInSequenceOrder`), so that retries of several
+    /// in-flight batches go out again in the order the broker expects.
+    fn reenqueue(&mut self, tp: TopicPartition, batch: ProducerBatch) {
+        let ready = &mut self.queues.entry(tp).or_default().ready;
+        let Some(fields) = batch.fields else {
+            ready.push_front(batch);
+            return;
+        };
+        let at = ready
+            .iter()
+            .position(|b| {
+                b.fields
+                    .is_none_or(|f| f.base_sequence > fields.base_sequence)
+            })
+            .unwrap_or(ready.len());
+        ready.insert(at, batch);
     }
 
     fn complete_failed(&mut self, tp: &TopicPartition, batch: ProducerBatch, error: ErrorCode) {
@@ -465,6 +649,9 @@ impl Producer {
 
     fn on_disconnected(&mut self, broker: BrokerId) {
         self.metadata.on_disconnected(broker);
+        if self.idempotence.init.is_some_and(|(_, b, _)| b == broker) {
+            self.idempotence.init = None;
+        }
         let lost: Vec<CorrelationId> = self
             .in_flight
             .iter()
