@@ -59,8 +59,16 @@ impl ProducerState {
     /// Validate an incoming batch (`ProducerAppendInfo.checkProducerEpoch`/`checkSequence`).
     pub fn check(&self, producer: &ProducerFields, last_seq: i32) -> AppendCheck {
         let Some(entry) = self.producers.get(&producer.producer_id) else {
-            // Unknown (or expired) producer: any sequence is accepted.
-            return AppendCheck::Append;
+            // A producer this log has no record of must start at sequence 0
+            // (`ProducerAppendInfo.checkSequence` before KIP-360, `UnknownProducerIdException`).
+            // Kafka 2.5+ accepts any sequence here because retention may have deleted the
+            // producer's batches; the lab has no retention, and accepting would let a batch
+            // overtake earlier ones still in flight to a stale leader.
+            return if producer.base_sequence == 0 {
+                AppendCheck::Append
+            } else {
+                AppendCheck::Reject(ErrorCode::UNKNOWN_PRODUCER_ID)
+            };
         };
         if producer.producer_epoch < entry.epoch {
             return AppendCheck::Reject(ErrorCode::INVALID_PRODUCER_EPOCH);
@@ -214,7 +222,7 @@ mod tests {
     }
 
     #[test]
-    fn unknown_producers_may_start_anywhere_and_state_rebuilds_from_the_log() {
+    fn unknown_producers_start_at_zero_and_state_rebuilds_from_the_log() {
         let log = [
             batch(7, 0, 40, 2, 0),
             batch(8, 0, 0, 1, 2),
@@ -223,6 +231,10 @@ mod tests {
         let state = ProducerState::rebuilt(log.iter());
         assert_eq!(
             check(&ProducerState::default(), &log[0]),
+            AppendCheck::Reject(ErrorCode::UNKNOWN_PRODUCER_ID)
+        );
+        assert_eq!(
+            check(&ProducerState::default(), &log[1]),
             AppendCheck::Append
         );
         assert_eq!(

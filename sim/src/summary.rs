@@ -7,7 +7,16 @@ pub fn summarize(message: &Message) -> String {
     match message {
         Message::Produce {
             tp, acks, batch, ..
-        } => format!("{tp} acks={acks} {} record(s)", batch.len()),
+        } => match batch.producer {
+            Some(p) => format!(
+                "{tp} acks={acks} {} record(s) producer {} epoch {} seq {}",
+                batch.len(),
+                p.producer_id,
+                p.producer_epoch,
+                p.base_sequence
+            ),
+            None => format!("{tp} acks={acks} {} record(s)", batch.len()),
+        },
         Message::ProduceResponse {
             tp,
             error,

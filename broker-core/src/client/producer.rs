@@ -589,7 +589,9 @@ impl Producer {
     ) -> bool {
         let sequence_error = matches!(
             error,
-            ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER | ErrorCode::INVALID_PRODUCER_EPOCH
+            ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER
+                | ErrorCode::UNKNOWN_PRODUCER_ID
+                | ErrorCode::INVALID_PRODUCER_EPOCH
         );
         let Some(fields) = batch.fields.filter(|_| sequence_error) else {
             return false;
@@ -598,7 +600,7 @@ impl Producer {
             b.fields
                 .is_some_and(|f| f.base_sequence < fields.base_sequence)
         };
-        let behind_earlier = error == ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER
+        let behind_earlier = error != ErrorCode::INVALID_PRODUCER_EPOCH
             && (self
                 .in_flight
                 .values()
