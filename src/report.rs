@@ -287,7 +287,8 @@ fn partitions(out: &mut impl Write, world: &World) -> io::Result<()> {
 fn clients(out: &mut impl Write, world: &World) -> io::Result<()> {
     writeln!(out, "Clients")?;
     let mut sends: BTreeMap<NodeId, (u64, u64, BTreeMap<String, u64>, u64)> = BTreeMap::new();
-    let mut reads: BTreeMap<NodeId, u64> = BTreeMap::new();
+    // Per consumer: records read, resets after OFFSET_OUT_OF_RANGE, truncations detected.
+    let mut reads: BTreeMap<NodeId, (u64, u64, u64)> = BTreeMap::new();
     for record in world.history() {
         match &record.entry {
             HistoryEntry::SendCompleted { outcome, .. } => {
@@ -300,7 +301,14 @@ fn clients(out: &mut impl Write, world: &World) -> io::Result<()> {
             }
             HistoryEntry::SendInvoked { .. } => sends.entry(record.client).or_default().1 += 1,
             HistoryEntry::Polled { records, .. } => {
-                *reads.entry(record.client).or_default() += records.len() as u64
+                reads.entry(record.client).or_default().0 += records.len() as u64
+            }
+            HistoryEntry::PositionReset { reason, .. } => {
+                let r = reads.entry(record.client).or_default();
+                match reason {
+                    broker_core::ResetReason::OffsetOutOfRange => r.1 += 1,
+                    broker_core::ResetReason::LogTruncation { .. } => r.2 += 1,
+                }
             }
         }
     }
@@ -317,8 +325,16 @@ fn clients(out: &mut impl Write, world: &World) -> io::Result<()> {
             world.name(*client)
         )?;
     }
-    for (client, n) in &reads {
-        writeln!(out, "  {:<13} read {n} records", world.name(*client))?;
+    for (client, (n, out_of_range, truncations)) in &reads {
+        let mut line = format!("  {:<13} read {n} records", world.name(*client));
+        if *out_of_range > 0 {
+            line += &format!(", reset {out_of_range} time(s) after OFFSET_OUT_OF_RANGE");
+        }
+        if *truncations > 0 {
+            line +=
+                &format!(", detected {truncations} log truncation(s) below its position (KIP-320)");
+        }
+        writeln!(out, "{line}")?;
     }
     Ok(())
 }

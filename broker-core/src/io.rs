@@ -298,6 +298,32 @@ pub enum HistoryEntry {
         /// `(offset, value)` pairs in order.
         records: Vec<(Offset, Bytes)>,
     },
+    /// A consumer's position jumped: what it reads next does not follow what it read before.
+    PositionReset {
+        /// The partition.
+        tp: TopicPartition,
+        /// The position before.
+        from: Offset,
+        /// The position after.
+        to: Offset,
+        /// Why.
+        reason: ResetReason,
+    },
+}
+
+/// Why a consumer's position moved other than by reading.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ResetReason {
+    /// The leader answered `OFFSET_OUT_OF_RANGE`; `auto.offset.reset` chose a new position.
+    OffsetOutOfRange,
+    /// The log was truncated below the position (KIP-320): the leader's log ends `epoch` at
+    /// `end_offset`, before what this consumer had read.
+    LogTruncation {
+        /// The last epoch the consumer read from, as the leader knows it.
+        epoch: LeaderEpoch,
+        /// Where the leader's log of that epoch ends.
+        end_offset: Offset,
+    },
 }
 
 /// How a send ended.

@@ -75,7 +75,8 @@ struct Ops<'h> {
     acks: Vec<(Option<Offset>, &'h Bytes, usize)>,
     /// Sends that timed out (`Info`): `(value, history index)`.
     infos: Vec<(&'h Bytes, usize)>,
-    /// History indices of the non-empty polls.
+    /// History indices of the non-empty polls, and of position resets (which end a run of
+    /// successive polls, as a new assignment does in Jepsen's checker).
     polls: Vec<usize>,
     /// Where each value's send was invoked: `(value, history index)`, sorted by value.
     invoked: Vec<(&'h Bytes, usize)>,
@@ -102,6 +103,7 @@ fn group(history: &[HistoryRecord]) -> BTreeMap<&TopicPartition, Ops<'_>> {
                 ops.reads.extend(records.iter().map(|(o, v)| (*o, v, at)));
             }
             HistoryEntry::Polled { .. } => {}
+            HistoryEntry::PositionReset { tp, .. } => parts.entry(tp).or_default().polls.push(at),
         }
     }
     for ops in parts.values_mut() {
@@ -323,6 +325,8 @@ impl<'a, 'h> Partition<'a, 'h> {
         for &at in polls {
             let record = &self.history[at];
             let HistoryEntry::Polled { records, .. } = &record.entry else {
+                // A reset position: the next poll starts afresh, like after a new assignment.
+                last.remove(&record.client);
                 continue;
             };
             let mut prev = last.get(&record.client).copied();
@@ -381,7 +385,7 @@ impl<'a, 'h> Partition<'a, 'h> {
 
     /// Whether history record `at` is a send (an acknowledgement), not a read.
     fn is_send(&self, at: usize) -> bool {
-        !matches!(self.history[at].entry, HistoryEntry::Polled { .. })
+        matches!(self.history[at].entry, HistoryEntry::SendCompleted { .. })
     }
 
     /// "read by client-4 at 1.200s" or "acknowledged to client-1 at 1.100s".

@@ -1,11 +1,12 @@
 //! The consumer in assign mode (`KafkaConsumer.assign` on every partition of its topics):
-//! positions, `auto.offset.reset`, fetches from leaders of what is below the high watermark.
-//! Every poll goes into the history.
+//! positions, `auto.offset.reset`, fetches from leaders of what is below the high watermark,
+//! and detection of log truncation below its position (KIP-320). Every poll and every jump of
+//! a position goes into the history.
 
 use super::metadata::ClientMetadata;
 use crate::config::{AutoOffsetReset, ConsumerConfig};
 use crate::error::ErrorCode;
-use crate::io::{HistoryEntry, Input, Output};
+use crate::io::{HistoryEntry, Input, Output, ResetReason};
 use crate::outbox::Outbox;
 use crate::protocol::{FetchPartition, FetchPartitionResponse, Message, OffsetSpec};
 use crate::types::*;
@@ -14,6 +15,10 @@ use std::collections::BTreeMap;
 #[derive(Clone, Debug, Default)]
 struct Position {
     offset: Option<Offset>,
+    /// The leader epoch of the last record read (KIP-320 `FetchPosition.offsetEpoch`).
+    epoch: Option<LeaderEpoch>,
+    /// The position before an `OFFSET_OUT_OF_RANGE` reset, until `ListOffsets` gives the new one.
+    reset_from: Option<Offset>,
     backoff_until: Time,
     list_in_flight: Option<(CorrelationId, Time)>,
 }
@@ -181,10 +186,14 @@ impl Consumer {
             if position.backoff_until > self.now || self.fetches.contains_key(&leader) {
                 continue;
             }
+            // KIP-320: the consumer validates its position against the leader's epochs. The Java
+            // client asks `OffsetsForLeaderEpoch` after a leader change; here the fetch carries
+            // the epoch of the last record read and the leader answers with a diverging epoch,
+            // the same `endOffsetFor` rule in one round trip.
             let partition = FetchPartition {
                 tp: tp.clone(),
                 fetch_offset: offset,
-                last_fetched_epoch: None,
+                last_fetched_epoch: position.epoch,
                 current_leader_epoch: Some(epoch),
             };
             by_leader.entry(leader).or_default().push(partition);
@@ -255,6 +264,29 @@ impl Consumer {
         let Some(offset) = position.offset else {
             return;
         };
+        if let (ErrorCode::NONE, Some(diverging)) = (response.error, response.diverging_epoch) {
+            // `SubscriptionState.maybeCompleteValidation`: truncation detected, seek to the end
+            // of the last epoch both logs share. (With `auto.offset.reset=none` Kafka throws
+            // `LogTruncationException` to the application; the lab records it the same way.)
+            position.epoch = Some(diverging.epoch);
+            if diverging.end_offset >= offset {
+                return; // the position is valid in the leader's history; only its epoch was old
+            }
+            let to = diverging.end_offset;
+            position.offset = Some(to);
+            let reason = ResetReason::LogTruncation {
+                epoch: diverging.epoch,
+                end_offset: diverging.end_offset,
+            };
+            let reset = HistoryEntry::PositionReset {
+                tp,
+                from: offset,
+                to,
+                reason,
+            };
+            self.out.history(reset);
+            return;
+        }
         match response.error {
             ErrorCode::NONE => {
                 let records: Vec<(Offset, bytes::Bytes)> = response
@@ -270,10 +302,15 @@ impl Consumer {
                     .collect();
                 if let Some((last, _)) = records.last() {
                     position.offset = Some(last.next());
+                    position.epoch = response.batches.last().map(|b| b.leader_epoch);
                     self.out.history(HistoryEntry::Polled { tp, records });
                 }
             }
-            ErrorCode::OFFSET_OUT_OF_RANGE => position.offset = None,
+            ErrorCode::OFFSET_OUT_OF_RANGE => {
+                position.reset_from = Some(offset);
+                position.offset = None;
+                position.epoch = None;
+            }
             error => {
                 position.backoff_until = self.now.plus_ms(self.config.retry_backoff_ms);
                 if error.needs_metadata_refresh() {
@@ -299,6 +336,16 @@ impl Consumer {
         position.list_in_flight = None;
         if error.is_ok() {
             position.offset = Some(offset);
+            if let Some(from) = position.reset_from.take() {
+                let reason = ResetReason::OffsetOutOfRange;
+                let reset = HistoryEntry::PositionReset {
+                    tp,
+                    from,
+                    to: offset,
+                    reason,
+                };
+                self.out.history(reset);
+            }
         } else {
             position.backoff_until = self.now.plus_ms(self.config.retry_backoff_ms);
             self.metadata.invalidate();
