@@ -245,3 +245,28 @@ target = "broker-3"
     );
     assert!(!outcome.expect_met, "a clean run was expected");
 }
+
+/// Produce responses lost to connection resets: the producer retries. Without idempotence a
+/// retry of a batch that was written writes it again; with it, the broker answers the retry
+/// with the original offsets.
+#[test]
+fn lost_produce_responses_duplicate_only_without_idempotence() {
+    for seed in 1..=3 {
+        let lossy = [("network.drop_rate", "0.05")];
+        let with = kinds(
+            "quickstart",
+            seed,
+            &[lossy[0], ("producers.enable.idempotence", "true")],
+        );
+        assert!(with.is_empty(), "idempotent, seed {seed}: {with:?}");
+        let without = kinds(
+            "quickstart",
+            seed,
+            &[lossy[0], ("producers.enable.idempotence", "false")],
+        );
+        assert!(
+            without.contains(&FindingKind::Duplicate),
+            "seed {seed}: {without:?}"
+        );
+    }
+}

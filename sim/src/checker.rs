@@ -784,6 +784,29 @@ mod tests {
     }
 
     #[test]
+    fn a_position_reset_ends_a_run_of_polls() {
+        let mut h = four_acked();
+        h.poll(2, 0, &[(0, "a0"), (1, "a1"), (2, "a2")]);
+        let reset = HistoryEntry::PositionReset {
+            tp: tp(0),
+            from: Offset(3),
+            to: Offset(1),
+            reason: broker_core::ResetReason::OffsetOutOfRange,
+        };
+        h.push(2, reset);
+        h.poll(2, 0, &[(1, "a1"), (2, "a2"), (3, "a3")]);
+        assert_eq!(
+            h.kinds(),
+            vec![],
+            "going back after a recorded reset is no anomaly"
+        );
+        let mut unexplained = four_acked();
+        unexplained.poll(2, 0, &[(0, "a0"), (1, "a1"), (2, "a2")]);
+        unexplained.poll(2, 0, &[(1, "a1"), (2, "a2"), (3, "a3")]);
+        assert_eq!(unexplained.kinds(), vec![FindingKind::NonmonotonicPoll]);
+    }
+
+    #[test]
     fn records_are_capped() {
         let mut h = H::default();
         for i in 0..30 {
