@@ -63,7 +63,7 @@ impl Consumer {
             Input::Disconnected {
                 peer: NodeId::Broker(broker),
             } => {
-                self.metadata.on_disconnected(broker);
+                self.metadata.on_disconnected(now, broker);
                 self.fetches.remove(&broker);
                 // A ListOffsets to that broker may be lost too; asking again is harmless.
                 for position in self.positions.values_mut() {
@@ -98,7 +98,7 @@ impl Consumer {
 
     /// The next deadline.
     pub fn poll_timeout(&self) -> Option<Time> {
-        let mut next = self.metadata.next_deadline();
+        let mut next = self.metadata.next_deadline(self.now);
         for (_, deadline) in self.fetches.values() {
             next = next.min(*deadline);
         }
@@ -158,6 +158,9 @@ impl Consumer {
                 self.metadata.invalidate();
                 continue;
             };
+            if !self.metadata.reachable(now, leader) {
+                continue;
+            }
             let correlation_id = self.out.correlation_id();
             position.list_in_flight = Some((correlation_id, now.plus_ms(timeout_ms)));
             let message = Message::ListOffsets {
@@ -183,7 +186,10 @@ impl Consumer {
                 stale = true;
                 continue;
             };
-            if position.backoff_until > self.now || self.fetches.contains_key(&leader) {
+            if position.backoff_until > self.now
+                || self.fetches.contains_key(&leader)
+                || !self.metadata.reachable(self.now, leader)
+            {
                 continue;
             }
             // KIP-320: the consumer validates its position against the leader's epochs. The Java

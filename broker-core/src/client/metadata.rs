@@ -6,6 +6,11 @@ use crate::protocol::{Message, PartitionMetadata};
 use crate::types::*;
 use std::collections::BTreeMap;
 
+/// `reconnect.backoff.ms` (Kafka's default): after a connection to a broker breaks,
+/// `NetworkClient` waits this long before connecting to it again. Without it a client would
+/// resend to a dead broker as fast as the reset comes back.
+const RECONNECT_BACKOFF_MS: u64 = 50;
+
 #[derive(Clone, Debug)]
 pub(crate) struct ClientMetadata {
     bootstrap: Vec<BrokerId>,
@@ -17,6 +22,8 @@ pub(crate) struct ClientMetadata {
     refresh_due: Time,
     retry_at: Time,
     timeouts: MetadataTimeouts,
+    /// Brokers whose connection broke, and when the client may connect again.
+    reconnect_at: BTreeMap<BrokerId, Time>,
 }
 
 /// The client settings the cache follows (`metadata.max.age.ms`, `retry.backoff.ms`,
@@ -45,6 +52,7 @@ impl ClientMetadata {
             refresh_due: Time(0),
             retry_at: Time(0),
             timeouts,
+            reconnect_at: BTreeMap::new(),
         }
     }
 
@@ -73,7 +81,9 @@ impl ClientMetadata {
         if !due || self.in_flight.is_some() || now < self.retry_at {
             return;
         }
-        let broker = self.next_broker();
+        let Some(broker) = self.next_broker(now) else {
+            return;
+        };
         let correlation_id = out.correlation_id();
         self.in_flight = Some((
             correlation_id,
@@ -83,11 +93,22 @@ impl ClientMetadata {
         out.send(NodeId::Broker(broker), Message::Metadata { correlation_id });
     }
 
-    /// The next bootstrap broker, in turn: where a request any broker can answer goes.
-    pub(crate) fn next_broker(&mut self) -> BrokerId {
-        let broker = self.bootstrap[self.next_bootstrap % self.bootstrap.len()];
-        self.next_bootstrap += 1;
-        broker
+    /// The next reachable bootstrap broker, in turn: where a request any broker can answer
+    /// goes. `None` while every one is backing off after a broken connection.
+    pub(crate) fn next_broker(&mut self, now: Time) -> Option<BrokerId> {
+        for _ in 0..self.bootstrap.len() {
+            let broker = self.bootstrap[self.next_bootstrap % self.bootstrap.len()];
+            self.next_bootstrap += 1;
+            if self.reachable(now, broker) {
+                return Some(broker);
+            }
+        }
+        None
+    }
+
+    /// Whether the client may send to `broker` now (no reconnect backoff pending).
+    pub(crate) fn reachable(&self, now: Time, broker: BrokerId) -> bool {
+        self.reconnect_at.get(&broker).is_none_or(|at| *at <= now)
     }
 
     /// Take a response; returns true if it was ours. An answer without our topics (the broker
@@ -143,19 +164,36 @@ impl ClientMetadata {
         }
     }
 
-    pub(crate) fn on_disconnected(&mut self, broker: BrokerId) {
+    pub(crate) fn on_disconnected(&mut self, now: Time, broker: BrokerId) {
+        self.reconnect_at
+            .insert(broker, now.plus_ms(RECONNECT_BACKOFF_MS));
         if self.in_flight.is_some_and(|(_, b, _)| b == broker) {
             self.in_flight = None;
         }
     }
 
-    /// The next time this cache wants to act.
-    pub(crate) fn next_deadline(&self) -> Time {
-        match self.in_flight {
+    /// The next time this cache wants to act: a refresh, or the end of a reconnect backoff
+    /// (something may be waiting to be sent to that broker).
+    pub(crate) fn next_deadline(&self, now: Time) -> Time {
+        let refresh = match self.in_flight {
             Some((_, _, deadline)) => deadline,
-            None if self.stale => self.retry_at,
+            None if self.stale => self
+                .retry_at
+                .max(self.reconnect_end(now).unwrap_or(Time(0))),
             None => self.refresh_due,
+        };
+        match self.reconnect_end(now) {
+            Some(at) => refresh.min(at),
+            None => refresh,
         }
+    }
+
+    fn reconnect_end(&self, now: Time) -> Option<Time> {
+        self.reconnect_at
+            .values()
+            .filter(|at| **at > now)
+            .min()
+            .copied()
     }
 }
 

@@ -171,7 +171,7 @@ impl Producer {
 
     /// The next deadline.
     pub fn poll_timeout(&self) -> Option<Time> {
-        let mut next = self.metadata.next_deadline();
+        let mut next = self.metadata.next_deadline(self.now);
         if let Some((_, _, deadline)) = self.idempotence.init {
             next = next.min(deadline);
         } else if self.needs_producer_id() {
@@ -249,7 +249,9 @@ impl Producer {
         if !self.needs_producer_id() || i.init.is_some() || self.now < i.init_retry_at {
             return;
         }
-        let broker = self.metadata.next_broker();
+        let Some(broker) = self.metadata.next_broker(self.now) else {
+            return; // every broker is backing off; the metadata deadline wakes us
+        };
         let correlation_id = self.out.correlation_id();
         let deadline = self.now.plus_ms(self.config.request_timeout_ms);
         self.idempotence.init = Some((correlation_id, broker, deadline));
@@ -423,6 +425,9 @@ impl Producer {
                 self.metadata.invalidate();
                 continue;
             };
+            if !self.metadata.reachable(self.now, leader) {
+                continue;
+            }
             loop {
                 let in_flight_to_leader = self
                     .in_flight
@@ -650,7 +655,7 @@ impl Producer {
     }
 
     fn on_disconnected(&mut self, broker: BrokerId) {
-        self.metadata.on_disconnected(broker);
+        self.metadata.on_disconnected(self.now, broker);
         if self.idempotence.init.is_some_and(|(_, b, _)| b == broker) {
             self.idempotence.init = None;
         }
