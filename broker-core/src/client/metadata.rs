@@ -188,6 +188,15 @@ impl ClientMetadata {
         }
     }
 
+    /// When the first bootstrap broker may be connected to again.
+    pub(crate) fn first_reconnect(&self, now: Time) -> Time {
+        self.bootstrap
+            .iter()
+            .map(|b| self.reconnect_at.get(b).copied().unwrap_or(now).max(now))
+            .min()
+            .unwrap_or(now)
+    }
+
     fn reconnect_end(&self, now: Time) -> Option<Time> {
         self.reconnect_at
             .values()

@@ -250,7 +250,9 @@ impl Producer {
             return;
         }
         let Some(broker) = self.metadata.next_broker(self.now) else {
-            return; // every broker is backing off; the metadata deadline wakes us
+            // Every broker is backing off after a broken connection: try when one may be reached.
+            self.idempotence.init_retry_at = self.metadata.first_reconnect(self.now);
+            return;
         };
         let correlation_id = self.out.correlation_id();
         let deadline = self.now.plus_ms(self.config.request_timeout_ms);

@@ -348,3 +348,29 @@ fn a_consumer_detects_truncation_below_its_position() {
     assert_eq!(history.last(), Some(&expected));
     assert_eq!(consumer.positions()[&tp()], Some(Offset(1)));
 }
+
+/// A producer whose only broker just reset the connection waits `reconnect.backoff.ms` before
+/// asking again: its next deadline is in the future, never "now" (a busy loop in the driver).
+#[test]
+fn a_producer_backs_off_after_a_broken_connection() {
+    let mut h = ProducerHarness::new(true);
+    h.take(|m| matches!(m, Message::InitProducerId { .. }));
+    h.input(Input::Disconnected {
+        peer: NodeId::Broker(BrokerId(1)),
+    });
+    assert!(
+        h.sent.is_empty(),
+        "nothing is sent to a broker in backoff: {:?}",
+        h.sent
+    );
+    let next = h.producer.poll_timeout().expect("a deadline");
+    assert!(
+        next > Time(h.now),
+        "next deadline {next:?} is not after now"
+    );
+    h.advance(next.0 - h.now);
+    assert!(h
+        .sent
+        .iter()
+        .any(|m| matches!(m, Message::InitProducerId { .. })));
+}
