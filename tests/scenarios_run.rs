@@ -276,100 +276,37 @@ fn lost_produce_responses_duplicate_only_without_idempotence() {
 /// millisecond. `reconnect.backoff.ms` bounds it; the event count is deterministic.
 #[test]
 fn a_dead_leader_does_not_make_clients_storm() {
-    let source = r#"name = "acks1-seed-34"
-title = "Found by kafka-lab check --profile acks1, seed 19"
-summary = "A case drawn by the `acks1` swarm profile (acks=1: acknowledged writes may be lost on failover), shrunk to what still shows the finding."
-seed = 34
-duration_ms = 60000
-drain_ms = 30000
-
-[cluster]
-brokers = 3
-controllers = 1
-
-[cluster.config]
-"broker.heartbeat.interval.ms" = 1000
-"broker.session.timeout.ms" = 6000
-"replica.lag.time.max.ms" = 10000
-
-[protocol]
-truncation = "leader-epoch"
-hw_requires_min_isr = true
-isr_join_requires_epoch_start = true
-
-[network]
-latency_ms = [1, 10]
-drop_rate = 0.011
-duplicate_rate = 0.0
-
-[disk]
-write_latency_ms = [0, 1]
-fsync_latency_ms = [1, 10]
-flush_interval_ms = 5000
-tear_probability = 0.5
-
-[[topics]]
-name = "events"
-partitions = 2
-replication_factor = 3
-
-[topics.config]
-"min.insync.replicas" = 2
-
-[[producers]]
-name = "producer-1"
-topic = "events"
-rate_per_s = 14.0
-keys = 5
-start_ms = 0
-
-[producers.config]
-acks = "1"
-"delivery.timeout.ms" = 30000
-"enable.idempotence" = false
-"request.timeout.ms" = 5000
-
-[[consumers]]
-name = "consumer-1"
-topics = ["events"]
-start_ms = 0
-
-[consumers.config]
-"auto.offset.reset" = "earliest"
-
-[[faults]]
-at_ms = 2024
-action = "partition"
-sides = [["broker-1"], ["broker-2", "broker-3", "controller-1"]]
-
-[[faults]]
-at_ms = 2038
-action = "crash"
-target = "broker-1"
-
-[[faults]]
-at_ms = 2538
-action = "restart"
-target = "broker-1"
-
-[[faults]]
-at_ms = 4024
-action = "heal"
-
-[[faults]]
-at_ms = 7351
-action = "crash"
-target = "broker-2"
-
-[[faults]]
-at_ms = 24225
-action = "restart"
-target = "broker-2"
-
-[expect]
-findings = []"#;
-    let scenario = scenarios::parse(source, "acks1-seed-34.toml").expect("parses");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/regressions/acks1-seed-34.toml"
+    );
+    let scenario = scenarios::load(std::path::Path::new(path)).expect("loads");
     let outcome = run(&scenario, false).expect("runs");
     let events = outcome.world.events();
     assert!(events < 100_000, "{events} events for 90 simulated seconds");
+}
+
+/// Cases `kafka-lab check` found and shrank, kept with the `[expect]` of the fixed behaviour:
+/// `safe-seed-88` and `safe-seed-157` wrote a batch twice under idempotence (a batch answered
+/// NOT_LEADER_OR_FOLLOWER after its append was re-sent under a new producer id).
+#[test]
+fn shrunk_regressions_meet_their_expect() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/regressions");
+    let mut paths: Vec<_> = std::fs::read_dir(dir)
+        .expect("the regressions folder")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    paths.sort();
+    assert!(paths.len() >= 3);
+    for path in paths {
+        let scenario = scenarios::load(&path).expect("loads");
+        let outcome = run(&scenario, false).expect("runs");
+        assert!(
+            outcome.expect_met,
+            "{}: expected {:?}, found {:?}",
+            path.display(),
+            scenario.expect.findings,
+            outcome.found
+        );
+    }
 }
