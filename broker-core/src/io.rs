@@ -297,6 +297,8 @@ pub enum HistoryEntry {
         tp: TopicPartition,
         /// `(offset, value)` pairs in order.
         records: Vec<(Offset, Bytes)>,
+        /// When the fetch that returned them was sent (the record's own time is its completion).
+        invoked: Time,
     },
     /// A consumer's position jumped: what it reads next does not follow what it read before.
     PositionReset {

@@ -53,6 +53,7 @@ fn history() -> Vec<HistoryRecord> {
             let entry = HistoryEntry::Polled {
                 tp: tp.clone(),
                 records: chunk.to_vec(),
+                invoked: Time(SENDS),
             };
             history.push(HistoryRecord {
                 time: Time(SENDS),

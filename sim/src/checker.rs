@@ -97,7 +97,7 @@ fn group(history: &[HistoryRecord]) -> BTreeMap<&TopicPartition, Ops<'_>> {
                     SendOutcome::Fail(_) => {}
                 }
             }
-            HistoryEntry::Polled { tp, records } if !records.is_empty() => {
+            HistoryEntry::Polled { tp, records, .. } if !records.is_empty() => {
                 let ops = parts.entry(tp).or_default();
                 ops.polls.push(at);
                 ops.reads.extend(records.iter().map(|(o, v)| (*o, v, at)));
@@ -520,7 +520,15 @@ mod tests {
                 .iter()
                 .map(|&(o, v)| (Offset(o), Bytes::copy_from_slice(v.as_bytes())))
                 .collect();
-            self.push(c, HistoryEntry::Polled { tp: tp(p), records })
+            let invoked = Time(self.0.len() as u64);
+            self.push(
+                c,
+                HistoryEntry::Polled {
+                    tp: tp(p),
+                    records,
+                    invoked,
+                },
+            )
         }
 
         fn kinds(&self) -> Vec<FindingKind> {
@@ -876,6 +884,7 @@ mod tests {
                 let entry = HistoryEntry::Polled {
                     tp: tps[p].clone(),
                     records,
+                    invoked: Time(0),
                 };
                 push(&mut history, 10 + (p % 4) as u32, entry);
             }

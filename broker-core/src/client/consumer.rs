@@ -32,7 +32,8 @@ pub struct Consumer {
     out: Outbox,
     metadata: ClientMetadata,
     positions: BTreeMap<TopicPartition, Position>,
-    fetches: BTreeMap<BrokerId, (CorrelationId, Time)>,
+    /// The fetch in flight per broker: (correlation id, deadline, when it was sent).
+    fetches: BTreeMap<BrokerId, (CorrelationId, Time, Time)>,
 }
 
 impl Consumer {
@@ -79,7 +80,7 @@ impl Consumer {
     pub fn handle_timeout(&mut self, now: Time) {
         self.advance(now);
         self.metadata.expire(now);
-        self.fetches.retain(|_, (_, deadline)| *deadline > now);
+        self.fetches.retain(|_, (_, deadline, _)| *deadline > now);
         for position in self.positions.values_mut() {
             if position
                 .list_in_flight
@@ -99,7 +100,7 @@ impl Consumer {
     /// The next deadline.
     pub fn poll_timeout(&self) -> Option<Time> {
         let mut next = self.metadata.next_deadline(self.now);
-        for (_, deadline) in self.fetches.values() {
+        for (_, deadline, _) in self.fetches.values() {
             next = next.min(*deadline);
         }
         for p in self.positions.values() {
@@ -215,6 +216,7 @@ impl Consumer {
                 (
                     correlation_id,
                     self.now.plus_ms(self.config.request_timeout_ms + wait_ms),
+                    self.now,
                 ),
             );
             let message = Message::Fetch {
@@ -243,12 +245,15 @@ impl Consumer {
                 partitions,
             } => {
                 let NodeId::Broker(broker) = from else { return };
-                if self.fetches.get(&broker).map(|(c, _)| *c) != Some(correlation_id) {
+                let Some((expected, _, invoked)) = self.fetches.get(&broker).copied() else {
+                    return;
+                };
+                if expected != correlation_id {
                     return;
                 }
                 self.fetches.remove(&broker);
                 for response in partitions {
-                    self.on_partition_data(response);
+                    self.on_partition_data(response, invoked);
                 }
             }
             Message::ListOffsetsResponse {
@@ -262,7 +267,7 @@ impl Consumer {
         }
     }
 
-    fn on_partition_data(&mut self, response: FetchPartitionResponse) {
+    fn on_partition_data(&mut self, response: FetchPartitionResponse, invoked: Time) {
         let tp = response.tp.clone();
         let Some(position) = self.positions.get_mut(&tp) else {
             return;
@@ -309,7 +314,12 @@ impl Consumer {
                 if let Some((last, _)) = records.last() {
                     position.offset = Some(last.next());
                     position.epoch = response.batches.last().map(|b| b.leader_epoch);
-                    self.out.history(HistoryEntry::Polled { tp, records });
+                    let entry = HistoryEntry::Polled {
+                        tp,
+                        records,
+                        invoked,
+                    };
+                    self.out.history(entry);
                 }
             }
             ErrorCode::OFFSET_OUT_OF_RANGE => {
