@@ -984,3 +984,90 @@ fn a_retried_idempotent_batch_is_not_appended_twice() {
         Some((ErrorCode::NONE, Some(Offset(2))))
     );
 }
+
+impl Harness {
+    fn init_producer_id(&mut self) -> (ErrorCode, ProducerId) {
+        let correlation_id = self.correlation_id();
+        self.input(Input::Message {
+            from: CLIENT,
+            message: Message::InitProducerId { correlation_id },
+        });
+        self.out
+            .iter()
+            .find_map(|o| match o {
+                Output::Send {
+                    message:
+                        Message::InitProducerIdResponse {
+                            correlation_id: id,
+                            error,
+                            producer_id,
+                            ..
+                        },
+                    ..
+                } if *id == correlation_id => Some((*error, *producer_id)),
+                _ => None,
+            })
+            .expect("InitProducerId is answered at once")
+    }
+}
+
+/// Producer ids come from the broker epoch (unique per registration) and a counter; a broker
+/// without a registration has no block of ids to hand out (KIP-730).
+#[test]
+fn init_producer_id_is_unique_per_registration_and_refused_before_it() {
+    let mut h = Harness::started(2, ProtocolSwitches::default(), DiskImage::default());
+    assert_eq!(h.init_producer_id().0, ErrorCode::COORDINATOR_NOT_AVAILABLE);
+    let mut h = Harness::leader(ProtocolSwitches::default(), 1, &[1, 2, 3]);
+    let epoch = broker_epoch(1).0;
+    assert_eq!(
+        h.init_producer_id(),
+        (ErrorCode::NONE, ProducerId(epoch << 24 | 1))
+    );
+    assert_eq!(
+        h.init_producer_id(),
+        (ErrorCode::NONE, ProducerId(epoch << 24 | 2))
+    );
+}
+
+/// A duplicate under acks=all is answered only once the high watermark passes the original,
+/// exactly like the original (`DelayedProduce` on the duplicate's offsets).
+#[test]
+fn a_duplicate_under_acks_all_waits_for_the_high_watermark() {
+    let mut h = Harness::leader(ProtocolSwitches::default(), 2, &[1, 2]);
+    let produce = |h: &mut Harness| {
+        let correlation_id = h.correlation_id();
+        let producer = crate::record::ProducerFields {
+            producer_id: ProducerId(42),
+            producer_epoch: 0,
+            base_sequence: 0,
+        };
+        let batch = RecordBatch::new(Some(producer), batch(2).records.to_vec());
+        let message = Message::Produce {
+            correlation_id,
+            tp: tp(),
+            acks: Acks::All,
+            timeout_ms: 30_000,
+            batch,
+        };
+        h.input(Input::Message {
+            from: CLIENT,
+            message,
+        });
+        correlation_id
+    };
+    let original = produce(&mut h);
+    let retry = produce(&mut h);
+    assert_eq!(h.leo(), Offset(2), "appended once");
+    assert_eq!(
+        h.produce_response(retry),
+        None,
+        "not before the HW passes it"
+    );
+    h.fetch(2, 2, Some(0), 0);
+    for id in [original, retry] {
+        assert_eq!(
+            h.produce_response(id),
+            Some((ErrorCode::NONE, Some(Offset(0))))
+        );
+    }
+}
