@@ -2,6 +2,7 @@
 //!
 //! Exit status: 0 when the scenario's `[expect]` holds, 1 when it does not, 2 on bad input.
 
+mod bench;
 mod check;
 mod report;
 
@@ -31,6 +32,8 @@ enum Command {
     /// Swarm testing: random configurations and fault schedules over many seeds, checked and
     /// shrunk to replayable scenario files.
     Check(check::CheckArgs),
+    /// The standard benchmark (DESIGN.md §9): simulator speed, memory, and check throughput.
+    Bench(bench::BenchArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -76,6 +79,7 @@ fn main() -> ExitCode {
         }
         Command::Run(args) => exit(run(&args)),
         Command::Check(args) => exit(check::check(&args)),
+        Command::Bench(args) => exit(bench::bench(&args)),
     }
 }
 

@@ -218,3 +218,25 @@ fn no_arguments_runs_the_default_scenario() {
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
     assert!(String::from_utf8_lossy(&output.stdout).contains("kafka-lab run quickstart"));
 }
+
+#[test]
+fn bench_reports_its_figures_as_json() {
+    let output = kafka_lab(&[
+        "bench",
+        "--duration-ms",
+        "3000",
+        "--check-seeds",
+        "2",
+        "--jobs",
+        "1",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let value: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    assert!(value["events"].as_u64().unwrap() > 1_000, "{value}");
+    // 2 producers × 500 records/s × 3 s, all acknowledged by a healthy cluster.
+    assert_eq!(value["records"].as_u64(), Some(3_000), "{value}");
+    assert!(value["bytes_allocated_per_record"].as_f64().unwrap() > 0.0);
+    assert!(value["check_seeds_per_s"].as_f64().unwrap() > 0.0);
+}

@@ -1,0 +1,184 @@
+//! `kafka-lab bench`: the standard workload of DESIGN.md §9 and a `check --profile safe` batch,
+//! timed on the wall clock. Figures, not assertions: CI machines are too noisy for timed tests.
+
+use crate::Format;
+use rayon::prelude::*;
+use scenarios::swarm::{check_seed, Profile};
+use stats_alloc::{Region, StatsAlloc, INSTRUMENTED_SYSTEM};
+use std::alloc::System;
+use std::time::Instant;
+
+/// Counts allocated bytes, for "bytes allocated per record".
+#[global_allocator]
+static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
+
+#[derive(clap::Args, Debug)]
+pub struct BenchArgs {
+    /// Simulated length of the standard workload's main phase.
+    #[arg(long, default_value_t = 600_000)]
+    duration_ms: u64,
+    /// Multiply the producers' rate (1 = 2 × 500 records/s), to see how cost grows with records.
+    #[arg(long, default_value_t = 1)]
+    scale: u32,
+    /// Seeds of `check --profile safe` to time (0 to skip).
+    #[arg(long, default_value_t = 40)]
+    check_seeds: u64,
+    /// Threads for the check batch (default: one per core).
+    #[arg(long)]
+    jobs: Option<usize>,
+    /// Text, or one JSON object.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+}
+
+#[derive(serde::Serialize)]
+struct Figures {
+    simulated_ms: u64,
+    events: u64,
+    records: u64,
+    wall_s: f64,
+    events_per_wall_s: f64,
+    simulated_per_wall: f64,
+    records_per_wall_s: f64,
+    bytes_allocated_per_record: f64,
+    peak_rss_kib: Option<u64>,
+    check_seeds: u64,
+    check_jobs: usize,
+    check_seeds_per_s: Option<f64>,
+}
+
+/// DESIGN.md §9: 3 brokers, 1 controller, 6 partitions RF 3, 2 producers at 500 records/s with
+/// acks=all and linger.ms=5, 3 consumers (assign mode, every partition: groups come later),
+/// latency 1–5 ms, no faults.
+fn standard(duration_ms: u64, scale: u32) -> anyhow::Result<scenarios::Scenario> {
+    let source = format!(
+        r#"name = "bench-standard"
+title = "The standard benchmark workload"
+duration_ms = {duration_ms}
+drain_ms = 10000
+[cluster]
+brokers = 3
+[network]
+latency_ms = [1, 5]
+[[topics]]
+name = "events"
+partitions = 6
+replication_factor = 3
+{producers}{consumers}"#,
+        producers = (1..=2)
+            .map(|i| format!(
+                "[[producers]]\nname = \"producer-{i}\"\ntopic = \"events\"\nrate_per_s = {}\nkeys = 100\nconfig = {{ acks = \"all\", \"linger.ms\" = 5 }}\n",
+                500 * scale
+            ))
+            .collect::<String>(),
+        consumers = (1..=3)
+            .map(|i| format!("[[consumers]]\nname = \"consumer-{i}\"\ntopics = [\"events\"]\nconfig = {{ \"auto.offset.reset\" = \"earliest\" }}\n"))
+            .collect::<String>(),
+    );
+    Ok(scenarios::parse(&source, "bench-standard")?)
+}
+
+/// Runs the benchmark and prints its figures.
+pub fn bench(args: &BenchArgs) -> anyhow::Result<bool> {
+    if args.scale == 0 {
+        anyhow::bail!("--scale must be at least 1");
+    }
+    let scenario = standard(args.duration_ms, args.scale)?;
+    let region = Region::new(GLOBAL);
+    let started = Instant::now();
+    let outcome = scenarios::run(&scenario, false)?;
+    let wall_s = started.elapsed().as_secs_f64().max(1e-9);
+    let allocated = region.change().bytes_allocated;
+    let world = &outcome.world;
+    let records = world
+        .history()
+        .iter()
+        .filter(|r| {
+            matches!(
+                r.entry,
+                broker_core::HistoryEntry::SendCompleted {
+                    outcome: broker_core::SendOutcome::Ok(_),
+                    ..
+                }
+            )
+        })
+        .count() as u64;
+    let simulated_ms = world.now().0;
+    let (check_jobs, check_seeds_per_s) = check_batch(args)?;
+    let figures = Figures {
+        simulated_ms,
+        events: world.events(),
+        records,
+        wall_s,
+        events_per_wall_s: world.events() as f64 / wall_s,
+        simulated_per_wall: simulated_ms as f64 / 1000.0 / wall_s,
+        records_per_wall_s: records as f64 / wall_s,
+        bytes_allocated_per_record: allocated as f64 / records.max(1) as f64,
+        peak_rss_kib: peak_rss_kib(),
+        check_seeds: args.check_seeds,
+        check_jobs,
+        check_seeds_per_s,
+    };
+    print(args.format, &figures)?;
+    Ok(true)
+}
+
+/// Seeds per second of `check --profile safe` (no shrinking), on `--jobs` threads.
+fn check_batch(args: &BenchArgs) -> anyhow::Result<(usize, Option<f64>)> {
+    let jobs = args.jobs.unwrap_or_else(|| {
+        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+    });
+    if args.check_seeds == 0 {
+        return Ok((jobs, None));
+    }
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(jobs.max(1))
+        .build()?;
+    let started = Instant::now();
+    pool.install(|| {
+        (1..=args.check_seeds)
+            .into_par_iter()
+            .for_each(|seed| drop(check_seed(Profile::Safe, seed, false)));
+    });
+    let wall_s = started.elapsed().as_secs_f64().max(1e-9);
+    Ok((jobs, Some(args.check_seeds as f64 / wall_s)))
+}
+
+/// The process's peak resident set (`VmHWM`), where Linux reports it.
+fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn print(format: Format, f: &Figures) -> anyhow::Result<()> {
+    if format == Format::Json {
+        println!("{}", serde_json::to_string_pretty(f)?);
+        return Ok(());
+    }
+    println!(
+        "standard workload: {:.0} simulated s, {} events, {} records acknowledged",
+        f.simulated_ms as f64 / 1000.0,
+        f.events,
+        f.records
+    );
+    println!("  wall time             {:.3} s", f.wall_s);
+    println!("  events per wall s     {:.0}", f.events_per_wall_s);
+    println!("  simulated / wall      {:.0}x", f.simulated_per_wall);
+    println!("  records per wall s    {:.0}", f.records_per_wall_s);
+    println!(
+        "  bytes alloc / record  {:.0}",
+        f.bytes_allocated_per_record
+    );
+    match f.peak_rss_kib {
+        Some(kib) => println!("  peak memory           {:.1} MiB", kib as f64 / 1024.0),
+        None => println!("  peak memory           (not reported on this system)"),
+    }
+    if let Some(rate) = f.check_seeds_per_s {
+        println!(
+            "check --profile safe: {} seeds on {} job(s), {rate:.1} seeds/s",
+            f.check_seeds, f.check_jobs
+        );
+    }
+    Ok(())
+}
