@@ -95,7 +95,12 @@ pub fn check_seed(profile: Profile, seed: u64, shrink: bool) -> SeedResult {
         .filter(|f| f.verdict == Verdict::Violation)
         .count();
     let shrunk = match interesting_kind(profile, &findings) {
-        Some(kind) if shrink => Some(shrink_case(profile, seed, tree, kind)),
+        Some(kind) if shrink => {
+            let violation = findings
+                .iter()
+                .any(|f| f.kind == kind && f.verdict == Verdict::Violation);
+            Some(shrink_case(profile, seed, tree, kind, violation))
+        }
         _ => None,
     };
     SeedResult {
@@ -147,20 +152,17 @@ fn still_shows(outcome: &Outcome, kind: FindingKind, violation: bool) -> bool {
 }
 
 /// Shrink with proptest's value tree (fewer and shorter faults, fewer brokers and partitions,
-/// a lower rate, fewer drops), then shorten the run. The world seed stays: the network and disk
-/// draw the same way, only the case changes.
+/// a lower rate, fewer drops), then shorten the run, keeping `kind` (as a violation, when it
+/// was one). The world seed stays: the network and disk draw the same way, only the case
+/// changes.
 fn shrink_case(
     profile: Profile,
     seed: u64,
     mut tree: impl ValueTree<Value = Case>,
     kind: FindingKind,
+    violation: bool,
 ) -> Shrunk {
     let original = tree.current();
-    let first = run_case(profile, seed, &original);
-    let violation = first
-        .findings
-        .iter()
-        .any(|f| f.kind == kind && f.verdict == Verdict::Violation);
     let faults_before = original.to_scenario(profile, seed).faults.len();
     let mut runs = 0;
     let mut best = original;
