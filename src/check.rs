@@ -84,6 +84,11 @@ pub fn check(args: &CheckArgs) -> anyhow::Result<bool> {
     if args.write_cases {
         return write_cases(args, &seeds);
     }
+    if !args.no_shrink {
+        // Fail on an unwritable --out before the sweep, not after it.
+        std::fs::create_dir_all(&args.out)
+            .with_context(|| format!("cannot create {}", args.out.display()))?;
+    }
     let jobs = args.jobs.unwrap_or_else(|| {
         std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
     });
