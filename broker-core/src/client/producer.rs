@@ -399,13 +399,14 @@ impl Producer {
         let timeout_ms = self.config.delivery_timeout_ms;
         let mut expired = Vec::new();
         for (tp, queue) in &mut self.queues {
-            // Not only the front: two retries re-enqueued at the front can leave an older batch
-            // behind a newer one, and a missed expiry would be a deadline in the past forever.
-            let (old, fresh): (VecDeque<_>, VecDeque<_>) = std::mem::take(&mut queue.ready)
-                .into_iter()
-                .partition(|b| now >= b.created.plus_ms(timeout_ms));
-            queue.ready = fresh;
-            expired.extend(old.into_iter().map(|b| (tp.clone(), b)));
+            // The queue is in creation order (`reenqueue` keeps it so): the front expires first.
+            while queue
+                .ready
+                .front()
+                .is_some_and(|b| now >= b.created.plus_ms(timeout_ms))
+            {
+                expired.push((tp.clone(), queue.ready.pop_front().expect("checked")));
+            }
         }
         for (tp, batch) in expired {
             self.complete_failed(&tp, batch, ErrorCode::REQUEST_TIMED_OUT);
@@ -439,10 +440,11 @@ impl Producer {
                 // `RecordAccumulator.shouldStopDrainBatchesForPartition`: a retried idempotent
                 // batch (it has its sequence already) goes out only when nothing of its
                 // partition is in flight, so retries land one by one in sequence order.
-                let retry_waits = self.in_flight.values().any(|f| f.tp == tp);
+                let in_flight = &self.in_flight;
                 let queue = self.queues.get_mut(&tp).expect("listed");
                 let sendable = queue.ready.front().is_some_and(|b| {
-                    b.retry_at <= self.now && !(b.fields.is_some() && retry_waits)
+                    b.retry_at <= self.now
+                        && !(b.fields.is_some() && in_flight.values().any(|f| f.tp == tp))
                 });
                 if !sendable
                     || in_flight_to_leader >= self.config.max_in_flight_requests_per_connection
@@ -577,7 +579,7 @@ impl Producer {
             self.metadata.invalidate();
         }
         let retriable =
-            error.is_retriable() || self.sequence_error_resolves(&flight.tp, &batch, error);
+            error.is_retriable() || self.retry_after_sequence_error(&flight.tp, &batch, error);
         let can_retry =
             retriable && batch.attempts <= self.config.retries && self.now < self.expiry(&batch);
         if can_retry {
@@ -588,12 +590,12 @@ impl Producer {
         }
     }
 
-    /// Whether a sequence or epoch error of an idempotent batch is retried. An
-    /// `OUT_OF_ORDER_SEQUENCE_NUMBER` behind an earlier batch of the same partition that is
-    /// itself in flight or waiting to be retried resolves once that one lands (`Sender`'s
+    /// Whether a sequence or epoch error of an idempotent batch is retried, and what must happen
+    /// first. An `OUT_OF_ORDER_SEQUENCE_NUMBER` behind an earlier batch of the same partition
+    /// that is itself in flight or waiting to be retried resolves once that one lands (`Sender`'s
     /// handling with `max.in.flight.requests.per.connection` > 1). Any other sequence or epoch
-    /// error resets the producer id first (`maybe_reset_producer_id`), then retries.
-    fn sequence_error_resolves(
+    /// error schedules a new producer id (`maybe_reset_producer_id`) before the retry.
+    fn retry_after_sequence_error(
         &mut self,
         tp: &TopicPartition,
         batch: &ProducerBatch,
@@ -627,22 +629,20 @@ impl Producer {
         true
     }
 
-    /// `RecordAccumulator.reenqueue`: a retried batch goes back to the front of its queue; an
-    /// idempotent one in sequence order (`insertInSequenceOrder`), so that retries of several
-    /// in-flight batches go out again in the order the broker expects.
+    /// `RecordAccumulator.reenqueue`: a retried batch goes back ahead of the batches created
+    /// after it. For an idempotent producer that is `insertInSequenceOrder` (a partition's
+    /// sequences are handed out in creation order), so retries of several in-flight batches go
+    /// out again in the order the broker expects; for every producer it keeps the queue in
+    /// creation order, so the front is always the first to expire.
     fn reenqueue(&mut self, tp: TopicPartition, batch: ProducerBatch) {
         let ready = &mut self.queues.entry(tp).or_default().ready;
-        let Some(fields) = batch.fields else {
-            ready.push_front(batch);
-            return;
+        let sequence = |b: &ProducerBatch| b.fields.map(|f| f.base_sequence);
+        // Batches created in the same millisecond: retries first, in sequence order.
+        let ahead = |b: &ProducerBatch| {
+            b.created < batch.created
+                || (b.created == batch.created && b.attempts > 0 && sequence(b) < sequence(&batch))
         };
-        let at = ready
-            .iter()
-            .position(|b| {
-                b.fields
-                    .is_none_or(|f| f.base_sequence > fields.base_sequence)
-            })
-            .unwrap_or(ready.len());
+        let at = ready.partition_point(ahead);
         ready.insert(at, batch);
     }
 
