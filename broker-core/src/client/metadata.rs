@@ -177,15 +177,12 @@ impl ClientMetadata {
     pub(crate) fn next_deadline(&self, now: Time) -> Time {
         let refresh = match self.in_flight {
             Some((_, _, deadline)) => deadline,
-            None if self.stale => self
-                .retry_at
-                .max(self.reconnect_end(now).unwrap_or(Time(0))),
+            // A due refresh also waits for a bootstrap broker it may connect to.
+            None if self.stale => self.retry_at.max(self.first_reconnect(now)),
             None => self.refresh_due,
         };
-        match self.reconnect_end(now) {
-            Some(at) => refresh.min(at),
-            None => refresh,
-        }
+        let reconnect = self.reconnect_at.values().filter(|at| **at > now).min();
+        reconnect.map_or(refresh, |at| refresh.min(*at))
     }
 
     /// When the first bootstrap broker may be connected to again.
@@ -195,14 +192,6 @@ impl ClientMetadata {
             .map(|b| self.reconnect_at.get(b).copied().unwrap_or(now).max(now))
             .min()
             .unwrap_or(now)
-    }
-
-    fn reconnect_end(&self, now: Time) -> Option<Time> {
-        self.reconnect_at
-            .values()
-            .filter(|at| **at > now)
-            .min()
-            .copied()
     }
 }
 
