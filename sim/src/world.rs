@@ -512,17 +512,21 @@ impl World {
     /// lost to a cut link get no such notice: the sender only times out, as in a partition.
     fn reset_connection(&mut self, a: NodeId, b: NodeId) {
         let at = self.now.plus_ms(self.spec.network.latency_ms.1.max(1));
-        for (to, peer) in [(a, b), (b, a)] {
-            let incarnation = self.slots[&to].incarnation;
-            self.schedule(
-                at,
-                Ev::Disconnect {
-                    to,
-                    incarnation,
-                    peer,
-                },
-            );
-        }
+        self.notify_disconnect(at, a, b);
+        self.notify_disconnect(at, b, a);
+    }
+
+    /// `to` (its current process) learns at `at` that its connection to `peer` broke.
+    fn notify_disconnect(&mut self, at: Time, to: NodeId, peer: NodeId) {
+        let incarnation = self.slots[&to].incarnation;
+        self.schedule(
+            at,
+            Ev::Disconnect {
+                to,
+                incarnation,
+                peer,
+            },
+        );
     }
 
     /// A message reached a machine whose process is gone (crashed, stopped, or restarted since
@@ -533,15 +537,7 @@ impl World {
             return;
         }
         let at = self.now.plus_ms(self.spec.network.latency_ms.0);
-        let incarnation = self.slots[&from].incarnation;
-        self.schedule(
-            at,
-            Ev::Disconnect {
-                to: from,
-                incarnation,
-                peer: to,
-            },
-        );
+        self.notify_disconnect(at, from, to);
     }
 
     pub(crate) fn schedule_releases(&mut self, releases: Vec<crate::network::Release>) {
@@ -647,23 +643,16 @@ impl World {
         if status == Status::PowerFailed {
             return;
         }
-        let peers: Vec<(NodeId, u64)> = self
+        let peers: Vec<NodeId> = self
             .slots
             .iter()
             .filter(|(p, s)| **p != id && s.node.is_some())
-            .map(|(p, s)| (*p, s.incarnation))
+            .map(|(p, _)| *p)
             .collect();
-        let latency = self.spec.network.latency_ms.0;
-        for (peer, incarnation) in peers {
+        let at = self.now.plus_ms(self.spec.network.latency_ms.0);
+        for peer in peers {
             if self.network.connected(id, peer) {
-                self.schedule(
-                    self.now.plus_ms(latency),
-                    Ev::Disconnect {
-                        to: peer,
-                        incarnation,
-                        peer: id,
-                    },
-                );
+                self.notify_disconnect(at, peer, id);
             }
         }
     }
