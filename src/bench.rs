@@ -2,8 +2,7 @@
 //! timed on the wall clock. Figures, not assertions: CI machines are too noisy for timed tests.
 
 use crate::Format;
-use rayon::prelude::*;
-use scenarios::swarm::{check_seed, Profile};
+use scenarios::swarm::Profile;
 use stats_alloc::{Region, StatsAlloc, INSTRUMENTED_SYSTEM};
 use std::alloc::System;
 use std::time::Instant;
@@ -136,21 +135,13 @@ pub fn bench(args: &BenchArgs) -> anyhow::Result<bool> {
 
 /// Seeds per second of `check --profile safe` (no shrinking), on `--jobs` threads.
 fn check_batch(args: &BenchArgs) -> anyhow::Result<(usize, Option<f64>)> {
-    let jobs = args.jobs.unwrap_or_else(|| {
-        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
-    });
+    let (pool, jobs) = crate::check::worker_pool(args.jobs)?;
     if args.check_seeds == 0 {
         return Ok((jobs, None));
     }
-    let pool = rayon::ThreadPoolBuilder::new()
-        .num_threads(jobs.max(1))
-        .build()?;
+    let seeds: Vec<u64> = (1..=args.check_seeds).collect();
     let started = Instant::now();
-    pool.install(|| {
-        (1..=args.check_seeds)
-            .into_par_iter()
-            .for_each(|seed| drop(check_seed(Profile::Safe, seed, false)));
-    });
+    crate::check::sweep(&pool, Profile::Safe, &seeds, false, |_| {});
     let wall_s = started.elapsed().as_secs_f64().max(1e-9);
     Ok((jobs, Some(args.check_seeds as f64 / wall_s)))
 }

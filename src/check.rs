@@ -86,10 +86,22 @@ pub fn check(args: &CheckArgs) -> anyhow::Result<bool> {
     }
     if !args.no_shrink {
         // Fail on an unwritable --out before the sweep, not after it.
-        std::fs::create_dir_all(&args.out)
-            .with_context(|| format!("cannot create {}", args.out.display()))?;
+        create_dir(&args.out)?;
     }
-    let jobs = args.jobs.unwrap_or_else(|| {
+    let (pool, jobs) = worker_pool(args.jobs)?;
+    let started = Instant::now();
+    let progress = Progress::new(seeds.len() as u64);
+    let results = sweep(&pool, args.profile, &seeds, !args.no_shrink, |r| {
+        progress.tick(r)
+    });
+    progress.finish();
+    let elapsed_s = started.elapsed().as_secs_f64();
+    report(args, &results, jobs, elapsed_s)
+}
+
+/// A pool of `jobs` threads (default: one per core), and its size.
+pub fn worker_pool(jobs: Option<usize>) -> anyhow::Result<(rayon::ThreadPool, usize)> {
+    let jobs = jobs.unwrap_or_else(|| {
         std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
     });
     if jobs == 0 {
@@ -99,36 +111,48 @@ pub fn check(args: &CheckArgs) -> anyhow::Result<bool> {
         .num_threads(jobs)
         .build()
         .context("cannot start worker threads")?;
-    let started = Instant::now();
-    let progress = Progress::new(seeds.len() as u64);
-    let profile = args.profile;
-    let shrink = !args.no_shrink;
-    let results: Vec<SeedResult> = pool.install(|| {
+    Ok((pool, jobs))
+}
+
+/// Every seed's result, in seed order whatever the number of threads.
+pub fn sweep(
+    pool: &rayon::ThreadPool,
+    profile: Profile,
+    seeds: &[u64],
+    shrink: bool,
+    on_done: impl Fn(&SeedResult) + Sync,
+) -> Vec<SeedResult> {
+    pool.install(|| {
         seeds
             .par_iter()
             .map(|&seed| {
                 let result = check_seed(profile, seed, shrink);
-                progress.tick(&result);
+                on_done(&result);
                 result
             })
             .collect()
-    });
-    progress.finish();
-    let elapsed_s = started.elapsed().as_secs_f64();
-    report(args, &results, jobs, elapsed_s)
+    })
+}
+
+fn create_dir(dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))
+}
+
+/// Write a scenario as `DIR/NAME.toml`.
+fn write_scenario(dir: &Path, scenario: &scenarios::Scenario) -> anyhow::Result<PathBuf> {
+    create_dir(dir)?;
+    let path = dir.join(format!("{}.toml", scenario.name));
+    std::fs::write(&path, scenario.to_toml())
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(path)
 }
 
 fn write_cases(args: &CheckArgs, seeds: &[u64]) -> anyhow::Result<bool> {
-    let dir = &args.out;
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     for &seed in seeds {
         let scenario = scenarios::swarm::draw(args.profile, seed)
             .0
             .to_scenario(args.profile, seed);
-        let path = dir.join(format!("{}.toml", scenario.name));
-        std::fs::write(&path, scenario.to_toml())
-            .with_context(|| format!("cannot write {}", path.display()))?;
-        println!("{}", path.display());
+        println!("{}", write_scenario(&args.out, &scenario)?.display());
     }
     Ok(true)
 }
@@ -260,10 +284,7 @@ impl Replay {
 
 /// Write a shrunk scenario, then load it back and replay it: what is written must reproduce.
 fn write_shrunk(dir: &Path, shrunk: &scenarios::swarm::Shrunk) -> anyhow::Result<Replay> {
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let path = dir.join(format!("{}.toml", shrunk.scenario.name));
-    std::fs::write(&path, shrunk.scenario.to_toml())
-        .with_context(|| format!("cannot write {}", path.display()))?;
+    let path = write_scenario(dir, &shrunk.scenario)?;
     let replayed = scenarios::run(&scenarios::load(&path)?, false)?;
     if !replayed.expect_met {
         bail!(

@@ -296,36 +296,28 @@ impl Case {
 
     fn expand(&self, e: &Episode, out: &mut Vec<Fault>) {
         let (start, end) = (e.start_ms, e.start_ms + e.length_ms);
-        let on = |action, t: Target| targeted(start, action, self.name(t));
-        let off = |action, t: Target| targeted(end, action, self.name(t));
+        // A fault on one node from `at` for the episode's length, then its undo.
+        let mut span = |at: u64, action, undo, t: Target| {
+            out.push(targeted(at, action, self.name(t)));
+            out.push(targeted(at + e.length_ms, undo, self.name(t)));
+        };
+        use FaultAction::*;
         match e.fault {
-            EpisodeFault::Crash(t) => {
-                out.extend([on(FaultAction::Crash, t), off(FaultAction::Restart, t)])
-            }
-            EpisodeFault::PowerFail(t) => {
-                out.extend([on(FaultAction::PowerFail, t), off(FaultAction::Restart, t)]);
-            }
+            EpisodeFault::Crash(t) => span(start, Crash, Restart, t),
+            EpisodeFault::PowerFail(t) => span(start, PowerFail, Restart, t),
             EpisodeFault::RollingCrash(a, b, gap_ms) => {
-                let second = end + gap_ms;
-                out.extend([on(FaultAction::Crash, a), off(FaultAction::Restart, a)]);
-                out.push(targeted(second, FaultAction::Crash, self.name(b)));
-                let back = second + e.length_ms;
-                out.push(targeted(back, FaultAction::Restart, self.name(b)));
+                span(start, Crash, Restart, a);
+                span(end + gap_ms, Crash, Restart, b);
             }
-            EpisodeFault::Shutdown(t) => {
-                out.extend([on(FaultAction::Shutdown, t), off(FaultAction::Restart, t)]);
+            EpisodeFault::Shutdown(t) => span(start, Shutdown, Restart, t),
+            EpisodeFault::Pause(t) => span(start, Pause, Resume, t),
+            EpisodeFault::Clog(t) => span(start, Clog, Unclog, t),
+            EpisodeFault::Isolate(t) => {
+                out.extend([targeted(start, Isolate, self.name(t)), heal(end)]);
             }
-            EpisodeFault::Pause(t) => {
-                out.extend([on(FaultAction::Pause, t), off(FaultAction::Resume, t)])
-            }
-            EpisodeFault::Clog(t) => {
-                out.extend([on(FaultAction::Clog, t), off(FaultAction::Unclog, t)])
-            }
-            EpisodeFault::Isolate(t) => out.extend([on(FaultAction::Isolate, t), heal(end)]),
             EpisodeFault::PowerFailAll => {
                 for b in 0..self.brokers {
-                    out.push(on(FaultAction::PowerFail, Target::Broker(b)));
-                    out.push(off(FaultAction::Restart, Target::Broker(b)));
+                    span(start, PowerFail, Restart, Target::Broker(b));
                 }
             }
             EpisodeFault::Cut(a, b) => {

@@ -66,13 +66,6 @@ pub struct Shrunk {
     pub runs: u32,
 }
 
-impl SeedResult {
-    /// Whether the seed found a violation or the profile's target anomaly.
-    pub fn interesting(&self, profile: Profile) -> Option<FindingKind> {
-        interesting_kind(profile, &self.findings)
-    }
-}
-
 /// The case a seed draws (and its value tree, to shrink from).
 pub fn draw(profile: Profile, seed: u64) -> (Case, impl ValueTree<Value = Case>) {
     let mut bytes = [0u8; 32];
