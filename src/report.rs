@@ -227,6 +227,18 @@ fn describe(
             format!("rejects produce to {tp}: {error}")
         }
         Event::ControlledShutdownCompleted { .. } => "controlled shutdown complete".to_owned(),
+        Event::GroupsLoaded {
+            partition, groups, ..
+        } => format!(
+            "coordinates the groups of __consumer_offsets-{partition} ({groups} loaded from its log)"
+        ),
+        Event::GroupStateChanged {
+            group,
+            state,
+            generation,
+            members,
+            ..
+        } => format!("group {group}: {state}, generation {generation}, {members} member(s)"),
     })
 }
 

@@ -158,6 +158,14 @@ impl<'a> Reader<'a> {
             })
     }
 
+    fn optional_str(&mut self, key: &'static str) -> Result<Option<String>, ConfigError> {
+        match self.raw(key) {
+            None => Ok(None),
+            Some(ConfigValue::Str(s)) if !s.trim().is_empty() => Ok(Some(s.trim().to_owned())),
+            Some(other) => Err(Self::invalid(key, format!("expected a name, got {other}"))),
+        }
+    }
+
     fn finish(self) -> Result<(), ConfigError> {
         for key in self.map.keys() {
             if !self.known.contains(key.as_str()) {
@@ -255,6 +263,11 @@ pub struct ClusterConfig {
     pub offsets_topic_num_partitions: u32,
     /// `offsets.topic.replication.factor`.
     pub offsets_topic_replication_factor: u32,
+    /// `offsets.commit.timeout.ms`: how long a commit waits for the offsets partition's ISR.
+    pub offsets_commit_timeout_ms: u64,
+    /// `group.initial.rebalance.delay.ms`: how long the first rebalance of an empty group
+    /// waits for more members.
+    pub group_initial_rebalance_delay_ms: u64,
     /// Historical protocol switches.
     pub protocol: ProtocolSwitches,
 }
@@ -283,6 +296,8 @@ impl ClusterConfig {
             offsets_topic_num_partitions: r.int("offsets.topic.num.partitions", 3, 1, 1000)? as u32,
             offsets_topic_replication_factor: r.int("offsets.topic.replication.factor", 3, 1, 64)?
                 as u32,
+            offsets_commit_timeout_ms: r.ms("offsets.commit.timeout.ms", 5000)?,
+            group_initial_rebalance_delay_ms: r.ms("group.initial.rebalance.delay.ms", 3000)?,
             protocol,
         };
         r.finish()?;
@@ -441,6 +456,19 @@ pub struct ConsumerConfig {
     pub max_poll_interval_ms: u64,
     /// `metadata.max.age.ms`.
     pub metadata_max_age_ms: u64,
+    /// `group.id`: subscribe through this group; without one the consumer reads every
+    /// partition of its topics (assign mode).
+    pub group_id: Option<String>,
+    /// `client.id`: the name in member ids.
+    pub client_id: String,
+    /// `partition.assignment.strategy`: the assignor, which also picks eager or cooperative
+    /// rebalancing.
+    pub partition_assignment_strategy: crate::group::Assignor,
+    /// `max.poll.records`: at most this many records per poll.
+    pub max_poll_records: u32,
+    /// Not a Kafka config: how long the application takes per record it polled (the lab's
+    /// stand-in for processing, so a crash can fall between processing and commit).
+    pub processing_ms_per_record: u64,
 }
 
 impl ConsumerConfig {
@@ -467,6 +495,11 @@ impl ConsumerConfig {
             heartbeat_interval_ms: r.ms("heartbeat.interval.ms", 3000)?,
             max_poll_interval_ms: r.ms("max.poll.interval.ms", 300_000)?,
             metadata_max_age_ms: r.ms("metadata.max.age.ms", 300_000)?,
+            group_id: r.optional_str("group.id")?,
+            client_id: r.optional_str("client.id")?.unwrap_or_default(),
+            partition_assignment_strategy: assignor(&mut r)?,
+            max_poll_records: r.int("max.poll.records", 500, 1, 1_000_000)? as u32,
+            processing_ms_per_record: 0,
         };
         r.finish()?;
         if config.heartbeat_interval_ms >= config.session_timeout_ms {
@@ -477,6 +510,33 @@ impl ConsumerConfig {
         }
         Ok(config)
     }
+}
+
+/// `partition.assignment.strategy`: a short name or the Java class name. Kafka's default list
+/// is `[RangeAssignor, CooperativeStickyAssignor]`, which picks range until every member
+/// drops it; the lab takes one assignor and defaults to range.
+fn assignor(r: &mut Reader<'_>) -> Result<crate::group::Assignor, ConfigError> {
+    use crate::group::Assignor;
+    const KEY: &str = "partition.assignment.strategy";
+    let choice = r.choice(
+        KEY,
+        "range",
+        &[
+            "range",
+            "roundrobin",
+            "cooperative-sticky",
+            "org.apache.kafka.clients.consumer.RangeAssignor",
+            "org.apache.kafka.clients.consumer.RoundRobinAssignor",
+            "org.apache.kafka.clients.consumer.CooperativeStickyAssignor",
+        ],
+    )?;
+    Ok(match choice {
+        "range" | "org.apache.kafka.clients.consumer.RangeAssignor" => Assignor::Range,
+        "roundrobin" | "org.apache.kafka.clients.consumer.RoundRobinAssignor" => {
+            Assignor::RoundRobin
+        }
+        _ => Assignor::CooperativeSticky,
+    })
 }
 
 #[cfg(test)]

@@ -36,6 +36,8 @@ pub enum ErrorCode {
     INELIGIBLE_REPLICA,
     NEW_LEADER_ELECTED,
     UNKNOWN_PRODUCER_ID,
+    COORDINATOR_LOAD_IN_PROGRESS,
+    INCONSISTENT_GROUP_PROTOCOL,
 }
 
 impl ErrorCode {
@@ -56,6 +58,7 @@ impl ErrorCode {
                 | REQUEST_TIMED_OUT
                 | NETWORK_EXCEPTION
                 | COORDINATOR_NOT_AVAILABLE
+                | COORDINATOR_LOAD_IN_PROGRESS
                 | NOT_COORDINATOR
                 | NOT_ENOUGH_REPLICAS
                 | NOT_ENOUGH_REPLICAS_AFTER_APPEND

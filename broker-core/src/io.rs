@@ -270,6 +270,20 @@ pub enum Event {
     ControlledShutdownCompleted {
         broker: BrokerId,
     },
+    /// A broker became coordinator of the groups of an offsets partition and loaded them.
+    GroupsLoaded {
+        broker: BrokerId,
+        partition: u32,
+        groups: u32,
+    },
+    /// A group changed state at its coordinator.
+    GroupStateChanged {
+        broker: BrokerId,
+        group: String,
+        state: crate::group::GroupState,
+        generation: i32,
+        members: u32,
+    },
 }
 
 /// One client operation for the history: invoked, then completed ok, failed or unknown.

@@ -16,6 +16,7 @@ pub mod client;
 pub mod config;
 pub mod controller;
 pub mod error;
+pub mod group;
 pub mod io;
 pub mod log;
 pub mod metadata;

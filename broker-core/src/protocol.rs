@@ -96,6 +96,26 @@ pub enum OffsetSpec {
     Latest,
 }
 
+/// What a member of a consumer group reads, as in `ConsumerProtocolSubscription` (the
+/// subscription is opaque to the coordinator; only the assignors read it).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Subscription {
+    /// The topics subscribed to.
+    pub topics: Vec<Topic>,
+    /// The partitions the member owns now (KIP-429: the cooperative protocol keeps them across a
+    /// rebalance).
+    pub owned: Vec<TopicPartition>,
+}
+
+/// A member as the group leader sees it in `JoinGroupResponse`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JoinedMember {
+    /// Its member id.
+    pub member_id: String,
+    /// Its subscription for the chosen protocol.
+    pub subscription: Subscription,
+}
+
 /// The messages of the simulated cluster.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[allow(missing_docs)]
@@ -157,6 +177,94 @@ pub enum Message {
         correlation_id: CorrelationId,
         brokers: Vec<BrokerId>,
         partitions: Vec<PartitionMetadata>,
+    },
+    /// Which broker coordinates `group` (any broker answers from its metadata).
+    FindCoordinator {
+        correlation_id: CorrelationId,
+        group: String,
+    },
+    FindCoordinatorResponse {
+        correlation_id: CorrelationId,
+        error: ErrorCode,
+        coordinator: Option<BrokerId>,
+    },
+    /// Join (or rejoin) a group; an empty `member_id` asks for a new one. `protocols` are the
+    /// assignors the member supports, in order of preference, each with its subscription.
+    JoinGroup {
+        correlation_id: CorrelationId,
+        group: String,
+        client: String,
+        member_id: String,
+        session_timeout_ms: u64,
+        rebalance_timeout_ms: u64,
+        protocols: Vec<(String, Subscription)>,
+    },
+    /// `members` is filled for the leader only, which computes the assignment.
+    JoinGroupResponse {
+        correlation_id: CorrelationId,
+        error: ErrorCode,
+        generation: i32,
+        protocol: Option<String>,
+        leader: String,
+        member_id: String,
+        members: Vec<JoinedMember>,
+    },
+    /// The leader sends the assignment of every member; followers send none.
+    SyncGroup {
+        correlation_id: CorrelationId,
+        group: String,
+        generation: i32,
+        member_id: String,
+        assignments: Vec<(String, Vec<TopicPartition>)>,
+    },
+    SyncGroupResponse {
+        correlation_id: CorrelationId,
+        error: ErrorCode,
+        assignment: Vec<TopicPartition>,
+    },
+    Heartbeat {
+        correlation_id: CorrelationId,
+        group: String,
+        generation: i32,
+        member_id: String,
+    },
+    HeartbeatResponse {
+        correlation_id: CorrelationId,
+        error: ErrorCode,
+    },
+    LeaveGroup {
+        correlation_id: CorrelationId,
+        group: String,
+        member_id: String,
+    },
+    LeaveGroupResponse {
+        correlation_id: CorrelationId,
+        error: ErrorCode,
+    },
+    /// Commit consumed positions; `generation` -1 and an empty member id for a consumer
+    /// outside the group protocol.
+    OffsetCommit {
+        correlation_id: CorrelationId,
+        group: String,
+        generation: i32,
+        member_id: String,
+        offsets: Vec<(TopicPartition, Offset)>,
+    },
+    OffsetCommitResponse {
+        correlation_id: CorrelationId,
+        error: ErrorCode,
+        offsets: Vec<(TopicPartition, Offset)>,
+    },
+    OffsetFetch {
+        correlation_id: CorrelationId,
+        group: String,
+        partitions: Vec<TopicPartition>,
+    },
+    /// `None` for a partition without a committed offset.
+    OffsetFetchResponse {
+        correlation_id: CorrelationId,
+        error: ErrorCode,
+        offsets: Vec<(TopicPartition, Option<Offset>)>,
     },
     /// A broker (re)joins the cluster (KIP-631).
     BrokerRegistration {
@@ -221,6 +329,20 @@ impl Message {
             Message::MetadataUpdate { .. } => "MetadataUpdate",
             Message::AlterPartition { .. } => "AlterPartition",
             Message::AlterPartitionResponse { .. } => "AlterPartitionResponse",
+            Message::FindCoordinator { .. } => "FindCoordinator",
+            Message::FindCoordinatorResponse { .. } => "FindCoordinatorResponse",
+            Message::JoinGroup { .. } => "JoinGroup",
+            Message::JoinGroupResponse { .. } => "JoinGroupResponse",
+            Message::SyncGroup { .. } => "SyncGroup",
+            Message::SyncGroupResponse { .. } => "SyncGroupResponse",
+            Message::Heartbeat { .. } => "Heartbeat",
+            Message::HeartbeatResponse { .. } => "HeartbeatResponse",
+            Message::LeaveGroup { .. } => "LeaveGroup",
+            Message::LeaveGroupResponse { .. } => "LeaveGroupResponse",
+            Message::OffsetCommit { .. } => "OffsetCommit",
+            Message::OffsetCommitResponse { .. } => "OffsetCommitResponse",
+            Message::OffsetFetch { .. } => "OffsetFetch",
+            Message::OffsetFetchResponse { .. } => "OffsetFetchResponse",
         }
     }
 }

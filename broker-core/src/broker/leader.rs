@@ -111,7 +111,7 @@ impl Broker {
         }
     }
 
-    fn append_as_leader(
+    pub(super) fn append_as_leader(
         &mut self,
         tp: &TopicPartition,
         mut batch: RecordBatch,
@@ -173,6 +173,7 @@ impl Broker {
                 },
             );
         }
+        self.complete_group_writes(tp);
     }
 
     /// A replica stopped leading: its waiting requests fail (`Partition.makeFollower`).

@@ -101,6 +101,7 @@ impl Broker {
         }
         self.broker_epoch = Some(broker_epoch);
         self.producer_ids_issued = 0; // a new epoch is a new block of producer ids
+        self.groups.set_member_prefix(broker_epoch.0);
         self.phase = Phase::Running;
         self.registration_due = Time(u64::MAX);
         self.send_heartbeat();
@@ -270,6 +271,7 @@ impl Broker {
         self.out.event(event);
         self.write_epoch_checkpoint(tp, epochs);
         self.maybe_advance_hw(tp);
+        self.offsets_leadership_changed(tp, true);
     }
 
     fn become_follower(&mut self, tp: &TopicPartition, state: &PartitionState) {
@@ -289,6 +291,7 @@ impl Broker {
         });
         if was_leading {
             self.fail_delayed_for(tp);
+            self.offsets_leadership_changed(tp, false);
         }
         if self.config.protocol.truncation == crate::config::Truncation::HighWatermark {
             // Before KIP-101, `ReplicaManager.makeFollowers` truncated every new follower's log

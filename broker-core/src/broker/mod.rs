@@ -5,6 +5,7 @@
 //! goes backwards. After `Input::Start` the broker recovers its logs from the disk image,
 //! registers with the controller, heartbeats, and follows the metadata the controller publishes.
 
+mod coordinator;
 mod leader;
 mod lifecycle;
 mod replica_follower;
@@ -12,6 +13,7 @@ mod replica_follower;
 mod tests;
 
 use crate::config::ClusterConfig;
+use crate::group::{CoordinatorConfig, GroupCoordinator};
 use crate::io::{Input, Output};
 use crate::log::PartitionLog;
 use crate::metadata::MetadataImage;
@@ -191,13 +193,23 @@ pub struct Broker {
     delayed_produces: Vec<DelayedProduce>,
     /// Producer ids handed out in this registration (see `handle_init_producer_id`).
     producer_ids_issued: u64,
+    /// The group coordinator for the offsets partitions this broker leads.
+    groups: GroupCoordinator,
+    /// Its appends waiting for the high watermark.
+    group_writes: Vec<coordinator::PendingGroupWrite>,
 }
 
 impl Broker {
     /// A broker that will talk to `controller`; it does nothing until `Input::Start`.
     pub fn new(id: BrokerId, config: ClusterConfig, controller: NodeId, now: Time) -> Broker {
+        let coordinator = CoordinatorConfig {
+            partitions: config.offsets_topic_num_partitions,
+            initial_rebalance_delay_ms: config.group_initial_rebalance_delay_ms,
+        };
         Broker {
             id,
+            groups: GroupCoordinator::new(id, coordinator),
+            group_writes: Vec::new(),
             config,
             controller,
             now,
@@ -262,6 +274,7 @@ impl Broker {
             self.maybe_shrink_isrs();
         }
         self.expire_delayed(now);
+        self.group_timeouts(now);
         self.expire_fetches(now);
         self.maybe_send_fetches();
     }
@@ -286,6 +299,9 @@ impl Broker {
         }
         for produce in &self.delayed_produces {
             next = next.min(produce.deadline);
+        }
+        if let Some(group) = self.group_deadline() {
+            next = next.min(group);
         }
         for fetcher in self.fetchers.values() {
             match fetcher.in_flight {
@@ -332,6 +348,11 @@ impl Broker {
     /// The replicas hosted here.
     pub fn replicas(&self) -> &BTreeMap<TopicPartition, Replica> {
         &self.replicas
+    }
+
+    /// The group coordinator (the groups of the offsets partitions this broker leads).
+    pub fn group_coordinator(&self) -> &GroupCoordinator {
+        &self.groups
     }
 
     /// The metadata image as this broker has it.
@@ -401,6 +422,13 @@ impl Broker {
             Message::AlterPartitionResponse { tp, error, state } => {
                 self.on_alter_partition_response(tp, error, state)
             }
+            group @ (Message::FindCoordinator { .. }
+            | Message::JoinGroup { .. }
+            | Message::SyncGroup { .. }
+            | Message::Heartbeat { .. }
+            | Message::LeaveGroup { .. }
+            | Message::OffsetCommit { .. }
+            | Message::OffsetFetch { .. }) => self.handle_group_request(from, group),
             other => panic!(
                 "broker-{} got a message brokers never receive: {}",
                 self.id,

@@ -1,0 +1,1031 @@
+//! The classic group coordinator (`GroupCoordinator.scala`, later `GroupMetadataManager` and
+//! `ClassicGroup`): JoinGroup/SyncGroup/Heartbeat/LeaveGroup, generations, sessions, and the
+//! offset cache. Appends go through the broker, which reports back when the high watermark has
+//! passed them: a commit is acknowledged only once it is committed in `__consumer_offsets`.
+
+use super::records::{partition_for, GroupValue, OffsetsRecord, StoredMember};
+use super::GroupState;
+use crate::error::ErrorCode;
+use crate::io::Event;
+use crate::protocol::{JoinedMember, Message, Subscription};
+use crate::types::*;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The broker configs the coordinator uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CoordinatorConfig {
+    /// `offsets.topic.num.partitions`.
+    pub partitions: u32,
+    /// `group.initial.rebalance.delay.ms`.
+    pub initial_rebalance_delay_ms: u64,
+}
+
+/// What the coordinator asks the broker to do.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Effect {
+    /// Send a response.
+    Send {
+        /// To whom.
+        to: NodeId,
+        /// The response.
+        message: Message,
+    },
+    /// Append records to partition `partition` of `__consumer_offsets` with acks=all, then call
+    /// [`GroupCoordinator::write_completed`] with `write`.
+    Append {
+        /// The offsets partition.
+        partition: u32,
+        /// The records.
+        records: Vec<OffsetsRecord>,
+        /// What waits for it.
+        write: GroupWrite,
+    },
+    /// A teaching event.
+    Event(Event),
+}
+
+/// What waits for an append to `__consumer_offsets`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum GroupWrite {
+    /// An `OffsetCommit` to answer.
+    Commit {
+        /// The committer.
+        to: NodeId,
+        /// Its request.
+        correlation_id: CorrelationId,
+        /// The group.
+        group: String,
+        /// The offsets.
+        offsets: Vec<(TopicPartition, Offset)>,
+    },
+    /// The leader's assignment of `generation`: the group becomes `Stable` once it is stored.
+    Sync {
+        /// The group.
+        group: String,
+        /// The generation.
+        generation: i32,
+    },
+    /// A group record nobody waits for (the group became `Empty`).
+    Nothing,
+}
+
+/// A member of a group (`MemberMetadata`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Member {
+    /// The stored part: id, client, timeouts, protocols, assignment.
+    pub stored: StoredMember,
+    /// The member is removed when a heartbeat has not come by then.
+    pub session_deadline: Time,
+    /// A `JoinGroup` waiting for the rebalance to complete.
+    awaiting_join: Option<(NodeId, CorrelationId)>,
+    /// A `SyncGroup` waiting for the leader's assignment.
+    awaiting_sync: Option<(NodeId, CorrelationId)>,
+}
+
+/// A group this broker coordinates.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Group {
+    /// Its state.
+    pub state: GroupState,
+    /// The generation (0 before the first rebalance).
+    pub generation: i32,
+    /// The assignor the members agreed on.
+    pub protocol: Option<String>,
+    /// The leader's member id.
+    pub leader: Option<String>,
+    /// Members by id.
+    pub members: BTreeMap<String, Member>,
+    /// Committed offsets (acknowledged commits only).
+    pub committed: BTreeMap<TopicPartition, Offset>,
+    /// When the current phase gives up waiting: the join phase (rebalance timeout or initial
+    /// delay) or the sync phase.
+    deadline: Option<Time>,
+    /// When the initial delay of a group that was empty started, while it lasts.
+    initial_delay_started: Option<Time>,
+    /// The leader's `SyncGroup` is being stored.
+    sync_in_flight: bool,
+}
+
+impl Group {
+    fn new() -> Group {
+        Group {
+            state: GroupState::Empty,
+            generation: 0,
+            protocol: None,
+            leader: None,
+            members: BTreeMap::new(),
+            committed: BTreeMap::new(),
+            deadline: None,
+            initial_delay_started: None,
+            sync_in_flight: false,
+        }
+    }
+
+    fn value(&self) -> GroupValue {
+        GroupValue {
+            generation: self.generation,
+            protocol: self.protocol.clone(),
+            leader: self.leader.clone(),
+            members: self.members.values().map(|m| m.stored.clone()).collect(),
+        }
+    }
+
+    fn rebalance_timeout_ms(&self) -> u64 {
+        let max = self.members.values().map(|m| m.stored.rebalance_timeout_ms);
+        max.max().unwrap_or(0)
+    }
+}
+
+/// The group coordinator of one broker.
+#[derive(Clone, Debug)]
+pub struct GroupCoordinator {
+    config: CoordinatorConfig,
+    /// The offsets partitions this broker leads and has loaded.
+    loaded: BTreeSet<u32>,
+    groups: BTreeMap<String, Group>,
+    /// New member ids are `{client}-{prefix}.{seq}`; the prefix is the broker epoch, unique
+    /// across brokers and restarts.
+    member_prefix: u64,
+    member_seq: u64,
+    now: Time,
+    broker: BrokerId,
+    effects: Vec<Effect>,
+}
+
+impl GroupCoordinator {
+    /// A coordinator that coordinates nothing until it loads a partition.
+    pub fn new(broker: BrokerId, config: CoordinatorConfig) -> GroupCoordinator {
+        GroupCoordinator {
+            config,
+            loaded: BTreeSet::new(),
+            groups: BTreeMap::new(),
+            member_prefix: 0,
+            member_seq: 0,
+            now: Time(0),
+            broker,
+            effects: Vec::new(),
+        }
+    }
+
+    /// Take the effects asked for so far.
+    pub fn take_effects(&mut self) -> Vec<Effect> {
+        std::mem::take(&mut self.effects)
+    }
+
+    /// Set the prefix of new member ids (the broker epoch of this registration).
+    pub fn set_member_prefix(&mut self, prefix: u64) {
+        self.member_prefix = prefix;
+    }
+
+    /// The groups this broker coordinates now.
+    pub fn groups(&self) -> &BTreeMap<String, Group> {
+        &self.groups
+    }
+
+    /// Whether this broker coordinates `group` now.
+    pub fn is_coordinator(&self, group: &str) -> bool {
+        self.loaded.contains(&self.partition(group))
+    }
+
+    /// The offsets partition of `group`.
+    pub fn partition(&self, group: &str) -> u32 {
+        partition_for(group, self.config.partitions)
+    }
+
+    /// This broker leads offsets partition `partition`: rebuild its groups from the log
+    /// (`GroupMetadataManager.loadGroupsAndOffsets`). The last group record and the last offset
+    /// record per key win; members get a fresh session and keep their generation, so a
+    /// consumer that finds the new coordinator carries on without a rebalance.
+    pub fn load(&mut self, now: Time, partition: u32, log: impl Iterator<Item = OffsetsRecord>) {
+        self.now = now;
+        self.unload(now, partition);
+        self.loaded.insert(partition);
+        let mut loaded: BTreeMap<String, Group> = BTreeMap::new();
+        for record in log {
+            match record {
+                OffsetsRecord::Offset { group, tp, offset } => {
+                    let g = loaded.entry(group).or_insert_with(Group::new);
+                    g.committed.insert(tp, offset);
+                }
+                OffsetsRecord::Group { group, value } => {
+                    let g = loaded.entry(group).or_insert_with(Group::new);
+                    restore(g, value, now);
+                }
+            }
+        }
+        let count = loaded.len();
+        self.groups.extend(loaded);
+        self.effects.push(Effect::Event(Event::GroupsLoaded {
+            broker: self.broker,
+            partition,
+            groups: count as u32,
+        }));
+    }
+
+    /// This broker no longer leads offsets partition `partition`: forget its groups and answer
+    /// the requests waiting on them with `NOT_COORDINATOR` (`onResignation`).
+    pub fn unload(&mut self, now: Time, partition: u32) {
+        self.now = now;
+        if !self.loaded.remove(&partition) {
+            return;
+        }
+        let gone: Vec<String> = self
+            .groups
+            .keys()
+            .filter(|g| self.partition(g) == partition)
+            .cloned()
+            .collect();
+        for id in gone {
+            let group = self.groups.remove(&id).expect("listed");
+            for member in group.members.values() {
+                self.answer_join_error(member, ErrorCode::NOT_COORDINATOR);
+                self.answer_sync(member, ErrorCode::NOT_COORDINATOR, Vec::new());
+            }
+        }
+    }
+
+    /// Serve a group request; `None` when `message` is not one.
+    pub fn handle(&mut self, now: Time, from: NodeId, message: Message) -> Option<()> {
+        self.now = now;
+        match message {
+            Message::JoinGroup {
+                correlation_id,
+                group,
+                client,
+                member_id,
+                session_timeout_ms,
+                rebalance_timeout_ms,
+                protocols,
+            } => {
+                let join = Join {
+                    from,
+                    correlation_id,
+                    client,
+                    member_id,
+                    session_timeout_ms,
+                    rebalance_timeout_ms,
+                    protocols,
+                };
+                self.join(&group, join);
+            }
+            Message::SyncGroup {
+                correlation_id,
+                group,
+                generation,
+                member_id,
+                assignments,
+            } => self.sync(
+                &group,
+                from,
+                correlation_id,
+                generation,
+                member_id,
+                assignments,
+            ),
+            Message::Heartbeat {
+                correlation_id,
+                group,
+                generation,
+                member_id,
+            } => {
+                let error = self.heartbeat(&group, generation, &member_id);
+                self.send(
+                    from,
+                    Message::HeartbeatResponse {
+                        correlation_id,
+                        error,
+                    },
+                );
+            }
+            Message::LeaveGroup {
+                correlation_id,
+                group,
+                member_id,
+            } => {
+                let error = self.leave(&group, &member_id);
+                self.send(
+                    from,
+                    Message::LeaveGroupResponse {
+                        correlation_id,
+                        error,
+                    },
+                );
+            }
+            Message::OffsetCommit {
+                correlation_id,
+                group,
+                generation,
+                member_id,
+                offsets,
+            } => self.commit(
+                &group,
+                from,
+                correlation_id,
+                generation,
+                &member_id,
+                offsets,
+            ),
+            Message::OffsetFetch {
+                correlation_id,
+                group,
+                partitions,
+            } => self.fetch_offsets(&group, from, correlation_id, partitions),
+            _ => return None,
+        }
+        Some(())
+    }
+
+    /// An append asked for by [`Effect::Append`] finished: committed (`NONE`) or failed.
+    pub fn write_completed(&mut self, now: Time, write: GroupWrite, error: ErrorCode) {
+        self.now = now;
+        // `GroupMetadataManager.storeOffsets`/`storeGroup` map append errors to what a client
+        // acts on: the coordinator moved, or it cannot write now.
+        let error = match error {
+            ErrorCode::NONE => ErrorCode::NONE,
+            ErrorCode::NOT_LEADER_OR_FOLLOWER | ErrorCode::KAFKA_STORAGE_ERROR => {
+                ErrorCode::NOT_COORDINATOR
+            }
+            _ => ErrorCode::COORDINATOR_NOT_AVAILABLE,
+        };
+        match write {
+            GroupWrite::Commit {
+                to,
+                correlation_id,
+                group,
+                offsets,
+            } => {
+                if error.is_ok() {
+                    if let Some(g) = self.groups.get_mut(&group) {
+                        g.committed.extend(offsets.iter().cloned());
+                    }
+                }
+                let response = Message::OffsetCommitResponse {
+                    correlation_id,
+                    error,
+                    offsets,
+                };
+                self.send(to, response);
+            }
+            GroupWrite::Sync { group, generation } => self.sync_stored(&group, generation, error),
+            GroupWrite::Nothing => {}
+        }
+    }
+
+    /// Expire sessions and phases whose time has come.
+    pub fn handle_timeout(&mut self, now: Time) {
+        self.now = now;
+        let ids: Vec<String> = self.groups.keys().cloned().collect();
+        for id in ids {
+            self.expire_members(&id);
+            let group = &self.groups[&id];
+            if group.deadline.is_some_and(|d| d <= now) {
+                match group.state {
+                    GroupState::PreparingRebalance => self.complete_join(&id, true),
+                    GroupState::CompletingRebalance => self.expire_sync(&id),
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    /// The next deadline.
+    pub fn next_deadline(&self) -> Option<Time> {
+        let mut next: Option<Time> = None;
+        for group in self.groups.values() {
+            let sessions = group
+                .members
+                .values()
+                .filter(|m| m.awaiting_join.is_none() && m.awaiting_sync.is_none())
+                .map(|m| m.session_deadline);
+            for t in sessions.chain(group.deadline) {
+                next = Some(next.map_or(t, |n| n.min(t)));
+            }
+        }
+        next
+    }
+
+    fn send(&mut self, to: NodeId, message: Message) {
+        self.effects.push(Effect::Send { to, message });
+    }
+
+    fn state_changed(&mut self, id: &str) {
+        let group = &self.groups[id];
+        let event = Event::GroupStateChanged {
+            broker: self.broker,
+            group: id.to_owned(),
+            state: group.state,
+            generation: group.generation,
+            members: group.members.len() as u32,
+        };
+        self.effects.push(Effect::Event(event));
+    }
+}
+
+/// A `JoinGroup` request.
+struct Join {
+    from: NodeId,
+    correlation_id: CorrelationId,
+    client: String,
+    member_id: String,
+    session_timeout_ms: u64,
+    rebalance_timeout_ms: u64,
+    protocols: Vec<(String, Subscription)>,
+}
+
+/// A loaded group record: members come back with a fresh session.
+fn restore(group: &mut Group, value: GroupValue, now: Time) {
+    group.generation = value.generation;
+    group.protocol = value.protocol;
+    group.leader = value.leader;
+    group.members = value
+        .members
+        .into_iter()
+        .map(|stored| {
+            let member = Member {
+                session_deadline: now.plus_ms(stored.session_timeout_ms),
+                stored,
+                awaiting_join: None,
+                awaiting_sync: None,
+            };
+            (member.stored.member_id.clone(), member)
+        })
+        .collect();
+    group.state = if group.members.is_empty() {
+        GroupState::Empty
+    } else {
+        GroupState::Stable
+    };
+    group.deadline = None;
+    group.initial_delay_started = None;
+    group.sync_in_flight = false;
+}
+
+impl GroupCoordinator {
+    /// `GroupCoordinator.handleJoinGroup`.
+    fn join(&mut self, id: &str, join: Join) {
+        let error = if !self.is_coordinator(id) {
+            ErrorCode::NOT_COORDINATOR
+        } else {
+            self.join_error(id, &join)
+        };
+        if !error.is_ok() {
+            let response = join_response(join.correlation_id, error, &join.member_id);
+            self.send(join.from, response);
+            return;
+        }
+        let now = self.now;
+        let member_id = if join.member_id.is_empty() {
+            self.member_seq += 1;
+            format!("{}-{}.{}", join.client, self.member_prefix, self.member_seq)
+        } else {
+            join.member_id.clone()
+        };
+        let group = self.groups.entry(id.to_owned()).or_insert_with(Group::new);
+        let is_new = !group.members.contains_key(&member_id);
+        let member = group
+            .members
+            .entry(member_id.clone())
+            .or_insert_with(|| Member {
+                stored: StoredMember {
+                    member_id: member_id.clone(),
+                    client: join.client.clone(),
+                    session_timeout_ms: join.session_timeout_ms,
+                    rebalance_timeout_ms: join.rebalance_timeout_ms,
+                    protocols: Vec::new(),
+                    assignment: Vec::new(),
+                },
+                session_deadline: now,
+                awaiting_join: None,
+                awaiting_sync: None,
+            });
+        let changed = member.stored.protocols != join.protocols;
+        member.stored.protocols = join.protocols;
+        member.stored.session_timeout_ms = join.session_timeout_ms;
+        member.stored.rebalance_timeout_ms = join.rebalance_timeout_ms;
+        member.session_deadline = now.plus_ms(join.session_timeout_ms);
+        member.awaiting_join = Some((join.from, join.correlation_id));
+        let is_leader = group.leader.as_deref() == Some(member_id.as_str());
+        match group.state {
+            GroupState::PreparingRebalance => {
+                if is_new {
+                    self.extend_initial_delay(id);
+                }
+                self.complete_join(id, false);
+            }
+            // A known member rejoining with the same protocols while nothing changed gets the
+            // current generation back; the leader, a new member or new protocols rebalance.
+            GroupState::CompletingRebalance | GroupState::Stable
+                if !is_new && !changed && !is_leader =>
+            {
+                let group = self.groups.get_mut(id).expect("exists");
+                let member = group.members.get_mut(&member_id).expect("joined");
+                member.awaiting_join = None;
+                let response = self.current_generation(id, &member_id, join.correlation_id);
+                self.send(join.from, response);
+            }
+            _ => self.prepare_rebalance(id),
+        }
+    }
+
+    fn join_error(&self, id: &str, join: &Join) -> ErrorCode {
+        let Some(group) = self.groups.get(id) else {
+            return if join.member_id.is_empty() {
+                ErrorCode::NONE
+            } else {
+                ErrorCode::UNKNOWN_MEMBER_ID
+            };
+        };
+        if !join.member_id.is_empty() && !group.members.contains_key(&join.member_id) {
+            return ErrorCode::UNKNOWN_MEMBER_ID;
+        }
+        let others = group
+            .members
+            .values()
+            .filter(|m| m.stored.member_id != join.member_id);
+        let common: BTreeSet<&String> = join.protocols.iter().map(|p| &p.0).collect();
+        let mut others = others.peekable();
+        if others.peek().is_some()
+            && !others.all(|m| m.stored.protocols.iter().any(|p| common.contains(&p.0)))
+        {
+            return ErrorCode::INCONSISTENT_GROUP_PROTOCOL;
+        }
+        ErrorCode::NONE
+    }
+
+    /// A new member joined during the initial delay: wait `group.initial.rebalance.delay.ms`
+    /// more, up to the rebalance timeout (`InitialDelayedJoin`).
+    fn extend_initial_delay(&mut self, id: &str) {
+        let now = self.now;
+        let delay = self.config.initial_rebalance_delay_ms;
+        let group = self.groups.get_mut(id).expect("exists");
+        if let Some(started) = group.initial_delay_started {
+            let limit = started.plus_ms(group.rebalance_timeout_ms());
+            group.deadline = Some(now.plus_ms(delay).min(limit));
+        }
+    }
+
+    /// `prepareRebalance`: every member must rejoin.
+    fn prepare_rebalance(&mut self, id: &str) {
+        let now = self.now;
+        let delay = self.config.initial_rebalance_delay_ms;
+        let group = self.groups.get_mut(id).expect("exists");
+        if group.state == GroupState::CompletingRebalance {
+            // `resetAndPropagateAssignmentError`: waiting syncs learn the generation is over.
+            let waiting: Vec<Member> = group.members.values().cloned().collect();
+            for member in group.members.values_mut() {
+                member.awaiting_sync = None;
+            }
+            for member in &waiting {
+                self.answer_sync(member, ErrorCode::REBALANCE_IN_PROGRESS, Vec::new());
+            }
+        }
+        let group = self.groups.get_mut(id).expect("exists");
+        let was_empty = group.state == GroupState::Empty;
+        group.state = GroupState::PreparingRebalance;
+        group.sync_in_flight = false;
+        if was_empty && delay > 0 {
+            group.initial_delay_started = Some(now);
+            group.deadline = Some(now.plus_ms(delay.min(group.rebalance_timeout_ms())));
+        } else {
+            group.initial_delay_started = None;
+            group.deadline = Some(now.plus_ms(group.rebalance_timeout_ms()));
+        }
+        self.state_changed(id);
+        self.complete_join(id, false);
+    }
+
+    /// `tryCompleteJoin` / `onCompleteJoin`: once every member has rejoined (or the phase's
+    /// deadline passed, removing those that did not), form the next generation.
+    fn complete_join(&mut self, id: &str, deadline_passed: bool) {
+        let group = self.groups.get_mut(id).expect("exists");
+        if group.state != GroupState::PreparingRebalance {
+            return;
+        }
+        let all_joined = group.members.values().all(|m| m.awaiting_join.is_some());
+        let delaying = group.initial_delay_started.is_some();
+        if !deadline_passed && (delaying || !all_joined) {
+            return;
+        }
+        group.members.retain(|_, m| m.awaiting_join.is_some());
+        group.generation += 1;
+        group.initial_delay_started = None;
+        group.protocol = choose_protocol(&group.members);
+        if group
+            .leader
+            .as_ref()
+            .is_none_or(|l| !group.members.contains_key(l))
+        {
+            group.leader = group.members.keys().next().cloned();
+        }
+        if group.members.is_empty() {
+            group.state = GroupState::Empty;
+            group.deadline = None;
+            group.leader = None;
+            let value = group.value();
+            self.store(id, value, GroupWrite::Nothing);
+            self.state_changed(id);
+            return;
+        }
+        group.state = GroupState::CompletingRebalance;
+        group.deadline = Some(self.now.plus_ms(group.rebalance_timeout_ms()));
+        let joined: Vec<(String, (NodeId, CorrelationId))> = group
+            .members
+            .iter_mut()
+            .map(|(m, member)| (m.clone(), member.awaiting_join.take().expect("all joined")))
+            .collect();
+        for member in group.members.values_mut() {
+            member.session_deadline = self.now.plus_ms(member.stored.session_timeout_ms);
+        }
+        self.state_changed(id);
+        for (member_id, (to, correlation_id)) in joined {
+            let response = self.current_generation(id, &member_id, correlation_id);
+            self.send(to, response);
+        }
+    }
+
+    /// The `JoinGroupResponse` of the current generation for `member_id`.
+    fn current_generation(
+        &self,
+        id: &str,
+        member_id: &str,
+        correlation_id: CorrelationId,
+    ) -> Message {
+        let group = &self.groups[id];
+        let is_leader = group.leader.as_deref() == Some(member_id);
+        let protocol = group.protocol.clone();
+        let members = if is_leader {
+            group
+                .members
+                .values()
+                .map(|m| JoinedMember {
+                    member_id: m.stored.member_id.clone(),
+                    subscription: m
+                        .stored
+                        .protocols
+                        .iter()
+                        .find(|p| Some(&p.0) == protocol.as_ref())
+                        .map(|p| p.1.clone())
+                        .unwrap_or_default(),
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Message::JoinGroupResponse {
+            correlation_id,
+            error: ErrorCode::NONE,
+            generation: group.generation,
+            protocol,
+            leader: group.leader.clone().unwrap_or_default(),
+            member_id: member_id.to_owned(),
+            members,
+        }
+    }
+
+    /// `GroupCoordinator.handleSyncGroup`.
+    fn sync(
+        &mut self,
+        id: &str,
+        from: NodeId,
+        correlation_id: CorrelationId,
+        generation: i32,
+        member_id: String,
+        assignments: Vec<(String, Vec<TopicPartition>)>,
+    ) {
+        let respond = |error| Message::SyncGroupResponse {
+            correlation_id,
+            error,
+            assignment: Vec::new(),
+        };
+        if !self.is_coordinator(id) {
+            self.send(from, respond(ErrorCode::NOT_COORDINATOR));
+            return;
+        }
+        let now = self.now;
+        let Some(group) = self.groups.get_mut(id) else {
+            self.send(from, respond(ErrorCode::UNKNOWN_MEMBER_ID));
+            return;
+        };
+        let error = match group.members.get(&member_id) {
+            None => ErrorCode::UNKNOWN_MEMBER_ID,
+            Some(_) if generation != group.generation => ErrorCode::ILLEGAL_GENERATION,
+            Some(_) if group.state == GroupState::PreparingRebalance => {
+                ErrorCode::REBALANCE_IN_PROGRESS
+            }
+            Some(_) => ErrorCode::NONE,
+        };
+        if !error.is_ok() {
+            self.send(from, respond(error));
+            return;
+        }
+        let member = group.members.get_mut(&member_id).expect("checked");
+        member.session_deadline = now.plus_ms(member.stored.session_timeout_ms);
+        if group.state == GroupState::Stable {
+            let response = Message::SyncGroupResponse {
+                correlation_id,
+                error: ErrorCode::NONE,
+                assignment: member.stored.assignment.clone(),
+            };
+            self.send(from, response);
+            return;
+        }
+        member.awaiting_sync = Some((from, correlation_id));
+        let is_leader = group.leader.as_deref() == Some(member_id.as_str());
+        if is_leader && !group.sync_in_flight {
+            group.sync_in_flight = true;
+            let mut by_member: BTreeMap<String, Vec<TopicPartition>> =
+                assignments.into_iter().collect();
+            for (m, member) in group.members.iter_mut() {
+                member.stored.assignment = by_member.remove(m).unwrap_or_default();
+            }
+            let value = group.value();
+            let write = GroupWrite::Sync {
+                group: id.to_owned(),
+                generation,
+            };
+            self.store(id, value, write);
+        }
+    }
+
+    /// The leader's assignment is stored (or not): the group is `Stable`, and every waiting
+    /// member gets its partitions.
+    fn sync_stored(&mut self, id: &str, generation: i32, error: ErrorCode) {
+        let Some(group) = self.groups.get_mut(id) else {
+            return;
+        };
+        if group.generation != generation || group.state != GroupState::CompletingRebalance {
+            return;
+        }
+        if !error.is_ok() {
+            let members: Vec<Member> = group.members.values().cloned().collect();
+            for member in group.members.values_mut() {
+                member.awaiting_sync = None;
+                member.stored.assignment.clear();
+            }
+            for member in &members {
+                self.answer_sync(member, error, Vec::new());
+            }
+            self.prepare_rebalance(id);
+            return;
+        }
+        group.state = GroupState::Stable;
+        group.deadline = None;
+        group.sync_in_flight = false;
+        let members: Vec<Member> = group.members.values().cloned().collect();
+        for member in group.members.values_mut() {
+            member.awaiting_sync = None;
+        }
+        for member in &members {
+            self.answer_sync(member, ErrorCode::NONE, member.stored.assignment.clone());
+        }
+        self.state_changed(id);
+    }
+
+    /// The leader never sent its assignment in time: drop the members still waiting to sync
+    /// and start over (`onExpirePendingSync`).
+    fn expire_sync(&mut self, id: &str) {
+        let group = self.groups.get_mut(id).expect("exists");
+        if group.sync_in_flight {
+            return;
+        }
+        let leader = group.leader.clone();
+        group
+            .members
+            .retain(|m, member| member.awaiting_sync.is_some() && Some(m) != leader.as_ref());
+        self.prepare_rebalance(id);
+    }
+
+    /// `GroupCoordinator.handleHeartbeat`.
+    fn heartbeat(&mut self, id: &str, generation: i32, member_id: &str) -> ErrorCode {
+        if !self.is_coordinator(id) {
+            return ErrorCode::NOT_COORDINATOR;
+        }
+        let now = self.now;
+        let Some(group) = self.groups.get_mut(id) else {
+            return ErrorCode::UNKNOWN_MEMBER_ID;
+        };
+        let Some(member) = group.members.get_mut(member_id) else {
+            return ErrorCode::UNKNOWN_MEMBER_ID;
+        };
+        if generation != group.generation {
+            return ErrorCode::ILLEGAL_GENERATION;
+        }
+        member.session_deadline = now.plus_ms(member.stored.session_timeout_ms);
+        match group.state {
+            GroupState::PreparingRebalance => ErrorCode::REBALANCE_IN_PROGRESS,
+            _ => ErrorCode::NONE,
+        }
+    }
+
+    /// `GroupCoordinator.handleLeaveGroup`.
+    fn leave(&mut self, id: &str, member_id: &str) -> ErrorCode {
+        if !self.is_coordinator(id) {
+            return ErrorCode::NOT_COORDINATOR;
+        }
+        let Some(group) = self.groups.get_mut(id) else {
+            return ErrorCode::UNKNOWN_MEMBER_ID;
+        };
+        let Some(member) = group.members.remove(member_id) else {
+            return ErrorCode::UNKNOWN_MEMBER_ID;
+        };
+        self.answer_join_error(&member, ErrorCode::UNKNOWN_MEMBER_ID);
+        self.member_removed(id);
+        ErrorCode::NONE
+    }
+
+    /// Remove members whose session ran out (`onExpireHeartbeat`). Members waiting in a join
+    /// or sync phase are kept alive by their pending request, as in Kafka.
+    fn expire_members(&mut self, id: &str) {
+        let now = self.now;
+        let group = self.groups.get_mut(id).expect("exists");
+        let before = group.members.len();
+        group.members.retain(|_, m| {
+            m.awaiting_join.is_some() || m.awaiting_sync.is_some() || m.session_deadline > now
+        });
+        if group.members.len() != before {
+            self.member_removed(id);
+        }
+    }
+
+    fn member_removed(&mut self, id: &str) {
+        match self.groups[id].state {
+            GroupState::Stable | GroupState::CompletingRebalance => self.prepare_rebalance(id),
+            GroupState::PreparingRebalance => self.complete_join(id, false),
+            GroupState::Empty | GroupState::Dead => {}
+        }
+    }
+
+    /// `validateOffsetCommit`: a commit from outside the group protocol (generation -1) needs
+    /// an empty group; otherwise the member and generation must match, and a group completing
+    /// a rebalance refuses (the assignment is about to change). Commits during
+    /// `PreparingRebalance` are accepted so a member can commit before it rejoins.
+    fn commit_error(&self, id: &str, generation: i32, member_id: &str) -> ErrorCode {
+        if !self.is_coordinator(id) {
+            return ErrorCode::NOT_COORDINATOR;
+        }
+        let Some(group) = self.groups.get(id) else {
+            return if generation < 0 {
+                ErrorCode::NONE
+            } else {
+                ErrorCode::ILLEGAL_GENERATION
+            };
+        };
+        if generation < 0 && group.state == GroupState::Empty {
+            return ErrorCode::NONE;
+        }
+        if !group.members.contains_key(member_id) {
+            return ErrorCode::UNKNOWN_MEMBER_ID;
+        }
+        if generation != group.generation {
+            return ErrorCode::ILLEGAL_GENERATION;
+        }
+        if group.state == GroupState::CompletingRebalance {
+            return ErrorCode::REBALANCE_IN_PROGRESS;
+        }
+        ErrorCode::NONE
+    }
+
+    fn commit(
+        &mut self,
+        id: &str,
+        from: NodeId,
+        correlation_id: CorrelationId,
+        generation: i32,
+        member_id: &str,
+        offsets: Vec<(TopicPartition, Offset)>,
+    ) {
+        let error = self.commit_error(id, generation, member_id);
+        if !error.is_ok() {
+            let response = Message::OffsetCommitResponse {
+                correlation_id,
+                error,
+                offsets,
+            };
+            self.send(from, response);
+            return;
+        }
+        let now = self.now;
+        let group = self.groups.entry(id.to_owned()).or_insert_with(Group::new);
+        if let Some(member) = group.members.get_mut(member_id) {
+            member.session_deadline = now.plus_ms(member.stored.session_timeout_ms);
+        }
+        let records = offsets
+            .iter()
+            .map(|(tp, offset)| OffsetsRecord::Offset {
+                group: id.to_owned(),
+                tp: tp.clone(),
+                offset: *offset,
+            })
+            .collect();
+        let write = GroupWrite::Commit {
+            to: from,
+            correlation_id,
+            group: id.to_owned(),
+            offsets,
+        };
+        let partition = self.partition(id);
+        self.effects.push(Effect::Append {
+            partition,
+            records,
+            write,
+        });
+    }
+
+    fn fetch_offsets(
+        &mut self,
+        id: &str,
+        from: NodeId,
+        correlation_id: CorrelationId,
+        partitions: Vec<TopicPartition>,
+    ) {
+        let (error, offsets) = if self.is_coordinator(id) {
+            let committed = self.groups.get(id).map(|g| &g.committed);
+            let offsets = partitions
+                .into_iter()
+                .map(|tp| {
+                    let offset = committed.and_then(|c| c.get(&tp).copied());
+                    (tp, offset)
+                })
+                .collect();
+            (ErrorCode::NONE, offsets)
+        } else {
+            (ErrorCode::NOT_COORDINATOR, Vec::new())
+        };
+        let response = Message::OffsetFetchResponse {
+            correlation_id,
+            error,
+            offsets,
+        };
+        self.send(from, response);
+    }
+
+    fn store(&mut self, id: &str, value: GroupValue, write: GroupWrite) {
+        let partition = self.partition(id);
+        let record = OffsetsRecord::Group {
+            group: id.to_owned(),
+            value,
+        };
+        self.effects.push(Effect::Append {
+            partition,
+            records: vec![record],
+            write,
+        });
+    }
+
+    fn answer_join_error(&mut self, member: &Member, error: ErrorCode) {
+        if let Some((to, correlation_id)) = member.awaiting_join {
+            let response = join_response(correlation_id, error, &member.stored.member_id);
+            self.send(to, response);
+        }
+    }
+
+    fn answer_sync(&mut self, member: &Member, error: ErrorCode, assignment: Vec<TopicPartition>) {
+        if let Some((to, correlation_id)) = member.awaiting_sync {
+            let response = Message::SyncGroupResponse {
+                correlation_id,
+                error,
+                assignment,
+            };
+            self.send(to, response);
+        }
+    }
+}
+
+fn join_response(correlation_id: CorrelationId, error: ErrorCode, member_id: &str) -> Message {
+    Message::JoinGroupResponse {
+        correlation_id,
+        error,
+        generation: -1,
+        protocol: None,
+        leader: String::new(),
+        member_id: member_id.to_owned(),
+        members: Vec::new(),
+    }
+}
+
+/// `ClassicGroup.selectProtocol`: among the protocols every member supports, each member votes
+/// for the first of its own list; the most votes win (ties: the name first in order).
+fn choose_protocol(members: &BTreeMap<String, Member>) -> Option<String> {
+    let mut candidates: Option<BTreeSet<&String>> = None;
+    for member in members.values() {
+        let mine: BTreeSet<&String> = member.stored.protocols.iter().map(|p| &p.0).collect();
+        candidates = Some(match candidates {
+            None => mine,
+            Some(c) => c.intersection(&mine).copied().collect(),
+        });
+    }
+    let candidates = candidates?;
+    let mut votes: BTreeMap<&String, u32> = BTreeMap::new();
+    for member in members.values() {
+        if let Some(p) = member
+            .stored
+            .protocols
+            .iter()
+            .find(|p| candidates.contains(&p.0))
+        {
+            *votes.entry(&p.0).or_default() += 1;
+        }
+    }
+    let best = votes.iter().max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)));
+    best.map(|(p, _)| (*p).clone())
+}
