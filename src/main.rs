@@ -4,6 +4,7 @@
 
 mod bench;
 mod check;
+mod groups_report;
 mod report;
 
 use anyhow::Context;

@@ -53,6 +53,7 @@ pub fn text(out: &mut impl Write, scenario: &Scenario, outcome: &Outcome) -> io:
     writeln!(out)?;
     clients(out, world)?;
     writeln!(out)?;
+    crate::groups_report::groups(out, world)?;
     findings(out, scenario, outcome)?;
     writeln!(
         out,
@@ -177,6 +178,11 @@ fn describe(
             )
         }
         Event::BecameFollower { .. } => return None,
+        Event::HighWatermarkAdvanced { tp, .. }
+            if tp.topic.0.as_ref() == broker_core::group::OFFSETS_TOPIC =>
+        {
+            return None; // every commit moves it: too much for a timeline
+        }
         Event::HighWatermarkAdvanced {
             tp, high_watermark, ..
         } => {
@@ -264,6 +270,8 @@ fn describe_fault(world: &World, fault: &sim::FaultAction) -> String {
         Heal => "heal the network".to_owned(),
         Clog { target } => format!("clog {}", n(target)),
         Unclog { target } => format!("unclog {}", n(target)),
+        Join { target } => format!("{} joins", n(target)),
+        Leave { target } => format!("{} leaves (close: commit, LeaveGroup)", n(target)),
     }
 }
 
@@ -322,6 +330,7 @@ fn clients(out: &mut impl Write, world: &World) -> io::Result<()> {
                     broker_core::ResetReason::LogTruncation { .. } => r.2 += 1,
                 }
             }
+            HistoryEntry::Rebalanced { .. } | HistoryEntry::Committed { .. } => {}
         }
     }
     for (client, (ok, sent, failed, unknown)) in &sends {

@@ -325,6 +325,32 @@ pub enum HistoryEntry {
         /// Why.
         reason: ResetReason,
     },
+    /// A group member's assignment changed: `revoked` were given up in a rebalance (committed
+    /// first when the consumer could), `lost` were taken away without a chance to commit (the
+    /// member was expelled), `assigned` are new. Ends the member's run of polls on each.
+    Rebalanced {
+        /// The group.
+        group: String,
+        /// The generation the member is in.
+        generation: i32,
+        /// Its member id.
+        member_id: String,
+        /// Partitions gained.
+        assigned: Vec<TopicPartition>,
+        /// Partitions given up.
+        revoked: Vec<TopicPartition>,
+        /// Partitions taken away.
+        lost: Vec<TopicPartition>,
+    },
+    /// An offset commit was answered.
+    Committed {
+        /// The group.
+        group: String,
+        /// The offsets (the next offset to read per partition).
+        offsets: Vec<(TopicPartition, Offset)>,
+        /// `NONE` or why the commit failed.
+        error: ErrorCode,
+    },
 }
 
 /// Why a consumer's position moved other than by reading.

@@ -62,15 +62,23 @@ impl Scenario {
         }
         let mut consumers = Vec::new();
         for (index, c) in self.consumers.iter().enumerate() {
-            let config = ConsumerConfig::parse(&c.config)
+            let mut config = ConsumerConfig::parse(&c.config)
                 .map_err(|e| config_error(format!("consumers[{index}].config"), e))?;
+            config.group_id = c.group.clone().or(config.group_id);
+            if config.client_id.is_empty() {
+                config.client_id = c.name.clone();
+            }
+            config.processing_ms_per_record = c.processing_ms_per_record;
             let topics = c.topics.iter().map(|t| Topic::new(t)).collect();
             consumers.push(ConsumerSpec {
                 name: c.name.clone(),
                 topics,
-                start_ms: c.start_ms,
+                start_ms: self.first_join(&c.name).unwrap_or(c.start_ms),
                 config,
             });
+        }
+        if consumers.iter().any(|c| c.config.group_id.is_some()) {
+            topics.push(offsets_topic(&cluster, self.cluster.brokers));
         }
         let faults = self
             .faults
@@ -137,6 +145,8 @@ impl Scenario {
             FaultAction::Isolate => sim::FaultAction::Isolate { target: target() },
             FaultAction::Clog => sim::FaultAction::Clog { target: target() },
             FaultAction::Unclog => sim::FaultAction::Unclog { target: target() },
+            FaultAction::Join => sim::FaultAction::Join { target: target() },
+            FaultAction::Leave => sim::FaultAction::Leave { target: target() },
             FaultAction::Heal => sim::FaultAction::Heal,
             FaultAction::Cut => sim::FaultAction::Cut {
                 from: self.node_id(f.from.as_deref().expect("validated: from")),
@@ -152,6 +162,29 @@ impl Scenario {
                 }
             }
         }
+    }
+}
+
+impl Scenario {
+    /// When consumer `name` first joins through a `join` fault: it does not start before.
+    fn first_join(&self, name: &str) -> Option<u64> {
+        self.faults
+            .iter()
+            .filter(|f| f.action == FaultAction::Join && f.target.as_deref() == Some(name))
+            .map(|f| f.at_ms)
+            .min()
+    }
+}
+
+/// `__consumer_offsets`, created at cluster start when a consumer uses a group (Kafka creates
+/// it on the first `FindCoordinator`; the lab creates it up front so the class sees it from
+/// the start). Its replication factor is capped at the cluster size, as a lab has few brokers.
+fn offsets_topic(cluster: &broker_core::ClusterConfig, brokers: u32) -> TopicSpec {
+    let rf = cluster.offsets_topic_replication_factor.min(brokers);
+    TopicSpec {
+        topic: Topic::new(broker_core::group::OFFSETS_TOPIC),
+        assignment: default_assignment(cluster.offsets_topic_num_partitions, rf, brokers),
+        config: cluster.topic_defaults.clone(),
     }
 }
 

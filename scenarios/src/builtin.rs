@@ -40,6 +40,7 @@ const BUILTINS: &[Builtin] = builtins![
     "acks-all-min-isr",
     "acks-1-lost-write",
     "kip-101-hw-truncation",
+    "consumer-group-scaling",
 ];
 
 /// Every built-in scenario, the default first.

@@ -239,9 +239,13 @@ pub struct ConsumerSpec {
     /// Consumer group; without one the consumer is assigned every partition of its topics.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group: Option<String>,
-    /// When it starts (default 0).
+    /// When it starts (default 0; a consumer that is the target of a `join` starts then).
     #[serde(default)]
     pub start_ms: u64,
+    /// Simulated processing time per record polled, in ms (default 0): with it a crash can
+    /// fall between processing and commit.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub processing_ms_per_record: u64,
     /// Consumer config, checked by `broker_core::ConsumerConfig::parse`.
     #[serde(default, skip_serializing_if = "ConfigMap::is_empty")]
     pub config: ConfigMap,
@@ -275,6 +279,10 @@ pub enum FaultAction {
     Clog,
     /// Deliver what was held for `target`.
     Unclog,
+    /// Start consumer `target` (scale a group up).
+    Join,
+    /// Close consumer `target`: commit, `LeaveGroup`, stop (scale a group down).
+    Leave,
 }
 
 impl FaultAction {
@@ -293,6 +301,8 @@ impl FaultAction {
             FaultAction::Heal => "heal",
             FaultAction::Clog => "clog",
             FaultAction::Unclog => "unclog",
+            FaultAction::Join => "join",
+            FaultAction::Leave => "leave",
         }
     }
 
@@ -378,4 +388,8 @@ impl Scenario {
     pub fn to_toml(&self) -> String {
         toml::to_string(self).expect("a scenario always serializes to TOML")
     }
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }

@@ -1,7 +1,9 @@
 //! Checks that the parts of a scenario fit together, after serde has checked each part.
 
 use crate::error::{ErrorKind, Problem};
-use crate::format::{ConsumerSpec, Fault, Operands, ProducerSpec, Scenario, TopicSpec};
+use crate::format::{
+    ConsumerSpec, Fault, FaultAction, Operands, ProducerSpec, Scenario, TopicSpec,
+};
 use broker_core::{ClusterConfig, ConfigError, ConsumerConfig, ProducerConfig, TopicConfig};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -265,6 +267,19 @@ impl Scenario {
             check_operands(&key, fault)?;
             if let Some(target) = &fault.target {
                 known(format!("{key}.target"), target)?;
+                let joins = matches!(fault.action, FaultAction::Join | FaultAction::Leave);
+                if joins && !self.consumers.iter().any(|c| &c.name == target) {
+                    let consumers: Vec<&str> =
+                        self.consumers.iter().map(|c| c.name.as_str()).collect();
+                    return Err(Problem::invalid(
+                        format!("{key}.target"),
+                        format!(
+                            "`{}` takes a consumer, not \"{target}\" (consumers: {})",
+                            fault.action.as_str(),
+                            consumers.join(", ")
+                        ),
+                    ));
+                }
             }
             if let (Some(from), Some(to)) = (&fault.from, &fault.to) {
                 known(format!("{key}.from"), from)?;

@@ -80,10 +80,14 @@ struct Ops<'h> {
     polls: Vec<usize>,
     /// Where each value's send was invoked: `(value, history index)`, sorted by value.
     invoked: Vec<(&'h Bytes, usize)>,
+    /// Records read by members of a group: `(group, value, offset, history index)`.
+    group_reads: Vec<(&'h str, &'h Bytes, Offset, usize)>,
 }
 
 fn group(history: &[HistoryRecord]) -> BTreeMap<&TopicPartition, Ops<'_>> {
     let mut parts: BTreeMap<&TopicPartition, Ops<'_>> = BTreeMap::new();
+    // The group of each subscribed consumer, from its first rebalance on.
+    let mut member_of: BTreeMap<NodeId, &str> = BTreeMap::new();
     for (at, record) in history.iter().enumerate() {
         match &record.entry {
             HistoryEntry::SendInvoked { value, tp } => {
@@ -101,9 +105,27 @@ fn group(history: &[HistoryRecord]) -> BTreeMap<&TopicPartition, Ops<'_>> {
                 let ops = parts.entry(tp).or_default();
                 ops.polls.push(at);
                 ops.reads.extend(records.iter().map(|(o, v)| (*o, v, at)));
+                if let Some(group) = member_of.get(&record.client) {
+                    let reads = records.iter().map(|(o, v)| (*group, v, *o, at));
+                    ops.group_reads.extend(reads);
+                }
             }
             HistoryEntry::Polled { .. } => {}
             HistoryEntry::PositionReset { tp, .. } => parts.entry(tp).or_default().polls.push(at),
+            // A new assignment starts a new run of polls (Jepsen's subscribe mode).
+            HistoryEntry::Rebalanced {
+                group,
+                assigned,
+                revoked,
+                lost,
+                ..
+            } => {
+                member_of.insert(record.client, group);
+                for tp in assigned.iter().chain(revoked).chain(lost) {
+                    parts.entry(tp).or_default().polls.push(at);
+                }
+            }
+            HistoryEntry::Committed { .. } => {}
         }
     }
     for ops in parts.values_mut() {
@@ -175,6 +197,30 @@ impl<'a, 'h> Partition<'a, 'h> {
         this.lost_and_unseen(&committed, &read_values, max_read);
         this.nonmonotonic_sends(&ops.acks, &ops.invoked);
         this.polls(&ops.polls);
+        this.redeliveries(ops.group_reads);
+    }
+
+    /// `redelivery`: a group read the same record twice (by two members, or by one member
+    /// after a rebalance). Allowed under at-least-once; counted so the class sees it.
+    fn redeliveries(&mut self, mut reads: Vec<(&'h str, &'h Bytes, Offset, usize)>) {
+        let mut cases = Cases::new(FindingKind::Redelivery);
+        reads.sort_unstable();
+        for again in reads.chunk_by(|a, b| (a.0, a.1, a.2) == (b.0, b.1, b.2)) {
+            let [(group, value, offset, first), .., (_, _, _, last)] = again else {
+                continue;
+            };
+            cases.add(|| {
+                format!(
+                    "group {group} read {} at {} offset {offset} {} times: first {}, again {}",
+                    show(value),
+                    self.tp,
+                    again.len(),
+                    self.who(*first),
+                    self.who(*last)
+                )
+            });
+        }
+        self.finish(cases);
     }
 
     /// `seen` is sorted by offset, then value.

@@ -3,7 +3,7 @@
 use crate::spec::FaultAction;
 use crate::trace::TraceKind;
 use crate::world::{Status, World};
-use broker_core::{Input, NodeId};
+use broker_core::{ClientCommand, Input, NodeId};
 
 impl World {
     /// Inject a fault or action now, as a scenario file or the UI would.
@@ -52,6 +52,16 @@ impl World {
                 self.schedule_releases(releases);
             }
             FaultAction::Clog { target } => self.network_mut().0.clog(target),
+            FaultAction::Join { target } => {
+                if !matches!(self.status(target), Status::Up | Status::Paused) {
+                    self.start_process(target);
+                }
+            }
+            FaultAction::Leave { target } => {
+                if self.status(target) == Status::Up {
+                    self.input(target, Input::Command(ClientCommand::Close));
+                }
+            }
             FaultAction::Unclog { target } => {
                 let now = self.now();
                 let (network, rng) = self.network_mut();

@@ -127,6 +127,8 @@ impl Promises {
             FindingKind::Duplicate => self.idempotence,
             FindingKind::TwoLeaders => true,
             FindingKind::Stalled => self.liveness,
+            // At-least-once: a group re-reads what was processed but not committed.
+            FindingKind::Redelivery => false,
         };
         if promised {
             Verdict::Violation

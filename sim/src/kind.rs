@@ -29,11 +29,14 @@ pub enum FindingKind {
     TwoLeaders,
     /// The cluster did not recover in the drain phase.
     Stalled,
+    /// A consumer group read a record again after a rebalance (at-least-once re-delivery:
+    /// the record was processed but its offset not yet committed).
+    Redelivery,
 }
 
 impl FindingKind {
     /// Every kind, in declaration order.
-    pub const ALL: [FindingKind; 11] = [
+    pub const ALL: [FindingKind; 12] = [
         FindingKind::LostWrite,
         FindingKind::Duplicate,
         FindingKind::InconsistentOffsets,
@@ -45,6 +48,7 @@ impl FindingKind {
         FindingKind::HwRegressed,
         FindingKind::TwoLeaders,
         FindingKind::Stalled,
+        FindingKind::Redelivery,
     ];
 
     /// The kebab-case name, as written in scenario files and reports.
@@ -61,6 +65,7 @@ impl FindingKind {
             FindingKind::HwRegressed => "hw-regressed",
             FindingKind::TwoLeaders => "two-leaders",
             FindingKind::Stalled => "stalled",
+            FindingKind::Redelivery => "redelivery",
         }
     }
 }

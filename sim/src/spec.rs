@@ -114,6 +114,16 @@ pub enum FaultAction {
         /// The node.
         target: NodeId,
     },
+    /// A consumer joins: it starts (again) if it is not running.
+    Join {
+        /// The consumer.
+        target: NodeId,
+    },
+    /// A consumer leaves: it commits, sends `LeaveGroup` and stops (`KafkaConsumer.close`).
+    Leave {
+        /// The consumer.
+        target: NodeId,
+    },
 }
 
 /// A fault at a time.

@@ -1,7 +1,10 @@
-//! The consumer in assign mode (`KafkaConsumer.assign` on every partition of its topics):
-//! positions, `auto.offset.reset`, fetches from leaders of what is below the high watermark,
-//! and detection of log truncation below its position (KIP-320). Every poll and every jump of
-//! a position goes into the history.
+//! The consumer: in assign mode (`KafkaConsumer.assign` on every partition of its topics) or in
+//! subscribe mode through a group (`group.id`, see `group.rs`). Positions, `auto.offset.reset`,
+//! fetches from leaders of what is below the high watermark, detection of log truncation below
+//! its position (KIP-320), and a simulated processing time per record. Every poll, every jump of
+//! a position, every rebalance and every commit goes into the history.
+
+mod group;
 
 use super::metadata::ClientMetadata;
 use crate::config::{AutoOffsetReset, ConsumerConfig};
@@ -21,6 +24,8 @@ struct Position {
     reset_from: Option<Offset>,
     backoff_until: Time,
     list_in_flight: Option<(CorrelationId, Time)>,
+    /// Newly assigned in a group: the committed offset is being fetched.
+    needs_committed: bool,
 }
 
 /// A consumer reading every partition of its topics.
@@ -34,6 +39,10 @@ pub struct Consumer {
     positions: BTreeMap<TopicPartition, Position>,
     /// The fetch in flight per broker: (correlation id, deadline, when it was sent).
     fetches: BTreeMap<BrokerId, (CorrelationId, Time, Time)>,
+    /// Subscribe mode: the group membership.
+    group: Option<group::Membership>,
+    /// The application processes the records of its last poll until then.
+    busy_until: Time,
 }
 
 impl Consumer {
@@ -45,14 +54,20 @@ impl Consumer {
         bootstrap: Vec<BrokerId>,
         now: Time,
     ) -> Consumer {
+        let group = config
+            .group_id
+            .clone()
+            .map(|g| group::Membership::new(g, config.partition_assignment_strategy));
         Consumer {
             id,
             metadata: ClientMetadata::new(bootstrap, topics, config.metadata_timeouts()),
+            group,
             config,
             now,
             out: Outbox::default(),
             positions: BTreeMap::new(),
             fetches: BTreeMap::new(),
+            busy_until: Time(0),
         }
     }
 
@@ -61,9 +76,15 @@ impl Consumer {
         self.advance(now);
         match input {
             Input::Message { from, message } => self.on_message(from, message),
+            Input::Command(crate::io::ClientCommand::Close) => {
+                self.leave_group();
+                self.out.push(Output::Stopped);
+                return;
+            }
             Input::Disconnected {
                 peer: NodeId::Broker(broker),
             } => {
+                self.group_disconnected(broker);
                 self.metadata.on_disconnected(now, broker);
                 self.fetches.remove(&broker);
                 // A ListOffsets to that broker may be lost too; asking again is harmless.
@@ -111,6 +132,12 @@ impl Consumer {
                 next = next.min(p.backoff_until);
             }
         }
+        if let Some(t) = self.group.as_ref().and_then(|g| g.next_deadline(self.now)) {
+            next = next.min(t);
+        }
+        if self.busy_until > self.now {
+            next = next.min(self.busy_until);
+        }
         Some(next)
     }
 
@@ -127,17 +154,53 @@ impl Consumer {
         self.id
     }
 
+    /// Subscribe mode: the group, member id, generation and owned partitions.
+    pub fn membership(&self) -> Option<(&str, &str, i32, &[TopicPartition])> {
+        self.group.as_ref().map(|g| {
+            (
+                g.group.as_str(),
+                g.member_id.as_str(),
+                g.generation,
+                g.owned.as_slice(),
+            )
+        })
+    }
+
     fn advance(&mut self, now: Time) {
         self.out.advance(&mut self.now, now);
     }
 
     fn run(&mut self) {
         self.metadata.maybe_request(self.now, &mut self.out);
-        for tp in self.metadata.partitions.keys() {
-            self.positions.entry(tp.clone()).or_default();
+        if self.group.is_some() {
+            self.run_group();
+            self.fetch_committed();
+            self.maybe_commit_processed();
+        } else {
+            for tp in self.metadata.partitions.keys() {
+                self.positions.entry(tp.clone()).or_default();
+            }
         }
         self.reset_positions();
-        self.send_fetches();
+        if self.busy_until <= self.now && !self.commit_blocks_poll() {
+            self.send_fetches();
+        }
+    }
+
+    /// With `enable.auto.commit=false` the application commits synchronously after processing
+    /// each poll (`commitSync`), so it polls again only after the commit is answered.
+    fn maybe_commit_processed(&mut self) {
+        let stable = self
+            .group
+            .as_ref()
+            .is_some_and(|g| g.state == group::MemberState::Stable);
+        if !self.config.enable_auto_commit && stable && self.busy_until <= self.now {
+            self.commit_positions();
+        }
+    }
+
+    fn commit_blocks_poll(&self) -> bool {
+        !self.config.enable_auto_commit && self.group.as_ref().is_some_and(|g| g.commit.is_some())
     }
 
     /// `auto.offset.reset` for partitions without a position: ListOffsets to the leader.
@@ -150,6 +213,7 @@ impl Consumer {
         let timeout_ms = self.config.request_timeout_ms;
         for (tp, position) in &mut self.positions {
             if position.offset.is_some()
+                || position.needs_committed
                 || position.list_in_flight.is_some()
                 || position.backoff_until > now
             {
@@ -263,6 +327,9 @@ impl Consumer {
                 offset,
                 ..
             } => self.on_list_offsets(correlation_id, tp, error, offset),
+            other if self.group.is_some() => {
+                self.on_group_message(other);
+            }
             _ => {}
         }
     }
@@ -312,6 +379,8 @@ impl Consumer {
                     .filter(|(o, _)| *o >= offset)
                     .collect();
                 if let Some((last, _)) = records.last() {
+                    let processing_ms = self.config.processing_ms_per_record * records.len() as u64;
+                    self.busy_until = self.busy_until.max(self.now.plus_ms(processing_ms));
                     position.offset = Some(last.next());
                     position.epoch = response.batches.last().map(|b| b.leader_epoch);
                     let entry = HistoryEntry::Polled {

@@ -61,6 +61,11 @@ impl ClientMetadata {
         self.stale = true;
     }
 
+    /// The topics this client uses.
+    pub(crate) fn topics(&self) -> &[Topic] {
+        &self.topics
+    }
+
     /// The number of partitions of `topic`.
     pub(crate) fn partition_count(&self, topic: &Topic) -> u32 {
         self.partitions

@@ -213,6 +213,7 @@ impl Case {
                 topics: vec!["events".into()],
                 group: None,
                 start_ms: 0,
+                processing_ms_per_record: 0,
                 config: config(&[("auto.offset.reset", ConfigValue::Str("earliest".into()))]),
             }],
             faults: self.faults(profile),
