@@ -41,6 +41,8 @@ const BUILTINS: &[Builtin] = builtins![
     "acks-1-lost-write",
     "kip-101-hw-truncation",
     "consumer-group-scaling",
+    "consumer-rebalance-duplicates",
+    "coordinator-failover",
 ];
 
 /// Every built-in scenario, the default first.
