@@ -1,5 +1,6 @@
 //! Integration tests of the whole: one test binary (see ARCHITECTURE.md).
 
 mod cli;
+mod groups;
 mod scenarios_run;
 mod swarm;

@@ -816,6 +816,60 @@ mod tests {
         assert_eq!(h.kinds(), vec![]);
     }
 
+    fn rebalanced(h: &mut H, c: u32, assigned: &[u32], revoked: &[u32]) {
+        let entry = HistoryEntry::Rebalanced {
+            group: "g1".into(),
+            generation: 1,
+            member_id: format!("m{c}"),
+            assigned: assigned.iter().map(|p| tp(*p)).collect(),
+            revoked: revoked.iter().map(|p| tp(*p)).collect(),
+            lost: Vec::new(),
+        };
+        h.push(c, entry);
+    }
+
+    #[test]
+    fn a_group_reading_again_after_a_rebalance_is_redelivery_not_a_poll_anomaly() {
+        let mut h = four_acked();
+        rebalanced(&mut h, 2, &[0], &[]);
+        rebalanced(&mut h, 3, &[], &[]);
+        h.poll(2, 0, &[(0, "a0"), (1, "a1"), (2, "a2")]);
+        // consumer 2 crashed before committing: consumer 3 takes over from offset 1.
+        rebalanced(&mut h, 3, &[0], &[]);
+        h.poll(3, 0, &[(1, "a1"), (2, "a2"), (3, "a3")]);
+        // consumer 2 comes back and is given the partition again from offset 3.
+        rebalanced(&mut h, 3, &[], &[0]);
+        rebalanced(&mut h, 2, &[0], &[]);
+        h.poll(2, 0, &[(3, "a3")]);
+        let f = h.only(FindingKind::Redelivery);
+        assert_eq!(f.records.len(), 3, "a1, a2 and a3 were read twice: {f:#?}");
+        assert!(f
+            .explanation
+            .starts_with("group g1 read a1 at orders-0 offset 1 2 times"));
+        // Without the rebalances, client 2's second poll would go backwards and skip.
+        let mut h = four_acked();
+        h.poll(2, 0, &[(0, "a0"), (1, "a1"), (2, "a2")]).poll(
+            2,
+            0,
+            &[(1, "a1"), (2, "a2"), (3, "a3")],
+        );
+        assert_eq!(h.kinds(), vec![FindingKind::NonmonotonicPoll]);
+    }
+
+    #[test]
+    fn a_group_that_never_reads_an_acknowledged_write_loses_it() {
+        let mut h = four_acked();
+        rebalanced(&mut h, 2, &[0], &[]);
+        h.poll(2, 0, &[(0, "a0"), (1, "a1")]);
+        rebalanced(&mut h, 3, &[0], &[]);
+        h.poll(3, 0, &[(3, "a3")]);
+        assert_eq!(
+            h.only(FindingKind::LostWrite).records.len(),
+            1,
+            "a2 was never read"
+        );
+    }
+
     #[test]
     fn nonmonotonic_send() {
         let mut h = H::default();

@@ -24,7 +24,12 @@ pub enum Target {
     Broker(u32),
     /// The controller.
     Controller,
+    /// A consumer of the group, by index (modulo the group size).
+    Consumer(u32),
 }
+
+/// Members of the group in the `groups` profile.
+const GROUP_MEMBERS: u32 = 3;
 
 /// A fault and how it ends.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,6 +56,8 @@ pub enum EpisodeFault {
     Cut(Target, Target),
     /// Split the nodes by the bits of a mask, then heal.
     Partition(u32),
+    /// A consumer leaves the group (`close`), then joins again.
+    Leave(u32),
 }
 
 /// A fault that starts at `start_ms` and is undone `length_ms` later.
@@ -81,6 +88,10 @@ pub struct Case {
     pub episodes: Vec<Episode>,
     /// The main phase.
     pub duration_ms: u64,
+    /// The `groups` profile: 0 range, 1 round-robin, 2 cooperative-sticky.
+    pub assignor: u32,
+    /// The `groups` profile: processing time per record, ms.
+    pub processing_ms_per_record: u64,
 }
 
 /// The strategy of a profile's cases. Shrinking removes episodes, shortens them, and lowers
@@ -109,9 +120,10 @@ pub fn strategy(profile: Profile) -> BoxedStrategy<Case> {
         0..=mix.drop_per_mille_max,
         blackout,
         episodes,
+        (0u32..3, 0u64..=5),
     )
         .prop_map(
-            |(brokers, partitions, rate_per_s, keys, drop_per_mille, blackout, mut episodes)| {
+            |(brokers, partitions, rate_per_s, keys, drop_per_mille, blackout, mut episodes, g)| {
                 episodes.extend(blackout);
                 Case {
                     brokers,
@@ -121,6 +133,8 @@ pub fn strategy(profile: Profile) -> BoxedStrategy<Case> {
                     drop_per_mille,
                     episodes,
                     duration_ms: DURATION_MS,
+                    assignor: g.0,
+                    processing_ms_per_record: g.1,
                 }
             },
         )
@@ -129,7 +143,15 @@ pub fn strategy(profile: Profile) -> BoxedStrategy<Case> {
 
 fn target(mix: FaultMix) -> BoxedStrategy<Target> {
     let broker = (0u32..5).prop_map(Target::Broker);
-    if mix.controller {
+    if mix.consumers {
+        let consumer = (0..GROUP_MEMBERS).prop_map(Target::Consumer);
+        prop_oneof![
+            4 => broker,
+            1 => Just(Target::Controller),
+            3 => consumer
+        ]
+        .boxed()
+    } else if mix.controller {
         prop_oneof![6 => broker, 1 => Just(Target::Controller)].boxed()
     } else {
         broker.boxed()
@@ -168,6 +190,10 @@ fn episode(mix: FaultMix) -> impl Strategy<Value = Episode> {
                 .boxed(),
         ));
         kinds.push((2, (1u32..63).prop_map(EpisodeFault::Partition).boxed()));
+    }
+    if mix.consumers {
+        let leave = (0..GROUP_MEMBERS).prop_map(EpisodeFault::Leave);
+        kinds.push((2, leave.boxed()));
     }
     let fault = prop::strategy::Union::new_weighted(kinds);
     (1_000..=LAST_START_MS, 500u64..=20_000, fault).prop_map(|(start_ms, length_ms, fault)| {
@@ -208,18 +234,48 @@ impl Case {
             disk: Disk::default(),
             topics: vec![self.topic(profile)],
             producers: vec![self.producer(profile)],
-            consumers: vec![ConsumerSpec {
+            consumers: self.consumers(profile),
+            faults: self.faults(profile),
+            captions: Vec::new(),
+            expect: Expect::default(),
+        }
+    }
+
+    fn consumers(&self, profile: Profile) -> Vec<ConsumerSpec> {
+        let earliest = ("auto.offset.reset", ConfigValue::Str("earliest".into()));
+        if profile != Profile::Groups {
+            return vec![ConsumerSpec {
                 name: "consumer-1".into(),
                 topics: vec!["events".into()],
                 group: None,
                 start_ms: 0,
                 processing_ms_per_record: 0,
-                config: config(&[("auto.offset.reset", ConfigValue::Str("earliest".into()))]),
-            }],
-            faults: self.faults(profile),
-            captions: Vec::new(),
-            expect: Expect::default(),
+                config: config(&[earliest]),
+            }];
         }
+        let assignor = ["range", "roundrobin", "cooperative-sticky"][self.assignor as usize % 3];
+        let group_config = config(&[
+            earliest,
+            (
+                "partition.assignment.strategy",
+                ConfigValue::Str(assignor.into()),
+            ),
+            ("auto.commit.interval.ms", ConfigValue::Int(1_000)),
+            ("session.timeout.ms", ConfigValue::Int(6_000)),
+            ("heartbeat.interval.ms", ConfigValue::Int(1_000)),
+            ("max.poll.interval.ms", ConfigValue::Int(10_000)),
+            ("request.timeout.ms", ConfigValue::Int(5_000)),
+        ]);
+        (1..=GROUP_MEMBERS)
+            .map(|n| ConsumerSpec {
+                name: format!("consumer-{n}"),
+                topics: vec!["events".into()],
+                group: Some("g1".into()),
+                start_ms: 0,
+                processing_ms_per_record: self.processing_ms_per_record,
+                config: group_config.clone(),
+            })
+            .collect()
     }
 
     fn cluster(&self, profile: Profile) -> Cluster {
@@ -230,6 +286,12 @@ impl Case {
         ];
         if profile == Profile::Unclean {
             entries.push(("unclean.leader.election.enable", ConfigValue::Bool(true)));
+        }
+        if profile == Profile::Groups {
+            entries.push(("group.initial.rebalance.delay.ms", ConfigValue::Int(1_000)));
+            // `__consumer_offsets` takes the broker default: min ISR 2, as for `events`.
+            entries.push(("min.insync.replicas", ConfigValue::Int(2)));
+            entries.push(("offsets.topic.num.partitions", ConfigValue::Int(3)));
         }
         Cluster {
             brokers: self.brokers,
@@ -332,6 +394,7 @@ impl Case {
                     out.push(heal(end));
                 }
             }
+            EpisodeFault::Leave(c) => span(start, Leave, Join, Target::Consumer(c)),
             EpisodeFault::Partition(mask) => {
                 let nodes: Vec<String> = (0..self.brokers)
                     .map(|b| self.name(Target::Broker(b)))
@@ -357,6 +420,7 @@ impl Case {
         match t {
             Target::Broker(b) => format!("broker-{}", b % self.brokers + 1),
             Target::Controller => "controller-1".into(),
+            Target::Consumer(c) => format!("consumer-{}", c % GROUP_MEMBERS + 1),
         }
     }
 }

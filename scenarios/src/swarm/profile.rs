@@ -23,6 +23,9 @@ pub enum Profile {
     HwTruncation,
     /// Power failure of every replica at once: more than RF − min ISR lose unflushed data.
     BeyondBudget,
+    /// `safe`, read by a consumer group: members crash, restart, pause, leave and join, and
+    /// broker faults move the coordinator. At-least-once must hold for the group as one reader.
+    Groups,
 }
 
 /// What a profile may draw.
@@ -46,11 +49,13 @@ pub struct FaultMix {
     pub controller: bool,
     /// The highest random drop rate, in per mille.
     pub drop_per_mille_max: u32,
+    /// Faults on the consumers of a group (crash, pause, leave and join...).
+    pub consumers: bool,
 }
 
 impl Profile {
     /// Every profile, in the order `--help` lists them.
-    pub const ALL: [Profile; 7] = [
+    pub const ALL: [Profile; 8] = [
         Profile::Safe,
         Profile::Acks1,
         Profile::Acks0,
@@ -58,6 +63,7 @@ impl Profile {
         Profile::Unclean,
         Profile::HwTruncation,
         Profile::BeyondBudget,
+        Profile::Groups,
     ];
 
     /// The name used on the command line and in file names.
@@ -70,6 +76,7 @@ impl Profile {
             Profile::Unclean => "unclean",
             Profile::HwTruncation => "hw-truncation",
             Profile::BeyondBudget => "beyond-budget",
+            Profile::Groups => "groups",
         }
     }
 
@@ -83,13 +90,14 @@ impl Profile {
             Profile::Unclean => "unclean leader election with min ISR 1: committed writes may be lost",
             Profile::HwTruncation => "pre-KIP-101 truncation to the high watermark: committed writes may be lost",
             Profile::BeyondBudget => "every replica loses power at once: unflushed acknowledged writes are gone",
+            Profile::Groups => "safe, read by a consumer group whose members crash, pause, leave and join: at-least-once for the group",
         }
     }
 
     /// The anomalies this profile exists to find (allowed under it, never under `safe`).
     pub fn targets(self) -> &'static [FindingKind] {
         match self {
-            Profile::Safe => &[],
+            Profile::Safe | Profile::Groups => &[],
             Profile::NoIdempotence => &[FindingKind::Duplicate],
             Profile::Acks1
             | Profile::Acks0
@@ -112,7 +120,7 @@ impl Profile {
     pub fn idempotence(self) -> bool {
         matches!(
             self,
-            Profile::Safe | Profile::HwTruncation | Profile::BeyondBudget
+            Profile::Safe | Profile::HwTruncation | Profile::BeyondBudget | Profile::Groups
         )
     }
 
@@ -136,9 +144,14 @@ impl Profile {
             network: true,
             controller: true,
             drop_per_mille_max: 20,
+            consumers: false,
         };
         match self {
             Profile::Safe => all,
+            Profile::Groups => FaultMix {
+                consumers: true,
+                ..all
+            },
             // KIP-101's losses need a follower to restart (truncating to its HW) and then be
             // elected before it catches up: crashes, and cuts that keep HWs stale.
             Profile::HwTruncation => FaultMix {

@@ -1,0 +1,109 @@
+//! Consumer groups end to end: the three group scenarios over several seeds, read through the
+//! coordinators' state at the end, and the `groups` swarm profile.
+
+use broker_core::group::GroupState;
+use broker_core::{BrokerId, Offset};
+use scenarios::swarm::{check_seed, Profile};
+use scenarios::{resolve, run, FindingKind, Outcome};
+use sim::Verdict;
+
+const SEEDS: std::ops::RangeInclusive<u64> = 1..=5;
+
+fn outcome(name: &str, seed: u64) -> Outcome {
+    let mut s = resolve(name).unwrap_or_else(|e| panic!("{e}"));
+    s.seed = seed;
+    run(&s, false).expect("runs")
+}
+
+/// g1 as its coordinator has it at the end: (coordinator, group).
+fn group(outcome: &Outcome) -> (BrokerId, broker_core::group::Group) {
+    let world = &outcome.world;
+    (1..=world.spec().brokers)
+        .filter_map(|b| world.broker(BrokerId(b)))
+        .find_map(|b| Some((b.id(), b.group_coordinator().groups().get("g1")?.clone())))
+        .expect("a live coordinator has g1")
+}
+
+#[test]
+fn a_group_scales_up_to_its_partition_count_and_no_further() {
+    for seed in SEEDS {
+        let outcome = outcome("consumer-group-scaling", seed);
+        assert!(outcome.expect_met, "seed {seed}: {:?}", outcome.found);
+        let (_, g1) = group(&outcome);
+        assert_eq!(g1.state, GroupState::Stable, "seed {seed}");
+        assert_eq!(g1.generation, 4, "seed {seed}: one generation per join");
+        let sizes: Vec<usize> = g1
+            .members
+            .values()
+            .map(|m| m.stored.assignment.len())
+            .collect();
+        assert_eq!(sizes.len(), 4, "seed {seed}");
+        assert_eq!(
+            sizes.iter().filter(|n| **n == 1).count(),
+            3,
+            "seed {seed}: {sizes:?}"
+        );
+        assert_eq!(
+            sizes.iter().filter(|n| **n == 0).count(),
+            1,
+            "one idle member"
+        );
+    }
+}
+
+#[test]
+fn a_crash_before_commit_redelivers_and_loses_nothing() {
+    for seed in SEEDS {
+        let outcome = outcome("consumer-rebalance-duplicates", seed);
+        assert!(outcome.expect_met, "seed {seed}: {:?}", outcome.found);
+        let redelivery = outcome
+            .findings
+            .iter()
+            .find(|f| f.kind == FindingKind::Redelivery)
+            .expect("records read twice");
+        assert_eq!(redelivery.verdict, Verdict::Allowed);
+        assert!(!outcome.found.contains(&FindingKind::LostWrite));
+    }
+}
+
+#[test]
+fn the_group_moves_with_its_committed_offsets_when_its_coordinator_dies() {
+    for seed in SEEDS {
+        let outcome = outcome("coordinator-failover", seed);
+        assert!(outcome.expect_met, "seed {seed}: {:?}", outcome.found);
+        let (coordinator, g1) = group(&outcome);
+        assert_ne!(
+            coordinator,
+            BrokerId(3),
+            "seed {seed}: broker-3 led it before the crash"
+        );
+        assert_eq!(
+            g1.generation, 1,
+            "seed {seed}: no rebalance, the members carried on"
+        );
+        assert_eq!(g1.state, GroupState::Stable);
+        assert!(
+            g1.committed.values().all(|o| *o > Offset(0)) && g1.committed.len() == 3,
+            "seed {seed}: {:?}",
+            g1.committed
+        );
+    }
+}
+
+/// The bar is 300 seeds (`kafka-lab check --profile groups --seeds 300`, in the
+/// closing note); the test keeps 40 so `cargo test` stays fast.
+#[test]
+fn the_groups_profile_keeps_at_least_once_and_shows_redelivery() {
+    let mut redelivered = 0;
+    for seed in 1..=40 {
+        let result = check_seed(Profile::Groups, seed, false);
+        assert_eq!(result.violations, 0, "seed {seed}: {:#?}", result.findings);
+        let kinds: Vec<FindingKind> = result.findings.iter().map(|f| f.kind).collect();
+        assert!(
+            !kinds.contains(&FindingKind::Unseen),
+            "seed {seed}: {kinds:?}"
+        );
+        redelivered += usize::from(kinds.contains(&FindingKind::Redelivery));
+    }
+    assert!(redelivered > 0, "member crashes re-deliver some records");
+}
