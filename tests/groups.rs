@@ -107,3 +107,61 @@ fn the_groups_profile_keeps_at_least_once_and_shows_redelivery() {
     }
     assert!(redelivered > 0, "member crashes re-deliver some records");
 }
+
+/// The partitions consumer-1 gave up over the run (revoked or lost).
+fn given_up_by_first_member(outcome: &Outcome) -> Vec<String> {
+    let world = &outcome.world;
+    let first = world.node_id("consumer-1").expect("a node");
+    world
+        .history()
+        .iter()
+        .filter(|r| r.client == first)
+        .filter_map(|r| match &r.entry {
+            broker_core::HistoryEntry::Rebalanced { revoked, lost, .. } => Some(
+                revoked
+                    .iter()
+                    .chain(lost)
+                    .map(|t| t.to_string())
+                    .collect::<Vec<_>>(),
+            ),
+            _ => None,
+        })
+        .flatten()
+        .collect()
+}
+
+#[test]
+fn eager_rebalancing_revokes_everything_and_cooperative_only_what_moves() {
+    let eager = outcome("consumer-group-scaling", 1);
+    let revoked = given_up_by_first_member(&eager);
+    assert!(
+        revoked.iter().filter(|t| *t == "orders-0").count() >= 3,
+        "range (eager) revokes orders-0 at every join: {revoked:?}"
+    );
+    let mut s = resolve("consumer-group-scaling").expect("built-in");
+    for c in &mut s.consumers {
+        let strategy = broker_core::ConfigValue::Str("cooperative-sticky".into());
+        c.config
+            .insert("partition.assignment.strategy".into(), strategy);
+    }
+    let cooperative = run(&s, false).expect("runs");
+    assert!(cooperative.expect_met, "{:?}", cooperative.found);
+    let revoked = given_up_by_first_member(&cooperative);
+    let (_, g1) = group(&cooperative);
+    assert_eq!(g1.protocol.as_deref(), Some("cooperative-sticky"));
+    let kept: Vec<&broker_core::TopicPartition> = g1
+        .members
+        .values()
+        .filter(|m| m.stored.client == "consumer-1")
+        .flat_map(|m| &m.stored.assignment)
+        .collect();
+    assert_eq!(kept.len(), 1, "balanced: one partition each");
+    assert!(
+        !revoked.contains(&kept[0].to_string()),
+        "consumer-1 never gave up the partition it keeps: {revoked:?}"
+    );
+    assert!(
+        revoked.len() == 2,
+        "it gave up only the two that moved: {revoked:?}"
+    );
+}

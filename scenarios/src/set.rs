@@ -21,7 +21,13 @@ const PRODUCER_FIELDS: &[&str] = &[
     "start_ms",
     "stop_ms",
 ];
-const CONSUMER_FIELDS: &[&str] = &["name", "topics", "group", "start_ms"];
+const CONSUMER_FIELDS: &[&str] = &[
+    "name",
+    "topics",
+    "group",
+    "start_ms",
+    "processing_ms_per_record",
+];
 
 impl Scenario {
     /// Applies `--set key=value`. `value` is read like a TOML value (integer, float, boolean,

@@ -43,6 +43,8 @@ pub struct Consumer {
     group: Option<group::Membership>,
     /// The application processes the records of its last poll until then.
     busy_until: Time,
+    /// When the application took the records it is processing (for `max.poll.interval.ms`).
+    poll_started: Time,
 }
 
 impl Consumer {
@@ -68,6 +70,7 @@ impl Consumer {
             positions: BTreeMap::new(),
             fetches: BTreeMap::new(),
             busy_until: Time(0),
+            poll_started: Time(0),
         }
     }
 
@@ -137,6 +140,9 @@ impl Consumer {
         }
         if self.busy_until > self.now {
             next = next.min(self.busy_until);
+            if self.group.is_some() && self.poll_deadline() > self.now {
+                next = next.min(self.poll_deadline());
+            }
         }
         Some(next)
     }
@@ -316,8 +322,9 @@ impl Consumer {
                     return;
                 }
                 self.fetches.remove(&broker);
+                let mut budget = self.config.max_poll_records as usize;
                 for response in partitions {
-                    self.on_partition_data(response, invoked);
+                    self.on_partition_data(response, invoked, &mut budget);
                 }
             }
             Message::ListOffsetsResponse {
@@ -334,7 +341,12 @@ impl Consumer {
         }
     }
 
-    fn on_partition_data(&mut self, response: FetchPartitionResponse, invoked: Time) {
+    fn on_partition_data(
+        &mut self,
+        response: FetchPartitionResponse,
+        invoked: Time,
+        budget: &mut usize,
+    ) {
         let tp = response.tp.clone();
         let Some(position) = self.positions.get_mut(&tp) else {
             return;
@@ -367,22 +379,33 @@ impl Consumer {
         }
         match response.error {
             ErrorCode::NONE => {
-                let records: Vec<(Offset, bytes::Bytes)> = response
+                // `max.poll.records`: one poll hands the application at most that many; the
+                // rest is fetched again from the new position.
+                let mut read: Vec<(Offset, bytes::Bytes, LeaderEpoch)> = response
                     .batches
                     .iter()
                     .flat_map(|b| {
-                        b.records
-                            .iter()
-                            .enumerate()
-                            .map(move |(i, r)| (b.base_offset.plus(i as u64), r.value.clone()))
+                        b.records.iter().enumerate().map(move |(i, r)| {
+                            (
+                                b.base_offset.plus(i as u64),
+                                r.value.clone(),
+                                b.leader_epoch,
+                            )
+                        })
                     })
-                    .filter(|(o, _)| *o >= offset)
+                    .filter(|(o, _, _)| *o >= offset)
                     .collect();
-                if let Some((last, _)) = records.last() {
-                    let processing_ms = self.config.processing_ms_per_record * records.len() as u64;
+                read.truncate(*budget);
+                *budget -= read.len();
+                if let Some((last, _, epoch)) = read.last() {
+                    let processing_ms = self.config.processing_ms_per_record * read.len() as u64;
+                    if self.busy_until <= self.now {
+                        self.poll_started = self.now;
+                    }
                     self.busy_until = self.busy_until.max(self.now.plus_ms(processing_ms));
                     position.offset = Some(last.next());
-                    position.epoch = response.batches.last().map(|b| b.leader_epoch);
+                    position.epoch = Some(*epoch);
+                    let records = read.into_iter().map(|(o, v, _)| (o, v)).collect();
                     let entry = HistoryEntry::Polled {
                         tp,
                         records,

@@ -133,14 +133,47 @@ impl Consumer {
             self.find_coordinator();
             return;
         }
+        let busy = self.busy_until > now;
+        if busy && g.state == MemberState::Stable && now >= self.poll_deadline() {
+            self.poll_interval_expired();
+            return;
+        }
+        let g = self.group.as_ref().expect("subscribe mode");
         match g.state {
-            MemberState::Unjoined if g.request.is_none() => self.prepare_join(),
+            // Like the Java client, a member rejoins from `poll()`: after processing.
+            MemberState::Unjoined if g.request.is_none() && !busy => self.prepare_join(),
             MemberState::Stable => {
                 self.maybe_heartbeat();
                 self.maybe_auto_commit();
             }
             _ => {}
         }
+    }
+
+    /// When the application must poll again to stay in the group.
+    pub(super) fn poll_deadline(&self) -> Time {
+        self.poll_started.plus_ms(self.config.max_poll_interval_ms)
+    }
+
+    /// The application spent longer than `max.poll.interval.ms` on one poll's records: the
+    /// heartbeat thread leaves the group ("consumer poll timeout has expired"), the partitions
+    /// are lost without a commit, and the member rejoins when it next polls.
+    fn poll_interval_expired(&mut self) {
+        let g = self.group.as_mut().expect("subscribe mode");
+        if let Some(coordinator) = g.coordinator {
+            let correlation_id = self.out.correlation_id();
+            let message = Message::LeaveGroup {
+                correlation_id,
+                group: g.group.clone(),
+                member_id: std::mem::take(&mut g.member_id),
+            };
+            self.out.send(NodeId::Broker(coordinator), message);
+        }
+        g.generation = -1;
+        g.rejoin();
+        g.prepared = true;
+        let lost = std::mem::take(&mut g.owned);
+        self.drop_partitions(Vec::new(), lost);
     }
 
     fn find_coordinator(&mut self) {
