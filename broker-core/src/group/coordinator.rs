@@ -512,10 +512,14 @@ impl GroupCoordinator {
                 }
                 self.complete_join(id, false);
             }
-            // A known member rejoining with the same protocols while nothing changed gets the
-            // current generation back; the leader, a new member or new protocols rebalance.
+            // `GroupCoordinator.doJoinGroup`: a known member rejoining with the same protocols
+            // (it missed the JoinGroup response) gets the current generation back; in `Stable`
+            // the leader's rejoin rebalances (it may see new partitions), as do new members and
+            // new protocols.
             GroupState::CompletingRebalance | GroupState::Stable
-                if !is_new && !changed && !is_leader =>
+                if !is_new
+                    && !changed
+                    && (group.state == GroupState::CompletingRebalance || !is_leader) =>
             {
                 let group = self.groups.get_mut(id).expect("exists");
                 let member = group.members.get_mut(&member_id).expect("joined");
@@ -811,6 +815,8 @@ impl GroupCoordinator {
             return ErrorCode::ILLEGAL_GENERATION;
         }
         member.session_deadline = now.plus_ms(member.stored.session_timeout_ms);
+        // In `CompletingRebalance` a member that got its JoinGroup response may heartbeat
+        // before it syncs: a normal heartbeat (`GroupCoordinator.handleHeartbeat`, Kafka 2.x+).
         match group.state {
             GroupState::PreparingRebalance => ErrorCode::REBALANCE_IN_PROGRESS,
             _ => ErrorCode::NONE,
