@@ -45,6 +45,8 @@ pub struct Known {
     pub unread: BTreeSet<TopicPartition>,
     /// Acknowledged values already reported lost because the final committed log lacks them.
     pub lost: BTreeMap<TopicPartition, BTreeSet<Bytes>>,
+    /// The clients' names for explanations (`consumer-2`); without one, the node id.
+    pub names: BTreeMap<NodeId, String>,
 }
 
 /// Check a client history for Jepsen's anomalies: `inconsistent-offsets`, `duplicate`,
@@ -305,7 +307,7 @@ impl<'a, 'h> Partition<'a, 'h> {
                     "value {} was acknowledged {} to {} at {} but never read",
                     show(value),
                     at_offset(),
-                    record.client,
+                    self.name(record.client),
                     record.time
                 )
             };
@@ -344,6 +346,7 @@ impl<'a, 'h> Partition<'a, 'h> {
             let Some(offset) = offset else { continue };
             let client = self.history[at].client;
             if let Some((prev, prev_value, prev_at)) = last.insert(client, (offset, value, at)) {
+                let client = self.name(client);
                 if offset <= prev {
                     cases.add(|| {
                         format!(
@@ -419,12 +422,15 @@ impl<'a, 'h> Partition<'a, 'h> {
         if s.from_at == s.to_at {
             format!(
                 "{}'s poll of {} at {to_time} read offset {} then offset {}",
-                s.client, self.tp, s.from, s.to
+                self.name(s.client),
+                self.tp,
+                s.from,
+                s.to
             )
         } else {
             format!(
                 "{}'s poll of {} at {to_time} started at offset {} after its previous poll (at {}) ended at offset {}",
-                s.client, self.tp, s.to, self.history[s.from_at].time, s.from
+                self.name(s.client), self.tp, s.to, self.history[s.from_at].time, s.from
             )
         }
     }
@@ -442,7 +448,15 @@ impl<'a, 'h> Partition<'a, 'h> {
         } else {
             "read by"
         };
-        format!("{verb} {} at {}", record.client, record.time)
+        format!("{verb} {} at {}", self.name(record.client), record.time)
+    }
+
+    /// A client's name, as the scenario gives it.
+    fn name(&self, id: NodeId) -> String {
+        match self.known.names.get(&id) {
+            Some(name) => name.clone(),
+            None => id.to_string(),
+        }
     }
 
     fn finish(&mut self, cases: Cases) {

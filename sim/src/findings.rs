@@ -379,7 +379,16 @@ fn check_client_history(
         .filter(|t| !consumed.contains(&t.topic))
         .flat_map(|t| (0..t.assignment.len() as u32).map(|p| TopicPartition::new(&t.topic, p)))
         .collect();
-    let known = crate::checker::Known { unread, lost };
+    let names = world
+        .nodes()
+        .filter(|(id, _, _)| matches!(id, NodeId::Client(_)))
+        .map(|(id, _, _)| (id, world.name(id).to_owned()))
+        .collect();
+    let known = crate::checker::Known {
+        unread,
+        lost,
+        names,
+    };
     // Values the final log lacks are left out above; a history `lost-write` left over is a
     // different record (in the final log, skipped by every reader).
     for f in crate::checker::check_history_with(world.history(), &known) {
