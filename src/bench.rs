@@ -42,6 +42,8 @@ struct Figures {
     simulated_per_wall: f64,
     records_per_wall_s: f64,
     bytes_allocated_per_record: f64,
+    /// Heap the world holds at the end of the run.
+    live_mib: f64,
     peak_rss_kib: Option<u64>,
     check_seeds: u64,
     check_jobs: usize,
@@ -49,8 +51,7 @@ struct Figures {
 }
 
 /// DESIGN.md §9: 3 brokers, 1 controller, 6 partitions RF 3, 2 producers at 500 records/s with
-/// acks=all and linger.ms=5, 3 consumers (assign mode, every partition: groups come later),
-/// latency 1–5 ms, no faults.
+/// acks=all and linger.ms=5, a group of 3 consumers, latency 1–5 ms, no faults.
 fn standard(duration_ms: u64, scale: u32) -> anyhow::Result<scenarios::Scenario> {
     let source = format!(
         r#"name = "bench-standard"
@@ -73,7 +74,7 @@ replication_factor = 3
             ))
             .collect::<String>(),
         consumers = (1..=3)
-            .map(|i| format!("[[consumers]]\nname = \"consumer-{i}\"\ntopics = [\"events\"]\nconfig = {{ \"auto.offset.reset\" = \"earliest\" }}\n"))
+            .map(|i| format!("[[consumers]]\nname = \"consumer-{i}\"\ntopics = [\"events\"]\ngroup = \"bench\"\nconfig = {{ \"auto.offset.reset\" = \"earliest\" }}\n"))
             .collect::<String>(),
     );
     Ok(scenarios::parse(&source, "bench-standard")?)
@@ -91,7 +92,12 @@ pub fn bench(args: &BenchArgs) -> anyhow::Result<bool> {
     let mut world = sim::World::new(spec);
     world.run_to_end();
     let wall_s = started.elapsed().as_secs_f64().max(1e-9);
-    let allocated = region.change().bytes_allocated;
+    let change = region.change();
+    let allocated = change.bytes_allocated;
+    // What the finished world holds: logs, disks, trace and history (peak RSS adds the checker).
+    let live_bytes = change
+        .bytes_allocated
+        .saturating_sub(change.bytes_deallocated);
     let checked = Instant::now();
     let findings = sim::check(&world);
     let check_s = checked.elapsed().as_secs_f64();
@@ -124,6 +130,7 @@ pub fn bench(args: &BenchArgs) -> anyhow::Result<bool> {
         simulated_per_wall: simulated_ms as f64 / 1000.0 / wall_s,
         records_per_wall_s: records as f64 / wall_s,
         bytes_allocated_per_record: allocated as f64 / records.max(1) as f64,
+        live_mib: live_bytes as f64 / (1024.0 * 1024.0),
         peak_rss_kib: peak_rss_kib(),
         check_seeds: args.check_seeds,
         check_jobs,
@@ -172,6 +179,7 @@ fn print(format: Format, f: &Figures) -> anyhow::Result<()> {
         "  bytes alloc / record  {:.0}",
         f.bytes_allocated_per_record
     );
+    println!("  world heap at end     {:.1} MiB", f.live_mib);
     println!("  checker on history    {:.3} s", f.check_s);
     match f.peak_rss_kib {
         Some(kib) => println!("  peak memory           {:.1} MiB", kib as f64 / 1024.0),

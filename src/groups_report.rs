@@ -89,17 +89,11 @@ fn high_watermark(world: &World, tp: &TopicPartition) -> Option<broker_core::Off
 fn rebalances(world: &World) -> BTreeMap<String, Vec<String>> {
     let mut by_group: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for record in world.history() {
-        let HistoryEntry::Rebalanced {
-            group,
-            generation,
-            assigned,
-            revoked,
-            lost,
-            ..
-        } = &record.entry
-        else {
+        let HistoryEntry::Rebalanced(r) = &record.entry else {
             continue;
         };
+        let (group, generation) = (&r.group, r.generation);
+        let (assigned, revoked, lost) = (&r.assigned, &r.revoked, &r.lost);
         let mut moved: Vec<String> = assigned.iter().map(|t| format!("+{t}")).collect();
         moved.extend(revoked.iter().map(|t| format!("-{t}")));
         moved.extend(lost.iter().map(|t| format!("-{t} (lost)")));

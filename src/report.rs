@@ -330,7 +330,7 @@ fn clients(out: &mut impl Write, world: &World) -> io::Result<()> {
                     broker_core::ResetReason::LogTruncation { .. } => r.2 += 1,
                 }
             }
-            HistoryEntry::Rebalanced { .. } | HistoryEntry::Committed { .. } => {}
+            HistoryEntry::Rebalanced(_) | HistoryEntry::Committed { .. } => {}
         }
     }
     for (client, (ok, sent, failed, unknown)) in &sends {

@@ -117,10 +117,10 @@ fn given_up_by_first_member(outcome: &Outcome) -> Vec<String> {
         .iter()
         .filter(|r| r.client == first)
         .filter_map(|r| match &r.entry {
-            broker_core::HistoryEntry::Rebalanced { revoked, lost, .. } => Some(
-                revoked
+            broker_core::HistoryEntry::Rebalanced(r) => Some(
+                r.revoked
                     .iter()
-                    .chain(lost)
+                    .chain(&r.lost)
                     .map(|t| t.to_string())
                     .collect::<Vec<_>>(),
             ),

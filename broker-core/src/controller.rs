@@ -171,7 +171,7 @@ impl Controller {
                 break;
             }
             self.image.apply(offset, &record);
-            self.log.push(record);
+            self.log.push(*record);
         }
         self.durable_len = self.log.len() as u64;
         self.written_len = self.durable_len;
@@ -201,7 +201,7 @@ impl Controller {
             return;
         }
         let entries = (self.written_len..end)
-            .map(|o| DiskEntry::Metadata(o, self.log[o as usize].clone()))
+            .map(|o| DiskEntry::Metadata(o, Box::new(self.log[o as usize].clone())))
             .collect();
         self.out.disk(|id| DiskOp::Append {
             id,

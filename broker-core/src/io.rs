@@ -97,7 +97,7 @@ pub enum DiskEntry {
     /// A record batch of a partition log.
     Batch(RecordBatch),
     /// A metadata record with its offset.
-    Metadata(u64, MetadataRecord),
+    Metadata(u64, Box<MetadataRecord>),
 }
 
 /// The contents of a small file rewritten whole (and fsynced, as Kafka's checkpoint files are).
@@ -325,23 +325,9 @@ pub enum HistoryEntry {
         /// Why.
         reason: ResetReason,
     },
-    /// A group member's assignment changed: `revoked` were given up in a rebalance (committed
-    /// first when the consumer could), `lost` were taken away without a chance to commit (the
-    /// member was expelled), `assigned` are new. Ends the member's run of polls on each.
-    Rebalanced {
-        /// The group.
-        group: String,
-        /// The generation the member is in.
-        generation: i32,
-        /// Its member id.
-        member_id: String,
-        /// Partitions gained.
-        assigned: Vec<TopicPartition>,
-        /// Partitions given up.
-        revoked: Vec<TopicPartition>,
-        /// Partitions taken away.
-        lost: Vec<TopicPartition>,
-    },
+    /// A group member's assignment changed (boxed: rare, and it would make every history
+    /// record larger).
+    Rebalanced(Box<Rebalance>),
     /// An offset commit was answered.
     Committed {
         /// The group.
@@ -351,6 +337,25 @@ pub enum HistoryEntry {
         /// `NONE` or why the commit failed.
         error: ErrorCode,
     },
+}
+
+/// A group member's assignment change: `revoked` were given up in a rebalance (committed first
+/// when the consumer could), `lost` were taken away without a chance to commit (the member was
+/// expelled), `assigned` are new. Ends the member's run of polls on each.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rebalance {
+    /// The group.
+    pub group: String,
+    /// The generation the member is in.
+    pub generation: i32,
+    /// Its member id.
+    pub member_id: String,
+    /// Partitions gained.
+    pub assigned: Vec<TopicPartition>,
+    /// Partitions given up.
+    pub revoked: Vec<TopicPartition>,
+    /// Partitions taken away.
+    pub lost: Vec<TopicPartition>,
 }
 
 /// Why a consumer's position moved other than by reading.

@@ -115,15 +115,9 @@ fn group(history: &[HistoryRecord]) -> BTreeMap<&TopicPartition, Ops<'_>> {
             HistoryEntry::Polled { .. } => {}
             HistoryEntry::PositionReset { tp, .. } => parts.entry(tp).or_default().polls.push(at),
             // A new assignment starts a new run of polls (Jepsen's subscribe mode).
-            HistoryEntry::Rebalanced {
-                group,
-                assigned,
-                revoked,
-                lost,
-                ..
-            } => {
-                member_of.insert(record.client, group);
-                for tp in assigned.iter().chain(revoked).chain(lost) {
+            HistoryEntry::Rebalanced(r) => {
+                member_of.insert(record.client, &r.group);
+                for tp in r.assigned.iter().chain(&r.revoked).chain(&r.lost) {
                     parts.entry(tp).or_default().polls.push(at);
                 }
             }
@@ -831,14 +825,14 @@ mod tests {
     }
 
     fn rebalanced(h: &mut H, c: u32, assigned: &[u32], revoked: &[u32]) {
-        let entry = HistoryEntry::Rebalanced {
+        let entry = HistoryEntry::Rebalanced(Box::new(broker_core::Rebalance {
             group: "g1".into(),
             generation: 1,
             member_id: format!("m{c}"),
             assigned: assigned.iter().map(|p| tp(*p)).collect(),
             revoked: revoked.iter().map(|p| tp(*p)).collect(),
             lost: Vec::new(),
-        };
+        }));
         h.push(c, entry);
     }
 

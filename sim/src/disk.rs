@@ -323,10 +323,10 @@ mod tests {
             file: FileName::MetadataLog,
             entries: vec![DiskEntry::Metadata(
                 0,
-                broker_core::MetadataRecord::FenceBroker {
+                Box::new(broker_core::MetadataRecord::FenceBroker {
                     broker_id: broker_core::BrokerId(1),
                     broker_epoch: broker_core::BrokerEpoch(0),
-                },
+                }),
             )],
         });
         disk.power_fail(&mut rng(), 1.0);

@@ -97,27 +97,41 @@ enum Ev {
     End,
 }
 
-#[derive(Clone, Debug)]
+/// A queue entry: when, in what order, and where its event waits in the slab. The heap moves
+/// only these 24 bytes; events (a `Message` is large) stay put until they fire.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 struct Scheduled {
     time: Time,
     seq: u64,
-    event: Ev,
+    slot: u32,
 }
 
-impl PartialEq for Scheduled {
-    fn eq(&self, other: &Self) -> bool {
-        (self.time, self.seq) == (other.time, other.seq)
-    }
+/// Events waiting in the queue, by slot; freed slots are reused.
+#[derive(Clone, Debug, Default)]
+struct EventSlab {
+    events: Vec<Option<Ev>>,
+    free: Vec<u32>,
 }
-impl Eq for Scheduled {}
-impl PartialOrd for Scheduled {
-    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
-        Some(self.cmp(other))
+
+impl EventSlab {
+    fn insert(&mut self, event: Ev) -> u32 {
+        match self.free.pop() {
+            Some(slot) => {
+                self.events[slot as usize] = Some(event);
+                slot
+            }
+            None => {
+                self.events.push(Some(event));
+                u32::try_from(self.events.len() - 1).expect("fewer than 2^32 pending events")
+            }
+        }
     }
-}
-impl Ord for Scheduled {
-    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        (self.time, self.seq).cmp(&(other.time, other.seq))
+
+    fn take(&mut self, slot: u32) -> Ev {
+        self.free.push(slot);
+        self.events[slot as usize]
+            .take()
+            .expect("a scheduled event")
     }
 }
 
@@ -147,6 +161,7 @@ pub struct World {
     now: Time,
     phase: Phase,
     queue: BinaryHeap<Reverse<Scheduled>>,
+    pending: EventSlab,
     seq: u64,
     pub(crate) slots: BTreeMap<NodeId, Slot>,
     names: BTreeMap<NodeId, String>,
@@ -169,6 +184,7 @@ impl World {
             now: Time(0),
             phase: Phase::Main,
             queue: BinaryHeap::new(),
+            pending: EventSlab::default(),
             seq: 0,
             slots: BTreeMap::new(),
             names: BTreeMap::new(),
@@ -245,10 +261,11 @@ impl World {
 
     fn schedule(&mut self, time: Time, event: Ev) {
         self.seq += 1;
+        let slot = self.pending.insert(event);
         self.queue.push(Reverse(Scheduled {
             time,
             seq: self.seq,
-            event,
+            slot,
         }));
     }
 
@@ -268,7 +285,8 @@ impl World {
             self.finish();
             return false;
         }
-        self.dispatch(next.event);
+        let event = self.pending.take(next.slot);
+        self.dispatch(event);
         self.phase != Phase::Done
     }
 

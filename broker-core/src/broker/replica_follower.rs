@@ -22,9 +22,12 @@ impl Broker {
                 .get(leader)
                 .is_none_or(|f| f.in_flight.is_none() && f.backoff_until <= now)
         };
-        let mut by_leader: BTreeMap<BrokerId, Vec<FetchPartition>> = BTreeMap::new();
+        // First find the leaders to fetch from without building anything: nearly always a
+        // follower has a disk append in flight (which blocks its leader's next fetch) or no
+        // idle fetcher at all.
+        let mut ready: Vec<BrokerId> = Vec::new();
         let mut blocked: Vec<BrokerId> = Vec::new();
-        for (tp, replica) in &self.replicas {
+        for replica in self.replicas.values() {
             let Some(leader) = replica
                 .leader
                 .filter(|l| *l != self.id && replica.leading.is_none() && idle(l))
@@ -33,12 +36,23 @@ impl Broker {
             };
             if replica.log.has_pending_writes() {
                 blocked.push(leader);
+            } else if replica.fetch_backoff_until.is_none_or(|t| t <= now) {
+                ready.push(leader);
+            }
+        }
+        ready.retain(|l| !blocked.contains(l));
+        if ready.is_empty() {
+            return;
+        }
+        let use_epochs = self.config.protocol.truncation == Truncation::LeaderEpoch;
+        let mut by_leader: BTreeMap<BrokerId, Vec<FetchPartition>> = BTreeMap::new();
+        for (tp, replica) in &self.replicas {
+            let Some(leader) = replica.leader.filter(|l| ready.contains(l)) else {
+                continue;
+            };
+            if replica.leading.is_some() || replica.fetch_backoff_until.is_some_and(|t| t > now) {
                 continue;
             }
-            if replica.fetch_backoff_until.is_some_and(|t| t > self.now) {
-                continue;
-            }
-            let use_epochs = self.config.protocol.truncation == Truncation::LeaderEpoch;
             by_leader.entry(leader).or_default().push(FetchPartition {
                 tp: tp.clone(),
                 fetch_offset: replica.log.log_end_offset(),
@@ -47,9 +61,6 @@ impl Broker {
             });
         }
         for (leader, partitions) in by_leader {
-            if blocked.contains(&leader) {
-                continue;
-            }
             let fetcher = self.fetchers.entry(leader).or_insert(Fetcher {
                 in_flight: None,
                 backoff_until: Time(0),

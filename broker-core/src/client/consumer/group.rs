@@ -6,7 +6,7 @@
 use super::{Consumer, Position};
 use crate::error::ErrorCode;
 use crate::group::Assignor;
-use crate::io::HistoryEntry;
+use crate::io::{HistoryEntry, Rebalance};
 use crate::protocol::{JoinedMember, Message, Subscription};
 use crate::types::*;
 use std::collections::BTreeMap;
@@ -524,14 +524,15 @@ impl Consumer {
             };
             self.positions.insert(tp.clone(), position);
         }
-        self.out.history(HistoryEntry::Rebalanced {
-            group,
-            generation,
-            member_id,
-            assigned,
-            revoked,
-            lost: Vec::new(),
-        });
+        self.out
+            .history(HistoryEntry::Rebalanced(Box::new(Rebalance {
+                group,
+                generation,
+                member_id,
+                assigned,
+                revoked,
+                lost: Vec::new(),
+            })));
     }
 
     /// Commit the positions of partitions about to be revoked (what `onPartitionsRevoked`
@@ -566,14 +567,14 @@ impl Consumer {
             self.positions.remove(tp);
         }
         let g = self.group.as_ref().expect("subscribe mode");
-        let entry = HistoryEntry::Rebalanced {
+        let entry = HistoryEntry::Rebalanced(Box::new(Rebalance {
             group: g.group.clone(),
             generation: g.generation,
             member_id: g.member_id.clone(),
             assigned: Vec::new(),
             revoked,
             lost,
-        };
+        }));
         self.out.history(entry);
     }
 
