@@ -50,42 +50,12 @@ struct Figures {
     check_seeds_per_s: Option<f64>,
 }
 
-/// DESIGN.md §9: 3 brokers, 1 controller, 6 partitions RF 3, 2 producers at 500 records/s with
-/// acks=all and linger.ms=5, a group of 3 consumers, latency 1–5 ms, no faults.
-fn standard(duration_ms: u64, scale: u32) -> anyhow::Result<scenarios::Scenario> {
-    let source = format!(
-        r#"name = "bench-standard"
-title = "The standard benchmark workload"
-duration_ms = {duration_ms}
-drain_ms = 10000
-[cluster]
-brokers = 3
-[network]
-latency_ms = [1, 5]
-[[topics]]
-name = "events"
-partitions = 6
-replication_factor = 3
-{producers}{consumers}"#,
-        producers = (1..=2)
-            .map(|i| format!(
-                "[[producers]]\nname = \"producer-{i}\"\ntopic = \"events\"\nrate_per_s = {}\nkeys = 100\nconfig = {{ acks = \"all\", \"linger.ms\" = 5 }}\n",
-                500 * scale
-            ))
-            .collect::<String>(),
-        consumers = (1..=3)
-            .map(|i| format!("[[consumers]]\nname = \"consumer-{i}\"\ntopics = [\"events\"]\ngroup = \"bench\"\nconfig = {{ \"auto.offset.reset\" = \"earliest\" }}\n"))
-            .collect::<String>(),
-    );
-    Ok(scenarios::parse(&source, "bench-standard")?)
-}
-
 /// Runs the benchmark and prints its figures.
 pub fn bench(args: &BenchArgs) -> anyhow::Result<bool> {
     if args.scale == 0 {
         anyhow::bail!("--scale must be at least 1");
     }
-    let scenario = standard(args.duration_ms, args.scale)?;
+    let scenario = scenarios::standard_workload(args.duration_ms, args.scale)?;
     let spec = scenario.world_spec()?;
     let region = Region::new(GLOBAL);
     let started = Instant::now();

@@ -13,6 +13,7 @@ mod builtin;
 mod error;
 mod run;
 pub mod swarm;
+mod workload;
 
 mod format;
 mod locate;
@@ -27,6 +28,7 @@ pub use format::{
 };
 pub use run::{judge, run, Outcome};
 pub use sim::FindingKind;
+pub use workload::standard_workload;
 
 use error::Problem;
 use locate::Index;
