@@ -129,9 +129,16 @@ impl fmt::Display for NodeId {
 }
 
 /// A topic name. Cheap to clone.
-#[derive(Clone, Debug, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(transparent)]
 pub struct Topic(pub Arc<str>);
+
+// Hashes the name, as equal names (whatever their allocation) are equal topics.
+impl std::hash::Hash for Topic {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.hash(state);
+    }
+}
 
 // Partition maps are searched on every message; the names nearly always share one allocation
 // (cloned from the metadata), so comparing pointers first skips most string comparisons.
