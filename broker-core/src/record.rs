@@ -1,7 +1,9 @@
 //! Records and record batches, the unit of replication.
 //!
-//! A batch's records are an `Arc<[Record]>`: a leader, its followers and consumers share one
-//! immutable buffer instead of copying payloads per replica.
+//! A `RecordBatch` is a pointer to an immutable, shared `BatchData`: the leader's log, its
+//! followers' logs, every disk image and every message carrying the batch hold the same
+//! allocation. Setting a field (the leader assigns the base offset and epoch before anyone else
+//! sees the batch) copies only if it is shared (`Arc::make_mut`).
 
 use crate::types::{LeaderEpoch, Offset, ProducerId};
 use bytes::Bytes;
@@ -32,9 +34,27 @@ pub struct ProducerFields {
     pub base_sequence: i32,
 }
 
-/// A batch of records as stored in a partition log.
+/// A batch of records as stored in a partition log: a shared `BatchData`, read through `Deref`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RecordBatch {
+#[serde(transparent)]
+pub struct RecordBatch(Arc<BatchData>);
+
+impl std::ops::Deref for RecordBatch {
+    type Target = BatchData;
+    fn deref(&self) -> &BatchData {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for RecordBatch {
+    fn deref_mut(&mut self) -> &mut BatchData {
+        Arc::make_mut(&mut self.0)
+    }
+}
+
+/// The contents of a record batch.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchData {
     /// The offset of the first record (assigned by the leader).
     pub base_offset: Offset,
     /// The epoch of the leader that appended the batch (`partitionLeaderEpoch`).
@@ -54,13 +74,13 @@ impl RecordBatch {
         assert!(!records.is_empty(), "a batch holds at least one record");
         let records: Arc<[Record]> = records.into();
         let crc = compute_crc(producer.as_ref(), &records);
-        RecordBatch {
+        RecordBatch(Arc::new(BatchData {
             base_offset: Offset(0),
             leader_epoch: LeaderEpoch(0),
             producer,
             records,
             crc,
-        }
+        }))
     }
 
     /// The number of records.
@@ -100,10 +120,10 @@ impl RecordBatch {
     /// that recovery detects the tear.
     pub fn torn(&self, records_kept: usize) -> RecordBatch {
         let kept: Vec<Record> = self.records.iter().take(records_kept).cloned().collect();
-        RecordBatch {
+        RecordBatch(Arc::new(BatchData {
             records: kept.into(),
-            ..self.clone()
-        }
+            ..BatchData::clone(self)
+        }))
     }
 }
 
