@@ -184,12 +184,17 @@ impl Producer {
             if let Some(open) = &q.open {
                 next = next.min(open.created.plus_ms(self.config.linger_ms));
             }
-            for batch in &q.ready {
+            // The queue is in creation order (`reenqueue` keeps it so): the front expires
+            // first, and retried batches, older than any batch never sent, form a prefix. A
+            // backlog of unsent batches costs nothing here.
+            if let Some(front) = q.ready.front() {
+                next = next.min(self.expiry(front));
+            }
+            for batch in q.ready.iter().take_while(|b| b.attempts > 0) {
                 // A batch blocked only by max.in.flight waits for a response, not a timer.
                 if batch.retry_at > self.now {
                     next = next.min(batch.retry_at);
                 }
-                next = next.min(self.expiry(batch));
             }
         }
         Some(next)
