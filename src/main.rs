@@ -35,6 +35,17 @@ enum Command {
     Check(check::CheckArgs),
     /// The standard benchmark (DESIGN.md §9): simulator speed, memory, and check throughput.
     Bench(bench::BenchArgs),
+    /// The teaching UI: watch replication, inject faults, rewind (`?` lists the keys).
+    Tui(TuiArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct TuiArgs {
+    /// A built-in scenario name or a path to a scenario file (default: quickstart).
+    scenario: Option<String>,
+    /// Override the scenario's seed.
+    #[arg(long)]
+    seed: Option<u64>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -64,14 +75,22 @@ enum Format {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let command = cli.command.unwrap_or_else(|| {
-        // The UI is not built yet: in a terminal or not, run the default scenario headless.
-        Command::Run(RunArgs {
-            scenario: scenarios::DEFAULT.into(),
-            seed: None,
-            trace: None,
-            format: Format::Text,
-            set: vec![],
-        })
+        use std::io::IsTerminal;
+        // In a terminal: the UI. Piped or in CI: the default scenario headless.
+        if std::io::stdout().is_terminal() && std::io::stdin().is_terminal() {
+            Command::Tui(TuiArgs {
+                scenario: None,
+                seed: None,
+            })
+        } else {
+            Command::Run(RunArgs {
+                scenario: scenarios::DEFAULT.into(),
+                seed: None,
+                trace: None,
+                format: Format::Text,
+                set: vec![],
+            })
+        }
     });
     match command {
         Command::List => {
@@ -81,7 +100,19 @@ fn main() -> ExitCode {
         Command::Run(args) => exit(run(&args)),
         Command::Check(args) => exit(check::check(&args)),
         Command::Bench(args) => exit(bench::bench(&args)),
+        Command::Tui(args) => exit(tui(&args)),
     }
+}
+
+fn tui(args: &TuiArgs) -> anyhow::Result<bool> {
+    let name = args.scenario.as_deref().unwrap_or(scenarios::DEFAULT);
+    let mut scenario = scenarios::resolve(name)?;
+    if let Some(seed) = args.seed {
+        scenario.seed = seed;
+    }
+    let app = tui::App::new(scenario)?;
+    tui::run(app).context("the terminal")?;
+    Ok(true)
 }
 
 /// 0 when the verdict is good, 1 when not, 2 on bad input.

@@ -166,13 +166,20 @@ impl Scenario {
 }
 
 impl Scenario {
-    /// When consumer `name` first joins through a `join` fault: it does not start before.
+    /// When consumer `name` starts through a `join` fault: when its first `join`/`leave` is a
+    /// `join`, it does not start before it (a consumer that leaves first was running).
     fn first_join(&self, name: &str) -> Option<u64> {
-        self.faults
+        let mut membership: Vec<&Fault> = self
+            .faults
             .iter()
-            .filter(|f| f.action == FaultAction::Join && f.target.as_deref() == Some(name))
+            .filter(|f| matches!(f.action, FaultAction::Join | FaultAction::Leave))
+            .filter(|f| f.target.as_deref() == Some(name))
+            .collect();
+        membership.sort_by_key(|f| f.at_ms);
+        membership
+            .first()
+            .filter(|f| f.action == FaultAction::Join)
             .map(|f| f.at_ms)
-            .min()
     }
 }
 

@@ -245,6 +245,12 @@ impl Observer {
         &self.promises
     }
 
+    /// The findings seen while the run goes (hw-regressed, two-leaders): a UI's guarantee
+    /// lights before the final checks.
+    pub fn findings(&self) -> &[Finding] {
+        &self.findings
+    }
+
     /// The highest HW any leader has reached per partition (what was committed).
     pub fn committed(&self) -> &BTreeMap<TopicPartition, Offset> {
         &self.committed

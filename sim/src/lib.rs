@@ -26,4 +26,4 @@ pub use kind::FindingKind;
 pub use network::NetworkConfig;
 pub use spec::*;
 pub use trace::{TraceEntry, TraceKind};
-pub use world::{HistoryRecord, Phase, Status, World, CONTROLLER};
+pub use world::{Checkpoint, HistoryRecord, Phase, Status, World, CONTROLLER};

@@ -97,6 +97,34 @@ enum Ev {
     End,
 }
 
+/// A world saved for rewinding (see [`World::checkpoint`]).
+#[derive(Clone, Debug)]
+pub struct Checkpoint {
+    world: World,
+    trace_len: usize,
+    history_len: usize,
+}
+
+impl Checkpoint {
+    /// Simulated time at the checkpoint.
+    pub fn now(&self) -> Time {
+        self.world.now()
+    }
+
+    /// Events processed up to the checkpoint.
+    pub fn events(&self) -> u64 {
+        self.world.events()
+    }
+
+    /// Give the checkpoint a fault the live world got after it (see [`World::inject_fault_at`]).
+    pub fn inject_fault_at(&mut self, at: Time, action: FaultAction) -> bool {
+        self.world.inject_fault_at(at, action)
+    }
+}
+
+/// Faults a UI may inject into one run.
+const INJECTED_MAX: u64 = 1 << 32;
+
 /// A queue entry: when, in what order, and where its event waits in the slab. The heap moves
 /// only these 24 bytes; events (a `Message` is large) stay put until they fire.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -170,6 +198,10 @@ pub struct World {
     trace: Vec<TraceEntry>,
     history: Vec<HistoryRecord>,
     fingerprint: Fingerprint,
+    /// Faults injected into a running world take their queue order from here: after every
+    /// event the spec scheduled, before any event the run scheduled (see `inject_fault`).
+    inject_seq: u64,
+    inject_limit: u64,
     events: u64,
     produced: Vec<u64>,
     pub(crate) observer: Observer,
@@ -198,6 +230,8 @@ impl World {
             trace: Vec::new(),
             history: Vec::new(),
             fingerprint: Fingerprint::default(),
+            inject_seq: 0,
+            inject_limit: 0,
             events: 0,
             produced: vec![0; spec.producers.len()],
             observer: Observer::new(&spec),
@@ -243,6 +277,10 @@ impl World {
                 name: "main".into(),
             },
         );
+        // Leave room in the order for injected faults (see `inject_fault`).
+        self.inject_seq = self.seq;
+        self.seq += INJECTED_MAX;
+        self.inject_limit = self.seq;
     }
 
     fn add_slot(&mut self, id: NodeId, name: String) {
@@ -288,6 +326,38 @@ impl World {
         let event = self.pending.take(next.slot);
         self.dispatch(event);
         self.phase != Phase::Done
+    }
+
+    /// Inject a fault, as a UI does: it happens at the next millisecond, ordered exactly as the
+    /// same fault written in the spec would be (after the events the spec scheduled at that
+    /// time, before those the run scheduled). So a session's faults, written as `[[faults]]`
+    /// with the returned time, replay to the same run. `None` once the main phase is over
+    /// (the drain heals everything, and a spec fault must fall within `duration_ms`).
+    pub fn inject_fault(&mut self, action: FaultAction) -> Option<Time> {
+        let at = self.now.plus_ms(1);
+        self.inject_fault_at(at, action).then_some(at)
+    }
+
+    /// [`World::inject_fault`] at a given future time (for a checkpoint that must get the
+    /// fault the live world got later). False when it cannot be placed.
+    pub fn inject_fault_at(&mut self, at: Time, action: FaultAction) -> bool {
+        let room = self.inject_seq < self.inject_limit;
+        if self.phase != Phase::Main || at <= self.now || at.0 >= self.spec.duration_ms || !room {
+            return false;
+        }
+        self.inject_seq += 1;
+        let slot = self.pending.insert(Ev::Fault(action));
+        self.queue.push(Reverse(Scheduled {
+            time: at,
+            seq: self.inject_seq,
+            slot,
+        }));
+        true
+    }
+
+    /// When the next event happens (now, if nothing is queued).
+    pub fn next_time(&self) -> Time {
+        self.queue.peek().map_or(self.now, |Reverse(s)| s.time)
     }
 
     /// Run until simulated time `until` (events at exactly `until` included) or the end.
@@ -831,6 +901,37 @@ impl World {
 
 impl World {
     /// What this run's configuration promises.
+    pub fn observer(&self) -> &crate::findings::Observer {
+        &self.observer
+    }
+
+    /// A copy of the world for rewinding, without its trace and history (which grow with the
+    /// run): [`World::restore`] takes them from a later world of the same run, whose prefix they
+    /// are.
+    pub fn checkpoint(&mut self) -> Checkpoint {
+        let trace = std::mem::take(&mut self.trace);
+        let history = std::mem::take(&mut self.history);
+        let world = self.clone();
+        let checkpoint = Checkpoint {
+            trace_len: trace.len(),
+            history_len: history.len(),
+            world,
+        };
+        self.trace = trace;
+        self.history = history;
+        checkpoint
+    }
+
+    /// The world as it was at `checkpoint`, with the trace and history it had then taken from
+    /// `later`, a world of the same run at or after the checkpoint.
+    pub fn restore(checkpoint: &Checkpoint, later: &World) -> World {
+        let mut world = checkpoint.world.clone();
+        world.trace = later.trace[..checkpoint.trace_len].to_vec();
+        world.history = later.history[..checkpoint.history_len].to_vec();
+        world
+    }
+
+    /// The observer's promises.
     pub fn observer_promises(&self) -> &crate::findings::Promises {
         self.observer.promises()
     }

@@ -1,0 +1,241 @@
+//! The one key registry: it maps keys to messages, and feeds both the `?` help screen and the
+//! key bar, so what the screen says is what the keys do.
+
+use crate::app::Msg;
+use crossterm::event::KeyCode;
+
+/// A key binding.
+pub struct Binding {
+    /// The key.
+    pub key: KeyCode,
+    /// How the key bar and help write it.
+    pub label: &'static str,
+    /// What it does, in a few words.
+    pub help: &'static str,
+    /// The message it sends.
+    pub msg: Msg,
+    /// Shown in the key bar (the rest only in `?`).
+    pub in_bar: bool,
+}
+
+const fn bind(
+    key: KeyCode,
+    label: &'static str,
+    help: &'static str,
+    msg: Msg,
+    bar: bool,
+) -> Binding {
+    Binding {
+        key,
+        label,
+        help,
+        msg,
+        in_bar: bar,
+    }
+}
+
+/// Every binding, in the order help lists them.
+pub const KEYS: &[Binding] = &[
+    bind(
+        KeyCode::Char(' '),
+        "space",
+        "play / pause",
+        Msg::TogglePlay,
+        true,
+    ),
+    bind(KeyCode::Char('.'), ".", "step one event", Msg::Step, true),
+    bind(
+        KeyCode::Char(','),
+        ",",
+        "step back one event",
+        Msg::StepBack,
+        true,
+    ),
+    bind(
+        KeyCode::Char('n'),
+        "n",
+        "jump to the next interesting event",
+        Msg::NextInteresting,
+        true,
+    ),
+    bind(
+        KeyCode::Right,
+        "→",
+        "forward 1 simulated second",
+        Msg::Seek(1000),
+        false,
+    ),
+    bind(
+        KeyCode::Left,
+        "←",
+        "back 1 simulated second (rewind)",
+        Msg::Seek(-1000),
+        false,
+    ),
+    bind(KeyCode::Char(']'), "]", "faster", Msg::Faster, false),
+    bind(KeyCode::Char('['), "[", "slower", Msg::Slower, false),
+    bind(KeyCode::Tab, "tab", "next view", Msg::NextView, true),
+    bind(
+        KeyCode::Char('1'),
+        "1",
+        "partitions view",
+        Msg::View(crate::app::View::Partitions),
+        false,
+    ),
+    bind(
+        KeyCode::Char('2'),
+        "2",
+        "cluster view",
+        Msg::View(crate::app::View::Cluster),
+        false,
+    ),
+    bind(
+        KeyCode::Char('3'),
+        "3",
+        "message flow",
+        Msg::View(crate::app::View::Flow),
+        false,
+    ),
+    bind(
+        KeyCode::Char('4'),
+        "4",
+        "consumers and groups",
+        Msg::View(crate::app::View::Consumers),
+        false,
+    ),
+    bind(
+        KeyCode::Down,
+        "↓",
+        "select the next node",
+        Msg::Select(1),
+        false,
+    ),
+    bind(
+        KeyCode::Up,
+        "↑",
+        "select the previous node",
+        Msg::Select(-1),
+        false,
+    ),
+    bind(
+        KeyCode::Char('c'),
+        "c",
+        "crash the selected node",
+        Msg::Fault(FaultKey::Crash),
+        true,
+    ),
+    bind(
+        KeyCode::Char('p'),
+        "p",
+        "power-fail the selected node",
+        Msg::Fault(FaultKey::PowerFail),
+        false,
+    ),
+    bind(
+        KeyCode::Char('r'),
+        "r",
+        "restart the selected node",
+        Msg::Fault(FaultKey::Restart),
+        true,
+    ),
+    bind(
+        KeyCode::Char('z'),
+        "z",
+        "pause / resume the selected node",
+        Msg::Fault(FaultKey::PauseResume),
+        false,
+    ),
+    bind(
+        KeyCode::Char('i'),
+        "i",
+        "isolate the selected node",
+        Msg::Fault(FaultKey::Isolate),
+        false,
+    ),
+    bind(
+        KeyCode::Char('m'),
+        "m",
+        "mark the selected node (for x)",
+        Msg::Mark,
+        false,
+    ),
+    bind(
+        KeyCode::Char('x'),
+        "x",
+        "cut the link marked → selected",
+        Msg::Fault(FaultKey::Cut),
+        false,
+    ),
+    bind(
+        KeyCode::Char('h'),
+        "h",
+        "heal every network fault",
+        Msg::Fault(FaultKey::Heal),
+        false,
+    ),
+    bind(
+        KeyCode::Char('a'),
+        "a",
+        "add a consumer (join)",
+        Msg::Fault(FaultKey::Join),
+        false,
+    ),
+    bind(
+        KeyCode::Char('d'),
+        "d",
+        "remove the selected consumer (leave)",
+        Msg::Fault(FaultKey::Leave),
+        false,
+    ),
+    bind(
+        KeyCode::Char('w'),
+        "w",
+        "write the session as a scenario file",
+        Msg::Write,
+        true,
+    ),
+    bind(
+        KeyCode::Char('s'),
+        "s",
+        "pick a scenario",
+        Msg::Picker,
+        false,
+    ),
+    bind(
+        KeyCode::Char('P'),
+        "P",
+        "presenter mode",
+        Msg::Presenter,
+        false,
+    ),
+    bind(KeyCode::Char('?'), "?", "help", Msg::Help, true),
+    bind(KeyCode::Char('q'), "q", "quit", Msg::Quit, true),
+];
+
+/// Faults and actions on the selected node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FaultKey {
+    /// Kill the process.
+    Crash,
+    /// Cut the power.
+    PowerFail,
+    /// Start it again.
+    Restart,
+    /// Freeze or unfreeze it.
+    PauseResume,
+    /// Cut all its links.
+    Isolate,
+    /// Cut the link from the marked node to it.
+    Cut,
+    /// Heal the network.
+    Heal,
+    /// Start a consumer that is not running.
+    Join,
+    /// Close the selected consumer.
+    Leave,
+}
+
+/// The message a key sends, if any.
+pub fn lookup(key: KeyCode) -> Option<Msg> {
+    KEYS.iter().find(|b| b.key == key).map(|b| b.msg)
+}

@@ -1,0 +1,157 @@
+//! A session: the scenario's world, the faults the user injected, and checkpoints to rewind.
+//!
+//! The run stays a pure function of (scenario, seed, injected faults): the wall clock only
+//! decides how far to step. Faults go in through `World::inject_fault`, which orders them as
+//! the same faults written in the scenario, so `to_scenario` replays to the same fingerprint.
+
+use broker_core::Time;
+use scenarios::{Fault, Scenario};
+use sim::{Checkpoint, World};
+
+/// A checkpoint every this many simulated ms: seeking runs at most this far from one.
+pub const CHECKPOINT_MS: u64 = 1000;
+
+/// The world of a scenario, with what the user did to it.
+pub struct Session {
+    scenario: Scenario,
+    world: World,
+    /// In time order; the first is the world at time 0.
+    checkpoints: Vec<Checkpoint>,
+    /// Faults injected, as scenario faults at the time they happen.
+    actions: Vec<Fault>,
+}
+
+impl Session {
+    /// A session at time 0 of `scenario` (every message traced, for the message-flow view).
+    pub fn new(scenario: Scenario) -> Result<Session, scenarios::ScenarioError> {
+        let mut spec = scenario.world_spec()?;
+        spec.trace_messages = true;
+        let mut world = World::new(spec);
+        let checkpoints = vec![world.checkpoint()];
+        Ok(Session {
+            scenario,
+            world,
+            checkpoints,
+            actions: Vec::new(),
+        })
+    }
+
+    /// The world now.
+    pub fn world(&self) -> &World {
+        &self.world
+    }
+
+    /// The scenario played.
+    pub fn scenario(&self) -> &Scenario {
+        &self.scenario
+    }
+
+    /// The faults injected so far.
+    pub fn actions(&self) -> &[Fault] {
+        &self.actions
+    }
+
+    /// Whether the run has ended.
+    pub fn done(&self) -> bool {
+        self.world.phase() == sim::Phase::Done
+    }
+
+    /// Process one event, keeping checkpoints. False once the run is over.
+    pub fn step(&mut self) -> bool {
+        let stepped = self.world.step();
+        self.maybe_checkpoint();
+        stepped
+    }
+
+    /// Run forward to simulated time `until`.
+    pub fn run_until(&mut self, until: Time) {
+        while !self.done() && self.world.next_time() <= until {
+            self.step();
+        }
+        if !self.done() {
+            self.world.run_until(until);
+        }
+    }
+
+    fn maybe_checkpoint(&mut self) {
+        let last = self.checkpoints.last().map_or(Time(0), |c| c.now());
+        if self.world.now().0 >= last.0 + CHECKPOINT_MS {
+            let checkpoint = self.world.checkpoint();
+            self.checkpoints.push(checkpoint);
+        }
+    }
+
+    /// Go to simulated time `to`, forwards or backwards, through the nearest checkpoint.
+    pub fn seek(&mut self, to: Time) {
+        if to < self.world.now() {
+            let i = self.checkpoints.partition_point(|c| c.now() <= to).max(1) - 1;
+            self.world = World::restore(&self.checkpoints[i], &self.world);
+            self.checkpoints.truncate(i + 1);
+        }
+        self.run_until(to);
+    }
+
+    /// Go back one event: to the state after `events() - 1` events.
+    pub fn step_back(&mut self) {
+        let Some(target) = self.world.events().checked_sub(1) else {
+            return;
+        };
+        let i = self
+            .checkpoints
+            .partition_point(|c| c.events() <= target)
+            .max(1)
+            - 1;
+        self.world = World::restore(&self.checkpoints[i], &self.world);
+        self.checkpoints.truncate(i + 1);
+        while self.world.events() < target && self.world.step() {}
+    }
+
+    /// Inject a fault now (it happens at the next millisecond) and record it. Faults recorded
+    /// after that time (the user rewound and changed the past) are forgotten, as are the
+    /// checkpoints after now; earlier checkpoints get the fault too, so rewinding keeps it.
+    pub fn inject(&mut self, fault: Fault) -> Option<Time> {
+        let action = self.sim_action(&fault);
+        let at = self.world.inject_fault(action.clone())?;
+        let now = self.world.now();
+        self.checkpoints.retain(|c| c.now() <= now);
+        self.actions.retain(|a| a.at_ms < at.0);
+        for checkpoint in &mut self.checkpoints {
+            checkpoint.inject_fault_at(at, action.clone());
+        }
+        self.actions.push(Fault {
+            at_ms: at.0,
+            ..fault
+        });
+        Some(at)
+    }
+
+    fn sim_action(&self, fault: &Fault) -> sim::FaultAction {
+        let mut scenario = self.scenario.clone();
+        scenario.faults = vec![fault.clone()];
+        let spec = scenario.world_spec().expect("a valid scenario stays valid");
+        spec.faults.into_iter().next().expect("one fault").action
+    }
+
+    /// The session as a scenario file: the scenario with the injected faults, named
+    /// `<scenario>-session`, replaying to the same run.
+    pub fn to_scenario(&self) -> Scenario {
+        let mut scenario = self.scenario.clone();
+        scenario.name = format!("{}-session", self.scenario.name);
+        scenario.title = format!("A kafka-lab tui session on {}", self.scenario.name);
+        scenario.faults.extend(self.actions.iter().cloned());
+        // Stable: at equal times the scenario's own faults come first, as in the live run.
+        scenario.faults.sort_by_key(|f| f.at_ms);
+        scenario.expect.findings = sim::check(&self.finished())
+            .iter()
+            .map(|f| f.kind)
+            .collect();
+        scenario
+    }
+
+    /// The session's run to its end (a clone; the session stays where it is).
+    pub fn finished(&self) -> World {
+        let mut world = self.world.clone();
+        world.run_to_end();
+        world
+    }
+}

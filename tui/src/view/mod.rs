@@ -1,0 +1,312 @@
+//! Rendering: a pure function from the model to a frame. State is shown in glyphs as well as
+//! colour (● up, ✖ crashed, ⚡ power lost, ‖ paused, ■ stopped, ○ not started; █ committed,
+//! ▒ not yet committed), so a projector or a colour-blind student loses nothing.
+
+mod cluster;
+mod consumers;
+mod flow;
+mod partitions;
+
+use crate::app::{App, View};
+use crate::keys::KEYS;
+use broker_core::NodeId;
+use ratatui::layout::{Alignment, Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Clear, Paragraph, Tabs, Wrap};
+use ratatui::Frame;
+use sim::{Status, Verdict};
+
+/// The smallest terminal the layout fits.
+pub const MIN_WIDTH: u16 = 80;
+/// The smallest terminal the layout fits.
+pub const MIN_HEIGHT: u16 = 24;
+
+/// Draw the whole screen.
+pub fn draw(frame: &mut Frame, app: &App) {
+    let area = frame.area();
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        too_small(frame, area);
+        return;
+    }
+    let [status, tabs, body, caption, bar] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(1),
+        Constraint::Min(5),
+        Constraint::Length(2),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    frame.render_widget(status_bar(app), status);
+    let titles: Vec<&str> = [View::Partitions, View::Cluster, View::Flow, View::Consumers]
+        .iter()
+        .map(|v| v.title())
+        .collect();
+    let selected = [View::Partitions, View::Cluster, View::Flow, View::Consumers]
+        .iter()
+        .position(|v| *v == app.view)
+        .unwrap_or(0);
+    let tab_style = Style::default().add_modifier(Modifier::REVERSED | Modifier::BOLD);
+    let tabs_widget = Tabs::new(titles)
+        .select(selected)
+        .highlight_style(tab_style);
+    frame.render_widget(tabs_widget, tabs);
+    let view = if app.presenter {
+        View::Partitions
+    } else {
+        app.view
+    };
+    match view {
+        View::Partitions => partitions::draw(frame, body, app),
+        View::Cluster => cluster::draw(frame, body, app),
+        View::Flow => flow::draw(frame, body, app),
+        View::Consumers => consumers::draw(frame, body, app),
+    }
+    frame.render_widget(caption_line(app), caption);
+    frame.render_widget(key_bar(), bar);
+    if app.help {
+        help(frame, area);
+    }
+    if let Some(line) = app.picker {
+        picker(frame, area, line);
+    }
+}
+
+fn too_small(frame: &mut Frame, area: Rect) {
+    let text = vec![
+        Line::from("kafka-lab needs a terminal of at least 80×24."),
+        Line::from(format!(
+            "This one is {}×{}: enlarge it, or press q to quit.",
+            area.width, area.height
+        )),
+    ];
+    let [middle] = Layout::vertical([Constraint::Length(2)])
+        .flex(ratatui::layout::Flex::Center)
+        .areas(area);
+    let paragraph = Paragraph::new(text)
+        .alignment(Alignment::Center)
+        .wrap(Wrap { trim: true });
+    frame.render_widget(paragraph, middle);
+}
+
+/// Scenario, seed, time, play state, configuration badges and guarantee lights.
+fn status_bar(app: &App) -> Paragraph<'static> {
+    let world = app.session.world();
+    let scenario = app.session.scenario();
+    let play = if app.session.done() {
+        "■ done".to_owned()
+    } else if app.playing {
+        format!("▶ {}×", app.speed())
+    } else {
+        "‖ paused".to_owned()
+    };
+    let mut spans = vec![
+        Span::styled(
+            " kafka-lab ",
+            Style::default().add_modifier(Modifier::REVERSED),
+        ),
+        Span::raw(format!(
+            " {} │ seed {} │ t={} │ {play} │ {} ",
+            scenario.name,
+            scenario.seed,
+            world.now(),
+            badges(app)
+        )),
+    ];
+    spans.extend(lights(app));
+    Paragraph::new(Line::from(spans))
+}
+
+/// `RF=3 min.isr=2 acks=all` from the scenario.
+fn badges(app: &App) -> String {
+    let scenario = app.session.scenario();
+    let spec = app.session.world().spec();
+    let rf = spec.topics.first().map_or(0, |t| t.replication_factor());
+    let min_isr = spec
+        .topics
+        .first()
+        .map_or(1, |t| t.config.min_insync_replicas);
+    let acks = spec
+        .producers
+        .first()
+        .map_or("-".to_owned(), |p| p.config.acks.to_string());
+    let unclean = if spec.cluster.topic_defaults.unclean_leader_election_enable {
+        " unclean"
+    } else {
+        ""
+    };
+    let _ = scenario;
+    format!("RF={rf} min.isr={min_isr} acks={acks}{unclean}")
+}
+
+/// One light per promise: green until a finding breaks it, red with the finding's kind.
+fn lights(app: &App) -> Vec<Span<'static>> {
+    let world = app.session.world();
+    let findings = app
+        .findings
+        .as_deref()
+        .unwrap_or(world.observer().findings());
+    let broken: Vec<String> = findings
+        .iter()
+        .filter(|f| f.verdict == Verdict::Violation)
+        .map(|f| f.kind.to_string())
+        .collect();
+    let allowed = findings
+        .iter()
+        .filter(|f| f.verdict == Verdict::Allowed)
+        .count();
+    let mut spans = Vec::new();
+    if broken.is_empty() {
+        spans.push(Span::styled(
+            "● promises kept",
+            Style::default().fg(Color::Green),
+        ));
+    } else {
+        let text = format!("✖ broken: {}", broken.join(", "));
+        spans.push(Span::styled(
+            text,
+            Style::default().fg(Color::Red).add_modifier(Modifier::BOLD),
+        ));
+    }
+    if allowed > 0 {
+        let text = format!(" ◆ {allowed} allowed finding(s)");
+        spans.push(Span::styled(text, Style::default().fg(Color::Yellow)));
+    }
+    spans
+}
+
+/// The scenario's caption for now, or what just happened.
+fn caption_line(app: &App) -> Paragraph<'static> {
+    let now = app.session.world().now().0;
+    let caption = app
+        .session
+        .scenario()
+        .captions
+        .iter()
+        .rev()
+        .find(|c| c.at_ms <= now)
+        .map(|c| c.text.clone());
+    let mut lines = Vec::new();
+    let style = if app.presenter {
+        Style::default()
+            .add_modifier(Modifier::BOLD)
+            .fg(Color::White)
+    } else {
+        Style::default().fg(Color::Cyan)
+    };
+    if let Some(text) = caption {
+        lines.push(Line::from(Span::styled(format!("▌ {text}"), style)));
+    }
+    if let Some(notice) = &app.notice {
+        lines.push(Line::from(Span::styled(
+            format!("» {notice}"),
+            Style::default().fg(Color::Yellow),
+        )));
+    }
+    Paragraph::new(lines).wrap(Wrap { trim: true })
+}
+
+/// The bottom bar: the registry's main keys.
+fn key_bar() -> Paragraph<'static> {
+    let mut spans = Vec::new();
+    for binding in KEYS.iter().filter(|b| b.in_bar) {
+        spans.push(Span::styled(
+            format!(" {} ", binding.label),
+            Style::default().add_modifier(Modifier::REVERSED),
+        ));
+        spans.push(Span::raw(format!(" {} ", short(binding.help))));
+    }
+    Paragraph::new(Line::from(spans))
+}
+
+fn short(help: &str) -> &str {
+    help.split_whitespace().next().unwrap_or(help)
+}
+
+/// `?`: every key of the registry.
+fn help(frame: &mut Frame, area: Rect) {
+    let lines: Vec<Line> = KEYS
+        .iter()
+        .map(|b| {
+            Line::from(vec![
+                Span::styled(
+                    format!(" {:>6} ", b.label),
+                    Style::default().add_modifier(Modifier::BOLD),
+                ),
+                Span::raw(b.help),
+            ])
+        })
+        .collect();
+    let rect = centered(area, 60, lines.len() as u16 + 2);
+    frame.render_widget(Clear, rect);
+    let block = Block::bordered().title(" keys (? closes) ");
+    frame.render_widget(Paragraph::new(lines).block(block), rect);
+}
+
+fn picker(frame: &mut Frame, area: Rect, line: usize) {
+    let lines: Vec<Line> = scenarios::builtins()
+        .iter()
+        .enumerate()
+        .map(|(i, b)| {
+            let style = if i == line {
+                Style::default().add_modifier(Modifier::REVERSED)
+            } else {
+                Style::default()
+            };
+            Line::from(Span::styled(format!(" {} ", b.name), style))
+        })
+        .collect();
+    let rect = centered(area, 50, lines.len() as u16 + 2);
+    frame.render_widget(Clear, rect);
+    let block = Block::bordered().title(" scenarios (↑↓, s opens, q closes) ");
+    frame.render_widget(Paragraph::new(lines).block(block), rect);
+}
+
+fn centered(area: Rect, width: u16, height: u16) -> Rect {
+    let width = width.min(area.width);
+    let height = height.min(area.height);
+    Rect {
+        x: area.x + (area.width - width) / 2,
+        y: area.y + (area.height - height) / 2,
+        width,
+        height,
+    }
+}
+
+/// A node's state as a glyph, a word and a colour.
+pub fn status_glyph(status: Status) -> (&'static str, &'static str, Color) {
+    match status {
+        Status::Up => ("●", "up", Color::Green),
+        Status::Paused => ("‖", "paused", Color::Yellow),
+        Status::Crashed => ("✖", "crashed", Color::Red),
+        Status::PowerFailed => ("⚡", "power lost", Color::Red),
+        Status::Stopped => ("■", "stopped", Color::DarkGray),
+        Status::NotStarted => ("○", "not started", Color::DarkGray),
+    }
+}
+
+/// The colour of a leader epoch's cells.
+pub fn epoch_color(epoch: u32) -> Color {
+    const PALETTE: [Color; 6] = [
+        Color::Blue,
+        Color::Green,
+        Color::Magenta,
+        Color::Cyan,
+        Color::Yellow,
+        Color::LightRed,
+    ];
+    PALETTE[epoch as usize % PALETTE.len()]
+}
+
+/// A node's name, marked when selected.
+pub fn node_label(app: &App, id: NodeId) -> Span<'static> {
+    let name = app.session.world().name(id).to_owned();
+    if id == app.selected_node() {
+        Span::styled(
+            format!("▸{name}"),
+            Style::default().add_modifier(Modifier::BOLD | Modifier::UNDERLINED),
+        )
+    } else {
+        Span::raw(format!(" {name}"))
+    }
+}
