@@ -4,6 +4,7 @@
 use crate::spec::FaultAction;
 use broker_core::{Event, NodeId, Time};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 /// What a trace entry records.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -28,18 +29,18 @@ pub enum TraceKind {
         /// Receiver.
         to: NodeId,
         /// The Kafka API.
-        api: String,
+        api: Arc<str>,
         /// A short description.
-        summary: String,
+        summary: Arc<str>,
     },
     /// A message was dropped by the network.
     Dropped {
         /// Receiver.
         to: NodeId,
         /// The Kafka API.
-        api: String,
+        api: Arc<str>,
         /// Why.
-        reason: String,
+        reason: Arc<str>,
     },
     /// A phase began.
     Phase {

@@ -540,8 +540,8 @@ impl World {
                 Some(from),
                 TraceKind::Sent {
                     to,
-                    api: message.api_name().to_owned(),
-                    summary,
+                    api: Arc::from(message.api_name()),
+                    summary: Arc::from(summary),
                 },
             );
         }
@@ -588,8 +588,8 @@ impl World {
         if self.spec.trace_messages {
             let kind = TraceKind::Dropped {
                 to,
-                api: message.api_name().to_owned(),
-                reason: reason.to_owned(),
+                api: Arc::from(message.api_name()),
+                reason: Arc::from(reason),
             };
             self.record(Some(from), kind);
         }

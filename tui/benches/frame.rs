@@ -10,7 +10,25 @@ use tui::{App, Msg, View};
 
 const FRAMES: u32 = 200;
 
+/// Seeking in a 10-minute run: to the end, back to the middle, and around (the bar: 200 ms).
+fn seeks() {
+    let mut scenario = scenarios::resolve("quickstart").expect("built-in");
+    scenario
+        .apply_set("duration_ms", "600000")
+        .expect("a valid setting");
+    let mut app = App::new(scenario).expect("starts");
+    let mut at = 0i64;
+    for to in [599_000i64, 300_000, 450_000, 10_000, 598_500, 123_456] {
+        let started = Instant::now();
+        app.update(Msg::Seek(to - at));
+        at = to;
+        let ms = started.elapsed().as_secs_f64() * 1000.0;
+        println!("quickstart 10 min: seek to {:>7} ms took {ms:.1} ms", to);
+    }
+}
+
 fn main() {
+    seeks();
     for (name, at_ms) in [("quickstart", 30_000), ("leader-failover", 20_000)] {
         let scenario = scenarios::resolve(name).expect("built-in");
         let mut app = App::new(scenario).expect("starts");

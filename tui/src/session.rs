@@ -9,14 +9,17 @@ use scenarios::{Fault, Scenario};
 use sim::{Checkpoint, World};
 
 /// A checkpoint every this many simulated ms: seeking runs at most this far from one.
-pub const CHECKPOINT_MS: u64 = 1000;
+pub const CHECKPOINT_MS: u64 = 5000;
 
 /// The world of a scenario, with what the user did to it.
 pub struct Session {
     scenario: Scenario,
     world: World,
-    /// In time order; the first is the world at time 0.
+    /// In time order; the first is the world at time 0. Kept when rewinding (the run is
+    /// deterministic), so seeking forward again jumps too; dropped past an injected fault.
     checkpoints: Vec<Checkpoint>,
+    /// After a rewind, the furthest world reached: restores take trace and history from it.
+    frontier: Option<World>,
     /// Faults injected, as scenario faults at the time they happen.
     actions: Vec<Fault>,
 }
@@ -32,6 +35,7 @@ impl Session {
             scenario,
             world,
             checkpoints,
+            frontier: None,
             actions: Vec::new(),
         })
     }
@@ -60,6 +64,13 @@ impl Session {
     pub fn step(&mut self) -> bool {
         let stepped = self.world.step();
         self.maybe_checkpoint();
+        if self
+            .frontier
+            .as_ref()
+            .is_some_and(|f| self.world.events() >= f.events())
+        {
+            self.frontier = None; // caught up: this world is the furthest again
+        }
         stepped
     }
 
@@ -74,6 +85,7 @@ impl Session {
     }
 
     fn maybe_checkpoint(&mut self) {
+        // The newest checkpoint, which may lie ahead after a rewind: none is needed until then.
         let last = self.checkpoints.last().map_or(Time(0), |c| c.now());
         if self.world.now().0 >= last.0 + CHECKPOINT_MS {
             let checkpoint = self.world.checkpoint();
@@ -83,10 +95,10 @@ impl Session {
 
     /// Go to simulated time `to`, forwards or backwards, through the nearest checkpoint.
     pub fn seek(&mut self, to: Time) {
-        if to < self.world.now() {
-            let i = self.checkpoints.partition_point(|c| c.now() <= to).max(1) - 1;
-            self.world = World::restore(&self.checkpoints[i], &self.world);
-            self.checkpoints.truncate(i + 1);
+        let i = self.checkpoints.partition_point(|c| c.now() <= to).max(1) - 1;
+        let now = self.world.now();
+        if to < now || self.checkpoints[i].now() > now {
+            self.restore(i);
         }
         self.run_until(to);
     }
@@ -101,9 +113,21 @@ impl Session {
             .partition_point(|c| c.events() <= target)
             .max(1)
             - 1;
-        self.world = World::restore(&self.checkpoints[i], &self.world);
-        self.checkpoints.truncate(i + 1);
-        while self.world.events() < target && self.world.step() {}
+        self.restore(i);
+        while self.world.events() < target && self.step() {}
+    }
+
+    /// Continue from checkpoint `i`, keeping the furthest world reached for its trace.
+    fn restore(&mut self, i: usize) {
+        let further = self
+            .frontier
+            .as_ref()
+            .is_none_or(|f| f.events() < self.world.events());
+        if further {
+            self.frontier = Some(self.world.clone());
+        }
+        let frontier = self.frontier.as_ref().expect("set above");
+        self.world = World::restore(&self.checkpoints[i], frontier);
     }
 
     /// Inject a fault now (it happens at the next millisecond) and record it. Faults recorded
@@ -114,6 +138,7 @@ impl Session {
         let at = self.world.inject_fault(action.clone())?;
         let now = self.world.now();
         self.checkpoints.retain(|c| c.now() <= now);
+        self.frontier = None; // the future changed
         self.actions.retain(|a| a.at_ms < at.0);
         for checkpoint in &mut self.checkpoints {
             checkpoint.inject_fault_at(at, action.clone());

@@ -29,8 +29,8 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         .rev()
         .filter_map(|e| {
             let (from, to, api, dropped) = match &e.kind {
-                TraceKind::Sent { to, api, .. } => (e.node?, *to, api.as_str(), false),
-                TraceKind::Dropped { to, api, .. } => (e.node?, *to, api.as_str(), true),
+                TraceKind::Sent { to, api, .. } => (e.node?, *to, api.as_ref(), false),
+                TraceKind::Dropped { to, api, .. } => (e.node?, *to, api.as_ref(), true),
                 _ => return None,
             };
             let from_lane = nodes.iter().position(|n| *n == from)?;
