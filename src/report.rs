@@ -272,6 +272,7 @@ fn describe_fault(world: &World, fault: &sim::FaultAction) -> String {
         Unclog { target } => format!("unclog {}", n(target)),
         Join { target } => format!("{} joins", n(target)),
         Leave { target } => format!("{} leaves (close: commit, LeaveGroup)", n(target)),
+        Produce { target } => format!("{} sends one record by hand", n(target)),
     }
 }
 

@@ -147,6 +147,7 @@ impl Scenario {
             FaultAction::Unclog => sim::FaultAction::Unclog { target: target() },
             FaultAction::Join => sim::FaultAction::Join { target: target() },
             FaultAction::Leave => sim::FaultAction::Leave { target: target() },
+            FaultAction::Produce => sim::FaultAction::Produce { target: target() },
             FaultAction::Heal => sim::FaultAction::Heal,
             FaultAction::Cut => sim::FaultAction::Cut {
                 from: self.node_id(f.from.as_deref().expect("validated: from")),

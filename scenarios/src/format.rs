@@ -283,6 +283,8 @@ pub enum FaultAction {
     Join,
     /// Close consumer `target`: commit, `LeaveGroup`, stop (scale a group down).
     Leave,
+    /// Producer `target` sends one record (null key, value `<producer>:manual-<n>`).
+    Produce,
 }
 
 impl FaultAction {
@@ -303,6 +305,7 @@ impl FaultAction {
             FaultAction::Unclog => "unclog",
             FaultAction::Join => "join",
             FaultAction::Leave => "leave",
+            FaultAction::Produce => "produce",
         }
     }
 

@@ -267,6 +267,18 @@ impl Scenario {
             check_operands(&key, fault)?;
             if let Some(target) = &fault.target {
                 known(format!("{key}.target"), target)?;
+                let producer = fault.action == FaultAction::Produce;
+                if producer && !self.producers.iter().any(|p| &p.name == target) {
+                    let producers: Vec<&str> =
+                        self.producers.iter().map(|p| p.name.as_str()).collect();
+                    return Err(Problem::invalid(
+                        format!("{key}.target"),
+                        format!(
+                            "`produce` takes a producer, not \"{target}\" (producers: {})",
+                            producers.join(", ")
+                        ),
+                    ));
+                }
                 let joins = matches!(fault.action, FaultAction::Join | FaultAction::Leave);
                 if joins && !self.consumers.iter().any(|c| &c.name == target) {
                     let consumers: Vec<&str> =

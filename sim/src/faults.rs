@@ -57,6 +57,7 @@ impl World {
                     self.start_process(target);
                 }
             }
+            FaultAction::Produce { target } => self.produce_by_hand(target),
             FaultAction::Leave { target } => {
                 if self.status(target) == Status::Up {
                     self.input(target, Input::Command(ClientCommand::Close));

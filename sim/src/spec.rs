@@ -124,6 +124,11 @@ pub enum FaultAction {
         /// The consumer.
         target: NodeId,
     },
+    /// A producer sends one record by hand (null key, value `<producer>:manual-<n>`).
+    Produce {
+        /// The producer.
+        target: NodeId,
+    },
 }
 
 /// A fault at a time.

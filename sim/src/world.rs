@@ -204,6 +204,8 @@ pub struct World {
     inject_limit: u64,
     events: u64,
     produced: Vec<u64>,
+    /// Records sent by hand (`FaultAction::Produce`), per producer.
+    produced_by_hand: Vec<u64>,
     pub(crate) observer: Observer,
     outputs: Vec<Output>,
 }
@@ -234,6 +236,7 @@ impl World {
             inject_limit: 0,
             events: 0,
             produced: vec![0; spec.producers.len()],
+            produced_by_hand: vec![0; spec.producers.len()],
             observer: Observer::new(&spec),
             outputs: Vec::new(),
             spec: Arc::new(spec),
@@ -661,6 +664,23 @@ impl World {
             self.input(id, Input::Command(ClientCommand::Send { key, value }));
         }
         self.schedule(next.max(self.now), Ev::Produce { producer: index });
+    }
+
+    /// One record by hand from producer `id` (a UI's "produce one").
+    pub(crate) fn produce_by_hand(&mut self, id: NodeId) {
+        let NodeId::Client(client) = id else { return };
+        let index = client.0 as usize - 1;
+        let Some(spec) = self.spec.producers.get(index) else {
+            return;
+        };
+        let value = Bytes::from(format!(
+            "{}:manual-{}",
+            spec.name, self.produced_by_hand[index]
+        ));
+        self.produced_by_hand[index] += 1;
+        if self.slots[&id].node.is_some() {
+            self.input(id, Input::Command(ClientCommand::Send { key: None, value }));
+        }
     }
 
     /// Create a fresh process for a node and start it on what its disk holds.

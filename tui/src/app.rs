@@ -300,6 +300,20 @@ impl App {
                 })
             }
             FaultKey::Join => self.join(),
+            FaultKey::ProduceOne => {
+                let producer = self
+                    .session
+                    .scenario()
+                    .producers
+                    .iter()
+                    .any(|p| p.name == name);
+                if !producer {
+                    return Err(format!(
+                        "{name} is not a producer: select one to send a record"
+                    ));
+                }
+                targeted(FaultAction::Produce)
+            }
             FaultKey::Leave => {
                 if !self.is_consumer(name) {
                     return Err(format!("{name} is not a consumer: select one to remove"));

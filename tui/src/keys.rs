@@ -174,6 +174,13 @@ pub const KEYS: &[Binding] = &[
         false,
     ),
     bind(
+        KeyCode::Char('o'),
+        "o",
+        "the selected producer sends one record",
+        Msg::Fault(FaultKey::ProduceOne),
+        false,
+    ),
+    bind(
         KeyCode::Char('a'),
         "a",
         "add a consumer (join)",
@@ -233,6 +240,8 @@ pub enum FaultKey {
     Join,
     /// Close the selected consumer.
     Leave,
+    /// The selected producer sends one record.
+    ProduceOne,
 }
 
 /// The message a key sends, if any.

@@ -130,16 +130,16 @@ impl Session {
         self.world = World::restore(&self.checkpoints[i], frontier);
     }
 
-    /// Inject a fault now (it happens at the next millisecond) and record it. Faults recorded
-    /// after that time (the user rewound and changed the past) are forgotten, as are the
-    /// checkpoints after now; earlier checkpoints get the fault too, so rewinding keeps it.
+    /// Inject a fault now (it happens at the next millisecond) and record it. Checkpoints after
+    /// now are dropped (the future changed) and earlier ones get the fault too, so rewinding
+    /// keeps it. Faults recorded earlier, even at later times after a rewind, stay: every
+    /// checkpoint and the world already hold them, and so does the written scenario.
     pub fn inject(&mut self, fault: Fault) -> Option<Time> {
         let action = self.sim_action(&fault);
         let at = self.world.inject_fault(action.clone())?;
         let now = self.world.now();
         self.checkpoints.retain(|c| c.now() <= now);
         self.frontier = None; // the future changed
-        self.actions.retain(|a| a.at_ms < at.0);
         for checkpoint in &mut self.checkpoints {
             checkpoint.inject_fault_at(at, action.clone());
         }

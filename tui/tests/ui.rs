@@ -129,6 +129,12 @@ fn a_session_saved_as_a_scenario_replays_to_the_same_fingerprint() {
     keys(&mut app, "c");
     app.update(Msg::Seek(6_000));
     keys(&mut app, "r");
+    app.selected = app
+        .nodes()
+        .iter()
+        .position(|n| app.session.world().name(*n) == "producer-1")
+        .expect("a producer");
+    keys(&mut app, "o");
     app.update(Msg::Seek(2_000));
     keys(&mut app, "w");
     let notice = app.notice.clone().expect("wrote");
@@ -136,12 +142,24 @@ fn a_session_saved_as_a_scenario_replays_to_the_same_fingerprint() {
     let path = dir.join("quickstart-session.toml");
     let source = std::fs::read_to_string(&path).expect("the file");
     let replayed = scenarios::parse(&source, &path.display().to_string()).expect("parses");
-    assert_eq!(replayed.faults.len(), 2, "crash and restart: {source}");
+    assert_eq!(
+        replayed.faults.len(),
+        3,
+        "crash, restart, produce: {source}"
+    );
+    let manual = |history: &[sim::HistoryRecord]| {
+        history.iter().any(|r| matches!(&r.entry,
+            broker_core::HistoryEntry::SendCompleted { value, .. } if value.starts_with(b"producer-1:manual-0")))
+    };
     let outcome = scenarios::run(&replayed, false).expect("runs");
     assert!(outcome.expect_met, "{:?}", outcome.found);
     let session_run = app.session.finished();
     assert_eq!(outcome.world.fingerprint(), session_run.fingerprint());
     assert_eq!(outcome.world.events(), session_run.events());
+    assert!(
+        manual(outcome.world.history()),
+        "the record sent by hand was acknowledged"
+    );
     std::fs::remove_dir_all(dir).ok();
 }
 
