@@ -54,21 +54,21 @@ pub const KEYS: &[Binding] = &[
     bind(
         KeyCode::Char('n'),
         "n",
-        "jump to the next interesting event",
+        "to the next election, ISR or HW move",
         Msg::NextInteresting,
         true,
     ),
     bind(
         KeyCode::Right,
         "→",
-        "forward 1 simulated second",
+        "forward 1 simulated s",
         Msg::Seek(1000),
         false,
     ),
     bind(
         KeyCode::Left,
         "←",
-        "back 1 simulated second (rewind)",
+        "back 1 simulated s (rewind)",
         Msg::Seek(-1000),
         false,
     ),
@@ -141,7 +141,7 @@ pub const KEYS: &[Binding] = &[
     bind(
         KeyCode::Char('z'),
         "z",
-        "pause / resume the selected node",
+        "pause / resume selected node",
         Msg::Fault(FaultKey::PauseResume),
         false,
     ),
@@ -155,7 +155,7 @@ pub const KEYS: &[Binding] = &[
     bind(
         KeyCode::Char('m'),
         "m",
-        "mark the selected node (for x)",
+        "mark a node (for x)",
         Msg::Mark,
         false,
     ),
@@ -176,7 +176,7 @@ pub const KEYS: &[Binding] = &[
     bind(
         KeyCode::Char('o'),
         "o",
-        "the selected producer sends one record",
+        "producer sends one record",
         Msg::Fault(FaultKey::ProduceOne),
         false,
     ),
@@ -190,14 +190,14 @@ pub const KEYS: &[Binding] = &[
     bind(
         KeyCode::Char('d'),
         "d",
-        "remove the selected consumer (leave)",
+        "remove a consumer (leave)",
         Msg::Fault(FaultKey::Leave),
         false,
     ),
     bind(
         KeyCode::Char('w'),
         "w",
-        "write the session as a scenario file",
+        "write the session as a scenario",
         Msg::Write,
         true,
     ),

@@ -225,7 +225,7 @@ fn help_lists_every_key_of_the_registry_and_the_bar_a_subset() {
     keys(&mut app, "?");
     let text = screen(&app, 120, 40);
     assert!(
-        !text.contains("pause / resume the selected node"),
+        !text.contains("pause / resume selected node"),
         "help closed"
     );
     assert!(text.contains(" q  quit"), "the key bar: {text}");

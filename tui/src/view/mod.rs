@@ -100,20 +100,22 @@ fn status_bar(app: &App) -> Paragraph<'static> {
     } else {
         "‖ paused".to_owned()
     };
+    let name = format!(
+        " {} │ seed {} │ t={} │ {play} │ ",
+        scenario.name,
+        scenario.seed,
+        world.now()
+    );
     let mut spans = vec![
         Span::styled(
             " kafka-lab ",
             Style::default().add_modifier(Modifier::REVERSED),
         ),
-        Span::raw(format!(
-            " {} │ seed {} │ t={} │ {play} │ {} ",
-            scenario.name,
-            scenario.seed,
-            world.now(),
-            badges(app)
-        )),
+        Span::raw(name),
     ];
+    // Lights before badges: on a narrow terminal the badges are what gets cut.
     spans.extend(lights(app));
+    spans.push(Span::raw(format!(" │ {}", badges(app))));
     Paragraph::new(Line::from(spans))
 }
 
@@ -157,10 +159,7 @@ fn lights(app: &App) -> Vec<Span<'static>> {
         .count();
     let mut spans = Vec::new();
     if broken.is_empty() {
-        spans.push(Span::styled(
-            "● promises kept",
-            Style::default().fg(Color::Green),
-        ));
+        spans.push(Span::styled("● kept", Style::default().fg(Color::Green)));
     } else {
         let text = format!("✖ broken: {}", broken.join(", "));
         spans.push(Span::styled(
@@ -169,7 +168,7 @@ fn lights(app: &App) -> Vec<Span<'static>> {
         ));
     }
     if allowed > 0 {
-        let text = format!(" ◆ {allowed} allowed finding(s)");
+        let text = format!(" ◆ {allowed} allowed");
         spans.push(Span::styled(text, Style::default().fg(Color::Yellow)));
     }
     spans
@@ -208,12 +207,13 @@ fn caption_line(app: &App) -> Paragraph<'static> {
 
 /// The bottom bar: the registry's main keys.
 fn key_bar() -> Paragraph<'static> {
+    // Help and quit first, so a narrow terminal keeps them.
+    let mut bar: Vec<&crate::keys::Binding> = KEYS.iter().filter(|b| b.in_bar).collect();
+    bar.sort_by_key(|b| !matches!(b.msg, crate::app::Msg::Help | crate::app::Msg::Quit));
     let mut spans = Vec::new();
-    for binding in KEYS.iter().filter(|b| b.in_bar) {
-        spans.push(Span::styled(
-            format!(" {} ", binding.label),
-            Style::default().add_modifier(Modifier::REVERSED),
-        ));
+    for binding in bar {
+        let key = Style::default().add_modifier(Modifier::REVERSED);
+        spans.push(Span::styled(format!(" {} ", binding.label), key));
         spans.push(Span::raw(format!(" {} ", short(binding.help))));
     }
     Paragraph::new(Line::from(spans))
@@ -225,22 +225,32 @@ fn short(help: &str) -> &str {
 
 /// `?`: every key of the registry.
 fn help(frame: &mut Frame, area: Rect) {
+    let bold = Style::default().add_modifier(Modifier::BOLD);
     let lines: Vec<Line> = KEYS
         .iter()
         .map(|b| {
             Line::from(vec![
-                Span::styled(
-                    format!(" {:>6} ", b.label),
-                    Style::default().add_modifier(Modifier::BOLD),
-                ),
+                Span::styled(format!(" {:>5} ", b.label), bold),
                 Span::raw(b.help),
             ])
         })
         .collect();
-    let rect = centered(area, 60, lines.len() as u16 + 2);
+    let columns: usize = if lines.len() as u16 + 2 > area.height {
+        2
+    } else {
+        1
+    };
+    let per_column = lines.len().div_ceil(columns);
+    let rect = centered(area, 39 * columns as u16 + 2, per_column as u16 + 2);
     frame.render_widget(Clear, rect);
     let block = Block::bordered().title(" keys (? closes) ");
-    frame.render_widget(Paragraph::new(lines).block(block), rect);
+    let inner = block.inner(rect);
+    frame.render_widget(block, rect);
+    let parts =
+        Layout::horizontal(vec![Constraint::Ratio(1, columns as u32); columns]).split(inner);
+    for (column, chunk) in lines.chunks(per_column).enumerate() {
+        frame.render_widget(Paragraph::new(chunk.to_vec()), parts[column]);
+    }
 }
 
 fn picker(frame: &mut Frame, area: Rect, line: usize) {
