@@ -241,7 +241,7 @@ fn help(frame: &mut Frame, area: Rect) {
         1
     };
     let per_column = lines.len().div_ceil(columns);
-    let rect = centered(area, 39 * columns as u16 + 2, per_column as u16 + 2);
+    let rect = centered(area, 48 * columns as u16 + 2, per_column as u16 + 2);
     frame.render_widget(Clear, rect);
     let block = Block::bordered().title(" keys (? closes) ");
     let inner = block.inner(rect);
