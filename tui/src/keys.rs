@@ -54,7 +54,7 @@ pub const KEYS: &[Binding] = &[
     bind(
         KeyCode::Char('n'),
         "n",
-        "to the next election, ISR or HW move",
+        "jump to the next election, ISR or HW move",
         Msg::NextInteresting,
         true,
     ),
