@@ -4,6 +4,7 @@
 
 mod bench;
 mod check;
+mod compare;
 mod groups_report;
 mod report;
 
@@ -64,6 +65,10 @@ struct RunArgs {
     /// Override a setting, e.g. `producers.acks=1` or `cluster.config.min.insync.replicas=2`.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     set: Vec<String>,
+    /// Also run OTHER (a bug and its fix, say) with the same seed and settings, and print
+    /// both scenarios' findings side by side instead of the report.
+    #[arg(long, value_name = "OTHER")]
+    compare: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -89,6 +94,7 @@ fn main() -> ExitCode {
                 trace: None,
                 format: Format::Text,
                 set: vec![],
+                compare: None,
             })
         }
     });
@@ -127,32 +133,47 @@ fn exit(result: anyhow::Result<bool>) -> ExitCode {
     }
 }
 
+/// The built-ins by module, in course order.
 fn list() {
     let mut out = std::io::stdout().lock();
-    for builtin in scenarios::builtins() {
-        match builtin.load() {
-            Ok(s) => {
-                let _ = writeln!(out, "{:<24} {}", s.name, s.title);
-            }
-            Err(e) => {
-                let _ = writeln!(out, "{:<24} (broken: {e})", builtin.name);
-            }
+    let builtins = scenarios::builtins();
+    for module in scenarios::Module::ALL {
+        let _ = writeln!(out, "{}", module.title());
+        let mut any = false;
+        for builtin in builtins.iter().filter(|b| b.module == module) {
+            any = true;
+            let _ = match builtin.load() {
+                Ok(s) => writeln!(out, "  {:<30} {}", s.name, s.title),
+                Err(e) => writeln!(out, "  {:<30} (broken: {e})", builtin.name),
+            };
+        }
+        if !any {
+            let _ = writeln!(out, "  (none yet)");
         }
     }
 }
 
-/// Returns whether `[expect]` held; `Err` is bad input.
-fn run(args: &RunArgs) -> anyhow::Result<bool> {
-    let mut scenario = scenarios::resolve(&args.scenario)?;
-    if let Some(seed) = args.seed {
+/// A scenario with `--seed` and `--set` applied.
+fn prepare(name: &str, seed: Option<u64>, sets: &[String]) -> anyhow::Result<scenarios::Scenario> {
+    let mut scenario = scenarios::resolve(name)?;
+    if let Some(seed) = seed {
         scenario.seed = seed;
     }
-    for assignment in &args.set {
+    for assignment in sets {
         let (key, value) = assignment
             .split_once('=')
             .with_context(|| format!("--set {assignment}: expected KEY=VALUE"))?;
         scenario.apply_set(key.trim(), value.trim())?;
     }
+    Ok(scenario)
+}
+
+/// Returns whether `[expect]` held; `Err` is bad input.
+fn run(args: &RunArgs) -> anyhow::Result<bool> {
+    if let Some(other) = &args.compare {
+        return compare::compare(args, other);
+    }
+    let scenario = prepare(&args.scenario, args.seed, &args.set)?;
     let outcome = scenarios::run(&scenario, args.trace.is_some())?;
     if let Some(path) = &args.trace {
         report::write_trace(path, &outcome)

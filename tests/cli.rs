@@ -213,6 +213,64 @@ fn list_shows_the_builtins() {
 }
 
 #[test]
+fn list_groups_the_builtins_into_modules_in_course_order() {
+    let output = kafka_lab(&["list"]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let at = |heading: &str| {
+        stdout
+            .lines()
+            .position(|l| l == heading)
+            .unwrap_or_else(|| panic!("{heading} in {stdout}"))
+    };
+    let order = [
+        "Anatomy",
+        "Producers",
+        "Replication",
+        "Consumer groups",
+        "Failures from history",
+    ]
+    .map(at);
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "{stdout}");
+    let groups = at("Consumer groups");
+    let scaling = stdout
+        .lines()
+        .position(|l| l.trim_start().starts_with("consumer-group-scaling"))
+        .expect("listed");
+    assert!(scaling > groups && scaling < at("Failures from history"));
+    for builtin in scenarios::builtins() {
+        assert!(stdout.contains(builtin.name), "{} listed", builtin.name);
+    }
+}
+
+#[test]
+fn compare_prints_both_runs_findings_side_by_side() {
+    let output = kafka_lab(&["run", "acks-1-lost-write", "--compare", "leader-failover"]);
+    assert_eq!(output.status.code(), Some(0), "both meet their expect");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let row = stdout
+        .lines()
+        .find(|l| l.trim_start().starts_with("lost-write"))
+        .unwrap_or_else(|| panic!("a lost-write row: {stdout}"));
+    let cells: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!(cells, ["lost-write", "allowed", "-"], "{stdout}");
+    let json = kafka_lab(&[
+        "run",
+        "quickstart",
+        "--compare",
+        "leader-failover",
+        "--seed",
+        "3",
+        "--format",
+        "json",
+    ]);
+    let value: serde_json::Value = serde_json::from_slice(&json.stdout).expect("one JSON object");
+    assert_eq!(value["seed"], 3);
+    assert_eq!(value["runs"][1]["scenario"], "leader-failover");
+    let missing = kafka_lab(&["run", "quickstart", "--compare", "no-such-scenario"]);
+    assert_eq!(missing.status.code(), Some(2));
+}
+
+#[test]
 fn no_arguments_runs_the_default_scenario() {
     let output = kafka_lab(&[]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));

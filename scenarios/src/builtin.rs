@@ -7,9 +7,48 @@ use std::path::Path;
 /// The scenario `kafka-lab` runs when given none.
 pub const DEFAULT: &str = "quickstart";
 
+/// The modules of the library, in the order a course takes them (`kafka-lab list`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Module {
+    /// Topics, partitions, offsets, keys, replication factor, leaders and followers.
+    Anatomy,
+    /// acks, retries, idempotence, batching.
+    Producers,
+    /// ISR, HW and LEO, min ISR, failover, shutdown, zombies, partitions.
+    Replication,
+    /// Groups, rebalancing, commits, the coordinator.
+    ConsumerGroups,
+    /// Bugs Kafka had, each beside its fix.
+    FailuresFromHistory,
+}
+
+impl Module {
+    /// Every module, in course order.
+    pub const ALL: [Module; 5] = [
+        Module::Anatomy,
+        Module::Producers,
+        Module::Replication,
+        Module::ConsumerGroups,
+        Module::FailuresFromHistory,
+    ];
+
+    /// The heading `kafka-lab list` prints.
+    pub fn title(self) -> &'static str {
+        match self {
+            Module::Anatomy => "Anatomy",
+            Module::Producers => "Producers",
+            Module::Replication => "Replication",
+            Module::ConsumerGroups => "Consumer groups",
+            Module::FailuresFromHistory => "Failures from history",
+        }
+    }
+}
+
 /// A scenario compiled into the binary.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Builtin {
+    /// The module it belongs to.
+    pub module: Module,
     /// Its name (the file stem).
     pub name: &'static str,
     /// The TOML text.
@@ -29,20 +68,24 @@ impl Builtin {
 }
 
 macro_rules! builtins {
-    ($($name:literal),* $(,)?) => {
-        &[$(Builtin { name: $name, source: include_str!(concat!("../", $name, ".toml")) }),*]
+    ($(($module:ident, $name:literal)),* $(,)?) => {
+        &[$(Builtin {
+            module: Module::$module,
+            name: $name,
+            source: include_str!(concat!("../", $name, ".toml")),
+        }),*]
     };
 }
 
 const BUILTINS: &[Builtin] = builtins![
-    "quickstart",
-    "leader-failover",
-    "acks-all-min-isr",
-    "acks-1-lost-write",
-    "kip-101-hw-truncation",
-    "consumer-group-scaling",
-    "consumer-rebalance-duplicates",
-    "coordinator-failover",
+    (Anatomy, "quickstart"),
+    (Replication, "leader-failover"),
+    (Replication, "acks-all-min-isr"),
+    (FailuresFromHistory, "acks-1-lost-write"),
+    (FailuresFromHistory, "kip-101-hw-truncation"),
+    (ConsumerGroups, "consumer-group-scaling"),
+    (ConsumerGroups, "consumer-rebalance-duplicates"),
+    (ConsumerGroups, "coordinator-failover"),
 ];
 
 /// Every built-in scenario, the default first.
