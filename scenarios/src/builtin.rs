@@ -79,8 +79,13 @@ macro_rules! builtins {
 
 const BUILTINS: &[Builtin] = builtins![
     (Anatomy, "quickstart"),
+    (Anatomy, "anatomy-keys-and-partitions"),
+    (Producers, "producer-retries-duplicates"),
+    (Producers, "producer-idempotence"),
     (Replication, "leader-failover"),
     (Replication, "acks-all-min-isr"),
+    (Replication, "replication-controlled-shutdown"),
+    (Replication, "replication-zombie-leader"),
     (FailuresFromHistory, "acks-1-lost-write"),
     (FailuresFromHistory, "kip-101-hw-truncation"),
     (ConsumerGroups, "consumer-group-scaling"),
