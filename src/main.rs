@@ -133,19 +133,31 @@ fn exit(result: anyhow::Result<bool>) -> ExitCode {
     }
 }
 
-/// The built-ins by module, in course order.
+/// The built-ins by module, in course order; each historical pair ends with the command that
+/// compares the bug with its fix.
 fn list() {
     let mut out = std::io::stdout().lock();
     let builtins = scenarios::builtins();
+    let width = builtins.iter().map(|b| b.name.len()).max().unwrap_or(0);
     for module in scenarios::Module::ALL {
         let _ = writeln!(out, "{}", module.title());
         let mut any = false;
         for builtin in builtins.iter().filter(|b| b.module == module) {
             any = true;
             let _ = match builtin.load() {
-                Ok(s) => writeln!(out, "  {:<30} {}", s.name, s.title),
-                Err(e) => writeln!(out, "  {:<30} (broken: {e})", builtin.name),
+                Ok(s) => writeln!(out, "  {:<width$}  {}", s.name, s.title),
+                Err(e) => writeln!(out, "  {:<width$}  (broken: {e})", builtin.name),
             };
+            let pair = scenarios::HISTORICAL_PAIRS
+                .iter()
+                .find(|p| p.fix == builtin.name);
+            if let Some(pair) = pair {
+                let _ = writeln!(
+                    out,
+                    "  {:<width$}  compare: kafka-lab run {} --compare {}",
+                    "", pair.bug, pair.fix
+                );
+            }
         }
         if !any {
             let _ = writeln!(out, "  (none yet)");

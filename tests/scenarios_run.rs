@@ -20,13 +20,46 @@ fn kinds(name: &str, seed: u64, sets: &[(&str, &str)]) -> BTreeSet<FindingKind> 
 #[test]
 fn every_builtin_meets_its_expect_over_several_seeds() {
     for builtin in scenarios::builtins() {
-        for seed in 1..=3 {
+        for seed in 1..=5 {
             let s = scenario(builtin.name, seed, &[]);
             let outcome = run(&s, false).expect("runs");
             assert!(
                 outcome.expect_met,
                 "{} seed {seed}: expected {:?}, found {:?}: {:#?}",
                 builtin.name, s.expect.findings, outcome.found, outcome.findings
+            );
+        }
+    }
+}
+
+#[test]
+fn each_historical_pair_shows_its_finding_under_the_bug_and_not_under_the_fix() {
+    for pair in scenarios::HISTORICAL_PAIRS {
+        let (bug, fix) = (scenario(pair.bug, 1, &[]), scenario(pair.fix, 1, &[]));
+        assert_eq!(
+            bug.faults, fix.faults,
+            "{} and {}: same faults",
+            pair.bug, pair.fix
+        );
+        let switch = |s: &Scenario| format!("{:?} {:?} {:?}", s.protocol, s.cluster, s.producers);
+        assert_ne!(
+            switch(&bug),
+            switch(&fix),
+            "{}: a switch must differ",
+            pair.fix
+        );
+        for seed in 1..=5 {
+            assert!(
+                kinds(pair.bug, seed, &[]).contains(&pair.finding),
+                "{} seed {seed} should find {}",
+                pair.bug,
+                pair.finding
+            );
+            assert!(
+                !kinds(pair.fix, seed, &[]).contains(&pair.finding),
+                "{} seed {seed} should not find {}",
+                pair.fix,
+                pair.finding
             );
         }
     }

@@ -180,20 +180,6 @@ pub enum TruncationReason {
     CorruptTail,
 }
 
-/// Why an ISR member was dropped.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum IsrShrinkReason {
-    /// Not caught up for longer than `replica.lag.time.max.ms`.
-    Lagging {
-        /// Milliseconds since it was last caught up.
-        lag_ms: u64,
-    },
-    /// The controller fenced the broker.
-    Fenced,
-    /// The broker is shutting down.
-    ShuttingDown,
-}
-
 /// A state change that teaches something; the driver stamps it with time and puts it in the trace.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[allow(missing_docs)]

@@ -2,6 +2,7 @@
 
 use crate::error::{ErrorKind, ScenarioError};
 use crate::format::Scenario;
+use sim::FindingKind;
 use std::path::Path;
 
 /// The scenario `kafka-lab` runs when given none.
@@ -86,11 +87,60 @@ const BUILTINS: &[Builtin] = builtins![
     (Replication, "acks-all-min-isr"),
     (Replication, "replication-controlled-shutdown"),
     (Replication, "replication-zombie-leader"),
-    (FailuresFromHistory, "acks-1-lost-write"),
-    (FailuresFromHistory, "kip-101-hw-truncation"),
     (ConsumerGroups, "consumer-group-scaling"),
     (ConsumerGroups, "consumer-rebalance-duplicates"),
     (ConsumerGroups, "coordinator-failover"),
+    (FailuresFromHistory, "kip-101-hw-truncation"),
+    (FailuresFromHistory, "kip-101-hw-truncation-fixed"),
+    (FailuresFromHistory, "kip-101-divergence"),
+    (FailuresFromHistory, "kip-101-divergence-fixed"),
+    (FailuresFromHistory, "kafka-7128-stale-hw-isr-join"),
+    (FailuresFromHistory, "kafka-7128-stale-hw-isr-join-fixed"),
+    (FailuresFromHistory, "unclean-leader-election"),
+    (FailuresFromHistory, "unclean-leader-election-fixed"),
+    (FailuresFromHistory, "acks-1-lost-write"),
+    (FailuresFromHistory, "acks-1-lost-write-fixed"),
+];
+
+/// A failure from history: the bug under its historical switch, and the fix under today's
+/// protocol with the same faults. The bug shows `finding`; the fix does not.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HistoricalPair {
+    /// The scenario that reproduces the bug.
+    pub bug: &'static str,
+    /// The same faults under the fix.
+    pub fix: &'static str,
+    /// The finding kind the fix removes.
+    pub finding: FindingKind,
+}
+
+/// Every historical pair, in `kafka-lab list` order.
+pub const HISTORICAL_PAIRS: &[HistoricalPair] = &[
+    HistoricalPair {
+        bug: "kip-101-hw-truncation",
+        fix: "kip-101-hw-truncation-fixed",
+        finding: FindingKind::LostWrite,
+    },
+    HistoricalPair {
+        bug: "kip-101-divergence",
+        fix: "kip-101-divergence-fixed",
+        finding: FindingKind::DivergentLogs,
+    },
+    HistoricalPair {
+        bug: "kafka-7128-stale-hw-isr-join",
+        fix: "kafka-7128-stale-hw-isr-join-fixed",
+        finding: FindingKind::LostWrite,
+    },
+    HistoricalPair {
+        bug: "unclean-leader-election",
+        fix: "unclean-leader-election-fixed",
+        finding: FindingKind::LostWrite,
+    },
+    HistoricalPair {
+        bug: "acks-1-lost-write",
+        fix: "acks-1-lost-write-fixed",
+        finding: FindingKind::LostWrite,
+    },
 ];
 
 /// Every built-in scenario, the default first.

@@ -20,7 +20,9 @@ mod locate;
 mod set;
 mod validate;
 
-pub use builtin::{builtin, builtins, resolve, Builtin, Module, DEFAULT};
+pub use builtin::{
+    builtin, builtins, resolve, Builtin, HistoricalPair, Module, DEFAULT, HISTORICAL_PAIRS,
+};
 pub use error::{ErrorKind, Position, ScenarioError};
 pub use format::{
     Caption, Cluster, ConsumerSpec, Disk, Expect, Fault, FaultAction, Network, Operands,

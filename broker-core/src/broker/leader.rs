@@ -4,7 +4,7 @@
 use super::*;
 use crate::config::Truncation;
 use crate::error::ErrorCode;
-use crate::io::{Event, IsrShrinkReason};
+use crate::io::Event;
 use crate::metadata::PartitionState;
 use crate::producer_state::AppendCheck;
 use crate::protocol::{EpochEndOffset, FetchPartitionResponse, OffsetSpec};
@@ -514,13 +514,13 @@ impl Broker {
                 continue;
             }
             let leader_leo = replica.log.written_end();
-            let lagging: Vec<(BrokerId, u64)> = replica
+            let lagging: Vec<(BrokerId, Option<u64>)> = replica
                 .isr
                 .iter()
                 .filter(|b| **b != self.id)
                 .filter_map(|b| leading.followers.get(b).map(|f| (*b, f)))
                 .filter(|(_, f)| !is_caught_up(f, leader_leo, now, lag_max))
-                .map(|(b, f)| (b, f.last_caught_up_time.map_or(now.0, |t| now.ms_since(t))))
+                .map(|(b, f)| (b, f.last_caught_up_time.map(|t| now.ms_since(t))))
                 .collect();
             if lagging.is_empty() {
                 continue;
@@ -533,11 +533,11 @@ impl Broker {
                 .collect();
             let reasons: Vec<String> = lagging
                 .iter()
-                .map(|(b, lag_ms)| {
-                    format!(
-                        "broker-{b} {:?}",
-                        IsrShrinkReason::Lagging { lag_ms: *lag_ms }
-                    )
+                .map(|(b, lag_ms)| match lag_ms {
+                    Some(lag_ms) => format!(
+                        "broker-{b} not caught up for {lag_ms} ms (replica.lag.time.max.ms={lag_max})"
+                    ),
+                    None => format!("broker-{b} not caught up since this epoch began"),
                 })
                 .collect();
             proposals.push((tp.clone(), new_isr, reasons.join(", ")));
