@@ -293,9 +293,10 @@ fn partitions(out: &mut impl Write, world: &World) -> io::Result<()> {
         for broker in &state.replicas {
             let line = match world.broker(*broker).and_then(|b| b.replicas().get(tp)) {
                 Some(r) => format!(
-                    "LEO {:<6} HW {}",
+                    "LEO {:<6} HW {:<6} {} batches",
                     r.log.log_end_offset().0,
-                    r.log.high_watermark().0
+                    r.log.high_watermark().0,
+                    r.log.batches().count()
                 ),
                 None => format!("{:?}", world.status(NodeId::Broker(*broker))).to_lowercase(),
             };

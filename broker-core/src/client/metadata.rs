@@ -172,6 +172,10 @@ impl ClientMetadata {
     pub(crate) fn on_disconnected(&mut self, now: Time, broker: BrokerId) {
         self.reconnect_at
             .insert(broker, now.plus_ms(RECONNECT_BACKOFF_MS));
+        // Any disconnect may mean our metadata is wrong (`NetworkClient.handleDisconnections`
+        // calls `metadataUpdater.requestUpdate()`): an acks=0 producer has no other way to learn
+        // that its leader died, since it gets no error responses.
+        self.stale = true;
         if self.in_flight.is_some_and(|(_, b, _)| b == broker) {
             self.in_flight = None;
         }

@@ -183,6 +183,27 @@ fn a_retried_batch_keeps_its_producer_id_and_sequence() {
 }
 
 #[test]
+fn a_disconnect_alone_makes_the_producer_refresh_its_metadata() {
+    let mut h = ProducerHarness::new(false);
+    let _ = h.produces();
+    let metadata_requests = |h: &ProducerHarness| {
+        h.sent
+            .iter()
+            .filter(|m| matches!(m, Message::Metadata { .. }))
+            .count()
+    };
+    h.advance(1_000);
+    assert_eq!(metadata_requests(&h), 0, "fresh metadata: nothing to ask");
+    // acks=0 has no error responses to learn from: only the lost connection says the leader
+    // may be gone (`NetworkClient.handleDisconnections`).
+    h.input(Input::Disconnected {
+        peer: NodeId::Broker(BrokerId(1)),
+    });
+    h.advance(1_000);
+    assert_eq!(metadata_requests(&h), 1, "one refresh after the disconnect");
+}
+
+#[test]
 fn a_sequence_gap_with_nothing_earlier_pending_takes_a_new_producer_id() {
     let mut h = ProducerHarness::new(true);
     h.grant_producer_id(42);
