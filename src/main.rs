@@ -5,6 +5,7 @@
 mod bench;
 mod check;
 mod compare;
+mod explain;
 mod groups_report;
 mod report;
 
@@ -69,6 +70,10 @@ struct RunArgs {
     /// both scenarios' findings side by side instead of the report.
     #[arg(long, value_name = "OTHER")]
     compare: Option<String>,
+    /// After the findings, tell each one's cause: the first record involved, what happened to
+    /// its partition, and the rule that allowed it.
+    #[arg(long)]
+    explain: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -95,6 +100,7 @@ fn main() -> ExitCode {
                 format: Format::Text,
                 set: vec![],
                 compare: None,
+                explain: false,
             })
         }
     });
@@ -193,7 +199,7 @@ fn run(args: &RunArgs) -> anyhow::Result<bool> {
     }
     let mut out = std::io::stdout().lock();
     let written = match args.format {
-        Format::Text => report::text(&mut out, &scenario, &outcome),
+        Format::Text => report::text(&mut out, &scenario, &outcome, args.explain),
         Format::Json => report::json(&mut out, &scenario, &outcome),
     };
     // A closed pipe (`kafka-lab run x | head`) is not an error of the run.

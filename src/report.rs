@@ -38,7 +38,12 @@ pub fn json(out: &mut impl Write, scenario: &Scenario, outcome: &Outcome) -> io:
     writeln!(out)
 }
 
-pub fn text(out: &mut impl Write, scenario: &Scenario, outcome: &Outcome) -> io::Result<()> {
+pub fn text(
+    out: &mut impl Write,
+    scenario: &Scenario,
+    outcome: &Outcome,
+    explain: bool,
+) -> io::Result<()> {
     let world = &outcome.world;
     writeln!(
         out,
@@ -55,6 +60,10 @@ pub fn text(out: &mut impl Write, scenario: &Scenario, outcome: &Outcome) -> io:
     writeln!(out)?;
     crate::groups_report::groups(out, world)?;
     findings(out, scenario, outcome)?;
+    if explain {
+        writeln!(out)?;
+        crate::explain::write(out, outcome)?;
+    }
     writeln!(
         out,
         "fingerprint {}  ({} events, {} simulated)",
@@ -103,8 +112,16 @@ fn timeline(out: &mut impl Write, scenario: &Scenario, world: &World) -> io::Res
     Ok(())
 }
 
+/// How the report names a verdict.
+pub(crate) fn verdict_word(verdict: sim::Verdict) -> &'static str {
+    match verdict {
+        sim::Verdict::Violation => "VIOLATION",
+        sim::Verdict::Allowed => "allowed",
+    }
+}
+
 /// Broker ids as `1,2,3`.
-fn ids(brokers: &[broker_core::BrokerId]) -> String {
+pub(crate) fn ids(brokers: &[broker_core::BrokerId]) -> String {
     brokers
         .iter()
         .map(|b| b.0.to_string())
@@ -248,7 +265,7 @@ fn describe(
     })
 }
 
-fn describe_fault(world: &World, fault: &sim::FaultAction) -> String {
+pub(crate) fn describe_fault(world: &World, fault: &sim::FaultAction) -> String {
     use sim::FaultAction::*;
     let n = |id: &NodeId| world.name(*id).to_owned();
     match fault {
@@ -368,10 +385,7 @@ fn findings(out: &mut impl Write, scenario: &Scenario, outcome: &Outcome) -> io:
         writeln!(out, "  none: every acknowledged write is in the final log, replicas agree, the cluster recovered")?;
     }
     for f in &outcome.findings {
-        let verdict = match f.verdict {
-            sim::Verdict::Violation => "VIOLATION",
-            sim::Verdict::Allowed => "allowed",
-        };
+        let verdict = verdict_word(f.verdict);
         writeln!(
             out,
             "  ✗ {} ({verdict}) at {}: {}",

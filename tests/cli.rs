@@ -298,3 +298,47 @@ fn bench_reports_its_figures_as_json() {
     assert!(value["bytes_allocated_per_record"].as_f64().unwrap() > 0.0);
     assert!(value["check_seeds_per_s"].as_f64().unwrap() > 0.0);
 }
+
+#[test]
+fn explain_tells_the_cause_of_each_finding() {
+    let output = kafka_lab(&["run", "acks-1-lost-write", "--explain"]);
+    assert_eq!(output.status.code(), Some(0));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let why = stdout
+        .split_once("\nWhy\n")
+        .unwrap_or_else(|| panic!("a Why section: {stdout}"))
+        .1;
+    // An account starts at a line indented by two spaces; its details are indented by four.
+    let mut accounts: Vec<String> = Vec::new();
+    for line in why.lines() {
+        match accounts.last_mut() {
+            Some(account) if line.starts_with("    ") => account.push_str(&format!("\n{line}")),
+            _ => accounts.push(line.to_owned()),
+        }
+    }
+    let lost = accounts
+        .iter()
+        .find(|account| account.starts_with("  lost-write on orders-0"))
+        .unwrap_or_else(|| panic!("a lost-write account: {why}"));
+    let first = lost
+        .lines()
+        .find(|l| l.trim_start().starts_with("first:"))
+        .unwrap_or_else(|| panic!("the first lost record: {lost}"));
+    assert!(
+        first.contains("(acks=1)") && first.contains("by broker-1, leader of orders-0 in epoch 0"),
+        "who acknowledged it: {first}"
+    );
+    for told in [
+        "⚡ crash broker-1",
+        "broker-2 elected in epoch 1",
+        "broker-1 truncated from",
+        "rule: acks=1",
+    ] {
+        assert!(lost.contains(told), "{told:?} in {lost}");
+    }
+    let quiet = kafka_lab(&["run", "quickstart", "--explain"]);
+    let quiet = String::from_utf8_lossy(&quiet.stdout);
+    assert!(quiet.contains("Why\n  nothing to explain"), "{quiet}");
+    let plain = kafka_lab(&["run", "acks-1-lost-write"]);
+    assert!(!String::from_utf8_lossy(&plain.stdout).contains("\nWhy\n"));
+}

@@ -1,0 +1,390 @@
+//! `kafka-lab run --explain`: after the timeline, a short causal account of each finding: the
+//! first record involved, what happened to its partition after it, and the rule that let it.
+
+use crate::report::ids;
+use broker_core::{
+    Acks, BrokerId, Event, HistoryEntry, NodeId, SendOutcome, Time, TopicPartition,
+    TruncationReason,
+};
+use scenarios::Outcome;
+use sim::{FaultAction, Finding, FindingKind, TraceEntry, TraceKind, World};
+use std::collections::BTreeSet;
+use std::io::{self, Write};
+
+/// At most this many events are told per finding: the account is for reading, the timeline
+/// above has the rest.
+const EVENTS_MAX: usize = 10;
+
+/// The "Why" section: one account per (kind, partition).
+pub fn write(out: &mut impl Write, outcome: &Outcome) -> io::Result<()> {
+    writeln!(out, "Why")?;
+    let world = &outcome.world;
+    let mut told = BTreeSet::new();
+    let mut partitions_told = BTreeSet::new();
+    for finding in &outcome.findings {
+        if !told.insert((finding.kind, finding.partition.clone())) {
+            continue;
+        }
+        let events_told = !partitions_told.insert(finding.partition.clone());
+        account(out, world, finding, events_told)?;
+    }
+    if told.is_empty() {
+        writeln!(out, "  nothing to explain: no finding")?;
+    }
+    Ok(())
+}
+
+/// One finding's account; `events_told` when an earlier account listed the same partition's
+/// events.
+fn account(
+    out: &mut impl Write,
+    world: &World,
+    finding: &Finding,
+    events_told: bool,
+) -> io::Result<()> {
+    let tp = finding
+        .partition
+        .as_deref()
+        .and_then(|name| partition_named(world, name));
+    let place = finding.partition.as_deref().unwrap_or("the cluster");
+    let verdict = crate::report::verdict_word(finding.verdict);
+    writeln!(out, "  {} on {place} ({verdict}):", finding.kind)?;
+    writeln!(out, "    {}", finding.explanation)?;
+    let Some(tp) = tp else {
+        return Ok(());
+    };
+    let anchor = anchor(world, finding.kind, &tp);
+    if let Some(anchor) = &anchor {
+        writeln!(out, "    first: {}", anchor.text)?;
+    }
+    let events = events_on(world, &tp, anchor.map(|a| a.time));
+    if events_told && !events.is_empty() {
+        writeln!(out, "    then: the events on {tp} told above")?;
+    } else if !events.is_empty() {
+        writeln!(out, "    then, on {tp} and its replicas:")?;
+        for (time, line) in &events {
+            writeln!(out, "    {:>9}  {line}", time.to_string())?;
+        }
+    }
+    for rule in rules(world, finding.kind, &tp) {
+        writeln!(out, "    rule: {rule}")?;
+    }
+    Ok(())
+}
+
+fn partition_named(world: &World, name: &str) -> Option<TopicPartition> {
+    world
+        .spec()
+        .topics
+        .iter()
+        .flat_map(|t| (0..t.assignment.len() as u32).map(|p| TopicPartition::new(&t.topic, p)))
+        .find(|tp| tp.to_string() == name)
+}
+
+/// The first record a finding is about, told with who acknowledged it.
+struct Anchor {
+    time: Time,
+    text: String,
+}
+
+/// For `lost-write`: the first acknowledged send to `tp` that the final committed log lacks,
+/// and the leader that acknowledged it.
+fn anchor(world: &World, kind: FindingKind, tp: &TopicPartition) -> Option<Anchor> {
+    if kind != FindingKind::LostWrite {
+        return None;
+    }
+    let committed = committed_values(world, tp)?;
+    world.history().iter().find_map(|record| {
+        let HistoryEntry::SendCompleted {
+            value,
+            tp: sent_to,
+            outcome: SendOutcome::Ok(offset),
+        } = &record.entry
+        else {
+            return None;
+        };
+        if sent_to != tp || committed.contains(value.as_ref()) {
+            return None;
+        }
+        let offset = offset.map_or("an unknown offset".to_owned(), |o| format!("offset {o}"));
+        let acks = acks_of(world, record.client).map_or("", acks_name);
+        let leader = leader_at(world, tp, record.time);
+        Some(Anchor {
+            time: record.time,
+            text: format!(
+                "{} was acknowledged to {} at {} ({acks}) at {offset}{leader}.",
+                String::from_utf8_lossy(value),
+                world.name(record.client),
+                record.time,
+            ),
+        })
+    })
+}
+
+/// The values below the HW of the partition's leader at the end.
+fn committed_values(world: &World, tp: &TopicPartition) -> Option<BTreeSet<Vec<u8>>> {
+    let leader = world.controller()?.metadata().partitions.get(tp)?.leader?;
+    let replica = world.broker(leader)?.replicas().get(tp)?;
+    let hw = replica.log.high_watermark();
+    Some(
+        replica
+            .log
+            .batches()
+            .take_while(|b| b.base_offset < hw)
+            .flat_map(|b| b.records.iter().map(|r| r.value.to_vec()))
+            .collect(),
+    )
+}
+
+fn acks_of(world: &World, client: NodeId) -> Option<Acks> {
+    let NodeId::Client(id) = client else {
+        return None;
+    };
+    let index = id.0.checked_sub(1)? as usize;
+    world.spec().producers.get(index).map(|p| p.config.acks)
+}
+
+fn acks_name(acks: Acks) -> &'static str {
+    match acks {
+        Acks::None => "acks=0",
+        Acks::Leader => "acks=1",
+        Acks::All => "acks=all",
+    }
+}
+
+/// ", by broker-N, leader of tp in epoch E" from the last leadership before `time`.
+fn leader_at(world: &World, tp: &TopicPartition, time: Time) -> String {
+    let became = world
+        .trace()
+        .iter()
+        .take_while(|e| e.time <= time)
+        .filter_map(|e| match &e.kind {
+            TraceKind::Event {
+                event:
+                    Event::BecameLeader {
+                        broker,
+                        tp: led,
+                        leader_epoch,
+                        ..
+                    },
+            } if led == tp => Some((*broker, *leader_epoch)),
+            _ => None,
+        });
+    match became.last() {
+        Some((broker, epoch)) => format!(", by broker-{broker}, leader of {tp} in epoch {epoch}"),
+        None => String::new(),
+    }
+}
+
+/// What happened to the partition and its replicas from `since` on: faults, elections,
+/// ISR changes, truncations and recoveries. The first [`EVENTS_MAX`] of them.
+fn events_on(world: &World, tp: &TopicPartition, since: Option<Time>) -> Vec<(Time, String)> {
+    let replicas = replicas_of(world, tp);
+    let first_fault = world
+        .trace()
+        .iter()
+        .find(|e| matches!(e.kind, TraceKind::Fault { .. }) && e.time > Time(0))
+        .map(|e| e.time);
+    let from = match (since, first_fault) {
+        (Some(a), Some(f)) => a.min(f),
+        (a, f) => a.or(f).unwrap_or(Time(0)),
+    };
+    world
+        .trace()
+        .iter()
+        .filter(|e| e.time >= from && e.time > Time(0))
+        .filter_map(|e| tell(world, e, tp, &replicas).map(|line| (e.time, line)))
+        .take(EVENTS_MAX)
+        .collect()
+}
+
+fn replicas_of(world: &World, tp: &TopicPartition) -> Vec<BrokerId> {
+    world
+        .spec()
+        .topics
+        .iter()
+        .find(|t| t.topic == tp.topic)
+        .and_then(|t| t.assignment.get(tp.partition as usize))
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// One entry told in a line, if it concerns the partition.
+fn tell(
+    world: &World,
+    entry: &TraceEntry,
+    tp: &TopicPartition,
+    replicas: &[BrokerId],
+) -> Option<String> {
+    // Clients count too: a consumer that crashes or leaves moves partitions.
+    let is_replica = |node: &NodeId| match node {
+        NodeId::Broker(b) => replicas.contains(b),
+        NodeId::Client(_) => true,
+        _ => false,
+    };
+    match &entry.kind {
+        TraceKind::Fault { fault } if fault_touches(fault, &is_replica) => Some(format!(
+            "⚡ {}",
+            crate::report::describe_fault(world, fault)
+        )),
+        TraceKind::Phase { name } if name == "drain" => {
+            Some("drain: the network heals, every node restarts".to_owned())
+        }
+        TraceKind::Event { event } => tell_event(event, tp),
+        _ => None,
+    }
+}
+
+fn fault_touches(fault: &FaultAction, is_replica: &impl Fn(&NodeId) -> bool) -> bool {
+    match fault {
+        FaultAction::Crash { target }
+        | FaultAction::PowerFail { target }
+        | FaultAction::Restart { target }
+        | FaultAction::Shutdown { target }
+        | FaultAction::Pause { target }
+        | FaultAction::Resume { target }
+        | FaultAction::Isolate { target }
+        | FaultAction::Clog { target }
+        | FaultAction::Unclog { target } => is_replica(target),
+        FaultAction::Cut { from, to } => is_replica(from) || is_replica(to),
+        FaultAction::Partition { sides } => sides.iter().flatten().any(is_replica),
+        FaultAction::Heal => true,
+        _ => false,
+    }
+}
+
+fn tell_event(event: &Event, tp: &TopicPartition) -> Option<String> {
+    Some(match event {
+        Event::LeaderElected {
+            tp: t,
+            leader,
+            leader_epoch,
+            isr,
+            unclean,
+        } if t == tp => {
+            let who = leader.map_or("no leader (offline)".to_owned(), |l| format!("broker-{l} elected"));
+            let how = if *unclean { ", UNCLEAN: from outside the ISR" } else { "" };
+            format!("{who} in epoch {leader_epoch}, ISR [{}]{how}", ids(isr))
+        }
+        Event::BecameLeader {
+            broker,
+            tp: t,
+            leader_epoch,
+            log_end_offset,
+            high_watermark,
+        } if t == tp => format!(
+            "broker-{broker} leads epoch {leader_epoch} with its log ending at {log_end_offset} (HW {high_watermark})"
+        ),
+        Event::IsrChanged { tp: t, isr, .. } if t == tp => format!("ISR is now [{}]", ids(isr)),
+        Event::Truncated {
+            broker,
+            tp: t,
+            from,
+            to,
+            reason,
+        } if t == tp => format!("broker-{broker} truncated from {from} to {to} ({})", truncation(reason)),
+        Event::GroupStateChanged {
+            group,
+            state,
+            generation,
+            members,
+            ..
+        } => format!("group {group}: {state:?}, generation {generation}, {members} member(s)"),
+        Event::LogRecovered {
+            broker,
+            tp: t,
+            log_end_offset,
+            ..
+        } if t == tp => format!("broker-{broker} recovered its log up to {log_end_offset} from disk"),
+        _ => return None,
+    })
+}
+
+fn truncation(reason: &TruncationReason) -> &'static str {
+    match reason {
+        TruncationReason::HighWatermark => "pre-KIP-101: to its own high watermark",
+        TruncationReason::OffsetOutOfRange => "its log ran past the leader's",
+        TruncationReason::CorruptTail => "a torn batch after power loss",
+        _ => "to where its log diverged from the leader's",
+    }
+}
+
+/// The rules that made the finding possible, from the configuration and what the run did.
+fn rules(world: &World, kind: FindingKind, tp: &TopicPartition) -> Vec<&'static str> {
+    let spec = world.spec();
+    let protocol = spec.cluster.protocol;
+    let topic = spec.topics.iter().find(|t| t.topic == tp.topic);
+    let producers: Vec<_> = spec
+        .producers
+        .iter()
+        .filter(|p| p.topic == tp.topic)
+        .collect();
+    let events: Vec<&Event> = world
+        .trace()
+        .iter()
+        .filter_map(|e| match &e.kind {
+            TraceKind::Event { event } => Some(event),
+            _ => None,
+        })
+        .collect();
+    let unclean = events
+        .iter()
+        .any(|e| matches!(e, Event::LeaderElected { tp: t, unclean: true, .. } if t == tp));
+    let power = world.trace().iter().any(|e| {
+        matches!(&e.kind, TraceKind::Fault { fault: FaultAction::PowerFail { target: NodeId::Broker(b) } }
+            if replicas_of(world, tp).contains(b))
+    });
+    let mut rules = Vec::new();
+    let durability = matches!(
+        kind,
+        FindingKind::LostWrite
+            | FindingKind::InconsistentOffsets
+            | FindingKind::DivergentLogs
+            | FindingKind::HwRegressed
+            | FindingKind::NonmonotonicSend
+    );
+    if durability {
+        if producers.iter().any(|p| p.config.acks == Acks::Leader) {
+            rules.push("acks=1: the leader answers once the batch is in its own log, before any follower has it; a leader that dies takes such records with it (KafkaApis.handleProduceRequest).");
+        }
+        if producers.iter().any(|p| p.config.acks == Acks::None) {
+            rules.push("acks=0: the producer counts a record as sent when it leaves; nothing tells it the record was lost.");
+        }
+        if topic.is_some_and(|t| t.config.min_insync_replicas < 2)
+            && producers.iter().any(|p| p.config.acks == Acks::All)
+        {
+            rules.push("min.insync.replicas=1: an ISR of the leader alone may commit, so acks=all can mean one copy.");
+        }
+        if unclean {
+            rules.push("unclean.leader.election.enable=true: with every ISR member down, a replica outside the ISR was elected without the committed records (PartitionChangeBuilder).");
+        }
+        if protocol.truncation == broker_core::Truncation::HighWatermark {
+            rules.push("pre-KIP-101 truncation: a follower cuts its log to its own high watermark, which trails the leader's, and throws away committed records.");
+        }
+        if !protocol.isr_join_requires_epoch_start {
+            rules.push("pre-KAFKA-7128 ISR join: a follower joins the ISR on reaching the leader's HW, which may be stale after an election; it can lack committed records and still be elected.");
+        }
+        if power {
+            rules.push("Kafka does not fsync each write: a power failure loses what the OS had not flushed; if every replica that had a record lost it, no protocol brings it back.");
+        }
+        if events
+            .iter()
+            .any(|e| matches!(e, Event::Truncated { tp: t, .. } if t == tp))
+        {
+            rules.push("a replica that rejoins truncates to the leader's log: records only it had are erased, and the leader writes new records at their offsets.");
+        }
+    }
+    match kind {
+        FindingKind::Duplicate => {
+            if spec.network.drop_rate > 0.0 {
+                rules.push("the network drops messages (network.drop_rate): some ProduceResponses never arrive, and the producer retries after request.timeout.ms.");
+            }
+            rules.push("without enable.idempotence the broker cannot tell a retry from a new record: a batch whose response was lost is appended again.");
+        }
+        FindingKind::NonmonotonicSend if producers.iter().any(|p| !p.config.enable_idempotence) => rules.push("without idempotence a retried batch can land after a later one (max.in.flight.requests.per.connection > 1)."),
+        FindingKind::Redelivery => rules.push("at-least-once: a consumer commits offsets after processing; records processed but not committed when it dies or loses the partition are read again by the next owner, from the last committed offset."),
+        FindingKind::Stalled => rules.push("liveness: after the faults healed and every node restarted, the cluster still did not serve every partition."),
+        _ => {}
+    }
+    rules
+}
