@@ -260,3 +260,33 @@ fn presenter_mode_keeps_the_partition_view_with_double_cells() {
     assert!(text.contains("partitions: replicas"), "{text}");
     assert!(text.contains("████"), "cells drawn two wide");
 }
+
+#[test]
+fn the_scenario_picker_scrolls_to_keep_the_selection_in_view_on_a_small_terminal() {
+    let mut app = app("quickstart");
+    keys(&mut app, "s");
+    let down = tui::keys::lookup(crossterm::event::KeyCode::Down).expect("a bound key");
+    let last = scenarios::builtins().len() - 1;
+    for _ in 0..last {
+        app.update(down.clone());
+    }
+    let buffer = buffer(&app, 80, 24);
+    let selected: Vec<String> = (0..24)
+        .filter_map(|y| {
+            let row: String = (0..80)
+                .filter(|x| {
+                    buffer[(*x, y)]
+                        .modifier
+                        .contains(ratatui::style::Modifier::REVERSED)
+                })
+                .map(|x| buffer[(x, y)].symbol().to_owned())
+                .collect();
+            (!row.trim().is_empty()).then(|| row.trim().to_owned())
+        })
+        .collect();
+    let name = scenarios::builtins()[last].name;
+    assert!(
+        selected.iter().any(|row| row == name),
+        "the last scenario is selected and visible: {selected:?}"
+    );
+}

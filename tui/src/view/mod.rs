@@ -269,7 +269,10 @@ fn picker(frame: &mut Frame, area: Rect, line: usize) {
     let rect = centered(area, 50, lines.len() as u16 + 2);
     frame.render_widget(Clear, rect);
     let block = Block::bordered().title(" scenarios (↑↓, s opens, q closes) ");
-    frame.render_widget(Paragraph::new(lines).block(block), rect);
+    // The library is longer than a small terminal: keep the selected line in view.
+    let visible = usize::from(rect.height.saturating_sub(2)).max(1);
+    let scroll = line.saturating_sub(visible - 1) as u16;
+    frame.render_widget(Paragraph::new(lines).block(block).scroll((scroll, 0)), rect);
 }
 
 fn centered(area: Rect, width: u16, height: u16) -> Rect {
