@@ -312,28 +312,11 @@ fn truncation(reason: &TruncationReason) -> &'static str {
 /// The rules that made the finding possible, from the configuration and what the run did.
 fn rules(world: &World, kind: FindingKind, tp: &TopicPartition) -> Vec<&'static str> {
     let spec = world.spec();
-    let protocol = spec.cluster.protocol;
-    let topic = spec.topics.iter().find(|t| t.topic == tp.topic);
     let producers: Vec<_> = spec
         .producers
         .iter()
         .filter(|p| p.topic == tp.topic)
         .collect();
-    let events: Vec<&Event> = world
-        .trace()
-        .iter()
-        .filter_map(|e| match &e.kind {
-            TraceKind::Event { event } => Some(event),
-            _ => None,
-        })
-        .collect();
-    let unclean = events
-        .iter()
-        .any(|e| matches!(e, Event::LeaderElected { tp: t, unclean: true, .. } if t == tp));
-    let power = world.trace().iter().any(|e| {
-        matches!(&e.kind, TraceKind::Fault { fault: FaultAction::PowerFail { target: NodeId::Broker(b) } }
-            if replicas_of(world, tp).contains(b))
-    });
     let mut rules = Vec::new();
     let durability = matches!(
         kind,
@@ -344,35 +327,7 @@ fn rules(world: &World, kind: FindingKind, tp: &TopicPartition) -> Vec<&'static 
             | FindingKind::NonmonotonicSend
     );
     if durability {
-        if producers.iter().any(|p| p.config.acks == Acks::Leader) {
-            rules.push("acks=1: the leader answers once the batch is in its own log, before any follower has it; a leader that dies takes such records with it (KafkaApis.handleProduceRequest).");
-        }
-        if producers.iter().any(|p| p.config.acks == Acks::None) {
-            rules.push("acks=0: the producer counts a record as sent when it leaves; nothing tells it the record was lost.");
-        }
-        if topic.is_some_and(|t| t.config.min_insync_replicas < 2)
-            && producers.iter().any(|p| p.config.acks == Acks::All)
-        {
-            rules.push("min.insync.replicas=1: an ISR of the leader alone may commit, so acks=all can mean one copy.");
-        }
-        if unclean {
-            rules.push("unclean.leader.election.enable=true: with every ISR member down, a replica outside the ISR was elected without the committed records (PartitionChangeBuilder).");
-        }
-        if protocol.truncation == broker_core::Truncation::HighWatermark {
-            rules.push("pre-KIP-101 truncation: a follower cuts its log to its own high watermark, which trails the leader's, and throws away committed records.");
-        }
-        if !protocol.isr_join_requires_epoch_start {
-            rules.push("pre-KAFKA-7128 ISR join: a follower joins the ISR on reaching the leader's HW, which may be stale after an election; it can lack committed records and still be elected.");
-        }
-        if power {
-            rules.push("Kafka does not fsync each write: a power failure loses what the OS had not flushed; if every replica that had a record lost it, no protocol brings it back.");
-        }
-        if events
-            .iter()
-            .any(|e| matches!(e, Event::Truncated { tp: t, .. } if t == tp))
-        {
-            rules.push("a replica that rejoins truncates to the leader's log: records only it had are erased, and the leader writes new records at their offsets.");
-        }
+        rules = durability_rules(world, tp, &producers);
     }
     match kind {
         FindingKind::Duplicate => {
@@ -387,4 +342,47 @@ fn rules(world: &World, kind: FindingKind, tp: &TopicPartition) -> Vec<&'static 
         _ => {}
     }
     rules
+}
+
+/// Why committed or acknowledged records of `tp` could be lost or rewritten.
+fn durability_rules(
+    world: &World,
+    tp: &TopicPartition,
+    producers: &[&sim::ProducerSpec],
+) -> Vec<&'static str> {
+    let spec = world.spec();
+    let protocol = spec.cluster.protocol;
+    let acks = |a: Acks| producers.iter().any(|p| p.config.acks == a);
+    let min_isr_1 = spec
+        .topics
+        .iter()
+        .any(|t| t.topic == tp.topic && t.config.min_insync_replicas < 2);
+    let events = || {
+        world.trace().iter().filter_map(|e| match &e.kind {
+            TraceKind::Event { event } => Some(event),
+            _ => None,
+        })
+    };
+    let unclean =
+        events().any(|e| matches!(e, Event::LeaderElected { tp: t, unclean: true, .. } if t == tp));
+    let truncated = events().any(|e| matches!(e, Event::Truncated { tp: t, .. } if t == tp));
+    let replicas = replicas_of(world, tp);
+    let power = world.trace().iter().any(|e| {
+        matches!(&e.kind, TraceKind::Fault { fault: FaultAction::PowerFail { target: NodeId::Broker(b) } }
+            if replicas.contains(b))
+    });
+    let table: [(bool, &'static str); 8] = [
+        (acks(Acks::Leader), "acks=1: the leader answers once the batch is in its own log, before any follower has it; a leader that dies takes such records with it (KafkaApis.handleProduceRequest)."),
+        (acks(Acks::None), "acks=0: the producer counts a record as sent when it leaves; nothing tells it the record was lost."),
+        (min_isr_1 && acks(Acks::All), "min.insync.replicas=1: an ISR of the leader alone may commit, so acks=all can mean one copy."),
+        (unclean, "unclean.leader.election.enable=true: with every ISR member down, a replica outside the ISR was elected without the committed records (PartitionChangeBuilder)."),
+        (protocol.truncation == broker_core::Truncation::HighWatermark, "pre-KIP-101 truncation: a follower cuts its log to its own high watermark, which trails the leader's, and throws away committed records."),
+        (!protocol.isr_join_requires_epoch_start, "pre-KAFKA-7128 ISR join: a follower joins the ISR on reaching the leader's HW, which may be stale after an election; it can lack committed records and still be elected."),
+        (power, "Kafka does not fsync each write: a power failure loses what the OS had not flushed; if every replica that had a record lost it, no protocol brings it back."),
+        (truncated, "a replica that rejoins truncates to the leader's log: records only it had are erased, and the leader writes new records at their offsets."),
+    ];
+    table
+        .into_iter()
+        .filter_map(|(holds, rule)| holds.then_some(rule))
+        .collect()
 }
