@@ -268,7 +268,7 @@ fn the_scenario_picker_scrolls_to_keep_the_selection_in_view_on_a_small_terminal
     let down = tui::keys::lookup(crossterm::event::KeyCode::Down).expect("a bound key");
     let last = scenarios::builtins().len() - 1;
     for _ in 0..last {
-        app.update(down.clone());
+        app.update(down);
     }
     let buffer = buffer(&app, 80, 24);
     let selected: Vec<String> = (0..24)
