@@ -1,7 +1,7 @@
 //! `kafka-lab run --explain`: after the timeline, a short causal account of each finding: the
 //! first record involved, what happened to its partition after it, and the rule that let it.
 
-use crate::report::ids;
+use crate::report::{elr_text, ids};
 use broker_core::{
     Acks, BrokerId, Event, HistoryEntry, NodeId, SendOutcome, Time, TopicPartition,
     TruncationReason,
@@ -261,10 +261,11 @@ fn tell_event(event: &Event, tp: &TopicPartition) -> Option<String> {
             leader_epoch,
             isr,
             unclean,
+            elr,
         } if t == tp => {
             let who = leader.map_or("no leader (offline)".to_owned(), |l| format!("broker-{l} elected"));
-            let how = if *unclean { ", UNCLEAN: from outside the ISR" } else { "" };
-            format!("{who} in epoch {leader_epoch}, ISR [{}]{how}", ids(isr))
+            let how = if *unclean { ", UNCLEAN: from outside the ISR and ELR" } else { "" };
+            format!("{who} in epoch {leader_epoch}, ISR [{}]{}{how}", ids(isr), elr_text(elr))
         }
         Event::BecameLeader {
             broker,
@@ -275,7 +276,9 @@ fn tell_event(event: &Event, tp: &TopicPartition) -> Option<String> {
         } if t == tp => format!(
             "broker-{broker} leads epoch {leader_epoch} with its log ending at {log_end_offset} (HW {high_watermark})"
         ),
-        Event::IsrChanged { tp: t, isr, .. } if t == tp => format!("ISR is now [{}]", ids(isr)),
+        Event::IsrChanged { tp: t, isr, elr, .. } if t == tp => {
+            format!("ISR is now [{}]{}", ids(isr), elr_text(elr))
+        }
         Event::Truncated {
             broker,
             tp: t,
@@ -365,17 +368,23 @@ fn durability_rules(
     };
     let unclean =
         events().any(|e| matches!(e, Event::LeaderElected { tp: t, unclean: true, .. } if t == tp));
+    let unclean_config = spec
+        .topics
+        .iter()
+        .any(|t| t.topic == tp.topic && t.config.unclean_leader_election_enable);
     let truncated = events().any(|e| matches!(e, Event::Truncated { tp: t, .. } if t == tp));
     let replicas = replicas_of(world, tp);
     let power = world.trace().iter().any(|e| {
         matches!(&e.kind, TraceKind::Fault { fault: FaultAction::PowerFail { target: NodeId::Broker(b) } }
             if replicas.contains(b))
     });
-    let table: [(bool, &'static str); 8] = [
+    let table: [(bool, &'static str); 10] = [
         (acks(Acks::Leader), "acks=1: the leader answers once the batch is in its own log, before any follower has it; a leader that dies takes such records with it (KafkaApis.handleProduceRequest)."),
         (acks(Acks::None), "acks=0: the producer counts a record as sent when it leaves; nothing tells it the record was lost."),
         (min_isr_1 && acks(Acks::All), "min.insync.replicas=1: an ISR of the leader alone may commit, so acks=all can mean one copy."),
-        (unclean, "unclean.leader.election.enable=true: with every ISR member down, a replica outside the ISR was elected without the committed records (PartitionChangeBuilder)."),
+        (unclean && unclean_config, "unclean.leader.election.enable=true: with every ISR member down, a replica outside the ISR was elected without the committed records (PartitionChangeBuilder)."),
+        (unclean && !unclean_config, "with the ISR and the ELR empty, the controller elected the last known leader, as Kafka did before 4.0 when every replica was offline; it may have lost records (PartitionChangeBuilder.canElectLastKnownLeader)."),
+        (power && !protocol.eligible_leader_replicas, "pre-KIP-966 election: the controller never removes the last ISR member, so a broker that lost power while it alone was the ISR is elected with its log cut short, and replicas that held every committed record truncate to it. Eligible leader replicas (Kafka 4.0, default in 4.1) fix this."),
         (protocol.truncation == broker_core::Truncation::HighWatermark, "pre-KIP-101 truncation: a follower cuts its log to its own high watermark, which trails the leader's, and throws away committed records."),
         (!protocol.isr_join_requires_epoch_start, "pre-KAFKA-7128 ISR join: a follower joins the ISR on reaching the leader's HW, which may be stale after an election; it can lack committed records and still be elected."),
         (power, "Kafka does not fsync each write: a power failure loses what the OS had not flushed; if every replica that had a record lost it, no protocol brings it back."),

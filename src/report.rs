@@ -129,6 +129,15 @@ pub(crate) fn ids(brokers: &[broker_core::BrokerId]) -> String {
         .join(",")
 }
 
+/// `, ELR [3]` when a partition has eligible leader replicas, else nothing.
+pub(crate) fn elr_text(elr: &[broker_core::BrokerId]) -> String {
+    if elr.is_empty() {
+        String::new()
+    } else {
+        format!(", ELR [{}]", ids(elr))
+    }
+}
+
 fn caption_line(out: &mut impl Write, caption: &scenarios::Caption) -> io::Result<()> {
     writeln!(
         out,
@@ -149,6 +158,9 @@ fn describe(
             broker,
             broker_epoch,
         } => format!("broker-{broker} registered (broker epoch {broker_epoch})"),
+        Event::UncleanShutdownDetected { broker } => format!(
+            "broker-{broker} did not shut down cleanly: out of every ISR and ELR (KIP-966)"
+        ),
         Event::BrokerFenced { broker, reason } => format!("fenced broker-{broker}: {reason}"),
         Event::BrokerUnfenced { broker } => format!("unfenced broker-{broker}"),
         Event::LeaderElected {
@@ -157,25 +169,29 @@ fn describe(
             leader_epoch,
             isr,
             unclean,
+            elr,
         } => {
             let leader = leader.map_or("none (offline)".to_owned(), |l| format!("broker-{l}"));
             let unclean = if *unclean {
-                "  UNCLEAN election: a replica outside the ISR"
+                "  UNCLEAN election: a replica outside the ISR and ELR"
             } else {
                 ""
             };
             format!(
-                "{tp}: leader {leader}, epoch {leader_epoch}, ISR [{}]{unclean}",
-                ids(isr)
+                "{tp}: leader {leader}, epoch {leader_epoch}, ISR [{}]{}{unclean}",
+                ids(isr),
+                elr_text(elr)
             )
         }
         Event::IsrChanged {
             tp,
             isr,
             partition_epoch,
+            elr,
         } => format!(
-            "{tp}: ISR [{}] (partition epoch {partition_epoch})",
-            ids(isr)
+            "{tp}: ISR [{}]{} (partition epoch {partition_epoch})",
+            ids(isr),
+            elr_text(elr)
         ),
         Event::IsrChangeProposed {
             tp,

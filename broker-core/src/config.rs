@@ -198,6 +198,9 @@ pub struct ProtocolSwitches {
     pub hw_requires_min_isr: bool,
     /// KAFKA-7128: a follower joins the ISR only after reaching the start of the leader's epoch.
     pub isr_join_requires_epoch_start: bool,
+    /// KIP-966 part 1 (`eligible.leader.replicas.version=1`, on by default for new clusters since
+    /// 4.1): the controller keeps eligible leader replicas and may empty the ISR.
+    pub eligible_leader_replicas: bool,
 }
 
 impl Default for ProtocolSwitches {
@@ -206,6 +209,7 @@ impl Default for ProtocolSwitches {
             truncation: Truncation::LeaderEpoch,
             hw_requires_min_isr: true,
             isr_join_requires_epoch_start: true,
+            eligible_leader_replicas: true,
         }
     }
 }

@@ -12,7 +12,10 @@ use crate::metadata::{MetadataImage, MetadataRecord, PartitionState};
 use crate::outbox::Outbox;
 use crate::protocol::Message;
 use crate::types::*;
+use partition_change::{Election, PartitionChange};
 use std::collections::{BTreeMap, VecDeque};
+
+mod partition_change;
 
 /// A topic the cluster starts with (created once its replicas have registered).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -268,7 +271,8 @@ impl Controller {
             Message::BrokerRegistration {
                 broker_id,
                 incarnation_id,
-            } => self.register(from, broker_id, incarnation_id),
+                previous_broker_epoch,
+            } => self.register(from, broker_id, incarnation_id, previous_broker_epoch),
             Message::BrokerHeartbeat {
                 broker_id,
                 broker_epoch,
@@ -310,8 +314,16 @@ impl Controller {
     }
 
     /// `ClusterControlManager.registerBroker`: a new incarnation is refused while the old one's
-    /// session lives (DUPLICATE_BROKER_REGISTRATION); the broker retries.
-    fn register(&mut self, from: NodeId, broker_id: BrokerId, incarnation_id: u64) {
+    /// session lives (DUPLICATE_BROKER_REGISTRATION); the broker retries. With ELR, a broker
+    /// that cannot show the epoch of a clean shutdown leaves every ISR and ELR (KIP-966,
+    /// `ClusterControlManager.registerBroker`).
+    fn register(
+        &mut self,
+        from: NodeId,
+        broker_id: BrokerId,
+        incarnation_id: u64,
+        previous_broker_epoch: Option<BrokerEpoch>,
+    ) {
         if let Some(existing) = self.image.brokers.get(&broker_id) {
             let same = existing.incarnation_id == incarnation_id;
             if same {
@@ -337,6 +349,11 @@ impl Controller {
                 return;
             }
         }
+        let unclean = self
+            .image
+            .brokers
+            .get(&broker_id)
+            .is_some_and(|old| previous_broker_epoch != Some(old.broker_epoch));
         let broker_epoch = BrokerEpoch(self.image.offset);
         self.append(MetadataRecord::RegisterBroker {
             broker_id,
@@ -353,6 +370,9 @@ impl Controller {
             broker: broker_id,
             broker_epoch,
         });
+        if unclean && self.config.protocol.eligible_leader_replicas {
+            self.handle_unclean_shutdown(broker_id);
+        }
         self.respond_when_durable(
             from,
             Message::BrokerRegistrationResponse {
@@ -488,6 +508,8 @@ impl Controller {
                 replicas,
                 leader_epoch: LeaderEpoch(0),
                 partition_epoch: PartitionEpoch(0),
+                elr: Vec::new(),
+                last_known_leader: None,
             };
             self.out.event(Event::LeaderElected {
                 tp: tp.clone(),
@@ -495,6 +517,7 @@ impl Controller {
                 leader_epoch: state.leader_epoch,
                 isr: state.isr.clone(),
                 unclean: false,
+                elr: Vec::new(),
             });
             self.append(MetadataRecord::Partition { tp, state });
         }
@@ -521,13 +544,15 @@ impl Controller {
         self.remove_from_partitions(broker);
     }
 
+    /// Take `broker` out of every ISR and leadership. Without ELR the last ISR member stays.
     fn remove_from_partitions(&mut self, broker: BrokerId) {
+        let elr = self.config.protocol.eligible_leader_replicas;
         let affected: Vec<TopicPartition> = self
             .image
             .partitions
             .iter()
             .filter(|(_, p)| {
-                p.leader == Some(broker) || (p.isr.contains(&broker) && p.isr.len() > 1)
+                p.leader == Some(broker) || (p.isr.contains(&broker) && (elr || p.isr.len() > 1))
             })
             .map(|(tp, _)| tp.clone())
             .collect();
@@ -536,75 +561,91 @@ impl Controller {
         }
     }
 
-    /// Recompute a partition's leader and ISR without `leaving` (`PartitionChangeBuilder`):
-    /// a live ISR member in replica order; else, with unclean election enabled, any live replica.
-    fn elect(&mut self, tp: &TopicPartition, leaving: Option<BrokerId>) {
-        let old = self.image.partitions[tp].clone();
-        let unclean_enabled = self
+    /// `ReplicationControlManager.handleBrokerUncleanShutdown` (KIP-966): a broker that
+    /// registers without the epoch of a clean shutdown may have lost unflushed records, so it
+    /// leaves every ISR and ELR it is in.
+    fn handle_unclean_shutdown(&mut self, broker: BrokerId) {
+        self.out.event(Event::UncleanShutdownDetected { broker });
+        let affected: Vec<TopicPartition> = self
             .image
-            .topic_config(&tp.topic)
-            .is_some_and(|c| c.unclean_leader_election_enable);
-        let mut isr: Vec<BrokerId> = old
+            .partitions
+            .iter()
+            .filter(|(_, p)| p.isr.contains(&broker) || p.elr.contains(&broker))
+            .map(|(tp, _)| tp.clone())
+            .collect();
+        for tp in affected {
+            self.change_partition(&tp, Some(broker), Some(broker));
+        }
+    }
+
+    /// Recompute a partition's leader, ISR and ELR without `leaving` (`PartitionChangeBuilder`).
+    fn elect(&mut self, tp: &TopicPartition, leaving: Option<BrokerId>) {
+        self.change_partition(tp, leaving, None);
+    }
+
+    fn change_partition(
+        &mut self,
+        tp: &TopicPartition,
+        leaving: Option<BrokerId>,
+        unclean_shutdown: Option<BrokerId>,
+    ) {
+        let old = self.image.partitions[tp].clone();
+        let target_isr: Vec<BrokerId> = old
             .isr
             .iter()
             .copied()
             .filter(|b| Some(*b) != leaving)
             .collect();
-        if isr.is_empty() {
-            isr = old.isr.clone(); // Without ELR (KIP-966) the last ISR member stays.
-        }
-        let eligible = |b: &BrokerId| Some(*b) != leaving && self.image.is_eligible(*b);
-        let current_ok = old.leader.is_some_and(|l| eligible(&l) && isr.contains(&l));
-        let mut unclean = false;
-        let leader = if current_ok {
-            old.leader
-        } else if let Some(clean) = old
-            .replicas
-            .iter()
-            .copied()
-            .find(|b| isr.contains(b) && eligible(b))
-        {
-            Some(clean)
-        } else if let Some(any) = old
-            .replicas
-            .iter()
-            .copied()
-            .find(|b| unclean_enabled && eligible(b))
-        {
-            unclean = true;
-            isr = vec![any];
-            Some(any)
-        } else {
-            None
-        };
-        if leader == old.leader && isr == old.isr {
+        let image = &self.image;
+        let acceptable = |b: BrokerId| Some(b) != leaving && image.is_eligible(b);
+        let Some((state, election)) = self
+            .partition_change(tp, unclean_shutdown, &acceptable)
+            .build(&old, target_isr)
+        else {
             return;
-        }
-        let leader_changed = leader != old.leader;
-        let state = PartitionState {
-            replicas: old.replicas.clone(),
-            isr: isr.clone(),
-            leader,
-            leader_epoch: if leader_changed {
-                old.leader_epoch.next()
-            } else {
-                old.leader_epoch
-            },
-            partition_epoch: old.partition_epoch.next(),
         };
-        if leader_changed {
+        self.record_change(tp, &old, state, election);
+    }
+
+    fn partition_change<'a>(
+        &self,
+        tp: &TopicPartition,
+        unclean_shutdown: Option<BrokerId>,
+        acceptable: &'a dyn Fn(BrokerId) -> bool,
+    ) -> PartitionChange<'a> {
+        let config = self.image.topic_config(&tp.topic);
+        PartitionChange {
+            elr_enabled: self.config.protocol.eligible_leader_replicas,
+            min_isr: config.map_or(1, |c| c.min_insync_replicas as usize),
+            unclean_election: config.is_some_and(|c| c.unclean_leader_election_enable),
+            unclean_shutdown,
+            acceptable,
+        }
+    }
+
+    /// Append the new state and say what happened.
+    fn record_change(
+        &mut self,
+        tp: &TopicPartition,
+        old: &PartitionState,
+        state: PartitionState,
+        election: Election,
+    ) {
+        if state.leader != old.leader {
             self.out.event(Event::LeaderElected {
                 tp: tp.clone(),
-                leader,
+                leader: state.leader,
                 leader_epoch: state.leader_epoch,
-                isr,
-                unclean,
+                isr: state.isr.clone(),
+                unclean: election.is_unclean(),
+                elr: state.elr.clone(),
             });
         } else {
             self.out.event(Event::IsrChanged {
                 tp: tp.clone(),
-                isr,
+                isr: state.isr.clone(),
                 partition_epoch: state.partition_epoch,
+                elr: state.elr.clone(),
             });
         }
         self.append(MetadataRecord::Partition {
@@ -652,20 +693,18 @@ impl Controller {
         {
             return (ErrorCode::INELIGIBLE_REPLICA, Some(old));
         }
-        let state = PartitionState {
-            isr: new_isr.clone(),
-            partition_epoch: old.partition_epoch.next(),
-            ..old
+        // The leader proposed the ISR; the ELR follows it (and the leader stays: it is in it).
+        let leader_stays = |b: BrokerId| Some(b) == old.leader;
+        let change = self.partition_change(tp, None, &leader_stays);
+        let Some((state, election)) = change.build(&old, new_isr) else {
+            let state = PartitionState {
+                partition_epoch: old.partition_epoch.next(),
+                ..old.clone()
+            };
+            self.record_change(tp, &old, state.clone(), Election::Clean);
+            return (ErrorCode::NONE, Some(state));
         };
-        self.out.event(Event::IsrChanged {
-            tp: tp.clone(),
-            isr: new_isr,
-            partition_epoch: state.partition_epoch,
-        });
-        self.append(MetadataRecord::Partition {
-            tp: tp.clone(),
-            state: state.clone(),
-        });
+        self.record_change(tp, &old, state.clone(), election);
         (ErrorCode::NONE, Some(state))
     }
 }

@@ -89,6 +89,8 @@ pub enum FileName {
     HighWatermarkCheckpoint,
     /// `leader-epoch-checkpoint` of a partition.
     LeaderEpochCheckpoint(TopicPartition),
+    /// `.kafka_cleanshutdown`: written at the end of a controlled shutdown.
+    CleanShutdown,
 }
 
 /// An entry of an append-only file.
@@ -107,6 +109,9 @@ pub enum Checkpoint {
     HighWatermarks(BTreeMap<TopicPartition, Offset>),
     /// The leader-epoch cache: `(epoch, start offset)` entries.
     LeaderEpochs(Vec<(LeaderEpoch, Offset)>),
+    /// The broker epoch of the registration that shut down cleanly (`CleanShutdownFileHandler`,
+    /// KIP-966); `None` once a start has read it, as Kafka deletes the file (KAFKA-10471).
+    CleanShutdown(Option<BrokerEpoch>),
 }
 
 /// A disk operation. Operations of one node complete in the order they were issued.
@@ -188,6 +193,11 @@ pub enum Event {
         broker: BrokerId,
         broker_epoch: BrokerEpoch,
     },
+    /// The registration did not carry the broker epoch of a clean shutdown (KIP-966): the broker
+    /// may have lost unflushed records, so the controller takes it out of every ISR and ELR.
+    UncleanShutdownDetected {
+        broker: BrokerId,
+    },
     BrokerFenced {
         broker: BrokerId,
         reason: String,
@@ -202,12 +212,18 @@ pub enum Event {
         leader_epoch: LeaderEpoch,
         isr: Vec<BrokerId>,
         unclean: bool,
+        /// Eligible leader replicas after the election (KIP-966).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        elr: Vec<BrokerId>,
     },
     /// The controller committed a new ISR.
     IsrChanged {
         tp: TopicPartition,
         isr: Vec<BrokerId>,
         partition_epoch: PartitionEpoch,
+        /// Eligible leader replicas after the change (KIP-966).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        elr: Vec<BrokerId>,
     },
     /// A leader proposed an ISR change.
     IsrChangeProposed {

@@ -19,6 +19,15 @@ pub struct PartitionState {
     pub leader_epoch: LeaderEpoch,
     /// Bumped on every change.
     pub partition_epoch: PartitionEpoch,
+    /// Eligible leader replicas (KIP-966): members that left the ISR while it was below
+    /// `min.insync.replicas`. The HW cannot advance then, so they hold every committed record
+    /// and may lead when the ISR is empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub elr: Vec<BrokerId>,
+    /// The leader when the ISR last became empty (`lastKnownElr` in Kafka's balanced recovery):
+    /// elected, uncleanly, when both the ISR and the ELR are empty.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_known_leader: Option<BrokerId>,
 }
 
 /// One record of the metadata log.

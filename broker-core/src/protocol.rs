@@ -270,6 +270,8 @@ pub enum Message {
     BrokerRegistration {
         broker_id: BrokerId,
         incarnation_id: u64,
+        /// The epoch found in the clean-shutdown file, `None` after a crash (KIP-966).
+        previous_broker_epoch: Option<BrokerEpoch>,
     },
     BrokerRegistrationResponse {
         error: ErrorCode,

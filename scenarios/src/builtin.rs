@@ -105,6 +105,8 @@ const BUILTINS: &[Builtin] = builtins![
     (FailuresFromHistory, "unclean-leader-election-fixed"),
     (FailuresFromHistory, "acks-1-lost-write"),
     (FailuresFromHistory, "acks-1-lost-write-fixed"),
+    (FailuresFromHistory, "last-replica-standing"),
+    (FailuresFromHistory, "last-replica-standing-fixed"),
 ];
 
 /// A failure from history: the bug under its historical switch, and the fix under today's
@@ -144,6 +146,11 @@ pub const HISTORICAL_PAIRS: &[HistoricalPair] = &[
     HistoricalPair {
         bug: "acks-1-lost-write",
         fix: "acks-1-lost-write-fixed",
+        finding: FindingKind::LostWrite,
+    },
+    HistoricalPair {
+        bug: "last-replica-standing",
+        fix: "last-replica-standing-fixed",
         finding: FindingKind::LostWrite,
     },
 ];

@@ -111,6 +111,8 @@ pub struct Protocol {
     pub hw_requires_min_isr: bool,
     /// KAFKA-7128: a follower joins the ISR only after reaching the leader's epoch start.
     pub isr_join_requires_epoch_start: bool,
+    /// KIP-966 part 1: eligible leader replicas (on by default for new clusters since 4.1).
+    pub eligible_leader_replicas: bool,
 }
 
 impl Default for Protocol {
@@ -120,6 +122,7 @@ impl Default for Protocol {
             truncation: Truncation::LeaderEpoch,
             hw_requires_min_isr: today.hw_requires_min_isr,
             isr_join_requires_epoch_start: today.isr_join_requires_epoch_start,
+            eligible_leader_replicas: today.eligible_leader_replicas,
         }
     }
 }
@@ -131,6 +134,7 @@ impl Protocol {
             truncation: self.truncation.into(),
             hw_requires_min_isr: self.hw_requires_min_isr,
             isr_join_requires_epoch_start: self.isr_join_requires_epoch_start,
+            eligible_leader_replicas: self.eligible_leader_replicas,
         }
     }
 }

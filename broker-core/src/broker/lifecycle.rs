@@ -15,6 +15,7 @@ impl Broker {
             "a process starts once; a restart is a new Broker"
         );
         self.incarnation_id = incarnation_id;
+        self.read_clean_shutdown(&disk);
         self.recover(disk);
         self.phase = Phase::Registering;
         self.send_registration();
@@ -22,6 +23,20 @@ impl Broker {
             .now
             .plus_ms(self.config.replica_high_watermark_checkpoint_interval_ms);
         self.isr_check_due = self.now.plus_ms(self.isr_check_interval_ms());
+    }
+
+    /// `LogManager`: a clean-shutdown file names the epoch that shut down cleanly. It is
+    /// cleared at once, so that a crash during this run counts as unclean (KAFKA-10471).
+    fn read_clean_shutdown(&mut self, disk: &DiskImage) {
+        let file = FileName::CleanShutdown;
+        if let Some(Checkpoint::CleanShutdown(Some(epoch))) = disk.checkpoints.get(&file) {
+            self.previous_broker_epoch = Some(*epoch);
+            self.issue_disk(DiskPurpose::Other, |id| DiskOp::WriteCheckpoint {
+                id,
+                file,
+                checkpoint: Checkpoint::CleanShutdown(None),
+            });
+        }
     }
 
     /// Rebuild every log from what the disk kept: valid batches up to the first torn or corrupt
@@ -89,6 +104,7 @@ impl Broker {
         let message = Message::BrokerRegistration {
             broker_id: self.id,
             incarnation_id: self.incarnation_id,
+            previous_broker_epoch: self.previous_broker_epoch,
         };
         self.out.send(self.controller, message);
         // Retry until the controller accepts (it refuses while the old incarnation's session lives).
@@ -152,6 +168,12 @@ impl Broker {
                 .any(|(_, p)| matches!(p, DiskPurpose::ShutdownFsync))
         {
             self.fetchers.clear();
+            let epoch = self.broker_epoch;
+            self.issue_disk(DiskPurpose::Other, |id| DiskOp::WriteCheckpoint {
+                id,
+                file: FileName::CleanShutdown,
+                checkpoint: Checkpoint::CleanShutdown(epoch),
+            });
             self.issue_disk(DiskPurpose::ShutdownFsync, |id| DiskOp::Fsync { id });
         }
     }

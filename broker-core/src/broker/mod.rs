@@ -176,6 +176,8 @@ pub struct Broker {
     controller: NodeId,
     now: Time,
     incarnation_id: u64,
+    /// The broker epoch the clean-shutdown file named at start, if there was one (KIP-966).
+    previous_broker_epoch: Option<BrokerEpoch>,
     phase: Phase,
     broker_epoch: Option<BrokerEpoch>,
     fenced: bool,
@@ -214,6 +216,7 @@ impl Broker {
             controller,
             now,
             incarnation_id: 0,
+            previous_broker_epoch: None,
             phase: Phase::NotStarted,
             broker_epoch: None,
             fenced: true,

@@ -38,6 +38,8 @@ fn state(leader: u32, leader_epoch: u32, isr: &[u32]) -> PartitionState {
         leader: Some(BrokerId(leader)),
         leader_epoch: LeaderEpoch(leader_epoch),
         partition_epoch: PartitionEpoch(0),
+        elr: Vec::new(),
+        last_known_leader: None,
     }
 }
 
@@ -1070,4 +1072,73 @@ fn a_duplicate_under_acks_all_waits_for_the_high_watermark() {
             Some((ErrorCode::NONE, Some(Offset(0))))
         );
     }
+}
+
+// ---- Clean-shutdown file (KIP-966: previousBrokerEpoch) ----
+
+fn registrations_sent(h: &Harness) -> Vec<Option<BrokerEpoch>> {
+    h.out
+        .iter()
+        .filter_map(|o| match o {
+            Output::Send {
+                message:
+                    Message::BrokerRegistration {
+                        previous_broker_epoch,
+                        ..
+                    },
+                ..
+            } => Some(*previous_broker_epoch),
+            _ => None,
+        })
+        .collect()
+}
+
+fn checkpoints_written(h: &Harness) -> Vec<Checkpoint> {
+    h.out
+        .iter()
+        .filter_map(|o| match o {
+            Output::Disk(DiskOp::WriteCheckpoint {
+                file: FileName::CleanShutdown,
+                checkpoint,
+                ..
+            }) => Some(checkpoint.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_controlled_shutdown_leaves_its_epoch_and_the_next_start_offers_it_once() {
+    let mut h = Harness::leader(ProtocolSwitches::default(), 1, &[1, 2, 3]);
+    h.input(Input::Shutdown);
+    h.deliver_from_controller(Message::BrokerHeartbeatResponse {
+        error: ErrorCode::NONE,
+        is_fenced: true,
+        should_shut_down: true,
+        records: vec![],
+    });
+    let epoch = broker_epoch(1);
+    assert_eq!(
+        checkpoints_written(&h),
+        vec![Checkpoint::CleanShutdown(Some(epoch))]
+    );
+    assert!(h.out.contains(&Output::Stopped));
+
+    let mut disk = DiskImage::default();
+    let marker = Checkpoint::CleanShutdown(Some(epoch));
+    disk.checkpoints.insert(FileName::CleanShutdown, marker);
+    let restarted = Harness::started(1, ProtocolSwitches::default(), disk);
+    assert_eq!(registrations_sent(&restarted), vec![Some(epoch)]);
+    assert_eq!(
+        checkpoints_written(&restarted),
+        vec![Checkpoint::CleanShutdown(None)],
+        "read once: a crash during this run must count as unclean (KAFKA-10471)"
+    );
+}
+
+#[test]
+fn a_start_without_the_clean_shutdown_file_offers_no_epoch() {
+    let h = Harness::started(1, ProtocolSwitches::default(), DiskImage::default());
+    assert_eq!(registrations_sent(&h), vec![None]);
+    assert!(checkpoints_written(&h).is_empty());
 }

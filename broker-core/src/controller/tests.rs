@@ -45,12 +45,21 @@ impl Harness {
     /// Topic `t` with one partition on `replicas`; brokers 1..=3 registered (incarnation = id)
     /// and unfenced at time 0, so the partition exists with the first replica leading.
     fn new(replicas: &[u32], unclean: bool) -> Harness {
-        let config = ClusterConfig::parse(&ConfigMap::new(), ProtocolSwitches::default());
+        Harness::with(replicas, unclean, true, 1)
+    }
+
+    /// As `new`, with eligible leader replicas on or off and the topic's min ISR.
+    fn with(replicas: &[u32], unclean: bool, elr: bool, min_isr: u32) -> Harness {
+        let protocol = ProtocolSwitches {
+            eligible_leader_replicas: elr,
+            ..ProtocolSwitches::default()
+        };
+        let config = ClusterConfig::parse(&ConfigMap::new(), protocol);
         let spec = TopicSpec {
             topic: tp().topic,
             assignment: vec![ids(replicas)],
             config: TopicConfig {
-                min_insync_replicas: 1,
+                min_insync_replicas: min_isr,
                 unclean_leader_election_enable: unclean,
             },
         };
@@ -110,9 +119,20 @@ impl Harness {
     }
 
     fn register(&mut self, b: u32, incarnation_id: u64) -> (ErrorCode, BrokerEpoch) {
+        self.register_after(b, incarnation_id, None)
+    }
+
+    /// Register with the epoch a clean-shutdown file named (`None`: after a crash).
+    fn register_after(
+        &mut self,
+        b: u32,
+        incarnation_id: u64,
+        previous_broker_epoch: Option<BrokerEpoch>,
+    ) -> (ErrorCode, BrokerEpoch) {
         let message = Message::BrokerRegistration {
             broker_id: BrokerId(b),
             incarnation_id,
+            previous_broker_epoch,
         };
         let reply = self
             .deliver_from(b, message)
@@ -266,8 +286,8 @@ fn fencing_after_session_timeout_moves_leadership_in_replica_order() {
 }
 
 #[test]
-fn last_isr_member_is_never_removed() {
-    let mut h = Harness::new(&[1, 2, 3], false);
+fn without_elr_the_last_isr_member_is_never_removed() {
+    let mut h = Harness::with(&[1, 2, 3], false, false, 1);
     h.tick(SESSION_MS + 1_000, &[1]); // brokers 2 and 3 fenced
     assert_eq!(h.partition().isr, ids(&[1]));
     assert_eq!(h.partition().leader, Some(BrokerId(1)));
@@ -285,7 +305,7 @@ fn last_isr_member_is_never_removed() {
 
 /// ISR shrunk to [1] while 2 and 3 are alive, then broker-1 is fenced.
 fn leader_of_isr_of_one_fenced(unclean: bool) -> Harness {
-    let mut h = Harness::new(&[1, 2, 3], unclean);
+    let mut h = Harness::with(&[1, 2, 3], unclean, false, 1);
     let (error, _) = h.alter(1, 0, 0, &[1]).expect("answered");
     assert_eq!(error, ErrorCode::NONE);
     h.tick(SESSION_MS, &[2, 3]);
@@ -321,6 +341,107 @@ fn unclean_election_picks_a_live_out_of_isr_replica_when_enabled() {
         )
     });
     assert!(unclean);
+}
+
+// ---- Eligible leader replicas (KIP-966 part 1, PartitionChangeBuilder) ----
+
+/// min ISR 2: brokers 2 and 3 fenced (3 leaves an ISR already at min ISR: ELR [3]), then 1.
+fn every_replica_fenced_with_elr() -> Harness {
+    let mut h = Harness::with(&[1, 2, 3], false, true, 2);
+    h.tick(SESSION_MS + 1_000, &[1]);
+    let state = h.partition();
+    assert_eq!(state.isr, ids(&[1]));
+    assert_eq!(
+        state.elr,
+        ids(&[3]),
+        "broker-2 left while the ISR was still at min ISR"
+    );
+    h.tick(2 * SESSION_MS + 2_000, &[]);
+    h
+}
+
+#[test]
+fn with_elr_the_last_isr_member_leaves_and_joins_the_elr() {
+    let h = every_replica_fenced_with_elr();
+    let state = h.partition();
+    assert!(state.isr.is_empty(), "with ELR the ISR may be empty");
+    assert_eq!(state.elr, ids(&[1, 3]));
+    assert_eq!(state.leader, None);
+    assert_eq!(state.last_known_leader, Some(BrokerId(1)));
+}
+
+#[test]
+fn an_unclean_restart_leaves_the_elr_and_a_clean_one_leads_from_it() {
+    let mut h = every_replica_fenced_with_elr();
+    let clean_epoch_3 = h.epochs[&BrokerId(3)];
+    h.now = Time(30_000);
+    assert_eq!(h.register_after(1, 11, None).0, ErrorCode::NONE);
+    let detected = h.events().any(|e| {
+        *e == Event::UncleanShutdownDetected {
+            broker: BrokerId(1),
+        }
+    });
+    assert!(detected);
+    assert_eq!(h.partition().elr, ids(&[3]));
+    h.heartbeat(1, false); // broker-1 unfenced: still no leader, broker-3 holds the records
+    assert!(!h.registration(1).fenced);
+    assert_eq!(h.partition().leader, None);
+
+    assert_eq!(
+        h.register_after(3, 33, Some(clean_epoch_3)).0,
+        ErrorCode::NONE
+    );
+    assert_eq!(
+        h.partition().elr,
+        ids(&[3]),
+        "a clean restart keeps its place"
+    );
+    h.heartbeat(3, false);
+    let state = h.partition();
+    assert_eq!(state.leader, Some(BrokerId(3)));
+    assert_eq!(state.isr, ids(&[3]));
+    assert!(state.elr.is_empty());
+    assert_eq!(state.last_known_leader, None);
+}
+
+#[test]
+fn with_isr_and_elr_emptied_by_unclean_restarts_the_last_known_leader_returns() {
+    let mut h = every_replica_fenced_with_elr();
+    h.now = Time(30_000);
+    h.register_after(3, 33, None);
+    h.register_after(1, 11, None);
+    assert!(h.partition().elr.is_empty());
+    h.heartbeat(3, false);
+    assert_eq!(
+        h.partition().leader,
+        None,
+        "broker-3 is not the last known leader"
+    );
+    h.heartbeat(1, false);
+    let state = h.partition();
+    assert_eq!(state.leader, Some(BrokerId(1)));
+    assert_eq!(state.isr, ids(&[1]));
+    let unclean = h.events().any(|e| {
+        matches!(
+            e,
+            Event::LeaderElected {
+                leader: Some(BrokerId(1)),
+                unclean: true,
+                ..
+            }
+        )
+    });
+    assert!(unclean, "an election that may lose records says so");
+}
+
+#[test]
+fn the_elr_clears_when_the_isr_grows_back_to_min_isr() {
+    let mut h = Harness::with(&[1, 2, 3], false, true, 2);
+    h.alter(1, 0, 0, &[1, 2]);
+    h.alter(1, 0, 1, &[1]);
+    assert_eq!(h.partition().elr, ids(&[2]));
+    h.alter(1, 0, 2, &[1, 3]);
+    assert!(h.partition().elr.is_empty());
 }
 
 // ---- AlterPartition (KIP-497 epochs) ----
