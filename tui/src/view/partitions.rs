@@ -79,6 +79,7 @@ fn partition_lines(
             state.leader_epoch,
             ids(&state.isr)
         )),
+        Span::styled(elr_label(state), Style::default().fg(Color::Yellow)),
     ]));
     let mut order = state.replicas.clone();
     order.sort_by_key(|b| Some(*b) != state.leader);
@@ -153,6 +154,12 @@ fn replica_line(
     let in_isr = state.isr.contains(&broker);
     let badge = if in_isr {
         Span::styled(" ISR ", Style::default().fg(Color::Black).bg(Color::Green))
+    } else if state.elr.contains(&broker) {
+        let why = out_of_sync_reason(world, tp, state, broker, r);
+        Span::styled(
+            format!(" ELR: {why} "),
+            Style::default().fg(Color::Black).bg(Color::Yellow),
+        )
     } else {
         let why = out_of_sync_reason(world, tp, state, broker, r);
         Span::styled(
@@ -215,6 +222,9 @@ fn out_of_sync_reason(
         Status::Up => {}
         status => return status_glyph(status).1.to_owned(),
     }
+    if state.leader.is_none() {
+        return "no leader to follow".to_owned();
+    }
     let leader_leo = state
         .leader
         .and_then(|l| replica(world, l, tp))
@@ -254,16 +264,30 @@ fn recent_truncation(
         })
 }
 
+/// `  ELR [3]` when the partition has eligible leader replicas (KIP-966), else nothing.
+fn elr_label(state: &PartitionState) -> String {
+    if state.elr.is_empty() {
+        String::new()
+    } else {
+        format!("  ELR [{}]", ids(&state.elr))
+    }
+}
+
 /// What holds the high watermark back, as the leader sees it.
 fn why_line(world: &World, tp: &TopicPartition, state: &PartitionState) -> Line<'static> {
     let style = Style::default()
         .fg(Color::Gray)
         .add_modifier(Modifier::ITALIC);
     let Some(leader) = state.leader.and_then(|l| world.broker(l).map(|b| (l, b))) else {
-        return Line::from(Span::styled(
-            "   why: no leader: nothing can be written or committed",
-            style,
-        ));
+        let text = if state.isr.is_empty() && !state.elr.is_empty() {
+            format!(
+                "   why: no leader: waiting for an eligible leader replica (ELR [{}]) to return",
+                ids(&state.elr)
+            )
+        } else {
+            "   why: no leader: nothing can be written or committed".to_owned()
+        };
+        return Line::from(Span::styled(text, style));
     };
     let Some(r) = leader.1.replicas().get(tp) else {
         return Line::from(Span::styled(
