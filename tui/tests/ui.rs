@@ -290,3 +290,27 @@ fn the_scenario_picker_scrolls_to_keep_the_selection_in_view_on_a_small_terminal
         "the last scenario is selected and visible: {selected:?}"
     );
 }
+
+/// KIP-966 on screen: the ELR beside the ISR, ELR members marked, and why the partition waits;
+/// the historical controller instead elects the broker that lost power.
+#[test]
+fn the_partition_view_shows_eligible_leader_replicas_and_what_an_offline_partition_waits_for() {
+    let mut fixed = app("last-replica-standing-fixed");
+    fixed.update(Msg::Seek(20_000));
+    let text = screen(&fixed, 120, 40);
+    assert!(text.contains("leader none: offline"), "{text}");
+    assert!(text.contains("ISR []  ELR [3]"), "{text}");
+    assert!(
+        text.contains("waiting for an eligible leader replica (ELR [3]) to return"),
+        "{text}"
+    );
+    fixed.update(Msg::Seek(-7_000)); // back to 13 s
+    let back = screen(&fixed, 120, 40);
+    assert!(back.contains("ISR []  ELR [1,3]"), "{back}");
+
+    let mut bug = app("last-replica-standing");
+    bug.update(Msg::Seek(20_000));
+    let text = screen(&bug, 120, 40);
+    assert!(text.contains("leader broker-1  epoch 2  ISR [1]"), "{text}");
+    assert!(!text.contains("ELR"), "no ELR before KIP-966: {text}");
+}
