@@ -261,10 +261,15 @@ fn tell_event(event: &Event, tp: &TopicPartition) -> Option<String> {
             leader_epoch,
             isr,
             unclean,
+            last_known_leader,
             elr,
         } if t == tp => {
             let who = leader.map_or("no leader (offline)".to_owned(), |l| format!("broker-{l} elected"));
-            let how = if *unclean { ", UNCLEAN: from outside the ISR and ELR" } else { "" };
+            let how = match (*unclean, *last_known_leader) {
+                (true, true) => ", as the last known leader with ISR and ELR empty (may lack records)",
+                (true, false) => ", UNCLEAN: from outside the ISR",
+                _ => "",
+            };
             format!("{who} in epoch {leader_epoch}, ISR [{}]{}{how}", ids(isr), elr_text(elr))
         }
         Event::BecameLeader {
@@ -366,12 +371,13 @@ fn durability_rules(
             _ => None,
         })
     };
-    let unclean =
-        events().any(|e| matches!(e, Event::LeaderElected { tp: t, unclean: true, .. } if t == tp));
-    let unclean_config = spec
-        .topics
-        .iter()
-        .any(|t| t.topic == tp.topic && t.config.unclean_leader_election_enable);
+    let elected = |last_known: bool| {
+        events().any(|e| {
+            matches!(e, Event::LeaderElected { tp: t, unclean: true, last_known_leader, .. }
+                if t == tp && *last_known_leader == last_known)
+        })
+    };
+    let (unclean, last_known) = (elected(false), elected(true));
     let truncated = events().any(|e| matches!(e, Event::Truncated { tp: t, .. } if t == tp));
     let replicas = replicas_of(world, tp);
     let power = world.trace().iter().any(|e| {
@@ -382,8 +388,8 @@ fn durability_rules(
         (acks(Acks::Leader), "acks=1: the leader answers once the batch is in its own log, before any follower has it; a leader that dies takes such records with it (KafkaApis.handleProduceRequest)."),
         (acks(Acks::None), "acks=0: the producer counts a record as sent when it leaves; nothing tells it the record was lost."),
         (min_isr_1 && acks(Acks::All), "min.insync.replicas=1: an ISR of the leader alone may commit, so acks=all can mean one copy."),
-        (unclean && unclean_config, "unclean.leader.election.enable=true: with every ISR member down, a replica outside the ISR was elected without the committed records (PartitionChangeBuilder)."),
-        (unclean && !unclean_config, "with the ISR and the ELR empty, the controller elected the last known leader, as Kafka did before 4.0 when every replica was offline; it may have lost records (PartitionChangeBuilder.canElectLastKnownLeader)."),
+        (unclean, "unclean.leader.election.enable=true: with every ISR member down, a replica outside the ISR was elected without the committed records (PartitionChangeBuilder)."),
+        (last_known, "with the ISR and the ELR empty, the controller elected the last known leader, as Kafka did before 4.0 when every replica was offline; it may have lost records (PartitionChangeBuilder.canElectLastKnownLeader)."),
         (power && !protocol.eligible_leader_replicas, "pre-KIP-966 election: the controller never removes the last ISR member, so a broker that lost power while it alone was the ISR is elected with its log cut short, and replicas that held every committed record truncate to it. Eligible leader replicas (Kafka 4.0, default in 4.1) fix this."),
         (protocol.truncation == broker_core::Truncation::HighWatermark, "pre-KIP-101 truncation: a follower cuts its log to its own high watermark, which trails the leader's, and throws away committed records."),
         (!protocol.isr_join_requires_epoch_start, "pre-KAFKA-7128 ISR join: a follower joins the ISR on reaching the leader's HW, which may be stale after an election; it can lack committed records and still be elected."),

@@ -169,13 +169,14 @@ fn describe(
             leader_epoch,
             isr,
             unclean,
+            last_known_leader,
             elr,
         } => {
             let leader = leader.map_or("none (offline)".to_owned(), |l| format!("broker-{l}"));
-            let unclean = if *unclean {
-                "  UNCLEAN election: a replica outside the ISR and ELR"
-            } else {
-                ""
+            let unclean = match (*unclean, *last_known_leader) {
+                (true, true) => "  the last known leader, with ISR and ELR empty: elected as before Kafka 4.0, not known to hold every committed record",
+                (true, false) => "  UNCLEAN election: a replica outside the ISR",
+                _ => "",
             };
             format!(
                 "{tp}: leader {leader}, epoch {leader_epoch}, ISR [{}]{}{unclean}",

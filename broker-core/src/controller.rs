@@ -517,6 +517,7 @@ impl Controller {
                 leader_epoch: state.leader_epoch,
                 isr: state.isr.clone(),
                 unclean: false,
+                last_known_leader: false,
                 elr: Vec::new(),
             });
             self.append(MetadataRecord::Partition { tp, state });
@@ -638,6 +639,7 @@ impl Controller {
                 leader_epoch: state.leader_epoch,
                 isr: state.isr.clone(),
                 unclean: election.is_unclean(),
+                last_known_leader: election == Election::LastKnownLeader,
                 elr: state.elr.clone(),
             });
         } else {

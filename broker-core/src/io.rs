@@ -212,6 +212,9 @@ pub enum Event {
         leader_epoch: LeaderEpoch,
         isr: Vec<BrokerId>,
         unclean: bool,
+        /// Elected as the last known leader with ISR and ELR empty (unclean too).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        last_known_leader: bool,
         /// Eligible leader replicas after the election (KIP-966).
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         elr: Vec<BrokerId>,
