@@ -313,4 +313,8 @@ fn the_partition_view_shows_eligible_leader_replicas_and_what_an_offline_partiti
     let text = screen(&bug, 120, 40);
     assert!(text.contains("leader broker-1  epoch 2  ISR [1]"), "{text}");
     assert!(!text.contains("ELR"), "no ELR before KIP-966: {text}");
+    assert!(
+        text.contains("│ pre-KIP-966 RF=3 min.isr=2"),
+        "the status bar says: {text}"
+    );
 }
