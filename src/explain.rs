@@ -1,7 +1,7 @@
 //! `kafka-lab run --explain`: after the timeline, a short causal account of each finding: the
 //! first record involved, what happened to its partition after it, and the rule that let it.
 
-use crate::report::{elr_text, ids};
+use crate::report::{election_note, elr_text, ids};
 use broker_core::{
     Acks, BrokerId, Event, HistoryEntry, NodeId, SendOutcome, Time, TopicPartition,
     TruncationReason,
@@ -107,7 +107,7 @@ fn anchor(world: &World, kind: FindingKind, tp: &TopicPartition) -> Option<Ancho
             return None;
         }
         let offset = offset.map_or("an unknown offset".to_owned(), |o| format!("offset {o}"));
-        let acks = acks_of(world, record.client).map_or("", acks_name);
+        let acks = acks_of(world, record.client).map_or(String::new(), |a| format!("acks={a}"));
         let leader = leader_at(world, tp, record.time);
         Some(Anchor {
             time: record.time,
@@ -137,18 +137,12 @@ fn committed_values(world: &World, tp: &TopicPartition) -> Option<BTreeSet<Vec<u
 }
 
 fn acks_of(world: &World, client: NodeId) -> Option<Acks> {
-    let NodeId::Client(id) = client else {
-        return None;
-    };
-    let index = id.0.checked_sub(1)? as usize;
-    world.spec().producers.get(index).map(|p| p.config.acks)
-}
-
-fn acks_name(acks: Acks) -> &'static str {
-    match acks {
-        Acks::None => "acks=0",
-        Acks::Leader => "acks=1",
-        Acks::All => "acks=all",
+    match client {
+        NodeId::Client(id) => match world.spec().client(id) {
+            sim::Client::Producer(p) => Some(p.config.acks),
+            sim::Client::Consumer(_) => None,
+        },
+        _ => None,
     }
 }
 
@@ -265,11 +259,7 @@ fn tell_event(event: &Event, tp: &TopicPartition) -> Option<String> {
             elr,
         } if t == tp => {
             let who = leader.map_or("no leader (offline)".to_owned(), |l| format!("broker-{l} elected"));
-            let how = match (*unclean, *last_known_leader) {
-                (true, true) => ", as the last known leader with ISR and ELR empty (may lack records)",
-                (true, false) => ", UNCLEAN: from outside the ISR",
-                _ => "",
-            };
+            let how = election_note(*unclean, *last_known_leader);
             format!("{who} in epoch {leader_epoch}, ISR [{}]{}{how}", ids(isr), elr_text(elr))
         }
         Event::BecameLeader {

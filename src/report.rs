@@ -138,6 +138,15 @@ pub(crate) fn elr_text(elr: &[broker_core::BrokerId]) -> String {
     }
 }
 
+/// What an election that may lose records says after its ISR, or nothing for a clean one.
+pub(crate) fn election_note(unclean: bool, last_known_leader: bool) -> &'static str {
+    match (unclean, last_known_leader) {
+        (true, true) => "  the last known leader, with ISR and ELR empty: elected as before Kafka 4.0, not known to hold every committed record",
+        (true, false) => "  UNCLEAN election: a replica outside the ISR",
+        _ => "",
+    }
+}
+
 fn caption_line(out: &mut impl Write, caption: &scenarios::Caption) -> io::Result<()> {
     writeln!(
         out,
@@ -173,11 +182,7 @@ fn describe(
             elr,
         } => {
             let leader = leader.map_or("none (offline)".to_owned(), |l| format!("broker-{l}"));
-            let unclean = match (*unclean, *last_known_leader) {
-                (true, true) => "  the last known leader, with ISR and ELR empty: elected as before Kafka 4.0, not known to hold every committed record",
-                (true, false) => "  UNCLEAN election: a replica outside the ISR",
-                _ => "",
-            };
+            let unclean = election_note(*unclean, *last_known_leader);
             format!(
                 "{tp}: leader {leader}, epoch {leader_epoch}, ISR [{}]{}{unclean}",
                 ids(isr),

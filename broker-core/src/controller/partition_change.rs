@@ -251,11 +251,9 @@ mod tests {
 
     #[test]
     fn an_unclean_shutdown_leaves_the_elr_and_cannot_lead() {
-        let all = |_: BrokerId| true;
-        let mut c = change(true, &all);
-        c.unclean_shutdown = Some(BrokerId(1));
         let none = |_: BrokerId| false; // broker-1 just registered, broker-3 is still fenced
-        c.acceptable = &none;
+        let mut c = change(true, &none);
+        c.unclean_shutdown = Some(BrokerId(1));
         let mut old = state(None, &[], &[1, 3]);
         old.last_known_leader = Some(BrokerId(1));
         let (next, _) = c.build(&old, vec![]).unwrap();

@@ -233,6 +233,15 @@ impl Harness {
             .collect()
     }
 
+    /// Whether broker `b` was elected in an election marked unclean, as the last known leader
+    /// (`last_known`) or from outside the ISR.
+    fn elected_uncleanly(&self, b: u32, last_known: bool) -> bool {
+        self.events().any(|e| {
+            matches!(e, Event::LeaderElected { leader: Some(l), unclean: true, last_known_leader, .. }
+                if *l == BrokerId(b) && *last_known_leader == last_known)
+        })
+    }
+
     fn events(&self) -> impl Iterator<Item = &Event> {
         self.out.iter().filter_map(|o| match o {
             Output::Event(e) => Some(e),
@@ -330,17 +339,7 @@ fn unclean_election_picks_a_live_out_of_isr_replica_when_enabled() {
         "first live replica in order"
     );
     assert_eq!(state.isr, ids(&[2]));
-    let unclean = h.events().any(|e| {
-        matches!(
-            e,
-            Event::LeaderElected {
-                leader: Some(BrokerId(2)),
-                unclean: true,
-                ..
-            }
-        )
-    });
-    assert!(unclean);
+    assert!(h.elected_uncleanly(2, false));
 }
 
 // ---- Eligible leader replicas (KIP-966 part 1, PartitionChangeBuilder) ----
@@ -421,17 +420,10 @@ fn with_isr_and_elr_emptied_by_unclean_restarts_the_last_known_leader_returns() 
     let state = h.partition();
     assert_eq!(state.leader, Some(BrokerId(1)));
     assert_eq!(state.isr, ids(&[1]));
-    let unclean = h.events().any(|e| {
-        matches!(
-            e,
-            Event::LeaderElected {
-                leader: Some(BrokerId(1)),
-                unclean: true,
-                ..
-            }
-        )
-    });
-    assert!(unclean, "an election that may lose records says so");
+    assert!(
+        h.elected_uncleanly(1, true),
+        "an election that may lose records says so, and how"
+    );
 }
 
 #[test]
