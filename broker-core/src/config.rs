@@ -203,6 +203,32 @@ pub struct ProtocolSwitches {
     pub eligible_leader_replicas: bool,
 }
 
+impl ProtocolSwitches {
+    /// The switches set to a historical behaviour, each named by the change that ended it
+    /// (`pre-KIP-966`); empty for today's protocol.
+    pub fn historical(&self) -> Vec<&'static str> {
+        let today = ProtocolSwitches::default();
+        [
+            (self.truncation != today.truncation, "pre-KIP-101"),
+            (
+                self.hw_requires_min_isr != today.hw_requires_min_isr,
+                "pre-KAFKA-15583",
+            ),
+            (
+                self.isr_join_requires_epoch_start != today.isr_join_requires_epoch_start,
+                "pre-KAFKA-7128",
+            ),
+            (
+                self.eligible_leader_replicas != today.eligible_leader_replicas,
+                "pre-KIP-966",
+            ),
+        ]
+        .into_iter()
+        .filter_map(|(historical, name)| historical.then_some(name))
+        .collect()
+    }
+}
+
 impl Default for ProtocolSwitches {
     fn default() -> Self {
         ProtocolSwitches {
@@ -621,6 +647,31 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "config `replica.lag.time.max.ms`: expected an integer, got \"soon\""
+        );
+    }
+
+    #[test]
+    fn historical_switches_are_named_by_the_change_that_ended_them() {
+        assert!(ProtocolSwitches::default().historical().is_empty());
+        let no_elr = ProtocolSwitches {
+            eligible_leader_replicas: false,
+            ..ProtocolSwitches::default()
+        };
+        assert_eq!(no_elr.historical(), vec!["pre-KIP-966"]);
+        let all = ProtocolSwitches {
+            truncation: Truncation::HighWatermark,
+            hw_requires_min_isr: false,
+            isr_join_requires_epoch_start: false,
+            eligible_leader_replicas: false,
+        };
+        assert_eq!(
+            all.historical(),
+            vec![
+                "pre-KIP-101",
+                "pre-KAFKA-15583",
+                "pre-KAFKA-7128",
+                "pre-KIP-966"
+            ]
         );
     }
 }

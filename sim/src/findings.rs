@@ -56,9 +56,10 @@ impl Promises {
     /// Derive the promises of a spec.
     pub fn of(spec: &WorldSpec) -> Promises {
         let mut reasons = Vec::new();
-        let protocol_today = spec.cluster.protocol == ProtocolSwitches::default();
+        let historical = spec.cluster.protocol.historical();
+        let protocol_today = historical.is_empty();
         if !protocol_today {
-            reasons.push("a historical protocol switch is on".to_owned());
+            reasons.push(format!("historical protocol: {}", historical.join(", ")));
         }
         let mut clean = true;
         let mut durable_topics = true;

@@ -136,27 +136,15 @@ fn badges(app: &App) -> String {
     } else {
         ""
     };
-    let history = historical_switches(spec.cluster.protocol);
+    let history: String = spec
+        .cluster
+        .protocol
+        .historical()
+        .iter()
+        .map(|name| format!("{name} "))
+        .collect();
     // The historical mode first: it matters more than the configuration when the bar is cut.
     format!("{history}RF={rf} min.isr={min_isr} acks={acks}{unclean}")
-}
-
-/// The `[protocol]` switches turned to a historical behaviour, as badges: a class should see
-/// that this run is not today's Kafka.
-fn historical_switches(protocol: broker_core::ProtocolSwitches) -> String {
-    let switches = [
-        (
-            protocol.truncation == broker_core::Truncation::HighWatermark,
-            "pre-KIP-101 ",
-        ),
-        (!protocol.hw_requires_min_isr, "pre-KAFKA-15583 "),
-        (!protocol.isr_join_requires_epoch_start, "pre-KAFKA-7128 "),
-        (!protocol.eligible_leader_replicas, "pre-KIP-966 "),
-    ];
-    switches
-        .into_iter()
-        .filter_map(|(on, badge)| on.then_some(badge))
-        .collect()
 }
 
 /// One light per promise: green until a finding breaks it, red with the finding's kind.
