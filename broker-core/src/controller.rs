@@ -481,14 +481,7 @@ impl Controller {
         for spec in ready {
             self.create_topic(spec);
         }
-        let offline: Vec<TopicPartition> = self
-            .image
-            .partitions
-            .iter()
-            .filter(|(_, p)| p.leader.is_none())
-            .map(|(tp, _)| tp.clone())
-            .collect();
-        for tp in offline {
+        for tp in self.partitions_where(|p| p.leader.is_none()) {
             self.elect(&tp, None);
         }
     }
@@ -545,18 +538,11 @@ impl Controller {
         self.remove_from_partitions(broker);
     }
 
-    /// Take `broker` out of every ISR and leadership. Without ELR the last ISR member stays.
+    /// Take `broker` out of every ISR and leadership (`PartitionChange` keeps the last ISR
+    /// member without ELR).
     fn remove_from_partitions(&mut self, broker: BrokerId) {
-        let elr = self.config.protocol.eligible_leader_replicas;
-        let affected: Vec<TopicPartition> = self
-            .image
-            .partitions
-            .iter()
-            .filter(|(_, p)| {
-                p.leader == Some(broker) || (p.isr.contains(&broker) && (elr || p.isr.len() > 1))
-            })
-            .map(|(tp, _)| tp.clone())
-            .collect();
+        let affected =
+            self.partitions_where(|p| p.leader == Some(broker) || p.isr.contains(&broker));
         for tp in affected {
             self.elect(&tp, Some(broker));
         }
@@ -567,16 +553,21 @@ impl Controller {
     /// leaves every ISR and ELR it is in.
     fn handle_unclean_shutdown(&mut self, broker: BrokerId) {
         self.out.event(Event::UncleanShutdownDetected { broker });
-        let affected: Vec<TopicPartition> = self
-            .image
-            .partitions
-            .iter()
-            .filter(|(_, p)| p.isr.contains(&broker) || p.elr.contains(&broker))
-            .map(|(tp, _)| tp.clone())
-            .collect();
+        let affected =
+            self.partitions_where(|p| p.isr.contains(&broker) || p.elr.contains(&broker));
         for tp in affected {
             self.change_partition(&tp, Some(broker), Some(broker));
         }
+    }
+
+    /// The partitions whose state matches, in partition order.
+    fn partitions_where(&self, matches: impl Fn(&PartitionState) -> bool) -> Vec<TopicPartition> {
+        self.image
+            .partitions
+            .iter()
+            .filter(|(_, p)| matches(p))
+            .map(|(tp, _)| tp.clone())
+            .collect()
     }
 
     /// Recompute a partition's leader, ISR and ELR without `leaving` (`PartitionChangeBuilder`).
