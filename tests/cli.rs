@@ -342,3 +342,22 @@ fn explain_tells_the_cause_of_each_finding() {
     let plain = kafka_lab(&["run", "acks-1-lost-write"]);
     assert!(!String::from_utf8_lossy(&plain.stdout).contains("\nWhy\n"));
 }
+
+#[test]
+fn explain_names_the_last_replica_standing_rule_and_the_fix_has_nothing_to_explain() {
+    let bug = kafka_lab(&["run", "last-replica-standing", "--explain"]);
+    let bug = String::from_utf8_lossy(&bug.stdout);
+    let why = bug.split_once("\nWhy\n").map_or("", |(_, w)| w);
+    for told in [
+        "lost-write on orders-0",
+        "⚡ power failure of broker-1",
+        "broker-1 elected in epoch 2, ISR [1]",
+        "rule: pre-KIP-966 election",
+    ] {
+        assert!(why.contains(told), "{told:?} in {why}");
+    }
+    let fix = kafka_lab(&["run", "last-replica-standing-fixed", "--explain"]);
+    let fix = String::from_utf8_lossy(&fix.stdout);
+    assert!(fix.contains("ISR [], ELR [1,3]"), "{fix}");
+    assert!(fix.contains("Why\n  nothing to explain"), "{fix}");
+}
