@@ -2,8 +2,9 @@
 //! promises (DESIGN.md §4). Node-local invariants are assertions in broker-core; these are the
 //! cluster-wide properties a historical protocol or an over-budget fault can break.
 
+use crate::budget::FaultBudget;
 use crate::kind::FindingKind;
-use crate::spec::{FaultAction, WorldSpec};
+use crate::spec::WorldSpec;
 use crate::world::{HistoryRecord, World};
 use broker_core::*;
 use bytes::Bytes;
@@ -94,12 +95,10 @@ impl Promises {
                 ));
             }
         }
-        let budget = within_budget(spec);
-        if !budget {
-            reasons.push(
-                "a broker lost power (and its unflushed writes) while more than RF - min.insync.replicas brokers were out"
-                    .to_owned(),
-            );
+        let breach = FaultBudget::of(spec).breach(&spec.faults);
+        let budget = breach.is_none();
+        if let Some(breach) = breach {
+            reasons.push(format!("beyond the fault budget: {breach}"));
         }
         Promises {
             durability: protocol_today && clean && durable_topics && budget,
@@ -140,83 +139,6 @@ impl Promises {
 
     fn verdict(&self, kind: FindingKind) -> Verdict {
         self.verdict_of(kind, true)
-    }
-}
-
-/// The faults the protocol claims to survive: at most RF − min.insync.replicas brokers out at
-/// once when one of them lost power (its unflushed data). Crashes keep the page cache and are
-/// free on their own; but a broker that lost power while the other replicas were down, paused
-/// or cut off may be the last ISR member standing, and Kafka without KIP-966's eligible leader
-/// replicas elects it with its log cut short. With them, a restart after a crash or a power
-/// failure leaves the ELR, and once the ISR and the ELR are empty the last known leader is
-/// elected as before 4.0: still beyond what the protocol claims (`check --profile beyond-budget`).
-fn within_budget(spec: &WorldSpec) -> bool {
-    let allowed = spec
-        .topics
-        .iter()
-        .map(|t| {
-            t.replication_factor()
-                .saturating_sub(t.config.min_insync_replicas)
-        })
-        .min()
-        .unwrap_or(0) as usize;
-    let mut faults: Vec<_> = spec.faults.iter().collect();
-    faults.sort_by_key(|f| f.at_ms);
-    let mut out = Outages::default();
-    for fault in faults {
-        out.apply(&fault.action);
-        let impaired: BTreeSet<NodeId> = out.down.union(&out.cut_off).copied().collect();
-        if !out.power_failed.is_empty() && impaired.len() > allowed {
-            return false;
-        }
-    }
-    true
-}
-
-/// Which brokers a fault schedule has out at a point in time.
-#[derive(Default)]
-struct Outages {
-    /// Crashed, shut down, paused or without power.
-    down: BTreeSet<NodeId>,
-    /// Without power since their last restart: their unflushed writes are gone.
-    power_failed: BTreeSet<NodeId>,
-    /// Isolated, or on the other side of a partition from the controller.
-    cut_off: BTreeSet<NodeId>,
-}
-
-impl Outages {
-    fn apply(&mut self, action: &FaultAction) {
-        let broker = |t: &NodeId| matches!(t, NodeId::Broker(_));
-        match action {
-            FaultAction::Crash { target }
-            | FaultAction::Shutdown { target }
-            | FaultAction::Pause { target }
-                if broker(target) =>
-            {
-                self.down.insert(*target);
-            }
-            FaultAction::PowerFail { target } if broker(target) => {
-                self.down.insert(*target);
-                self.power_failed.insert(*target);
-            }
-            FaultAction::Restart { target } | FaultAction::Resume { target } => {
-                self.down.remove(target);
-                if matches!(action, FaultAction::Restart { .. }) {
-                    self.power_failed.remove(target);
-                }
-            }
-            FaultAction::Isolate { target } if broker(target) => {
-                self.cut_off.insert(*target);
-            }
-            FaultAction::Partition { sides } => {
-                let controller_side = sides.iter().find(|s| s.contains(&crate::CONTROLLER));
-                for side in sides.iter().filter(|s| Some(*s) != controller_side) {
-                    self.cut_off.extend(side.iter().filter(|t| broker(t)));
-                }
-            }
-            FaultAction::Heal => self.cut_off.clear(),
-            _ => {}
-        }
     }
 }
 

@@ -8,6 +8,7 @@
 //! After the run, `findings::check` reports cluster-state findings with verdicts.
 #![deny(missing_docs)]
 
+pub mod budget;
 pub mod checker;
 pub mod disk;
 mod faults;
@@ -21,6 +22,7 @@ pub mod summary;
 pub mod trace;
 pub mod world;
 
+pub use budget::{Breach, FaultBudget};
 pub use findings::{check, Finding, Promises, Verdict};
 pub use kind::FindingKind;
 pub use network::NetworkConfig;

@@ -13,9 +13,6 @@ use proptest::prelude::*;
 pub const DURATION_MS: u64 = 60_000;
 /// Faults start no later than this, so every one of them happens in the main phase.
 const LAST_START_MS: u64 = 50_000;
-/// A broker that lost power needs this long after its restart to be back in the ISR before
-/// another may lose power: the budget counts replicas whose unflushed data is gone *together*.
-const POWER_FAIL_SPACING_MS: u64 = 20_000;
 
 /// The node a fault hits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -208,7 +205,7 @@ fn episode(mix: FaultMix) -> impl Strategy<Value = Episode> {
 impl Case {
     /// The scenario file of this case: everything explicit, so it replays without the swarm.
     pub fn to_scenario(&self, profile: Profile, seed: u64) -> Scenario {
-        Scenario {
+        let mut scenario = Scenario {
             name: format!("{profile}-seed-{seed}"),
             title: format!("Found by kafka-lab check --profile {profile}, seed {seed}"),
             summary: format!(
@@ -235,10 +232,12 @@ impl Case {
             topics: vec![self.topic(profile)],
             producers: vec![self.producer(profile)],
             consumers: self.consumers(profile),
-            faults: self.faults(profile),
+            faults: Vec::new(),
             captions: Vec::new(),
             expect: Expect::default(),
-        }
+        };
+        scenario.faults = self.faults(profile, &scenario);
+        scenario
     }
 
     fn consumers(&self, profile: Profile) -> Vec<ConsumerSpec> {
@@ -332,28 +331,24 @@ impl Case {
         }
     }
 
-    /// The episodes as scenario faults, sorted by time. Episodes that would break the profile's
-    /// budget (a second power failure too soon after the first) are left out.
-    fn faults(&self, profile: Profile) -> Vec<Fault> {
-        let mut faults = Vec::new();
-        let mut power_free_at = 0;
+    /// The episodes as scenario faults, sorted by time. Except in `beyond-budget`, an episode
+    /// that would take the schedule beyond the fault budget (`sim::FaultBudget`, the judge's
+    /// own definition) is left out, so a profile never draws a case its judge calls beyond
+    /// budget.
+    fn faults(&self, profile: Profile, scenario: &Scenario) -> Vec<Fault> {
+        let mut faults: Vec<Fault> = Vec::new();
         let mut episodes = self.episodes.clone();
         episodes.sort_by_key(|e| e.start_ms);
-        for e in &episodes {
-            if e.start_ms >= self.duration_ms {
-                continue;
+        for e in episodes.iter().filter(|e| e.start_ms < self.duration_ms) {
+            let mut candidate = faults.clone();
+            self.expand(e, &mut candidate);
+            // An undo after the main phase is the drain's job: it heals and restarts everything.
+            candidate.retain(|f| f.at_ms < self.duration_ms);
+            candidate.sort_by_key(|f| f.at_ms);
+            if profile == Profile::BeyondBudget || within_budget(scenario, &candidate) {
+                faults = candidate;
             }
-            if matches!(e.fault, EpisodeFault::PowerFail(_)) {
-                if e.start_ms < power_free_at && profile != Profile::BeyondBudget {
-                    continue;
-                }
-                power_free_at = e.start_ms + e.length_ms + POWER_FAIL_SPACING_MS;
-            }
-            self.expand(e, &mut faults);
         }
-        // An undo after the main phase is the drain's job: it heals and restarts everything.
-        faults.retain(|f| f.at_ms < self.duration_ms);
-        faults.sort_by_key(|f| f.at_ms);
         faults
     }
 
@@ -423,6 +418,18 @@ impl Case {
             Target::Consumer(c) => format!("consumer-{}", c % GROUP_MEMBERS + 1),
         }
     }
+}
+
+/// Whether `scenario` with `faults` stays within the fault budget its configuration allows.
+pub fn within_budget(scenario: &Scenario, faults: &[Fault]) -> bool {
+    let scenario = Scenario {
+        faults: faults.to_vec(),
+        ..scenario.clone()
+    };
+    // The swarm builds only valid scenarios; one that does not build has no budget to keep.
+    scenario
+        .world_spec()
+        .is_ok_and(|spec| sim::FaultBudget::of(&spec).holds(&spec.faults))
 }
 
 fn bare(at_ms: u64, action: FaultAction) -> Fault {

@@ -28,23 +28,42 @@ fn a_case_is_a_valid_scenario_that_survives_toml() {
     }
 }
 
+/// The seeds whose `safe` cases the judge once called beyond budget (issue 14): the generator
+/// spaced power failures apart but ignored the other brokers out at the time.
+const ONCE_BEYOND_BUDGET: [u64; 5] = [731, 1004, 1446, 1591, 1729];
+
 #[test]
-fn safe_cases_never_power_fail_two_replicas_together() {
-    for seed in 0..200 {
-        let scenario = draw(Profile::Safe, seed).0.to_scenario(Profile::Safe, seed);
-        let mut down: Option<&str> = None;
-        for f in &scenario.faults {
-            let target = f.target.as_deref();
-            match f.action {
-                FaultAction::PowerFail => {
-                    assert!(down.is_none(), "seed {seed}: {:?}", scenario.faults);
-                    down = target;
-                }
-                FaultAction::Restart if target == down => down = None,
-                _ => {}
-            }
+fn every_profile_but_beyond_budget_draws_only_cases_within_the_judges_budget() {
+    for profile in Profile::ALL {
+        if profile == Profile::BeyondBudget {
+            continue;
+        }
+        let seeds = (0..60).chain(ONCE_BEYOND_BUDGET);
+        for seed in seeds {
+            let scenario = draw(profile, seed).0.to_scenario(profile, seed);
+            let spec = scenario.world_spec().expect("a case builds");
+            let breach = sim::FaultBudget::of(&spec).breach(&spec.faults);
+            assert_eq!(breach, None, "{profile} seed {seed}: {:?}", scenario.faults);
+            assert!(sim::Promises::of(&spec).durability || profile != Profile::Safe);
         }
     }
+}
+
+#[test]
+fn the_budget_filter_keeps_power_failures_where_the_budget_allows_them() {
+    let power_failures = (0..60)
+        .filter(|&seed| {
+            let scenario = draw(Profile::Safe, seed).0.to_scenario(Profile::Safe, seed);
+            scenario
+                .faults
+                .iter()
+                .any(|f| f.action == FaultAction::PowerFail)
+        })
+        .count();
+    assert!(
+        power_failures >= 10,
+        "only {power_failures} of 60 safe cases power-fail a broker"
+    );
 }
 
 #[test]
