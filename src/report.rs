@@ -371,7 +371,9 @@ fn clients(out: &mut impl Write, world: &World) -> io::Result<()> {
                     broker_core::ResetReason::LogTruncation { .. } => r.2 += 1,
                 }
             }
-            HistoryEntry::Rebalanced(_) | HistoryEntry::Committed { .. } => {}
+            HistoryEntry::Rebalanced(_)
+            | HistoryEntry::Committed { .. }
+            | HistoryEntry::Positioned { .. } => {}
         }
     }
     for (client, (ok, sent, failed, unknown)) in &sends {

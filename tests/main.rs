@@ -3,4 +3,5 @@
 mod cli;
 mod groups;
 mod scenarios_run;
+mod start_positions;
 mod swarm;

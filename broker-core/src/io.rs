@@ -330,6 +330,16 @@ pub enum HistoryEntry {
         /// Why.
         reason: ResetReason,
     },
+    /// A consumer took a position on a partition it had none on (newly assigned, or starting):
+    /// where it starts reading, and why. What lies before it was never promised to this reader.
+    Positioned {
+        /// The partition.
+        tp: TopicPartition,
+        /// The next offset it reads.
+        offset: Offset,
+        /// Why there.
+        reason: PositionReason,
+    },
     /// A group member's assignment changed (boxed: rare, and it would make every history
     /// record larger).
     Rebalanced(Box<Rebalance>),
@@ -376,6 +386,32 @@ pub enum ResetReason {
         /// Where the leader's log of that epoch ends.
         end_offset: Offset,
     },
+}
+
+/// Why a consumer started reading a partition where it did (`KafkaConsumer`'s
+/// `SubscriptionState`: a committed offset, else the `auto.offset.reset` policy).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PositionReason {
+    /// The group's committed offset (`OffsetFetch`).
+    Committed,
+    /// No committed offset (or no group): `auto.offset.reset` chose it with `ListOffsets`.
+    AutoOffsetReset(crate::config::AutoOffsetReset),
+}
+
+impl std::fmt::Display for PositionReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PositionReason::Committed => f.write_str("its group's committed offset"),
+            PositionReason::AutoOffsetReset(policy) => {
+                let name = match policy {
+                    crate::config::AutoOffsetReset::Earliest => "earliest",
+                    crate::config::AutoOffsetReset::Latest => "latest",
+                    crate::config::AutoOffsetReset::None => "none",
+                };
+                write!(f, "auto.offset.reset={name}")
+            }
+        }
+    }
 }
 
 /// How a send ended.

@@ -15,7 +15,9 @@
 
 use crate::kind::FindingKind;
 use crate::world::HistoryRecord;
-use broker_core::{HistoryEntry, NodeId, Offset, SendOutcome, TopicPartition};
+use broker_core::{
+    AutoOffsetReset, HistoryEntry, NodeId, Offset, PositionReason, SendOutcome, TopicPartition,
+};
 use bytes::Bytes;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -84,6 +86,68 @@ struct Ops<'h> {
     invoked: Vec<(&'h Bytes, usize)>,
     /// Records read by members of a group: `(group, value, offset, history index)`.
     group_reads: Vec<(&'h str, &'h Bytes, Offset, usize)>,
+    /// Who read the partition, and what each was never promised.
+    readers: Readers<'h>,
+}
+
+/// Who reads a partition as one: a group (its members hand positions over through commits), or
+/// a consumer outside any group.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Reader<'h> {
+    Group(&'h str),
+    Client(NodeId),
+}
+
+/// A range of offsets `[from, to)` a reader jumped over by `auto.offset.reset=latest` (before
+/// its first position, or between what it had reached and a later position without a committed
+/// offset): never promised to it.
+#[derive(Clone, Copy, Debug)]
+struct Skip {
+    from: Offset,
+    to: Offset,
+}
+
+/// Per reader of one partition: how far it has got (the next offset after what it read or was
+/// positioned at), and the ranges it skipped.
+#[derive(Default)]
+struct Readers<'h> {
+    reached: BTreeMap<Reader<'h>, Option<Offset>>,
+    skips: BTreeMap<Reader<'h>, Vec<Skip>>,
+}
+
+impl<'h> Readers<'h> {
+    fn read(&mut self, reader: Reader<'h>, last: Offset) {
+        let reached = self.reached.entry(reader).or_default();
+        *reached = (*reached).max(Some(last.next()));
+    }
+
+    /// A reader took a position: with `auto.offset.reset=latest`, what lies between where it
+    /// had got to (nothing, the first time) and that position is skipped.
+    fn positioned(&mut self, reader: Reader<'h>, offset: Offset, reason: PositionReason) {
+        let reached = self.reached.entry(reader).or_default();
+        let from = reached.unwrap_or_default();
+        *reached = (*reached).max(Some(offset));
+        if reason == PositionReason::AutoOffsetReset(AutoOffsetReset::Latest) && offset > from {
+            let skip = Skip { from, to: offset };
+            self.skips.entry(reader).or_default().push(skip);
+        }
+    }
+
+    /// Whether every reader (and there is one) skipped `offset`: a record nobody was promised.
+    fn unpromised(&self, offset: Offset) -> bool {
+        let skipped = |reader| {
+            self.skips
+                .get(reader)
+                .is_some_and(|skips| skips.iter().any(|s| s.from <= offset && offset < s.to))
+        };
+        !self.reached.is_empty() && self.reached.keys().all(skipped)
+    }
+
+    /// Whether every reader skipped something: then a record of unknown offset may have been
+    /// before where they read, or not.
+    fn all_skipped(&self) -> bool {
+        !self.reached.is_empty() && self.reached.keys().all(|r| self.skips.contains_key(r))
+    }
 }
 
 fn group(history: &[HistoryRecord]) -> BTreeMap<&TopicPartition, Ops<'_>> {
@@ -106,6 +170,10 @@ fn group(history: &[HistoryRecord]) -> BTreeMap<&TopicPartition, Ops<'_>> {
             HistoryEntry::Polled { tp, records, .. } if !records.is_empty() => {
                 let ops = parts.entry(tp).or_default();
                 ops.polls.push(at);
+                let reader = reader_of(&member_of, record.client);
+                if let Some((last, _)) = records.last() {
+                    ops.readers.read(reader, *last);
+                }
                 ops.reads.extend(records.iter().map(|(o, v)| (*o, v, at)));
                 if let Some(group) = member_of.get(&record.client) {
                     let reads = records.iter().map(|(o, v)| (*group, v, *o, at));
@@ -114,6 +182,12 @@ fn group(history: &[HistoryRecord]) -> BTreeMap<&TopicPartition, Ops<'_>> {
             }
             HistoryEntry::Polled { .. } => {}
             HistoryEntry::PositionReset { tp, .. } => parts.entry(tp).or_default().polls.push(at),
+            HistoryEntry::Positioned { tp, offset, reason } => {
+                let ops = parts.entry(tp).or_default();
+                ops.polls.push(at);
+                let reader = reader_of(&member_of, record.client);
+                ops.readers.positioned(reader, *offset, *reason);
+            }
             // A new assignment starts a new run of polls (Jepsen's subscribe mode).
             HistoryEntry::Rebalanced(r) => {
                 member_of.insert(record.client, &r.group);
@@ -128,6 +202,14 @@ fn group(history: &[HistoryRecord]) -> BTreeMap<&TopicPartition, Ops<'_>> {
         ops.invoked.sort_unstable();
     }
     parts
+}
+
+/// The reader a client reads for: its group from its first rebalance on, else itself.
+fn reader_of<'h>(member_of: &BTreeMap<NodeId, &'h str>, client: NodeId) -> Reader<'h> {
+    match member_of.get(&client) {
+        Some(group) => Reader::Group(group),
+        None => Reader::Client(client),
+    }
 }
 
 /// A write that must have committed: `(offset if known, value, history index)`.
@@ -190,7 +272,7 @@ impl<'a, 'h> Partition<'a, 'h> {
         this.duplicates(&seen);
         drop(seen);
         let max_read = ops.reads.iter().map(|r| r.0).max();
-        this.lost_and_unseen(&committed, &read_values, max_read);
+        this.lost_and_unseen(&committed, &read_values, max_read, &ops.readers);
         this.nonmonotonic_sends(&ops.acks, &ops.invoked);
         this.polls(&ops.polls);
         this.redeliveries(ops.group_reads);
@@ -268,12 +350,15 @@ impl<'a, 'h> Partition<'a, 'h> {
     }
 
     /// `lost-write`: a write that must have committed, at or below the highest offset read, never
-    /// read. `unseen`: one never read that is above it, or whose offset is unknown.
+    /// read. `unseen`: one never read that is above it, or whose offset is unknown. A write that
+    /// every reader skipped by `auto.offset.reset=latest` was promised to none of them: it is
+    /// neither (the final-log check still finds it if the log lost it).
     fn lost_and_unseen(
         &mut self,
         committed: &[Committed<'h>],
         read_values: &[&Bytes],
         max_read: Option<Offset>,
+        readers: &Readers<'h>,
     ) {
         let mut lost = Cases::new(FindingKind::LostWrite);
         let mut unseen = Cases::new(FindingKind::Unseen);
@@ -289,6 +374,9 @@ impl<'a, 'h> Partition<'a, 'h> {
             if read_values.binary_search(&value).is_ok()
                 || reported.is_some_and(|lost| lost.contains(value))
             {
+                continue;
+            }
+            if offset.is_some_and(|o| readers.unpromised(o)) {
                 continue;
             }
             let at_offset = || match offset {
@@ -309,6 +397,13 @@ impl<'a, 'h> Partition<'a, 'h> {
                 (Some(o), Some(m)) if o <= m => {
                     lost.add(|| format!("{}, though {}", describe(), read_up_to()));
                 }
+                (None, _) if readers.all_skipped() => unseen.add(|| {
+                    format!(
+                        "{}; {}; every reader started after skipping records (auto.offset.reset=latest), so whether this one was promised to any is not known",
+                        describe(),
+                        read_up_to()
+                    )
+                }),
                 _ => unseen.add(|| format!("{}; {}", describe(), read_up_to())),
             }
         }
@@ -875,6 +970,106 @@ mod tests {
             h.only(FindingKind::LostWrite).records.len(),
             1,
             "a2 was never read"
+        );
+    }
+
+    fn positioned(h: &mut H, c: u32, offset: u64, reason: PositionReason) {
+        let entry = HistoryEntry::Positioned {
+            tp: tp(0),
+            offset: Offset(offset),
+            reason,
+        };
+        h.push(c, entry);
+    }
+
+    const LATEST: PositionReason = PositionReason::AutoOffsetReset(AutoOffsetReset::Latest);
+    const EARLIEST: PositionReason = PositionReason::AutoOffsetReset(AutoOffsetReset::Earliest);
+
+    #[test]
+    fn records_before_a_group_started_at_latest_were_never_promised_to_it() {
+        let mut h = four_acked();
+        rebalanced(&mut h, 2, &[0], &[]);
+        positioned(&mut h, 2, 2, LATEST);
+        h.poll(2, 0, &[(2, "a2"), (3, "a3")]);
+        assert_eq!(h.kinds(), vec![], "a0 and a1 came before the group's start");
+    }
+
+    #[test]
+    fn a_record_after_a_latest_start_that_nobody_read_is_still_lost() {
+        let mut h = four_acked();
+        rebalanced(&mut h, 2, &[0], &[]);
+        positioned(&mut h, 2, 1, LATEST);
+        h.poll(2, 0, &[(1, "a1")]);
+        h.poll(2, 0, &[(3, "a3")]);
+        let findings = check_history(&h.0);
+        let lost = findings
+            .iter()
+            .find(|f| f.kind == FindingKind::LostWrite)
+            .expect("a2 came after the start and was never read");
+        assert_eq!(lost.records.len(), 1, "{lost:?}");
+        assert!(lost.explanation.contains("a2"), "{}", lost.explanation);
+    }
+
+    #[test]
+    fn a_reader_that_started_earliest_was_promised_what_a_latest_group_skipped() {
+        let mut h = four_acked();
+        rebalanced(&mut h, 2, &[0], &[]);
+        positioned(&mut h, 2, 2, LATEST);
+        h.poll(2, 0, &[(2, "a2"), (3, "a3")]);
+        positioned(&mut h, 3, 0, EARLIEST);
+        h.poll(3, 0, &[(1, "a1"), (2, "a2"), (3, "a3")]);
+        let lost = h.only(FindingKind::LostWrite);
+        assert!(lost.explanation.contains("a0"), "{}", lost.explanation);
+    }
+
+    #[test]
+    fn a_group_repositioned_at_latest_skips_only_past_what_it_had_reached() {
+        let mut h = H::default();
+        for i in 0..6 {
+            h.ok(1, 0, &format!("a{i}"), i);
+        }
+        rebalanced(&mut h, 2, &[0], &[]);
+        positioned(&mut h, 2, 1, LATEST);
+        h.poll(2, 0, &[(1, "a1"), (2, "a2")]);
+        // No commit before the partition moved: the next owner starts at the end again.
+        rebalanced(&mut h, 2, &[], &[0]);
+        rebalanced(&mut h, 3, &[0], &[]);
+        positioned(&mut h, 3, 5, LATEST);
+        h.poll(3, 0, &[(5, "a5")]);
+        assert_eq!(
+            h.kinds(),
+            vec![],
+            "a0 before the start, a3 and a4 skipped by latest"
+        );
+        // From a committed offset nothing is skipped: a record past it nobody read is lost.
+        let mut h = H::default();
+        for i in 0..6 {
+            h.ok(1, 0, &format!("a{i}"), i);
+        }
+        rebalanced(&mut h, 2, &[0], &[]);
+        positioned(&mut h, 2, 0, EARLIEST);
+        h.poll(2, 0, &[(0, "a0"), (1, "a1"), (2, "a2")]);
+        rebalanced(&mut h, 2, &[], &[0]);
+        rebalanced(&mut h, 3, &[0], &[]);
+        positioned(&mut h, 3, 4, PositionReason::Committed);
+        h.poll(3, 0, &[(4, "a4"), (5, "a5")]);
+        let lost = h.only(FindingKind::LostWrite);
+        assert!(lost.explanation.contains("a3"), "{}", lost.explanation);
+    }
+
+    #[test]
+    fn a_record_of_unknown_offset_says_what_the_checker_does_not_know() {
+        let mut h = H::default();
+        h.send(1, 0, "x", SendOutcome::Ok(None));
+        h.ok(1, 0, "a1", 1);
+        positioned(&mut h, 2, 1, LATEST);
+        h.poll(2, 0, &[(1, "a1")]);
+        let unseen = h.only(FindingKind::Unseen);
+        assert!(
+            unseen.explanation.contains("auto.offset.reset=latest")
+                && unseen.explanation.contains("not known"),
+            "{}",
+            unseen.explanation
         );
     }
 

@@ -9,7 +9,7 @@ mod group;
 use super::metadata::ClientMetadata;
 use crate::config::{AutoOffsetReset, ConsumerConfig};
 use crate::error::ErrorCode;
-use crate::io::{HistoryEntry, Input, Output, ResetReason};
+use crate::io::{HistoryEntry, Input, Output, PositionReason, ResetReason};
 use crate::outbox::Outbox;
 use crate::protocol::{FetchPartition, FetchPartitionResponse, Message, OffsetSpec};
 use crate::types::*;
@@ -444,16 +444,20 @@ impl Consumer {
         position.list_in_flight = None;
         if error.is_ok() {
             position.offset = Some(offset);
-            if let Some(from) = position.reset_from.take() {
-                let reason = ResetReason::OffsetOutOfRange;
-                let reset = HistoryEntry::PositionReset {
+            let entry = match position.reset_from.take() {
+                Some(from) => HistoryEntry::PositionReset {
                     tp,
                     from,
                     to: offset,
-                    reason,
-                };
-                self.out.history(reset);
-            }
+                    reason: ResetReason::OffsetOutOfRange,
+                },
+                None => HistoryEntry::Positioned {
+                    tp,
+                    offset,
+                    reason: PositionReason::AutoOffsetReset(self.config.auto_offset_reset),
+                },
+            };
+            self.out.history(entry);
         } else {
             position.backoff_until = self.now.plus_ms(self.config.retry_backoff_ms);
             self.metadata.invalidate();

@@ -1,9 +1,9 @@
 //! Client rules, driven by hand: the idempotent producer's id, sequences and retries, and the
 //! consumer's KIP-320 truncation detection.
 
-use crate::config::{ConfigMap, ConfigValue, ConsumerConfig, ProducerConfig};
+use crate::config::{AutoOffsetReset, ConfigMap, ConfigValue, ConsumerConfig, ProducerConfig};
 use crate::error::ErrorCode;
-use crate::io::{ClientCommand, HistoryEntry, Input, Output, ResetReason};
+use crate::io::{ClientCommand, HistoryEntry, Input, Output, PositionReason, ResetReason};
 use crate::protocol::{EpochEndOffset, FetchPartitionResponse, Message, PartitionMetadata};
 use crate::record::{ProducerFields, Record, RecordBatch};
 use crate::types::*;
@@ -306,6 +306,13 @@ fn a_consumer_detects_truncation_below_its_position() {
         &mut sent,
         &mut history,
     );
+    // Where it starts, and why, is in the history: the checker promises it nothing before.
+    let started = HistoryEntry::Positioned {
+        tp: tp(),
+        offset: Offset(0),
+        reason: PositionReason::AutoOffsetReset(AutoOffsetReset::Latest), // Kafka's default
+    };
+    assert_eq!(history, vec![started]);
     let fetch_answer = |sent: &mut Vec<Message>, batches, diverging_epoch| {
         let Some(Message::Fetch {
             correlation_id,

@@ -659,7 +659,18 @@ impl Consumer {
             // No committed offset: `auto.offset.reset` decides (ListOffsets in `run`).
             position.offset = offset;
             if let Some(o) = offset {
-                self.group.as_mut().expect("g").committed.insert(tp, o);
+                self.group
+                    .as_mut()
+                    .expect("g")
+                    .committed
+                    .insert(tp.clone(), o);
+                let reason = crate::io::PositionReason::Committed;
+                let entry = HistoryEntry::Positioned {
+                    tp,
+                    offset: o,
+                    reason,
+                };
+                self.out.history(entry);
             }
         }
     }
