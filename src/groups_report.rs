@@ -2,7 +2,7 @@
 //! assignment, the committed offset and lag per partition, and the rebalances members went
 //! through.
 
-use broker_core::{HistoryEntry, NodeId, TopicPartition};
+use broker_core::{HistoryEntry, NodeId};
 use sim::World;
 use std::collections::BTreeMap;
 use std::io::{self, Write};
@@ -31,58 +31,42 @@ pub fn groups(out: &mut impl Write, world: &World) -> io::Result<()> {
 
 /// The group as its coordinator has it at the end.
 fn coordinated(out: &mut impl Write, world: &World, name: &str) -> io::Result<()> {
-    let found = (1..=world.spec().brokers)
-        .filter_map(|b| world.broker(broker_core::BrokerId(b)))
-        .find_map(|b| Some((b.id(), b.group_coordinator().groups().get(name)?)));
-    let Some((broker, group)) = found else {
+    let g = crate::final_state::group(world, name);
+    let (Some(state), Some(generation), Some(broker)) = (&g.state, g.generation, g.coordinator)
+    else {
         return writeln!(out, "  {name}: no live coordinator at the end");
     };
     writeln!(
         out,
-        "  {name}: {}, generation {}, coordinator broker-{broker}, assignor {}",
-        group.state,
-        group.generation,
-        group.protocol.as_deref().unwrap_or("-")
+        "  {name}: {state}, generation {generation}, coordinator broker-{broker}, assignor {}",
+        g.assignor.as_deref().unwrap_or("-")
     )?;
-    for member in group.members.values() {
-        let tps: Vec<String> = member
-            .stored
-            .assignment
-            .iter()
-            .map(|t| t.to_string())
-            .collect();
-        let tps = if tps.is_empty() {
+    for member in &g.members {
+        let tps = if member.partitions.is_empty() {
             "(idle: no partition)".to_owned()
         } else {
-            tps.join(" ")
+            member.partitions.join(" ")
         };
-        writeln!(out, "    member {:<22} {}", member.stored.member_id, tps)?;
+        writeln!(out, "    member {:<22} {}", member.member, tps)?;
     }
-    for (tp, committed) in &group.committed {
-        let hw = high_watermark(world, tp);
-        let lag = hw.map_or("?".to_owned(), |hw| {
-            hw.0.saturating_sub(committed.0).to_string()
-        });
-        let hw = hw.map_or("?".to_owned(), |hw| hw.0.to_string());
+    let hws: BTreeMap<String, u64> = crate::final_state::partitions(world)
+        .into_iter()
+        .filter_map(|p| {
+            let leader = p.replicas.iter().find(|r| Some(r.broker) == p.leader)?;
+            Some((format!("{}-{}", p.topic, p.partition), leader.hw?))
+        })
+        .collect();
+    for c in &g.committed {
+        let hw = hws.get(&c.partition).copied();
+        let lag = hw.map_or("?".to_owned(), |hw| hw.saturating_sub(c.offset).to_string());
+        let hw = hw.map_or("?".to_owned(), |hw| hw.to_string());
         writeln!(
             out,
-            "    {tp:<12} committed {:<6} HW {hw:<6} lag {lag}",
-            committed.0
+            "    {:<12} committed {:<6} HW {hw:<6} lag {lag}",
+            c.partition, c.offset
         )?;
     }
     Ok(())
-}
-
-fn high_watermark(world: &World, tp: &TopicPartition) -> Option<broker_core::Offset> {
-    let leader = world.controller()?.metadata().partitions.get(tp)?.leader?;
-    Some(
-        world
-            .broker(leader)?
-            .replicas()
-            .get(tp)?
-            .log
-            .high_watermark(),
-    )
 }
 
 /// Per group, one line per rebalance a member saw: when, who, which generation, what moved.

@@ -6,6 +6,7 @@ mod bench;
 mod check;
 mod compare;
 mod explain;
+mod final_state;
 mod groups_report;
 mod report;
 

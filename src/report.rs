@@ -1,8 +1,6 @@
 //! Rendering a run: the text report (timeline, final cluster table, findings) and JSON.
 
-use broker_core::{
-    Event, HistoryEntry, NodeId, SendOutcome, Time, TopicPartition, TruncationReason,
-};
+use broker_core::{Event, NodeId, Time, TopicPartition, TruncationReason};
 use scenarios::{Outcome, Scenario};
 use sim::{TraceKind, World};
 use std::collections::BTreeMap;
@@ -33,6 +31,9 @@ pub fn json(out: &mut impl Write, scenario: &Scenario, outcome: &Outcome) -> io:
         "expected": scenario.expect.findings,
         "expect_met": outcome.expect_met,
         "promises": world.observer_promises(),
+        "partitions": crate::final_state::partitions(world),
+        "clients": crate::final_state::clients(world),
+        "groups": crate::final_state::groups(world),
     });
     serde_json::to_writer_pretty(&mut *out, &value)?;
     writeln!(out)
@@ -317,29 +318,29 @@ pub(crate) fn describe_fault(world: &World, fault: &sim::FaultAction) -> String 
 
 fn partitions(out: &mut impl Write, world: &World) -> io::Result<()> {
     writeln!(out, "Partitions at the end (like kcat -L)")?;
-    let Some(controller) = world.controller() else {
+    if world.controller().is_none() {
         return writeln!(out, "  the controller is down");
-    };
-    for (tp, state) in &controller.metadata().partitions {
-        let leader = state.leader.map_or("none".to_owned(), |l| l.to_string());
+    }
+    let list = |v: &[u32]| v.iter().map(u32::to_string).collect::<Vec<_>>().join(",");
+    for p in crate::final_state::partitions(world) {
+        let tp = format!("{}-{}", p.topic, p.partition);
+        let leader = p.leader.map_or("none".to_owned(), |l| l.to_string());
+        let brokers: Vec<u32> = p.replicas.iter().map(|r| r.broker).collect();
         writeln!(
             out,
             "  {tp:<12} leader {leader:<4} epoch {:<3} replicas [{}]  isr [{}]",
-            state.leader_epoch,
-            ids(&state.replicas),
-            ids(&state.isr)
+            p.leader_epoch,
+            list(&brokers),
+            list(&p.isr)
         )?;
-        for broker in &state.replicas {
-            let line = match world.broker(*broker).and_then(|b| b.replicas().get(tp)) {
-                Some(r) => format!(
-                    "LEO {:<6} HW {:<6} {} batches",
-                    r.log.log_end_offset().0,
-                    r.log.high_watermark().0,
-                    r.log.batches().count()
-                ),
-                None => format!("{:?}", world.status(NodeId::Broker(*broker))).to_lowercase(),
+        for r in &p.replicas {
+            let line = match (r.leo, r.hw, r.batches) {
+                (Some(leo), Some(hw), Some(batches)) => {
+                    format!("LEO {leo:<6} HW {hw:<6} {batches} batches")
+                }
+                _ => r.status.clone(),
             };
-            writeln!(out, "      broker-{broker:<3} {line}")?;
+            writeln!(out, "      broker-{:<3} {line}", r.broker)?;
         }
     }
     Ok(())
@@ -347,37 +348,13 @@ fn partitions(out: &mut impl Write, world: &World) -> io::Result<()> {
 
 fn clients(out: &mut impl Write, world: &World) -> io::Result<()> {
     writeln!(out, "Clients")?;
-    let mut sends: BTreeMap<NodeId, (u64, u64, BTreeMap<String, u64>, u64)> = BTreeMap::new();
-    // Per consumer: records read, resets after OFFSET_OUT_OF_RANGE, truncations detected.
-    let mut reads: BTreeMap<NodeId, (u64, u64, u64)> = BTreeMap::new();
-    for record in world.history() {
-        match &record.entry {
-            HistoryEntry::SendCompleted { outcome, .. } => {
-                let s = sends.entry(record.client).or_default();
-                match outcome {
-                    SendOutcome::Ok(_) => s.0 += 1,
-                    SendOutcome::Fail(e) => *s.2.entry(e.to_string()).or_default() += 1,
-                    SendOutcome::Info(_) => s.3 += 1,
-                }
-            }
-            HistoryEntry::SendInvoked { .. } => sends.entry(record.client).or_default().1 += 1,
-            HistoryEntry::Polled { records, .. } => {
-                reads.entry(record.client).or_default().0 += records.len() as u64
-            }
-            HistoryEntry::PositionReset { reason, .. } => {
-                let r = reads.entry(record.client).or_default();
-                match reason {
-                    broker_core::ResetReason::OffsetOutOfRange => r.1 += 1,
-                    broker_core::ResetReason::LogTruncation { .. } => r.2 += 1,
-                }
-            }
-            HistoryEntry::Rebalanced(_)
-            | HistoryEntry::Committed { .. }
-            | HistoryEntry::Positioned { .. } => {}
-        }
-    }
-    for (client, (ok, sent, failed, unknown)) in &sends {
-        let failed: Vec<String> = failed.iter().map(|(e, n)| format!("{n} {e}")).collect();
+    let clients = crate::final_state::clients(world);
+    for c in clients.iter().filter(|c| c.kind == "producer") {
+        let failed: Vec<String> = c
+            .failed_by_error
+            .iter()
+            .map(|(e, n)| format!("{n} {e}"))
+            .collect();
         let failed = if failed.is_empty() {
             "0".to_owned()
         } else {
@@ -385,18 +362,23 @@ fn clients(out: &mut impl Write, world: &World) -> io::Result<()> {
         };
         writeln!(
             out,
-            "  {:<13} sent {sent}, acknowledged {ok}, failed {failed}, unknown {unknown}",
-            world.name(*client)
+            "  {:<13} sent {}, acknowledged {}, failed {failed}, unknown {}",
+            c.name, c.sent, c.acknowledged, c.unknown
         )?;
     }
-    for (client, (n, out_of_range, truncations)) in &reads {
-        let mut line = format!("  {:<13} read {n} records", world.name(*client));
-        if *out_of_range > 0 {
-            line += &format!(", reset {out_of_range} time(s) after OFFSET_OUT_OF_RANGE");
+    for c in clients.iter().filter(|c| c.kind == "consumer") {
+        let mut line = format!("  {:<13} read {} records", c.name, c.read);
+        if c.out_of_range_resets > 0 {
+            line += &format!(
+                ", reset {} time(s) after OFFSET_OUT_OF_RANGE",
+                c.out_of_range_resets
+            );
         }
-        if *truncations > 0 {
-            line +=
-                &format!(", detected {truncations} log truncation(s) below its position (KIP-320)");
+        if c.truncations_detected > 0 {
+            line += &format!(
+                ", detected {} log truncation(s) below its position (KIP-320)",
+                c.truncations_detected
+            );
         }
         writeln!(out, "{line}")?;
     }

@@ -361,3 +361,137 @@ fn explain_names_the_last_replica_standing_rule_and_the_fix_has_nothing_to_expla
     assert!(fix.contains("ISR [], ELR [1,3]"), "{fix}");
     assert!(fix.contains("Why\n  nothing to explain"), "{fix}");
 }
+
+fn run_json(scenario: &str) -> serde_json::Value {
+    let output = kafka_lab(&["run", scenario, "--format", "json"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    serde_json::from_slice(&output.stdout).expect("JSON")
+}
+
+#[test]
+fn json_report_has_the_final_partitions_and_clients_as_the_core_has_them() {
+    let value = run_json("leader-failover");
+    let partitions = value["partitions"].as_array().expect("partitions");
+    assert!(!partitions.is_empty());
+    // broker-1 crashed and came back: its partitions moved to a new leader in a new epoch.
+    let moved = partitions
+        .iter()
+        .filter(|p| p["leader_epoch"].as_u64() >= Some(1))
+        .count();
+    assert!(moved >= 1, "{partitions:?}");
+    // The same run in-process: every replica's numbers are the core's.
+    let outcome = scenarios::run(
+        &scenarios::resolve("leader-failover").expect("built-in"),
+        false,
+    )
+    .expect("runs");
+    let world = &outcome.world;
+    for p in partitions {
+        let tp = broker_core::TopicPartition::new(
+            &broker_core::Topic::new(p["topic"].as_str().expect("topic")),
+            p["partition"].as_u64().expect("partition") as u32,
+        );
+        let state = &world
+            .controller()
+            .expect("controller")
+            .metadata()
+            .partitions[&tp];
+        assert_eq!(p["leader"].as_u64(), state.leader.map(|l| u64::from(l.0)));
+        assert_eq!(
+            p["leader_epoch"].as_u64(),
+            Some(u64::from(state.leader_epoch.0))
+        );
+        let isr: Vec<u64> = state.isr.iter().map(|b| u64::from(b.0)).collect();
+        assert_eq!(p["isr"], serde_json::json!(isr));
+        let elr: Vec<u64> = state.elr.iter().map(|b| u64::from(b.0)).collect();
+        assert_eq!(p["elr"], serde_json::json!(elr));
+        for r in p["replicas"].as_array().expect("replicas") {
+            let broker = broker_core::BrokerId(r["broker"].as_u64().expect("broker") as u32);
+            let log = &world.broker(broker).expect("running").replicas()[&tp].log;
+            assert_eq!(
+                r["leo"].as_u64(),
+                Some(log.log_end_offset().0),
+                "{tp} {broker}"
+            );
+            assert_eq!(
+                r["hw"].as_u64(),
+                Some(log.high_watermark().0),
+                "{tp} {broker}"
+            );
+            assert_eq!(r["log_start"].as_u64(), Some(log.log_start_offset().0));
+            assert_eq!(r["batches"].as_u64(), Some(log.batches().count() as u64));
+            assert!(r["records"].as_u64() >= r["batches"].as_u64(), "{r}");
+        }
+    }
+    let clients = value["clients"].as_array().expect("clients");
+    let producer = &clients[0];
+    assert_eq!(producer["name"], "producer-1");
+    assert_eq!(producer["kind"], "producer");
+    let sent = producer["sent"].as_u64().expect("sent");
+    let ended = ["acknowledged", "failed", "unknown"]
+        .iter()
+        .map(|k| producer[k].as_u64().expect("count"))
+        .sum::<u64>();
+    assert!(sent > 0 && ended <= sent, "{producer}");
+    let consumer = clients
+        .iter()
+        .find(|c| c["kind"] == "consumer")
+        .expect("a consumer");
+    assert!(consumer["read"].as_u64() > Some(0), "{consumer}");
+    assert_eq!(consumer["sent"], 0);
+    assert_eq!(value["groups"], serde_json::json!([]), "no consumer group");
+}
+
+#[test]
+fn json_report_has_each_group_with_its_members_and_committed_offsets() {
+    let value = run_json("consumer-group-scaling");
+    let groups = value["groups"].as_array().expect("groups");
+    assert_eq!(groups.len(), 1, "{groups:?}");
+    let g1 = &groups[0];
+    assert_eq!(g1["group"], "g1");
+    assert_eq!(g1["state"], "Stable");
+    assert_eq!(g1["generation"], 4, "one generation per join");
+    assert!(g1["coordinator"].as_u64().is_some());
+    let members = g1["members"].as_array().expect("members");
+    let clients: Vec<&str> = members
+        .iter()
+        .filter_map(|m| m["client"].as_str())
+        .collect();
+    assert_eq!(
+        clients,
+        ["consumer-1", "consumer-2", "consumer-3", "consumer-4"]
+    );
+    let owned: Vec<usize> = members
+        .iter()
+        .map(|m| m["partitions"].as_array().map_or(0, Vec::len))
+        .collect();
+    assert_eq!(owned.iter().filter(|n| **n == 1).count(), 3, "{owned:?}");
+    assert_eq!(
+        owned.iter().filter(|n| **n == 0).count(),
+        1,
+        "one idle member"
+    );
+    // A committed offset is never past the partition's HW, as its leader has it.
+    let hw = |partition: &str| {
+        value["partitions"]
+            .as_array()
+            .expect("partitions")
+            .iter()
+            .find(|p| format!("{}-{}", p["topic"].as_str().unwrap(), p["partition"]) == partition)
+            .and_then(|p| {
+                let leader = p["leader"].as_u64()?;
+                let replicas = p["replicas"].as_array()?;
+                replicas
+                    .iter()
+                    .find(|r| r["broker"].as_u64() == Some(leader))?["hw"]
+                    .as_u64()
+            })
+    };
+    let committed = g1["committed"].as_array().expect("committed");
+    assert_eq!(committed.len(), 3, "{committed:?}");
+    for c in committed {
+        let partition = c["partition"].as_str().expect("partition");
+        let offset = c["offset"].as_u64().expect("offset");
+        assert!(offset > 0 && Some(offset) <= hw(partition), "{c}");
+    }
+}
