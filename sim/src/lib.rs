@@ -19,6 +19,7 @@ pub mod rng;
 pub mod spec;
 pub mod summary;
 pub mod trace;
+pub mod watchdog;
 pub mod world;
 
 pub use findings::{check, Finding, Promises, Verdict};
@@ -26,4 +27,5 @@ pub use kind::FindingKind;
 pub use network::NetworkConfig;
 pub use spec::*;
 pub use trace::{TraceEntry, TraceKind};
+pub use watchdog::{CutShort, Livelock};
 pub use world::{Checkpoint, HistoryRecord, Phase, Status, World, CONTROLLER};
