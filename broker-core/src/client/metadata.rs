@@ -159,13 +159,17 @@ impl ClientMetadata {
         true
     }
 
-    /// A request timed out or its broker went away: try the next bootstrap broker.
+    /// A request timed out: `NetworkClient` closes that connection (reconnect backoff) and
+    /// `Metadata.failedUpdate` makes the next refresh wait `retry.backoff.ms`; the next one goes
+    /// to another bootstrap broker. A `request.timeout.ms` of 0 expires every request at once;
+    /// these backoffs keep simulated time moving.
     pub(crate) fn expire(&mut self, now: Time) {
-        if self
-            .in_flight
-            .is_some_and(|(_, _, deadline)| deadline <= now)
-        {
-            self.in_flight = None;
+        let Some((_, broker, deadline)) = self.in_flight else {
+            return;
+        };
+        if deadline <= now {
+            self.on_disconnected(now, broker);
+            self.retry_at = now.plus_ms(self.timeouts.retry_backoff_ms);
         }
     }
 
@@ -188,7 +192,10 @@ impl ClientMetadata {
             Some((_, _, deadline)) => deadline,
             // A due refresh also waits for a bootstrap broker it may connect to.
             None if self.stale => self.retry_at.max(self.first_reconnect(now)),
-            None => self.refresh_due,
+            // `Metadata.timeToNextUpdate`: max(time to expire, time to allow an update). With
+            // `metadata.max.age.ms` = 0 the cache is always expired, and `retry.backoff.ms`
+            // alone spaces the refreshes.
+            None => self.refresh_due.max(self.retry_at),
         };
         let reconnect = self.reconnect_at.values().filter(|at| **at > now).min();
         reconnect.map_or(refresh, |at| refresh.min(*at))

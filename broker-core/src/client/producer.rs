@@ -144,22 +144,25 @@ impl Producer {
     pub fn handle_timeout(&mut self, now: Time) {
         self.advance(now);
         self.metadata.expire(now);
-        if self
-            .idempotence
-            .init
-            .is_some_and(|(_, _, deadline)| deadline <= now)
-        {
-            self.idempotence.init = None;
+        // `NetworkClient.handleTimedOutRequests` gives up after request.timeout.ms (the request
+        // may still land) and closes that connection (`processTimeoutDisconnection`): the
+        // reconnect backoff, and `retry.backoff.ms` for InitProducerId, space the retries, so
+        // even a request.timeout.ms of 0 lets time move.
+        if let Some((_, broker, deadline)) = self.idempotence.init {
+            if deadline <= now {
+                self.idempotence.init_retry_at = now.plus_ms(self.config.retry_backoff_ms);
+                self.on_disconnected(broker);
+            }
         }
-        let timed_out: Vec<CorrelationId> = self
+        let timed_out: Vec<(CorrelationId, BrokerId)> = self
             .in_flight
             .iter()
             .filter(|(_, f)| f.deadline <= now)
-            .map(|(c, _)| *c)
+            .map(|(c, f)| (*c, f.broker))
             .collect();
-        for correlation_id in timed_out {
-            // `NetworkClient` gives up after request.timeout.ms: the request may still land.
+        for (correlation_id, broker) in timed_out {
             self.on_error(correlation_id, ErrorCode::REQUEST_TIMED_OUT);
+            self.on_disconnected(broker);
         }
         self.run();
     }
