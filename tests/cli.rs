@@ -361,3 +361,71 @@ fn explain_names_the_last_replica_standing_rule_and_the_fix_has_nothing_to_expla
     assert!(fix.contains("ISR [], ELR [1,3]"), "{fix}");
     assert!(fix.contains("Why\n  nothing to explain"), "{fix}");
 }
+
+#[test]
+fn a_run_cut_short_exits_1_with_livelock_and_truncated_in_json() {
+    let output = kafka_lab(&[
+        "run",
+        "quickstart",
+        "--events-max",
+        "1000",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let value: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    assert_eq!(value["truncated"], true);
+    assert_eq!(value["expect_met"], false);
+    assert!(value["simulated_ms"].as_u64().is_some_and(|ms| ms < 30_000));
+    let findings = value["findings"].as_array().expect("findings");
+    assert!(
+        findings
+            .iter()
+            .any(|f| f["kind"] == "livelock" && f["verdict"] == "violation"),
+        "{findings:?}"
+    );
+    let text = kafka_lab(&["run", "quickstart", "--events-max", "1000"]);
+    assert_eq!(text.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&text.stdout);
+    assert!(stdout.contains("cut short"), "{stdout}");
+    assert!(stdout.contains("NOT met"), "{stdout}");
+}
+
+#[test]
+fn metadata_max_age_0_runs_to_its_end_and_passes() {
+    let output = kafka_lab(&[
+        "run",
+        "quickstart",
+        "--set",
+        "producers.metadata.max.age.ms=0",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let value: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    assert_eq!(value["truncated"], false);
+    assert!(value["simulated_ms"]
+        .as_u64()
+        .is_some_and(|ms| ms >= 30_000));
+}
+
+#[test]
+fn zero_where_kafka_requires_at_least_one_is_named_with_its_range() {
+    let output = kafka_lab(&[
+        "run",
+        "consumer-group-scaling",
+        "--set",
+        "consumers.max.poll.interval.ms=0",
+    ]);
+    assert_bad_input(&output, &["max.poll.interval.ms", "out of range 1..="]);
+    let output = kafka_lab(&[
+        "run",
+        "quickstart",
+        "--set",
+        "cluster.config.broker.heartbeat.interval.ms=9000",
+    ]);
+    assert_bad_input(
+        &output,
+        &["broker.heartbeat.interval.ms", "broker.session.timeout.ms"],
+    );
+}

@@ -2,5 +2,6 @@
 
 mod cli;
 mod groups;
+mod livelock;
 mod scenarios_run;
 mod swarm;

@@ -760,4 +760,134 @@ mod tests {
             ]
         );
     }
+
+    fn int(key: &str, value: i64) -> ConfigMap {
+        map(&[(key, ConfigValue::Int(value))])
+    }
+
+    fn rejected_key(result: Result<impl std::fmt::Debug, ConfigError>) -> (String, String) {
+        match result.expect_err("rejected") {
+            ConfigError::InvalidValue { key, message } => (key, message),
+            other => panic!("{other}"),
+        }
+    }
+
+    /// ProducerConfig / ConsumerConfig: `request.timeout.ms` and `metadata.max.age.ms` are
+    /// `atLeast(0)`, KRaftConfigs and ReplicationConfigs give the broker heartbeat and HW
+    /// checkpoint intervals no validator: Kafka accepts 0 for each, and so does the lab.
+    #[test]
+    fn zero_time_settings_kafka_accepts_are_accepted() {
+        for key in [
+            "request.timeout.ms",
+            "metadata.max.age.ms",
+            "retry.backoff.ms",
+        ] {
+            ProducerConfig::parse(&int(key, 0)).unwrap_or_else(|e| panic!("{e}"));
+            ConsumerConfig::parse(&int(key, 0)).unwrap_or_else(|e| panic!("{e}"));
+        }
+        for key in [
+            "broker.heartbeat.interval.ms",
+            "replica.high-watermark.checkpoint.interval.ms",
+            "replica.fetch.backoff.ms",
+            "replica.fetch.wait.max.ms",
+        ] {
+            ClusterConfig::parse(&int(key, 0), ProtocolSwitches::default()).unwrap();
+        }
+        // ProducerConfig: batch.size atLeast(0) (0 turns batching off).
+        assert_eq!(
+            ProducerConfig::parse(&int("batch.size", 0))
+                .unwrap()
+                .batch_size,
+            0
+        );
+    }
+
+    /// What Kafka's ConfigDef rejects, named with the key and the range.
+    #[test]
+    fn kafkas_ranges_are_enforced_with_the_key_and_range_named() {
+        let cases: [(&str, i64, &str); 5] = [
+            // ConsumerConfig: max.poll.interval.ms atLeast(1), max.poll.records atLeast(1).
+            ("max.poll.interval.ms", 0, "out of range 1..="),
+            ("max.poll.records", 0, "out of range 1..="),
+            // ConsumerConfig: request.timeout.ms, fetch.max.wait.ms atLeast(0).
+            ("request.timeout.ms", -1, "out of range 0..="),
+            ("fetch.max.wait.ms", -1, "out of range 0..="),
+            // Type.INT: above Integer.MAX_VALUE is not an int.
+            (
+                "auto.commit.interval.ms",
+                i64::from(i32::MAX) + 1,
+                "out of range 0..=2147483647",
+            ),
+        ];
+        for (key, value, range) in cases {
+            let (k, message) = rejected_key(ConsumerConfig::parse(&int(key, value)));
+            assert_eq!(k, key);
+            assert!(message.contains(range), "{key}: {message}");
+        }
+        // ProducerConfig: max.in.flight.requests.per.connection atLeast(1), retries
+        // between(0, Integer.MAX_VALUE), batch.size atLeast(0).
+        for (key, value) in [
+            ("max.in.flight.requests.per.connection", 0),
+            ("retries", -1),
+            ("batch.size", -1),
+            ("linger.ms", -1),
+        ] {
+            assert_eq!(rejected_key(ProducerConfig::parse(&int(key, value))).0, key);
+        }
+        // GroupCoordinatorConfig: offsets.commit.timeout.ms atLeast(1),
+        // offsets.topic.replication.factor a SHORT atLeast(1); LogConfig: min.insync.replicas
+        // atLeast(1).
+        for (key, value) in [
+            ("offsets.commit.timeout.ms", 0),
+            ("offsets.topic.replication.factor", 0),
+            ("offsets.topic.replication.factor", i64::from(i16::MAX) + 1),
+            ("min.insync.replicas", 0),
+        ] {
+            let result = ClusterConfig::parse(&int(key, value), ProtocolSwitches::default());
+            assert_eq!(rejected_key(result).0, key);
+        }
+    }
+
+    /// KafkaConfig.validateValues: replica.fetch.wait.max.ms at most replica.lag.time.max.ms
+    /// and replica.socket.timeout.ms (equal is fine); the broker heartbeat below the session.
+    #[test]
+    fn kafkas_cross_checks_between_broker_configs() {
+        let parse = |pairs: &[(&str, i64)]| {
+            let m: ConfigMap = pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), ConfigValue::Int(*v)))
+                .collect();
+            ClusterConfig::parse(&m, ProtocolSwitches::default())
+        };
+        parse(&[("replica.fetch.wait.max.ms", 30_000)]).expect("equal to both is allowed");
+        let (key, message) = rejected_key(parse(&[
+            ("replica.fetch.wait.max.ms", 2000),
+            ("replica.socket.timeout.ms", 1000),
+        ]));
+        assert_eq!(key, "replica.fetch.wait.max.ms");
+        assert!(message.contains("replica.socket.timeout.ms"), "{message}");
+        let (key, message) = rejected_key(parse(&[
+            ("broker.heartbeat.interval.ms", 9000),
+            ("broker.session.timeout.ms", 9000),
+        ]));
+        assert_eq!(key, "broker.heartbeat.interval.ms");
+        assert!(message.contains("broker.session.timeout.ms"), "{message}");
+        parse(&[("broker.heartbeat.interval.ms", 8999)]).expect("below the session");
+    }
+
+    /// KafkaProducer.configureDeliveryTimeout: an explicit delivery.timeout.ms below
+    /// linger.ms + request.timeout.ms is an error; the default is raised to the sum.
+    #[test]
+    fn default_delivery_timeout_is_raised_to_linger_plus_request_timeout() {
+        let config = ProducerConfig::parse(&int("request.timeout.ms", 200_000)).unwrap();
+        assert_eq!(config.delivery_timeout_ms, 200_005);
+        let explicit = map(&[
+            ("request.timeout.ms", ConfigValue::Int(200_000)),
+            ("delivery.timeout.ms", ConfigValue::Int(120_000)),
+        ]);
+        assert_eq!(
+            rejected_key(ProducerConfig::parse(&explicit)).0,
+            "delivery.timeout.ms"
+        );
+    }
 }

@@ -12,11 +12,12 @@ use std::collections::BTreeMap;
 
 /// Events at one simulated millisecond after which the world stops: time stands still.
 ///
-/// Why a million: the busiest millisecond of every built-in scenario and `check` profile holds
-/// a few hundred events (a whole cluster starting at 0 ms, a burst of produce and fetch
-/// traffic); a test keeps them below a hundredth of this. The simulator runs about four million
-/// events per second of wall time, so a livelock costs about a quarter of a second rather than
-/// the minutes the 200-million-event cap takes.
+/// Why a million: the busiest millisecond of any built-in scenario holds a few hundred events
+/// (370 in `kip-101-divergence`: a burst of produce, fetch and disk traffic), and a test keeps
+/// every built-in below a hundredth of this, leaving room for larger clusters. The simulator
+/// runs a few million events per second of wall time, so a livelock costs well under a second
+/// (and at most a few hundred MB of queued events) rather than the minutes the
+/// 200-million-event cap took.
 pub const STILL_EVENTS_MAX: u64 = 1_000_000;
 
 /// Why a run stopped before its end.

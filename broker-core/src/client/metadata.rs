@@ -230,3 +230,68 @@ impl crate::config::ConsumerConfig {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn metadata(max_age_ms: u64, retry_backoff_ms: u64, request_timeout_ms: u64) -> ClientMetadata {
+        let timeouts = MetadataTimeouts {
+            max_age_ms,
+            retry_backoff_ms,
+            request_timeout_ms,
+        };
+        ClientMetadata::new(
+            vec![BrokerId(1), BrokerId(2)],
+            vec![Topic::new("t")],
+            timeouts,
+        )
+    }
+
+    fn answer(m: &mut ClientMetadata, now: Time) {
+        let correlation_id = m.in_flight.expect("a request in flight").0;
+        let partition = PartitionMetadata {
+            tp: TopicPartition::new(&Topic::new("t"), 0),
+            leader: Some(BrokerId(1)),
+            leader_epoch: LeaderEpoch(0),
+            replicas: vec![BrokerId(1)],
+            isr: vec![BrokerId(1)],
+        };
+        assert!(m.on_response(now, correlation_id, vec![partition]));
+    }
+
+    /// `Metadata.timeToNextUpdate` = max(time to expire, time to allow an update): with
+    /// metadata.max.age.ms = 0 the next refresh waits retry.backoff.ms, never "now" forever.
+    #[test]
+    fn max_age_0_refreshes_retry_backoff_apart() {
+        let mut m = metadata(0, 100, 30_000);
+        let mut out = Outbox::default();
+        m.maybe_request(Time(0), &mut out);
+        answer(&mut m, Time(5));
+        assert_eq!(m.next_deadline(Time(5)), Time(105));
+        m.maybe_request(Time(5), &mut out);
+        assert!(m.in_flight.is_none(), "no refresh before the backoff");
+        m.maybe_request(Time(105), &mut out);
+        assert!(m.in_flight.is_some(), "a refresh once it is over");
+    }
+
+    /// request.timeout.ms = 0 expires a request at once; `NetworkClient` closes the connection
+    /// (reconnect backoff) and `Metadata.failedUpdate` waits retry.backoff.ms, so the next
+    /// request is not due at the same millisecond even with retry.backoff.ms = 0.
+    #[test]
+    fn request_timeout_0_expires_at_once_and_the_retry_waits() {
+        let mut m = metadata(300_000, 0, 0);
+        let mut out = Outbox::default();
+        m.maybe_request(Time(10), &mut out);
+        assert_eq!(m.next_deadline(Time(10)), Time(10), "due at once");
+        m.expire(Time(10));
+        assert!(m.in_flight.is_none());
+        assert!(!m.reachable(Time(10), BrokerId(1)));
+        m.maybe_request(Time(10), &mut out);
+        m.expire(Time(10));
+        // Both bootstrap brokers are backing off: nothing more at this millisecond.
+        m.maybe_request(Time(10), &mut out);
+        assert!(m.in_flight.is_none());
+        assert_eq!(m.next_deadline(Time(10)), Time(10 + RECONNECT_BACKOFF_MS));
+    }
+}
