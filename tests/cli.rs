@@ -428,4 +428,8 @@ fn zero_where_kafka_requires_at_least_one_is_named_with_its_range() {
         &output,
         &["broker.heartbeat.interval.ms", "broker.session.timeout.ms"],
     );
+    // A message that arrives in the millisecond it was sent would let two nodes answer each
+    // other for ever at one simulated time (a broker heartbeat interval of 0 did).
+    let output = kafka_lab(&["run", "quickstart", "--set", "network.latency_ms=[0, 5]"]);
+    assert_bad_input(&output, &["network.latency_ms", "at least 1 ms"]);
 }

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 /// `reconnect.backoff.ms` (Kafka's default): after a connection to a broker breaks,
 /// `NetworkClient` waits this long before connecting to it again. Without it a client would
 /// resend to a dead broker as fast as the reset comes back.
-const RECONNECT_BACKOFF_MS: u64 = 50;
+pub(crate) const RECONNECT_BACKOFF_MS: u64 = 50;
 
 #[derive(Clone, Debug)]
 pub(crate) struct ClientMetadata {
@@ -171,6 +171,13 @@ impl ClientMetadata {
             self.on_disconnected(now, broker);
             self.retry_at = now.plus_ms(self.timeouts.retry_backoff_ms);
         }
+    }
+
+    /// The client closed its connection to `broker` (a request on it timed out): no new
+    /// connection before `reconnect.backoff.ms`.
+    pub(crate) fn connection_closed(&mut self, now: Time, broker: BrokerId) {
+        self.reconnect_at
+            .insert(broker, now.plus_ms(RECONNECT_BACKOFF_MS));
     }
 
     pub(crate) fn on_disconnected(&mut self, now: Time, broker: BrokerId) {
