@@ -369,20 +369,20 @@ fn subject_name(world: &World, node: Option<NodeId>) -> String {
 fn livelock_explanation(world: &World, livelock: &crate::watchdog::Livelock) -> String {
     let spec = world.spec();
     let end = Time(spec.duration_ms.saturating_add(spec.drain_ms));
+    let node = subject_name(world, livelock.node);
     let why = match livelock.reason {
         crate::watchdog::CutShort::TimeStoodStill => format!(
-            "simulated time stood still ({} events at {})",
-            spec.still_events_max, livelock.at
+            "simulated time stood still ({} events at {}); {node} kept it busy with `{}` events",
+            spec.still_events_max, livelock.at, livelock.event
         ),
-        crate::watchdog::CutShort::EventCap => {
-            format!("it used up its budget of {} events", spec.events_max)
-        }
+        crate::watchdog::CutShort::EventCap => format!(
+            "it used up its budget of {} events; the most frequent of its last events were `{}` events of {node}",
+            spec.events_max, livelock.event
+        ),
     };
     format!(
-        "the run was cut short at {} of {end}: {why}; {} kept it busy with `{}` events, so the final checks never ran",
-        livelock.at,
-        subject_name(world, livelock.node),
-        livelock.event
+        "the run was cut short at {} of {end}: {why}, so the final checks never ran",
+        livelock.at
     )
 }
 
