@@ -1,6 +1,7 @@
 //! kafka-lab: a deterministic Kafka cluster simulator and teaching lab.
 //!
-//! Exit status: 0 when the scenario's `[expect]` holds, 1 when it does not, 2 on bad input.
+//! Exit status: 0 when the scenario's `[expect]` holds, 1 when it does not (a run cut short
+//! never holds it), 2 on bad input.
 
 mod bench;
 mod check;
@@ -75,6 +76,10 @@ struct RunArgs {
     /// its partition, and the rule that allowed it.
     #[arg(long)]
     explain: bool,
+    /// Stop the run after N simulated events (default and maximum 200,000,000). A run stopped
+    /// before its end is cut short: finding `livelock`, exit status 1.
+    #[arg(long, value_name = "N")]
+    events_max: Option<u64>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -102,6 +107,7 @@ fn main() -> ExitCode {
                 set: vec![],
                 compare: None,
                 explain: false,
+                events_max: None,
             })
         }
     });
@@ -193,7 +199,7 @@ fn run(args: &RunArgs) -> anyhow::Result<bool> {
         return compare::compare(args, other);
     }
     let scenario = prepare(&args.scenario, args.seed, &args.set)?;
-    let outcome = scenarios::run(&scenario, args.trace.is_some())?;
+    let outcome = scenarios::run_with_events_max(&scenario, args.trace.is_some(), args.events_max)?;
     if let Some(path) = &args.trace {
         report::write_trace(path, &outcome)
             .with_context(|| format!("cannot write trace {}", path.display()))?;

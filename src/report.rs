@@ -26,6 +26,7 @@ pub fn json(out: &mut impl Write, scenario: &Scenario, outcome: &Outcome) -> io:
         "seed": scenario.seed,
         "fingerprint": world.fingerprint(),
         "events": world.events(),
+        "truncated": outcome.truncated(),
         "simulated_ms": world.now().0,
         "findings": outcome.findings,
         "expected": scenario.expect.findings,
@@ -65,9 +66,14 @@ pub fn text(
         writeln!(out)?;
         crate::explain::write(out, outcome)?;
     }
+    let cut = if outcome.truncated() {
+        ", CUT SHORT"
+    } else {
+        ""
+    };
     writeln!(
         out,
-        "fingerprint {}  ({} events, {} simulated)",
+        "fingerprint {}  ({} events, {} simulated{cut})",
         world.fingerprint(),
         world.events(),
         world.now()
@@ -95,6 +101,9 @@ fn timeline(out: &mut impl Write, scenario: &Scenario, world: &World) -> io::Res
                 Some("── drain: network healed, nodes restarted, producers stopped ──".to_owned())
             }
             TraceKind::Phase { name } if name == "check" => Some("── end: checking ──".to_owned()),
+            TraceKind::Phase { name } if name == "cut-short" => {
+                Some("── CUT SHORT: the run stopped before its end (see livelock) ──".to_owned())
+            }
             _ => None,
         };
         if let Some(line) = line {
@@ -387,6 +396,13 @@ fn clients(out: &mut impl Write, world: &World) -> io::Result<()> {
 
 fn findings(out: &mut impl Write, scenario: &Scenario, outcome: &Outcome) -> io::Result<()> {
     writeln!(out, "Findings")?;
+    if let Some(cut) = outcome.world.cut_short() {
+        writeln!(
+            out,
+            "  the run was cut short at {}: it did not reach its end, so nothing below is a pass",
+            cut.at
+        )?;
+    }
     if outcome.findings.is_empty() {
         writeln!(out, "  none: every acknowledged write is in the final log, replicas agree, the cluster recovered")?;
     }
@@ -410,7 +426,11 @@ fn findings(out: &mut impl Write, scenario: &Scenario, outcome: &Outcome) -> io:
             .collect::<Vec<_>>()
             .join(", ")
     };
-    let verdict = if outcome.expect_met { "met" } else { "NOT met" };
+    let verdict = match (outcome.truncated(), outcome.expect_met) {
+        (true, _) => "NOT met (the run was cut short)",
+        (false, true) => "met",
+        (false, false) => "NOT met",
+    };
     writeln!(
         out,
         "Expect: findings = [{}]; found [{}]: {verdict}",

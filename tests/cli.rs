@@ -495,3 +495,75 @@ fn json_report_has_each_group_with_its_members_and_committed_offsets() {
         assert!(offset > 0 && Some(offset) <= hw(partition), "{c}");
     }
 }
+
+#[test]
+fn a_run_cut_short_exits_1_with_livelock_and_truncated_in_json() {
+    let output = kafka_lab(&[
+        "run",
+        "quickstart",
+        "--events-max",
+        "1000",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let value: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    assert_eq!(value["truncated"], true);
+    assert_eq!(value["expect_met"], false);
+    assert!(value["simulated_ms"].as_u64().is_some_and(|ms| ms < 30_000));
+    let findings = value["findings"].as_array().expect("findings");
+    assert!(
+        findings
+            .iter()
+            .any(|f| f["kind"] == "livelock" && f["verdict"] == "violation"),
+        "{findings:?}"
+    );
+    let text = kafka_lab(&["run", "quickstart", "--events-max", "1000"]);
+    assert_eq!(text.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&text.stdout);
+    assert!(stdout.contains("cut short"), "{stdout}");
+    assert!(stdout.contains("NOT met"), "{stdout}");
+}
+
+#[test]
+fn metadata_max_age_0_runs_to_its_end_and_passes() {
+    let output = kafka_lab(&[
+        "run",
+        "quickstart",
+        "--set",
+        "producers.metadata.max.age.ms=0",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let value: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    assert_eq!(value["truncated"], false);
+    assert!(value["simulated_ms"]
+        .as_u64()
+        .is_some_and(|ms| ms >= 30_000));
+}
+
+#[test]
+fn zero_where_kafka_requires_at_least_one_is_named_with_its_range() {
+    let output = kafka_lab(&[
+        "run",
+        "consumer-group-scaling",
+        "--set",
+        "consumers.max.poll.interval.ms=0",
+    ]);
+    assert_bad_input(&output, &["max.poll.interval.ms", "out of range 1..="]);
+    let output = kafka_lab(&[
+        "run",
+        "quickstart",
+        "--set",
+        "cluster.config.broker.heartbeat.interval.ms=9000",
+    ]);
+    assert_bad_input(
+        &output,
+        &["broker.heartbeat.interval.ms", "broker.session.timeout.ms"],
+    );
+    // A message that arrives in the millisecond it was sent would let two nodes answer each
+    // other for ever at one simulated time (a broker heartbeat interval of 0 did).
+    let output = kafka_lab(&["run", "quickstart", "--set", "network.latency_ms=[0, 5]"]);
+    assert_bad_input(&output, &["network.latency_ms", "at least 1 ms"]);
+}

@@ -2,6 +2,7 @@
 
 mod cli;
 mod groups;
+mod livelock;
 mod scenarios_run;
 mod start_positions;
 mod swarm;

@@ -113,8 +113,26 @@ impl<'a> Reader<'a> {
         Ok(value)
     }
 
+    /// A duration Kafka defines as `Type.INT` with `atLeast(0)`: 0 to `Integer.MAX_VALUE`.
+    /// Kafka's own configs without a validator also go through here: the lab's times are
+    /// unsigned, so a negative one is an error rather than "never" or "at once".
     fn ms(&mut self, key: &'static str, default: u64) -> Result<u64, ConfigError> {
-        Ok(self.int(key, default as i64, 0, i64::from(i32::MAX) * 1000)? as u64)
+        self.ms_at_least(key, default, 0)
+    }
+
+    /// A duration defined as `Type.INT` with `atLeast(min)`.
+    fn ms_at_least(
+        &mut self,
+        key: &'static str,
+        default: u64,
+        min: i64,
+    ) -> Result<u64, ConfigError> {
+        Ok(self.int(key, default as i64, min, i64::from(i32::MAX))? as u64)
+    }
+
+    /// A duration defined as `Type.LONG` with `atLeast(0)`: 0 to `Long.MAX_VALUE`.
+    fn long_ms(&mut self, key: &'static str, default: u64) -> Result<u64, ConfigError> {
+        Ok(self.int(key, default as i64, 0, i64::MAX)? as u64)
     }
 
     fn bool(&mut self, key: &'static str, default: bool) -> Result<Option<bool>, ConfigError> {
@@ -254,11 +272,12 @@ impl TopicConfig {
     pub fn parse(map: &ConfigMap, defaults: &TopicConfig) -> Result<TopicConfig, ConfigError> {
         let mut r = Reader::new(map);
         let config = TopicConfig {
+            // LogConfig: `min.insync.replicas` INT, atLeast(1).
             min_insync_replicas: r.int(
                 "min.insync.replicas",
                 i64::from(defaults.min_insync_replicas),
                 1,
-                64,
+                i64::from(i32::MAX),
             )? as u32,
             unclean_leader_election_enable: r.flag(
                 "unclean.leader.election.enable",
@@ -310,35 +329,77 @@ impl ClusterConfig {
     ) -> Result<ClusterConfig, ConfigError> {
         let mut r = Reader::new(map);
         let topic_defaults = TopicConfig {
-            min_insync_replicas: r.int("min.insync.replicas", 1, 1, 64)? as u32,
+            // ServerLogConfigs / LogConfig: INT, atLeast(1).
+            min_insync_replicas: r.int("min.insync.replicas", 1, 1, i64::from(i32::MAX))? as u32,
+            // ReplicationConfigs: BOOLEAN.
             unclean_leader_election_enable: r.flag("unclean.leader.election.enable", false)?,
         };
         let config = ClusterConfig {
             topic_defaults,
-            replica_lag_time_max_ms: r.ms("replica.lag.time.max.ms", 30_000)?,
+            // ReplicationConfigs: LONG, no validator (the lab: at least 0).
+            replica_lag_time_max_ms: r.long_ms("replica.lag.time.max.ms", 30_000)?,
+            // ReplicationConfigs: INT, no validator (the lab: at least 0).
             replica_fetch_wait_max_ms: r.ms("replica.fetch.wait.max.ms", 500)?,
+            // ReplicationConfigs: INT, atLeast(0).
             replica_fetch_backoff_ms: r.ms("replica.fetch.backoff.ms", 1000)?,
+            // ReplicationConfigs: INT, no validator (the lab: at least 0).
             replica_socket_timeout_ms: r.ms("replica.socket.timeout.ms", 30_000)?,
+            // ReplicationConfigs: LONG, no validator; 0 checkpoints once (KafkaScheduler).
             replica_high_watermark_checkpoint_interval_ms: r
-                .ms("replica.high-watermark.checkpoint.interval.ms", 5000)?,
+                .long_ms("replica.high-watermark.checkpoint.interval.ms", 5000)?,
+            // KRaftConfigs: INT, no validator (the lab: at least 0).
             broker_heartbeat_interval_ms: r.ms("broker.heartbeat.interval.ms", 2000)?,
+            // KRaftConfigs: INT, no validator (the lab: at least 0).
             broker_session_timeout_ms: r.ms("broker.session.timeout.ms", 9000)?,
+            // GroupCoordinatorConfig: INT, atLeast(1); the lab allocates every partition up
+            // front, so it stops at 1000.
             offsets_topic_num_partitions: r.int("offsets.topic.num.partitions", 3, 1, 1000)? as u32,
-            offsets_topic_replication_factor: r.int("offsets.topic.replication.factor", 3, 1, 64)?
-                as u32,
-            offsets_commit_timeout_ms: r.ms("offsets.commit.timeout.ms", 5000)?,
+            // GroupCoordinatorConfig: SHORT, atLeast(1).
+            offsets_topic_replication_factor: r.int(
+                "offsets.topic.replication.factor",
+                3,
+                1,
+                i64::from(i16::MAX),
+            )? as u32,
+            // GroupCoordinatorConfig: INT, atLeast(1).
+            offsets_commit_timeout_ms: r.ms_at_least("offsets.commit.timeout.ms", 5000, 1)?,
+            // GroupCoordinatorConfig: INT, no validator (the lab: at least 0).
             group_initial_rebalance_delay_ms: r.ms("group.initial.rebalance.delay.ms", 3000)?,
             protocol,
         };
         r.finish()?;
-        if config.replica_fetch_wait_max_ms >= config.replica_lag_time_max_ms {
-            // Kafka's KafkaConfig enforces the same rule: a held fetch must not look like lag.
+        config.cross_check()?;
+        Ok(config)
+    }
+
+    /// The rules between configs that Kafka checks at startup.
+    fn cross_check(&self) -> Result<(), ConfigError> {
+        // KafkaConfig.validateValues: `require(replicaFetchWaitMaxMs <= replicaLagTimeMaxMs)`,
+        // so a held fetch does not look like lag, and `<= replicaSocketTimeoutMs`, so a held
+        // fetch does not time out.
+        if self.replica_fetch_wait_max_ms > self.replica_lag_time_max_ms {
             return Err(Reader::invalid(
                 "replica.fetch.wait.max.ms",
-                "must be less than replica.lag.time.max.ms",
+                "must be at most replica.lag.time.max.ms",
             ));
         }
-        Ok(config)
+        if self.replica_fetch_wait_max_ms > self.replica_socket_timeout_ms {
+            return Err(Reader::invalid(
+                "replica.fetch.wait.max.ms",
+                "must be at most replica.socket.timeout.ms",
+            ));
+        }
+        // KafkaConfig logs an error when `broker.heartbeat.interval.ms` exceeds half of
+        // `broker.session.timeout.ms`; at or above the whole of it every broker loses its
+        // session between two heartbeats, which the lab rejects (like the consumer's
+        // heartbeat.interval.ms < session.timeout.ms).
+        if self.broker_heartbeat_interval_ms >= self.broker_session_timeout_ms {
+            return Err(Reader::invalid(
+                "broker.heartbeat.interval.ms",
+                "must be less than broker.session.timeout.ms (Kafka advises at most half of it)",
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -397,23 +458,33 @@ impl ProducerConfig {
             "default" => Partitioner::Default,
             _ => Partitioner::RoundRobin,
         };
+        let delivery_timeout_explicit = r.raw("delivery.timeout.ms").is_some();
+        // Ranges as ProducerConfig's ConfigDef gives them.
         let config = ProducerConfig {
             acks,
             enable_idempotence,
+            // INT, between(0, Integer.MAX_VALUE).
             retries: r.int("retries", i64::from(i32::MAX), 0, i64::from(i32::MAX))? as u32,
-            retry_backoff_ms: r.ms("retry.backoff.ms", 100)?,
+            // LONG, atLeast(0).
+            retry_backoff_ms: r.long_ms("retry.backoff.ms", 100)?,
+            // INT, atLeast(0).
             delivery_timeout_ms: r.ms("delivery.timeout.ms", 120_000)?,
+            // INT, atLeast(0): 0 expires every request at once.
             request_timeout_ms: r.ms("request.timeout.ms", 30_000)?,
-            linger_ms: r.ms("linger.ms", 5)?,
-            batch_size: r.int("batch.size", 16_384, 1, i64::from(i32::MAX))? as u64,
+            // LONG, atLeast(0).
+            linger_ms: r.long_ms("linger.ms", 5)?,
+            // INT, atLeast(0): 0 turns batching off, one record per batch.
+            batch_size: r.int("batch.size", 16_384, 0, i64::from(i32::MAX))? as u64,
+            // INT, atLeast(1).
             max_in_flight_requests_per_connection: r.int(
                 "max.in.flight.requests.per.connection",
                 5,
                 1,
-                100,
+                i64::from(i32::MAX),
             )? as u32,
             partitioner,
-            metadata_max_age_ms: r.ms("metadata.max.age.ms", 300_000)?,
+            // LONG, atLeast(0): 0 refreshes on every poll, `retry.backoff.ms` apart.
+            metadata_max_age_ms: r.long_ms("metadata.max.age.ms", 300_000)?,
         };
         r.finish()?;
         // KafkaProducer (3.2+, KIP-679): explicit idempotence with conflicting settings is an
@@ -439,7 +510,10 @@ impl ProducerConfig {
             }
             enable_idempotence = false;
         }
-        if config.delivery_timeout_ms < config.linger_ms + config.request_timeout_ms {
+        // KafkaProducer.configureDeliveryTimeout: an explicit delivery.timeout.ms below
+        // linger.ms + request.timeout.ms is an error; the default is raised to that sum.
+        let floor = config.linger_ms.saturating_add(config.request_timeout_ms);
+        if config.delivery_timeout_ms < floor && delivery_timeout_explicit {
             return Err(Reader::invalid(
                 "delivery.timeout.ms",
                 "must be at least linger.ms + request.timeout.ms",
@@ -447,6 +521,7 @@ impl ProducerConfig {
         }
         Ok(ProducerConfig {
             enable_idempotence,
+            delivery_timeout_ms: config.delivery_timeout_ms.max(floor),
             ..config
         })
     }
@@ -514,24 +589,35 @@ impl ConsumerConfig {
             "latest" => AutoOffsetReset::Latest,
             _ => AutoOffsetReset::None,
         };
+        // Ranges as ConsumerConfig's ConfigDef gives them.
         let config = ConsumerConfig {
             auto_offset_reset,
             enable_auto_commit: r.flag("enable.auto.commit", true)?,
+            // INT, atLeast(0).
             auto_commit_interval_ms: r.ms("auto.commit.interval.ms", 5000)?,
+            // INT, atLeast(0).
             fetch_max_wait_ms: r.ms("fetch.max.wait.ms", 500)?,
+            // INT, atLeast(0): 0 expires every request at once.
             request_timeout_ms: r.ms("request.timeout.ms", 30_000)?,
-            retry_backoff_ms: r.ms("retry.backoff.ms", 100)?,
+            // LONG, atLeast(0).
+            retry_backoff_ms: r.long_ms("retry.backoff.ms", 100)?,
+            // INT, no validator (the lab: at least 0; above heartbeat.interval.ms below).
             session_timeout_ms: r.ms("session.timeout.ms", 45_000)?,
+            // INT, no validator (the lab: at least 0).
             heartbeat_interval_ms: r.ms("heartbeat.interval.ms", 3000)?,
-            max_poll_interval_ms: r.ms("max.poll.interval.ms", 300_000)?,
-            metadata_max_age_ms: r.ms("metadata.max.age.ms", 300_000)?,
+            // INT, atLeast(1).
+            max_poll_interval_ms: r.ms_at_least("max.poll.interval.ms", 300_000, 1)?,
+            // LONG, atLeast(0).
+            metadata_max_age_ms: r.long_ms("metadata.max.age.ms", 300_000)?,
             group_id: r.optional_str("group.id")?,
             client_id: r.optional_str("client.id")?.unwrap_or_default(),
             partition_assignment_strategy: assignor(&mut r)?,
-            max_poll_records: r.int("max.poll.records", 500, 1, 1_000_000)? as u32,
+            // INT, atLeast(1).
+            max_poll_records: r.int("max.poll.records", 500, 1, i64::from(i32::MAX))? as u32,
             processing_ms_per_record: 0,
         };
         r.finish()?;
+        // `Heartbeat`: "heartbeat.interval.ms must be set lower than session.timeout.ms".
         if config.heartbeat_interval_ms >= config.session_timeout_ms {
             return Err(Reader::invalid(
                 "heartbeat.interval.ms",
@@ -672,6 +758,136 @@ mod tests {
                 "pre-KAFKA-7128",
                 "pre-KIP-966"
             ]
+        );
+    }
+
+    fn int(key: &str, value: i64) -> ConfigMap {
+        map(&[(key, ConfigValue::Int(value))])
+    }
+
+    fn rejected_key(result: Result<impl std::fmt::Debug, ConfigError>) -> (String, String) {
+        match result.expect_err("rejected") {
+            ConfigError::InvalidValue { key, message } => (key, message),
+            other => panic!("{other}"),
+        }
+    }
+
+    /// ProducerConfig / ConsumerConfig: `request.timeout.ms` and `metadata.max.age.ms` are
+    /// `atLeast(0)`, KRaftConfigs and ReplicationConfigs give the broker heartbeat and HW
+    /// checkpoint intervals no validator: Kafka accepts 0 for each, and so does the lab.
+    #[test]
+    fn zero_time_settings_kafka_accepts_are_accepted() {
+        for key in [
+            "request.timeout.ms",
+            "metadata.max.age.ms",
+            "retry.backoff.ms",
+        ] {
+            ProducerConfig::parse(&int(key, 0)).unwrap_or_else(|e| panic!("{e}"));
+            ConsumerConfig::parse(&int(key, 0)).unwrap_or_else(|e| panic!("{e}"));
+        }
+        for key in [
+            "broker.heartbeat.interval.ms",
+            "replica.high-watermark.checkpoint.interval.ms",
+            "replica.fetch.backoff.ms",
+            "replica.fetch.wait.max.ms",
+        ] {
+            ClusterConfig::parse(&int(key, 0), ProtocolSwitches::default()).unwrap();
+        }
+        // ProducerConfig: batch.size atLeast(0) (0 turns batching off).
+        assert_eq!(
+            ProducerConfig::parse(&int("batch.size", 0))
+                .unwrap()
+                .batch_size,
+            0
+        );
+    }
+
+    /// What Kafka's ConfigDef rejects, named with the key and the range.
+    #[test]
+    fn kafkas_ranges_are_enforced_with_the_key_and_range_named() {
+        let cases: [(&str, i64, &str); 5] = [
+            // ConsumerConfig: max.poll.interval.ms atLeast(1), max.poll.records atLeast(1).
+            ("max.poll.interval.ms", 0, "out of range 1..="),
+            ("max.poll.records", 0, "out of range 1..="),
+            // ConsumerConfig: request.timeout.ms, fetch.max.wait.ms atLeast(0).
+            ("request.timeout.ms", -1, "out of range 0..="),
+            ("fetch.max.wait.ms", -1, "out of range 0..="),
+            // Type.INT: above Integer.MAX_VALUE is not an int.
+            (
+                "auto.commit.interval.ms",
+                i64::from(i32::MAX) + 1,
+                "out of range 0..=2147483647",
+            ),
+        ];
+        for (key, value, range) in cases {
+            let (k, message) = rejected_key(ConsumerConfig::parse(&int(key, value)));
+            assert_eq!(k, key);
+            assert!(message.contains(range), "{key}: {message}");
+        }
+        // ProducerConfig: max.in.flight.requests.per.connection atLeast(1), retries
+        // between(0, Integer.MAX_VALUE), batch.size atLeast(0).
+        for (key, value) in [
+            ("max.in.flight.requests.per.connection", 0),
+            ("retries", -1),
+            ("batch.size", -1),
+            ("linger.ms", -1),
+        ] {
+            assert_eq!(rejected_key(ProducerConfig::parse(&int(key, value))).0, key);
+        }
+        // GroupCoordinatorConfig: offsets.commit.timeout.ms atLeast(1),
+        // offsets.topic.replication.factor a SHORT atLeast(1); LogConfig: min.insync.replicas
+        // atLeast(1).
+        for (key, value) in [
+            ("offsets.commit.timeout.ms", 0),
+            ("offsets.topic.replication.factor", 0),
+            ("offsets.topic.replication.factor", i64::from(i16::MAX) + 1),
+            ("min.insync.replicas", 0),
+        ] {
+            let result = ClusterConfig::parse(&int(key, value), ProtocolSwitches::default());
+            assert_eq!(rejected_key(result).0, key);
+        }
+    }
+
+    /// KafkaConfig.validateValues: replica.fetch.wait.max.ms at most replica.lag.time.max.ms
+    /// and replica.socket.timeout.ms (equal is fine); the broker heartbeat below the session.
+    #[test]
+    fn kafkas_cross_checks_between_broker_configs() {
+        let parse = |pairs: &[(&str, i64)]| {
+            let m: ConfigMap = pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), ConfigValue::Int(*v)))
+                .collect();
+            ClusterConfig::parse(&m, ProtocolSwitches::default())
+        };
+        parse(&[("replica.fetch.wait.max.ms", 30_000)]).expect("equal to both is allowed");
+        let (key, message) = rejected_key(parse(&[
+            ("replica.fetch.wait.max.ms", 2000),
+            ("replica.socket.timeout.ms", 1000),
+        ]));
+        assert_eq!(key, "replica.fetch.wait.max.ms");
+        assert!(message.contains("replica.socket.timeout.ms"), "{message}");
+        let (key, message) = rejected_key(parse(&[
+            ("broker.heartbeat.interval.ms", 9000),
+            ("broker.session.timeout.ms", 9000),
+        ]));
+        assert_eq!(key, "broker.heartbeat.interval.ms");
+        assert!(message.contains("broker.session.timeout.ms"), "{message}");
+        parse(&[("broker.heartbeat.interval.ms", 8999)]).expect("below the session");
+    }
+
+    /// KafkaProducer.configureDeliveryTimeout: an explicit delivery.timeout.ms below
+    /// linger.ms + request.timeout.ms is an error; the default is raised to the sum.
+    #[test]
+    fn default_delivery_timeout_is_raised_to_linger_plus_request_timeout() {
+        let config = ProducerConfig::parse(&int("request.timeout.ms", 200_000)).unwrap();
+        assert_eq!(config.delivery_timeout_ms, 200_005);
+        let explicit = map(&[
+            ("request.timeout.ms", ConfigValue::Int(200_000)),
+            ("delivery.timeout.ms", ConfigValue::Int(120_000)),
+        ]);
+        assert_eq!(
+            rejected_key(ProducerConfig::parse(&explicit)).0,
+            "delivery.timeout.ms"
         );
     }
 }

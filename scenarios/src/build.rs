@@ -111,6 +111,7 @@ impl Scenario {
             drain_ms: self.drain_ms,
             trace_messages: false,
             events_max: EVENTS_MAX,
+            still_events_max: sim::watchdog::STILL_EVENTS_MAX,
         })
     }
 

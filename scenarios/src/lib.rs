@@ -28,7 +28,7 @@ pub use format::{
     Caption, Cluster, ConsumerSpec, Disk, Expect, Fault, FaultAction, Network, Operands,
     ProducerSpec, Protocol, Scenario, TopicSpec, Truncation,
 };
-pub use run::{judge, run, Outcome};
+pub use run::{judge, run, run_with_events_max, Outcome};
 pub use sim::FindingKind;
 pub use workload::standard_workload;
 

@@ -504,7 +504,7 @@ fn set_errors_name_the_key_and_change_nothing() {
         ("producers[3].acks", "1", "--set producers[3].acks=1: key `producers[3].acks`: no producers[3]: the scenario has 1 producers"),
         ("seed", "abc", "--set seed=abc: key `seed`: invalid type: string \"abc\", expected u64"),
         ("protocol.truncation", "sideways", "--set protocol.truncation=sideways: key `protocol.truncation`: unknown variant `sideways`, expected `leader-epoch` or `high-watermark`"),
-        ("cluster.config.min.insync.replicas", "0", "--set cluster.config.min.insync.replicas=0: key `cluster.config.min.insync.replicas`: 0 is out of range 1..=64"),
+        ("cluster.config.min.insync.replicas", "0", "--set cluster.config.min.insync.replicas=0: key `cluster.config.min.insync.replicas`: 0 is out of range 1..=2147483647"),
         ("topics.replication_factor", "5", "--set topics.replication_factor=5: key `topics[0].replication_factor`: 5 is out of range 1..=3"),
         ("faults.at_ms", "5", "--set faults.at_ms=5: key `faults.at_ms`: [[faults]] cannot be changed with --set"),
         ("seed.x", "1", "--set seed.x=1: key `seed.x`: does not name a setting"),

@@ -78,6 +78,14 @@ impl Scenario {
 
     fn check_environment(&self) -> Check {
         check_range("network.latency_ms", self.network.latency_ms)?;
+        if self.network.latency_ms[0] == 0 {
+            // Time runs in whole milliseconds: a message that arrives in the millisecond it was
+            // sent lets two nodes answer each other for ever without time moving.
+            return Err(Problem::invalid(
+                "network.latency_ms",
+                "the minimum must be at least 1 ms (a message takes time)",
+            ));
+        }
         check_probability("network.drop_rate", self.network.drop_rate)?;
         check_probability("network.duplicate_rate", self.network.duplicate_rate)?;
         check_range("disk.write_latency_ms", self.disk.write_latency_ms)?;

@@ -125,7 +125,8 @@ impl Promises {
             | FindingKind::PollSkip
             | FindingKind::NonmonotonicPoll => self.consistency,
             FindingKind::Duplicate => self.idempotence,
-            FindingKind::TwoLeaders => true,
+            // A run that did not reach its end proves nothing: never a pass, never allowed.
+            FindingKind::TwoLeaders | FindingKind::Livelock => true,
             FindingKind::Stalled => self.liveness,
             // At-least-once: a group re-reads what was processed but not committed.
             FindingKind::Redelivery => false,
@@ -253,15 +254,58 @@ impl Observer {
 }
 
 /// Every finding of a finished run: those seen during it, then the final checks.
+///
+/// A run cut short (see [`World::cut_short`]) gets the findings seen during it and `livelock`:
+/// the final checks judge the end of the drain, which it never reached.
 pub fn check(world: &World) -> Vec<Finding> {
     let mut observer = world.observer.clone();
     let now = world.now();
+    if let Some(livelock) = world.cut_short() {
+        let explanation = livelock_explanation(world, livelock);
+        let records = vec![format!(
+            "{} event(s) in all, {} of the last {} sampled were `{}` events of {}",
+            livelock.events,
+            livelock.dominant,
+            livelock.sampled,
+            livelock.event,
+            subject_name(world, livelock.node)
+        )];
+        observer.push(now, FindingKind::Livelock, explanation, None, records);
+        return observer.findings;
+    }
     let logs = final_logs(world);
     let lost = check_lost_writes(&mut observer, now, world.history(), &logs);
     check_client_history(&mut observer, now, world, lost);
     check_divergence(&mut observer, now, world);
     check_stalled(&mut observer, now, world);
     observer.findings
+}
+
+fn subject_name(world: &World, node: Option<NodeId>) -> String {
+    node.map_or("the world (faults, phases)".to_owned(), |n| {
+        world.name(n).to_owned()
+    })
+}
+
+/// One line: where the run stopped, why, and which node's events kept it busy.
+fn livelock_explanation(world: &World, livelock: &crate::watchdog::Livelock) -> String {
+    let spec = world.spec();
+    let end = Time(spec.duration_ms.saturating_add(spec.drain_ms));
+    let node = subject_name(world, livelock.node);
+    let why = match livelock.reason {
+        crate::watchdog::CutShort::TimeStoodStill => format!(
+            "simulated time stood still ({} events at {}); {node} kept it busy with `{}` events",
+            spec.still_events_max, livelock.at, livelock.event
+        ),
+        crate::watchdog::CutShort::EventCap => format!(
+            "it used up its budget of {} events; the most frequent of its last events were `{}` events of {node}",
+            spec.events_max, livelock.event
+        ),
+    };
+    format!(
+        "the run was cut short at {} of {end}: {why}, so the final checks never ran",
+        livelock.at
+    )
 }
 
 /// Per partition, the committed log of its final leader: offset → value, below the HW.

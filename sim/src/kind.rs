@@ -32,11 +32,14 @@ pub enum FindingKind {
     /// A consumer group read a record again after a rebalance (at-least-once re-delivery:
     /// the record was processed but its offset not yet committed).
     Redelivery,
+    /// The run stopped before its end (simulated time stood still, or the event cap was hit):
+    /// nothing about it can be judged, so it is never a pass and never allowed.
+    Livelock,
 }
 
 impl FindingKind {
     /// Every kind, in declaration order.
-    pub const ALL: [FindingKind; 12] = [
+    pub const ALL: [FindingKind; 13] = [
         FindingKind::LostWrite,
         FindingKind::Duplicate,
         FindingKind::InconsistentOffsets,
@@ -49,6 +52,7 @@ impl FindingKind {
         FindingKind::TwoLeaders,
         FindingKind::Stalled,
         FindingKind::Redelivery,
+        FindingKind::Livelock,
     ];
 
     /// The kebab-case name, as written in scenario files and reports.
@@ -66,6 +70,7 @@ impl FindingKind {
             FindingKind::TwoLeaders => "two-leaders",
             FindingKind::Stalled => "stalled",
             FindingKind::Redelivery => "redelivery",
+            FindingKind::Livelock => "livelock",
         }
     }
 }

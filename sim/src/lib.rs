@@ -20,6 +20,7 @@ pub mod rng;
 pub mod spec;
 pub mod summary;
 pub mod trace;
+pub mod watchdog;
 pub mod world;
 
 pub use budget::{Breach, FaultBudget};
@@ -28,4 +29,5 @@ pub use kind::FindingKind;
 pub use network::NetworkConfig;
 pub use spec::*;
 pub use trace::{TraceEntry, TraceKind};
+pub use watchdog::{CutShort, Livelock};
 pub use world::{Checkpoint, HistoryRecord, Phase, Status, World, CONTROLLER};

@@ -167,8 +167,12 @@ pub struct WorldSpec {
     pub drain_ms: u64,
     /// Record every message in the trace (for the UI's message flow); off for speed.
     pub trace_messages: bool,
-    /// Stop after this many events (a bound against runaway runs).
+    /// Stop after this many events (a bound against runaway runs); a run stopped so is cut
+    /// short (`World::cut_short`) and judged `livelock`.
     pub events_max: u64,
+    /// Stop when one simulated millisecond holds this many events: time stands still
+    /// (`watchdog::STILL_EVENTS_MAX`).
+    pub still_events_max: u64,
 }
 
 /// The id of the client at `index` in the order producers then consumers: the one numbering

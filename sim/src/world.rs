@@ -9,6 +9,7 @@ use crate::node::Node;
 use crate::rng::Rngs;
 use crate::spec::{Client, FaultAction, WorldSpec};
 use crate::trace::{Fingerprint, TraceEntry, TraceKind};
+use crate::watchdog::{Livelock, Watchdog};
 use broker_core::*;
 use bytes::Bytes;
 use rand::Rng;
@@ -208,6 +209,9 @@ pub struct World {
     produced_by_hand: Vec<u64>,
     pub(crate) observer: Observer,
     outputs: Vec<Output>,
+    watchdog: Watchdog,
+    /// Set when the run stopped before its end.
+    cut_short: Option<Livelock>,
 }
 
 impl World {
@@ -239,6 +243,8 @@ impl World {
             produced_by_hand: vec![0; spec.producers.len()],
             observer: Observer::new(&spec),
             outputs: Vec::new(),
+            watchdog: Watchdog::new(spec.still_events_max, spec.events_max),
+            cut_short: None,
             spec: Arc::new(spec),
         };
         world.populate();
@@ -322,13 +328,29 @@ impl World {
         assert!(next.time >= self.now, "the event queue went back in time");
         self.now = next.time;
         self.events += 1;
-        if self.events >= self.spec.events_max {
-            self.finish();
+        let event = self.pending.take(next.slot);
+        if let Some(livelock) = self
+            .watchdog
+            .count(next.time, self.events, || subject(&event))
+        {
+            self.stop_short(livelock);
             return false;
         }
-        let event = self.pending.take(next.slot);
         self.dispatch(event);
         self.phase != Phase::Done
+    }
+
+    /// The watchdog stopped the run: it is over, and says why.
+    #[cold]
+    fn stop_short(&mut self, livelock: Livelock) {
+        self.phase = Phase::Done;
+        self.cut_short = Some(livelock);
+        self.record(
+            None,
+            TraceKind::Phase {
+                name: "cut-short".into(),
+            },
+        );
     }
 
     /// Inject a fault, as a UI does: it happens at the next millisecond, ordered exactly as the
@@ -848,6 +870,14 @@ impl World {
         slot.disk.power_fail(&mut self.rngs.disk, tear);
     }
 
+    /// Why the run stopped before its end (`None`: it reached its end, or is still going).
+    pub fn cut_short(&self) -> Option<&Livelock> {
+        self.cut_short.as_ref()
+    }
+    /// The most events any one simulated millisecond held so far.
+    pub fn busiest_millisecond(&self) -> u64 {
+        self.watchdog.peak()
+    }
     /// Simulated time now.
     pub fn now(&self) -> Time {
         self.now
@@ -954,5 +984,20 @@ impl World {
     /// The observer's promises.
     pub fn observer_promises(&self) -> &crate::findings::Promises {
         self.observer.promises()
+    }
+}
+
+/// The node an event is for and its kind, as the watchdog names them.
+fn subject(event: &Ev) -> (Option<NodeId>, &'static str) {
+    match event {
+        Ev::Deliver { to, message, .. } => (Some(*to), message.api_name()),
+        Ev::Disconnect { to, .. } => (Some(*to), "connection reset"),
+        Ev::Timer { node, .. } => (Some(*node), "timer"),
+        Ev::DiskDone { node, .. } => (Some(*node), "disk completion"),
+        Ev::Fault(_) => (None, "fault"),
+        Ev::Produce { producer } => (Some(crate::spec::client_id(*producer)), "workload send"),
+        Ev::StartClient { node } => (Some(*node), "client start"),
+        Ev::Flush { node } => (Some(*node), "page-cache flush"),
+        Ev::BeginDrain | Ev::End => (None, "phase change"),
     }
 }

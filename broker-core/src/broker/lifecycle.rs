@@ -7,6 +7,10 @@ use crate::metadata::{MetadataRecord, PartitionState};
 use crate::protocol::PartitionMetadata;
 use crate::record::RecordBatch;
 
+/// `BrokerLifecycleManager.resendExponentialBackoff` starts at 100 ms: a registration or a
+/// heartbeat that got no answer is sent again no sooner than this.
+const RESEND_BACKOFF_MS: u64 = 100;
+
 impl Broker {
     pub(super) fn start(&mut self, disk: DiskImage, incarnation_id: u64) {
         assert_eq!(
@@ -19,6 +23,7 @@ impl Broker {
         self.recover(disk);
         self.phase = Phase::Registering;
         self.send_registration();
+        // With an interval of 0 this is the one checkpoint (see `next_hw_checkpoint`).
         self.checkpoint_due = self
             .now
             .plus_ms(self.config.replica_high_watermark_checkpoint_interval_ms);
@@ -107,8 +112,13 @@ impl Broker {
             previous_broker_epoch: self.previous_broker_epoch,
         };
         self.out.send(self.controller, message);
-        // Retry until the controller accepts (it refuses while the old incarnation's session lives).
-        self.registration_due = self.now.plus_ms(self.config.broker_heartbeat_interval_ms);
+        // Retry until the controller accepts (it refuses while the old incarnation's session
+        // lives), at least `RESEND_BACKOFF_MS` apart.
+        self.registration_due = self.now.plus_ms(
+            self.config
+                .broker_heartbeat_interval_ms
+                .max(RESEND_BACKOFF_MS),
+        );
     }
 
     pub(super) fn on_registration_response(&mut self, error: ErrorCode, broker_epoch: BrokerEpoch) {
@@ -134,7 +144,15 @@ impl Broker {
             want_shut_down: self.shutting_down,
         };
         self.out.send(self.controller, message);
-        self.heartbeat_due = self.now.plus_ms(self.config.broker_heartbeat_interval_ms);
+        // Due again `broker.heartbeat.interval.ms` after this one, but not before its response
+        // (see `on_heartbeat_response`) or, if that is lost, `RESEND_BACKOFF_MS`: with an
+        // interval of 0 the broker heartbeats once per round trip, as Kafka's does.
+        self.heartbeat_sent = self.now;
+        self.heartbeat_due = self.now.plus_ms(
+            self.config
+                .broker_heartbeat_interval_ms
+                .max(RESEND_BACKOFF_MS),
+        );
     }
 
     pub(super) fn on_heartbeat_response(
@@ -158,6 +176,13 @@ impl Broker {
             self.send_registration();
             return;
         }
+        // `BrokerLifecycleManager.scheduleNextCommunicationAfterSuccess`: the next heartbeat
+        // `broker.heartbeat.interval.ms` after this one, and never before this response.
+        let next = self
+            .heartbeat_sent
+            .plus_ms(self.config.broker_heartbeat_interval_ms)
+            .max(self.now);
+        self.heartbeat_due = self.heartbeat_due.min(next);
         self.apply_metadata(records);
         self.fenced = is_fenced;
         if should_shut_down
@@ -372,9 +397,7 @@ impl Broker {
     }
 
     pub(super) fn write_hw_checkpoint(&mut self) {
-        self.checkpoint_due = self
-            .now
-            .plus_ms(self.config.replica_high_watermark_checkpoint_interval_ms);
+        self.checkpoint_due = self.next_hw_checkpoint();
         let hws = self
             .replicas
             .iter()
@@ -437,4 +460,17 @@ fn valid_prefix(entries: Vec<DiskEntry>) -> (Vec<RecordBatch>, u32) {
     }
     let torn = (total - batches.len()) as u32;
     (batches, torn)
+}
+
+impl Broker {
+    /// `ReplicaManager` schedules the HW checkpoint every
+    /// `replica.high-watermark.checkpoint.interval.ms`; `KafkaScheduler.schedule` runs a task
+    /// with a period of 0 once and never again (Kafka accepts 0: `ReplicationConfigs` has no
+    /// validator for it).
+    fn next_hw_checkpoint(&self) -> Time {
+        match self.config.replica_high_watermark_checkpoint_interval_ms {
+            0 => Time(u64::MAX),
+            ms => self.now.plus_ms(ms),
+        }
+    }
 }

@@ -187,6 +187,8 @@ pub struct Broker {
     out: Outbox,
     disk_ops: VecDeque<(DiskOpId, DiskPurpose)>,
     heartbeat_due: Time,
+    /// When the last heartbeat went out.
+    heartbeat_sent: Time,
     registration_due: Time,
     checkpoint_due: Time,
     isr_check_due: Time,
@@ -226,6 +228,7 @@ impl Broker {
             out: Outbox::default(),
             disk_ops: VecDeque::new(),
             heartbeat_due: Time(u64::MAX),
+            heartbeat_sent: Time(0),
             registration_due: Time(u64::MAX),
             checkpoint_due: Time(u64::MAX),
             isr_check_due: Time(u64::MAX),

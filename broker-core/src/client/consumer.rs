@@ -13,7 +13,7 @@ use crate::io::{HistoryEntry, Input, Output, PositionReason, ResetReason};
 use crate::outbox::Outbox;
 use crate::protocol::{FetchPartition, FetchPartitionResponse, Message, OffsetSpec};
 use crate::types::*;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 #[derive(Clone, Debug, Default)]
 struct Position {
@@ -86,15 +86,7 @@ impl Consumer {
             }
             Input::Disconnected {
                 peer: NodeId::Broker(broker),
-            } => {
-                self.group_disconnected(broker);
-                self.metadata.on_disconnected(now, broker);
-                self.fetches.remove(&broker);
-                // A ListOffsets to that broker may be lost too; asking again is harmless.
-                for position in self.positions.values_mut() {
-                    position.list_in_flight = None;
-                }
-            }
+            } => self.disconnected(broker),
             _ => {}
         }
         self.run();
@@ -104,16 +96,39 @@ impl Consumer {
     pub fn handle_timeout(&mut self, now: Time) {
         self.advance(now);
         self.metadata.expire(now);
-        self.fetches.retain(|_, (_, deadline, _)| *deadline > now);
-        for position in self.positions.values_mut() {
+        // `NetworkClient.handleTimedOutRequests`: a request past request.timeout.ms closes its
+        // connection (`processTimeoutDisconnection`), and the reconnect backoff spaces the
+        // retries, so even a request.timeout.ms of 0 lets time move.
+        let mut timed_out: BTreeSet<BrokerId> = self
+            .fetches
+            .iter()
+            .filter(|(_, (_, deadline, _))| *deadline <= now)
+            .map(|(broker, _)| *broker)
+            .collect();
+        for (tp, position) in &mut self.positions {
             if position
                 .list_in_flight
                 .is_some_and(|(_, deadline)| deadline <= now)
             {
                 position.list_in_flight = None;
+                timed_out.extend(self.metadata.leader(tp).map(|(leader, _)| leader));
             }
         }
+        for broker in timed_out {
+            self.disconnected(broker);
+        }
         self.run();
+    }
+
+    /// The connection to `broker` broke (or a request on it timed out).
+    fn disconnected(&mut self, broker: BrokerId) {
+        self.group_disconnected(broker);
+        self.metadata.on_disconnected(self.now, broker);
+        self.fetches.remove(&broker);
+        // A ListOffsets to that broker may be lost too; asking again is harmless.
+        for position in self.positions.values_mut() {
+            position.list_in_flight = None;
+        }
     }
 
     /// The next output, if any.

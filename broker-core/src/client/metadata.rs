@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 /// `reconnect.backoff.ms` (Kafka's default): after a connection to a broker breaks,
 /// `NetworkClient` waits this long before connecting to it again. Without it a client would
 /// resend to a dead broker as fast as the reset comes back.
-const RECONNECT_BACKOFF_MS: u64 = 50;
+pub(crate) const RECONNECT_BACKOFF_MS: u64 = 50;
 
 #[derive(Clone, Debug)]
 pub(crate) struct ClientMetadata {
@@ -159,14 +159,25 @@ impl ClientMetadata {
         true
     }
 
-    /// A request timed out or its broker went away: try the next bootstrap broker.
+    /// A request timed out: `NetworkClient` closes that connection (reconnect backoff) and
+    /// `Metadata.failedUpdate` makes the next refresh wait `retry.backoff.ms`; the next one goes
+    /// to another bootstrap broker. A `request.timeout.ms` of 0 expires every request at once;
+    /// these backoffs keep simulated time moving.
     pub(crate) fn expire(&mut self, now: Time) {
-        if self
-            .in_flight
-            .is_some_and(|(_, _, deadline)| deadline <= now)
-        {
-            self.in_flight = None;
+        let Some((_, broker, deadline)) = self.in_flight else {
+            return;
+        };
+        if deadline <= now {
+            self.on_disconnected(now, broker);
+            self.retry_at = now.plus_ms(self.timeouts.retry_backoff_ms);
         }
+    }
+
+    /// The client closed its connection to `broker` (a request on it timed out): no new
+    /// connection before `reconnect.backoff.ms`.
+    pub(crate) fn connection_closed(&mut self, now: Time, broker: BrokerId) {
+        self.reconnect_at
+            .insert(broker, now.plus_ms(RECONNECT_BACKOFF_MS));
     }
 
     pub(crate) fn on_disconnected(&mut self, now: Time, broker: BrokerId) {
@@ -188,7 +199,10 @@ impl ClientMetadata {
             Some((_, _, deadline)) => deadline,
             // A due refresh also waits for a bootstrap broker it may connect to.
             None if self.stale => self.retry_at.max(self.first_reconnect(now)),
-            None => self.refresh_due,
+            // `Metadata.timeToNextUpdate`: max(time to expire, time to allow an update). With
+            // `metadata.max.age.ms` = 0 the cache is always expired, and `retry.backoff.ms`
+            // alone spaces the refreshes.
+            None => self.refresh_due.max(self.retry_at),
         };
         let reconnect = self.reconnect_at.values().filter(|at| **at > now).min();
         reconnect.map_or(refresh, |at| refresh.min(*at))
@@ -221,5 +235,70 @@ impl crate::config::ConsumerConfig {
             retry_backoff_ms: self.retry_backoff_ms,
             request_timeout_ms: self.request_timeout_ms,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn metadata(max_age_ms: u64, retry_backoff_ms: u64, request_timeout_ms: u64) -> ClientMetadata {
+        let timeouts = MetadataTimeouts {
+            max_age_ms,
+            retry_backoff_ms,
+            request_timeout_ms,
+        };
+        ClientMetadata::new(
+            vec![BrokerId(1), BrokerId(2)],
+            vec![Topic::new("t")],
+            timeouts,
+        )
+    }
+
+    fn answer(m: &mut ClientMetadata, now: Time) {
+        let correlation_id = m.in_flight.expect("a request in flight").0;
+        let partition = PartitionMetadata {
+            tp: TopicPartition::new(&Topic::new("t"), 0),
+            leader: Some(BrokerId(1)),
+            leader_epoch: LeaderEpoch(0),
+            replicas: vec![BrokerId(1)],
+            isr: vec![BrokerId(1)],
+        };
+        assert!(m.on_response(now, correlation_id, vec![partition]));
+    }
+
+    /// `Metadata.timeToNextUpdate` = max(time to expire, time to allow an update): with
+    /// metadata.max.age.ms = 0 the next refresh waits retry.backoff.ms, never "now" forever.
+    #[test]
+    fn max_age_0_refreshes_retry_backoff_apart() {
+        let mut m = metadata(0, 100, 30_000);
+        let mut out = Outbox::default();
+        m.maybe_request(Time(0), &mut out);
+        answer(&mut m, Time(5));
+        assert_eq!(m.next_deadline(Time(5)), Time(105));
+        m.maybe_request(Time(5), &mut out);
+        assert!(m.in_flight.is_none(), "no refresh before the backoff");
+        m.maybe_request(Time(105), &mut out);
+        assert!(m.in_flight.is_some(), "a refresh once it is over");
+    }
+
+    /// request.timeout.ms = 0 expires a request at once; `NetworkClient` closes the connection
+    /// (reconnect backoff) and `Metadata.failedUpdate` waits retry.backoff.ms, so the next
+    /// request is not due at the same millisecond even with retry.backoff.ms = 0.
+    #[test]
+    fn request_timeout_0_expires_at_once_and_the_retry_waits() {
+        let mut m = metadata(300_000, 0, 0);
+        let mut out = Outbox::default();
+        m.maybe_request(Time(10), &mut out);
+        assert_eq!(m.next_deadline(Time(10)), Time(10), "due at once");
+        m.expire(Time(10));
+        assert!(m.in_flight.is_none());
+        assert!(!m.reachable(Time(10), BrokerId(1)));
+        m.maybe_request(Time(10), &mut out);
+        m.expire(Time(10));
+        // Both bootstrap brokers are backing off: nothing more at this millisecond.
+        m.maybe_request(Time(10), &mut out);
+        assert!(m.in_flight.is_none());
+        assert_eq!(m.next_deadline(Time(10)), Time(10 + RECONNECT_BACKOFF_MS));
     }
 }

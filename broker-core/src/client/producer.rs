@@ -4,7 +4,7 @@
 //! (`InitProducerId`, producer epoch, per-partition sequences). Every record's fate goes into
 //! the history.
 
-use super::metadata::ClientMetadata;
+use super::metadata::{ClientMetadata, RECONNECT_BACKOFF_MS};
 use super::partitioner::partition_for_key;
 use crate::config::{Partitioner, ProducerConfig};
 use crate::error::ErrorCode;
@@ -144,22 +144,35 @@ impl Producer {
     pub fn handle_timeout(&mut self, now: Time) {
         self.advance(now);
         self.metadata.expire(now);
-        if self
-            .idempotence
-            .init
-            .is_some_and(|(_, _, deadline)| deadline <= now)
-        {
-            self.idempotence.init = None;
+        // `NetworkClient.handleTimedOutRequests` gives up after request.timeout.ms (the request
+        // may still land) and closes that connection (`processTimeoutDisconnection`): nothing
+        // is retried on it before `reconnect.backoff.ms`, so even a request.timeout.ms of 0
+        // with a retry.backoff.ms of 0 lets time move.
+        if let Some((_, broker, deadline)) = self.idempotence.init {
+            if deadline <= now {
+                self.idempotence.init = None;
+                self.metadata.connection_closed(now, broker);
+            }
         }
-        let timed_out: Vec<CorrelationId> = self
+        let timed_out: Vec<(CorrelationId, TopicPartition)> = self
             .in_flight
             .iter()
             .filter(|(_, f)| f.deadline <= now)
-            .map(|(c, _)| *c)
+            .map(|(c, f)| (*c, f.tp.clone()))
             .collect();
-        for correlation_id in timed_out {
-            // `NetworkClient` gives up after request.timeout.ms: the request may still land.
+        for (correlation_id, tp) in timed_out {
             self.on_error(correlation_id, ErrorCode::REQUEST_TIMED_OUT);
+            // The retry waits for the new connection when retry.backoff.ms is shorter than
+            // reconnect.backoff.ms (with the defaults, 100 > 50, this changes nothing).
+            if self.config.retry_backoff_ms >= RECONNECT_BACKOFF_MS {
+                continue;
+            }
+            let reconnect = now.plus_ms(RECONNECT_BACKOFF_MS);
+            if let Some(queue) = self.queues.get_mut(&tp) {
+                for batch in queue.ready.iter_mut().take_while(|b| b.attempts > 0) {
+                    batch.retry_at = batch.retry_at.max(reconnect);
+                }
+            }
         }
         self.run();
     }
