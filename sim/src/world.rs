@@ -529,6 +529,7 @@ impl World {
                 client: from,
                 entry,
             }),
+            Output::CloseConnection { peer } => self.reset_connection(from, peer),
             Output::Stopped => {
                 self.stop_process(from, Status::Stopped);
                 self.record(Some(from), TraceKind::ProcessStopped);
