@@ -362,6 +362,8 @@ pub struct ProducerConfig {
     pub retries: u32,
     /// `retry.backoff.ms`.
     pub retry_backoff_ms: u64,
+    /// `retry.backoff.max.ms` (KIP-580): the cap of the exponential retry backoff.
+    pub retry_backoff_max_ms: u64,
     /// `delivery.timeout.ms`.
     pub delivery_timeout_ms: u64,
     /// `request.timeout.ms`.
@@ -374,6 +376,8 @@ pub struct ProducerConfig {
     pub max_in_flight_requests_per_connection: u32,
     /// `partitioner.class`.
     pub partitioner: Partitioner,
+    /// `partitioner.ignore.keys` (KIP-794): keyed records stick to a partition like null keys.
+    pub partitioner_ignore_keys: bool,
     /// `metadata.max.age.ms`.
     pub metadata_max_age_ms: u64,
 }
@@ -402,6 +406,8 @@ impl ProducerConfig {
             enable_idempotence,
             retries: r.int("retries", i64::from(i32::MAX), 0, i64::from(i32::MAX))? as u32,
             retry_backoff_ms: r.ms("retry.backoff.ms", 100)?,
+            // `CommonClientConfigs.DEFAULT_RETRY_BACKOFF_MAX_MS`, `atLeast(0L)`.
+            retry_backoff_max_ms: r.ms("retry.backoff.max.ms", 1000)?,
             delivery_timeout_ms: r.ms("delivery.timeout.ms", 120_000)?,
             request_timeout_ms: r.ms("request.timeout.ms", 30_000)?,
             linger_ms: r.ms("linger.ms", 5)?,
@@ -413,6 +419,7 @@ impl ProducerConfig {
                 100,
             )? as u32,
             partitioner,
+            partitioner_ignore_keys: r.flag("partitioner.ignore.keys", false)?,
             metadata_max_age_ms: r.ms("metadata.max.age.ms", 300_000)?,
         };
         r.finish()?;
