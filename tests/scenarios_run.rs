@@ -174,6 +174,45 @@ fn acks_all_with_min_isr_2_keeps_every_acknowledged_write() {
     }
 }
 
+/// `KafkaApis.handleProduceRequest`: an acks=0 produce that fails closes the client's connection,
+/// so the producer refreshes its metadata (`NetworkClient` on a disconnect). broker-1, deposed
+/// while paused, refuses what queued up for it when it wakes at 20 s, and then gets nothing more:
+/// without the close it would swallow every acks=0 write until `metadata.max.age.ms` (5 min).
+#[test]
+fn an_acks_0_producer_leaves_a_deposed_leader_at_its_first_error() {
+    for seed in 1..=3 {
+        let s = scenario(
+            "replication-zombie-leader",
+            seed,
+            &[("producers.acks", "0")],
+        );
+        let outcome = run(&s, false).expect("runs");
+        let rejected_at: Vec<u64> = outcome
+            .world
+            .trace()
+            .iter()
+            .filter(|e| {
+                matches!(
+                    &e.kind,
+                    sim::TraceKind::Event {
+                        event: broker_core::Event::ProduceRejected {
+                            error: broker_core::ErrorCode::NOT_LEADER_OR_FOLLOWER,
+                            ..
+                        }
+                    }
+                )
+            })
+            .map(|e| e.time.0)
+            .collect();
+        assert!(
+            !rejected_at.is_empty(),
+            "seed {seed}: the queued writes are refused"
+        );
+        let late = rejected_at.iter().filter(|t| **t > 21_000).count();
+        assert_eq!(late, 0, "seed {seed}: refusals after 21 s: {late}");
+    }
+}
+
 #[test]
 fn leader_failover_elects_a_new_leader_in_a_higher_epoch() {
     let outcome = run(&scenario("leader-failover", 1, &[]), false).expect("runs");
