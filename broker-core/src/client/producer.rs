@@ -252,6 +252,7 @@ impl Producer {
         self.assign_partitions();
         self.close_lingered_batches();
         self.expire_batches();
+        self.expire_in_flight();
         self.maybe_resolve_sequences();
         self.maybe_bump_epoch();
         self.maybe_init_producer_id();
@@ -370,7 +371,17 @@ impl Producer {
         self.idempotence.producer = Some(producer);
         for tp in bumped {
             let mut next = 0i32;
+            let mut unknown = Vec::new();
             if let Some(queue) = self.queues.get_mut(&tp) {
+                // A batch that may already be in the log is not re-sent under the new epoch,
+                // where the broker could not recognise it: Kafka does re-send it and may write it
+                // twice; the lab holds an idempotent producer to no duplicates and reports its
+                // outcome as unknown instead.
+                let (written, rest): (VecDeque<_>, VecDeque<_>) = std::mem::take(&mut queue.ready)
+                    .into_iter()
+                    .partition(|b| b.fields.is_some() && b.maybe_written);
+                queue.ready = rest;
+                unknown.extend(written);
                 for batch in queue.ready.iter_mut().filter(|b| b.fields.is_some()) {
                     batch.fields = Some(ProducerFields {
                         producer_id,
@@ -380,6 +391,9 @@ impl Producer {
                     batch.sequence_reset = true;
                     next = next.wrapping_add(batch.records.len() as i32);
                 }
+            }
+            for batch in unknown {
+                self.complete_failed(&tp, batch, ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER);
             }
             let sequences = PartitionSequences {
                 producer,

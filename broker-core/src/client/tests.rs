@@ -9,6 +9,7 @@ use crate::record::{ProducerFields, Record, RecordBatch};
 use crate::types::*;
 use crate::{Consumer, Producer};
 use bytes::Bytes;
+use std::collections::BTreeSet;
 
 fn tp() -> TopicPartition {
     TopicPartition::new(&Topic::new("t"), 0)
@@ -389,6 +390,35 @@ fn null_keys_stick_to_a_partition_until_batch_size_bytes() {
     assert_eq!(run(230, 0), [21 + 20, 20 + 19, 20]);
     // A long linger fills batches: the switch comes with each full batch (11 records, then 10).
     assert_eq!(run(230, 60_000), [11 + 10 + 10 + 9, 30, 30]);
+}
+
+/// `partitioner.ignore.keys` (KIP-794): keyed records are placed like null keys, on the sticky
+/// partition, instead of by their hash.
+#[test]
+fn ignore_keys_places_keyed_records_on_the_sticky_partition() {
+    let run = |ignore: bool| {
+        let settings = [
+            ("enable.idempotence", ConfigValue::Bool(false)),
+            ("partitioner.ignore.keys", ConfigValue::Bool(ignore)),
+        ];
+        let mut h = ProducerHarness::with(&settings, 3);
+        let mut partitions = BTreeSet::new();
+        for i in 0..12 {
+            for (p, _) in h.ack_all() {
+                partitions.insert(p);
+            }
+            let key = Some(Bytes::from(format!("k{i}")));
+            let value = Bytes::from(format!("v{i}"));
+            h.input(Input::Command(ClientCommand::Send { key, value }));
+            h.advance(1);
+        }
+        for (p, _) in h.ack_all() {
+            partitions.insert(p);
+        }
+        partitions
+    };
+    assert_eq!(run(true), BTreeSet::from([0]));
+    assert_eq!(run(false).len(), 3, "12 keys hash to every partition");
 }
 
 /// `Sender.getExpiredInflightBatches`: a batch in flight fails at `delivery.timeout.ms` from its
