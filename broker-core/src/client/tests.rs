@@ -350,6 +350,49 @@ fn a_sequence_gap_bumps_the_epoch_and_renumbers_the_unfinished_batches() {
     assert!(!failed, "both batches retried, none failed");
 }
 
+/// At an epoch bump a batch that may already be in the log (its connection broke) is not re-sent
+/// under the new epoch, where the broker could not recognise it: its outcome is unknown. Kafka
+/// re-sends it and may write it twice; the lab holds an idempotent producer to no duplicates.
+#[test]
+fn an_epoch_bump_does_not_resend_a_batch_that_may_be_written() {
+    let mut h = ProducerHarness::new(true);
+    h.grant_producer_id(42);
+    h.send("v1");
+    h.advance(1);
+    assert_eq!(h.produces().len(), 2);
+    h.input(Input::Disconnected {
+        peer: NodeId::Broker(BrokerId(1)),
+    });
+    h.advance(1_000);
+    let retry = h.produces();
+    assert_eq!(
+        retry.iter().map(|p| p.1).collect::<Vec<_>>(),
+        vec![fields(0, 0)]
+    );
+    h.answer(retry[0].0, ErrorCode::NONE);
+    h.advance(1_000);
+    let retry = h.produces();
+    assert_eq!(
+        retry.iter().map(|p| p.1).collect::<Vec<_>>(),
+        vec![fields(0, 1)]
+    );
+    // The gap right after the last acknowledged batch: bump the epoch.
+    h.answer(retry[0].0, ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER);
+    h.advance(1_000);
+    assert!(h.produces().is_empty(), "v1 is not re-sent");
+    let unknown = h.history.iter().any(|(_, e)| {
+        matches!(e, HistoryEntry::SendCompleted { value, outcome: SendOutcome::Info(_), .. } if value.as_ref() == b"v1")
+    });
+    assert!(unknown, "v1's outcome is unknown");
+    h.send("v2");
+    h.advance(1);
+    let next = h.produces();
+    assert_eq!(
+        next.iter().map(|p| p.1).collect::<Vec<_>>(),
+        vec![fields(1, 0)]
+    );
+}
+
 /// KIP-794 (`BuiltInPartitioner.updatePartitionInfo`): records without a key stick to one
 /// partition until `batch.size` bytes went to it and its batch is full, or twice `batch.size`
 /// went to it, however many batches `linger.ms` closes meanwhile.
