@@ -174,6 +174,87 @@ fn acks_all_with_min_isr_2_keeps_every_acknowledged_write() {
     }
 }
 
+/// `KafkaApis.handleProduceRequest`: an acks=0 produce that fails closes the client's connection,
+/// so the producer refreshes its metadata (`NetworkClient` on a disconnect). broker-1, deposed
+/// while paused, refuses what queued up for it when it wakes at 20 s, and then gets nothing more:
+/// without the close it would swallow every acks=0 write until `metadata.max.age.ms` (5 min).
+#[test]
+fn an_acks_0_producer_leaves_a_deposed_leader_at_its_first_error() {
+    for seed in 1..=3 {
+        let s = scenario(
+            "replication-zombie-leader",
+            seed,
+            &[("producers.acks", "0")],
+        );
+        let outcome = run(&s, false).expect("runs");
+        let rejected_at: Vec<u64> = outcome
+            .world
+            .trace()
+            .iter()
+            .filter(|e| {
+                matches!(
+                    &e.kind,
+                    sim::TraceKind::Event {
+                        event: broker_core::Event::ProduceRejected {
+                            error: broker_core::ErrorCode::NOT_LEADER_OR_FOLLOWER,
+                            ..
+                        }
+                    }
+                )
+            })
+            .map(|e| e.time.0)
+            .collect();
+        assert!(
+            !rejected_at.is_empty(),
+            "seed {seed}: the queued writes are refused"
+        );
+        let late = rejected_at.iter().filter(|t| **t > 21_000).count();
+        assert_eq!(late, 0, "seed {seed}: refusals after 21 s: {late}");
+    }
+}
+
+/// A random drop stands for a connection reset: until its ends notice (one maximum latency later)
+/// nothing else goes through that connection, in either direction, as over TCP. Otherwise a batch
+/// sent after a lost one could arrive first, which a real connection never allows.
+#[test]
+fn nothing_crosses_a_reset_connection_until_its_ends_notice() {
+    let s = scenario("producer-idempotence", 1, &[]);
+    let notice_ms = s.network.latency_ms[1].max(1);
+    let outcome = run(&s, true).expect("runs");
+    let trace = outcome.world.trace();
+    let pair = |a: broker_core::NodeId, b: broker_core::NodeId| (a.min(b), a.max(b));
+    let mut resets = std::collections::BTreeMap::new();
+    let (mut crossing, mut cut) = (0, 0);
+    for (i, e) in trace.iter().enumerate() {
+        let Some(from) = e.node else { continue };
+        match &e.kind {
+            sim::TraceKind::Dropped { to, reason, .. } if reason.as_ref() == "random" => {
+                resets.insert(pair(from, *to), e.time.0 + notice_ms);
+            }
+            sim::TraceKind::Sent { to, .. } => {
+                let reset = resets
+                    .get(&pair(from, *to))
+                    .is_some_and(|until| e.time.0 < *until);
+                let dropped_next = trace.get(i + 1).is_some_and(|n| {
+                    matches!(&n.kind, sim::TraceKind::Dropped { .. })
+                        && n.time == e.time
+                        && n.node == e.node
+                });
+                if reset {
+                    crossing += 1;
+                    cut += usize::from(dropped_next);
+                }
+            }
+            _ => {}
+        }
+    }
+    assert!(crossing > 0, "the run sends on reset connections");
+    assert_eq!(
+        cut, crossing,
+        "every message sent on a reset connection is dropped"
+    );
+}
+
 #[test]
 fn leader_failover_elects_a_new_leader_in_a_higher_epoch() {
     let outcome = run(&scenario("leader-failover", 1, &[]), false).expect("runs");

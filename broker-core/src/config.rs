@@ -423,6 +423,8 @@ pub struct ProducerConfig {
     pub retries: u32,
     /// `retry.backoff.ms`.
     pub retry_backoff_ms: u64,
+    /// `retry.backoff.max.ms` (KIP-580): the cap of the exponential retry backoff.
+    pub retry_backoff_max_ms: u64,
     /// `delivery.timeout.ms`.
     pub delivery_timeout_ms: u64,
     /// `request.timeout.ms`.
@@ -435,6 +437,8 @@ pub struct ProducerConfig {
     pub max_in_flight_requests_per_connection: u32,
     /// `partitioner.class`.
     pub partitioner: Partitioner,
+    /// `partitioner.ignore.keys` (KIP-794): keyed records stick to a partition like null keys.
+    pub partitioner_ignore_keys: bool,
     /// `metadata.max.age.ms`.
     pub metadata_max_age_ms: u64,
 }
@@ -467,6 +471,8 @@ impl ProducerConfig {
             retries: r.int("retries", i64::from(i32::MAX), 0, i64::from(i32::MAX))? as u32,
             // LONG, atLeast(0).
             retry_backoff_ms: r.long_ms("retry.backoff.ms", 100)?,
+            // LONG, atLeast(0) (`CommonClientConfigs.DEFAULT_RETRY_BACKOFF_MAX_MS`).
+            retry_backoff_max_ms: r.long_ms("retry.backoff.max.ms", 1000)?,
             // INT, atLeast(0).
             delivery_timeout_ms: r.ms("delivery.timeout.ms", 120_000)?,
             // INT, atLeast(0): 0 expires every request at once.
@@ -483,6 +489,8 @@ impl ProducerConfig {
                 i64::from(i32::MAX),
             )? as u32,
             partitioner,
+            // BOOLEAN.
+            partitioner_ignore_keys: r.flag("partitioner.ignore.keys", false)?,
             // LONG, atLeast(0): 0 refreshes on every poll, `retry.backoff.ms` apart.
             metadata_max_age_ms: r.long_ms("metadata.max.age.ms", 300_000)?,
         };

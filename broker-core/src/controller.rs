@@ -8,7 +8,7 @@
 use crate::config::{ClusterConfig, TopicConfig};
 use crate::error::ErrorCode;
 use crate::io::{DiskEntry, DiskImage, DiskOp, Event, FileName, Input, Output};
-use crate::metadata::{MetadataImage, MetadataRecord, PartitionState};
+use crate::metadata::{effective_min_isr, MetadataImage, MetadataRecord, PartitionState};
 use crate::outbox::Outbox;
 use crate::protocol::Message;
 use crate::types::*;
@@ -606,9 +606,19 @@ impl Controller {
         acceptable: &'a dyn Fn(BrokerId) -> bool,
     ) -> PartitionChange<'a> {
         let config = self.image.topic_config(&tp.topic);
+        let replication_factor = self
+            .image
+            .partitions
+            .get(tp)
+            .map_or(usize::MAX, |p| p.replicas.len());
+        // `ReplicationControlManager.getTopicEffectiveMinIsr` (KAFKA-15583).
+        let min_isr = effective_min_isr(
+            config.map_or(1, |c| c.min_insync_replicas),
+            replication_factor,
+        );
         PartitionChange {
             elr_enabled: self.config.protocol.eligible_leader_replicas,
-            min_isr: config.map_or(1, |c| c.min_insync_replicas as usize),
+            min_isr: min_isr as usize,
             unclean_election: config.is_some_and(|c| c.unclean_leader_election_enable),
             unclean_shutdown,
             acceptable,

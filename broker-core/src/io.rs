@@ -74,6 +74,13 @@ pub enum Output {
     Event(Event),
     /// A client operation for the history.
     History(HistoryEntry),
+    /// Close the connection to `peer` (`RequestChannel.CloseConnectionAction`): the driver breaks
+    /// it, and both ends get `Input::Disconnected`. A broker does this when an `acks=0` produce
+    /// fails, the only way such a client learns of the error (`KafkaApis.handleProduceRequest`).
+    CloseConnection {
+        /// The other end.
+        peer: NodeId,
+    },
     /// A controlled shutdown finished: the process exits.
     Stopped,
 }

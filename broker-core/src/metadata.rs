@@ -30,6 +30,16 @@ pub struct PartitionState {
     pub last_known_leader: Option<BrokerId>,
 }
 
+/// The `min.insync.replicas` that counts: the configured value capped by the replication factor
+/// (KAFKA-15583: `Partition.effectiveMinIsr` on the broker, used by the append check, the
+/// delayed-produce check and the HW; `ReplicationControlManager.getTopicEffectiveMinIsr` in the
+/// controller, for ELR). Kafka accepts a `min.insync.replicas` above the replication factor;
+/// without the cap an `acks=all` write to such a topic could never succeed.
+pub fn effective_min_isr(min_insync_replicas: u32, replication_factor: usize) -> u32 {
+    let replication_factor = u32::try_from(replication_factor).unwrap_or(u32::MAX);
+    min_insync_replicas.min(replication_factor)
+}
+
 /// One record of the metadata log.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[allow(missing_docs)]
@@ -152,5 +162,18 @@ impl MetadataImage {
     /// The configuration of a topic.
     pub fn topic_config(&self, topic: &Topic) -> Option<&TopicConfig> {
         self.topics.get(topic).map(|(_, config)| config)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::effective_min_isr;
+
+    /// `ReplicationControlManagerTest`: min ISR 5 on a topic of replication factor 3 counts as 3.
+    #[test]
+    fn effective_min_isr_is_capped_by_the_replication_factor() {
+        assert_eq!(effective_min_isr(5, 3), 3);
+        assert_eq!(effective_min_isr(2, 3), 2);
+        assert_eq!(effective_min_isr(2, 1), 1);
     }
 }

@@ -26,6 +26,10 @@ impl Outbox {
         self.queue.push_back(Output::History(entry));
     }
 
+    pub(crate) fn close_connection(&mut self, peer: NodeId) {
+        self.queue.push_back(Output::CloseConnection { peer });
+    }
+
     pub(crate) fn push(&mut self, output: Output) {
         self.queue.push_back(output);
     }

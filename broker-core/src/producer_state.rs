@@ -59,16 +59,12 @@ impl ProducerState {
     /// Validate an incoming batch (`ProducerAppendInfo.checkProducerEpoch`/`checkSequence`).
     pub fn check(&self, producer: &ProducerFields, last_seq: i32) -> AppendCheck {
         let Some(entry) = self.producers.get(&producer.producer_id) else {
-            // A producer this log has no record of must start at sequence 0
-            // (`ProducerAppendInfo.checkSequence` before KIP-360, `UnknownProducerIdException`).
-            // Kafka 2.5+ accepts any sequence here because retention may have deleted the
-            // producer's batches; the lab has no retention, and accepting would let a batch
-            // overtake earlier ones still in flight to a stale leader.
-            return if producer.base_sequence == 0 {
-                AppendCheck::Append
-            } else {
-                AppendCheck::Reject(ErrorCode::UNKNOWN_PRODUCER_ID)
-            };
+            // A producer id this log has no state for accepts any sequence
+            // (`ProducerAppendInfo.checkSequence`, Kafka 2.5+ / KIP-360: with no current epoch,
+            // "accept writes with any sequence number", since retention may have deleted the
+            // producer's batches). Only a transactional producer with a verification entry
+            // must start at 0; the lab has no transactions.
+            return AppendCheck::Append;
         };
         if producer.producer_epoch < entry.epoch {
             return AppendCheck::Reject(ErrorCode::INVALID_PRODUCER_EPOCH);
@@ -222,16 +218,27 @@ mod tests {
     }
 
     #[test]
-    fn unknown_producers_start_at_zero_and_state_rebuilds_from_the_log() {
+    fn unknown_producers_accept_any_sequence_and_state_rebuilds_from_the_log() {
         let log = [
             batch(7, 0, 40, 2, 0),
             batch(8, 0, 0, 1, 2),
             batch(7, 0, 42, 1, 3),
         ];
         let state = ProducerState::rebuilt(log.iter());
+        // `ProducerAppendInfo.checkSequence`: no state for the producer id, any sequence.
         assert_eq!(
             check(&ProducerState::default(), &log[0]),
-            AppendCheck::Reject(ErrorCode::UNKNOWN_PRODUCER_ID)
+            AppendCheck::Append
+        );
+        assert_eq!(
+            check(&state, &batch(9, 3, 17, 1, 9)),
+            AppendCheck::Append,
+            "another producer id without state, any epoch and sequence"
+        );
+        assert_eq!(
+            check(&state, &batch(7, 0, 44, 1, 9)),
+            AppendCheck::Reject(ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER),
+            "a producer with state must follow on"
         );
         assert_eq!(
             check(&ProducerState::default(), &log[1]),

@@ -212,6 +212,10 @@ pub struct World {
     watchdog: Watchdog,
     /// Set when the run stopped before its end.
     cut_short: Option<Livelock>,
+    /// Connections reset (a random drop, or a broker closing one) and when both ends notice:
+    /// until then nothing more goes through, as over a TCP connection after a reset, so a
+    /// message never arrives after a lost one that was sent before it.
+    resets: BTreeMap<(NodeId, NodeId), Time>,
 }
 
 impl World {
@@ -245,6 +249,7 @@ impl World {
             outputs: Vec::new(),
             watchdog: Watchdog::new(spec.still_events_max, spec.events_max),
             cut_short: None,
+            resets: BTreeMap::new(),
             spec: Arc::new(spec),
         };
         world.populate();
@@ -551,6 +556,7 @@ impl World {
                 client: from,
                 entry,
             }),
+            Output::CloseConnection { peer } => self.reset_connection(from, peer),
             Output::Stopped => {
                 self.stop_process(from, Status::Stopped);
                 self.record(Some(from), TraceKind::ProcessStopped);
@@ -574,6 +580,9 @@ impl World {
             .network
             .route(self.now, from, to, &message, &mut self.rngs.network)
         {
+            Route::Deliver(_) if self.connection_reset(from, to) => {
+                self.trace_drop(from, to, &message, "connection reset");
+            }
             Route::Deliver(times) => {
                 let incarnation = self.slots[&to].incarnation;
                 let last = times.len() - 1;
@@ -625,8 +634,22 @@ impl World {
     /// lost to a cut link get no such notice: the sender only times out, as in a partition.
     fn reset_connection(&mut self, a: NodeId, b: NodeId) {
         let at = self.now.plus_ms(self.spec.network.latency_ms.1.max(1));
+        self.resets.insert((a.min(b), a.max(b)), at);
         self.notify_disconnect(at, a, b);
         self.notify_disconnect(at, b, a);
+    }
+
+    /// Whether the connection between `a` and `b` was reset and its ends have not noticed yet.
+    fn connection_reset(&mut self, a: NodeId, b: NodeId) -> bool {
+        let key = (a.min(b), a.max(b));
+        match self.resets.get(&key) {
+            Some(at) if self.now < *at => true,
+            Some(_) => {
+                self.resets.remove(&key);
+                false
+            }
+            None => false,
+        }
     }
 
     /// `to` (its current process) learns at `at` that its connection to `peer` broke.

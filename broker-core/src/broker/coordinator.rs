@@ -82,7 +82,7 @@ impl Broker {
         let tp = TopicPartition::new(&Topic::new(OFFSETS_TOPIC), partition);
         let error = match self.replicas.get(&tp) {
             Some(r) if r.leading.is_some() && !self.fenced => {
-                if (r.isr.len() as u32) < r.min_insync_replicas {
+                if r.under_min_isr() {
                     ErrorCode::NOT_ENOUGH_REPLICAS
                 } else {
                     ErrorCode::NONE
@@ -117,7 +117,7 @@ impl Broker {
             return;
         };
         let (written, hw) = (replica.log.written_end(), replica.log.high_watermark());
-        let enough = replica.maximal_isr_len() as u32 >= replica.min_insync_replicas;
+        let enough = replica.maximal_isr_len() as u32 >= replica.effective_min_isr();
         let done: Vec<PendingGroupWrite> = self
             .group_writes
             .extract_if(.., |w| {

@@ -28,8 +28,7 @@ impl Broker {
         let error = match self.replicas.get(&tp) {
             Some(r) if r.leading.is_some() && !self.fenced => {
                 // Checked before the append against the committed ISR: NOT_ENOUGH_REPLICAS.
-                let under_min_isr = (r.isr.len() as u32) < r.min_insync_replicas;
-                if acks == Acks::All && under_min_isr {
+                if acks == Acks::All && r.under_min_isr() {
                     ErrorCode::NOT_ENOUGH_REPLICAS
                 } else {
                     ErrorCode::NONE
@@ -81,17 +80,22 @@ impl Broker {
             tp: tp.clone(),
             error,
         });
-        if acks != Acks::None {
-            self.out.send(
-                from,
-                Message::ProduceResponse {
-                    correlation_id,
-                    tp,
-                    error,
-                    base_offset: None,
-                },
-            );
+        if acks == Acks::None {
+            // `KafkaApis.handleProduceRequest`: an acks=0 client expects no answer, so the
+            // broker closes its connection; the client's `NetworkClient` sees the disconnect and
+            // refreshes its metadata (a deposed leader otherwise swallows its writes).
+            self.out.close_connection(from);
+            return;
         }
+        self.out.send(
+            from,
+            Message::ProduceResponse {
+                correlation_id,
+                tp,
+                error,
+                base_offset: None,
+            },
+        );
     }
 
     /// The idempotence check of a batch: `Ok(None)` to append, `Ok(Some(offset))` for a
@@ -134,7 +138,7 @@ impl Broker {
         };
         let written = replica.log.written_end();
         let hw = replica.log.high_watermark();
-        let enough = replica.maximal_isr_len() as u32 >= replica.min_insync_replicas;
+        let enough = replica.maximal_isr_len() as u32 >= replica.effective_min_isr();
         let mut ready = Vec::new();
         self.delayed_produces.retain(|p| {
             if &p.tp != tp {
@@ -434,10 +438,7 @@ impl Broker {
             return false;
         };
         // KAFKA-15583 (3.7): no HW advance while the ISR is below min ISR.
-        let min_isr = replica
-            .min_insync_replicas
-            .min(replica.replicas.len() as u32);
-        if requires_min_isr && (replica.isr.len() as u32) < min_isr {
+        if requires_min_isr && replica.under_min_isr() {
             return false;
         }
         let leader_leo = replica.log.written_end();

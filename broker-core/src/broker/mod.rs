@@ -109,6 +109,16 @@ impl Replica {
                 .is_some_and(|p| p.new_isr.contains(&broker))
     }
 
+    /// `min.insync.replicas` capped by the replication factor (`Partition.effectiveMinIsr`).
+    pub fn effective_min_isr(&self) -> u32 {
+        crate::metadata::effective_min_isr(self.min_insync_replicas, self.replicas.len())
+    }
+
+    /// Whether the committed ISR is below the effective min ISR (`Partition.isUnderMinIsr`).
+    pub fn under_min_isr(&self) -> bool {
+        (self.isr.len() as u32) < self.effective_min_isr()
+    }
+
     /// The size of the maximal ISR.
     pub fn maximal_isr_len(&self) -> usize {
         let added = self.pending_isr().map_or(0, |p| {

@@ -485,6 +485,67 @@ fn acks_all_below_min_isr_is_rejected_before_append() {
     assert_eq!(h.log_appends(), 0);
 }
 
+/// `KafkaApis.handleProduceRequest`: an acks=0 produce that fails gets no answer; the broker
+/// closes the client's connection instead, so the client refreshes its metadata.
+#[test]
+fn a_failed_acks_0_produce_closes_the_connection() {
+    let mut follower = Harness::new(
+        2,
+        ProtocolSwitches::default(),
+        DiskImage::default(),
+        1,
+        state(1, 0, &[1, 2, 3]),
+    );
+    let id = follower.produce(Acks::None, 1);
+    assert!(follower
+        .out
+        .contains(&Output::CloseConnection { peer: CLIENT }));
+    assert_eq!(follower.produce_response(id), None, "acks=0: no answer");
+    assert_eq!(follower.leo(), Offset(0));
+
+    let mut leader = Harness::leader(ProtocolSwitches::default(), 1, &[1, 2, 3]);
+    leader.produce(Acks::None, 1);
+    assert_eq!(leader.leo(), Offset(1));
+    let closed = |o: &Output| matches!(o, Output::CloseConnection { .. });
+    assert!(
+        !leader.out.iter().any(closed),
+        "a success keeps the connection"
+    );
+}
+
+/// KAFKA-15583 (`Partition.effectiveMinIsr`): `min.insync.replicas` above the replication factor
+/// counts as the replication factor in the append check, the delayed-produce check and the HW.
+#[test]
+fn min_isr_above_the_replication_factor_is_capped_by_it() {
+    let single = PartitionState {
+        replicas: ids(&[1]),
+        ..state(1, 0, &[1])
+    };
+    let mut h = Harness::new(
+        1,
+        ProtocolSwitches::default(),
+        DiskImage::default(),
+        2,
+        single,
+    );
+    assert_eq!(h.replica().effective_min_isr(), 1);
+    let id = h.produce(Acks::All, 1);
+    assert_eq!(
+        h.produce_response(id),
+        Some((ErrorCode::NONE, Some(Offset(0)))),
+        "RF=1 with min ISR 2: acks=all is accepted, committed and answered"
+    );
+    assert_eq!(h.hw(), Offset(1));
+    // With RF=3 the configured value stands: ISR [1] is below min ISR 2.
+    let mut h = Harness::leader(ProtocolSwitches::default(), 2, &[1]);
+    assert_eq!(h.replica().effective_min_isr(), 2);
+    let id = h.produce(Acks::All, 1);
+    assert_eq!(
+        h.produce_response(id),
+        Some((ErrorCode::NOT_ENOUGH_REPLICAS, None))
+    );
+}
+
 #[test]
 fn hw_freezes_below_min_isr_only_with_kafka_15583() {
     let run = |protocol| {
@@ -551,10 +612,13 @@ fn not_enough_replicas_after_append_when_isr_shrinks_under_a_pending_produce() {
     assert_eq!(h.leo(), Offset(1), "the record stays in the log");
 }
 
-/// With today's switches the HW cannot pass a batch while the committed ISR is below min ISR, so
-/// only a raised `min.insync.replicas` (a topic config change) reaches the error.
+/// With today's switches the HW cannot pass a batch while the committed ISR is below the
+/// effective min ISR, and the maximal ISR is never smaller than the committed one, so the error
+/// is out of reach: a `min.insync.replicas` raised above the replication factor counts as the
+/// replication factor in the answer too (`Partition.checkEnoughReplicasReachOffset` uses
+/// `effectiveMinIsr`, KAFKA-15583).
 #[test]
-fn not_enough_replicas_after_append_when_min_isr_is_raised() {
+fn a_min_isr_raised_above_the_replication_factor_still_answers_acks_all() {
     let two = PartitionState {
         replicas: ids(&[1, 2]),
         ..state(1, 0, &[1, 2])
@@ -589,11 +653,11 @@ fn not_enough_replicas_after_append_when_min_isr_is_raised() {
     ]);
     h.fetch(2, 0, None, 0);
     h.fetch(2, 1, Some(0), 0);
-    // HW rule uses min(min ISR, RF) = 2; the answer compares the maximal ISR (2) with 3.
+    // Both the HW rule and the answer use min(min ISR 3, RF 2) = 2.
     assert_eq!(h.hw(), Offset(1));
     assert_eq!(
         h.produce_response(id),
-        Some((ErrorCode::NOT_ENOUGH_REPLICAS_AFTER_APPEND, None))
+        Some((ErrorCode::NONE, Some(Offset(0))))
     );
 }
 

@@ -1,4 +1,5 @@
-//! Kafka's default partitioner hash, exactly as the Java client computes it.
+//! Kafka's built-in partitioner: the hash of keyed records, exactly as the Java client computes
+//! it, and the sticky partition of the others (KIP-794).
 
 /// `org.apache.kafka.common.utils.Utils.murmur2`: 32-bit murmur2 with Kafka's seed.
 pub fn murmur2(data: &[u8]) -> i32 {
@@ -46,9 +47,74 @@ pub fn partition_for_key(key: &[u8], partitions: u32) -> u32 {
     to_positive(murmur2(key)) % partitions
 }
 
+/// The sticky partition of records without a key (`BuiltInPartitioner`, KIP-794): records stick
+/// to one partition until `batch.size` bytes were produced to it, then move on. The switch waits
+/// for the partition's last batch to be full (`RecordAccumulator.append` passes
+/// `enableSwitch = allBatchesFull`) unless twice `batch.size` was produced, so that a lingering
+/// batch is not cut short.
+///
+/// Kafka picks the next partition at random (weighted by queue sizes with
+/// `partitioner.adaptive.partitioning.enable`); the lab creates no randomness in the client, so
+/// it moves on in partition order, which spreads load the same way over time and repeats.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct StickyPartition {
+    /// Counts the switches; the partition is this modulo the partition count.
+    switches: u32,
+    /// `StickyPartitionInfo.producedBytes`.
+    produced_bytes: u64,
+}
+
+impl StickyPartition {
+    /// The current sticky partition (`peekCurrentPartitionInfo`).
+    pub(crate) fn partition(&self, partitions: u32) -> u32 {
+        assert!(partitions > 0);
+        self.switches % partitions
+    }
+
+    /// `updatePartitionInfo`: count `appended_bytes` and maybe switch.
+    pub(crate) fn appended(
+        &mut self,
+        appended_bytes: u64,
+        batch_size: u64,
+        all_batches_full: bool,
+    ) {
+        self.produced_bytes += appended_bytes;
+        let enough = self.produced_bytes >= batch_size;
+        if enough && all_batches_full || self.produced_bytes >= batch_size.saturating_mul(2) {
+            self.switches = self.switches.wrapping_add(1);
+            self.produced_bytes = 0;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `BuiltInPartitionerTest`: the partition changes once `batch.size` bytes were produced and
+    /// the batch is full, or at twice `batch.size` whatever the batch.
+    #[test]
+    fn the_sticky_partition_moves_on_after_batch_size_bytes() {
+        let mut sticky = StickyPartition::default();
+        for _ in 0..9 {
+            sticky.appended(10, 100, false);
+        }
+        assert_eq!(sticky.partition(3), 0, "90 bytes: stay");
+        sticky.appended(10, 100, false);
+        assert_eq!(
+            sticky.partition(3),
+            0,
+            "100 bytes but the batch is not full"
+        );
+        sticky.appended(10, 100, true);
+        assert_eq!(sticky.partition(3), 1, "110 bytes and the batch is full");
+        for _ in 0..19 {
+            sticky.appended(10, 100, false);
+        }
+        assert_eq!(sticky.partition(3), 1);
+        sticky.appended(10, 100, false);
+        assert_eq!(sticky.partition(3), 2, "twice batch.size: switch anyway");
+    }
 
     /// The vectors of Kafka's `UtilsTest.testMurmur2`.
     #[test]

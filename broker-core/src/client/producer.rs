@@ -5,7 +5,7 @@
 //! the history.
 
 use super::metadata::{ClientMetadata, RECONNECT_BACKOFF_MS};
-use super::partitioner::partition_for_key;
+use super::partitioner::{partition_for_key, StickyPartition};
 use crate::config::{Partitioner, ProducerConfig};
 use crate::error::ErrorCode;
 use crate::io::{ClientCommand, HistoryEntry, Input, Output, SendOutcome};
@@ -14,7 +14,7 @@ use crate::protocol::{Acks, Message};
 use crate::record::{ProducerFields, Record, RecordBatch};
 use crate::types::*;
 use bytes::Bytes;
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 /// Bytes a record adds to a batch besides key and value (Kafka's per-record overhead, roughly).
 const RECORD_OVERHEAD_BYTES: u64 = 20;
@@ -37,8 +37,10 @@ struct ProducerBatch {
     /// replicas): failing now would be a lie, the outcome is unknown.
     maybe_written: bool,
     /// Idempotence: the producer id, epoch and base sequence, fixed when the batch is first
-    /// sent so that every retry is recognisably the same batch.
+    /// sent so that every retry is recognisably the same batch (until an epoch bump renumbers it).
     fields: Option<ProducerFields>,
+    /// An epoch bump gave this batch a new sequence (`ProducerBatch.sequenceHasBeenReset`).
+    sequence_reset: bool,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -67,7 +69,7 @@ pub struct Producer {
     unassigned: VecDeque<PendingRecord>,
     queues: BTreeMap<TopicPartition, PartitionQueue>,
     in_flight: BTreeMap<CorrelationId, InFlight>,
-    sticky_partition: u32,
+    sticky: StickyPartition,
     round_robin_next: u32,
     idempotence: Idempotence,
 }
@@ -75,16 +77,27 @@ pub struct Producer {
 /// The idempotent producer's state (`TransactionManager` without transactions).
 #[derive(Clone, Debug, Default)]
 struct Idempotence {
-    /// The producer id and epoch, once `InitProducerId` answered.
+    /// The producer id and epoch, once `InitProducerId` answered; the epoch goes up on a bump.
     producer: Option<(ProducerId, u16)>,
     /// The `InitProducerId` in flight: (correlation id, broker, deadline).
     init: Option<(CorrelationId, BrokerId, Time)>,
     /// No new `InitProducerId` before this (`retry.backoff.ms` after a failure).
     init_retry_at: Time,
-    /// The next sequence per partition.
-    sequences: BTreeMap<TopicPartition, i32>,
-    /// A sequence error no retry can resolve: take a new producer id once nothing is in flight.
-    reset_pending: bool,
+    /// Sequence bookkeeping per partition (`TxnPartitionMap`).
+    partitions: BTreeMap<TopicPartition, PartitionSequences>,
+    /// `partitionsToRewriteSequences`: a sequence gap there calls for an epoch bump.
+    bump: BTreeSet<TopicPartition>,
+    /// `partitionsWithUnresolvedSequences`: a batch sent at least once expired; the next
+    /// sequence it leaves behind. No new batch goes to the partition until it is resolved.
+    unresolved: BTreeMap<TopicPartition, i32>,
+}
+
+/// `TxnPartitionEntry`: the producer id and epoch a partition's sequences belong to.
+#[derive(Clone, Copy, Debug)]
+struct PartitionSequences {
+    producer: (ProducerId, u16),
+    next: i32,
+    last_acked: Option<i32>,
 }
 
 impl Producer {
@@ -110,7 +123,7 @@ impl Producer {
             unassigned: VecDeque::new(),
             queues: BTreeMap::new(),
             in_flight: BTreeMap::new(),
-            sticky_partition: 0,
+            sticky: StickyPartition::default(),
             round_robin_next: 0,
             idempotence: Idempotence::default(),
         }
@@ -154,6 +167,7 @@ impl Producer {
                 self.metadata.connection_closed(now, broker);
             }
         }
+        self.expire_in_flight();
         let timed_out: Vec<(CorrelationId, TopicPartition)> = self
             .in_flight
             .iter()
@@ -191,7 +205,7 @@ impl Producer {
             next = next.min(self.idempotence.init_retry_at);
         }
         for f in self.in_flight.values() {
-            next = next.min(f.deadline);
+            next = next.min(f.deadline).min(self.expiry(&f.batch));
         }
         for q in self.queues.values() {
             if let Some(open) = &q.open {
@@ -251,7 +265,9 @@ impl Producer {
         self.assign_partitions();
         self.close_lingered_batches();
         self.expire_batches();
-        self.maybe_reset_producer_id();
+        self.expire_in_flight();
+        self.maybe_resolve_sequences();
+        self.maybe_bump_epoch();
         self.maybe_init_producer_id();
         self.send_ready_batches();
     }
@@ -293,38 +309,112 @@ impl Producer {
         self.idempotence.init = None;
         if error.is_ok() {
             self.idempotence.producer = Some(producer);
-            self.idempotence.sequences.clear();
+            self.idempotence.partitions.clear();
         } else {
             self.idempotence.init_retry_at = self.now.plus_ms(self.config.retry_backoff_ms);
         }
     }
 
-    /// An unresolved sequence gap: the broker lost (or never got) earlier batches of this
-    /// producer. Like `TransactionManager.resetIdempotentProducerId` (before KIP-360's epoch
-    /// bump), wait until nothing is in flight, then start over with a new producer id and fresh
-    /// sequences. A queued batch that may already be in a log is not re-sent under the new id,
-    /// which could write it twice: its outcome is unknown.
-    fn maybe_reset_producer_id(&mut self) {
-        if !self.idempotence.reset_pending || !self.in_flight.is_empty() {
+    /// Whether any batch of `tp` holds a sequence and is not done (`hasInflightBatches`: sent,
+    /// and in flight or waiting to be retried).
+    fn has_sequenced_batches(&self, tp: &TopicPartition) -> bool {
+        self.in_flight.values().any(|f| &f.tp == tp)
+            || self
+                .queues
+                .get(tp)
+                .is_some_and(|q| q.ready.iter().any(|b| b.fields.is_some()))
+    }
+
+    /// `TransactionManager.maybeResolveSequences`: once nothing of an unresolved partition is
+    /// pending, it is resolved if the batches after the expired one were acknowledged up to the
+    /// next sequence, and calls for an epoch bump otherwise.
+    fn maybe_resolve_sequences(&mut self) {
+        let drained: Vec<TopicPartition> = self
+            .idempotence
+            .unresolved
+            .keys()
+            .filter(|tp| !self.has_sequenced_batches(tp))
+            .cloned()
+            .collect();
+        for tp in drained {
+            self.idempotence.unresolved.remove(&tp);
+            let p = self.idempotence.partitions.get(&tp);
+            let resolved = p.is_some_and(|p| is_next_sequence(p.last_acked, p.next));
+            if !resolved {
+                self.idempotence.bump.insert(tp);
+            }
+        }
+    }
+
+    /// `bumpIdempotentProducerEpoch` (KIP-360): an idempotent producer bumps its epoch itself
+    /// (no `InitProducerId`, which only a transactional producer sends with its current id and
+    /// epoch) and renumbers the unfinished batches of the partitions with a gap from sequence 0
+    /// (`startSequencesAtBeginning`); they are retried under the new epoch. At the epoch's
+    /// maximum it takes a new producer id instead (`resetIdempotentProducerId`).
+    ///
+    /// Kafka bumps at once and rewrites the sequences of requests still on the wire; the lab
+    /// waits until the partition has nothing in flight, so a renumbered batch never races its
+    /// own earlier attempt.
+    fn maybe_bump_epoch(&mut self) {
+        let Some((producer_id, epoch)) = self.idempotence.producer else {
+            return;
+        };
+        let i = &self.idempotence;
+        if i.bump.is_empty()
+            || i.bump
+                .iter()
+                .any(|tp| self.in_flight.values().any(|f| &f.tp == tp))
+        {
             return;
         }
-        self.idempotence = Idempotence {
-            init_retry_at: self.idempotence.init_retry_at,
-            ..Idempotence::default()
-        };
-        let mut unknown = Vec::new();
-        for (tp, queue) in &mut self.queues {
-            let (written, fresh): (VecDeque<_>, VecDeque<_>) = std::mem::take(&mut queue.ready)
-                .into_iter()
-                .partition(|b| b.fields.is_some() && b.maybe_written);
-            queue.ready = fresh;
-            for batch in &mut queue.ready {
-                batch.fields = None;
+        let bumped = std::mem::take(&mut self.idempotence.bump);
+        if epoch == i16::MAX as u16 {
+            // A new producer id: every partition starts again, every pending batch renumbered.
+            self.idempotence.producer = None;
+            self.idempotence.partitions.clear();
+            self.idempotence.unresolved.clear();
+            for queue in self.queues.values_mut() {
+                for batch in &mut queue.ready {
+                    batch.fields = None;
+                }
             }
-            unknown.extend(written.into_iter().map(|b| (tp.clone(), b)));
+            return;
         }
-        for (tp, batch) in unknown {
-            self.complete_failed(&tp, batch, ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER);
+        let producer = (producer_id, epoch + 1);
+        self.idempotence.producer = Some(producer);
+        for tp in bumped {
+            let mut next = 0i32;
+            let mut unknown = Vec::new();
+            if let Some(queue) = self.queues.get_mut(&tp) {
+                // A batch that may already be in the log is not re-sent under the new epoch,
+                // where the broker could not recognise it: Kafka does re-send it and may write it
+                // twice; the lab holds an idempotent producer to no duplicates and reports its
+                // outcome as unknown instead.
+                let (written, rest): (VecDeque<_>, VecDeque<_>) = std::mem::take(&mut queue.ready)
+                    .into_iter()
+                    .partition(|b| b.fields.is_some() && b.maybe_written);
+                queue.ready = rest;
+                unknown.extend(written);
+                for batch in queue.ready.iter_mut().filter(|b| b.fields.is_some()) {
+                    batch.fields = Some(ProducerFields {
+                        producer_id,
+                        producer_epoch: producer.1,
+                        base_sequence: next,
+                    });
+                    batch.sequence_reset = true;
+                    next = next.wrapping_add(batch.records.len() as i32);
+                }
+            }
+            for batch in unknown {
+                self.complete_failed(&tp, batch, ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER);
+            }
+            let sequences = PartitionSequences {
+                producer,
+                next,
+                last_acked: None,
+            };
+            self.idempotence.partitions.insert(tp.clone(), sequences);
+            self.idempotence.unresolved.remove(&tp);
         }
     }
 
@@ -334,34 +424,42 @@ impl Producer {
             return;
         }
         while let Some(record) = self.unassigned.pop_front() {
-            let partition = self.choose_partition(record.key.as_deref(), partitions);
+            let (partition, sticky) = self.choose_partition(record.key.as_deref(), partitions);
             let tp = TopicPartition::new(&self.topic, partition);
             self.out.history(HistoryEntry::SendInvoked {
                 value: record.value.clone(),
                 tp: tp.clone(),
             });
-            self.append_to_queue(tp, record);
+            let size = record.key.as_ref().map_or(0, |k| k.len() as u64)
+                + record.value.len() as u64
+                + RECORD_OVERHEAD_BYTES;
+            let all_batches_full = self.append_to_queue(tp, record, size);
+            if sticky {
+                self.sticky
+                    .appended(size, self.config.batch_size, all_batches_full);
+            }
         }
     }
 
-    /// Keyed records: murmur2 like the Java client. Null keys: stick to one partition until its
-    /// batch closes (KIP-480), moving on in order rather than at random so that runs repeat.
-    fn choose_partition(&mut self, key: Option<&[u8]>, partitions: u32) -> u32 {
+    /// The partition of a record, and whether it came from the sticky partition. Keyed records:
+    /// murmur2 like the Java client. Null keys, or every key with `partitioner.ignore.keys`:
+    /// the sticky partition (`BuiltInPartitioner`, KIP-794).
+    fn choose_partition(&mut self, key: Option<&[u8]>, partitions: u32) -> (u32, bool) {
+        let key = key.filter(|_| !self.config.partitioner_ignore_keys);
         match (self.config.partitioner, key) {
             (Partitioner::RoundRobin, _) => {
                 let p = self.round_robin_next % partitions;
                 self.round_robin_next = self.round_robin_next.wrapping_add(1);
-                p
+                (p, false)
             }
-            (Partitioner::Default, Some(key)) => partition_for_key(key, partitions),
-            (Partitioner::Default, None) => self.sticky_partition % partitions,
+            (Partitioner::Default, Some(key)) => (partition_for_key(key, partitions), false),
+            (Partitioner::Default, None) => (self.sticky.partition(partitions), true),
         }
     }
 
-    fn append_to_queue(&mut self, tp: TopicPartition, record: PendingRecord) {
-        let size = record.key.as_ref().map_or(0, |k| k.len() as u64)
-            + record.value.len() as u64
-            + RECORD_OVERHEAD_BYTES;
+    /// Add a record to its partition's open batch, closing the batch once full. Returns whether
+    /// every batch of the partition is full afterwards (`RecordAccumulator.allBatchesFull`).
+    fn append_to_queue(&mut self, tp: TopicPartition, record: PendingRecord, size: u64) -> bool {
         let batch_size = self.config.batch_size;
         let queue = self.queues.entry(tp).or_default();
         let batch = queue.open.get_or_insert_with(|| ProducerBatch {
@@ -372,20 +470,20 @@ impl Producer {
             retry_at: Time(0),
             maybe_written: false,
             fields: None,
+            sequence_reset: false,
         });
         batch.records.push(record);
         batch.bytes += size;
         if batch.bytes >= batch_size {
             let full = queue.open.take().expect("just filled");
             queue.ready.push_back(full);
-            self.sticky_partition = self.sticky_partition.wrapping_add(1);
         }
+        queue.open.is_none()
     }
 
     fn close_lingered_batches(&mut self) {
         let linger_ms = self.config.linger_ms;
         let now = self.now;
-        let mut closed = 0;
         for queue in self.queues.values_mut() {
             if queue
                 .open
@@ -393,10 +491,8 @@ impl Producer {
                 .is_some_and(|b| now >= b.created.plus_ms(linger_ms))
             {
                 queue.ready.push_back(queue.open.take().expect("checked"));
-                closed += 1;
             }
         }
-        self.sticky_partition = self.sticky_partition.wrapping_add(closed);
     }
 
     fn flush_open_batches(&mut self) {
@@ -427,12 +523,51 @@ impl Producer {
             }
         }
         for (tp, batch) in expired {
-            self.complete_failed(&tp, batch, ErrorCode::REQUEST_TIMED_OUT);
+            // Waiting to be retried: sent before, failed at least once (`inRetry`).
+            let in_retry = batch.attempts > 0;
+            self.expired(&tp, batch, in_retry);
         }
     }
 
+    /// `Sender.getExpiredInflightBatches`: a batch still in flight fails at
+    /// `delivery.timeout.ms` too, without waiting for `request.timeout.ms`. A late answer to it
+    /// is ignored.
+    fn expire_in_flight(&mut self) {
+        let expired: Vec<CorrelationId> = self
+            .in_flight
+            .iter()
+            .filter(|(_, f)| self.now >= self.expiry(&f.batch))
+            .map(|(c, _)| *c)
+            .collect();
+        for correlation_id in expired {
+            let flight = self.in_flight.remove(&correlation_id).expect("listed");
+            let mut batch = flight.batch;
+            // It was sent: it may be in the log, its outcome is unknown.
+            batch.maybe_written = true;
+            let in_retry = batch.attempts > 1;
+            self.expired(&flight.tp, batch, in_retry);
+        }
+    }
+
+    /// A batch failed at `delivery.timeout.ms` (`Sender.sendProducerData`): one sent before
+    /// leaves its sequence unresolved (`markSequenceUnresolved`) when it was in retry.
+    fn expired(&mut self, tp: &TopicPartition, batch: ProducerBatch, in_retry: bool) {
+        if let (Some(fields), true) = (batch.fields, in_retry) {
+            let next = fields
+                .base_sequence
+                .wrapping_add(batch.records.len() as i32);
+            let entry = self
+                .idempotence
+                .unresolved
+                .entry(tp.clone())
+                .or_insert(next);
+            *entry = (*entry).max(next);
+        }
+        self.complete_failed(tp, batch, ErrorCode::REQUEST_TIMED_OUT);
+    }
+
     fn send_ready_batches(&mut self) {
-        if self.needs_producer_id() || self.idempotence.reset_pending {
+        if self.needs_producer_id() {
             return;
         }
         let tps: Vec<TopicPartition> = self
@@ -455,38 +590,72 @@ impl Producer {
                     .values()
                     .filter(|f| f.broker == leader)
                     .count() as u32;
-                // `RecordAccumulator.shouldStopDrainBatchesForPartition`: a retried idempotent
-                // batch (it has its sequence already) goes out only when nothing of its
-                // partition is in flight, so retries land one by one in sequence order.
-                let in_flight = &self.in_flight;
-                let queue = self.queues.get_mut(&tp).expect("listed");
-                let sendable = queue.ready.front().is_some_and(|b| {
-                    b.retry_at <= self.now
-                        && !(b.fields.is_some() && in_flight.values().any(|f| f.tp == tp))
-                });
+                let sendable = self.queues[&tp]
+                    .ready
+                    .front()
+                    .is_some_and(|b| b.retry_at <= self.now && self.may_drain(&tp, b));
                 if !sendable
                     || in_flight_to_leader >= self.config.max_in_flight_requests_per_connection
                 {
                     break;
                 }
+                let queue = self.queues.get_mut(&tp).expect("listed");
                 let batch = queue.ready.pop_front().expect("checked");
                 self.send_batch(tp.clone(), leader, batch);
             }
         }
     }
 
+    /// `RecordAccumulator.shouldStopDrainBatchesForPartition` for an idempotent producer.
+    fn may_drain(&self, tp: &TopicPartition, batch: &ProducerBatch) -> bool {
+        let Some(producer) = self.idempotence.producer else {
+            return true;
+        };
+        if self.idempotence.bump.contains(tp) {
+            // Its unfinished batches are about to be renumbered under a new epoch.
+            return false;
+        }
+        let in_flight = self.in_flight.values().any(|f| &f.tp == tp);
+        if batch.fields.is_some() {
+            // A retry goes out only when nothing of its partition is in flight, so retries land
+            // one by one in sequence order.
+            return !in_flight;
+        }
+        // A new batch waits while an expired batch's sequence is unresolved, and while batches
+        // of an older epoch are unfinished (`hasStaleProducerIdAndEpoch`).
+        let stale = self
+            .idempotence
+            .partitions
+            .get(tp)
+            .is_some_and(|p| p.producer != producer);
+        let unresolved = self.idempotence.unresolved.contains_key(tp);
+        !(unresolved || stale && self.has_sequenced_batches(tp))
+    }
+
     fn send_batch(&mut self, tp: TopicPartition, leader: BrokerId, mut batch: ProducerBatch) {
         batch.attempts += 1;
-        if let (None, Some((producer_id, producer_epoch))) =
-            (batch.fields, self.idempotence.producer)
-        {
-            let next = self.idempotence.sequences.entry(tp.clone()).or_insert(0);
+        if let (None, Some(producer)) = (batch.fields, self.idempotence.producer) {
+            // `maybeUpdateProducerIdAndEpoch`: a partition whose sequences belong to an older
+            // epoch (and has nothing unfinished, see `may_drain`) starts again at 0.
+            let fresh = PartitionSequences {
+                producer,
+                next: 0,
+                last_acked: None,
+            };
+            let p = self
+                .idempotence
+                .partitions
+                .entry(tp.clone())
+                .or_insert(fresh);
+            if p.producer != producer {
+                *p = fresh;
+            }
             batch.fields = Some(ProducerFields {
-                producer_id,
-                producer_epoch,
-                base_sequence: *next,
+                producer_id: producer.0,
+                producer_epoch: producer.1,
+                base_sequence: p.next,
             });
-            *next = next.wrapping_add(batch.records.len() as i32);
+            p.next = p.next.wrapping_add(batch.records.len() as i32);
         }
         let records: Vec<Record> = batch
             .records
@@ -564,6 +733,17 @@ impl Producer {
         let Some(flight) = self.in_flight.remove(&correlation_id) else {
             return;
         };
+        if let Some(fields) = flight.batch.fields {
+            // `handleCompletedBatch`: the last acknowledged sequence of the partition.
+            let last = fields
+                .base_sequence
+                .wrapping_add(flight.batch.records.len() as i32 - 1);
+            let p = self.idempotence.partitions.get_mut(&flight.tp);
+            if let Some(p) = p.filter(|p| p.producer == (fields.producer_id, fields.producer_epoch))
+            {
+                p.last_acked = Some(p.last_acked.map_or(last, |acked| acked.max(last)));
+            }
+        }
         for (i, r) in flight.batch.records.iter().enumerate() {
             let outcome = SendOutcome::Ok(Some(base_offset.plus(i as u64)));
             self.out.history(HistoryEntry::SendCompleted {
@@ -596,55 +776,72 @@ impl Producer {
         if error.needs_metadata_refresh() {
             self.metadata.invalidate();
         }
-        let retriable =
-            error.is_retriable() || self.retry_after_sequence_error(&flight.tp, &batch, error);
-        let can_retry =
-            retriable && batch.attempts <= self.config.retries && self.now < self.expiry(&batch);
+        let can_retry = batch.attempts <= self.config.retries
+            && self.now < self.expiry(&batch)
+            && self.can_retry(&flight.tp, &batch, error);
         if can_retry {
-            batch.retry_at = self.now.plus_ms(self.config.retry_backoff_ms);
+            batch.retry_at = self.now.plus_ms(self.retry_backoff(batch.attempts));
             self.reenqueue(flight.tp, batch);
         } else {
+            // `TransactionManager.handleFailedBatch`: a batch of the idempotent producer that
+            // fails for good leaves a gap behind it: bump the epoch (`Sender.failBatch` adjusts
+            // sequences only while retries were left, except for a sequence error).
+            let sequence_error = matches!(
+                error,
+                ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER | ErrorCode::UNKNOWN_PRODUCER_ID
+            );
+            if batch.fields.is_some() && (batch.attempts < self.config.retries || sequence_error) {
+                self.idempotence.bump.insert(flight.tp.clone());
+            }
             self.complete_failed(&flight.tp, batch, error);
         }
     }
 
-    /// Whether a sequence or epoch error of an idempotent batch is retried, and what must happen
-    /// first. An `OUT_OF_ORDER_SEQUENCE_NUMBER` behind an earlier batch of the same partition
-    /// that is itself in flight or waiting to be retried resolves once that one lands (`Sender`'s
-    /// handling with `max.in.flight.requests.per.connection` > 1). Any other sequence or epoch
-    /// error schedules a new producer id (`maybe_reset_producer_id`) before the retry.
-    fn retry_after_sequence_error(
-        &mut self,
-        tp: &TopicPartition,
-        batch: &ProducerBatch,
-        error: ErrorCode,
-    ) -> bool {
-        let sequence_error = matches!(
-            error,
-            ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER
-                | ErrorCode::UNKNOWN_PRODUCER_ID
-                | ErrorCode::INVALID_PRODUCER_EPOCH
-        );
-        let Some(fields) = batch.fields.filter(|_| sequence_error) else {
-            return false;
+    /// `ExponentialBackoff(retry.backoff.ms, 2, retry.backoff.max.ms, jitter)` (KIP-580) before
+    /// the retry after `attempts` sends (`RecordAccumulator.shouldBackoff` asks for
+    /// `backoff(attempts - 1)`). Kafka's jitter is 0.2, a random factor in 0.8..1.2; the lab uses
+    /// none, since the client takes no randomness from the world (jitter only keeps many clients
+    /// from retrying in step, and a run must stay a pure function of the seed).
+    fn retry_backoff(&self, attempts: u32) -> u64 {
+        let max = self.config.retry_backoff_max_ms;
+        let initial = self.config.retry_backoff_ms.min(max);
+        let exp = attempts.saturating_sub(1).min(63);
+        initial.saturating_mul(1u64 << exp).min(max)
+    }
+
+    /// `Sender.canRetry` and `TransactionManager.canRetry` for an idempotent producer: besides
+    /// the retriable errors, every `UNKNOWN_PRODUCER_ID` and `OUT_OF_ORDER_SEQUENCE_NUMBER` is
+    /// retried (KIP-360). A gap (an unknown producer, or an out-of-order batch that is the next
+    /// after the last acknowledged one) asks for an epoch bump first
+    /// (`requestEpochBumpForPartition`); an out-of-order batch behind an earlier one still
+    /// pending waits for that one to land.
+    fn can_retry(&mut self, tp: &TopicPartition, batch: &ProducerBatch, error: ErrorCode) -> bool {
+        let Some(fields) = batch.fields else {
+            return error.is_retriable();
         };
-        let earlier = |b: &ProducerBatch| {
-            b.fields
-                .is_some_and(|f| f.base_sequence < fields.base_sequence)
-        };
-        let behind_earlier = error != ErrorCode::INVALID_PRODUCER_EPOCH
-            && (self
-                .in_flight
-                .values()
-                .any(|f| &f.tp == tp && earlier(&f.batch))
-                || self
-                    .queues
+        match error {
+            ErrorCode::UNKNOWN_PRODUCER_ID => {
+                self.idempotence.bump.insert(tp.clone());
+                true
+            }
+            ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER => {
+                let unresolved = self.idempotence.unresolved.get(tp).copied();
+                let last_acked = self
+                    .idempotence
+                    .partitions
                     .get(tp)
-                    .is_some_and(|q| q.ready.iter().any(earlier)));
-        if !behind_earlier {
-            self.idempotence.reset_pending = true;
+                    .and_then(|p| p.last_acked);
+                let next = is_next_sequence(last_acked, fields.base_sequence);
+                if unresolved.is_none() && (batch.sequence_reset || !next) {
+                    return true;
+                }
+                if unresolved.is_none_or(|u| u == fields.base_sequence) {
+                    self.idempotence.bump.insert(tp.clone());
+                }
+                true
+            }
+            _ => error.is_retriable(),
         }
-        true
     }
 
     /// `RecordAccumulator.reenqueue`: a retried batch goes back ahead of the batches created
@@ -694,4 +891,10 @@ impl Producer {
             self.on_error(correlation_id, ErrorCode::NETWORK_EXCEPTION);
         }
     }
+}
+
+/// `TransactionManager.isNextSequence`: `sequence` follows the last acknowledged one (or is the
+/// first, 0).
+fn is_next_sequence(last_acked: Option<i32>, sequence: i32) -> bool {
+    i64::from(sequence) - last_acked.map_or(-1, i64::from) == 1
 }

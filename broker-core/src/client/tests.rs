@@ -3,28 +3,42 @@
 
 use crate::config::{AutoOffsetReset, ConfigMap, ConfigValue, ConsumerConfig, ProducerConfig};
 use crate::error::ErrorCode;
-use crate::io::{ClientCommand, HistoryEntry, Input, Output, PositionReason, ResetReason};
+use crate::io::{
+    ClientCommand, HistoryEntry, Input, Output, PositionReason, ResetReason, SendOutcome,
+};
 use crate::protocol::{EpochEndOffset, FetchPartitionResponse, Message, PartitionMetadata};
 use crate::record::{ProducerFields, Record, RecordBatch};
 use crate::types::*;
 use crate::{Consumer, Producer};
 use bytes::Bytes;
+use std::collections::BTreeSet;
 
 fn tp() -> TopicPartition {
     TopicPartition::new(&Topic::new("t"), 0)
 }
 
 fn metadata_response(correlation_id: CorrelationId, leader_epoch: u32) -> Message {
+    partitions_response(correlation_id, leader_epoch, 1)
+}
+
+/// Topic `t` with `partitions` partitions, all led by broker 1.
+fn partitions_response(
+    correlation_id: CorrelationId,
+    leader_epoch: u32,
+    partitions: u32,
+) -> Message {
     Message::MetadataResponse {
         correlation_id,
         brokers: vec![BrokerId(1)],
-        partitions: vec![PartitionMetadata {
-            tp: tp(),
-            leader: Some(BrokerId(1)),
-            leader_epoch: LeaderEpoch(leader_epoch),
-            replicas: vec![BrokerId(1)],
-            isr: vec![BrokerId(1)],
-        }],
+        partitions: (0..partitions)
+            .map(|p| PartitionMetadata {
+                tp: TopicPartition::new(&Topic::new("t"), p),
+                leader: Some(BrokerId(1)),
+                leader_epoch: LeaderEpoch(leader_epoch),
+                replicas: vec![BrokerId(1)],
+                isr: vec![BrokerId(1)],
+            })
+            .collect(),
     }
 }
 
@@ -40,19 +54,22 @@ struct ProducerHarness {
     producer: Producer,
     now: u64,
     sent: Vec<Message>,
+    /// `(time, entry)` of every history entry.
+    history: Vec<(u64, HistoryEntry)>,
 }
 
 impl ProducerHarness {
     fn new(idempotence: bool) -> ProducerHarness {
-        let config: ConfigMap = [
-            (
-                "enable.idempotence".to_owned(),
-                ConfigValue::Bool(idempotence),
-            ),
-            ("linger.ms".to_owned(), ConfigValue::Int(0)),
-        ]
-        .into_iter()
-        .collect();
+        ProducerHarness::with(&[("enable.idempotence", ConfigValue::Bool(idempotence))], 1)
+    }
+
+    /// A producer with `linger.ms=0` and these settings, to a topic of `partitions`
+    /// partitions, after one record (`v0`) and the metadata.
+    fn with(settings: &[(&str, ConfigValue)], partitions: u32) -> ProducerHarness {
+        let mut config: ConfigMap = [("linger.ms".to_owned(), ConfigValue::Int(0))]
+            .into_iter()
+            .collect();
+        config.extend(settings.iter().map(|(k, v)| ((*k).to_owned(), v.clone())));
         let config = ProducerConfig::parse(&config).expect("valid");
         let producer = Producer::new(
             ClientId(1),
@@ -65,6 +82,7 @@ impl ProducerHarness {
             producer,
             now: 0,
             sent: Vec::new(),
+            history: Vec::new(),
         };
         h.input(Input::Command(ClientCommand::Send {
             key: None,
@@ -74,7 +92,11 @@ impl ProducerHarness {
         let Message::Metadata { correlation_id } = metadata else {
             unreachable!()
         };
-        h.input(from_broker(metadata_response(correlation_id, 0)));
+        h.input(from_broker(partitions_response(
+            correlation_id,
+            0,
+            partitions,
+        )));
         h
     }
 
@@ -91,8 +113,10 @@ impl ProducerHarness {
 
     fn drain(&mut self) {
         while let Some(output) = self.producer.poll_output() {
-            if let Output::Send { message, .. } = output {
-                self.sent.push(message);
+            match output {
+                Output::Send { message, .. } => self.sent.push(message),
+                Output::History(entry) => self.history.push((self.now, entry)),
+                _ => {}
             }
         }
     }
@@ -203,26 +227,298 @@ fn a_disconnect_alone_makes_the_producer_refresh_its_metadata() {
     assert_eq!(metadata_requests(&h), 1, "one refresh after the disconnect");
 }
 
+impl ProducerHarness {
+    fn answer(&mut self, correlation_id: CorrelationId, error: ErrorCode) {
+        let base_offset = error.is_ok().then_some(Offset(0));
+        self.input(from_broker(Message::ProduceResponse {
+            correlation_id,
+            tp: tp(),
+            error,
+            base_offset,
+        }));
+    }
+
+    /// Answer every produce sent so far with success; `(partition, records)` of each.
+    fn ack_all(&mut self) -> Vec<(u32, usize)> {
+        let (produces, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut self.sent)
+            .into_iter()
+            .partition(|m| matches!(m, Message::Produce { .. }));
+        self.sent = rest;
+        let mut acked = Vec::new();
+        for m in produces {
+            let Message::Produce {
+                correlation_id,
+                tp,
+                batch,
+                ..
+            } = m
+            else {
+                unreachable!()
+            };
+            acked.push((tp.partition, batch.len() as usize));
+            self.input(from_broker(Message::ProduceResponse {
+                correlation_id,
+                tp,
+                error: ErrorCode::NONE,
+                base_offset: Some(Offset(0)),
+            }));
+        }
+        acked
+    }
+}
+
+fn fields(epoch: u16, seq: i32) -> Option<ProducerFields> {
+    Some(ProducerFields {
+        producer_id: ProducerId(42),
+        producer_epoch: epoch,
+        base_sequence: seq,
+    })
+}
+
+/// KIP-360 (`TransactionManager.canRetry`, `bumpIdempotentProducerEpoch`): an unknown producer
+/// is retried after the idempotent producer bumps its own epoch and restarts the partition's
+/// sequences at 0; it keeps its producer id and sends no `InitProducerId`.
 #[test]
-fn a_sequence_gap_with_nothing_earlier_pending_takes_a_new_producer_id() {
+fn an_unknown_producer_id_bumps_the_epoch_and_retries() {
     let mut h = ProducerHarness::new(true);
     h.grant_producer_id(42);
     let (correlation_id, _) = h.produces()[0];
-    h.input(from_broker(Message::ProduceResponse {
-        correlation_id,
-        tp: tp(),
-        error: ErrorCode::UNKNOWN_PRODUCER_ID,
-        base_offset: None,
-    }));
-    h.advance(1_000);
-    h.grant_producer_id(43);
+    h.answer(correlation_id, ErrorCode::UNKNOWN_PRODUCER_ID);
     h.advance(1_000);
     let resent = h.produces();
     assert_eq!(resent.len(), 1);
-    assert_eq!(
-        resent[0].1.map(|f| (f.producer_id, f.base_sequence)),
-        Some((ProducerId(43), 0))
+    assert_eq!(resent[0].1, fields(1, 0), "same id, epoch 1, sequence 0");
+    assert!(!h
+        .sent
+        .iter()
+        .any(|m| matches!(m, Message::InitProducerId { .. })));
+    h.answer(resent[0].0, ErrorCode::NONE);
+    assert!(h.history.iter().any(|(_, e)| matches!(
+        e,
+        HistoryEntry::SendCompleted {
+            outcome: SendOutcome::Ok(_),
+            ..
+        }
+    )));
+    assert!(
+        !h.history.iter().any(|(_, e)| matches!(
+            e,
+            HistoryEntry::SendCompleted {
+                outcome: SendOutcome::Fail(_) | SendOutcome::Info(_),
+                ..
+            }
+        )),
+        "nothing failed or unknown"
     );
+}
+
+/// `TransactionManager.canRetry` on OUT_OF_ORDER_SEQUENCE_NUMBER: the batch right after the last
+/// acknowledged one shows a real gap (bump the epoch); a batch behind it only waits. After the
+/// bump both are renumbered from 0 under the new epoch and retried in order.
+#[test]
+fn a_sequence_gap_bumps_the_epoch_and_renumbers_the_unfinished_batches() {
+    let mut h = ProducerHarness::new(true);
+    h.grant_producer_id(42);
+    let (first, _) = h.produces()[0];
+    h.answer(first, ErrorCode::NONE);
+    h.send("v1");
+    h.advance(1);
+    h.send("v2");
+    h.advance(1);
+    let sent = h.produces();
+    assert_eq!(
+        sent.iter().map(|p| p.1).collect::<Vec<_>>(),
+        vec![fields(0, 1), fields(0, 2)]
+    );
+    h.answer(sent[0].0, ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER);
+    h.answer(sent[1].0, ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER);
+    h.advance(1_000);
+    let retry = h.produces();
+    assert_eq!(
+        retry.iter().map(|p| p.1).collect::<Vec<_>>(),
+        vec![fields(1, 0)]
+    );
+    h.answer(retry[0].0, ErrorCode::NONE);
+    h.advance(1_000);
+    let retry = h.produces();
+    assert_eq!(
+        retry.iter().map(|p| p.1).collect::<Vec<_>>(),
+        vec![fields(1, 1)]
+    );
+    h.answer(retry[0].0, ErrorCode::NONE);
+    let failed = h.history.iter().any(|(_, e)| {
+        matches!(e, HistoryEntry::SendCompleted { outcome, .. } if !matches!(outcome, SendOutcome::Ok(_)))
+    });
+    assert!(!failed, "both batches retried, none failed");
+}
+
+/// At an epoch bump a batch that may already be in the log (its connection broke) is not re-sent
+/// under the new epoch, where the broker could not recognise it: its outcome is unknown. Kafka
+/// re-sends it and may write it twice; the lab holds an idempotent producer to no duplicates.
+#[test]
+fn an_epoch_bump_does_not_resend_a_batch_that_may_be_written() {
+    let mut h = ProducerHarness::new(true);
+    h.grant_producer_id(42);
+    h.send("v1");
+    h.advance(1);
+    assert_eq!(h.produces().len(), 2);
+    h.input(Input::Disconnected {
+        peer: NodeId::Broker(BrokerId(1)),
+    });
+    h.advance(1_000);
+    let retry = h.produces();
+    assert_eq!(
+        retry.iter().map(|p| p.1).collect::<Vec<_>>(),
+        vec![fields(0, 0)]
+    );
+    h.answer(retry[0].0, ErrorCode::NONE);
+    h.advance(1_000);
+    let retry = h.produces();
+    assert_eq!(
+        retry.iter().map(|p| p.1).collect::<Vec<_>>(),
+        vec![fields(0, 1)]
+    );
+    // The gap right after the last acknowledged batch: bump the epoch.
+    h.answer(retry[0].0, ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER);
+    h.advance(1_000);
+    assert!(h.produces().is_empty(), "v1 is not re-sent");
+    let unknown = h.history.iter().any(|(_, e)| {
+        matches!(e, HistoryEntry::SendCompleted { value, outcome: SendOutcome::Info(_), .. } if value.as_ref() == b"v1")
+    });
+    assert!(unknown, "v1's outcome is unknown");
+    h.send("v2");
+    h.advance(1);
+    let next = h.produces();
+    assert_eq!(
+        next.iter().map(|p| p.1).collect::<Vec<_>>(),
+        vec![fields(1, 0)]
+    );
+}
+
+/// KIP-794 (`BuiltInPartitioner.updatePartitionInfo`): records without a key stick to one
+/// partition until `batch.size` bytes went to it and its batch is full, or twice `batch.size`
+/// went to it, however many batches `linger.ms` closes meanwhile.
+#[test]
+fn null_keys_stick_to_a_partition_until_batch_size_bytes() {
+    let run = |batch_size: i64, linger_ms: i64| {
+        let settings = [
+            ("enable.idempotence", ConfigValue::Bool(false)),
+            ("batch.size", ConfigValue::Int(batch_size)),
+            ("linger.ms", ConfigValue::Int(linger_ms)),
+        ];
+        let mut h = ProducerHarness::with(&settings, 3);
+        let mut per_partition = [0usize; 3];
+        for i in 1..=100 {
+            for (p, n) in h.ack_all() {
+                per_partition[p as usize] += n;
+            }
+            if i < 100 {
+                let value = Bytes::from(format!("v{i}"));
+                h.input(Input::Command(ClientCommand::Send { key: None, value }));
+            }
+            h.advance(1);
+        }
+        h.input(Input::Command(ClientCommand::Close));
+        for (p, n) in h.ack_all() {
+            per_partition[p as usize] += n;
+        }
+        per_partition
+    };
+    // Records of 22-23 bytes (v0..v99 plus 20 bytes of overhead): 2.3 KB in all.
+    assert_eq!(
+        run(16_384, 0),
+        [100, 0, 0],
+        "under batch.size: one partition"
+    );
+    // linger.ms=0 sends each record alone, so no batch ever fills: the switch comes at twice
+    // batch.size, 460 bytes: 21 records, then 20 per partition.
+    assert_eq!(run(230, 0), [21 + 20, 20 + 19, 20]);
+    // A long linger fills batches: the switch comes with each full batch (11 records, then 10).
+    assert_eq!(run(230, 60_000), [11 + 10 + 10 + 9, 30, 30]);
+}
+
+/// `partitioner.ignore.keys` (KIP-794): keyed records are placed like null keys, on the sticky
+/// partition, instead of by their hash.
+#[test]
+fn ignore_keys_places_keyed_records_on_the_sticky_partition() {
+    let run = |ignore: bool| {
+        let settings = [
+            ("enable.idempotence", ConfigValue::Bool(false)),
+            ("partitioner.ignore.keys", ConfigValue::Bool(ignore)),
+        ];
+        let mut h = ProducerHarness::with(&settings, 3);
+        let mut partitions = BTreeSet::new();
+        for i in 0..12 {
+            for (p, _) in h.ack_all() {
+                partitions.insert(p);
+            }
+            let key = Some(Bytes::from(format!("k{i}")));
+            let value = Bytes::from(format!("v{i}"));
+            h.input(Input::Command(ClientCommand::Send { key, value }));
+            h.advance(1);
+        }
+        for (p, _) in h.ack_all() {
+            partitions.insert(p);
+        }
+        partitions
+    };
+    assert_eq!(run(true), BTreeSet::from([0]));
+    assert_eq!(run(false).len(), 3, "12 keys hash to every partition");
+}
+
+/// `Sender.getExpiredInflightBatches`: a batch in flight fails at `delivery.timeout.ms` from its
+/// creation, not when its request times out later. Its outcome is unknown: it was sent.
+#[test]
+fn an_in_flight_batch_expires_at_delivery_timeout() {
+    let settings = [
+        ("enable.idempotence", ConfigValue::Bool(false)),
+        ("delivery.timeout.ms", ConfigValue::Int(30_000)),
+        ("request.timeout.ms", ConfigValue::Int(30_000)),
+    ];
+    let mut h = ProducerHarness::with(&settings, 1);
+    let (first, _) = h.produces()[0];
+    h.answer(first, ErrorCode::NOT_LEADER_OR_FOLLOWER);
+    h.advance(100);
+    assert_eq!(h.produces().len(), 1, "retried, in flight until 30,100");
+    assert_eq!(h.producer.poll_timeout(), Some(Time(30_000)));
+    h.advance(29_900);
+    let completed: Vec<_> = h
+        .history
+        .iter()
+        .filter_map(|(t, e)| match e {
+            HistoryEntry::SendCompleted { outcome, .. } => Some((*t, outcome.clone())),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        completed,
+        vec![(30_000, SendOutcome::Info(ErrorCode::REQUEST_TIMED_OUT))]
+    );
+}
+
+/// KIP-580 (`ExponentialBackoff(retry.backoff.ms, 2, retry.backoff.max.ms, jitter)`): retries
+/// wait 100, 200, 400, 800 ms, then `retry.backoff.max.ms` (1000) each time.
+#[test]
+fn retries_back_off_exponentially_up_to_retry_backoff_max_ms() {
+    let settings = [("enable.idempotence", ConfigValue::Bool(false))];
+    let mut h = ProducerHarness::with(&settings, 1);
+    let mut waits = Vec::new();
+    let (mut correlation_id, _) = h.produces()[0];
+    for _ in 0..6 {
+        h.answer(correlation_id, ErrorCode::NOT_LEADER_OR_FOLLOWER);
+        let mut waited = 0;
+        let resent = loop {
+            h.advance(1);
+            waited += 1;
+            if let Some(p) = h.produces().first() {
+                break p.0;
+            }
+            assert!(waited < 5_000, "never retried");
+        };
+        waits.push(waited);
+        correlation_id = resent;
+    }
+    assert_eq!(waits, vec![100, 200, 400, 800, 1_000, 1_000]);
 }
 
 #[test]

@@ -301,12 +301,12 @@ fn why_line(world: &World, tp: &TopicPartition, state: &PartitionState) -> Line<
             "   why: HW {} = LEO: every ISR member has every record",
             hw.0
         )
-    } else if (r.isr.len() as u32) < r.min_insync_replicas {
+    } else if r.under_min_isr() {
         format!(
             "   why: HW {} stays: ISR [{}] is below min.insync.replicas={}",
             hw.0,
             ids(&r.isr),
-            r.min_insync_replicas
+            r.effective_min_isr()
         )
     } else {
         let laggards: Vec<String> = r
