@@ -16,6 +16,7 @@ pub mod swarm;
 mod workload;
 
 mod format;
+pub mod limits;
 mod locate;
 mod set;
 mod validate;
@@ -23,7 +24,7 @@ mod validate;
 pub use builtin::{
     builtin, builtins, resolve, Builtin, HistoricalPair, Module, DEFAULT, HISTORICAL_PAIRS,
 };
-pub use error::{ErrorKind, Position, ScenarioError};
+pub use error::{echo, ErrorKind, Position, ScenarioError};
 pub use format::{
     Caption, Cluster, ConsumerSpec, Disk, Expect, Fault, FaultAction, Network, Operands,
     ProducerSpec, Protocol, Scenario, TopicSpec, Truncation,

@@ -395,3 +395,31 @@ fn a_producer_backs_off_after_a_broken_connection() {
         .iter()
         .any(|m| matches!(m, Message::InitProducerId { .. })));
 }
+
+/// `close()` on a consumer without a group (assign mode, the default `enable.auto.commit=true`)
+/// stops it; there is no group to commit to or leave (it used to panic on "subscribe mode").
+#[test]
+fn closing_a_consumer_without_a_group_only_stops_it() {
+    let config = ConsumerConfig::parse(&ConfigMap::new()).expect("valid");
+    assert!(config.group_id.is_none() && config.enable_auto_commit);
+    let mut consumer = Consumer::new(
+        ClientId(2),
+        config,
+        vec![Topic::new("t")],
+        vec![BrokerId(1)],
+        Time(0),
+    );
+    consumer.handle(Time(5), Input::Command(ClientCommand::Close));
+    let mut outputs = Vec::new();
+    while let Some(output) = consumer.poll_output() {
+        outputs.push(output);
+    }
+    assert!(
+        matches!(outputs.last(), Some(Output::Stopped)),
+        "{outputs:?}"
+    );
+    assert!(
+        !outputs.iter().any(|o| matches!(o, Output::Send { .. })),
+        "nothing to commit or leave: {outputs:?}"
+    );
+}
