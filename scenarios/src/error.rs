@@ -126,7 +126,12 @@ fn echo_quoted(message: &str) -> String {
             Some(close) => (&inner[..close], &inner[close..]),
             None => (inner, ""),
         };
-        out.push_str(&echo(quoted));
+        // What `echo` already cut (at most ~90 characters) is left as it is.
+        if quoted.chars().nth(ECHO_CHARS_MAX + 30).is_some() {
+            out.push_str(&echo(quoted));
+        } else {
+            out.push_str(quoted);
+        }
         match after.strip_prefix(quote) {
             Some(tail) => {
                 out.push_str(quote);
@@ -240,6 +245,8 @@ mod tests {
         );
         assert!(message.len() < 200, "{message}");
         assert_eq!(one_line("a \"short\" one"), "a \"short\" one");
+        let echoed = format!("unknown node \"{}\"", echo(&long));
+        assert_eq!(one_line(&echoed), echoed, "not cut twice");
         assert_eq!(
             one_line(&format!("open \"{long}")),
             format!("open \"{}", echo(&long))
