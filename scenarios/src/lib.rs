@@ -116,4 +116,6 @@ fn quoted_after<'a>(message: &'a str, prefix: &str) -> Option<&'a str> {
 }
 
 #[cfg(test)]
+mod fuzz;
+#[cfg(test)]
 mod tests;
