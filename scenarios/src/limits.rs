@@ -25,10 +25,11 @@ pub const DRAIN_MS_MAX: u64 = 3_600_000;
 /// (`rate_per_s_milli`), so a lower rate would round to never sending.
 pub const RATE_PER_S_MIN: f64 = 0.001;
 /// The largest `rate_per_s` of one producer.
-pub const RATE_PER_S_MAX: f64 = 100_000.0;
+pub const RATE_PER_S_MAX: f64 = 10_000.0;
 /// Records all producers may send in a run (each producer: `records`, or its rate over the
-/// time it sends): what the history and the logs hold.
-pub const RECORDS_TOTAL_MAX: u64 = 20_000_000;
+/// time it sends): what the history and the logs hold, about 800 bytes each (`kafka-lab
+/// bench`), so a run at the limit needs some 8 GB; `bench --scale 10` sends 6 million.
+pub const RECORDS_TOTAL_MAX: u64 = 10_000_000;
 /// `[[faults]]` entries.
 pub const FAULTS_MAX: usize = 10_000;
 /// `[[captions]]` entries.

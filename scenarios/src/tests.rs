@@ -701,15 +701,15 @@ fn counts_beyond_the_lab_s_limits_are_rejected_before_allocating() {
             "above the lab's limit",
         ),
         (
-            replace("rate_per_s = 10", "rate_per_s = 100001"),
+            replace("rate_per_s = 10", "rate_per_s = 10001"),
             "producers[0].rate_per_s",
-            "at most 100000",
+            "at most 10000",
         ),
         (
-            replace("rate_per_s = 10", "rate_per_s = 100000")
-                .replace("duration_ms = 30000", "duration_ms = 300000"),
+            replace("rate_per_s = 10", "rate_per_s = 10000")
+                .replace("duration_ms = 30000", "duration_ms = 1100000"),
             "producers[0].rate_per_s",
-            "about 30000001 records",
+            "about 11000001 records",
         ),
         (
             format!("{BASE}\n[network]\nlatency_ms = [1, 60001]\n"),
