@@ -56,8 +56,19 @@ pub fn parse(source: &str, file: &str) -> Result<Scenario, ScenarioError> {
 /// Reads and parses a scenario file.
 pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
     let file = path.display().to_string();
-    let source = std::fs::read_to_string(path)
+    let bytes = std::fs::read(path)
         .map_err(|e| ScenarioError::new(ErrorKind::Io, &file, format!("cannot read: {e}")))?;
+    let source = String::from_utf8(bytes).map_err(|e| {
+        // Where the text stops being UTF-8: the line and column of the first bad byte.
+        let valid = e.utf8_error().valid_up_to();
+        let text = String::from_utf8_lossy(&e.as_bytes()[..valid]);
+        ScenarioError::new(
+            ErrorKind::Syntax,
+            &file,
+            format!("not UTF-8 text: byte 0x{:02x}", e.as_bytes()[valid]),
+        )
+        .at(Some(Position::of_offset(&text, valid)))
+    })?;
     parse(&source, &file)
 }
 

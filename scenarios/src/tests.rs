@@ -833,3 +833,29 @@ fn errors_echo_long_input_short() {
     let e = s.apply_set("producers.acks", &long).unwrap_err();
     assert!(e.to_string().len() < 700, "{}", &e.to_string()[..700]);
 }
+
+#[test]
+fn a_file_that_is_not_utf8_is_a_syntax_error_at_its_line() {
+    let dir = std::env::temp_dir().join(format!("scenarios-utf8-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("bad.toml");
+    let mut bytes = BASE.as_bytes().to_vec();
+    let at = BASE.find("rate_per_s").unwrap();
+    bytes.insert(at + 3, 0xff);
+    std::fs::write(&path, bytes).unwrap();
+    let e = load(&path).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Syntax, "{e}");
+    assert_eq!(
+        e.position,
+        Some(Position {
+            line: 18,
+            column: 4
+        }),
+        "{e}"
+    );
+    assert!(
+        e.to_string()
+            .ends_with("bad.toml:18:4: not UTF-8 text: byte 0xff"),
+        "{e}"
+    );
+}
