@@ -16,8 +16,8 @@ use crate::Format;
 
 #[derive(clap::Args, Debug)]
 pub struct CheckArgs {
-    /// How many seeds to run.
-    #[arg(long, default_value_t = 100)]
+    /// How many seeds to run, from 1 to 10000000.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..=scenarios::limits::CHECK_SEEDS_MAX))]
     seeds: u64,
     /// The first seed, from 0 to 9223372036854775807 (i64::MAX); the last seed must stay
     /// within that too: a seed is written into scenario files, and TOML integers are i64.

@@ -39,6 +39,9 @@ pub const LATENCY_MS_MAX: u64 = 60_000;
 /// The largest seed: a seed is written back into scenario files, and TOML integers are i64.
 pub const SEED_MAX: u64 = i64::MAX as u64;
 
+/// Seeds one `kafka-lab check` runs (`--seeds`): their list is allocated up front.
+pub const CHECK_SEEDS_MAX: u64 = 10_000_000;
+
 /// Records per 1000 simulated seconds, as the world counts a producer's rate.
 pub fn rate_per_s_milli(rate_per_s: f64) -> u64 {
     (rate_per_s * 1000.0).round() as u64
