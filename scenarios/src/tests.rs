@@ -859,3 +859,18 @@ fn a_file_that_is_not_utf8_is_a_syntax_error_at_its_line() {
         "{e}"
     );
 }
+
+/// A scenario changed in code is checked again before a world is built from it: the huge
+/// count is an error, not an allocation of hundreds of gigabytes.
+#[test]
+fn world_spec_checks_a_scenario_changed_in_code() {
+    let mut s = parse(BASE, FILE).unwrap();
+    s.cluster.brokers = u32::MAX;
+    let e = s.world_spec().unwrap_err();
+    assert_eq!(e.key.as_deref(), Some("cluster.brokers"), "{e}");
+    let mut s = parse(BASE, FILE).unwrap();
+    s.topics[0].partitions = u32::MAX;
+    s.topics[0].assignment = None;
+    let e = s.world_spec().unwrap_err();
+    assert_eq!(e.key.as_deref(), Some("topics[0].partitions"), "{e}");
+}

@@ -92,7 +92,7 @@ impl Scenario {
             "cluster.brokers",
             brokers.into(),
             limits::BROKERS_MAX.into(),
-            "the lab's limit",
+            "brokers in a cluster",
         )?;
         if self.cluster.controllers != limits::CONTROLLERS {
             return Err(Problem::invalid(
@@ -743,11 +743,11 @@ fn at_most(key: &str, value: u64, max: u64, what: &str) -> Check {
 /// At most `max` entries in the list `key`.
 fn count(key: &str, len: usize, max: usize) -> Check {
     if len > max {
+        // Points at the first entry too many.
         return Err(Problem::invalid(
             format!("{key}[{max}]"),
             format!("{len} [[{key}]] entries: the lab's limit is {max}"),
-        )
-        .anchored(format!("{key}[{max}]")));
+        ));
     }
     Ok(())
 }
