@@ -16,17 +16,18 @@ use crate::Format;
 
 #[derive(clap::Args, Debug)]
 pub struct CheckArgs {
-    /// How many seeds to run.
-    #[arg(long, default_value_t = 100)]
+    /// How many seeds to run, from 1 to 10000000.
+    #[arg(long, default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..=scenarios::limits::CHECK_SEEDS_MAX))]
     seeds: u64,
-    /// The first seed.
-    #[arg(long, default_value_t = 1)]
+    /// The first seed, from 0 to 9223372036854775807 (i64::MAX); the last seed must stay
+    /// within that too: a seed is written into scenario files, and TOML integers are i64.
+    #[arg(long, default_value_t = 1, value_parser = crate::seed_parser())]
     start: u64,
     /// Seeds run in parallel (default: one per core).
     #[arg(long)]
     jobs: Option<usize>,
-    /// The profile: safe, acks1, acks0, no-idempotence, unclean, hw-truncation, beyond-budget.
-    #[arg(long, default_value = "safe", value_parser = parse_profile)]
+    /// The profile: a configuration, a fault mix and what it must find.
+    #[arg(long, default_value = "safe", value_parser = profile_parser())]
     profile: Profile,
     /// Run only shard I of N (I from 1 to N): every N-th seed, so machines can split a sweep.
     #[arg(long, value_name = "I/N", value_parser = parse_shard)]
@@ -45,8 +46,12 @@ pub struct CheckArgs {
     format: Format,
 }
 
-fn parse_profile(s: &str) -> Result<Profile, String> {
-    s.parse()
+/// Every profile of `Profile::ALL`, by name, with its summary in `--help`.
+fn profile_parser() -> impl clap::builder::TypedValueParser<Value = Profile> {
+    use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
+    let values = Profile::ALL.map(|p| PossibleValue::new(p.as_str()).help(p.summary()));
+    PossibleValuesParser::new(values)
+        .map(|name| name.parse::<Profile>().expect("a name from Profile::ALL"))
 }
 
 fn parse_shard(s: &str) -> Result<(u64, u64), String> {
@@ -62,18 +67,29 @@ fn parse_shard(s: &str) -> Result<(u64, u64), String> {
     Ok((i, n))
 }
 
-/// The seeds of this run: `start..start+seeds`, then this shard's share of them.
-fn seeds(args: &CheckArgs) -> Vec<u64> {
-    let all = args.start..args.start.saturating_add(args.seeds);
-    match args.shard {
+/// The seeds of this run: `start..start+seeds`, then this shard's share of them; every one
+/// a seed a scenario file can hold.
+fn seeds(args: &CheckArgs) -> anyhow::Result<Vec<u64>> {
+    let end = args.start.saturating_add(args.seeds);
+    if end.saturating_sub(1) > scenarios::limits::SEED_MAX {
+        bail!(
+            "--seeds {} --start {}: the last seed would be above {} (i64::MAX), the largest \
+             seed a scenario file can hold",
+            args.seeds,
+            args.start,
+            scenarios::limits::SEED_MAX
+        );
+    }
+    let all = args.start..end;
+    Ok(match args.shard {
         Some((i, n)) => all.filter(|s| (s - args.start) % n == i - 1).collect(),
         None => all.collect(),
-    }
+    })
 }
 
 /// Returns whether no seed found a violation; `Err` is bad input or an unwritable `--out`.
 pub fn check(args: &CheckArgs) -> anyhow::Result<bool> {
-    let seeds = seeds(args);
+    let seeds = seeds(args)?;
     if seeds.is_empty() {
         bail!(
             "--seeds {} --start {}: no seed to run",

@@ -47,8 +47,9 @@ enum Command {
 struct TuiArgs {
     /// A built-in scenario name or a path to a scenario file (default: quickstart).
     scenario: Option<String>,
-    /// Override the scenario's seed.
-    #[arg(long)]
+    /// Override the scenario's seed: 0 to 9223372036854775807 (i64::MAX), the seeds a
+    /// scenario file can hold.
+    #[arg(long, value_parser = seed_parser())]
     seed: Option<u64>,
 }
 
@@ -56,8 +57,9 @@ struct TuiArgs {
 struct RunArgs {
     /// A built-in scenario name or a path to a scenario file.
     scenario: String,
-    /// Override the scenario's seed.
-    #[arg(long)]
+    /// Override the scenario's seed: 0 to 9223372036854775807 (i64::MAX), the seeds a
+    /// scenario file can hold.
+    #[arg(long, value_parser = seed_parser())]
     seed: Option<u64>,
     /// Write the trace as JSON lines to FILE (includes every message).
     #[arg(long, value_name = "FILE")]
@@ -134,6 +136,12 @@ fn tui(args: &TuiArgs) -> anyhow::Result<bool> {
     Ok(true)
 }
 
+/// Seeds from 0 to `scenarios::limits::SEED_MAX` (i64::MAX): a seed is written back into
+/// scenario files (`w` in the UI, `check --write-cases`), and TOML integers are i64.
+fn seed_parser() -> clap::builder::RangedU64ValueParser<u64> {
+    clap::value_parser!(u64).range(..=scenarios::limits::SEED_MAX)
+}
+
 /// 0 when the verdict is good, 1 when not, 2 on bad input.
 fn exit(result: anyhow::Result<bool>) -> ExitCode {
     match result {
@@ -185,9 +193,9 @@ fn prepare(name: &str, seed: Option<u64>, sets: &[String]) -> anyhow::Result<sce
         scenario.seed = seed;
     }
     for assignment in sets {
-        let (key, value) = assignment
-            .split_once('=')
-            .with_context(|| format!("--set {assignment}: expected KEY=VALUE"))?;
+        let (key, value) = assignment.split_once('=').with_context(|| {
+            format!("--set {}: expected KEY=VALUE", scenarios::echo(assignment))
+        })?;
         scenario.apply_set(key.trim(), value.trim())?;
     }
     Ok(scenario)

@@ -567,3 +567,212 @@ fn zero_where_kafka_requires_at_least_one_is_named_with_its_range() {
     let output = kafka_lab(&["run", "quickstart", "--set", "network.latency_ms=[0, 5]"]);
     assert_bad_input(&output, &["network.latency_ms", "at least 1 ms"]);
 }
+
+// Issue 14: inputs that used to panic, abort or misroute exit 2 with one line naming the key.
+
+/// `kafka-lab run` on VALID with `old` replaced by `new`, in a file called `name`.
+fn run_edited(name: &str, old: &str, new: &str) -> Output {
+    assert!(VALID.contains(old), "{old}");
+    let path = temp_file(name, &VALID.replacen(old, new, 1));
+    kafka_lab(&["run", path.to_str().unwrap()])
+}
+
+#[test]
+fn leave_on_a_consumer_without_a_group_is_bad_input() {
+    let consumer = "[[consumers]]\nname = \"consumer-1\"\ntopics = [\"t\"]\n";
+    let leave = "[[faults]]\nat_ms = 500\naction = \"leave\"\ntarget = \"consumer-1\"\n";
+    let path = temp_file("leave.toml", &format!("{VALID}{consumer}{leave}"));
+    let output = kafka_lab(&["run", path.to_str().unwrap()]);
+    assert_bad_input(
+        &output,
+        &["leave.toml:24:", "key `faults[0].target`", "has none"],
+    );
+    let grouped = format!("{VALID}{consumer}group = \"g\"\n{leave}");
+    let path = temp_file("leave-group.toml", &grouped);
+    let output = kafka_lab(&["run", path.to_str().unwrap()]);
+    // It runs to a verdict (whether `[expect]` holds is the checker's business here).
+    assert!(
+        matches!(output.status.code(), Some(0 | 1)) && !stderr(&output).contains("panicked"),
+        "a group member leaves: {}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn clients_cannot_take_node_names() {
+    for (i, name) in ["broker-01", "broker-2", "controller-3"].iter().enumerate() {
+        let output = run_edited(
+            &format!("node-name-{i}.toml"),
+            "name = \"producer-1\"",
+            &format!("name = \"{name}\""),
+        );
+        assert_bad_input(
+            &output,
+            &[
+                ":15:",
+                "key `producers[0].name`",
+                "reserved for the cluster's nodes",
+            ],
+        );
+    }
+    let crash = "\n[[faults]]\nat_ms = 100\naction = \"crash\"\ntarget = \"broker-01\"\n";
+    let path = temp_file("broker-01.toml", &format!("{VALID}{crash}"));
+    let output = kafka_lab(&["run", path.to_str().unwrap()]);
+    assert_bad_input(
+        &output,
+        &["key `faults[0].target`", "unknown node \"broker-01\""],
+    );
+}
+
+#[test]
+fn controllers_other_than_one_are_bad_input() {
+    let output = run_edited(
+        "controllers.toml",
+        "brokers = 3",
+        "brokers = 3\ncontrollers = 3",
+    );
+    assert_bad_input(
+        &output,
+        &[":8:", "key `cluster.controllers`", "one KRaft controller"],
+    );
+}
+
+#[test]
+fn counts_beyond_the_limits_are_rejected_at_once() {
+    let huge = "4294967295";
+    for (old, new, key) in [
+        (
+            "brokers = 3",
+            format!("brokers = {huge}"),
+            "cluster.brokers",
+        ),
+        (
+            "partitions = 1",
+            format!("partitions = {huge}"),
+            "topics[0].partitions",
+        ),
+        (
+            "brokers = 3",
+            format!("brokers = 3\ncontrollers = {huge}"),
+            "cluster.controllers",
+        ),
+    ] {
+        let output = run_edited("huge.toml", old, &new);
+        assert_bad_input(&output, &["huge.toml:", &format!("key `{key}`")]);
+    }
+}
+
+#[test]
+fn a_rate_that_rounds_to_nothing_is_bad_input() {
+    let output = run_edited("slow.toml", "rate_per_s = 10", "rate_per_s = 0.0004");
+    assert_bad_input(
+        &output,
+        &[
+            "slow.toml:17:",
+            "key `producers[0].rate_per_s`",
+            "rounds to no record",
+        ],
+    );
+}
+
+#[test]
+fn a_huge_name_is_echoed_short() {
+    let name = format!("broker-{}", "x".repeat(5 << 20));
+    let crash = format!("\n[[faults]]\nat_ms = 100\naction = \"crash\"\ntarget = \"{name}\"\n");
+    let path = temp_file("huge-name.toml", &format!("{VALID}{crash}"));
+    let output = kafka_lab(&["run", path.to_str().unwrap()]);
+    assert_bad_input(&output, &["key `faults[0].target`", "…(5242887 bytes)"]);
+    assert!(
+        stderr(&output).len() < 1000,
+        "{} bytes",
+        stderr(&output).len()
+    );
+}
+
+#[test]
+fn seeds_are_those_a_scenario_file_can_hold() {
+    let flag_error = |args: &[&str], needle: &str| {
+        let output = kafka_lab(args);
+        let err = stderr(&output);
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {err}");
+        assert!(
+            !err.contains("panicked") && err.contains(needle),
+            "{args:?}: {err}"
+        );
+    };
+    let over = "9223372036854775808";
+    flag_error(
+        &["check", "--start", over, "--write-cases"],
+        "0..=9223372036854775807",
+    );
+    flag_error(
+        &["run", "quickstart", "--seed", over],
+        "0..=9223372036854775807",
+    );
+    flag_error(
+        &["tui", "quickstart", "--seed", over],
+        "0..=9223372036854775807",
+    );
+    flag_error(
+        &[
+            "check",
+            "--start",
+            "9223372036854775807",
+            "--seeds",
+            "2",
+            "--write-cases",
+        ],
+        "the largest seed a scenario file can hold",
+    );
+    let dir = std::env::temp_dir().join(format!("kafka-lab-seed-max-{}", std::process::id()));
+    let max = "9223372036854775807";
+    let out = dir.to_str().unwrap();
+    let output = kafka_lab(&[
+        "check",
+        "--start",
+        max,
+        "--seeds",
+        "1",
+        "--write-cases",
+        "--out",
+        out,
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let written = String::from_utf8_lossy(&output.stdout).trim().to_owned();
+    let scenario = scenarios::load(std::path::Path::new(&written)).expect("reads back");
+    assert_eq!(scenario.seed.to_string(), max);
+    let output = kafka_lab(&[
+        "run",
+        "quickstart",
+        "--seed",
+        max,
+        "--set",
+        "duration_ms=1000",
+    ]);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "--set with the largest seed: {}",
+        stderr(&output)
+    );
+    for args in [["run", "--help"], ["tui", "--help"], ["check", "--help"]] {
+        let help = String::from_utf8_lossy(&kafka_lab(&args).stdout).into_owned();
+        assert!(
+            help.contains("9223372036854775807 (i64::MAX)"),
+            "{args:?}: {help}"
+        );
+    }
+}
+
+#[test]
+fn check_help_lists_every_profile() {
+    let help = String::from_utf8_lossy(&kafka_lab(&["check", "--help"]).stdout).into_owned();
+    for profile in scenarios::swarm::Profile::ALL {
+        assert!(
+            help.contains(&format!("- {profile}:")),
+            "{profile} in check --help: {help}"
+        );
+    }
+    let short = String::from_utf8_lossy(&kafka_lab(&["check", "-h"]).stdout).into_owned();
+    assert!(short.contains("groups]"), "{short}");
+}

@@ -11,9 +11,11 @@ use sim::{
 const EVENTS_MAX: u64 = 200_000_000;
 
 impl Scenario {
-    /// The simulator's description of this scenario. The scenario was checked when parsed, so
-    /// errors here mean it was changed in code without `validate`.
+    /// The simulator's description of this scenario, which is checked again first: a scenario
+    /// changed in code without `validate` is an error here, never a panic or an allocation
+    /// beyond the lab's limits.
     pub fn world_spec(&self) -> Result<WorldSpec, ScenarioError> {
+        self.validate()?;
         let config_error = |key: String, e: broker_core::ConfigError| {
             ScenarioError::new(
                 ErrorKind::Config,
@@ -52,7 +54,7 @@ impl Scenario {
             producers.push(ProducerSpec {
                 name: p.name.clone(),
                 topic: Topic::new(&p.topic),
-                rate_per_s_milli: (p.rate_per_s * 1000.0).round() as u64,
+                rate_per_s_milli: crate::limits::rate_per_s_milli(p.rate_per_s),
                 records: p.records,
                 keys: p.keys,
                 start_ms: p.start_ms,
@@ -115,27 +117,29 @@ impl Scenario {
         })
     }
 
-    /// The simulator's id of a node name that validation accepted.
-    pub fn node_id(&self, name: &str) -> NodeId {
-        if let Some(n) = name.strip_prefix("broker-").and_then(|n| n.parse().ok()) {
-            return NodeId::Broker(BrokerId(n));
+    /// The simulator's id of a node name, resolved exactly: `broker-2` only in a cluster of at
+    /// least two brokers, never `broker-02` or `broker-+2`; clients by their exact name.
+    pub fn node_id(&self, name: &str) -> Option<NodeId> {
+        if let Some(digits) = name.strip_prefix("broker-") {
+            return node_number(digits, self.cluster.brokers).map(|n| NodeId::Broker(BrokerId(n)));
         }
-        if name.starts_with("controller-") {
-            return CONTROLLER;
+        if let Some(digits) = name.strip_prefix("controller-") {
+            return node_number(digits, self.cluster.controllers).map(|_| CONTROLLER);
         }
         let mut clients = self
             .producers
             .iter()
             .map(|p| &p.name)
             .chain(self.consumers.iter().map(|c| &c.name));
-        let index = clients
-            .position(|n| n == name)
-            .expect("validated node name");
-        sim::spec::client_id(index)
+        clients.position(|n| n == name).map(sim::spec::client_id)
     }
 
     fn fault_action(&self, f: &Fault) -> sim::FaultAction {
-        let target = || self.node_id(f.target.as_deref().expect("validated: target"));
+        let node = |name: Option<&str>| {
+            self.node_id(name.expect("validated: operands"))
+                .expect("validated: a node name")
+        };
+        let target = || node(f.target.as_deref());
         match f.action {
             FaultAction::Crash => sim::FaultAction::Crash { target: target() },
             FaultAction::PowerFail => sim::FaultAction::PowerFail { target: target() },
@@ -151,15 +155,15 @@ impl Scenario {
             FaultAction::Produce => sim::FaultAction::Produce { target: target() },
             FaultAction::Heal => sim::FaultAction::Heal,
             FaultAction::Cut => sim::FaultAction::Cut {
-                from: self.node_id(f.from.as_deref().expect("validated: from")),
-                to: self.node_id(f.to.as_deref().expect("validated: to")),
+                from: node(f.from.as_deref()),
+                to: node(f.to.as_deref()),
             },
             FaultAction::Partition => {
                 let sides = f.sides.as_ref().expect("validated: sides");
                 sim::FaultAction::Partition {
                     sides: sides
                         .iter()
-                        .map(|side| side.iter().map(|n| self.node_id(n)).collect())
+                        .map(|side| side.iter().map(|n| node(Some(n))).collect())
                         .collect(),
                 }
             }
@@ -183,6 +187,13 @@ impl Scenario {
             .filter(|f| f.action == FaultAction::Join)
             .map(|f| f.at_ms)
     }
+}
+
+/// `N` of `broker-N` when it is written as Rust writes the number (no sign, no leading zero)
+/// and names one of `count` nodes.
+fn node_number(digits: &str, count: u32) -> Option<u32> {
+    let n: u32 = digits.parse().ok()?;
+    (n.to_string() == digits && (1..=count).contains(&n)).then_some(n)
 }
 
 /// `__consumer_offsets`, created at cluster start when a consumer uses a group (Kafka creates
@@ -216,6 +227,33 @@ fn default_assignment(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn node_names_resolve_exactly() {
+        let mut scenario = crate::builtin("quickstart")
+            .expect("built in")
+            .load()
+            .expect("valid");
+        scenario.cluster.brokers = 3;
+        let broker = |n| Some(NodeId::Broker(BrokerId(n)));
+        assert_eq!(scenario.node_id("broker-1"), broker(1));
+        assert_eq!(scenario.node_id("broker-3"), broker(3));
+        for name in [
+            "broker-01",
+            "broker-+1",
+            "broker-0",
+            "broker-4",
+            "broker-",
+            "controller-2",
+            "controller-01",
+            "nobody",
+        ] {
+            assert_eq!(scenario.node_id(name), None, "{name}");
+        }
+        assert_eq!(scenario.node_id("controller-1"), Some(CONTROLLER));
+        let first = scenario.producers[0].name.clone();
+        assert_eq!(scenario.node_id(&first), Some(sim::spec::client_id(0)));
+    }
 
     #[test]
     fn default_assignment_spreads_leaders() {

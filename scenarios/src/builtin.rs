@@ -178,7 +178,7 @@ pub fn resolve(name_or_path: &str) -> Result<Scenario, ScenarioError> {
     let names: Vec<_> = BUILTINS.iter().map(|b| b.name).collect();
     Err(ScenarioError::new(
         ErrorKind::NotFound,
-        name_or_path,
+        crate::echo(name_or_path),
         format!(
             "no built-in scenario or file of this name (built-ins: {})",
             names.join(", ")

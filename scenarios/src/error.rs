@@ -75,7 +75,7 @@ impl ScenarioError {
 
     /// The same error naming `key`.
     pub fn with_key(mut self, key: impl Into<String>) -> Self {
-        self.key = Some(key.into());
+        self.key = Some(cut(&key.into(), 2 * ECHO_CHARS_MAX));
         self
     }
 
@@ -100,14 +100,80 @@ impl fmt::Display for ScenarioError {
     }
 }
 
-/// Folds a message onto one line.
+/// Folds a message onto one line, cut to [`MESSAGE_CHARS_MAX`] (a message from toml or
+/// broker-core may quote the input too).
 pub(crate) fn one_line(message: &str) -> String {
-    message
+    let line = message
         .lines()
         .map(str::trim)
         .filter(|l| !l.is_empty())
         .collect::<Vec<_>>()
-        .join("; ")
+        .join("; ");
+    cut(&echo_quoted(&line), MESSAGE_CHARS_MAX)
+}
+
+/// `message` with every "quoted" or `quoted` part passed through [`echo`]: messages from toml
+/// and broker-core quote the input this way (`expected an integer, got "…"`), an unclosed
+/// quote runs to the end.
+fn echo_quoted(message: &str) -> String {
+    let mut out = String::with_capacity(message.len().min(2 * MESSAGE_CHARS_MAX));
+    let mut rest = message;
+    while let Some(open) = rest.find(['"', '`']) {
+        let quote = &rest[open..=open];
+        out.push_str(&rest[..=open]);
+        let inner = &rest[open + 1..];
+        let (quoted, after) = match inner.find(quote) {
+            Some(close) => (&inner[..close], &inner[close..]),
+            None => (inner, ""),
+        };
+        // What `echo` already cut (at most ~90 characters) is left as it is.
+        if quoted.chars().nth(ECHO_CHARS_MAX + 30).is_some() {
+            out.push_str(&echo(quoted));
+        } else {
+            out.push_str(quoted);
+        }
+        match after.strip_prefix(quote) {
+            Some(tail) => {
+                out.push_str(quote);
+                rest = tail;
+            }
+            None => rest = after,
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// How much of an input value an error quotes.
+pub const ECHO_CHARS_MAX: usize = 60;
+/// How long an error message (or a key) may get before it is cut.
+const MESSAGE_CHARS_MAX: usize = 600;
+
+/// A value from the input, as an error quotes it: whole when short, else its first
+/// [`ECHO_CHARS_MAX`] characters and its length (`broker-aaaa…(5242880 bytes)`), so a 5 MB
+/// name does not become a 5 MB message. Every error that echoes input goes through this.
+pub fn echo(value: &str) -> String {
+    cut(value, ECHO_CHARS_MAX)
+}
+
+fn cut(text: &str, max_chars: usize) -> String {
+    match text.char_indices().nth(max_chars) {
+        None => text.to_owned(),
+        Some((end, _)) => format!("{}…({} bytes)", &text[..end], text.len()),
+    }
+}
+
+/// A list of names from the input, each echoed, at most ten of them (`a, b, … and 54 more`).
+pub(crate) fn echo_list<S: AsRef<str>>(names: &[S]) -> String {
+    const SHOWN: usize = 10;
+    if names.is_empty() {
+        return "none".to_owned();
+    }
+    let mut out: Vec<String> = names.iter().take(SHOWN).map(|n| echo(n.as_ref())).collect();
+    if names.len() > SHOWN {
+        out.push(format!("… and {} more", names.len() - SHOWN));
+    }
+    out.join(", ")
 }
 
 /// A semantic problem found by validation, before it is given a file and position.
@@ -148,5 +214,52 @@ mod tests {
         assert_eq!(Position::of_offset(src, 6), Position { line: 2, column: 1 });
         assert_eq!(Position::of_offset(src, 9), Position { line: 2, column: 3 });
         assert_eq!(Position::of_offset(src, 999).line, 3);
+    }
+
+    #[test]
+    fn echo_cuts_long_values_and_says_how_long_they_were() {
+        assert_eq!(echo("broker-1"), "broker-1");
+        let exact = "é".repeat(ECHO_CHARS_MAX);
+        assert_eq!(echo(&exact), exact);
+        let long = format!("broker-{}", "é".repeat(5_000_000));
+        let echoed = echo(&long);
+        assert!(echoed.starts_with("broker-éé"), "{echoed}");
+        assert!(echoed.ends_with("…(10000007 bytes)"), "{echoed}");
+        assert_eq!(
+            echoed.chars().count(),
+            ECHO_CHARS_MAX + "…(10000007 bytes)".chars().count()
+        );
+        let error = ScenarioError::new(ErrorKind::Invalid, "f", "x".repeat(10_000)).with_key(&long);
+        assert!(error.to_string().len() < 1000, "{error}");
+    }
+
+    #[test]
+    fn quoted_input_in_a_message_is_echoed_short() {
+        let long = "x".repeat(5000);
+        let message = one_line(&format!(
+            "expected an integer, got \"{long}\" (see `{long}`)"
+        ));
+        assert_eq!(
+            message,
+            format!("expected an integer, got \"{}\" (see `{0}`)", echo(&long))
+        );
+        assert!(message.len() < 200, "{message}");
+        assert_eq!(one_line("a \"short\" one"), "a \"short\" one");
+        let echoed = format!("unknown node \"{}\"", echo(&long));
+        assert_eq!(one_line(&echoed), echoed, "not cut twice");
+        assert_eq!(
+            one_line(&format!("open \"{long}")),
+            format!("open \"{}", echo(&long))
+        );
+    }
+
+    #[test]
+    fn echo_list_shows_ten_names() {
+        assert_eq!(echo_list::<&str>(&[]), "none");
+        assert_eq!(echo_list(&["a", "b"]), "a, b");
+        let names: Vec<String> = (1..=64).map(|i| format!("broker-{i}")).collect();
+        let listed = echo_list(&names);
+        assert!(listed.starts_with("broker-1, broker-2,"), "{listed}");
+        assert!(listed.ends_with("broker-10, … and 54 more"), "{listed}");
     }
 }

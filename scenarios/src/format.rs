@@ -397,6 +397,13 @@ impl Scenario {
     }
 }
 
+impl ConsumerSpec {
+    /// Whether it reads through a consumer group: `group`, or `group.id` in its config.
+    pub fn in_group(&self) -> bool {
+        self.group.is_some() || self.config.contains_key("group.id")
+    }
+}
+
 fn is_zero(n: &u64) -> bool {
     *n == 0
 }

@@ -16,6 +16,7 @@ pub mod swarm;
 mod workload;
 
 mod format;
+pub mod limits;
 mod locate;
 mod set;
 mod validate;
@@ -23,7 +24,7 @@ mod validate;
 pub use builtin::{
     builtin, builtins, resolve, Builtin, HistoricalPair, Module, DEFAULT, HISTORICAL_PAIRS,
 };
-pub use error::{ErrorKind, Position, ScenarioError};
+pub use error::{echo, ErrorKind, Position, ScenarioError};
 pub use format::{
     Caption, Cluster, ConsumerSpec, Disk, Expect, Fault, FaultAction, Network, Operands,
     ProducerSpec, Protocol, Scenario, TopicSpec, Truncation,
@@ -55,8 +56,19 @@ pub fn parse(source: &str, file: &str) -> Result<Scenario, ScenarioError> {
 /// Reads and parses a scenario file.
 pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
     let file = path.display().to_string();
-    let source = std::fs::read_to_string(path)
+    let bytes = std::fs::read(path)
         .map_err(|e| ScenarioError::new(ErrorKind::Io, &file, format!("cannot read: {e}")))?;
+    let source = String::from_utf8(bytes).map_err(|e| {
+        // Where the text stops being UTF-8: the line and column of the first bad byte.
+        let valid = e.utf8_error().valid_up_to();
+        let text = String::from_utf8_lossy(&e.as_bytes()[..valid]);
+        ScenarioError::new(
+            ErrorKind::Syntax,
+            &file,
+            format!("not UTF-8 text: byte 0x{:02x}", e.as_bytes()[valid]),
+        )
+        .at(Some(Position::of_offset(&text, valid)))
+    })?;
     parse(&source, &file)
 }
 
@@ -114,5 +126,7 @@ fn quoted_after<'a>(message: &'a str, prefix: &str) -> Option<&'a str> {
     rest.split('`').next()
 }
 
+#[cfg(test)]
+mod fuzz;
 #[cfg(test)]
 mod tests;

@@ -1,6 +1,6 @@
 //! `--set key=value`: change one setting of a parsed scenario, then check it again.
 
-use crate::error::{ErrorKind, ScenarioError};
+use crate::error::{echo, ErrorKind, ScenarioError};
 use crate::format::Scenario;
 use toml::Value;
 
@@ -42,7 +42,7 @@ impl Scenario {
     ///
     /// The scenario is checked again; on error it is left unchanged.
     pub fn apply_set(&mut self, key: &str, value: &str) -> Result<(), ScenarioError> {
-        let origin = format!("--set {key}={value}");
+        let origin = format!("--set {}={}", echo(key), echo(value));
         let fail = |kind: ErrorKind, message: String| {
             ScenarioError::new(kind, &origin, message).with_key(key)
         };
@@ -83,7 +83,7 @@ impl Scenario {
                 let index = tail
                     .strip_suffix(']')
                     .and_then(|i| i.parse::<usize>().ok())
-                    .ok_or_else(|| format!("bad index in `{head}`"))?;
+                    .ok_or_else(|| format!("bad index in `{}`", echo(head)))?;
                 (section, Some(index))
             }
             None => (head, None),
@@ -95,7 +95,7 @@ impl Scenario {
             "faults" | "captions" => {
                 return Err(format!("[[{section}]] cannot be changed with --set"))
             }
-            _ if index.is_some() => return Err(format!("`{section}` is not a list")),
+            _ if index.is_some() => return Err(format!("`{}` is not a list", echo(section))),
             _ => {
                 return Ok(vec![key
                     .split('.')
@@ -161,7 +161,10 @@ fn set_in(tree: &mut Value, path: &[Step], value: Value) -> Result<(), String> {
                 .get_mut(*i)
                 .ok_or_else(|| format!("index {i} is out of range"))?,
             (Step::Key(k), _) => {
-                return Err(format!("`{k}` is inside a value that is not a table"))
+                return Err(format!(
+                    "`{}` is inside a value that is not a table",
+                    echo(k)
+                ))
             }
             (Step::Index(i), _) => {
                 return Err(format!("[{i}] is inside a value that is not a list"))

@@ -358,7 +358,7 @@ fn semantic_errors_point_at_their_key() {
             "name = \"broker-2\"",
             (16, 1),
             "producers[0].name",
-            "already taken",
+            "\"broker-2\": names starting with \"broker-\" are reserved for the cluster's nodes",
         ),
         (
             "rate_per_s = 10",
@@ -393,7 +393,7 @@ fn semantic_errors_point_at_their_key() {
             "brokers = 3\ncontrollers = 0\n",
             (7, 1),
             "cluster.controllers",
-            "must be at least 1",
+            "0: the lab runs one KRaft controller until the controller quorum exists",
         ),
     ];
     for (old, new, at, key, needle) in cases {
@@ -559,4 +559,318 @@ fn builtins_parse_and_are_named_after_their_files() {
     assert!(lost.expect.findings.contains(&FindingKind::LostWrite));
     let path = dir.join("quickstart.toml");
     assert_eq!(resolve(path.to_str().unwrap()).unwrap().name, "quickstart");
+}
+
+// Issue 14: inputs that used to crash or misroute are errors naming their key.
+
+/// The error for BASE with `old` replaced by `new`: its key and message, and it fits a line.
+fn key_and_message(source: &str) -> (String, String) {
+    let e = error(source);
+    let text = e.to_string();
+    assert!(text.len() < 700 && !text.contains('\n'), "short: {text}");
+    assert!(text.starts_with(FILE), "{text}");
+    (e.key.expect("names a key"), e.message)
+}
+
+#[test]
+fn leave_takes_a_consumer_of_a_group() {
+    let leave = "target = \"broker-1\"\n\n[[faults]]\nat_ms = 3000\naction = \"leave\"\ntarget = \"consumer-1\"\n\n";
+    let source = replace("target = \"broker-1\"\n\n", leave);
+    let e = error(&source);
+    assert_error(
+        &e,
+        ErrorKind::Invalid,
+        (33, 1),
+        "faults[1].target",
+        "`leave` takes a consumer of a group, and \"consumer-1\" has none",
+    );
+    let grouped = source.replace(
+        "topics = [\"orders\"]",
+        "topics = [\"orders\"]\ngroup = \"g\"",
+    );
+    parse(&grouped, FILE).expect("a group member may leave");
+    let by_config = source.replace(
+        "topics = [\"orders\"]",
+        "topics = [\"orders\"]\nconfig = { \"group.id\" = \"g\" }",
+    );
+    parse(&by_config, FILE).expect("group.id in the config is a group too");
+}
+
+#[test]
+fn node_names_are_reserved_and_resolved_exactly() {
+    for name in [
+        "broker-01",
+        "broker-2",
+        "broker-9",
+        "controller-1",
+        "controller-3",
+        "broker-x",
+    ] {
+        let (key, message) = key_and_message(&replace(
+            "name = \"producer-1\"",
+            &format!("name = \"{name}\""),
+        ));
+        assert_eq!(key, "producers[0].name", "{name}");
+        assert!(
+            message.contains("are reserved for the cluster's nodes"),
+            "{message}"
+        );
+    }
+    for target in [
+        "broker-01",
+        "broker-4",
+        "broker-+1",
+        "controller-2",
+        "controller-01",
+    ] {
+        let (key, message) = key_and_message(&replace(
+            "target = \"broker-1\"",
+            &format!("target = \"{target}\""),
+        ));
+        assert_eq!(key, "faults[0].target", "{target}");
+        assert!(
+            message.starts_with(&format!("unknown node \"{target}\"")),
+            "{message}"
+        );
+    }
+    let mut s = parse(BASE, FILE).unwrap();
+    let e = s.apply_set("producers.name", "broker-01").unwrap_err();
+    assert_eq!(e.key.as_deref(), Some("producers[0].name"), "{e}");
+    assert!(e.message.contains("reserved"), "{e}");
+}
+
+#[test]
+fn seeds_are_the_ones_a_file_can_hold() {
+    let mut s = parse(BASE, FILE).unwrap();
+    s.seed = limits::SEED_MAX;
+    s.validate().expect("i64::MAX is a seed");
+    let again = parse(&s.to_toml(), FILE).expect("written back and read again");
+    assert_eq!(again.seed, limits::SEED_MAX);
+    s.seed = limits::SEED_MAX + 1;
+    let e = s.validate().unwrap_err();
+    assert_eq!(e.key.as_deref(), Some("seed"), "{e}");
+    assert!(
+        e.message
+            .contains("9223372036854775808 is above the lab's limit"),
+        "{e}"
+    );
+    assert!(s.world_spec().is_err(), "a world is never built from it");
+    let mut s = parse(BASE, FILE).unwrap();
+    let e = s.apply_set("seed", "9223372036854775808").unwrap_err();
+    assert_eq!(e.key.as_deref(), Some("seed"), "{e}");
+}
+
+#[test]
+fn counts_beyond_the_lab_s_limits_are_rejected_before_allocating() {
+    let huge = u32::MAX;
+    let cases: Vec<(String, &str, &str)> = vec![
+        (
+            replace("brokers = 3", &format!("brokers = {huge}")),
+            "cluster.brokers",
+            "above the lab's limit of 64",
+        ),
+        (
+            replace("brokers = 3", "brokers = 65"),
+            "cluster.brokers",
+            "65 is above the lab's limit of 64",
+        ),
+        (
+            replace(
+                "brokers = 3\n",
+                &format!("brokers = 3\ncontrollers = {huge}\n"),
+            ),
+            "cluster.controllers",
+            "one KRaft controller",
+        ),
+        (
+            replace("partitions = 1", &format!("partitions = {huge}")),
+            "topics[0].partitions",
+            "above the lab's limit of 1000",
+        ),
+        (
+            replace("duration_ms = 30000", "duration_ms = 14400001"),
+            "duration_ms",
+            "above the lab's limit of 14400000",
+        ),
+        (
+            replace(
+                "duration_ms = 30000",
+                "duration_ms = 30000\ndrain_ms = 3600001",
+            ),
+            "drain_ms",
+            "above the lab's limit",
+        ),
+        (
+            replace("rate_per_s = 10", "rate_per_s = 10001"),
+            "producers[0].rate_per_s",
+            "at most 10000",
+        ),
+        (
+            replace("rate_per_s = 10", "rate_per_s = 10000")
+                .replace("duration_ms = 30000", "duration_ms = 1100000"),
+            "producers[0].rate_per_s",
+            "about 11000001 records",
+        ),
+        (
+            format!("{BASE}\n[network]\nlatency_ms = [1, 60001]\n"),
+            "network.latency_ms",
+            "above the lab's limit of 60000",
+        ),
+        (
+            format!("{BASE}\n[disk]\nflush_interval_ms = 0\n"),
+            "disk.flush_interval_ms",
+            "at least 1",
+        ),
+    ];
+    for (source, key, needle) in cases {
+        let (k, message) = key_and_message(&source);
+        assert_eq!(k, key, "{message}");
+        assert!(message.contains(needle), "`{needle}` not in {message}");
+    }
+    // 3 topics of 1000 partitions RF 4 on 5 brokers are 12000 replicas; a fourth is too many.
+    let topics = |count: usize, rf: u32| {
+        let extra: String = (0..count)
+            .map(|i| {
+                format!(
+                    "[[topics]]\nname = \"t{i}\"\npartitions = 1000\nreplication_factor = {rf}\n"
+                )
+            })
+            .collect();
+        replace("brokers = 3", "brokers = 5")
+            .replace("[[producers]]", &format!("{extra}[[producers]]"))
+    };
+    // 1 + 4000 partitions.
+    let (key, message) = key_and_message(&topics(4, 1));
+    assert_eq!(key, "topics[4].partitions");
+    assert!(
+        message.contains("makes 4001 partitions in all topics: the lab's limit is 4000"),
+        "{message}"
+    );
+    // 3 + 3 × 4000 replicas, then 3 + 4 × 4000.
+    let (key, message) = key_and_message(&topics(4, 4));
+    assert_eq!(key, "topics[3].partitions");
+    assert!(
+        message.contains("makes 12003 replicas in all topics"),
+        "{message}"
+    );
+    parse(&topics(3, 1), FILE).expect("3001 partitions are within the limit");
+}
+
+#[test]
+fn lists_beyond_the_lab_s_limits_are_rejected() {
+    let mut s = parse(BASE, FILE).unwrap();
+    let fault = s.faults[0].clone();
+    s.faults = vec![fault; limits::FAULTS_MAX + 1];
+    let e = s.validate().unwrap_err();
+    assert_eq!(e.key.as_deref(), Some("faults[10000]"), "{e}");
+    let mut s = parse(BASE, FILE).unwrap();
+    let producer = s.producers[0].clone();
+    s.producers = (0..=limits::CLIENTS_MAX)
+        .map(|i| ProducerSpec {
+            name: format!("p-{i}"),
+            ..producer.clone()
+        })
+        .collect();
+    let e = s.validate().unwrap_err();
+    assert_eq!(e.key.as_deref(), Some("producers"), "{e}");
+    assert!(e.message.contains("202 producers and consumers"), "{e}");
+}
+
+#[test]
+fn rates_that_round_to_nothing_are_rejected() {
+    let (key, message) = key_and_message(&replace("rate_per_s = 10", "rate_per_s = 0.0004"));
+    assert_eq!(key, "producers[0].rate_per_s");
+    assert!(
+        message.contains("0.0004 rounds to no record at all: the lowest rate is 0.001"),
+        "{message}"
+    );
+    let s = parse(&replace("rate_per_s = 10", "rate_per_s = 0.0005"), FILE).expect("rounds to 1");
+    assert_eq!(s.world_spec().unwrap().producers[0].rate_per_s_milli, 1);
+}
+
+#[test]
+fn errors_echo_long_input_short() {
+    let long = "a".repeat(5 << 20);
+    for (old, new, key) in [
+        (
+            "target = \"broker-1\"",
+            format!("target = \"broker-{long}\""),
+            "faults[0].target",
+        ),
+        (
+            "name = \"producer-1\"",
+            format!("name = \"P{long}\""),
+            "producers[0].name",
+        ),
+        (
+            "topic = \"orders\"",
+            format!("topic = \"{long}\""),
+            "producers[0].topic",
+        ),
+        (
+            "acks = \"all\"",
+            format!("acks = \"{long}\""),
+            "producers[0].config.acks",
+        ),
+        (
+            "action = \"crash\"",
+            format!("action = \"{long}\""),
+            "faults[0].action",
+        ),
+    ] {
+        let e = error(&replace(old, &new));
+        let text = e.to_string();
+        assert_eq!(
+            e.key.as_deref(),
+            Some(key),
+            "{}",
+            &text[..200.min(text.len())]
+        );
+        assert!(text.len() < 700, "{} bytes: {}", text.len(), &text[..700]);
+        assert!(text.contains("bytes)"), "says how long: {text}");
+    }
+    let mut s = parse(BASE, FILE).unwrap();
+    let e = s.apply_set("producers.acks", &long).unwrap_err();
+    assert!(e.to_string().len() < 700, "{}", &e.to_string()[..700]);
+}
+
+#[test]
+fn a_file_that_is_not_utf8_is_a_syntax_error_at_its_line() {
+    let dir = std::env::temp_dir().join(format!("scenarios-utf8-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("bad.toml");
+    let mut bytes = BASE.as_bytes().to_vec();
+    let at = BASE.find("rate_per_s").unwrap();
+    bytes.insert(at + 3, 0xff);
+    std::fs::write(&path, bytes).unwrap();
+    let e = load(&path).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Syntax, "{e}");
+    assert_eq!(
+        e.position,
+        Some(Position {
+            line: 18,
+            column: 4
+        }),
+        "{e}"
+    );
+    assert!(
+        e.to_string()
+            .ends_with("bad.toml:18:4: not UTF-8 text: byte 0xff"),
+        "{e}"
+    );
+}
+
+/// A scenario changed in code is checked again before a world is built from it: the huge
+/// count is an error, not an allocation of hundreds of gigabytes.
+#[test]
+fn world_spec_checks_a_scenario_changed_in_code() {
+    let mut s = parse(BASE, FILE).unwrap();
+    s.cluster.brokers = u32::MAX;
+    let e = s.world_spec().unwrap_err();
+    assert_eq!(e.key.as_deref(), Some("cluster.brokers"), "{e}");
+    let mut s = parse(BASE, FILE).unwrap();
+    s.topics[0].partitions = u32::MAX;
+    s.topics[0].assignment = None;
+    let e = s.world_spec().unwrap_err();
+    assert_eq!(e.key.as_deref(), Some("topics[0].partitions"), "{e}");
 }

@@ -1,13 +1,18 @@
 //! Checks that the parts of a scenario fit together, after serde has checked each part.
 
-use crate::error::{ErrorKind, Problem};
+use crate::error::{echo, echo_list, ErrorKind, Problem};
 use crate::format::{
     ConsumerSpec, Fault, FaultAction, Operands, ProducerSpec, Scenario, TopicSpec,
 };
+use crate::limits;
 use broker_core::{ClusterConfig, ConfigError, ConsumerConfig, ProducerConfig, TopicConfig};
 use std::collections::{BTreeMap, BTreeSet};
 
 type Check = Result<(), Problem>;
+
+/// Node names of the cluster (`broker-N`, `controller-N`): no client may take one, so a name
+/// always means one node (`broker-01` is neither a client nor `broker-1`).
+pub(crate) const RESERVED_PREFIXES: [&str; 2] = ["broker-", "controller-"];
 
 impl Scenario {
     /// The cluster config, parsed by broker-core with this scenario's protocol switches.
@@ -25,7 +30,10 @@ impl Scenario {
     /// `stem` is the file stem the name must equal, when the scenario came from a `.toml` file.
     pub(crate) fn check(&self, stem: Option<&str>) -> Check {
         self.check_header(stem)?;
+        // Before anything sized by the input (node names, assignments) is allocated.
+        self.check_limits()?;
         let cluster = self.check_cluster()?;
+        self.check_partition_totals(&cluster)?;
         self.check_environment()?;
         self.check_topics(&cluster)?;
         let nodes = self.check_node_names()?;
@@ -41,7 +49,7 @@ impl Scenario {
                 "name",
                 format!(
                     "\"{}\" is not kebab-case (like \"leader-failover\")",
-                    self.name
+                    echo(&self.name)
                 ),
             ));
         }
@@ -49,7 +57,11 @@ impl Scenario {
             if stem != self.name {
                 return Err(Problem::invalid(
                     "name",
-                    format!("\"{}\" must equal the file stem \"{stem}\"", self.name),
+                    format!(
+                        "\"{}\" must equal the file stem \"{}\"",
+                        echo(&self.name),
+                        echo(stem)
+                    ),
                 ));
             }
         }
@@ -62,16 +74,147 @@ impl Scenario {
         Ok(())
     }
 
-    fn check_cluster(&self) -> Result<ClusterConfig, Problem> {
-        if self.cluster.brokers == 0 {
+    /// The lab's limits (`limits.rs`) on every count and number: reads them, allocates nothing.
+    fn check_limits(&self) -> Check {
+        at_most("seed", self.seed, limits::SEED_MAX, "a TOML integer (i64)")?;
+        at_most(
+            "duration_ms",
+            self.duration_ms,
+            limits::DURATION_MS_MAX,
+            "4 hours",
+        )?;
+        at_most("drain_ms", self.drain_ms, limits::DRAIN_MS_MAX, "1 hour")?;
+        let brokers = self.cluster.brokers;
+        if brokers == 0 {
             return Err(Problem::invalid("cluster.brokers", "must be at least 1"));
         }
-        if self.cluster.controllers == 0 {
+        at_most(
+            "cluster.brokers",
+            brokers.into(),
+            limits::BROKERS_MAX.into(),
+            "brokers in a cluster",
+        )?;
+        if self.cluster.controllers != limits::CONTROLLERS {
             return Err(Problem::invalid(
                 "cluster.controllers",
+                format!(
+                    "{}: the lab runs one KRaft controller until the controller quorum exists; \
+                     set 1 or leave it out",
+                    self.cluster.controllers
+                ),
+            ));
+        }
+        count("topics", self.topics.len(), limits::TOPICS_MAX)?;
+        count("faults", self.faults.len(), limits::FAULTS_MAX)?;
+        count("captions", self.captions.len(), limits::CAPTIONS_MAX)?;
+        let clients = self.producers.len() + self.consumers.len();
+        if clients > limits::CLIENTS_MAX {
+            let key = if self.producers.len() > limits::CLIENTS_MAX {
+                "producers"
+            } else {
+                "consumers"
+            };
+            return Err(Problem::invalid(
+                key,
+                format!(
+                    "{clients} producers and consumers: the lab's limit is {}",
+                    limits::CLIENTS_MAX
+                ),
+            ));
+        }
+        for (i, c) in self.consumers.iter().enumerate() {
+            let key = format!("consumers[{i}].processing_ms_per_record");
+            at_most(
+                &key,
+                c.processing_ms_per_record,
+                limits::LATENCY_MS_MAX,
+                "1 minute",
+            )?;
+        }
+        self.check_environment_limits()
+    }
+
+    fn check_environment_limits(&self) -> Check {
+        let max = limits::LATENCY_MS_MAX;
+        at_most(
+            "network.latency_ms",
+            self.network.latency_ms[1],
+            max,
+            "1 minute",
+        )?;
+        at_most(
+            "disk.write_latency_ms",
+            self.disk.write_latency_ms[1],
+            max,
+            "1 minute",
+        )?;
+        at_most(
+            "disk.fsync_latency_ms",
+            self.disk.fsync_latency_ms[1],
+            max,
+            "1 minute",
+        )?;
+        at_most(
+            "disk.flush_interval_ms",
+            self.disk.flush_interval_ms,
+            max,
+            "1 minute",
+        )?;
+        if self.disk.flush_interval_ms == 0 {
+            return Err(Problem::invalid(
+                "disk.flush_interval_ms",
                 "must be at least 1",
             ));
         }
+        Ok(())
+    }
+
+    /// Partitions per topic and in total, and replicas in total, `__consumer_offsets` included
+    /// when a consumer uses a group.
+    fn check_partition_totals(&self, cluster: &ClusterConfig) -> Check {
+        let mut topics: Vec<(String, u32, u32)> = self
+            .topics
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                (
+                    format!("topics[{i}].partitions"),
+                    t.partitions,
+                    t.replication_factor,
+                )
+            })
+            .collect();
+        if self.consumers.iter().any(ConsumerSpec::in_group) {
+            topics.push((
+                "cluster.config.offsets.topic.num.partitions".to_owned(),
+                cluster.offsets_topic_num_partitions,
+                cluster.offsets_topic_replication_factor,
+            ));
+        }
+        let (mut partitions, mut replicas) = (0u64, 0u64);
+        for (key, count, rf) in topics {
+            let max = limits::PARTITIONS_PER_TOPIC_MAX;
+            at_most(&key, count.into(), max.into(), "partitions of one topic")?;
+            partitions += u64::from(count);
+            // A replication factor above the cluster size is reported by `check_topics`.
+            replicas += u64::from(count) * u64::from(rf.min(self.cluster.brokers));
+            let totals = [
+                ("partitions", partitions, limits::PARTITIONS_TOTAL_MAX),
+                ("replicas", replicas, limits::REPLICAS_TOTAL_MAX),
+            ];
+            for (what, total, max) in totals {
+                if total > max {
+                    return Err(Problem::invalid(
+                        key,
+                        format!("makes {total} {what} in all topics: the lab's limit is {max}"),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn check_cluster(&self) -> Result<ClusterConfig, Problem> {
         self.cluster_config()
             .map_err(|e| config_problem("cluster.config", e))
     }
@@ -101,7 +244,7 @@ impl Scenario {
             if !seen.insert(topic.name.as_str()) {
                 return Err(Problem::invalid(
                     format!("{key}.name"),
-                    format!("topic \"{}\" is defined twice", topic.name),
+                    format!("topic \"{}\" is defined twice", echo(&topic.name)),
                 ));
             }
             self.check_topic_layout(&key, topic)?;
@@ -193,13 +336,23 @@ impl Scenario {
             if !is_kebab(name) {
                 return Err(Problem::invalid(
                     key,
-                    format!("\"{name}\" is not kebab-case (like \"producer-1\")"),
+                    format!("\"{}\" is not kebab-case (like \"producer-1\")", echo(name)),
+                ));
+            }
+            if let Some(prefix) = RESERVED_PREFIXES.iter().find(|p| name.starts_with(*p)) {
+                return Err(Problem::invalid(
+                    key,
+                    format!(
+                        "\"{}\": names starting with \"{prefix}\" are reserved for the cluster's \
+                         nodes; name a client like \"producer-1\" or \"consumer-1\"",
+                        echo(name)
+                    ),
                 ));
             }
             if !nodes.insert(name.clone()) {
                 return Err(Problem::invalid(
                     key,
-                    format!("node name \"{name}\" is already taken"),
+                    format!("node name \"{}\" is already taken", echo(name)),
                 ));
             }
         }
@@ -214,7 +367,11 @@ impl Scenario {
         let names: Vec<_> = self.topics.iter().map(|t| t.name.as_str()).collect();
         Problem::invalid(
             key,
-            format!("unknown topic \"{topic}\" (topics: {})", list(&names)),
+            format!(
+                "unknown topic \"{}\" (topics: {})",
+                echo(topic),
+                list(&names)
+            ),
         )
     }
 
@@ -228,6 +385,32 @@ impl Scenario {
             }
             ProducerConfig::parse(&p.config)
                 .map_err(|e| config_problem(&format!("{key}.config"), e))?;
+        }
+        self.check_records_total()
+    }
+
+    /// What all producers may send in the run stays within [`limits::RECORDS_TOTAL_MAX`]: each
+    /// sends its `records`, or at its rate from `start_ms` to `stop_ms` or the end of the main
+    /// phase, whichever is fewer.
+    fn check_records_total(&self) -> Check {
+        let mut total = 0u64;
+        for (i, p) in self.producers.iter().enumerate() {
+            let end = p.stop_ms.unwrap_or(u64::MAX).min(self.duration_ms);
+            let window_ms = end.saturating_sub(p.start_ms);
+            // milli-records/s × ms / 10⁶, plus the one sent at the start.
+            let by_rate =
+                limits::rate_per_s_milli(p.rate_per_s).saturating_mul(window_ms) / 1_000_000 + 1;
+            total = total.saturating_add(p.records.map_or(by_rate, |r| r.min(by_rate)));
+            if total > limits::RECORDS_TOTAL_MAX {
+                return Err(Problem::invalid(
+                    format!("producers[{i}].rate_per_s"),
+                    format!(
+                        "the producers would send about {total} records in duration_ms: the \
+                         lab's limit is {} (lower the rate, set `records`, or shorten the run)",
+                        limits::RECORDS_TOTAL_MAX
+                    ),
+                ));
+            }
         }
         Ok(())
     }
@@ -257,7 +440,7 @@ impl Scenario {
                 let all: Vec<_> = all.iter().map(String::as_str).collect();
                 Err(Problem::invalid(
                     key,
-                    format!("unknown node \"{name}\" (nodes: {})", list(&all)),
+                    format!("unknown node \"{}\" (nodes: {})", echo(name), list(&all)),
                 ))
             }
         };
@@ -282,11 +465,13 @@ impl Scenario {
                     return Err(Problem::invalid(
                         format!("{key}.target"),
                         format!(
-                            "`produce` takes a producer, not \"{target}\" (producers: {})",
-                            producers.join(", ")
+                            "`produce` takes a producer, not \"{}\" (producers: {})",
+                            echo(target),
+                            list(&producers)
                         ),
                     ));
                 }
+                self.check_leave_target(&key, fault)?;
                 let joins = matches!(fault.action, FaultAction::Join | FaultAction::Leave);
                 if joins && !self.consumers.iter().any(|c| &c.name == target) {
                     let consumers: Vec<&str> =
@@ -294,9 +479,10 @@ impl Scenario {
                     return Err(Problem::invalid(
                         format!("{key}.target"),
                         format!(
-                            "`{}` takes a consumer, not \"{target}\" (consumers: {})",
+                            "`{}` takes a consumer, not \"{}\" (consumers: {})",
                             fault.action.as_str(),
-                            consumers.join(", ")
+                            echo(target),
+                            list(&consumers)
                         ),
                     ));
                 }
@@ -325,11 +511,31 @@ impl Scenario {
                     if !placed.insert(name.as_str()) {
                         return Err(Problem::invalid(
                             nkey,
-                            format!("node \"{name}\" is on more than one side"),
+                            format!("node \"{}\" is on more than one side", echo(name)),
                         ));
                     }
                 }
             }
+        }
+        Ok(())
+    }
+
+    /// `leave` is `LeaveGroup`: only a consumer of a group can leave one.
+    fn check_leave_target(&self, key: &str, fault: &Fault) -> Check {
+        if fault.action != FaultAction::Leave {
+            return Ok(());
+        }
+        let target = fault.target.as_deref().unwrap_or_default();
+        let consumer = self.consumers.iter().find(|c| c.name == target);
+        if consumer.is_some_and(|c| !c.in_group()) {
+            return Err(Problem::invalid(
+                format!("{key}.target"),
+                format!(
+                    "`leave` takes a consumer of a group, and \"{}\" has none (it is assigned \
+                     its partitions); give it a `group` or crash it instead",
+                    echo(target)
+                ),
+            ));
         }
         Ok(())
     }
@@ -352,10 +558,24 @@ impl Scenario {
 }
 
 fn check_producer(key: &str, p: &ProducerSpec) -> Check {
-    if !(p.rate_per_s.is_finite() && p.rate_per_s > 0.0) {
+    let rate = p.rate_per_s;
+    if !(rate.is_finite() && rate > 0.0 && rate <= limits::RATE_PER_S_MAX) {
         return Err(Problem::invalid(
             format!("{key}.rate_per_s"),
-            format!("{} must be a number greater than 0", p.rate_per_s),
+            format!(
+                "{rate} must be a number greater than 0 and at most {} (the lab's limit)",
+                limits::RATE_PER_S_MAX
+            ),
+        ));
+    }
+    // The world counts the rate in records per 1000 s: a lower rate would never send.
+    if limits::rate_per_s_milli(rate) == 0 {
+        return Err(Problem::invalid(
+            format!("{key}.rate_per_s"),
+            format!(
+                "{rate} rounds to no record at all: the lowest rate is {} records per second",
+                limits::RATE_PER_S_MIN
+            ),
         ));
     }
     if p.records == Some(0) {
@@ -505,19 +725,39 @@ fn check_topic_name(key: &str, name: &str) -> Check {
         Err(Problem::invalid(
             key,
             format!(
-                "\"{name}\" is not a legal topic name (letters, digits, '.', '_', '-'; \
-                 at most 249; not starting with \"__\")"
+                "\"{}\" is not a legal topic name (letters, digits, '.', '_', '-'; \
+                 at most 249; not starting with \"__\")",
+                echo(name)
             ),
         ))
     }
 }
 
 fn list(names: &[&str]) -> String {
-    if names.is_empty() {
-        "none".to_owned()
-    } else {
-        names.join(", ")
+    echo_list(names)
+}
+
+/// `value` ≤ `max`, or an error naming `key` and the limit (`what` says what it is).
+fn at_most(key: &str, value: u64, max: u64, what: &str) -> Check {
+    if value > max {
+        return Err(Problem::invalid(
+            key,
+            format!("{value} is above the lab's limit of {max} ({what})"),
+        ));
     }
+    Ok(())
+}
+
+/// At most `max` entries in the list `key`.
+fn count(key: &str, len: usize, max: usize) -> Check {
+    if len > max {
+        // Points at the first entry too many.
+        return Err(Problem::invalid(
+            format!("{key}[{max}]"),
+            format!("{len} [[{key}]] entries: the lab's limit is {max}"),
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

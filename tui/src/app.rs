@@ -5,6 +5,7 @@
 use crate::keys::FaultKey;
 use crate::session::Session;
 use broker_core::{NodeId, Time};
+use crossterm::event::KeyEvent;
 use scenarios::{Fault, FaultAction, Scenario};
 use sim::{Status, TraceKind};
 use std::path::PathBuf;
@@ -77,8 +78,13 @@ pub enum Msg {
     Presenter,
     /// Help on or off.
     Help,
-    /// Quit.
+    /// Quit (or close the picker).
     Quit,
+    /// Quit at once, whatever is open (Ctrl-C).
+    Exit,
+    /// A key as the terminal reported it, modifiers included: the registry (`keys::lookup`)
+    /// turns it into its message, or into nothing.
+    Key(KeyEvent),
 }
 
 /// The model.
@@ -156,7 +162,14 @@ impl App {
 
     /// Apply one message.
     pub fn update(&mut self, msg: Msg) {
-        if self.picker.is_some() && !matches!(msg, Msg::Picker | Msg::Quit | Msg::Select(_)) {
+        if let Msg::Key(key) = msg {
+            if let Some(msg) = crate::keys::lookup(key) {
+                self.update(msg);
+            }
+            return;
+        }
+        let in_picker = matches!(msg, Msg::Picker | Msg::Quit | Msg::Exit | Msg::Select(_));
+        if self.picker.is_some() && !in_picker {
             return;
         }
         match msg {
@@ -183,7 +196,8 @@ impl App {
             Msg::Presenter => self.presenter = !self.presenter,
             Msg::Help => self.help = !self.help,
             Msg::Quit if self.picker.is_some() => self.picker = None,
-            Msg::Quit => self.quit = true,
+            Msg::Quit | Msg::Exit => self.quit = true,
+            Msg::Key(_) => unreachable!("handled above"),
         }
         self.refresh_findings();
     }
@@ -315,20 +329,21 @@ impl App {
                 targeted(FaultAction::Produce)
             }
             FaultKey::Leave => {
-                if !self.is_consumer(name) {
-                    return Err(format!("{name} is not a consumer: select one to remove"));
+                let consumer = self
+                    .session
+                    .scenario()
+                    .consumers
+                    .iter()
+                    .find(|c| c.name == name);
+                match consumer {
+                    None => Err(format!("{name} is not a consumer: select one to remove")),
+                    Some(c) if !c.in_group() => Err(format!(
+                        "{name} reads without a group: only a group member can leave (c crashes it)"
+                    )),
+                    Some(_) => targeted(FaultAction::Leave),
                 }
-                targeted(FaultAction::Leave)
             }
         }
-    }
-
-    fn is_consumer(&self, name: &str) -> bool {
-        self.session
-            .scenario()
-            .consumers
-            .iter()
-            .any(|c| c.name == name)
     }
 
     /// `a`: start the first consumer of the scenario that is not running.

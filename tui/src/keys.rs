@@ -2,12 +2,14 @@
 //! key bar, so what the screen says is what the keys do.
 
 use crate::app::Msg;
-use crossterm::event::KeyCode;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 /// A key binding.
 pub struct Binding {
     /// The key.
     pub key: KeyCode,
+    /// The modifiers held with it (Shift aside, which only changes the character).
+    pub modifiers: KeyModifiers,
     /// How the key bar and help write it.
     pub label: &'static str,
     /// What it does, in a few words.
@@ -27,6 +29,7 @@ const fn bind(
 ) -> Binding {
     Binding {
         key,
+        modifiers: KeyModifiers::NONE,
         label,
         help,
         msg,
@@ -217,6 +220,16 @@ pub const KEYS: &[Binding] = &[
     ),
     bind(KeyCode::Char('?'), "?", "help", Msg::Help, true),
     bind(KeyCode::Char('q'), "q", "quit", Msg::Quit, true),
+    Binding {
+        modifiers: KeyModifiers::CONTROL,
+        ..bind(
+            KeyCode::Char('c'),
+            "ctrl-c",
+            "quit at once, from anywhere",
+            Msg::Exit,
+            false,
+        )
+    },
 ];
 
 /// Faults and actions on the selected node.
@@ -244,7 +257,12 @@ pub enum FaultKey {
     ProduceOne,
 }
 
-/// The message a key sends, if any.
-pub fn lookup(key: KeyCode) -> Option<Msg> {
-    KEYS.iter().find(|b| b.key == key).map(|b| b.msg)
+/// The message a key sends, if any. The modifiers must be the binding's: Ctrl-C is not `c`
+/// (crash), and a key with a modifier the UI does not bind (Ctrl-D, Alt-R) does nothing.
+/// Shift is ignored, as it is already in the character (`P`, `?`).
+pub fn lookup(key: KeyEvent) -> Option<Msg> {
+    let modifiers = key.modifiers - KeyModifiers::SHIFT;
+    KEYS.iter()
+        .find(|b| b.key == key.code && b.modifiers == modifiers)
+        .map(|b| b.msg)
 }

@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 /// How often the loop wakes to play and redraw.
 const FRAME: Duration = Duration::from_millis(50);
 
-/// Open the UI on `app` until `q`. The terminal is restored on return, on error, and on panic.
+/// Open the UI on `app` until `q` or Ctrl-C (raw mode turns Ctrl-C into a key, not SIGINT). The terminal is restored on return, on error, and on panic.
 pub fn run(mut app: App) -> io::Result<()> {
     let mut terminal = setup()?;
     let result = event_loop(&mut terminal, &mut app);
@@ -61,9 +61,7 @@ fn event_loop(
         if event::poll(FRAME)? {
             if let Event::Key(key) = event::read()? {
                 if key.kind == KeyEventKind::Press {
-                    if let Some(msg) = keys::lookup(key.code) {
-                        app.update(msg);
-                    }
+                    app.update(Msg::Key(key));
                 }
             }
         }

@@ -3,6 +3,7 @@
 //! meaning (leader epochs, guarantee lights, node states).
 
 use broker_core::{BrokerId, LeaderEpoch, NodeId};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 use ratatui::style::Color;
@@ -15,8 +16,9 @@ fn app(name: &str) -> App {
 
 fn keys(app: &mut App, keys: &str) {
     for c in keys.chars() {
-        let msg = tui::keys::lookup(crossterm::event::KeyCode::Char(c)).expect("a bound key");
-        app.update(msg);
+        let key = KeyEvent::from(KeyCode::Char(c));
+        assert!(tui::keys::lookup(key).is_some(), "{c} is a bound key");
+        app.update(Msg::Key(key));
     }
 }
 
@@ -265,7 +267,7 @@ fn presenter_mode_keeps_the_partition_view_with_double_cells() {
 fn the_scenario_picker_scrolls_to_keep_the_selection_in_view_on_a_small_terminal() {
     let mut app = app("quickstart");
     keys(&mut app, "s");
-    let down = tui::keys::lookup(crossterm::event::KeyCode::Down).expect("a bound key");
+    let down = tui::keys::lookup(KeyEvent::from(KeyCode::Down)).expect("a bound key");
     let last = scenarios::builtins().len() - 1;
     for _ in 0..last {
         app.update(down);
@@ -317,4 +319,78 @@ fn the_partition_view_shows_eligible_leader_replicas_and_what_an_offline_partiti
         text.contains("│ pre-KIP-966 RF=3 min.isr=2"),
         "the status bar says: {text}"
     );
+}
+
+/// Ctrl-C quits (the terminal is restored on return from `run`), even from the picker, and is
+/// never the bare `c` (which crashes the selected broker); a key with a modifier the UI does
+/// not bind does nothing.
+#[test]
+fn ctrl_c_quits_and_modified_keys_are_not_their_bare_letters() {
+    let mut app = app("quickstart");
+    app.update(Msg::Seek(1_000));
+    assert_eq!(app.selected_node(), NodeId::Broker(BrokerId(1)));
+    for (code, modifiers) in [
+        (KeyCode::Char('c'), KeyModifiers::ALT),
+        (KeyCode::Char('p'), KeyModifiers::CONTROL),
+        (KeyCode::Char('r'), KeyModifiers::SUPER),
+        (KeyCode::Char('q'), KeyModifiers::CONTROL),
+        (KeyCode::Char(' '), KeyModifiers::CONTROL),
+    ] {
+        app.update(Msg::Key(KeyEvent::new(code, modifiers)));
+        assert!(
+            !app.quit && !app.playing,
+            "{code:?} with {modifiers:?} does nothing"
+        );
+    }
+    assert!(app.session.actions().is_empty(), "no fault injected");
+    app.update(Msg::Key(KeyEvent::new(
+        KeyCode::Char('P'),
+        KeyModifiers::SHIFT,
+    )));
+    assert!(app.presenter, "Shift is part of the character");
+    app.update(Msg::Key(KeyEvent::new(
+        KeyCode::Char('c'),
+        KeyModifiers::CONTROL,
+    )));
+    assert!(app.quit, "Ctrl-C quits");
+    assert!(app.session.actions().is_empty(), "and crashes nothing");
+    let mut picking = self::app("quickstart");
+    picking.update(Msg::Picker);
+    let ctrl_c = KeyEvent::new(
+        KeyCode::Char('c'),
+        KeyModifiers::CONTROL | KeyModifiers::SHIFT,
+    );
+    picking.update(Msg::Key(ctrl_c));
+    assert!(picking.quit, "Ctrl-C quits from the picker too");
+    let mut bare = self::app("quickstart");
+    bare.update(Msg::Seek(1_000));
+    bare.update(Msg::Key(KeyEvent::from(KeyCode::Char('c'))));
+    assert_eq!(
+        bare.session.actions().len(),
+        1,
+        "the bare c crashes broker-1"
+    );
+}
+
+/// `d` on a consumer without a group (quickstart's assign-mode consumer) says why and injects
+/// nothing: `leave` is `LeaveGroup`.
+#[test]
+fn d_on_a_consumer_without_a_group_says_why() {
+    let mut app = app("quickstart");
+    app.update(Msg::Seek(1_000));
+    let consumer = app
+        .nodes()
+        .iter()
+        .position(|&n| app.session.world().name(n) == "consumer-1")
+        .expect("quickstart has consumer-1");
+    app.selected = consumer;
+    keys(&mut app, "d");
+    let notice = app.notice.clone().unwrap_or_default();
+    assert!(
+        notice.contains("consumer-1 reads without a group"),
+        "{notice}"
+    );
+    assert!(app.session.actions().is_empty());
+    app.update(Msg::Seek(1_000));
+    assert!(!app.quit);
 }

@@ -23,7 +23,8 @@ struct Position {
     /// The position before an `OFFSET_OUT_OF_RANGE` reset, until `ListOffsets` gives the new one.
     reset_from: Option<Offset>,
     backoff_until: Time,
-    list_in_flight: Option<(CorrelationId, Time)>,
+    /// A `ListOffsets` in flight: its correlation id, deadline and the broker it went to.
+    list_in_flight: Option<(CorrelationId, Time, BrokerId)>,
     /// Newly assigned in a group: the committed offset is being fetched.
     needs_committed: bool,
 }
@@ -105,13 +106,11 @@ impl Consumer {
             .filter(|(_, (_, deadline, _))| *deadline <= now)
             .map(|(broker, _)| *broker)
             .collect();
-        for (tp, position) in &mut self.positions {
-            if position
-                .list_in_flight
-                .is_some_and(|(_, deadline)| deadline <= now)
-            {
-                position.list_in_flight = None;
-                timed_out.extend(self.metadata.leader(tp).map(|(leader, _)| leader));
+        for position in self.positions.values() {
+            if let Some((_, deadline, to)) = position.list_in_flight {
+                if deadline <= now {
+                    timed_out.insert(to);
+                }
             }
         }
         for broker in timed_out {
@@ -125,9 +124,19 @@ impl Consumer {
         self.group_disconnected(broker);
         self.metadata.on_disconnected(self.now, broker);
         self.fetches.remove(&broker);
-        // A ListOffsets to that broker may be lost too; asking again is harmless.
+        // A ListOffsets to that broker is lost with the connection: it fails and is retried
+        // after retry.backoff.ms (`OffsetFetcher.resetPositionsAsync` onFailure:
+        // `requestFailed(partitions, now + retryBackoffMs)`). Requests to other brokers stand:
+        // resending every one at each reset made a storm under random drops.
+        let backoff_until = self.now.plus_ms(self.config.retry_backoff_ms);
         for position in self.positions.values_mut() {
-            position.list_in_flight = None;
+            if position
+                .list_in_flight
+                .is_some_and(|(_, _, to)| to == broker)
+            {
+                position.list_in_flight = None;
+                position.backoff_until = backoff_until;
+            }
         }
     }
 
@@ -143,7 +152,7 @@ impl Consumer {
             next = next.min(*deadline);
         }
         for p in self.positions.values() {
-            if let Some((_, deadline)) = p.list_in_flight {
+            if let Some((_, deadline, _)) = p.list_in_flight {
                 next = next.min(deadline);
             }
             if p.backoff_until > self.now {
@@ -248,7 +257,7 @@ impl Consumer {
                 continue;
             }
             let correlation_id = self.out.correlation_id();
-            position.list_in_flight = Some((correlation_id, now.plus_ms(timeout_ms)));
+            position.list_in_flight = Some((correlation_id, now.plus_ms(timeout_ms), leader));
             let message = Message::ListOffsets {
                 correlation_id,
                 tp: tp.clone(),
@@ -453,7 +462,7 @@ impl Consumer {
         let Some(position) = self.positions.get_mut(&tp) else {
             return;
         };
-        if position.list_in_flight.map(|(c, _)| c) != Some(correlation_id) {
+        if position.list_in_flight.map(|(c, _, _)| c) != Some(correlation_id) {
             return;
         }
         position.list_in_flight = None;

@@ -698,3 +698,99 @@ fn a_producer_backs_off_after_a_broken_connection() {
         .iter()
         .any(|m| matches!(m, Message::InitProducerId { .. })));
 }
+
+/// `close()` on a consumer without a group (assign mode, the default `enable.auto.commit=true`)
+/// stops it; there is no group to commit to or leave (it used to panic on "subscribe mode").
+#[test]
+fn closing_a_consumer_without_a_group_only_stops_it() {
+    let config = ConsumerConfig::parse(&ConfigMap::new()).expect("valid");
+    assert!(config.group_id.is_none() && config.enable_auto_commit);
+    let mut consumer = Consumer::new(
+        ClientId(2),
+        config,
+        vec![Topic::new("t")],
+        vec![BrokerId(1)],
+        Time(0),
+    );
+    consumer.handle(Time(5), Input::Command(ClientCommand::Close));
+    let mut outputs = Vec::new();
+    while let Some(output) = consumer.poll_output() {
+        outputs.push(output);
+    }
+    assert!(
+        matches!(outputs.last(), Some(Output::Stopped)),
+        "{outputs:?}"
+    );
+    assert!(
+        !outputs.iter().any(|o| matches!(o, Output::Send { .. })),
+        "nothing to commit or leave: {outputs:?}"
+    );
+}
+
+/// A broken connection fails only the `ListOffsets` sent over it, which is retried after
+/// `retry.backoff.ms` (Kafka's `OffsetFetcher.resetPositionsAsync`, onFailure:
+/// `requestFailed(partitions, now + retryBackoffMs)`). It used to resend every partition's
+/// `ListOffsets` at once on any disconnect, a storm under random drops.
+#[test]
+fn a_disconnect_retries_only_its_own_list_offsets_after_the_backoff() {
+    let config = ConsumerConfig::parse(&ConfigMap::new()).expect("valid");
+    let backoff = config.retry_backoff_ms;
+    let mut consumer = Consumer::new(
+        ClientId(2),
+        config,
+        vec![Topic::new("t")],
+        vec![BrokerId(1)],
+        Time(0),
+    );
+    let drain = |c: &mut Consumer| {
+        let mut sent = Vec::new();
+        while let Some(output) = c.poll_output() {
+            if let Output::Send { message, .. } = output {
+                sent.push(message);
+            }
+        }
+        sent
+    };
+    let list_offsets = |sent: &[Message]| {
+        sent.iter()
+            .filter(|m| matches!(m, Message::ListOffsets { .. }))
+            .count()
+    };
+    consumer.handle_timeout(Time(10));
+    let Some(Message::Metadata { correlation_id }) = drain(&mut consumer).pop() else {
+        panic!("a metadata request first")
+    };
+    consumer.handle(Time(10), from_broker(metadata_response(correlation_id, 0)));
+    assert_eq!(
+        list_offsets(&drain(&mut consumer)),
+        1,
+        "ListOffsets to broker 1"
+    );
+    let other = Input::Disconnected {
+        peer: NodeId::Broker(BrokerId(2)),
+    };
+    consumer.handle(Time(20), other);
+    assert_eq!(
+        list_offsets(&drain(&mut consumer)),
+        0,
+        "broker 2 had none of it"
+    );
+    let own = Input::Disconnected {
+        peer: NodeId::Broker(BrokerId(1)),
+    };
+    consumer.handle(Time(30), own);
+    assert_eq!(
+        list_offsets(&drain(&mut consumer)),
+        0,
+        "not before the backoff"
+    );
+    assert!(consumer
+        .poll_timeout()
+        .is_some_and(|t| t <= Time(30 + backoff)));
+    consumer.handle_timeout(Time(30 + backoff));
+    assert_eq!(
+        list_offsets(&drain(&mut consumer)),
+        1,
+        "retried after the backoff"
+    );
+}

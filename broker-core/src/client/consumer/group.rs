@@ -677,7 +677,11 @@ impl Consumer {
 
     /// `close()`: commit what was consumed, then leave the group so it rebalances at once
     /// instead of waiting for the session to expire.
+    /// A consumer without a group (assign mode) only stops, as `KafkaConsumer.close` does.
     pub(super) fn leave_group(&mut self) {
+        if self.group.is_none() {
+            return;
+        }
         if self.config.enable_auto_commit {
             self.commit_positions();
         }
