@@ -350,6 +350,8 @@ fn clients(out: &mut impl Write, world: &World) -> io::Result<()> {
     let mut sends: BTreeMap<NodeId, (u64, u64, BTreeMap<String, u64>, u64)> = BTreeMap::new();
     // Per consumer: records read, resets after OFFSET_OUT_OF_RANGE, truncations detected.
     let mut reads: BTreeMap<NodeId, (u64, u64, u64)> = BTreeMap::new();
+    // Exceptions thrown to the application (`auto.offset.reset=none`, fatal group errors).
+    let mut thrown: Vec<String> = Vec::new();
     for record in world.history() {
         match &record.entry {
             HistoryEntry::SendCompleted { outcome, .. } => {
@@ -372,6 +374,13 @@ fn clients(out: &mut impl Write, world: &World) -> io::Result<()> {
                 }
             }
             HistoryEntry::Rebalanced(_) | HistoryEntry::Committed { .. } => {}
+            HistoryEntry::ConsumerError { tp, error } => {
+                let on = tp
+                    .as_ref()
+                    .map(|tp| format!(" on {tp}"))
+                    .unwrap_or_default();
+                thrown.push(format!("{} threw {error}{on}", world.name(record.client)));
+            }
         }
     }
     for (client, (ok, sent, failed, unknown)) in &sends {
@@ -397,6 +406,9 @@ fn clients(out: &mut impl Write, world: &World) -> io::Result<()> {
                 &format!(", detected {truncations} log truncation(s) below its position (KIP-320)");
         }
         writeln!(out, "{line}")?;
+    }
+    for line in &thrown {
+        writeln!(out, "  {line}: it reads no more from there")?;
     }
     Ok(())
 }

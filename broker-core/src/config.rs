@@ -289,15 +289,22 @@ pub struct ClusterConfig {
     pub broker_heartbeat_interval_ms: u64,
     /// `broker.session.timeout.ms`: the controller fences a broker silent for this long.
     pub broker_session_timeout_ms: u64,
-    /// `offsets.topic.num.partitions` (used by consumer groups).
+    /// `offsets.topic.num.partitions` (used by consumer groups; Kafka's default 50,
+    /// `GroupCoordinatorConfig.OFFSETS_TOPIC_PARTITIONS_DEFAULT`).
     pub offsets_topic_num_partitions: u32,
-    /// `offsets.topic.replication.factor`.
+    /// `offsets.topic.replication.factor` (default 3). Never capped: with fewer brokers the
+    /// topic is not created and `FindCoordinator` answers `COORDINATOR_NOT_AVAILABLE`.
     pub offsets_topic_replication_factor: u32,
     /// `offsets.commit.timeout.ms`: how long a commit waits for the offsets partition's ISR.
     pub offsets_commit_timeout_ms: u64,
     /// `group.initial.rebalance.delay.ms`: how long the first rebalance of an empty group
     /// waits for more members.
     pub group_initial_rebalance_delay_ms: u64,
+    /// `group.min.session.timeout.ms`: a `JoinGroup` with a shorter session timeout gets
+    /// `INVALID_SESSION_TIMEOUT` (`GroupCoordinatorService.joinGroup`).
+    pub group_min_session_timeout_ms: u64,
+    /// `group.max.session.timeout.ms`: the upper bound, likewise.
+    pub group_max_session_timeout_ms: u64,
     /// Historical protocol switches.
     pub protocol: ProtocolSwitches,
 }
@@ -323,11 +330,15 @@ impl ClusterConfig {
                 .ms("replica.high-watermark.checkpoint.interval.ms", 5000)?,
             broker_heartbeat_interval_ms: r.ms("broker.heartbeat.interval.ms", 2000)?,
             broker_session_timeout_ms: r.ms("broker.session.timeout.ms", 9000)?,
-            offsets_topic_num_partitions: r.int("offsets.topic.num.partitions", 3, 1, 1000)? as u32,
+            offsets_topic_num_partitions: r.int("offsets.topic.num.partitions", 50, 1, 1000)?
+                as u32,
             offsets_topic_replication_factor: r.int("offsets.topic.replication.factor", 3, 1, 64)?
                 as u32,
             offsets_commit_timeout_ms: r.ms("offsets.commit.timeout.ms", 5000)?,
             group_initial_rebalance_delay_ms: r.ms("group.initial.rebalance.delay.ms", 3000)?,
+            // `GroupCoordinatorConfig.GROUP_MIN/MAX_SESSION_TIMEOUT_MS_DEFAULT`.
+            group_min_session_timeout_ms: r.ms("group.min.session.timeout.ms", 6000)?,
+            group_max_session_timeout_ms: r.ms("group.max.session.timeout.ms", 1_800_000)?,
             protocol,
         };
         r.finish()?;
@@ -489,6 +500,9 @@ pub struct ConsumerConfig {
     /// `group.id`: subscribe through this group; without one the consumer reads every
     /// partition of its topics (assign mode).
     pub group_id: Option<String>,
+    /// `group.instance.id`: a static member (KIP-345). It keeps its assignment across a
+    /// restart within `session.timeout.ms` and sends no `LeaveGroup` on close.
+    pub group_instance_id: Option<String>,
     /// `client.id`: the name in member ids.
     pub client_id: String,
     /// `partition.assignment.strategy`: the assignor, which also picks eager or cooperative
@@ -526,6 +540,7 @@ impl ConsumerConfig {
             max_poll_interval_ms: r.ms("max.poll.interval.ms", 300_000)?,
             metadata_max_age_ms: r.ms("metadata.max.age.ms", 300_000)?,
             group_id: r.optional_str("group.id")?,
+            group_instance_id: r.optional_str("group.instance.id")?,
             client_id: r.optional_str("client.id")?.unwrap_or_default(),
             partition_assignment_strategy: assignor(&mut r)?,
             max_poll_records: r.int("max.poll.records", 500, 1, 1_000_000)? as u32,

@@ -188,13 +188,16 @@ pub enum Message {
         error: ErrorCode,
         coordinator: Option<BrokerId>,
     },
-    /// Join (or rejoin) a group; an empty `member_id` asks for a new one. `protocols` are the
+    /// Join (or rejoin) a group; an empty `member_id` asks for a new one (a dynamic member
+    /// gets `MEMBER_ID_REQUIRED` with it and joins again, KIP-394). `protocols` are the
     /// assignors the member supports, in order of preference, each with its subscription.
     JoinGroup {
         correlation_id: CorrelationId,
         group: String,
         client: String,
         member_id: String,
+        /// `group.instance.id` of a static member (KIP-345).
+        group_instance_id: Option<String>,
         session_timeout_ms: u64,
         rebalance_timeout_ms: u64,
         protocols: Vec<(String, Subscription)>,

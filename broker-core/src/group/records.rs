@@ -36,6 +36,9 @@ pub struct StoredMember {
     pub member_id: String,
     /// The client's name.
     pub client: String,
+    /// `group.instance.id` of a static member (KIP-345).
+    #[serde(default)]
+    pub group_instance_id: Option<String>,
     /// `session.timeout.ms` it joined with.
     pub session_timeout_ms: u64,
     /// `max.poll.interval.ms` it joined with (the rebalance timeout).
@@ -169,6 +172,7 @@ mod tests {
                 members: vec![StoredMember {
                     member_id: "c-1".into(),
                     client: "consumer-1".into(),
+                    group_instance_id: Some("instance-1".into()),
                     session_timeout_ms: 10_000,
                     rebalance_timeout_ms: 30_000,
                     protocols: vec![("range".into(), Subscription::default())],
