@@ -78,7 +78,7 @@ impl Scenario {
             });
         }
         if consumers.iter().any(|c| c.config.group_id.is_some()) {
-            topics.push(offsets_topic(&cluster, self.cluster.brokers));
+            topics.extend(offsets_topic(&cluster, self.cluster.brokers));
         }
         let faults = self
             .faults
@@ -186,14 +186,17 @@ impl Scenario {
 
 /// `__consumer_offsets`, created at cluster start when a consumer uses a group (Kafka creates
 /// it on the first `FindCoordinator`; the lab creates it up front so the class sees it from
-/// the start). Its replication factor is capped at the cluster size, as a lab has few brokers.
-fn offsets_topic(cluster: &broker_core::ClusterConfig, brokers: u32) -> TopicSpec {
-    let rf = cluster.offsets_topic_replication_factor.min(brokers);
-    TopicSpec {
+/// the start). Its replication factor is never capped: with fewer brokers than
+/// `offsets.topic.replication.factor` the controller refuses to create it
+/// (`INVALID_REPLICATION_FACTOR`), and `KafkaApis.getCoordinator` answers
+/// `COORDINATOR_NOT_AVAILABLE` while the topic is missing.
+fn offsets_topic(cluster: &broker_core::ClusterConfig, brokers: u32) -> Option<TopicSpec> {
+    let rf = cluster.offsets_topic_replication_factor;
+    (rf <= brokers).then(|| TopicSpec {
         topic: Topic::new(broker_core::group::OFFSETS_TOPIC),
         assignment: default_assignment(cluster.offsets_topic_num_partitions, rf, brokers),
         config: cluster.topic_defaults.clone(),
-    }
+    })
 }
 
 /// Replicas of partition p start at broker (p mod n) + 1 and continue in order, so leaders
