@@ -5,7 +5,9 @@
 use crate::config::{ConfigMap, ConfigValue, ConsumerConfig};
 use crate::error::ErrorCode;
 use crate::io::{ClientCommand, ConsumerError, HistoryEntry, Input, Output};
-use crate::protocol::{EpochEndOffset, FetchPartitionResponse, Message, PartitionMetadata};
+use crate::protocol::{
+    CommittedOffset, EpochEndOffset, FetchPartitionResponse, Message, PartitionMetadata,
+};
 use crate::record::{Record, RecordBatch};
 use crate::types::*;
 use crate::Consumer;
@@ -268,7 +270,11 @@ fn without_a_reset_policy_a_truncation_throws_instead_of_seeking() {
     let Message::OffsetFetch { correlation_id, .. } = h.take("OffsetFetch") else {
         unreachable!()
     };
-    let offsets = vec![(tp(), Some(Offset(0)))];
+    let committed = CommittedOffset {
+        offset: Offset(0),
+        leader_epoch: None,
+    };
+    let offsets = vec![(tp(), Some(committed))];
     h.answer(Message::OffsetFetchResponse {
         correlation_id,
         error: ErrorCode::NONE,
@@ -320,4 +326,78 @@ fn without_a_reset_policy_a_truncation_throws_instead_of_seeking() {
     h.sent.clear();
     h.advance(5_000);
     assert!(!h.sent_any("Fetch"), "{:?}", h.sent);
+}
+
+/// KIP-320 (`ConsumerCoordinator.refreshCommittedOffsetsIfNeeded` then position validation):
+/// a committed offset comes back with its leader epoch, and the first fetch from it carries
+/// that epoch so the leader can say the log diverged; the consumer's own commits carry the
+/// epoch of the last record it read.
+#[test]
+fn a_committed_leader_epoch_is_validated_by_the_first_fetch_and_committed_back() {
+    let mut h = Harness::new(&[("group.id", "g1"), ("auto.commit.interval.ms", "1000")]);
+    let first = h.find_coordinator();
+    h.join_error(first, ErrorCode::MEMBER_ID_REQUIRED, "m");
+    let (correlation_id, member_id, _) = h.join_request();
+    h.answer(Message::JoinGroupResponse {
+        correlation_id,
+        error: ErrorCode::NONE,
+        generation: 1,
+        protocol: Some("range".into()),
+        leader: "someone-else".into(),
+        member_id,
+        members: Vec::new(),
+    });
+    let Message::SyncGroup { correlation_id, .. } = h.take("SyncGroup") else {
+        unreachable!()
+    };
+    h.answer(Message::SyncGroupResponse {
+        correlation_id,
+        error: ErrorCode::NONE,
+        assignment: vec![tp()],
+    });
+    let Message::OffsetFetch { correlation_id, .. } = h.take("OffsetFetch") else {
+        unreachable!()
+    };
+    let committed = CommittedOffset {
+        offset: Offset(1),
+        leader_epoch: Some(LeaderEpoch(0)),
+    };
+    h.answer(Message::OffsetFetchResponse {
+        correlation_id,
+        error: ErrorCode::NONE,
+        offsets: vec![(tp(), Some(committed))],
+    });
+    let Message::Fetch {
+        correlation_id,
+        partitions,
+        ..
+    } = h.take("Fetch")
+    else {
+        unreachable!()
+    };
+    assert_eq!(partitions[0].fetch_offset, Offset(1));
+    assert_eq!(partitions[0].last_fetched_epoch, Some(LeaderEpoch(0)));
+    let mut read = batch(1, "b");
+    read.leader_epoch = LeaderEpoch(3);
+    h.answer(Message::FetchResponse {
+        correlation_id,
+        partitions: vec![FetchPartitionResponse {
+            tp: tp(),
+            error: ErrorCode::NONE,
+            high_watermark: Offset(2),
+            log_start_offset: Offset(0),
+            log_end_offset: Offset(2),
+            diverging_epoch: None,
+            batches: vec![read],
+        }],
+    });
+    h.advance(1_000);
+    let Message::OffsetCommit { offsets, .. } = h.take("OffsetCommit") else {
+        unreachable!()
+    };
+    let expected = CommittedOffset {
+        offset: Offset(2),
+        leader_epoch: Some(LeaderEpoch(3)),
+    };
+    assert_eq!(offsets, vec![(tp(), expected)]);
 }

@@ -7,7 +7,7 @@ use super::records::{partition_for, GroupValue, OffsetsRecord, StoredMember};
 use super::GroupState;
 use crate::error::ErrorCode;
 use crate::io::Event;
-use crate::protocol::{JoinedMember, Message, Subscription};
+use crate::protocol::{CommittedOffset, JoinedMember, Message, Subscription};
 use crate::types::*;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -63,7 +63,7 @@ pub enum GroupWrite {
         /// The group.
         group: String,
         /// The offsets.
-        offsets: Vec<(TopicPartition, Offset)>,
+        offsets: Vec<(TopicPartition, CommittedOffset)>,
     },
     /// The leader's assignment of `generation`: the group becomes `Stable` once it is stored.
     Sync {
@@ -114,6 +114,9 @@ pub struct Group {
     pub members: BTreeMap<String, Member>,
     /// Committed offsets (acknowledged commits only).
     pub committed: BTreeMap<TopicPartition, Offset>,
+    /// The leader epoch committed with each offset, where the committer had one (KIP-320).
+    /// Written only by [`Group::record_commit`], with `committed`.
+    committed_epochs: BTreeMap<TopicPartition, LeaderEpoch>,
     /// When the current phase gives up waiting: the join phase (rebalance timeout or initial
     /// delay) or the sync phase.
     deadline: Option<Time>,
@@ -135,6 +138,7 @@ impl Group {
             leader: None,
             members: BTreeMap::new(),
             committed: BTreeMap::new(),
+            committed_epochs: BTreeMap::new(),
             deadline: None,
             initial_delay: None,
             pending: BTreeMap::new(),
@@ -149,6 +153,25 @@ impl Group {
             leader: self.leader.clone(),
             members: self.members.values().map(|m| m.stored.clone()).collect(),
         }
+    }
+
+    /// Record an acknowledged (or loaded) commit: the offset and its leader epoch.
+    fn record_commit(&mut self, tp: TopicPartition, committed: CommittedOffset) {
+        match committed.leader_epoch {
+            Some(epoch) => self.committed_epochs.insert(tp.clone(), epoch),
+            None => self.committed_epochs.remove(&tp),
+        };
+        self.committed.insert(tp, committed.offset);
+    }
+
+    /// The committed position of `tp` with its leader epoch (`OffsetFetch`).
+    pub fn committed_offset(&self, tp: &TopicPartition) -> Option<CommittedOffset> {
+        let offset = *self.committed.get(tp)?;
+        let leader_epoch = self.committed_epochs.get(tp).copied();
+        Some(CommittedOffset {
+            offset,
+            leader_epoch,
+        })
     }
 
     fn rebalance_timeout_ms(&self) -> u64 {
@@ -226,7 +249,7 @@ impl GroupCoordinator {
             match record {
                 OffsetsRecord::Offset { group, tp, offset } => {
                     let g = loaded.entry(group).or_insert_with(Group::new);
-                    g.committed.insert(tp, offset);
+                    g.record_commit(tp, offset);
                 }
                 OffsetsRecord::Group { group, value } => {
                     let g = loaded.entry(group).or_insert_with(Group::new);
@@ -379,7 +402,9 @@ impl GroupCoordinator {
             } => {
                 if error.is_ok() {
                     if let Some(g) = self.groups.get_mut(&group) {
-                        g.committed.extend(offsets.iter().cloned());
+                        for (tp, committed) in &offsets {
+                            g.record_commit(tp.clone(), *committed);
+                        }
                     }
                 }
                 let response = Message::OffsetCommitResponse {
@@ -735,7 +760,7 @@ impl GroupCoordinator {
         correlation_id: CorrelationId,
         generation: i32,
         member_id: &str,
-        offsets: Vec<(TopicPartition, Offset)>,
+        offsets: Vec<(TopicPartition, CommittedOffset)>,
     ) {
         let error = self.commit_error(id, generation, member_id);
         if !error.is_ok() {
@@ -782,11 +807,11 @@ impl GroupCoordinator {
         partitions: Vec<TopicPartition>,
     ) {
         let (error, offsets) = if self.is_coordinator(id) {
-            let committed = self.groups.get(id).map(|g| &g.committed);
+            let group = self.groups.get(id);
             let offsets = partitions
                 .into_iter()
                 .map(|tp| {
-                    let offset = committed.and_then(|c| c.get(&tp).copied());
+                    let offset = group.and_then(|g| g.committed_offset(&tp));
                     (tp, offset)
                 })
                 .collect();

@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::error::ErrorCode;
-use crate::protocol::{Message, Subscription};
+use crate::protocol::{CommittedOffset, Message, Subscription};
 use crate::types::*;
 
 const GROUP: &str = "g1";
@@ -14,6 +14,13 @@ fn tp(p: u32) -> TopicPartition {
 
 fn client(n: u32) -> NodeId {
     NodeId::Client(ClientId(n))
+}
+
+fn committed(offset: u64, epoch: Option<u32>) -> CommittedOffset {
+    CommittedOffset {
+        offset: Offset(offset),
+        leader_epoch: epoch.map(LeaderEpoch),
+    }
 }
 
 /// Kafka's session timeout bounds (6000 / 1800000), 3 offsets partitions.
@@ -193,7 +200,7 @@ impl Harness {
             group: GROUP.into(),
             generation,
             member_id,
-            offsets: vec![(tp(0), Offset(offset))],
+            offsets: vec![(tp(0), committed(offset, None))],
         });
     }
 
@@ -519,4 +526,48 @@ fn a_static_member_back_after_its_session_rejoins_through_a_rebalance() {
     h.join_as(2, "", Some("b"), 10_000);
     h.join_as(1, &m1, Some("a"), 10_000);
     assert_eq!(h.joined(2).1, 3, "a new generation");
+}
+
+/// KIP-320 (`OffsetMetadataManager`, `OffsetCommitValue.leaderEpoch`): a commit carries the
+/// leader epoch of the last record read; `OffsetFetch` returns it with the offset, also from a
+/// coordinator that loaded the group from the log.
+#[test]
+fn committed_offsets_keep_their_leader_epoch_through_fetch_and_reload() {
+    let (mut h, m1, _) = Harness::two_members_stable();
+    h.request(1, |correlation_id| Message::OffsetCommit {
+        correlation_id,
+        group: GROUP.into(),
+        generation: 2,
+        member_id: m1.clone(),
+        offsets: vec![(tp(0), committed(10, Some(4))), (tp(1), committed(3, None))],
+    });
+    h.commit_appends();
+    let fetch = |c: &mut GroupCoordinator| {
+        c.handle(
+            Time(1),
+            client(1),
+            Message::OffsetFetch {
+                correlation_id: CorrelationId(99),
+                group: GROUP.into(),
+                partitions: vec![tp(0), tp(1), tp(2)],
+            },
+        );
+        c.take_effects().into_iter().find_map(|e| match e {
+            Effect::Send {
+                message: Message::OffsetFetchResponse { offsets, .. },
+                ..
+            } => Some(offsets),
+            _ => None,
+        })
+    };
+    let expected = vec![
+        (tp(0), Some(committed(10, Some(4)))),
+        (tp(1), Some(committed(3, None))),
+        (tp(2), None),
+    ];
+    assert_eq!(fetch(&mut h.c), Some(expected.clone()));
+    let mut next = GroupCoordinator::new(BrokerId(2), config(0));
+    let partition = next.partition(GROUP);
+    next.load(Time(1), partition, h.log.clone().into_iter());
+    assert_eq!(fetch(&mut next), Some(expected), "the epoch is in the log");
 }

@@ -7,7 +7,7 @@ use super::{Consumer, Position};
 use crate::error::ErrorCode;
 use crate::group::Assignor;
 use crate::io::{ConsumerError, HistoryEntry, Rebalance};
-use crate::protocol::{JoinedMember, Message, Subscription};
+use crate::protocol::{CommittedOffset, JoinedMember, Message, Subscription};
 use crate::types::*;
 use std::collections::BTreeMap;
 
@@ -296,12 +296,12 @@ impl Consumer {
         let (Some(coordinator), None) = (g.coordinator, g.commit) else {
             return false;
         };
-        let offsets: Vec<(TopicPartition, Offset)> = g
+        let offsets: Vec<(TopicPartition, CommittedOffset)> = g
             .owned
             .iter()
             .filter_map(|tp| {
-                let offset = self.positions.get(tp)?.offset?;
-                (g.committed.get(tp) != Some(&offset)).then(|| (tp.clone(), offset))
+                let committed = self.committable(tp)?;
+                (g.committed.get(tp) != Some(&committed.offset)).then(|| (tp.clone(), committed))
             })
             .collect();
         if offsets.is_empty() {
@@ -564,14 +564,25 @@ impl Consumer {
             })));
     }
 
+    /// What a commit of `tp` carries: the position and, KIP-320, the leader epoch of the last
+    /// record read (`ConsumerCoordinator` commits `OffsetAndMetadata` with
+    /// `FetchPosition.offsetEpoch`).
+    fn committable(&self, tp: &TopicPartition) -> Option<CommittedOffset> {
+        let position = self.positions.get(tp)?;
+        Some(CommittedOffset {
+            offset: position.offset?,
+            leader_epoch: position.epoch,
+        })
+    }
+
     /// Commit the positions of partitions about to be revoked (what `onPartitionsRevoked`
     /// does in most applications).
     fn commit_revoked(&mut self, revoked: &[TopicPartition]) {
         let g = self.group.as_ref().expect("g");
-        let offsets: Vec<(TopicPartition, Offset)> = revoked
+        let offsets: Vec<(TopicPartition, CommittedOffset)> = revoked
             .iter()
-            .filter_map(|tp| Some((tp.clone(), self.positions.get(tp)?.offset?)))
-            .filter(|(tp, o)| g.committed.get(tp) != Some(o))
+            .filter_map(|tp| Some((tp.clone(), self.committable(tp)?)))
+            .filter(|(tp, c)| g.committed.get(tp) != Some(&c.offset))
             .collect();
         let (Some(coordinator), false) = (g.coordinator, offsets.is_empty()) else {
             return;
@@ -620,12 +631,14 @@ impl Consumer {
         &mut self,
         correlation_id: CorrelationId,
         error: ErrorCode,
-        offsets: Vec<(TopicPartition, Offset)>,
+        offsets: Vec<(TopicPartition, CommittedOffset)>,
     ) {
         let g = self.group.as_mut().expect("subscribe mode");
         if g.commit.map(|(c, _)| c) == Some(correlation_id) {
             g.commit = None;
         }
+        let offsets: Vec<(TopicPartition, Offset)> =
+            offsets.into_iter().map(|(tp, c)| (tp, c.offset)).collect();
         if error.is_ok() {
             g.committed.extend(offsets.iter().cloned());
         }
@@ -670,7 +683,7 @@ impl Consumer {
         &mut self,
         correlation_id: CorrelationId,
         error: ErrorCode,
-        offsets: Vec<(TopicPartition, Option<Offset>)>,
+        offsets: Vec<(TopicPartition, Option<CommittedOffset>)>,
     ) {
         let g = self.group.as_mut().expect("subscribe mode");
         if g.offset_fetch.map(|(c, _)| c) != Some(correlation_id) {
@@ -685,10 +698,17 @@ impl Consumer {
                 continue;
             };
             position.needs_committed = false;
-            // No committed offset: `auto.offset.reset` decides (ListOffsets in `run`).
-            position.offset = offset;
-            if let Some(o) = offset {
-                self.group.as_mut().expect("g").committed.insert(tp, o);
+            // No committed offset: `auto.offset.reset` decides (ListOffsets in `run`). With one,
+            // its leader epoch becomes the position's (`seekUnvalidated`), so the first fetch
+            // validates it against the leader's log and detects a truncation (KIP-320).
+            position.offset = offset.map(|c| c.offset);
+            position.epoch = offset.and_then(|c| c.leader_epoch);
+            if let Some(c) = offset {
+                self.group
+                    .as_mut()
+                    .expect("g")
+                    .committed
+                    .insert(tp, c.offset);
             }
         }
     }
