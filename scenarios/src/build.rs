@@ -219,6 +219,29 @@ fn default_assignment(
 mod tests {
     use super::*;
 
+    fn cluster(settings: &[(&str, i64)]) -> broker_core::ClusterConfig {
+        let map: broker_core::ConfigMap = settings
+            .iter()
+            .map(|(k, v)| (k.to_string(), broker_core::ConfigValue::Int(*v)))
+            .collect();
+        broker_core::ClusterConfig::parse(&map, Default::default()).expect("valid")
+    }
+
+    /// `GroupCoordinatorConfig`: 50 partitions and RF 3 by default; the RF is never capped, so
+    /// two brokers cannot host `__consumer_offsets` (no coordinator) unless the scenario says
+    /// `offsets.topic.replication.factor` = 2.
+    #[test]
+    fn the_offsets_topic_needs_as_many_brokers_as_its_replication_factor() {
+        let defaults = cluster(&[]);
+        let topic = offsets_topic(&defaults, 3).expect("3 brokers suffice");
+        assert_eq!(topic.assignment.len(), 50);
+        assert!(topic.assignment.iter().all(|r| r.len() == 3));
+        assert!(offsets_topic(&defaults, 2).is_none(), "RF 3 on 2 brokers");
+        let small = cluster(&[("offsets.topic.replication.factor", 2)]);
+        let topic = offsets_topic(&small, 2).expect("RF 2 on 2 brokers");
+        assert!(topic.assignment.iter().all(|r| r.len() == 2));
+    }
+
     #[test]
     fn default_assignment_spreads_leaders() {
         let a = default_assignment(3, 3, 3);
