@@ -218,3 +218,35 @@ fn eager_rebalancing_revokes_everything_and_cooperative_only_what_moves() {
         "it gave up only the two that moved: {revoked:?}"
     );
 }
+
+/// `auto.offset.reset=none` in a group with nothing committed yet: every member throws
+/// `NoOffsetForPartitionException` for each partition it gets, reads nothing, and the verdict
+/// does not blame the cluster for records nobody was going to read (no violation).
+#[test]
+fn without_a_reset_policy_a_new_group_reads_nothing_and_no_promise_breaks() {
+    let mut s = resolve("consumer-rebalance-duplicates").expect("built-in");
+    s.apply_set("consumers.auto.offset.reset", "none")
+        .expect("a valid --set");
+    let outcome = run(&s, false).expect("runs");
+    let history = outcome.world.history();
+    let thrown = history.iter().any(|r| {
+        matches!(
+            &r.entry,
+            broker_core::HistoryEntry::ConsumerError {
+                error: broker_core::ConsumerError::NoOffsetForPartition,
+                ..
+            }
+        )
+    });
+    assert!(thrown, "the members throw");
+    let read = history.iter().any(|r| {
+        matches!(&r.entry, broker_core::HistoryEntry::Polled { records, .. } if !records.is_empty())
+    });
+    assert!(!read, "nothing is read");
+    let violations: Vec<_> = outcome
+        .findings
+        .iter()
+        .filter(|f| f.verdict == Verdict::Violation)
+        .collect();
+    assert!(violations.is_empty(), "{violations:#?}");
+}
