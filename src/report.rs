@@ -375,11 +375,11 @@ fn clients(out: &mut impl Write, world: &World) -> io::Result<()> {
             }
             HistoryEntry::Rebalanced(_) | HistoryEntry::Committed { .. } => {}
             HistoryEntry::ConsumerError { tp, error } => {
-                let on = tp
-                    .as_ref()
-                    .map(|tp| format!(" on {tp}"))
-                    .unwrap_or_default();
-                thrown.push(format!("{} threw {error}{on}", world.name(record.client)));
+                let what = match tp {
+                    Some(tp) => format!(" on {tp}: it reads no more from there"),
+                    None => ": it stops consuming".to_owned(),
+                };
+                thrown.push(format!("{} threw {error}{what}", world.name(record.client)));
             }
         }
     }
@@ -408,7 +408,7 @@ fn clients(out: &mut impl Write, world: &World) -> io::Result<()> {
         writeln!(out, "{line}")?;
     }
     for line in &thrown {
-        writeln!(out, "  {line}: it reads no more from there")?;
+        writeln!(out, "  {line}")?;
     }
     Ok(())
 }
