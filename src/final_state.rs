@@ -182,7 +182,8 @@ pub fn clients(world: &World) -> Vec<ClientState> {
             },
             HistoryEntry::Rebalanced(_)
             | HistoryEntry::Committed { .. }
-            | HistoryEntry::Positioned { .. } => {}
+            | HistoryEntry::Positioned { .. }
+            | HistoryEntry::ConsumerError { .. } => {}
         }
     }
     by_id.into_values().collect()

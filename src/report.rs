@@ -391,6 +391,17 @@ fn clients(out: &mut impl Write, world: &World) -> io::Result<()> {
         }
         writeln!(out, "{line}")?;
     }
+    // Exceptions thrown to the application (`auto.offset.reset=none`, fatal group errors).
+    for record in world.history() {
+        let broker_core::HistoryEntry::ConsumerError { tp, error } = &record.entry else {
+            continue;
+        };
+        let what = match tp {
+            Some(tp) => format!(" on {tp}: it reads no more from there"),
+            None => ": it stops consuming".to_owned(),
+        };
+        writeln!(out, "  {} threw {error}{what}", world.name(record.client))?;
+    }
     Ok(())
 }
 

@@ -2,10 +2,11 @@
 //! coordinators' state at the end, and the `groups` swarm profile.
 
 use broker_core::group::GroupState;
-use broker_core::{BrokerId, Offset};
+use broker_core::{BrokerId, NodeId, Offset, TopicPartition};
 use scenarios::swarm::{check_seed, Profile};
 use scenarios::{resolve, run, FindingKind, Outcome};
 use sim::Verdict;
+use std::collections::BTreeMap;
 
 const SEEDS: std::ops::RangeInclusive<u64> = 1..=5;
 
@@ -90,6 +91,58 @@ fn the_group_moves_with_its_committed_offsets_when_its_coordinator_dies() {
     }
 }
 
+/// KIP-345: consumer-1 (`group.instance.id` reader-1) crashes at 12 s and restarts at 16 s,
+/// within its 10 s session. The coordinator swaps its member id in place: the group stays in
+/// generation 1, consumer-1 keeps exactly the partitions it had, consumer-2 never gives up
+/// its own, and nothing is lost.
+#[test]
+fn a_static_member_restarting_within_its_session_causes_no_rebalance() {
+    for seed in SEEDS {
+        let outcome = outcome("consumer-static-membership", seed);
+        assert!(outcome.expect_met, "seed {seed}: {:?}", outcome.found);
+        let (_, g1) = group(&outcome);
+        assert_eq!(
+            (g1.state, g1.generation),
+            (GroupState::Stable, 1),
+            "seed {seed}"
+        );
+        let world = &outcome.world;
+        let mut first: BTreeMap<NodeId, Vec<TopicPartition>> = BTreeMap::new();
+        for record in world.history() {
+            let broker_core::HistoryEntry::Rebalanced(r) = &record.entry else {
+                continue;
+            };
+            assert_eq!(r.generation, 1, "seed {seed}: {r:?}");
+            assert!(
+                r.revoked.is_empty() && r.lost.is_empty(),
+                "seed {seed}: {r:?}"
+            );
+            let before = first
+                .entry(record.client)
+                .or_insert_with(|| r.assigned.clone());
+            assert_eq!(
+                *before, r.assigned,
+                "seed {seed}: the same partitions again"
+            );
+        }
+        let consumer_1 = world.node_id("consumer-1").expect("a node");
+        let rejoined = world
+            .history()
+            .iter()
+            .filter(|r| r.client == consumer_1)
+            .filter(|r| matches!(r.entry, broker_core::HistoryEntry::Rebalanced(_)))
+            .count();
+        assert_eq!(rejoined, 2, "seed {seed}: at start and after the restart");
+        let member = g1
+            .members
+            .values()
+            .find(|m| m.stored.group_instance_id.as_deref() == Some("reader-1"))
+            .expect("reader-1 is a member");
+        assert_eq!(member.stored.assignment, first[&consumer_1], "seed {seed}");
+        assert!(!outcome.found.contains(&FindingKind::LostWrite));
+    }
+}
+
 /// The bar is 300 seeds (`kafka-lab check --profile groups --seeds 300`, in the
 /// closing note); the test keeps 40 so `cargo test` stays fast.
 #[test]
@@ -164,4 +217,36 @@ fn eager_rebalancing_revokes_everything_and_cooperative_only_what_moves() {
         revoked.len() == 2,
         "it gave up only the two that moved: {revoked:?}"
     );
+}
+
+/// `auto.offset.reset=none` in a group with nothing committed yet: every member throws
+/// `NoOffsetForPartitionException` for each partition it gets, reads nothing, and the verdict
+/// does not blame the cluster for records nobody was going to read (no violation).
+#[test]
+fn without_a_reset_policy_a_new_group_reads_nothing_and_no_promise_breaks() {
+    let mut s = resolve("consumer-rebalance-duplicates").expect("built-in");
+    s.apply_set("consumers.auto.offset.reset", "none")
+        .expect("a valid --set");
+    let outcome = run(&s, false).expect("runs");
+    let history = outcome.world.history();
+    let thrown = history.iter().any(|r| {
+        matches!(
+            &r.entry,
+            broker_core::HistoryEntry::ConsumerError {
+                error: broker_core::ConsumerError::NoOffsetForPartition,
+                ..
+            }
+        )
+    });
+    assert!(thrown, "the members throw");
+    let read = history.iter().any(|r| {
+        matches!(&r.entry, broker_core::HistoryEntry::Polled { records, .. } if !records.is_empty())
+    });
+    assert!(!read, "nothing is read");
+    let violations: Vec<_> = outcome
+        .findings
+        .iter()
+        .filter(|f| f.verdict == Verdict::Violation)
+        .collect();
+    assert!(violations.is_empty(), "{violations:#?}");
 }

@@ -308,15 +308,22 @@ pub struct ClusterConfig {
     pub broker_heartbeat_interval_ms: u64,
     /// `broker.session.timeout.ms`: the controller fences a broker silent for this long.
     pub broker_session_timeout_ms: u64,
-    /// `offsets.topic.num.partitions` (used by consumer groups).
+    /// `offsets.topic.num.partitions` (used by consumer groups; Kafka's default 50,
+    /// `GroupCoordinatorConfig.OFFSETS_TOPIC_PARTITIONS_DEFAULT`).
     pub offsets_topic_num_partitions: u32,
-    /// `offsets.topic.replication.factor`.
+    /// `offsets.topic.replication.factor` (default 3). Never capped: with fewer brokers the
+    /// topic is not created and `FindCoordinator` answers `COORDINATOR_NOT_AVAILABLE`.
     pub offsets_topic_replication_factor: u32,
     /// `offsets.commit.timeout.ms`: how long a commit waits for the offsets partition's ISR.
     pub offsets_commit_timeout_ms: u64,
     /// `group.initial.rebalance.delay.ms`: how long the first rebalance of an empty group
     /// waits for more members.
     pub group_initial_rebalance_delay_ms: u64,
+    /// `group.min.session.timeout.ms`: a `JoinGroup` with a shorter session timeout gets
+    /// `INVALID_SESSION_TIMEOUT` (`GroupCoordinatorService.joinGroup`).
+    pub group_min_session_timeout_ms: u64,
+    /// `group.max.session.timeout.ms`: the upper bound, likewise.
+    pub group_max_session_timeout_ms: u64,
     /// Historical protocol switches.
     pub protocol: ProtocolSwitches,
 }
@@ -353,7 +360,8 @@ impl ClusterConfig {
             broker_session_timeout_ms: r.ms("broker.session.timeout.ms", 9000)?,
             // GroupCoordinatorConfig: INT, atLeast(1); the lab allocates every partition up
             // front, so it stops at 1000.
-            offsets_topic_num_partitions: r.int("offsets.topic.num.partitions", 3, 1, 1000)? as u32,
+            offsets_topic_num_partitions: r.int("offsets.topic.num.partitions", 50, 1, 1000)?
+                as u32,
             // GroupCoordinatorConfig: SHORT, atLeast(1).
             offsets_topic_replication_factor: r.int(
                 "offsets.topic.replication.factor",
@@ -365,6 +373,9 @@ impl ClusterConfig {
             offsets_commit_timeout_ms: r.ms_at_least("offsets.commit.timeout.ms", 5000, 1)?,
             // GroupCoordinatorConfig: INT, no validator (the lab: at least 0).
             group_initial_rebalance_delay_ms: r.ms("group.initial.rebalance.delay.ms", 3000)?,
+            // `GroupCoordinatorConfig.GROUP_MIN/MAX_SESSION_TIMEOUT_MS_DEFAULT`.
+            group_min_session_timeout_ms: r.ms("group.min.session.timeout.ms", 6000)?,
+            group_max_session_timeout_ms: r.ms("group.max.session.timeout.ms", 1_800_000)?,
             protocol,
         };
         r.finish()?;
@@ -572,6 +583,9 @@ pub struct ConsumerConfig {
     /// `group.id`: subscribe through this group; without one the consumer reads every
     /// partition of its topics (assign mode).
     pub group_id: Option<String>,
+    /// `group.instance.id`: a static member (KIP-345). It keeps its assignment across a
+    /// restart within `session.timeout.ms` and sends no `LeaveGroup` on close.
+    pub group_instance_id: Option<String>,
     /// `client.id`: the name in member ids.
     pub client_id: String,
     /// `partition.assignment.strategy`: the assignor, which also picks eager or cooperative
@@ -618,6 +632,7 @@ impl ConsumerConfig {
             // LONG, atLeast(0).
             metadata_max_age_ms: r.long_ms("metadata.max.age.ms", 300_000)?,
             group_id: r.optional_str("group.id")?,
+            group_instance_id: r.optional_str("group.instance.id")?,
             client_id: r.optional_str("client.id")?.unwrap_or_default(),
             partition_assignment_strategy: assignor(&mut r)?,
             // INT, atLeast(1).

@@ -38,6 +38,12 @@ pub enum ErrorCode {
     UNKNOWN_PRODUCER_ID,
     COORDINATOR_LOAD_IN_PROGRESS,
     INCONSISTENT_GROUP_PROTOCOL,
+    /// A session timeout outside `group.min/max.session.timeout.ms` (fatal to the consumer).
+    INVALID_SESSION_TIMEOUT,
+    /// KIP-394: a new dynamic member must rejoin with the member id the response carries.
+    MEMBER_ID_REQUIRED,
+    /// KIP-345: another instance joined with this `group.instance.id` (fatal to the consumer).
+    FENCED_INSTANCE_ID,
 }
 
 impl ErrorCode {

@@ -359,6 +359,70 @@ pub enum HistoryEntry {
         /// `NONE` or why the commit failed.
         error: ErrorCode,
     },
+    /// The consumer threw an exception to the application (`KafkaConsumer.poll`): it reads
+    /// no more from `tp`, or, for a fatal group error (`tp` is `None`), from anything.
+    ConsumerError {
+        /// The partition, or `None` when the whole consumer stopped.
+        tp: Option<TopicPartition>,
+        /// The exception.
+        error: ConsumerError,
+    },
+}
+
+/// An exception `KafkaConsumer.poll` throws to the application.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ConsumerError {
+    /// `NoOffsetForPartitionException`: no committed offset and `auto.offset.reset=none`
+    /// (`SubscriptionState.resetInitializingPositions`).
+    NoOffsetForPartition,
+    /// `OffsetOutOfRangeException`: the position is outside the log and
+    /// `auto.offset.reset=none` (`FetchCollector.handleInitializeErrors`).
+    OffsetOutOfRange {
+        /// The position the leader refused.
+        offset: Offset,
+    },
+    /// `LogTruncationException` (KIP-320): the log was truncated below the position and
+    /// `auto.offset.reset=none`, so the consumer does not seek on its own
+    /// (`SubscriptionState.maybeCompleteValidation`).
+    LogTruncation {
+        /// The position.
+        offset: Offset,
+        /// The last epoch both logs share.
+        epoch: LeaderEpoch,
+        /// Where the leader's log of that epoch ends.
+        end_offset: Offset,
+    },
+    /// A fatal `JoinGroup` error (`INVALID_SESSION_TIMEOUT`, `INCONSISTENT_GROUP_PROTOCOL`,
+    /// `FENCED_INSTANCE_ID`: `AbstractCoordinator.JoinGroupResponseHandler`).
+    Group {
+        /// The error.
+        error: ErrorCode,
+    },
+}
+
+impl std::fmt::Display for ConsumerError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ConsumerError::NoOffsetForPartition => {
+                write!(f, "NoOffsetForPartitionException (auto.offset.reset=none)")
+            }
+            ConsumerError::OffsetOutOfRange { offset } => write!(
+                f,
+                "OffsetOutOfRangeException at offset {} (auto.offset.reset=none)",
+                offset.0
+            ),
+            ConsumerError::LogTruncation {
+                offset,
+                epoch,
+                end_offset,
+            } => write!(
+                f,
+                "LogTruncationException: position {} but epoch {} ends at {} (auto.offset.reset=none)",
+                offset.0, epoch.0, end_offset.0
+            ),
+            ConsumerError::Group { error } => write!(f, "fatal JoinGroup error {error}"),
+        }
+    }
 }
 
 /// A group member's assignment change: `revoked` were given up in a rebalance (committed first

@@ -107,6 +107,17 @@ pub struct Subscription {
     pub owned: Vec<TopicPartition>,
 }
 
+/// A committed position (`OffsetAndMetadata`): the next offset to read and, KIP-320, the leader
+/// epoch of the last record read before it, so whoever resumes from it can validate it against
+/// the leader's log (`committedLeaderEpoch`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct CommittedOffset {
+    /// The next offset to read.
+    pub offset: Offset,
+    /// The leader epoch of the record before it, if the committer read one.
+    pub leader_epoch: Option<LeaderEpoch>,
+}
+
 /// A member as the group leader sees it in `JoinGroupResponse`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JoinedMember {
@@ -188,13 +199,16 @@ pub enum Message {
         error: ErrorCode,
         coordinator: Option<BrokerId>,
     },
-    /// Join (or rejoin) a group; an empty `member_id` asks for a new one. `protocols` are the
+    /// Join (or rejoin) a group; an empty `member_id` asks for a new one (a dynamic member
+    /// gets `MEMBER_ID_REQUIRED` with it and joins again, KIP-394). `protocols` are the
     /// assignors the member supports, in order of preference, each with its subscription.
     JoinGroup {
         correlation_id: CorrelationId,
         group: String,
         client: String,
         member_id: String,
+        /// `group.instance.id` of a static member (KIP-345).
+        group_instance_id: Option<String>,
         session_timeout_ms: u64,
         rebalance_timeout_ms: u64,
         protocols: Vec<(String, Subscription)>,
@@ -248,12 +262,12 @@ pub enum Message {
         group: String,
         generation: i32,
         member_id: String,
-        offsets: Vec<(TopicPartition, Offset)>,
+        offsets: Vec<(TopicPartition, CommittedOffset)>,
     },
     OffsetCommitResponse {
         correlation_id: CorrelationId,
         error: ErrorCode,
-        offsets: Vec<(TopicPartition, Offset)>,
+        offsets: Vec<(TopicPartition, CommittedOffset)>,
     },
     OffsetFetch {
         correlation_id: CorrelationId,
@@ -264,7 +278,7 @@ pub enum Message {
     OffsetFetchResponse {
         correlation_id: CorrelationId,
         error: ErrorCode,
-        offsets: Vec<(TopicPartition, Option<Offset>)>,
+        offsets: Vec<(TopicPartition, Option<CommittedOffset>)>,
     },
     /// A broker (re)joins the cluster (KIP-631).
     BrokerRegistration {

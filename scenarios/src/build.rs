@@ -80,7 +80,7 @@ impl Scenario {
             });
         }
         if consumers.iter().any(|c| c.config.group_id.is_some()) {
-            topics.push(offsets_topic(&cluster, self.cluster.brokers));
+            topics.extend(offsets_topic(&cluster, self.cluster.brokers));
         }
         let faults = self
             .faults
@@ -198,14 +198,17 @@ fn node_number(digits: &str, count: u32) -> Option<u32> {
 
 /// `__consumer_offsets`, created at cluster start when a consumer uses a group (Kafka creates
 /// it on the first `FindCoordinator`; the lab creates it up front so the class sees it from
-/// the start). Its replication factor is capped at the cluster size, as a lab has few brokers.
-fn offsets_topic(cluster: &broker_core::ClusterConfig, brokers: u32) -> TopicSpec {
-    let rf = cluster.offsets_topic_replication_factor.min(brokers);
-    TopicSpec {
+/// the start). Its replication factor is never capped: with fewer brokers than
+/// `offsets.topic.replication.factor` the controller refuses to create it
+/// (`INVALID_REPLICATION_FACTOR`), and `KafkaApis.getCoordinator` answers
+/// `COORDINATOR_NOT_AVAILABLE` while the topic is missing.
+fn offsets_topic(cluster: &broker_core::ClusterConfig, brokers: u32) -> Option<TopicSpec> {
+    let rf = cluster.offsets_topic_replication_factor;
+    (rf <= brokers).then(|| TopicSpec {
         topic: Topic::new(broker_core::group::OFFSETS_TOPIC),
         assignment: default_assignment(cluster.offsets_topic_num_partitions, rf, brokers),
         config: cluster.topic_defaults.clone(),
-    }
+    })
 }
 
 /// Replicas of partition p start at broker (p mod n) + 1 and continue in order, so leaders
@@ -227,6 +230,29 @@ fn default_assignment(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn cluster(settings: &[(&str, i64)]) -> broker_core::ClusterConfig {
+        let map: broker_core::ConfigMap = settings
+            .iter()
+            .map(|(k, v)| (k.to_string(), broker_core::ConfigValue::Int(*v)))
+            .collect();
+        broker_core::ClusterConfig::parse(&map, Default::default()).expect("valid")
+    }
+
+    /// `GroupCoordinatorConfig`: 50 partitions and RF 3 by default; the RF is never capped, so
+    /// two brokers cannot host `__consumer_offsets` (no coordinator) unless the scenario says
+    /// `offsets.topic.replication.factor` = 2.
+    #[test]
+    fn the_offsets_topic_needs_as_many_brokers_as_its_replication_factor() {
+        let defaults = cluster(&[]);
+        let topic = offsets_topic(&defaults, 3).expect("3 brokers suffice");
+        assert_eq!(topic.assignment.len(), 50);
+        assert!(topic.assignment.iter().all(|r| r.len() == 3));
+        assert!(offsets_topic(&defaults, 2).is_none(), "RF 3 on 2 brokers");
+        let small = cluster(&[("offsets.topic.replication.factor", 2)]);
+        let topic = offsets_topic(&small, 2).expect("RF 2 on 2 brokers");
+        assert!(topic.assignment.iter().all(|r| r.len() == 2));
+    }
 
     #[test]
     fn node_names_resolve_exactly() {

@@ -95,6 +95,7 @@ const BUILTINS: &[Builtin] = builtins![
     (ConsumerGroups, "consumer-group-scaling"),
     (ConsumerGroups, "consumer-rebalance-duplicates"),
     (ConsumerGroups, "coordinator-failover"),
+    (ConsumerGroups, "consumer-static-membership"),
     (FailuresFromHistory, "kip-101-hw-truncation"),
     (FailuresFromHistory, "kip-101-hw-truncation-fixed"),
     (FailuresFromHistory, "kip-101-divergence"),

@@ -196,6 +196,8 @@ fn group(history: &[HistoryRecord]) -> BTreeMap<&TopicPartition, Ops<'_>> {
                 }
             }
             HistoryEntry::Committed { .. } => {}
+            // An exception to the application: the consumer stops reading, nothing jumps.
+            HistoryEntry::ConsumerError { .. } => {}
         }
     }
     for ops in parts.values_mut() {

@@ -337,6 +337,43 @@ fn final_logs(world: &World) -> BTreeMap<TopicPartition, BTreeMap<Offset, Bytes>
     logs
 }
 
+/// Partitions a consumer stopped reading because `KafkaConsumer.poll` threw to the application
+/// (`auto.offset.reset=none`: no offset, or a truncation it must not skip; a fatal group error
+/// stops every partition of its topics). Nobody promised to read them to the end, so reads do
+/// not judge them; the final committed log still does (`lost-write`).
+fn abandoned(world: &World) -> BTreeSet<TopicPartition> {
+    let spec = world.spec();
+    let mut out = BTreeSet::new();
+    for record in world.history() {
+        let HistoryEntry::ConsumerError { tp, .. } = &record.entry else {
+            continue;
+        };
+        match tp {
+            Some(tp) => {
+                out.insert(tp.clone());
+            }
+            None => {
+                let Some(consumer) = spec
+                    .consumers
+                    .iter()
+                    .find(|c| world.node_id(&c.name) == Some(record.client))
+                else {
+                    continue;
+                };
+                for t in spec
+                    .topics
+                    .iter()
+                    .filter(|t| consumer.topics.contains(&t.topic))
+                {
+                    let partitions = 0..t.assignment.len() as u32;
+                    out.extend(partitions.map(|p| TopicPartition::new(&t.topic, p)));
+                }
+            }
+        }
+    }
+    out
+}
+
 /// The client-history checker (Jepsen's kinds), minus what the cluster-state checks already
 /// reported: the final committed log is this run's "final read", so a value it lacks is one
 /// `lost-write`, not also `unseen`; partitions nobody consumes have no reads to judge.
@@ -348,12 +385,13 @@ fn check_client_history(
 ) {
     let spec = world.spec();
     let consumed: BTreeSet<&Topic> = spec.consumers.iter().flat_map(|c| &c.topics).collect();
-    let unread = spec
+    let mut unread: BTreeSet<TopicPartition> = spec
         .topics
         .iter()
         .filter(|t| !consumed.contains(&t.topic))
         .flat_map(|t| (0..t.assignment.len() as u32).map(|p| TopicPartition::new(&t.topic, p)))
         .collect();
+    unread.extend(abandoned(world));
     let names = world
         .nodes()
         .filter(|(id, _, _)| matches!(id, NodeId::Client(_)))

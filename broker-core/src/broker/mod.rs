@@ -219,6 +219,8 @@ impl Broker {
         let coordinator = CoordinatorConfig {
             partitions: config.offsets_topic_num_partitions,
             initial_rebalance_delay_ms: config.group_initial_rebalance_delay_ms,
+            min_session_timeout_ms: config.group_min_session_timeout_ms,
+            max_session_timeout_ms: config.group_max_session_timeout_ms,
         };
         Broker {
             id,

@@ -9,7 +9,7 @@ mod group;
 use super::metadata::ClientMetadata;
 use crate::config::{AutoOffsetReset, ConsumerConfig};
 use crate::error::ErrorCode;
-use crate::io::{HistoryEntry, Input, Output, PositionReason, ResetReason};
+use crate::io::{ConsumerError, HistoryEntry, Input, Output, PositionReason, ResetReason};
 use crate::outbox::Outbox;
 use crate::protocol::{FetchPartition, FetchPartitionResponse, Message, OffsetSpec};
 use crate::types::*;
@@ -27,6 +27,9 @@ struct Position {
     list_in_flight: Option<(CorrelationId, Time, BrokerId)>,
     /// Newly assigned in a group: the committed offset is being fetched.
     needs_committed: bool,
+    /// An exception about this partition reached the application (`auto.offset.reset=none`):
+    /// nothing more is read from it.
+    failed: bool,
 }
 
 /// A consumer reading every partition of its topics.
@@ -233,16 +236,24 @@ impl Consumer {
         !self.config.enable_auto_commit && self.group.as_ref().is_some_and(|g| g.commit.is_some())
     }
 
-    /// `auto.offset.reset` for partitions without a position: ListOffsets to the leader.
+    /// `auto.offset.reset` for partitions without a position: ListOffsets to the leader. With
+    /// `none` there is no reset: the application gets `NoOffsetForPartitionException` (or
+    /// `OffsetOutOfRangeException` for a position the leader refused) and the partition is
+    /// read no more (`SubscriptionState.resetInitializingPositions`).
     fn reset_positions(&mut self) {
         let spec = match self.config.auto_offset_reset {
             AutoOffsetReset::Latest => OffsetSpec::Latest,
-            AutoOffsetReset::Earliest | AutoOffsetReset::None => OffsetSpec::Earliest,
+            AutoOffsetReset::Earliest => OffsetSpec::Earliest,
+            AutoOffsetReset::None => {
+                self.fail_positions_without_offset();
+                return;
+            }
         };
         let now = self.now;
         let timeout_ms = self.config.request_timeout_ms;
         for (tp, position) in &mut self.positions {
             if position.offset.is_some()
+                || position.failed
                 || position.needs_committed
                 || position.list_in_flight.is_some()
                 || position.backoff_until > now
@@ -268,11 +279,27 @@ impl Consumer {
         }
     }
 
+    /// `auto.offset.reset=none`: every partition that needs a reset throws instead.
+    fn fail_positions_without_offset(&mut self) {
+        for (tp, position) in &mut self.positions {
+            if position.offset.is_some() || position.failed || position.needs_committed {
+                continue;
+            }
+            position.failed = true;
+            let error = match position.reset_from.take() {
+                Some(offset) => ConsumerError::OffsetOutOfRange { offset },
+                None => ConsumerError::NoOffsetForPartition,
+            };
+            let tp = Some(tp.clone());
+            self.out.history(HistoryEntry::ConsumerError { tp, error });
+        }
+    }
+
     fn send_fetches(&mut self) {
         let mut by_leader: BTreeMap<BrokerId, Vec<FetchPartition>> = BTreeMap::new();
         let mut stale = false;
         for (tp, position) in &self.positions {
-            let Some(offset) = position.offset else {
+            let Some(offset) = position.offset.filter(|_| !position.failed) else {
                 continue;
             };
             let Some((leader, epoch)) = self.metadata.leader(tp) else {
@@ -375,13 +402,26 @@ impl Consumer {
         let Some(position) = self.positions.get_mut(&tp) else {
             return;
         };
-        let Some(offset) = position.offset else {
+        let Some(offset) = position.offset.filter(|_| !position.failed) else {
             return;
         };
         if let (ErrorCode::NONE, Some(diverging)) = (response.error, response.diverging_epoch) {
-            // `SubscriptionState.maybeCompleteValidation`: truncation detected, seek to the end
-            // of the last epoch both logs share. (With `auto.offset.reset=none` Kafka throws
-            // `LogTruncationException` to the application; the lab records it the same way.)
+            // `SubscriptionState.maybeCompleteValidation`: truncation detected. With a reset
+            // policy the consumer seeks to the end of the last epoch both logs share; with
+            // `auto.offset.reset=none` it throws `LogTruncationException` and does not move.
+            if diverging.end_offset < offset
+                && self.config.auto_offset_reset == AutoOffsetReset::None
+            {
+                position.failed = true;
+                let error = ConsumerError::LogTruncation {
+                    offset,
+                    epoch: diverging.epoch,
+                    end_offset: diverging.end_offset,
+                };
+                let tp = Some(tp);
+                self.out.history(HistoryEntry::ConsumerError { tp, error });
+                return;
+            }
             position.epoch = Some(diverging.epoch);
             if diverging.end_offset >= offset {
                 return; // the position is valid in the leader's history; only its epoch was old

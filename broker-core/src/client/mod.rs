@@ -1,6 +1,8 @@
 //! Clients: the producer and the consumer, driving the cluster and recording the history.
 
 mod consumer;
+#[cfg(test)]
+mod consumer_tests;
 mod metadata;
 pub mod partitioner;
 mod producer;

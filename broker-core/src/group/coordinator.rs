@@ -7,9 +7,12 @@ use super::records::{partition_for, GroupValue, OffsetsRecord, StoredMember};
 use super::GroupState;
 use crate::error::ErrorCode;
 use crate::io::Event;
-use crate::protocol::{JoinedMember, Message, Subscription};
+use crate::protocol::{CommittedOffset, JoinedMember, Message, Subscription};
 use crate::types::*;
 use std::collections::{BTreeMap, BTreeSet};
+
+mod join;
+use join::{InitialDelay, Join};
 
 /// The broker configs the coordinator uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -18,6 +21,10 @@ pub struct CoordinatorConfig {
     pub partitions: u32,
     /// `group.initial.rebalance.delay.ms`.
     pub initial_rebalance_delay_ms: u64,
+    /// `group.min.session.timeout.ms`.
+    pub min_session_timeout_ms: u64,
+    /// `group.max.session.timeout.ms`.
+    pub max_session_timeout_ms: u64,
 }
 
 /// What the coordinator asks the broker to do.
@@ -56,7 +63,7 @@ pub enum GroupWrite {
         /// The group.
         group: String,
         /// The offsets.
-        offsets: Vec<(TopicPartition, Offset)>,
+        offsets: Vec<(TopicPartition, CommittedOffset)>,
     },
     /// The leader's assignment of `generation`: the group becomes `Stable` once it is stored.
     Sync {
@@ -64,6 +71,16 @@ pub enum GroupWrite {
         group: String,
         /// The generation.
         generation: i32,
+    },
+    /// A static member rejoined a `Stable` group under a new member id (KIP-345): answer its
+    /// `JoinGroup` once the group record naming it is stored, or put the old id back.
+    StaticJoin {
+        /// The group.
+        group: String,
+        /// The member id it replaced.
+        old_member_id: String,
+        /// Its new member id.
+        new_member_id: String,
     },
     /// A group record nobody waits for (the group became `Empty`).
     Nothing,
@@ -97,11 +114,17 @@ pub struct Group {
     pub members: BTreeMap<String, Member>,
     /// Committed offsets (acknowledged commits only).
     pub committed: BTreeMap<TopicPartition, Offset>,
+    /// The leader epoch committed with each offset, where the committer had one (KIP-320).
+    /// Written only by [`Group::record_commit`], with `committed`.
+    committed_epochs: BTreeMap<TopicPartition, LeaderEpoch>,
     /// When the current phase gives up waiting: the join phase (rebalance timeout or initial
     /// delay) or the sync phase.
     deadline: Option<Time>,
-    /// When the initial delay of a group that was empty started, while it lasts.
-    initial_delay_started: Option<Time>,
+    /// The initial rebalance of a group that was empty, while it waits for more members.
+    initial_delay: Option<InitialDelay>,
+    /// Dynamic members told `MEMBER_ID_REQUIRED`, until they rejoin or their session ends
+    /// (`ClassicGroup.pendingJoinMembers`, KIP-394).
+    pending: BTreeMap<String, Time>,
     /// The leader's `SyncGroup` is being stored.
     sync_in_flight: bool,
 }
@@ -115,8 +138,10 @@ impl Group {
             leader: None,
             members: BTreeMap::new(),
             committed: BTreeMap::new(),
+            committed_epochs: BTreeMap::new(),
             deadline: None,
-            initial_delay_started: None,
+            initial_delay: None,
+            pending: BTreeMap::new(),
             sync_in_flight: false,
         }
     }
@@ -128,6 +153,25 @@ impl Group {
             leader: self.leader.clone(),
             members: self.members.values().map(|m| m.stored.clone()).collect(),
         }
+    }
+
+    /// Record an acknowledged (or loaded) commit: the offset and its leader epoch.
+    fn record_commit(&mut self, tp: TopicPartition, committed: CommittedOffset) {
+        match committed.leader_epoch {
+            Some(epoch) => self.committed_epochs.insert(tp.clone(), epoch),
+            None => self.committed_epochs.remove(&tp),
+        };
+        self.committed.insert(tp, committed.offset);
+    }
+
+    /// The committed position of `tp` with its leader epoch (`OffsetFetch`).
+    pub fn committed_offset(&self, tp: &TopicPartition) -> Option<CommittedOffset> {
+        let offset = *self.committed.get(tp)?;
+        let leader_epoch = self.committed_epochs.get(tp).copied();
+        Some(CommittedOffset {
+            offset,
+            leader_epoch,
+        })
     }
 
     fn rebalance_timeout_ms(&self) -> u64 {
@@ -205,7 +249,7 @@ impl GroupCoordinator {
             match record {
                 OffsetsRecord::Offset { group, tp, offset } => {
                     let g = loaded.entry(group).or_insert_with(Group::new);
-                    g.committed.insert(tp, offset);
+                    g.record_commit(tp, offset);
                 }
                 OffsetsRecord::Group { group, value } => {
                     let g = loaded.entry(group).or_insert_with(Group::new);
@@ -253,6 +297,7 @@ impl GroupCoordinator {
                 group,
                 client,
                 member_id,
+                group_instance_id,
                 session_timeout_ms,
                 rebalance_timeout_ms,
                 protocols,
@@ -262,6 +307,7 @@ impl GroupCoordinator {
                     correlation_id,
                     client,
                     member_id,
+                    group_instance_id,
                     session_timeout_ms,
                     rebalance_timeout_ms,
                     protocols,
@@ -356,7 +402,9 @@ impl GroupCoordinator {
             } => {
                 if error.is_ok() {
                     if let Some(g) = self.groups.get_mut(&group) {
-                        g.committed.extend(offsets.iter().cloned());
+                        for (tp, committed) in &offsets {
+                            g.record_commit(tp.clone(), *committed);
+                        }
                     }
                 }
                 let response = Message::OffsetCommitResponse {
@@ -367,6 +415,11 @@ impl GroupCoordinator {
                 self.send(to, response);
             }
             GroupWrite::Sync { group, generation } => self.sync_stored(&group, generation, error),
+            GroupWrite::StaticJoin {
+                group,
+                old_member_id,
+                new_member_id,
+            } => self.static_join_stored(&group, &old_member_id, &new_member_id, error),
             GroupWrite::Nothing => {}
         }
     }
@@ -377,10 +430,14 @@ impl GroupCoordinator {
         let ids: Vec<String> = self.groups.keys().cloned().collect();
         for id in ids {
             self.expire_members(&id);
+            self.expire_pending(&id);
             let group = &self.groups[&id];
+            let state = group.state;
             if group.deadline.is_some_and(|d| d <= now) {
-                match group.state {
-                    GroupState::PreparingRebalance => self.complete_join(&id, true),
+                match state {
+                    GroupState::PreparingRebalance if !self.extend_initial_delay(&id) => {
+                        self.complete_join(&id, true)
+                    }
                     GroupState::CompletingRebalance => self.expire_sync(&id),
                     _ => {}
                 }
@@ -397,7 +454,8 @@ impl GroupCoordinator {
                 .values()
                 .filter(|m| m.awaiting_join.is_none() && m.awaiting_sync.is_none())
                 .map(|m| m.session_deadline);
-            for t in sessions.chain(group.deadline) {
+            let pending = group.pending.values().copied();
+            for t in sessions.chain(pending).chain(group.deadline) {
                 next = Some(next.map_or(t, |n| n.min(t)));
             }
         }
@@ -419,17 +477,6 @@ impl GroupCoordinator {
         };
         self.effects.push(Effect::Event(event));
     }
-}
-
-/// A `JoinGroup` request.
-struct Join {
-    from: NodeId,
-    correlation_id: CorrelationId,
-    client: String,
-    member_id: String,
-    session_timeout_ms: u64,
-    rebalance_timeout_ms: u64,
-    protocols: Vec<(String, Subscription)>,
 }
 
 /// A loaded group record: members come back with a fresh session.
@@ -456,197 +503,12 @@ fn restore(group: &mut Group, value: GroupValue, now: Time) {
         GroupState::Stable
     };
     group.deadline = None;
-    group.initial_delay_started = None;
+    group.initial_delay = None;
+    group.pending.clear();
     group.sync_in_flight = false;
 }
 
 impl GroupCoordinator {
-    /// `GroupCoordinator.handleJoinGroup`.
-    fn join(&mut self, id: &str, join: Join) {
-        let error = if !self.is_coordinator(id) {
-            ErrorCode::NOT_COORDINATOR
-        } else {
-            self.join_error(id, &join)
-        };
-        if !error.is_ok() {
-            let response = join_response(join.correlation_id, error, &join.member_id);
-            self.send(join.from, response);
-            return;
-        }
-        let now = self.now;
-        let member_id = if join.member_id.is_empty() {
-            self.member_seq += 1;
-            format!("{}-{}.{}", join.client, self.member_prefix, self.member_seq)
-        } else {
-            join.member_id.clone()
-        };
-        let group = self.groups.entry(id.to_owned()).or_insert_with(Group::new);
-        let is_new = !group.members.contains_key(&member_id);
-        let member = group
-            .members
-            .entry(member_id.clone())
-            .or_insert_with(|| Member {
-                stored: StoredMember {
-                    member_id: member_id.clone(),
-                    client: join.client.clone(),
-                    session_timeout_ms: join.session_timeout_ms,
-                    rebalance_timeout_ms: join.rebalance_timeout_ms,
-                    protocols: Vec::new(),
-                    assignment: Vec::new(),
-                },
-                session_deadline: now,
-                awaiting_join: None,
-                awaiting_sync: None,
-            });
-        let changed = member.stored.protocols != join.protocols;
-        member.stored.protocols = join.protocols;
-        member.stored.session_timeout_ms = join.session_timeout_ms;
-        member.stored.rebalance_timeout_ms = join.rebalance_timeout_ms;
-        member.session_deadline = now.plus_ms(join.session_timeout_ms);
-        member.awaiting_join = Some((join.from, join.correlation_id));
-        let is_leader = group.leader.as_deref() == Some(member_id.as_str());
-        match group.state {
-            GroupState::PreparingRebalance => {
-                if is_new {
-                    self.extend_initial_delay(id);
-                }
-                self.complete_join(id, false);
-            }
-            // `GroupCoordinator.doJoinGroup`: a known member rejoining with the same protocols
-            // (it missed the JoinGroup response) gets the current generation back; in `Stable`
-            // the leader's rejoin rebalances (it may see new partitions), as do new members and
-            // new protocols.
-            GroupState::CompletingRebalance | GroupState::Stable
-                if !is_new
-                    && !changed
-                    && (group.state == GroupState::CompletingRebalance || !is_leader) =>
-            {
-                let group = self.groups.get_mut(id).expect("exists");
-                let member = group.members.get_mut(&member_id).expect("joined");
-                member.awaiting_join = None;
-                let response = self.current_generation(id, &member_id, join.correlation_id);
-                self.send(join.from, response);
-            }
-            _ => self.prepare_rebalance(id),
-        }
-    }
-
-    fn join_error(&self, id: &str, join: &Join) -> ErrorCode {
-        let Some(group) = self.groups.get(id) else {
-            return if join.member_id.is_empty() {
-                ErrorCode::NONE
-            } else {
-                ErrorCode::UNKNOWN_MEMBER_ID
-            };
-        };
-        if !join.member_id.is_empty() && !group.members.contains_key(&join.member_id) {
-            return ErrorCode::UNKNOWN_MEMBER_ID;
-        }
-        let others = group
-            .members
-            .values()
-            .filter(|m| m.stored.member_id != join.member_id);
-        let common: BTreeSet<&String> = join.protocols.iter().map(|p| &p.0).collect();
-        let mut others = others.peekable();
-        if others.peek().is_some()
-            && !others.all(|m| m.stored.protocols.iter().any(|p| common.contains(&p.0)))
-        {
-            return ErrorCode::INCONSISTENT_GROUP_PROTOCOL;
-        }
-        ErrorCode::NONE
-    }
-
-    /// A new member joined during the initial delay: wait `group.initial.rebalance.delay.ms`
-    /// more, up to the rebalance timeout (`InitialDelayedJoin`).
-    fn extend_initial_delay(&mut self, id: &str) {
-        let now = self.now;
-        let delay = self.config.initial_rebalance_delay_ms;
-        let group = self.groups.get_mut(id).expect("exists");
-        if let Some(started) = group.initial_delay_started {
-            let limit = started.plus_ms(group.rebalance_timeout_ms());
-            group.deadline = Some(now.plus_ms(delay).min(limit));
-        }
-    }
-
-    /// `prepareRebalance`: every member must rejoin.
-    fn prepare_rebalance(&mut self, id: &str) {
-        let now = self.now;
-        let delay = self.config.initial_rebalance_delay_ms;
-        let group = self.groups.get_mut(id).expect("exists");
-        if group.state == GroupState::CompletingRebalance {
-            // `resetAndPropagateAssignmentError`: waiting syncs learn the generation is over.
-            let waiting: Vec<Member> = group.members.values().cloned().collect();
-            for member in group.members.values_mut() {
-                member.awaiting_sync = None;
-            }
-            for member in &waiting {
-                self.answer_sync(member, ErrorCode::REBALANCE_IN_PROGRESS, Vec::new());
-            }
-        }
-        let group = self.groups.get_mut(id).expect("exists");
-        let was_empty = group.state == GroupState::Empty;
-        group.state = GroupState::PreparingRebalance;
-        group.sync_in_flight = false;
-        if was_empty && delay > 0 {
-            group.initial_delay_started = Some(now);
-            group.deadline = Some(now.plus_ms(delay.min(group.rebalance_timeout_ms())));
-        } else {
-            group.initial_delay_started = None;
-            group.deadline = Some(now.plus_ms(group.rebalance_timeout_ms()));
-        }
-        self.state_changed(id);
-        self.complete_join(id, false);
-    }
-
-    /// `tryCompleteJoin` / `onCompleteJoin`: once every member has rejoined (or the phase's
-    /// deadline passed, removing those that did not), form the next generation.
-    fn complete_join(&mut self, id: &str, deadline_passed: bool) {
-        let group = self.groups.get_mut(id).expect("exists");
-        if group.state != GroupState::PreparingRebalance {
-            return;
-        }
-        let all_joined = group.members.values().all(|m| m.awaiting_join.is_some());
-        let delaying = group.initial_delay_started.is_some();
-        if !deadline_passed && (delaying || !all_joined) {
-            return;
-        }
-        group.members.retain(|_, m| m.awaiting_join.is_some());
-        group.generation += 1;
-        group.initial_delay_started = None;
-        group.protocol = choose_protocol(&group.members);
-        if group
-            .leader
-            .as_ref()
-            .is_none_or(|l| !group.members.contains_key(l))
-        {
-            group.leader = group.members.keys().next().cloned();
-        }
-        if group.members.is_empty() {
-            group.state = GroupState::Empty;
-            group.deadline = None;
-            group.leader = None;
-            let value = group.value();
-            self.store(id, value, GroupWrite::Nothing);
-            self.state_changed(id);
-            return;
-        }
-        group.state = GroupState::CompletingRebalance;
-        group.deadline = Some(self.now.plus_ms(group.rebalance_timeout_ms()));
-        let joined: Vec<(String, (NodeId, CorrelationId))> = group
-            .members
-            .iter_mut()
-            .map(|(m, member)| (m.clone(), member.awaiting_join.take().expect("all joined")))
-            .collect();
-        for member in group.members.values_mut() {
-            member.session_deadline = self.now.plus_ms(member.stored.session_timeout_ms);
-        }
-        self.state_changed(id);
-        for (member_id, (to, correlation_id)) in joined {
-            let response = self.current_generation(id, &member_id, correlation_id);
-            self.send(to, response);
-        }
-    }
-
     /// The `JoinGroupResponse` of the current generation for `member_id`.
     fn current_generation(
         &self,
@@ -898,7 +760,7 @@ impl GroupCoordinator {
         correlation_id: CorrelationId,
         generation: i32,
         member_id: &str,
-        offsets: Vec<(TopicPartition, Offset)>,
+        offsets: Vec<(TopicPartition, CommittedOffset)>,
     ) {
         let error = self.commit_error(id, generation, member_id);
         if !error.is_ok() {
@@ -945,11 +807,11 @@ impl GroupCoordinator {
         partitions: Vec<TopicPartition>,
     ) {
         let (error, offsets) = if self.is_coordinator(id) {
-            let committed = self.groups.get(id).map(|g| &g.committed);
+            let group = self.groups.get(id);
             let offsets = partitions
                 .into_iter()
                 .map(|tp| {
-                    let offset = committed.and_then(|c| c.get(&tp).copied());
+                    let offset = group.and_then(|g| g.committed_offset(&tp));
                     (tp, offset)
                 })
                 .collect();

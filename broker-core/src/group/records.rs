@@ -2,9 +2,9 @@
 //! one per group generation (`GroupMetadataManager`'s offset-commit and group-metadata records).
 //! The lab writes keys and values as JSON so the log is readable in traces and the UI.
 
-use crate::protocol::Subscription;
+use crate::protocol::{CommittedOffset, Subscription};
 use crate::record::Record;
-use crate::types::{Offset, TopicPartition};
+use crate::types::TopicPartition;
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
@@ -36,6 +36,9 @@ pub struct StoredMember {
     pub member_id: String,
     /// The client's name.
     pub client: String,
+    /// `group.instance.id` of a static member (KIP-345).
+    #[serde(default)]
+    pub group_instance_id: Option<String>,
     /// `session.timeout.ms` it joined with.
     pub session_timeout_ms: u64,
     /// `max.poll.interval.ms` it joined with (the rebalance timeout).
@@ -68,8 +71,8 @@ pub enum OffsetsRecord {
         group: String,
         /// The partition.
         tp: TopicPartition,
-        /// The next offset the group will read.
-        offset: Offset,
+        /// The next offset the group will read, with its leader epoch (KIP-320).
+        offset: CommittedOffset,
     },
     /// A group's generation.
     Group {
@@ -89,7 +92,7 @@ impl OffsetsRecord {
                     group: group.clone(),
                     tp: tp.clone(),
                 };
-                (key, serde_json::to_vec(&offset.0))
+                (key, serde_json::to_vec(offset))
             }
             OffsetsRecord::Group { group, value } => {
                 let key = OffsetsKey::Group {
@@ -113,7 +116,7 @@ impl OffsetsRecord {
             OffsetsKey::Offset { group, tp } => OffsetsRecord::Offset {
                 group,
                 tp,
-                offset: Offset(serde_json::from_slice(&record.value).ok()?),
+                offset: serde_json::from_slice(&record.value).ok()?,
             },
             OffsetsKey::Group { group } => OffsetsRecord::Group {
                 group,
@@ -138,7 +141,7 @@ pub fn partition_for(group: &str, partitions: u32) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::types::Topic;
+    use crate::types::{Offset, Topic};
 
     #[test]
     fn partition_for_matches_java_string_hash_code() {
@@ -157,7 +160,10 @@ mod tests {
         let offset = OffsetsRecord::Offset {
             group: "g1".into(),
             tp: tp.clone(),
-            offset: Offset(41),
+            offset: CommittedOffset {
+                offset: Offset(41),
+                leader_epoch: Some(crate::types::LeaderEpoch(3)),
+            },
         };
         assert_eq!(OffsetsRecord::decode(&offset.encode(7)), Some(offset));
         let group = OffsetsRecord::Group {
@@ -169,6 +175,7 @@ mod tests {
                 members: vec![StoredMember {
                     member_id: "c-1".into(),
                     client: "consumer-1".into(),
+                    group_instance_id: Some("instance-1".into()),
                     session_timeout_ms: 10_000,
                     rebalance_timeout_ms: 30_000,
                     protocols: vec![("range".into(), Subscription::default())],

@@ -6,8 +6,8 @@
 use super::{Consumer, Position};
 use crate::error::ErrorCode;
 use crate::group::Assignor;
-use crate::io::{HistoryEntry, Rebalance};
-use crate::protocol::{JoinedMember, Message, Subscription};
+use crate::io::{ConsumerError, HistoryEntry, Rebalance};
+use crate::protocol::{CommittedOffset, JoinedMember, Message, Subscription};
 use crate::types::*;
 use std::collections::BTreeMap;
 
@@ -22,6 +22,8 @@ pub enum MemberState {
     Syncing,
     /// Has its assignment; heartbeats.
     Stable,
+    /// A fatal group error was thrown to the application: the consumer reads nothing more.
+    Failed,
 }
 
 /// The group side of a consumer.
@@ -122,6 +124,9 @@ impl Consumer {
     /// Drive the group protocol: called from `run` in subscribe mode.
     pub(super) fn run_group(&mut self) {
         let Some(g) = self.group.as_mut() else { return };
+        if g.state == MemberState::Failed {
+            return;
+        }
         let now = self.now;
         if g.expire(now) {
             g.coordinator_lost(now, self.config.retry_backoff_ms);
@@ -159,13 +164,17 @@ impl Consumer {
     /// heartbeat thread leaves the group ("consumer poll timeout has expired"), the partitions
     /// are lost without a commit, and the member rejoins when it next polls.
     fn poll_interval_expired(&mut self) {
+        let dynamic = self.config.group_instance_id.is_none();
         let g = self.group.as_mut().expect("subscribe mode");
-        if let Some(coordinator) = g.coordinator {
+        // `AbstractCoordinator.maybeLeaveGroup`: only a dynamic member sends LeaveGroup; a
+        // static one (KIP-345) forgets its member id and rejoins under its instance id.
+        let member_id = std::mem::take(&mut g.member_id);
+        if let (Some(coordinator), true) = (g.coordinator, dynamic) {
             let correlation_id = self.out.correlation_id();
             let message = Message::LeaveGroup {
                 correlation_id,
                 group: g.group.clone(),
-                member_id: std::mem::take(&mut g.member_id),
+                member_id,
             };
             self.out.send(NodeId::Broker(coordinator), message);
         }
@@ -239,6 +248,7 @@ impl Consumer {
             group: g.group.clone(),
             client: self.config.client_id.clone(),
             member_id: g.member_id.clone(),
+            group_instance_id: self.config.group_instance_id.clone(),
             session_timeout_ms: self.config.session_timeout_ms,
             rebalance_timeout_ms: self.config.max_poll_interval_ms,
             protocols: vec![(g.assignor.name().to_owned(), subscription)],
@@ -286,12 +296,12 @@ impl Consumer {
         let (Some(coordinator), None) = (g.coordinator, g.commit) else {
             return false;
         };
-        let offsets: Vec<(TopicPartition, Offset)> = g
+        let offsets: Vec<(TopicPartition, CommittedOffset)> = g
             .owned
             .iter()
             .filter_map(|tp| {
-                let offset = self.positions.get(tp)?.offset?;
-                (g.committed.get(tp) != Some(&offset)).then(|| (tp.clone(), offset))
+                let committed = self.committable(tp)?;
+                (g.committed.get(tp) != Some(&committed.offset)).then(|| (tp.clone(), committed))
             })
             .collect();
         if offsets.is_empty() {
@@ -431,6 +441,25 @@ impl Consumer {
     }
 
     fn on_join(&mut self, error: ErrorCode, joined: Joined) {
+        match error {
+            // KIP-394 (`AbstractCoordinator.JoinGroupResponseHandler`): join again at once
+            // with the member id the coordinator handed out.
+            ErrorCode::MEMBER_ID_REQUIRED => {
+                let g = self.group.as_mut().expect("subscribe mode");
+                g.member_id = joined.member_id;
+                g.rejoin();
+                g.prepared = true;
+                return;
+            }
+            // Fatal in `JoinGroupResponseHandler`: thrown to the application.
+            ErrorCode::INVALID_SESSION_TIMEOUT
+            | ErrorCode::INCONSISTENT_GROUP_PROTOCOL
+            | ErrorCode::FENCED_INSTANCE_ID => {
+                self.group_failed(error);
+                return;
+            }
+            _ => {}
+        }
         if self.group_error(error) {
             return;
         }
@@ -535,14 +564,25 @@ impl Consumer {
             })));
     }
 
+    /// What a commit of `tp` carries: the position and, KIP-320, the leader epoch of the last
+    /// record read (`ConsumerCoordinator` commits `OffsetAndMetadata` with
+    /// `FetchPosition.offsetEpoch`).
+    fn committable(&self, tp: &TopicPartition) -> Option<CommittedOffset> {
+        let position = self.positions.get(tp)?;
+        Some(CommittedOffset {
+            offset: position.offset?,
+            leader_epoch: position.epoch,
+        })
+    }
+
     /// Commit the positions of partitions about to be revoked (what `onPartitionsRevoked`
     /// does in most applications).
     fn commit_revoked(&mut self, revoked: &[TopicPartition]) {
         let g = self.group.as_ref().expect("g");
-        let offsets: Vec<(TopicPartition, Offset)> = revoked
+        let offsets: Vec<(TopicPartition, CommittedOffset)> = revoked
             .iter()
-            .filter_map(|tp| Some((tp.clone(), self.positions.get(tp)?.offset?)))
-            .filter(|(tp, o)| g.committed.get(tp) != Some(o))
+            .filter_map(|tp| Some((tp.clone(), self.committable(tp)?)))
+            .filter(|(tp, c)| g.committed.get(tp) != Some(&c.offset))
             .collect();
         let (Some(coordinator), false) = (g.coordinator, offsets.is_empty()) else {
             return;
@@ -591,12 +631,14 @@ impl Consumer {
         &mut self,
         correlation_id: CorrelationId,
         error: ErrorCode,
-        offsets: Vec<(TopicPartition, Offset)>,
+        offsets: Vec<(TopicPartition, CommittedOffset)>,
     ) {
         let g = self.group.as_mut().expect("subscribe mode");
         if g.commit.map(|(c, _)| c) == Some(correlation_id) {
             g.commit = None;
         }
+        let offsets: Vec<(TopicPartition, Offset)> =
+            offsets.into_iter().map(|(tp, c)| (tp, c.offset)).collect();
         if error.is_ok() {
             g.committed.extend(offsets.iter().cloned());
         }
@@ -641,7 +683,7 @@ impl Consumer {
         &mut self,
         correlation_id: CorrelationId,
         error: ErrorCode,
-        offsets: Vec<(TopicPartition, Option<Offset>)>,
+        offsets: Vec<(TopicPartition, Option<CommittedOffset>)>,
     ) {
         let g = self.group.as_mut().expect("subscribe mode");
         if g.offset_fetch.map(|(c, _)| c) != Some(correlation_id) {
@@ -656,18 +698,21 @@ impl Consumer {
                 continue;
             };
             position.needs_committed = false;
-            // No committed offset: `auto.offset.reset` decides (ListOffsets in `run`).
-            position.offset = offset;
-            if let Some(o) = offset {
+            // No committed offset: `auto.offset.reset` decides (ListOffsets in `run`). With one,
+            // its leader epoch becomes the position's (`seekUnvalidated`), so the first fetch
+            // validates it against the leader's log and detects a truncation (KIP-320).
+            position.offset = offset.map(|c| c.offset);
+            position.epoch = offset.and_then(|c| c.leader_epoch);
+            if let Some(c) = offset {
                 self.group
                     .as_mut()
                     .expect("g")
                     .committed
-                    .insert(tp.clone(), o);
+                    .insert(tp.clone(), c.offset);
                 let reason = crate::io::PositionReason::Committed;
                 let entry = HistoryEntry::Positioned {
                     tp,
-                    offset: o,
+                    offset: c.offset,
                     reason,
                 };
                 self.out.history(entry);
@@ -675,15 +720,36 @@ impl Consumer {
         }
     }
 
+    /// A fatal group error: the exception reaches the application, which stops consuming.
+    fn group_failed(&mut self, error: ErrorCode) {
+        let g = self.group.as_mut().expect("subscribe mode");
+        g.state = MemberState::Failed;
+        g.request = None;
+        g.heartbeat = None;
+        g.commit = None;
+        g.offset_fetch = None;
+        let lost = std::mem::take(&mut g.owned);
+        self.drop_partitions(Vec::new(), lost);
+        self.positions.clear();
+        let error = ConsumerError::Group { error };
+        self.out
+            .history(HistoryEntry::ConsumerError { tp: None, error });
+    }
+
     /// `close()`: commit what was consumed, then leave the group so it rebalances at once
-    /// instead of waiting for the session to expire.
-    /// A consumer without a group (assign mode) only stops, as `KafkaConsumer.close` does.
+    /// instead of waiting for the session to expire. A consumer without a group (assign mode)
+    /// only stops, as `KafkaConsumer.close` does. A static member (KIP-345) sends no
+    /// `LeaveGroup` (`AbstractCoordinator.maybeLeaveGroup` checks `isDynamicMember`): its
+    /// partitions wait for it until `session.timeout.ms`.
     pub(super) fn leave_group(&mut self) {
         if self.group.is_none() {
             return;
         }
         if self.config.enable_auto_commit {
             self.commit_positions();
+        }
+        if self.config.group_instance_id.is_some() {
+            return;
         }
         let Some(g) = self.group.as_mut() else { return };
         let Some(coordinator) = g.coordinator else {
