@@ -12,7 +12,8 @@ pub fn compare(args: &RunArgs, other: &str) -> anyhow::Result<bool> {
     let a = prepare(&args.scenario, args.seed, &args.set)?;
     // The same seed for both: the first scenario's, unless --seed gave one.
     let b = prepare(other, Some(args.seed.unwrap_or(a.seed)), &args.set)?;
-    let (ra, rb) = (scenarios::run(&a, false)?, scenarios::run(&b, false)?);
+    let run = |s: &Scenario| scenarios::run_with_events_max(s, false, args.events_max);
+    let (ra, rb) = (run(&a)?, run(&b)?);
     let mut out = std::io::stdout().lock();
     match args.format {
         Format::Text => text(&mut out, [(&a, &ra), (&b, &rb)])?,
@@ -74,6 +75,8 @@ fn json(out: &mut impl Write, runs: [(&Scenario, &Outcome); 2]) -> std::io::Resu
             "fingerprint": o.world.fingerprint(),
             "findings": findings,
             "expect_met": o.expect_met,
+            "truncated": o.truncated(),
+            "simulated_ms": o.world.now().0,
         })
     };
     let value = serde_json::json!({

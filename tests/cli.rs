@@ -271,6 +271,37 @@ fn compare_prints_both_runs_findings_side_by_side() {
 }
 
 #[test]
+fn compare_cuts_both_runs_short_at_events_max_and_says_so() {
+    let json = kafka_lab(&[
+        "run",
+        "quickstart",
+        "--compare",
+        "leader-failover",
+        "--events-max",
+        "2000",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(json.status.code(), Some(1), "a run cut short is no pass");
+    let value: serde_json::Value = serde_json::from_slice(&json.stdout).expect("one JSON object");
+    for run in value["runs"].as_array().expect("runs") {
+        assert_eq!(run["truncated"], true, "{run}");
+        assert_eq!(run["expect_met"], false, "{run}");
+        assert!(run["simulated_ms"].as_u64() < Some(60_000), "{run}");
+    }
+    let whole = kafka_lab(&[
+        "run",
+        "quickstart",
+        "--compare",
+        "leader-failover",
+        "--format",
+        "json",
+    ]);
+    let value: serde_json::Value = serde_json::from_slice(&whole.stdout).expect("one JSON object");
+    assert_eq!(value["runs"][0]["truncated"], false);
+}
+
+#[test]
 fn no_arguments_runs_the_default_scenario() {
     let output = kafka_lab(&[]);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
