@@ -57,6 +57,10 @@ pub enum ConfigError {
     },
 }
 
+/// The longest name a config may give (`group.id`, `client.id`, `group.instance.id`): Kafka's
+/// limit on a topic name (`Topic.MAX_NAME_LENGTH`), which the lab applies to every name here.
+pub const NAME_LEN_MAX: usize = 249;
+
 /// Reads typed values out of a `ConfigMap` and rejects keys nobody read.
 struct Reader<'a> {
     map: &'a ConfigMap,
@@ -179,6 +183,15 @@ impl<'a> Reader<'a> {
     fn optional_str(&mut self, key: &'static str) -> Result<Option<String>, ConfigError> {
         match self.raw(key) {
             None => Ok(None),
+            // Kafka sets no length on `group.id`, `client.id` or `group.instance.id`; the lab
+            // does, as for every name (they label each record and history entry of a run).
+            Some(ConfigValue::Str(s)) if s.trim().len() > NAME_LEN_MAX => Err(Self::invalid(
+                key,
+                format!(
+                    "a name of {} bytes is longer than the lab's limit of {NAME_LEN_MAX}",
+                    s.trim().len()
+                ),
+            )),
             Some(ConfigValue::Str(s)) if !s.trim().is_empty() => Ok(Some(s.trim().to_owned())),
             Some(other) => Err(Self::invalid(key, format!("expected a name, got {other}"))),
         }
@@ -687,6 +700,21 @@ mod tests {
             .iter()
             .map(|(k, v)| ((*k).to_owned(), v.clone()))
             .collect()
+    }
+
+    #[test]
+    fn names_in_configs_stop_at_the_lab_s_limit() {
+        for key in ["group.id", "client.id", "group.instance.id"] {
+            let at_limit = ConfigValue::Str("g".repeat(NAME_LEN_MAX));
+            ConsumerConfig::parse(&map(&[(key, at_limit)])).expect("at the limit");
+            let long = ConfigValue::Str("g".repeat(NAME_LEN_MAX + 1));
+            let err = ConsumerConfig::parse(&map(&[(key, long)])).unwrap_err();
+            assert!(
+                matches!(err, ConfigError::InvalidValue { key: ref k, ref message }
+                    if k == key && message.contains("lab's limit of 249")),
+                "{err}"
+            );
+        }
     }
 
     #[test]

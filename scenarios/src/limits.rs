@@ -5,6 +5,10 @@
 
 /// Brokers in a cluster.
 pub const BROKERS_MAX: u32 = 64;
+/// Names of scenarios, clients and groups: they label every record, history entry and finding
+/// of a run, so a name the size of a file made a run hold gigabytes. Kafka's own limit on a
+/// topic name (`Topic.MAX_NAME_LENGTH`, checked separately) is 249.
+pub const NAME_LEN_MAX: usize = 64;
 /// Controllers: one KRaft controller, until the controller quorum exists.
 pub const CONTROLLERS: u32 = 1;
 /// Topics in a scenario.

@@ -874,3 +874,38 @@ fn world_spec_checks_a_scenario_changed_in_code() {
     let e = s.world_spec().unwrap_err();
     assert_eq!(e.key.as_deref(), Some("topics[0].partitions"), "{e}");
 }
+
+#[test]
+fn names_longer_than_the_lab_s_limit_are_rejected() {
+    let at_limit = format!("p{}", "-x".repeat((crate::limits::NAME_LEN_MAX - 1) / 2));
+    assert!(at_limit.len() <= crate::limits::NAME_LEN_MAX);
+    parse(
+        &replace("name = \"producer-1\"", &format!("name = \"{at_limit}\"")),
+        FILE,
+    )
+    .expect("a name at the limit is accepted");
+    // Kebab-case, so only its length is wrong: it used to be accepted and made every history
+    // entry and finding of the run carry it (a 5 MB name took 3 GB).
+    let long = format!("p{}", "-x".repeat(crate::limits::NAME_LEN_MAX));
+    for (old, new, key) in [
+        (
+            "name = \"producer-1\"",
+            format!("name = \"{long}\""),
+            "producers[0].name",
+        ),
+        (
+            "name = \"consumer-1\"",
+            format!("name = \"{long}\""),
+            "consumers[0].name",
+        ),
+        (
+            "topics = [\"orders\"]",
+            format!("topics = [\"orders\"]\ngroup = \"{long}\""),
+            "consumers[0].group",
+        ),
+    ] {
+        let e = error(&replace(old, &new));
+        assert_eq!(e.key.as_deref(), Some(key), "{e}");
+        assert!(e.to_string().contains("lab's limit of 64 bytes"), "{e}");
+    }
+}

@@ -44,6 +44,7 @@ impl Scenario {
     }
 
     fn check_header(&self, stem: Option<&str>) -> Check {
+        check_name_len("name", &self.name)?;
         if !is_kebab(&self.name) {
             return Err(Problem::invalid(
                 "name",
@@ -333,6 +334,7 @@ impl Scenario {
         let servers = &servers[..servers.len() - self.producers.len() - self.consumers.len()];
         nodes.extend(servers.iter().cloned());
         for (key, name) in clients {
+            check_name_len(&key, name)?;
             if !is_kebab(name) {
                 return Err(Problem::invalid(
                     key,
@@ -608,7 +610,25 @@ fn check_consumer(key: &str, c: &ConsumerSpec) -> Check {
             "must not be empty (leave it out for assign mode)",
         ));
     }
+    if let Some(group) = &c.group {
+        check_name_len(&format!("{key}.group"), group)?;
+    }
     Ok(())
+}
+
+/// A name within [`limits::NAME_LEN_MAX`] bytes.
+fn check_name_len(key: &str, name: &str) -> Check {
+    if name.len() <= limits::NAME_LEN_MAX {
+        return Ok(());
+    }
+    Err(Problem::invalid(
+        key,
+        format!(
+            "\"{}\" is longer than the lab's limit of {} bytes for a name",
+            echo(name),
+            limits::NAME_LEN_MAX
+        ),
+    ))
 }
 
 /// The fault has exactly the fields its action takes.
