@@ -105,6 +105,17 @@ enum Reader<'h> {
 struct Skip {
     from: Offset,
     to: Offset,
+    cause: SkipCause,
+}
+
+/// Why a reader was not promised a range of offsets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum SkipCause {
+    /// It jumped over them by `auto.offset.reset=latest`.
+    Latest,
+    /// It threw to the application (`auto.offset.reset=none`: no offset, out of range, or a
+    /// truncation it must not skip) and reads no more of the partition.
+    Threw,
 }
 
 /// Per reader of one partition: how far it has got (the next offset after what it read or was
@@ -128,9 +139,34 @@ impl<'h> Readers<'h> {
         let from = reached.unwrap_or_default();
         *reached = (*reached).max(Some(offset));
         if reason == PositionReason::AutoOffsetReset(AutoOffsetReset::Latest) && offset > from {
-            let skip = Skip { from, to: offset };
+            let cause = SkipCause::Latest;
+            let skip = Skip {
+                from,
+                to: offset,
+                cause,
+            };
             self.skips.entry(reader).or_default().push(skip);
         }
+    }
+
+    /// The reader threw to the application on this partition: from where it had got to on,
+    /// nothing was promised to it (other readers are judged as before).
+    fn threw(&mut self, reader: Reader<'h>) {
+        let from = self.reached.entry(reader).or_default().unwrap_or_default();
+        let skip = Skip {
+            from,
+            to: Offset(u64::MAX),
+            cause: SkipCause::Threw,
+        };
+        self.skips.entry(reader).or_default().push(skip);
+    }
+
+    /// Whether some reader stopped at an exception rather than only skipping by `latest`.
+    fn any_threw(&self) -> bool {
+        self.skips
+            .values()
+            .flatten()
+            .any(|s| s.cause == SkipCause::Threw)
     }
 
     /// Whether every reader (and there is one) skipped `offset`: a record nobody was promised.
@@ -196,8 +232,14 @@ fn group(history: &[HistoryRecord]) -> BTreeMap<&TopicPartition, Ops<'_>> {
                 }
             }
             HistoryEntry::Committed { .. } => {}
-            // An exception to the application: the consumer stops reading, nothing jumps.
-            HistoryEntry::ConsumerError { .. } => {}
+            // An exception to the application about one partition: its reader reads no more
+            // of it. One about the whole group (a fatal JoinGroup error) comes before any
+            // partition: `findings::abandoned` takes its topics from the spec.
+            HistoryEntry::ConsumerError { tp: Some(tp), .. } => {
+                let reader = reader_of(&member_of, record.client);
+                parts.entry(tp).or_default().readers.threw(reader);
+            }
+            HistoryEntry::ConsumerError { tp: None, .. } => {}
         }
     }
     for ops in parts.values_mut() {
@@ -400,8 +442,13 @@ impl<'a, 'h> Partition<'a, 'h> {
                     lost.add(|| format!("{}, though {}", describe(), read_up_to()));
                 }
                 (None, _) if readers.all_skipped() => unseen.add(|| {
+                    let why = if readers.any_threw() {
+                        "every reader skipped records (auto.offset.reset=latest) or stopped at an exception to the application (auto.offset.reset=none)"
+                    } else {
+                        "every reader started after skipping records (auto.offset.reset=latest)"
+                    };
                     format!(
-                        "{}; {}; every reader started after skipping records (auto.offset.reset=latest), so whether this one was promised to any is not known",
+                        "{}; {}; {why}, so whether this one was promised to any is not known",
                         describe(),
                         read_up_to()
                     )
@@ -994,6 +1041,45 @@ mod tests {
         positioned(&mut h, 2, 2, LATEST);
         h.poll(2, 0, &[(2, "a2"), (3, "a3")]);
         assert_eq!(h.kinds(), vec![], "a0 and a1 came before the group's start");
+    }
+
+    fn threw(h: &mut H, c: u32, p: u32, offset: u64) {
+        let tp = TopicPartition::new(&Topic::new("orders"), p);
+        let error = broker_core::ConsumerError::OffsetOutOfRange {
+            offset: Offset(offset),
+        };
+        h.push(
+            c,
+            HistoryEntry::ConsumerError {
+                tp: Some(tp),
+                error,
+            },
+        );
+    }
+
+    #[test]
+    fn a_reader_that_threw_is_promised_nothing_more_but_others_still_are() {
+        // The only reader read a0 and a1, then threw (auto.offset.reset=none): a2 and a3
+        // were promised to nobody.
+        let mut h = four_acked();
+        positioned(&mut h, 2, 0, PositionReason::Committed);
+        h.poll(2, 0, &[(0, "a0"), (1, "a1")]);
+        threw(&mut h, 2, 0, 2);
+        assert_eq!(h.kinds(), vec![], "nothing past the exception was promised");
+        // Another reader still owes what it skipped: its reads judge the partition.
+        let mut h = four_acked();
+        positioned(&mut h, 2, 0, PositionReason::Committed);
+        h.poll(2, 0, &[(0, "a0"), (1, "a1")]);
+        threw(&mut h, 2, 0, 2);
+        positioned(&mut h, 3, 0, EARLIEST);
+        h.poll(3, 0, &[(0, "a0"), (1, "a1")]);
+        h.poll(3, 0, &[(3, "a3")]);
+        let findings = check_history(&h.0);
+        let lost = findings
+            .iter()
+            .find(|f| f.kind == FindingKind::LostWrite)
+            .expect("a2 was promised to the second reader");
+        assert!(lost.explanation.contains("a2"), "{}", lost.explanation);
     }
 
     #[test]

@@ -337,41 +337,35 @@ fn final_logs(world: &World) -> BTreeMap<TopicPartition, BTreeMap<Offset, Bytes>
     logs
 }
 
-/// Partitions a consumer stopped reading because `KafkaConsumer.poll` threw to the application
-/// (`auto.offset.reset=none`: no offset, or a truncation it must not skip; a fatal group error
-/// stops every partition of its topics). Nobody promised to read them to the end, so reads do
-/// not judge them; the final committed log still does (`lost-write`).
+/// Partitions of the topics of a consumer whose group threw a fatal error to the application
+/// (`INVALID_SESSION_TIMEOUT`, `FENCED_INSTANCE_ID`...) before it was given any partition: nobody
+/// promised to read them, so reads do not judge them; the final committed log still does
+/// (`lost-write`). An exception about one partition (`auto.offset.reset=none`) is the checker's:
+/// it stops promising that partition to that reader only.
 fn abandoned(world: &World) -> BTreeSet<TopicPartition> {
     let spec = world.spec();
-    let mut out = BTreeSet::new();
-    for record in world.history() {
-        let HistoryEntry::ConsumerError { tp, .. } = &record.entry else {
-            continue;
-        };
-        match tp {
-            Some(tp) => {
-                out.insert(tp.clone());
-            }
-            None => {
-                let Some(consumer) = spec
-                    .consumers
-                    .iter()
-                    .find(|c| world.node_id(&c.name) == Some(record.client))
-                else {
-                    continue;
-                };
-                for t in spec
-                    .topics
-                    .iter()
-                    .filter(|t| consumer.topics.contains(&t.topic))
-                {
-                    let partitions = 0..t.assignment.len() as u32;
-                    out.extend(partitions.map(|p| TopicPartition::new(&t.topic, p)));
-                }
-            }
-        }
-    }
-    out
+    let threw: BTreeSet<NodeId> = world
+        .history()
+        .iter()
+        .filter(|r| matches!(r.entry, HistoryEntry::ConsumerError { tp: None, .. }))
+        .map(|r| r.client)
+        .collect();
+    let thrown = |c: &&crate::spec::ConsumerSpec| {
+        world.node_id(&c.name).is_some_and(|id| threw.contains(&id))
+    };
+    // A topic another consumer still reads is judged by that consumer's reads.
+    spec.topics
+        .iter()
+        .filter(|t| {
+            let readers: Vec<_> = spec
+                .consumers
+                .iter()
+                .filter(|c| c.topics.contains(&t.topic))
+                .collect();
+            !readers.is_empty() && readers.iter().all(thrown)
+        })
+        .flat_map(|t| (0..t.assignment.len() as u32).map(|p| TopicPartition::new(&t.topic, p)))
+        .collect()
 }
 
 /// The client-history checker (Jepsen's kinds), minus what the cluster-state checks already
