@@ -82,14 +82,7 @@ impl Scenario {
         if consumers.iter().any(|c| c.config.group_id.is_some()) {
             topics.extend(offsets_topic(&cluster, self.cluster.brokers));
         }
-        let faults = self
-            .faults
-            .iter()
-            .map(|f| FaultSpec {
-                at_ms: f.at_ms,
-                action: self.fault_action(f),
-            })
-            .collect();
+        let faults = self.fault_specs(&self.faults);
         Ok(WorldSpec {
             seed: self.seed,
             brokers: self.cluster.brokers,
@@ -132,6 +125,18 @@ impl Scenario {
             .map(|p| &p.name)
             .chain(self.consumers.iter().map(|c| &c.name));
         clients.position(|n| n == name).map(sim::spec::client_id)
+    }
+
+    /// `faults`, naming this scenario's nodes, as the simulator's fault schedule. The faults
+    /// must name nodes of this scenario (as validation checks for its own).
+    pub(crate) fn fault_specs(&self, faults: &[Fault]) -> Vec<FaultSpec> {
+        faults
+            .iter()
+            .map(|f| FaultSpec {
+                at_ms: f.at_ms,
+                action: self.fault_action(f),
+            })
+            .collect()
     }
 
     fn fault_action(&self, f: &Fault) -> sim::FaultAction {

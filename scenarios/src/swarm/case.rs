@@ -336,6 +336,9 @@ impl Case {
     /// own definition) is left out, so a profile never draws a case its judge calls beyond
     /// budget.
     fn faults(&self, profile: Profile, scenario: &Scenario) -> Vec<Fault> {
+        // The budget depends on the topics and the cluster, not on the faults: built once. The
+        // swarm builds only valid scenarios; one that does not build has no budget to keep.
+        let budget = scenario.world_spec().ok().map(|s| sim::FaultBudget::of(&s));
         let mut faults: Vec<Fault> = Vec::new();
         let mut episodes = self.episodes.clone();
         episodes.sort_by_key(|e| e.start_ms);
@@ -345,7 +348,9 @@ impl Case {
             // An undo after the main phase is the drain's job: it heals and restarts everything.
             candidate.retain(|f| f.at_ms < self.duration_ms);
             candidate.sort_by_key(|f| f.at_ms);
-            if profile == Profile::BeyondBudget || within_budget(scenario, &candidate) {
+            if profile == Profile::BeyondBudget
+                || budget.is_some_and(|b| b.holds(&scenario.fault_specs(&candidate)))
+            {
                 faults = candidate;
             }
         }
@@ -418,18 +423,6 @@ impl Case {
             Target::Consumer(c) => format!("consumer-{}", c % GROUP_MEMBERS + 1),
         }
     }
-}
-
-/// Whether `scenario` with `faults` stays within the fault budget its configuration allows.
-pub fn within_budget(scenario: &Scenario, faults: &[Fault]) -> bool {
-    let scenario = Scenario {
-        faults: faults.to_vec(),
-        ..scenario.clone()
-    };
-    // The swarm builds only valid scenarios; one that does not build has no budget to keep.
-    scenario
-        .world_spec()
-        .is_ok_and(|spec| sim::FaultBudget::of(&spec).holds(&spec.faults))
 }
 
 fn bare(at_ms: u64, action: FaultAction) -> Fault {
