@@ -37,12 +37,20 @@ pub struct ReplicaState {
     pub status: String,
 }
 
+/// A producer or a consumer (`producer` / `consumer` in the JSON).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ClientKind {
+    #[default]
+    Producer,
+    Consumer,
+}
+
 /// What a client did, counted from the history.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct ClientState {
     pub name: String,
-    /// `producer` or `consumer`.
-    pub kind: &'static str,
+    pub kind: ClientKind,
     pub sent: u64,
     pub acknowledged: u64,
     pub failed: u64,
@@ -148,8 +156,8 @@ pub fn clients(world: &World) -> Vec<ClientState> {
     for id in (0..total).map(sim::client_id) {
         let NodeId::Client(c) = id else { continue };
         let kind = match spec.client(c) {
-            sim::Client::Producer(_) => "producer",
-            sim::Client::Consumer(_) => "consumer",
+            sim::Client::Producer(_) => ClientKind::Producer,
+            sim::Client::Consumer(_) => ClientKind::Consumer,
         };
         let name = world.name(id).to_owned();
         by_id.insert(

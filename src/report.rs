@@ -1,5 +1,6 @@
 //! Rendering a run: the text report (timeline, final cluster table, findings) and JSON.
 
+use crate::final_state::ClientKind;
 use broker_core::{Event, NodeId, Time, TopicPartition, TruncationReason};
 use scenarios::{Outcome, Scenario};
 use sim::{TraceKind, World};
@@ -358,7 +359,7 @@ fn partitions(out: &mut impl Write, world: &World) -> io::Result<()> {
 fn clients(out: &mut impl Write, world: &World) -> io::Result<()> {
     writeln!(out, "Clients")?;
     let clients = crate::final_state::clients(world);
-    for c in clients.iter().filter(|c| c.kind == "producer") {
+    for c in clients.iter().filter(|c| c.kind == ClientKind::Producer) {
         let failed: Vec<String> = c
             .failed_by_error
             .iter()
@@ -375,7 +376,7 @@ fn clients(out: &mut impl Write, world: &World) -> io::Result<()> {
             c.name, c.sent, c.acknowledged, c.unknown
         )?;
     }
-    for c in clients.iter().filter(|c| c.kind == "consumer") {
+    for c in clients.iter().filter(|c| c.kind == ClientKind::Consumer) {
         let mut line = format!("  {:<13} read {} records", c.name, c.read);
         if c.out_of_range_resets > 0 {
             line += &format!(
