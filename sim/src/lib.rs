@@ -28,6 +28,6 @@ pub use findings::{check, Finding, Promises, Verdict};
 pub use kind::FindingKind;
 pub use network::NetworkConfig;
 pub use spec::*;
-pub use trace::{TraceEntry, TraceKind};
+pub use trace::{TraceEntry, TraceKind, TracedBatch};
 pub use watchdog::{CutShort, Livelock};
 pub use world::{Checkpoint, HistoryRecord, Phase, Status, World, CONTROLLER};

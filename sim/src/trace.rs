@@ -2,7 +2,8 @@
 //! fingerprint, a hash over everything that happened.
 
 use crate::spec::FaultAction;
-use broker_core::{Event, NodeId, Time};
+use broker_core::{Event, Message, NodeId, Offset, Record, RecordBatch, Time, TopicPartition};
+use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
@@ -32,6 +33,10 @@ pub enum TraceKind {
         api: Arc<str>,
         /// A short description.
         summary: Arc<str>,
+        /// The records it carries: a `Produce`'s batch, a `FetchResponse`'s batches (empty for
+        /// every other message, and then left out of the JSON).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        records: Vec<TracedBatch>,
     },
     /// A message was dropped by the network.
     Dropped {
@@ -47,6 +52,129 @@ pub enum TraceKind {
         /// `main`, `drain` or `check`.
         name: String,
     },
+}
+
+/// A batch of records a traced message carries, for `run --trace` and the UI: the batch itself,
+/// shared with the logs (a pointer, not a copy, so tracing every message stays cheap). In JSON
+/// it is `{"tp", "records": [{"offset", "key", "value"}]}`, key and value as text (`null` for a
+/// null key); a `Produce`'s records have no offset yet (the leader assigns it), so none is
+/// written. Read back, a batch keeps its keys, values and offsets, not its timestamps or
+/// producer fields.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TracedBatch {
+    /// The partition.
+    pub tp: TopicPartition,
+    /// The batch.
+    pub batch: RecordBatch,
+    /// Whether the batch's offsets are assigned (it comes from a log, not from a producer).
+    pub has_offsets: bool,
+}
+
+impl TracedBatch {
+    /// The batches `message` carries: a `Produce`'s, or each partition's of a `FetchResponse`.
+    pub fn of(message: &Message) -> Vec<TracedBatch> {
+        match message {
+            Message::Produce { tp, batch, .. } => vec![TracedBatch {
+                tp: tp.clone(),
+                batch: batch.clone(),
+                has_offsets: false,
+            }],
+            Message::FetchResponse { partitions, .. } => partitions
+                .iter()
+                .flat_map(|p| {
+                    p.batches.iter().map(|batch| TracedBatch {
+                        tp: p.tp.clone(),
+                        batch: batch.clone(),
+                        has_offsets: true,
+                    })
+                })
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// A record of a traced batch as JSON has it.
+#[derive(Serialize, Deserialize)]
+struct TracedRecord {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    offset: Option<u64>,
+    key: Option<String>,
+    value: String,
+}
+
+#[derive(Serialize, Deserialize)]
+struct TracedBatchJson {
+    tp: TopicPartition,
+    records: Vec<TracedRecord>,
+}
+
+fn text(bytes: &Bytes) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+impl Serialize for TracedBatch {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let base = self.batch.base_offset.0;
+        let records = self
+            .batch
+            .records
+            .iter()
+            .zip(base..)
+            .map(|(r, offset)| TracedRecord {
+                offset: self.has_offsets.then_some(offset),
+                key: r.key.as_ref().map(text),
+                value: text(&r.value),
+            })
+            .collect();
+        TracedBatchJson {
+            tp: self.tp.clone(),
+            records,
+        }
+        .serialize(serializer)
+    }
+}
+
+impl<'de> Deserialize<'de> for TracedBatch {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let json = TracedBatchJson::deserialize(deserializer)?;
+        let first = json.records.first().map(|r| r.offset);
+        let records: Vec<Record> = json
+            .records
+            .into_iter()
+            .map(|r| Record {
+                key: r.key.map(Bytes::from),
+                value: Bytes::from(r.value),
+                timestamp_ms: 0,
+                headers: Vec::new(),
+            })
+            .collect();
+        if records.is_empty() {
+            return Err(serde::de::Error::custom(
+                "a traced batch holds at least one record",
+            ));
+        }
+        let mut batch = RecordBatch::new(None, records);
+        let has_offsets = matches!(first, Some(Some(_)));
+        if let Some(Some(base)) = first {
+            batch.base_offset = Offset(base);
+        }
+        Ok(TracedBatch {
+            tp: json.tp,
+            batch,
+            has_offsets,
+        })
+    }
+}
+
+/// Traced batches are never fingerprinted (message tracing does not change a run); this hash
+/// is for `TraceKind`'s derive.
+impl std::hash::Hash for TracedBatch {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.tp.hash(state);
+        self.batch.base_offset.hash(state);
+        self.batch.crc.hash(state);
+    }
 }
 
 /// One trace entry.
@@ -127,6 +255,49 @@ impl std::hash::Hasher for Fingerprint {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use broker_core::{Acks, CorrelationId, Topic};
+
+    fn record(key: Option<&'static str>, value: &'static str) -> Record {
+        Record {
+            key: key.map(|k| Bytes::from_static(k.as_bytes())),
+            value: Bytes::from_static(value.as_bytes()),
+            timestamp_ms: 7,
+            headers: Vec::new(),
+        }
+    }
+
+    /// `run --trace` shows the key and value of every record a Produce carries (issue 15: no
+    /// view, report or trace showed a key).
+    #[test]
+    fn a_traced_produce_shows_each_records_key_and_value() {
+        let tp = TopicPartition::new(&Topic::new("orders"), 1);
+        let batch = RecordBatch::new(
+            None,
+            vec![
+                record(Some("k3"), "producer-1:0"),
+                record(None, "producer-1:1"),
+            ],
+        );
+        let message = Message::Produce {
+            correlation_id: CorrelationId(1),
+            tp: tp.clone(),
+            acks: Acks::All,
+            timeout_ms: 30_000,
+            batch,
+        };
+        let traced = TracedBatch::of(&message);
+        let json = serde_json::to_value(&traced).expect("serializes");
+        assert_eq!(
+            json,
+            serde_json::json!([{ "tp": serde_json::to_value(&tp).unwrap(), "records": [
+                { "key": "k3", "value": "producer-1:0" },
+                { "key": null, "value": "producer-1:1" },
+            ] }])
+        );
+        let back: Vec<TracedBatch> = serde_json::from_value(json).expect("reads back");
+        assert_eq!(back[0].batch.records[0].key.as_deref(), Some(&b"k3"[..]));
+        assert!(!back[0].has_offsets);
+    }
 
     /// Recorded fingerprints stay comparable only if the hash never changes: pin it.
     #[test]

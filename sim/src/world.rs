@@ -573,6 +573,7 @@ impl World {
                     to,
                     api: Arc::from(message.api_name()),
                     summary: Arc::from(summary),
+                    records: crate::trace::TracedBatch::of(&message),
                 },
             );
         }
