@@ -7,7 +7,7 @@ use sim::Verdict;
 use std::collections::BTreeSet;
 use std::io::Write;
 
-/// Both runs; true when both meet their `[expect]`.
+/// Both runs; true when both pass (`RunVerdict::passed`).
 pub fn compare(args: &RunArgs, other: &str) -> anyhow::Result<bool> {
     let a = prepare(&args.scenario, args.seed, &args.set)?;
     // The same seed for both: the first scenario's, unless --seed gave one.
@@ -19,7 +19,7 @@ pub fn compare(args: &RunArgs, other: &str) -> anyhow::Result<bool> {
         Format::Text => text(&mut out, [(&a, &ra), (&b, &rb)])?,
         Format::Json => json(&mut out, [(&a, &ra), (&b, &rb)])?,
     }
-    Ok(ra.expect_met && rb.expect_met)
+    Ok(ra.verdict.passed() && rb.verdict.passed())
 }
 
 /// "VIOLATION", "allowed" or "-" for one kind in one run.
@@ -40,6 +40,9 @@ fn text(out: &mut impl Write, runs: [(&Scenario, &Outcome); 2]) -> std::io::Resu
         "kafka-lab run {} --compare {} (seed {})",
         a.name, b.name, a.seed
     )?;
+    for o in &a.overrides {
+        writeln!(out, "  {o}  (both runs)")?;
+    }
     writeln!(out, "  A: {}", a.title)?;
     writeln!(out, "  B: {}", b.title)?;
     writeln!(out)?;
@@ -57,7 +60,7 @@ fn text(out: &mut impl Write, runs: [(&Scenario, &Outcome); 2]) -> std::io::Resu
             verdict(rb, kind)
         )?;
     }
-    let met = |o: &Outcome| if o.expect_met { "met" } else { "NOT met" };
+    let met = crate::report::expect_word;
     writeln!(out, "  {:<22} {:<18} {:<18}", "expect", met(ra), met(rb))?;
     let (fa, fb) = (ra.world.fingerprint(), rb.world.fingerprint());
     writeln!(out, "  {:<22} {fa:<18} {fb:<18}", "fingerprint")
@@ -74,13 +77,15 @@ fn json(out: &mut impl Write, runs: [(&Scenario, &Outcome); 2]) -> std::io::Resu
             "scenario": s.name,
             "fingerprint": o.world.fingerprint(),
             "findings": findings,
-            "expect_met": o.expect_met,
+            "expect_judged": crate::report::expect_judged(o),
+            "expect_met": crate::report::expect_met_json(o),
             "truncated": o.truncated(),
             "simulated_ms": o.world.now().0,
         })
     };
     let value = serde_json::json!({
         "seed": runs[0].0.seed,
+        "sets": crate::report::sets(runs[0].0),
         "runs": [side(runs[0]), side(runs[1])],
     });
     writeln!(out, "{value}")

@@ -2,7 +2,7 @@
 
 use crate::final_state::ClientKind;
 use broker_core::{Event, NodeId, Time, TopicPartition, TruncationReason};
-use scenarios::{Outcome, Scenario};
+use scenarios::{Outcome, RunVerdict, Scenario};
 use sim::{TraceKind, World};
 use std::collections::BTreeMap;
 use std::io::{self, Write};
@@ -30,8 +30,11 @@ pub fn json(out: &mut impl Write, scenario: &Scenario, outcome: &Outcome) -> io:
         "truncated": outcome.truncated(),
         "simulated_ms": world.now().0,
         "findings": outcome.findings,
+        "sets": sets(scenario),
         "expected": scenario.expect.findings,
-        "expect_met": outcome.expect_met,
+        "expect_judged": expect_judged(outcome),
+        "expect_met": expect_met_json(outcome),
+        "passed": outcome.verdict.passed(),
         "promises": world.observer_promises(),
         "partitions": crate::final_state::partitions(world),
         "clients": crate::final_state::clients(world),
@@ -54,6 +57,9 @@ pub fn text(
         scenario.name, scenario.seed
     )?;
     writeln!(out, "{}", scenario.title)?;
+    for o in &scenario.overrides {
+        writeln!(out, "  {o}")?;
+    }
     writeln!(out)?;
     timeline(out, scenario, world)?;
     writeln!(out)?;
@@ -83,7 +89,11 @@ pub fn text(
 
 fn timeline(out: &mut impl Write, scenario: &Scenario, world: &World) -> io::Result<()> {
     writeln!(out, "Timeline")?;
-    let mut captions = scenario.captions.iter().peekable();
+    if let Some(departure) = scenario.departure(&[]) {
+        writeln!(out, "           ▌ {}", departure.describe())?;
+    }
+    let script = scenario.script(&[]);
+    let mut captions = script.into_iter().peekable();
     let mut last_hw: BTreeMap<TopicPartition, Time> = BTreeMap::new();
     let mut rejected: BTreeMap<(TopicPartition, String), u64> = BTreeMap::new();
     for entry in world.trace() {
@@ -438,10 +448,19 @@ fn findings(out: &mut impl Write, scenario: &Scenario, outcome: &Outcome) -> io:
             .collect::<Vec<_>>()
             .join(", ")
     };
-    let verdict = match (outcome.truncated(), outcome.expect_met) {
+    let verdict = match (outcome.truncated(), outcome.verdict) {
+        (true, RunVerdict::NotJudged { .. }) => {
+            "not judged (a --set changed the scenario); the run was cut short: exit status 1"
+        }
         (true, _) => "NOT met (the run was cut short)",
-        (false, true) => "met",
-        (false, false) => "NOT met",
+        (false, RunVerdict::ExpectMet) => "met",
+        (false, RunVerdict::ExpectNotMet) => "NOT met",
+        (false, RunVerdict::NotJudged { no_violation: true }) => {
+            "not judged: a --set changed what the scenario tests; no violation, exit status 0"
+        }
+        (false, RunVerdict::NotJudged { .. }) => {
+            "not judged: a --set changed what the scenario tests; a violation, exit status 1"
+        }
     };
     writeln!(
         out,
@@ -449,4 +468,36 @@ fn findings(out: &mut impl Write, scenario: &Scenario, outcome: &Outcome) -> io:
         names(&scenario.expect.findings),
         names(&outcome.found)
     )
+}
+
+/// The `--set`s applied, as `KEY=VALUE`, for the JSON reports.
+pub(crate) fn sets(scenario: &Scenario) -> Vec<String> {
+    scenario
+        .overrides
+        .iter()
+        .map(|o| format!("{}={}", o.key, o.value))
+        .collect()
+}
+
+/// Whether `[expect]` was judged (no `--set` changed what the scenario runs).
+pub(crate) fn expect_judged(outcome: &Outcome) -> bool {
+    !matches!(outcome.verdict, RunVerdict::NotJudged { .. })
+}
+
+/// `expect_met` in JSON: `null` when `[expect]` was not judged.
+pub(crate) fn expect_met_json(outcome: &Outcome) -> serde_json::Value {
+    if expect_judged(outcome) {
+        outcome.expect_met.into()
+    } else {
+        serde_json::Value::Null
+    }
+}
+
+/// The word for the verdict on `[expect]`, for `--compare`'s table.
+pub(crate) fn expect_word(outcome: &Outcome) -> &'static str {
+    match outcome.verdict {
+        RunVerdict::ExpectMet => "met",
+        RunVerdict::ExpectNotMet => "NOT met",
+        RunVerdict::NotJudged { .. } => "not judged",
+    }
 }

@@ -4,5 +4,6 @@ mod cli;
 mod groups;
 mod livelock;
 mod scenarios_run;
+mod script;
 mod start_positions;
 mod swarm;

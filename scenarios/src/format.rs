@@ -1,4 +1,5 @@
-//! The scenario file format (DESIGN.md §5). Every table rejects unknown keys.
+//! The scenario file format (docs/scenario-format.md, checked against these types by
+//! `doc_check.rs`). Every table rejects unknown keys.
 
 use broker_core::{ConfigMap, ProtocolSwitches};
 use serde::{Deserialize, Serialize};
@@ -9,7 +10,10 @@ use std::collections::BTreeSet;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Scenario {
-    /// Unique, kebab-case; equals the file stem.
+    /// Kebab-case. A scenario read from a `NAME.toml` file is named `NAME`, whatever this key
+    /// says (so a copied file needs no edit); elsewhere (`--set` round trips, generated cases)
+    /// the key is required.
+    #[serde(default)]
     pub name: String,
     /// One line for `kafka-lab list` and the UI.
     pub title: String,
@@ -53,6 +57,10 @@ pub struct Scenario {
     /// The verdict `kafka-lab run` checks (default: a clean run).
     #[serde(default)]
     pub expect: Expect,
+    /// The `--set`s applied to it, in order (not part of the file format: a written scenario
+    /// holds their values). See [`crate::Override`].
+    #[serde(skip)]
+    pub overrides: Vec<crate::Override>,
 }
 
 fn default_seed() -> u64 {

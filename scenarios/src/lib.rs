@@ -18,6 +18,7 @@ mod workload;
 mod format;
 pub mod limits;
 mod locate;
+mod script;
 mod set;
 mod validate;
 
@@ -29,7 +30,9 @@ pub use format::{
     Caption, Cluster, ConsumerSpec, Disk, Expect, Fault, FaultAction, Network, Operands,
     ProducerSpec, Protocol, Scenario, TopicSpec, Truncation,
 };
-pub use run::{judge, run, run_with_events_max, Outcome};
+pub use run::{judge, run, run_with_events_max, Outcome, RunVerdict};
+pub use script::{Departure, Narration};
+pub use set::Override;
 pub use sim::FindingKind;
 pub use workload::standard_workload;
 
@@ -37,16 +40,21 @@ use error::Problem;
 use locate::Index;
 use std::path::Path;
 
-/// Parses and checks a scenario. `file` names it in errors; when it ends in `.toml` the scenario's
-/// `name` must equal its stem.
+/// Parses and checks a scenario. `file` names it in errors; when it ends in `.toml` the scenario
+/// is named after its stem, whatever its `name` key says: a copy of `quickstart.toml` saved as
+/// `mine.toml` is `mine`, without an edit.
 pub fn parse(source: &str, file: &str) -> Result<Scenario, ScenarioError> {
-    let scenario: Scenario = toml::from_str(source).map_err(|e| serde_error(source, file, &e))?;
+    let mut scenario: Scenario =
+        toml::from_str(source).map_err(|e| serde_error(source, file, &e))?;
     let path = Path::new(file);
     let stem = if path.extension().is_some_and(|e| e == "toml") {
         path.file_stem().and_then(|s| s.to_str())
     } else {
         None
     };
+    if let Some(stem) = stem {
+        scenario.name = stem.to_owned();
+    }
     scenario
         .check(stem)
         .map_err(|problem| locate(problem, source, file))?;

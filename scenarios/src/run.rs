@@ -5,6 +5,34 @@ use crate::format::Scenario;
 use sim::{Finding, FindingKind, World};
 use std::collections::BTreeSet;
 
+/// What a run's result says about the scenario: the one rule behind `kafka-lab run`'s verdict
+/// line, its JSON `verdict` and its exit status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RunVerdict {
+    /// The kinds found are exactly the scenario's `[expect]`.
+    ExpectMet,
+    /// They are not, or the run was cut short.
+    ExpectNotMet,
+    /// A `--set` changed what the scenario runs (`Override::changes_the_run`), so its `[expect]`
+    /// says nothing about this run and is not judged. The run passes when it was not cut short
+    /// and no finding is a violation: what the changed configuration promised held.
+    NotJudged {
+        /// Not cut short and no finding is a violation.
+        no_violation: bool,
+    },
+}
+
+impl RunVerdict {
+    /// Exit status 0 (true) or 1 (false).
+    pub fn passed(self) -> bool {
+        match self {
+            RunVerdict::ExpectMet => true,
+            RunVerdict::ExpectNotMet => false,
+            RunVerdict::NotJudged { no_violation } => no_violation,
+        }
+    }
+}
+
 /// The result of a run.
 #[derive(Clone, Debug)]
 pub struct Outcome {
@@ -14,8 +42,12 @@ pub struct Outcome {
     pub findings: Vec<Finding>,
     /// The kinds found.
     pub found: BTreeSet<FindingKind>,
-    /// Whether the kinds found are exactly the expected ones.
+    /// Whether the kinds found are exactly the expected ones (and the run was not cut short).
+    /// A fact about the findings even when a `--set` means `[expect]` is not judged: see
+    /// [`Outcome::verdict`].
     pub expect_met: bool,
+    /// The verdict: `[expect]` judged, or not because a `--set` changed the scenario.
+    pub verdict: RunVerdict,
 }
 
 /// Run a scenario to the end and check it. `trace_messages` records every message in the trace
@@ -54,10 +86,23 @@ pub fn judge(scenario: &Scenario, world: World) -> Outcome {
     let findings = sim::check(&world);
     let found: BTreeSet<FindingKind> = findings.iter().map(|f| f.kind).collect();
     let expect_met = world.cut_short().is_none() && found == scenario.expect.findings;
+    let verdict = if scenario.overrides.iter().any(|o| o.changes_the_run()) {
+        let violation = findings
+            .iter()
+            .any(|f| f.verdict == sim::Verdict::Violation);
+        RunVerdict::NotJudged {
+            no_violation: world.cut_short().is_none() && !violation,
+        }
+    } else if expect_met {
+        RunVerdict::ExpectMet
+    } else {
+        RunVerdict::ExpectNotMet
+    };
     Outcome {
         world,
         findings,
         found,
         expect_met,
+        verdict,
     }
 }

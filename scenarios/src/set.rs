@@ -4,6 +4,32 @@ use crate::error::{echo, ErrorKind, ScenarioError};
 use crate::format::Scenario;
 use toml::Value;
 
+/// One `--set KEY=VALUE` applied to a scenario, as given (key and value trimmed).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Override {
+    /// The key, like `protocol.truncation`.
+    pub key: String,
+    /// The value as written.
+    pub value: String,
+}
+
+impl Override {
+    /// Whether it changes what the scenario runs, and so takes the run off the scenario's
+    /// script: its captions no longer describe the run and its `[expect]` is not judged.
+    /// `seed` (like `--seed`: a scenario's `[expect]` holds over seeds) and `expect.*` (what is
+    /// expected, not what runs) do not; every other key does, even one that happens to leave
+    /// the run as it was: the simplest rule that never judges a changed scenario.
+    pub fn changes_the_run(&self) -> bool {
+        !(self.key == "seed" || self.key == "expect" || self.key.starts_with("expect."))
+    }
+}
+
+impl std::fmt::Display for Override {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "--set {}={}", echo(&self.key), echo(&self.value))
+    }
+}
+
 /// One step of a path into the scenario's TOML tree.
 #[derive(Clone, Debug)]
 enum Step {
@@ -55,16 +81,22 @@ impl Scenario {
                 format!("cannot serialize the scenario: {e}"),
             )
         })?;
+        let value_text = value;
         let value = parse_value(value);
         for path in &paths {
             set_in(&mut tree, path, value.clone()).map_err(|m| fail(ErrorKind::Set, m))?;
         }
-        let updated: Scenario = tree
+        let mut updated: Scenario = tree
             .try_into()
             .map_err(|e: toml::de::Error| fail(ErrorKind::Schema, e.message().to_owned()))?;
         updated
             .check(None)
             .map_err(|p| ScenarioError::new(p.kind, &origin, p.message).with_key(p.key))?;
+        updated.overrides = self.overrides.clone();
+        updated.overrides.push(Override {
+            key: key.to_owned(),
+            value: value_text.to_owned(),
+        });
         *self = updated;
         Ok(())
     }

@@ -291,20 +291,6 @@ type Case = (
 fn semantic_errors_point_at_their_key() {
     let cases: &[Case] = &[
         (
-            "name = \"bad\"",
-            "name = \"good\"",
-            (1, 1),
-            "name",
-            "must equal the file stem \"bad\"",
-        ),
-        (
-            "name = \"bad\"",
-            "name = \"Bad_One\"",
-            (1, 1),
-            "name",
-            "not kebab-case",
-        ),
-        (
             "replication_factor = 3",
             "replication_factor = 4",
             (12, 1),
@@ -431,9 +417,30 @@ fn semantic_errors_point_at_their_key() {
 }
 
 #[test]
-fn the_file_stem_is_only_checked_for_toml_files() {
+fn a_toml_file_is_named_after_its_stem() {
+    // A copy of a scenario saved under another name needs no edit: the file names it.
+    let s = parse(
+        &BASE.replace("name = \"bad\"", "name = \"quickstart\""),
+        "dir/mine.toml",
+    )
+    .unwrap();
+    assert_eq!(s.name, "mine");
+    let s = parse(&BASE.replace("name = \"bad\"\n", ""), "mine.toml").unwrap();
+    assert_eq!(s.name, "mine", "no name key at all");
+    // Not from a `.toml` file: the key names it, and is required.
     let s = parse(BASE, "<stdin>").unwrap();
     assert_eq!(s.name, "bad");
+    let e = parse(&BASE.replace("name = \"bad\"\n", ""), "<stdin>").unwrap_err();
+    assert_eq!(e.key.as_deref(), Some("name"), "{e}");
+    let e = parse(
+        &BASE.replace("name = \"bad\"", "name = \"Bad_One\""),
+        "<stdin>",
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("not kebab-case"), "{e}");
+    // A file whose stem is not a name says to rename the file.
+    let e = parse(BASE, "My Scenario.toml").unwrap_err();
+    assert!(e.to_string().contains("rename the file"), "{e}");
 }
 
 #[test]

@@ -27,7 +27,7 @@ impl Scenario {
     }
 
     /// Checks everything that serde cannot: names, references, ranges and config maps.
-    /// `stem` is the file stem the name must equal, when the scenario came from a `.toml` file.
+    /// `stem` is the file stem that named it, when the scenario came from a `.toml` file.
     pub(crate) fn check(&self, stem: Option<&str>) -> Check {
         self.check_header(stem)?;
         // Before anything sized by the input (node names, assignments) is allocated.
@@ -44,27 +44,26 @@ impl Scenario {
     }
 
     fn check_header(&self, stem: Option<&str>) -> Check {
+        // From a `.toml` file the name is the file's stem (`parse`): say so when it is bad.
+        let from = match stem {
+            Some(_) => " (a scenario is named after its file: rename the file)",
+            None => "",
+        };
+        if self.name.is_empty() {
+            return Err(Problem::invalid(
+                "name",
+                "missing: a scenario not read from a NAME.toml file needs a `name`",
+            ));
+        }
         check_name_len("name", &self.name)?;
         if !is_kebab(&self.name) {
             return Err(Problem::invalid(
                 "name",
                 format!(
-                    "\"{}\" is not kebab-case (like \"leader-failover\")",
+                    "\"{}\" is not kebab-case (like \"leader-failover\"){from}",
                     echo(&self.name)
                 ),
             ));
-        }
-        if let Some(stem) = stem {
-            if stem != self.name {
-                return Err(Problem::invalid(
-                    "name",
-                    format!(
-                        "\"{}\" must equal the file stem \"{}\"",
-                        echo(&self.name),
-                        echo(stem)
-                    ),
-                ));
-            }
         }
         if self.title.trim().is_empty() {
             return Err(Problem::invalid("title", "must not be empty"));

@@ -163,6 +163,8 @@ impl Session {
         let mut scenario = self.scenario.clone();
         scenario.name = format!("{}-session", self.scenario.name);
         scenario.title = format!("A kafka-lab tui session on {}", self.scenario.name);
+        // Its captions stop where this run left the original's script, and say so.
+        scenario.rewrite_script(&self.actions);
         scenario.faults.extend(self.actions.iter().cloned());
         // Stable: at equal times the scenario's own faults come first, as in the live run.
         scenario.faults.sort_by_key(|f| f.at_ms);

@@ -234,6 +234,7 @@ impl Case {
             consumers: self.consumers(profile),
             faults: Vec::new(),
             captions: Vec::new(),
+            overrides: Vec::new(),
             expect: Expect::default(),
         };
         scenario.faults = self.faults(profile, &scenario);

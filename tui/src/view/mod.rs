@@ -183,14 +183,12 @@ fn lights(app: &App) -> Vec<Span<'static>> {
 /// The scenario's caption for now, or what just happened.
 fn caption_line(app: &App) -> Paragraph<'static> {
     let now = app.session.world().now().0;
-    let caption = app
-        .session
-        .scenario()
-        .captions
-        .iter()
-        .rev()
-        .find(|c| c.at_ms <= now)
-        .map(|c| c.text.clone());
+    // The script's caption, or where the run left it (`Scenario::narration`).
+    let caption = match app.session.scenario().narration(now, app.session.actions()) {
+        scenarios::Narration::Silent => None,
+        scenarios::Narration::Caption(c) => Some(c.text.clone()),
+        scenarios::Narration::OffScript(departure) => Some(departure.describe()),
+    };
     let mut lines = Vec::new();
     let style = if app.presenter {
         Style::default()
