@@ -1,7 +1,7 @@
-//! `cargo bench --bench standard`: the standard workload of DESIGN.md §9 under criterion, and one
-//! seed of `check --profile safe`. `kafka-lab bench` prints the same workload's figures (events
-//! per second, memory) in one run; this harness gives repeatable timings with confidence
-//! intervals for before/after comparisons. One simulated minute per iteration keeps a sample
+//! `cargo bench --bench standard`: the standard workload (README, "kafka-lab bench") under
+//! criterion, and one seed of `check --profile safe`. `kafka-lab bench` prints the same
+//! workload's figures (events per second, memory) in one run; this harness gives repeatable
+//! timings with confidence intervals for before/after comparisons. One simulated minute per iteration keeps a sample
 //! short; time grows linearly with simulated time (see the README's figures).
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};

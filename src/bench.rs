@@ -1,5 +1,6 @@
-//! `kafka-lab bench`: the standard workload of DESIGN.md §9 and a `check --profile safe` batch,
-//! timed on the wall clock. Figures, not assertions: CI machines are too noisy for timed tests.
+//! `kafka-lab bench`: the standard workload (README, "kafka-lab bench") and a
+//! `check --profile safe` batch, timed on the wall clock. Figures, not assertions: CI machines
+//! are too noisy for timed tests.
 
 use crate::Format;
 use scenarios::swarm::Profile;

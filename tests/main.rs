@@ -2,6 +2,7 @@
 
 mod cli;
 mod groups;
+mod links;
 mod livelock;
 mod scenarios_run;
 mod script;

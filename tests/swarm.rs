@@ -1,4 +1,4 @@
-//! Delivery guarantees under random fault schedules (DESIGN.md §8): proptest draws schedules
+//! Delivery guarantees under random fault schedules (README, "kafka-lab check"): proptest draws schedules
 //! from each profile's strategy; the safe profile must never break a promise, and every other
 //! profile must be able to show its anomaly, so the checker is proven able to fail.
 

@@ -496,7 +496,7 @@ pub enum SendOutcome {
     Info(ErrorCode),
 }
 
-/// The shape every node has (DESIGN.md §2). Call protocol: `handle` or `handle_timeout`, then
+/// The shape every node has (ARCHITECTURE.md, `broker-core`). Call protocol: `handle` or `handle_timeout`, then
 /// `poll_output` until `None`, then `poll_timeout`; time never goes backwards.
 pub trait StateMachine {
     /// Handle one input.

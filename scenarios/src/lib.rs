@@ -1,4 +1,4 @@
-//! scenarios: the scenario file format (DESIGN.md §5) and the built-in scenario library.
+//! scenarios: the scenario file format (docs/scenario-format.md) and the built-in scenario library.
 //!
 //! A scenario is a TOML file naming a cluster, its workload, a fault schedule, narration and the
 //! verdict a run must reach. [`parse`] and [`load`] read one and check it completely: unknown keys,
@@ -134,6 +134,8 @@ fn quoted_after<'a>(message: &'a str, prefix: &str) -> Option<&'a str> {
     rest.split('`').next()
 }
 
+#[cfg(test)]
+mod doc_check;
 #[cfg(test)]
 mod fuzz;
 #[cfg(test)]

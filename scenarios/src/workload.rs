@@ -1,10 +1,10 @@
-//! The standard benchmark workload (DESIGN.md §9), shared by `kafka-lab bench` and
+//! The standard benchmark workload (README, "kafka-lab bench"), shared by `kafka-lab bench` and
 //! `cargo bench`.
 
 use crate::error::ScenarioError;
 use crate::format::Scenario;
 
-/// DESIGN.md §9: 3 brokers, 1 controller, 6 partitions RF 3, 2 producers at 500 records/s with
+/// 3 brokers, 1 controller, 6 partitions RF 3, 2 producers at 500 records/s with
 /// acks=all and linger.ms=5, a group of 3 consumers, latency 1–5 ms, no faults; `scale`
 /// multiplies the producers' rate.
 pub fn standard_workload(duration_ms: u64, scale: u32) -> Result<Scenario, ScenarioError> {

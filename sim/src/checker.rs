@@ -1,5 +1,5 @@
-//! The client-history checker, after Jepsen's Kafka checker (`jepsen/tests/kafka.clj`; definitions
-//! in shared/reference/simulation-anchors.md §3, kinds in DESIGN.md §4). A pure function over the
+//! The client-history checker, after Jepsen's Kafka checker (`jepsen/tests/kafka.clj`; the kinds
+//! are in docs/scenario-format.md, "Finding kinds"). A pure function over the
 //! recorded history; the caller gives each finding its verdict.
 //!
 //! Per partition (Jepsen's "key"), the *version order* is the sorted set of offsets observed by

@@ -1,5 +1,5 @@
 //! Cluster-state findings and the lost-write check, with verdicts from what the configuration
-//! promises (DESIGN.md §4). Node-local invariants are assertions in broker-core; these are the
+//! promises (docs/scenario-format.md, "Finding kinds"). Node-local invariants are assertions in broker-core; these are the
 //! cluster-wide properties a historical protocol or an over-budget fault can break.
 
 use crate::budget::FaultBudget;
@@ -38,7 +38,7 @@ pub struct Finding {
     pub records: Vec<String>,
 }
 
-/// What the configuration promises (DESIGN.md §4's table).
+/// What the configuration promises (docs/scenario-format.md, "Finding kinds").
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Promises {
     /// No acknowledged write is lost.

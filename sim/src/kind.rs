@@ -1,4 +1,4 @@
-//! The kinds of findings the checker reports (DESIGN.md §4), as named in `[expect] findings`.
+//! The kinds of findings the checker reports (docs/scenario-format.md), as named in `[expect] findings`.
 
 use serde::{Deserialize, Serialize};
 use std::fmt;

@@ -1,5 +1,5 @@
 //! Swarm profiles: the configuration a seed runs under, the faults it may draw, and the anomaly
-//! the profile exists to find (DESIGN.md §4's table of promises, one row per profile).
+//! the profile exists to find (README's table of `check` profiles, one row per profile).
 
 use sim::FindingKind;
 use std::fmt;
