@@ -113,3 +113,40 @@ fn tui_takes_set_with_the_same_parser_as_run() {
     let err = String::from_utf8_lossy(&output.stderr);
     assert!(err.contains("producers.nope.x"), "{err}");
 }
+
+#[test]
+fn run_trace_shows_the_key_and_value_of_produced_and_fetched_records() {
+    let dir = std::env::temp_dir().join(format!("kafka-lab-trace-keys-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join("trace.jsonl");
+    let output = kafka_lab(&[
+        "run",
+        "anatomy-keys-and-partitions",
+        "--trace",
+        path.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(output.status.code(), Some(0));
+    let trace = std::fs::read_to_string(&path).expect("trace written");
+    let _ = std::fs::remove_dir_all(&dir);
+    let records = |api: &str| -> Vec<serde_json::Value> {
+        trace
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("JSON line"))
+            .filter(|e| e["kind"]["api"] == api)
+            .flat_map(|e| e["kind"]["records"].as_array().cloned().unwrap_or_default())
+            .flat_map(|b| b["records"].as_array().cloned().unwrap_or_default())
+            .collect()
+    };
+    let produced = records("Produce");
+    let keyed = |r: &serde_json::Value| r["key"].as_str().is_some_and(|k| k.starts_with('k'));
+    assert!(produced.iter().any(keyed), "a produced record with key k…");
+    assert!(produced
+        .iter()
+        .all(|r| r["value"].is_string() && r["offset"].is_null()));
+    let fetched = records("FetchResponse");
+    assert!(fetched.iter().any(keyed), "a fetched record with key k…");
+    assert!(
+        fetched.iter().all(|r| r["offset"].is_u64()),
+        "fetched records have offsets"
+    );
+}
