@@ -106,3 +106,48 @@ pub fn judge(scenario: &Scenario, world: World) -> Outcome {
         verdict,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn quickstart() -> Scenario {
+        crate::builtin("quickstart")
+            .expect("built-in")
+            .load()
+            .expect("valid")
+    }
+
+    #[test]
+    fn a_set_that_changes_the_run_is_not_judged_and_a_violation_still_fails() {
+        let mut s = quickstart();
+        s.apply_set("producers.acks", "all").expect("valid");
+        // Cut short: `livelock`, always a violation, so the unjudged run does not pass.
+        let cut = run_with_events_max(&s, false, Some(1_000)).expect("runs");
+        assert_eq!(
+            cut.verdict,
+            RunVerdict::NotJudged {
+                no_violation: false
+            }
+        );
+        assert!(!cut.verdict.passed());
+        // A --set of `expect.findings` alone is judged: a run cut short does not meet it.
+        let mut s = quickstart();
+        s.apply_set("expect.findings", "[]").expect("valid");
+        let cut = run_with_events_max(&s, false, Some(1_000)).expect("runs");
+        assert_eq!(cut.verdict, RunVerdict::ExpectNotMet);
+    }
+
+    #[test]
+    fn without_a_set_the_verdict_is_the_expect() {
+        let outcome = run_with_events_max(&quickstart(), false, Some(1_000)).expect("runs");
+        assert!(outcome.truncated());
+        assert_eq!(
+            outcome.verdict,
+            RunVerdict::ExpectNotMet,
+            "cut short never meets it"
+        );
+        assert!(RunVerdict::ExpectMet.passed());
+        assert!(RunVerdict::NotJudged { no_violation: true }.passed());
+    }
+}
