@@ -96,6 +96,13 @@ fn timeline(out: &mut impl Write, scenario: &Scenario, world: &World) -> io::Res
         let line = match &entry.kind {
             TraceKind::Event { event } => describe(event, entry.time, &mut last_hw, &mut rejected),
             TraceKind::Fault { fault } => Some(format!("⚡ {}", describe_fault(world, fault))),
+            TraceKind::RoleResolved { fault, role, node } => Some(match node {
+                Some(n) => format!("{} {role}: {}", fault.as_str(), world.name(*n)),
+                None => format!(
+                    "⚡ {} {role}: nobody holds it, nothing happens",
+                    fault.as_str()
+                ),
+            }),
             TraceKind::ProcessStarted if entry.time > Time(0) => Some("process started".to_owned()),
             TraceKind::ProcessStopped => Some("process stopped".to_owned()),
             TraceKind::Phase { name } if name == "drain" => {
@@ -323,6 +330,7 @@ pub(crate) fn describe_fault(world: &World, fault: &sim::FaultAction) -> String 
         Join { target } => format!("{} joins", n(target)),
         Leave { target } => format!("{} leaves (close: commit, LeaveGroup)", n(target)),
         Produce { target } => format!("{} sends one record by hand", n(target)),
+        OnRole { fault, role } => format!("{} {role}", fault.as_str()),
     }
 }
 

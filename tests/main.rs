@@ -3,6 +3,7 @@
 mod cli;
 mod groups;
 mod livelock;
+mod replication_test;
 mod scenarios_run;
 mod start_positions;
 mod swarm;

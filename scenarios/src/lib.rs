@@ -11,6 +11,7 @@
 mod build;
 mod builtin;
 mod error;
+pub mod replication_test;
 mod run;
 pub mod swarm;
 mod workload;
@@ -19,6 +20,7 @@ mod format;
 pub mod limits;
 mod locate;
 mod set;
+mod target;
 mod validate;
 
 pub use builtin::{

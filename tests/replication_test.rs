@@ -1,0 +1,182 @@
+//! Kafka's `replication_test.py` matrix in simulation (`scenarios::replication_test`), and the
+//! dynamic fault targets it is written with.
+
+use broker_core::{BrokerId, Event, NodeId};
+use scenarios::replication_test::{Cell, FailureMode};
+use scenarios::{resolve, run, FindingKind};
+use sim::{Role, RoleFault, TraceKind, Verdict, World};
+
+/// Seeds per cell: 16 cells × 12 seeds = 192 runs, a few seconds on two cores. `kafka-lab
+/// check`-style sweeps of more seeds are for the command line.
+const SEEDS: u64 = 12;
+
+/// `(fault, role, node)` of every fault on a role, in order.
+fn resolutions(world: &World) -> Vec<(RoleFault, Role, Option<NodeId>)> {
+    world
+        .trace()
+        .iter()
+        .filter_map(|e| match &e.kind {
+            TraceKind::RoleResolved { fault, role, node } => Some((*fault, role.clone(), *node)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Every acknowledged record consumed and, with idempotence, none twice; every fault hit the
+/// holder of its role, and each restart the node its crash or shutdown hit.
+#[test]
+fn the_replication_test_matrix_keeps_every_acknowledged_message() {
+    for cell in Cell::matrix() {
+        for seed in 1..=SEEDS {
+            let scenario = cell.scenario(seed);
+            let outcome = run(&scenario, false).expect("runs");
+            let name = format!("{} seed {seed}", scenario.name);
+            let violations: Vec<_> = outcome
+                .findings
+                .iter()
+                .filter(|f| f.verdict == Verdict::Violation)
+                .collect();
+            assert!(violations.is_empty(), "{name}: {violations:?}");
+            if cell.enable_idempotence {
+                assert!(!outcome.found.contains(&FindingKind::Duplicate), "{name}");
+            }
+            let resolved = resolutions(&outcome.world);
+            assert_eq!(resolved.len(), scenario.faults.len(), "{name}");
+            for pair in resolved.chunks(2) {
+                assert!(
+                    pair.iter().all(|(_, _, node)| node.is_some()),
+                    "{name}: {pair:?}"
+                );
+                if let [(_, _, down), (RoleFault::Restart, _, up)] = pair {
+                    assert_eq!(down, up, "{name}: a bounce restarts the node it stopped");
+                }
+            }
+            let acked = outcome
+                .world
+                .history()
+                .iter()
+                .filter(|h| {
+                    matches!(
+                        h.entry,
+                        broker_core::HistoryEntry::SendCompleted {
+                            outcome: broker_core::SendOutcome::Ok(_),
+                            ..
+                        }
+                    )
+                })
+                .count();
+            assert!(acked > 100, "{name}: only {acked} acknowledged");
+        }
+    }
+}
+
+/// The matrix is the Python test's: 4 failure modes × {leader, controller} × idempotence, and
+/// bounces chase the role five times.
+#[test]
+fn the_matrix_has_sixteen_cells_and_bounces_five_times() {
+    let cells = Cell::matrix();
+    assert_eq!(cells.len(), 16);
+    let bounce = cells
+        .iter()
+        .find(|c| c.failure_mode == FailureMode::HardBounce)
+        .expect("a hard bounce");
+    let faults = bounce.faults(9_000);
+    assert_eq!(faults.len(), 10);
+    assert!(
+        faults.windows(2).all(|w| w[1].at_ms - w[0].at_ms >= 5_000),
+        "down past the session timeout's grace, up before the next bounce"
+    );
+}
+
+/// The built-in `replication-test` bounces the leader of test-topic-0: each crash hits the
+/// broker the controller had elected, and the restart goes to it although another broker
+/// leads by then.
+#[test]
+fn a_bounce_of_the_leader_restarts_the_broker_its_crash_hit() {
+    let outcome = run(&resolve("replication-test").expect("built in"), false).expect("runs");
+    assert!(outcome.expect_met, "{:?}", outcome.findings);
+    let trace = outcome.world.trace();
+    let mut leader = None;
+    let mut crashed = None;
+    for entry in trace {
+        match &entry.kind {
+            TraceKind::Event {
+                event: Event::LeaderElected { tp, leader: l, .. },
+            } if tp.to_string() == "test-topic-0" => leader = l.map(NodeId::Broker),
+            TraceKind::RoleResolved {
+                fault: RoleFault::Crash,
+                node,
+                ..
+            } => {
+                assert_eq!(*node, leader, "at {}: the leader is hit", entry.time);
+                crashed = *node;
+            }
+            TraceKind::RoleResolved {
+                fault: RoleFault::Restart,
+                node,
+                ..
+            } => {
+                assert_eq!(*node, crashed, "at {}", entry.time);
+                assert_ne!(leader, crashed, "another broker leads by now");
+            }
+            _ => {}
+        }
+    }
+    assert!(crashed.is_some());
+}
+
+/// A role nobody holds: the fault does nothing, and the trace says so (a partition whose only
+/// replica is down has no leader once the controller fences it).
+#[test]
+fn a_fault_on_a_role_nobody_holds_is_recorded_as_such() {
+    let mut s = resolve("replication-test").expect("built in");
+    s.topics[0].replication_factor = 1;
+    s.cluster.config.insert(
+        "min.insync.replicas".into(),
+        broker_core::ConfigValue::Int(1),
+    );
+    s.faults = scenarios::parse(
+        r#"name = "x"
+title = "x"
+duration_ms = 100000
+[cluster]
+brokers = 3
+[[topics]]
+name = "test-topic"
+partitions = 3
+replication_factor = 1
+[[faults]]
+at_ms = 5000
+action = "crash"
+target = "broker-1"
+[[faults]]
+at_ms = 20000
+action = "crash"
+target = "leader:test-topic-0"
+[[faults]]
+at_ms = 25000
+action = "restart"
+target = "leader:test-topic-0"
+"#,
+        "inline",
+    )
+    .expect("valid")
+    .faults;
+    s.captions.clear();
+    s.expect.findings.clear();
+    let outcome = run(&s, false).expect("runs");
+    let resolved = resolutions(&outcome.world);
+    assert_eq!(
+        resolved
+            .iter()
+            .map(|(f, _, n)| (*f, *n))
+            .collect::<Vec<_>>(),
+        [(RoleFault::Crash, None), (RoleFault::Restart, None)],
+        "broker-1, the only replica of test-topic-0, is fenced: nobody leads it"
+    );
+    assert_eq!(
+        outcome.world.spec().topics[0].assignment[0],
+        vec![BrokerId(1)],
+        "the partition's only replica is broker-1"
+    );
+}
