@@ -6,9 +6,16 @@ use scenarios::replication_test::{Cell, FailureMode};
 use scenarios::{resolve, run, FindingKind};
 use sim::{Role, RoleFault, TraceKind, Verdict, World};
 
-/// Seeds per cell: 16 cells × 12 seeds = 192 runs, a few seconds on two cores. `kafka-lab
-/// check`-style sweeps of more seeds are for the command line.
+/// Seeds per cell: 16 cells × 12 seeds = 192 runs, a few seconds on two cores.
+/// `KAFKA_LAB_REPLICATION_SEEDS=200` runs the 200 seeds per cell instead (minutes).
 const SEEDS: u64 = 12;
+
+fn seeds() -> u64 {
+    std::env::var("KAFKA_LAB_REPLICATION_SEEDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(SEEDS)
+}
 
 /// `(fault, role, node)` of every fault on a role, in order.
 fn resolutions(world: &World) -> Vec<(RoleFault, Role, Option<NodeId>)> {
@@ -22,12 +29,39 @@ fn resolutions(world: &World) -> Vec<(RoleFault, Role, Option<NodeId>)> {
         .collect()
 }
 
+/// Whether every broker a role's `shutdown` hit finished its controlled shutdown (stopped by
+/// itself) before anything restarted it: a clean bounce that a restart cut short would be a
+/// hard one.
+fn shutdowns_completed(world: &World) -> bool {
+    let mut waiting: Vec<NodeId> = Vec::new();
+    for entry in world.trace() {
+        match &entry.kind {
+            TraceKind::RoleResolved {
+                fault: RoleFault::Shutdown,
+                node: Some(node @ NodeId::Broker(_)),
+                ..
+            } => waiting.push(*node),
+            TraceKind::ProcessStopped => waiting.retain(|n| Some(*n) != entry.node),
+            TraceKind::RoleResolved {
+                fault: RoleFault::Restart,
+                node: Some(node),
+                ..
+            } if waiting.contains(node) => return false,
+            _ => {}
+        }
+    }
+    waiting.is_empty()
+}
+
 /// Every acknowledged record consumed and, with idempotence, none twice; every fault hit the
-/// holder of its role, and each restart the node its crash or shutdown hit.
-#[test]
-fn the_replication_test_matrix_keeps_every_acknowledged_message() {
-    for cell in Cell::matrix() {
-        for seed in 1..=SEEDS {
+/// holder of its role, and each restart the node its crash or shutdown hit; a clean shutdown
+/// completed before its restart.
+fn check_failure_mode(mode: FailureMode) {
+    let cells = Cell::matrix()
+        .into_iter()
+        .filter(|c| c.failure_mode == mode);
+    for cell in cells {
+        for seed in 1..=seeds() {
             let scenario = cell.scenario(seed);
             let outcome = run(&scenario, false).expect("runs");
             let name = format!("{} seed {seed}", scenario.name);
@@ -40,6 +74,7 @@ fn the_replication_test_matrix_keeps_every_acknowledged_message() {
             if cell.enable_idempotence {
                 assert!(!outcome.found.contains(&FindingKind::Duplicate), "{name}");
             }
+            assert!(shutdowns_completed(&outcome.world), "{name}");
             let resolved = resolutions(&outcome.world);
             assert_eq!(resolved.len(), scenario.faults.len(), "{name}");
             for pair in resolved.chunks(2) {
@@ -68,6 +103,26 @@ fn the_replication_test_matrix_keeps_every_acknowledged_message() {
             assert!(acked > 100, "{name}: only {acked} acknowledged");
         }
     }
+}
+
+#[test]
+fn clean_shutdown_of_the_leader_or_the_controller_keeps_every_acknowledged_message() {
+    check_failure_mode(FailureMode::CleanShutdown);
+}
+
+#[test]
+fn hard_shutdown_of_the_leader_or_the_controller_keeps_every_acknowledged_message() {
+    check_failure_mode(FailureMode::HardShutdown);
+}
+
+#[test]
+fn clean_bounces_of_the_leader_or_the_controller_keep_every_acknowledged_message() {
+    check_failure_mode(FailureMode::CleanBounce);
+}
+
+#[test]
+fn hard_bounces_of_the_leader_or_the_controller_keep_every_acknowledged_message() {
+    check_failure_mode(FailureMode::HardBounce);
 }
 
 /// The matrix is the Python test's: 4 failure modes × {leader, controller} × idempotence, and

@@ -467,9 +467,9 @@ impl Controller {
     }
 
     /// `BrokerHeartbeatManager.calculateNextBrokerState` for a heartbeat that wants to shut
-    /// down, from the registration `before` it: a fenced broker, or an unfenced one that led nothing,
-    /// may go at once (`SHUTDOWN_NOW`); one that led partitions enters `CONTROLLED_SHUTDOWN`,
-    /// whose offset is the end of the records this heartbeat appended
+    /// down, from the registration `before` it: a fenced broker, or an unfenced one that led
+    /// nothing, may go at once (`SHUTDOWN_NOW`); one that led partitions enters
+    /// `CONTROLLED_SHUTDOWN`, whose offset is the end of the records this heartbeat appended
     /// (`QuorumController.processBrokerHeartbeat`'s `processBatchEndOffset`; set again by a new
     /// controller, which starts without it).
     fn grant_shutdown(
