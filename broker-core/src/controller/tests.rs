@@ -565,10 +565,15 @@ fn alter_partition_needs_distinct_replicas_including_the_leader() {
 #[test]
 fn alter_partition_with_a_fenced_or_shutting_down_member_is_refused() {
     let mut h = Harness::new(&[1, 2, 3], false);
-    h.heartbeat(3, true); // broker-3 in controlled shutdown (and out of the ISR)
+    h.heartbeat(1, true); // the leader enters controlled shutdown: broker-2 leads in epoch 1
+    assert!(h.registration(1).shutting_down && !h.registration(1).fenced);
     let pe = h.partition().partition_epoch.0;
-    let shutting_down = alter_outcome(&mut h, 1, 0, pe, &[1, 2, 3]);
+    let shutting_down = alter_outcome(&mut h, 2, 1, pe, &[1, 2, 3]);
     assert_eq!(shutting_down, (ErrorCode::INELIGIBLE_REPLICA, false));
+    assert_eq!(
+        alter_outcome(&mut h, 2, 1, pe, &[2]),
+        (ErrorCode::NONE, true)
+    );
 
     let mut h = Harness::new(&[1, 2, 3], false);
     h.tick(SESSION_MS, &[1, 3]); // broker-2 fenced (and out of the ISR)
