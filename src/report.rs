@@ -414,6 +414,27 @@ fn clients(out: &mut impl Write, world: &World) -> io::Result<()> {
     Ok(())
 }
 
+/// Faults on a role nobody held: the run did not have them, and a clean verdict must not
+/// seem to say it survived them.
+fn missed_faults(out: &mut impl Write, world: &World) -> io::Result<()> {
+    for entry in world.trace() {
+        if let TraceKind::RoleResolved {
+            fault,
+            role,
+            node: None,
+        } = &entry.kind
+        {
+            writeln!(
+                out,
+                "  note: the {} of {role} at {} found nobody holding it and did nothing: this run did not have that fault",
+                fault.as_str(),
+                entry.time
+            )?;
+        }
+    }
+    Ok(())
+}
+
 fn findings(out: &mut impl Write, scenario: &Scenario, outcome: &Outcome) -> io::Result<()> {
     writeln!(out, "Findings")?;
     if let Some(cut) = outcome.world.cut_short() {
@@ -423,6 +444,7 @@ fn findings(out: &mut impl Write, scenario: &Scenario, outcome: &Outcome) -> io:
             cut.at
         )?;
     }
+    missed_faults(out, &outcome.world)?;
     if outcome.findings.is_empty() {
         writeln!(out, "  none: every acknowledged write is in the final log, replicas agree, the cluster recovered")?;
     }

@@ -235,3 +235,46 @@ target = "leader:test-topic-0"
         "the partition's only replica is broker-1"
     );
 }
+
+/// `kafka-lab run` says, under its findings, that a fault on a role found nobody: a clean
+/// verdict must not read as having survived a fault the run never had.
+#[test]
+fn the_report_says_which_faults_on_a_role_found_nobody() {
+    let dir = std::env::temp_dir().join(format!("kafka-lab-roles-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join("nobody-leads.toml");
+    let scenario = r#"name = "nobody-leads"
+title = "A partition without a leader"
+duration_ms = 20000
+drain_ms = 5000
+[cluster]
+brokers = 3
+[[topics]]
+name = "t"
+partitions = 1
+replication_factor = 1
+[[faults]]
+at_ms = 1000
+action = "crash"
+target = "broker-1"
+[[faults]]
+at_ms = 15000
+action = "crash"
+target = "leader:t-0"
+"#;
+    std::fs::write(&path, scenario).expect("write");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_kafka-lab"))
+        .arg("run")
+        .arg(&path)
+        .output()
+        .expect("runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("crash leader:t-0: nobody holds it, nothing happens"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("note: the crash of leader:t-0 at 15.000s found nobody holding it"),
+        "{stdout}"
+    );
+}
