@@ -278,3 +278,60 @@ target = "leader:t-0"
         "{stdout}"
     );
 }
+
+/// With the controller down, `leader:` asks the brokers' metadata (the newest a running broker
+/// has applied), and a restart of `active-controller` goes to the controller its crash hit
+/// although, crashed, it holds no role.
+#[test]
+fn roles_resolve_while_the_controller_is_down() {
+    let mut s = resolve("replication-test").expect("built in");
+    s.faults = scenarios::parse(
+        r#"name = "x"
+title = "x"
+duration_ms = 100000
+[cluster]
+brokers = 3
+[[topics]]
+name = "test-topic"
+partitions = 3
+replication_factor = 3
+[[faults]]
+at_ms = 5000
+action = "crash"
+target = "active-controller"
+[[faults]]
+at_ms = 6000
+action = "shutdown"
+target = "leader:test-topic-0"
+[[faults]]
+at_ms = 10000
+action = "restart"
+target = "active-controller"
+[[faults]]
+at_ms = 20000
+action = "restart"
+target = "leader:test-topic-0"
+"#,
+        "inline",
+    )
+    .expect("valid")
+    .faults;
+    s.captions.clear();
+    let outcome = run(&s, false).expect("runs");
+    let controller = Some(sim::CONTROLLER);
+    let broker_1 = Some(NodeId::Broker(BrokerId(1)));
+    let resolved: Vec<_> = resolutions(&outcome.world)
+        .into_iter()
+        .map(|(f, _, n)| (f, n))
+        .collect();
+    assert_eq!(
+        resolved,
+        [
+            (RoleFault::Crash, controller),
+            (RoleFault::Shutdown, broker_1),
+            (RoleFault::Restart, controller),
+            (RoleFault::Restart, broker_1),
+        ]
+    );
+    assert!(outcome.expect_met, "{:?}", outcome.findings);
+}
