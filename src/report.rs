@@ -106,6 +106,13 @@ fn timeline(out: &mut impl Write, scenario: &Scenario, world: &World) -> io::Res
         let line = match &entry.kind {
             TraceKind::Event { event } => describe(event, entry.time, &mut last_hw, &mut rejected),
             TraceKind::Fault { fault } => Some(format!("⚡ {}", describe_fault(world, fault))),
+            TraceKind::RoleResolved { fault, role, node } => Some(match node {
+                Some(n) => format!("{} {role}: {}", fault.as_str(), world.name(*n)),
+                None => format!(
+                    "⚡ {} {role}: nobody holds it, nothing happens",
+                    fault.as_str()
+                ),
+            }),
             TraceKind::ProcessStarted if entry.time > Time(0) => Some("process started".to_owned()),
             TraceKind::ProcessStopped => Some("process stopped".to_owned()),
             TraceKind::Phase { name } if name == "drain" => {
@@ -333,6 +340,7 @@ pub(crate) fn describe_fault(world: &World, fault: &sim::FaultAction) -> String 
         Join { target } => format!("{} joins", n(target)),
         Leave { target } => format!("{} leaves (close: commit, LeaveGroup)", n(target)),
         Produce { target } => format!("{} sends one record by hand", n(target)),
+        OnRole { fault, role } => format!("{} {role}", fault.as_str()),
     }
 }
 
@@ -416,6 +424,27 @@ fn clients(out: &mut impl Write, world: &World) -> io::Result<()> {
     Ok(())
 }
 
+/// Faults on a role nobody held: the run did not have them, and a clean verdict must not
+/// seem to say it survived them.
+fn missed_faults(out: &mut impl Write, world: &World) -> io::Result<()> {
+    for entry in world.trace() {
+        if let TraceKind::RoleResolved {
+            fault,
+            role,
+            node: None,
+        } = &entry.kind
+        {
+            writeln!(
+                out,
+                "  note: the {} of {role} at {} found nobody holding it and did nothing: this run did not have that fault",
+                fault.as_str(),
+                entry.time
+            )?;
+        }
+    }
+    Ok(())
+}
+
 fn findings(out: &mut impl Write, scenario: &Scenario, outcome: &Outcome) -> io::Result<()> {
     writeln!(out, "Findings")?;
     if let Some(cut) = outcome.world.cut_short() {
@@ -425,6 +454,7 @@ fn findings(out: &mut impl Write, scenario: &Scenario, outcome: &Outcome) -> io:
             cut.at
         )?;
     }
+    missed_faults(out, &outcome.world)?;
     if outcome.findings.is_empty() {
         writeln!(out, "  none: every acknowledged write is in the final log, replicas agree, the cluster recovered")?;
     }

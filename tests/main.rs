@@ -4,6 +4,7 @@ mod cli;
 mod groups;
 mod links;
 mod livelock;
+mod replication_test;
 mod scenarios_run;
 mod script;
 mod start_positions;

@@ -8,9 +8,11 @@
 use crate::config::{ClusterConfig, TopicConfig};
 use crate::error::ErrorCode;
 use crate::io::{DiskEntry, DiskImage, DiskOp, Event, FileName, Input, Output};
-use crate::metadata::{effective_min_isr, MetadataImage, MetadataRecord, PartitionState};
+use crate::metadata::{
+    effective_min_isr, BrokerRegistration, MetadataImage, MetadataRecord, PartitionState,
+};
 use crate::outbox::Outbox;
-use crate::protocol::Message;
+use crate::protocol::{isr_ids, IsrMember, Message};
 use crate::types::*;
 use partition_change::{Election, PartitionChange};
 use std::collections::{BTreeMap, VecDeque};
@@ -28,9 +30,25 @@ pub struct TopicSpec {
     pub config: TopicConfig,
 }
 
+/// `BrokerHeartbeatManager.BrokerHeartbeatState`: a broker's session.
 #[derive(Clone, Debug)]
 struct Session {
     last_heartbeat: Time,
+    /// The metadata offset its last heartbeat reported (the next record it will apply).
+    metadata_offset: u64,
+    /// In controlled shutdown: the metadata offset after the records that moved its
+    /// leaderships; it may stop once every active broker has applied them.
+    controlled_shutdown_offset: Option<u64>,
+}
+
+impl Session {
+    fn new(now: Time) -> Session {
+        Session {
+            last_heartbeat: now,
+            metadata_offset: 0,
+            controlled_shutdown_offset: None,
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -180,12 +198,7 @@ impl Controller {
         self.written_len = self.durable_len;
         for (broker, registration) in &self.image.brokers {
             if !registration.fenced {
-                self.sessions.insert(
-                    *broker,
-                    Session {
-                        last_heartbeat: self.now,
-                    },
-                );
+                self.sessions.insert(*broker, Session::new(self.now));
             }
         }
     }
@@ -360,12 +373,7 @@ impl Controller {
             broker_epoch,
             incarnation_id,
         });
-        self.sessions.insert(
-            broker_id,
-            Session {
-                last_heartbeat: self.now,
-            },
-        );
+        self.sessions.insert(broker_id, Session::new(self.now));
         self.out.event(Event::BrokerRegistered {
             broker: broker_id,
             broker_epoch,
@@ -398,12 +406,13 @@ impl Controller {
             self.refuse_heartbeat(from, ErrorCode::STALE_BROKER_EPOCH);
             return;
         }
-        self.sessions.insert(
-            broker_id,
-            Session {
-                last_heartbeat: self.now,
-            },
-        );
+        let session = self
+            .sessions
+            .entry(broker_id)
+            .or_insert_with(|| Session::new(self.now));
+        session.last_heartbeat = self.now;
+        session.metadata_offset = metadata_offset;
+        let had_leaderships = self.leads_any(broker_id);
         if want_shut_down && !registration.shutting_down {
             self.controlled_shutdown(broker_id);
         } else if registration.fenced
@@ -418,7 +427,8 @@ impl Controller {
             self.out.event(Event::BrokerUnfenced { broker: broker_id });
             self.on_broker_available();
         }
-        let should_shut_down = want_shut_down && !self.leads_any(broker_id);
+        let should_shut_down =
+            want_shut_down && self.grant_shutdown(broker_id, &registration, had_leaderships);
         if should_shut_down && !self.image.brokers[&broker_id].fenced {
             self.append(MetadataRecord::FenceBroker {
                 broker_id,
@@ -454,6 +464,62 @@ impl Controller {
             records: vec![],
         };
         self.out.send(to, response);
+    }
+
+    /// `BrokerHeartbeatManager.calculateNextBrokerState` for a heartbeat that wants to shut
+    /// down, from the registration `before` it: a fenced broker, or an unfenced one that led
+    /// nothing, may go at once (`SHUTDOWN_NOW`); one that led partitions enters
+    /// `CONTROLLED_SHUTDOWN`, whose offset is the end of the records this heartbeat appended
+    /// (`QuorumController.processBrokerHeartbeat`'s `processBatchEndOffset`; set again by a new
+    /// controller, which starts without it).
+    fn grant_shutdown(
+        &mut self,
+        broker: BrokerId,
+        before: &BrokerRegistration,
+        had_leaderships: bool,
+    ) -> bool {
+        if !before.shutting_down && (before.fenced || !had_leaderships) {
+            return true;
+        }
+        let end = self.image.offset;
+        let session = self
+            .sessions
+            .get_mut(&broker)
+            .expect("a heartbeat's session");
+        session.controlled_shutdown_offset.get_or_insert(end);
+        // The heartbeat that enters `CONTROLLED_SHUTDOWN` is not yet a grant.
+        before.shutting_down && self.may_shut_down(broker)
+    }
+
+    /// `BrokerHeartbeatManager.calculateNextBrokerState` in `CONTROLLED_SHUTDOWN`: the broker
+    /// may stop once it leads nothing and every active broker (unfenced, not shutting down)
+    /// has applied the metadata up to its controlled-shutdown offset
+    /// (`controlledShutdownOffset <= lowestActiveOffset`), so that they all know the new
+    /// leaders before it goes.
+    fn may_shut_down(&self, broker: BrokerId) -> bool {
+        if self.leads_any(broker) {
+            return false;
+        }
+        let Some(shutdown_offset) = self
+            .sessions
+            .get(&broker)
+            .and_then(|s| s.controlled_shutdown_offset)
+        else {
+            return false;
+        };
+        self.lowest_active_offset() >= shutdown_offset
+    }
+
+    /// `BrokerHeartbeatManager.lowestActiveOffset`: the lowest metadata offset an active broker
+    /// reported (`u64::MAX` with none).
+    fn lowest_active_offset(&self) -> u64 {
+        self.image
+            .brokers
+            .iter()
+            .filter(|(_, r)| !r.fenced && !r.shutting_down)
+            .map(|(b, _)| self.sessions.get(b).map_or(0, |s| s.metadata_offset))
+            .min()
+            .unwrap_or(u64::MAX)
     }
 
     fn leads_any(&self, broker: BrokerId) -> bool {
@@ -657,7 +723,10 @@ impl Controller {
         });
     }
 
-    /// `ReplicationControlManager.alterPartition` with the epoch checks of KIP-497 and KIP-903.
+    /// `ReplicationControlManager.alterPartition`: the broker epoch of the sender
+    /// (`ClusterControlManager.checkBrokerEpoch`), then `validate_alter_partition`, then
+    /// `PartitionChangeBuilder` with the proposed ISR. A change that changes nothing writes no
+    /// record and answers with the partition as it is.
     fn alter_partition(
         &mut self,
         broker: BrokerId,
@@ -665,7 +734,7 @@ impl Controller {
         tp: &TopicPartition,
         leader_epoch: LeaderEpoch,
         partition_epoch: PartitionEpoch,
-        new_isr: Vec<BrokerId>,
+        new_isr: Vec<IsrMember>,
     ) -> (ErrorCode, Option<PartitionState>) {
         if self
             .image
@@ -678,37 +747,62 @@ impl Controller {
         let Some(old) = self.image.partitions.get(tp).cloned() else {
             return (ErrorCode::UNKNOWN_TOPIC_OR_PARTITION, None);
         };
-        if old.leader != Some(broker) {
-            return (ErrorCode::NOT_LEADER_OR_FOLLOWER, Some(old));
-        }
-        if leader_epoch != old.leader_epoch {
-            return (ErrorCode::FENCED_LEADER_EPOCH, Some(old));
-        }
-        if partition_epoch != old.partition_epoch {
-            return (ErrorCode::INVALID_UPDATE_VERSION, Some(old));
-        }
-        let joins_ok = new_isr
-            .iter()
-            .all(|b| *b == broker || old.isr.contains(b) || self.image.is_eligible(*b));
-        if !new_isr.contains(&broker)
-            || !new_isr.iter().all(|b| old.replicas.contains(b))
-            || !joins_ok
-        {
-            return (ErrorCode::INELIGIBLE_REPLICA, Some(old));
+        let error =
+            self.validate_alter_partition(broker, &old, leader_epoch, partition_epoch, &new_isr);
+        if error != ErrorCode::NONE {
+            return (error, Some(old));
         }
         // The leader proposed the ISR; the ELR follows it (and the leader stays: it is in it).
         let leader_stays = |b: BrokerId| Some(b) == old.leader;
         let change = self.partition_change(tp, None, &leader_stays);
-        let Some((state, election)) = change.build(&old, new_isr) else {
-            let state = PartitionState {
-                partition_epoch: old.partition_epoch.next(),
-                ..old.clone()
-            };
-            self.record_change(tp, &old, state.clone(), Election::Clean);
-            return (ErrorCode::NONE, Some(state));
+        let Some((state, election)) = change.build(&old, isr_ids(&new_isr)) else {
+            return (ErrorCode::NONE, Some(old));
         };
         self.record_change(tp, &old, state.clone(), election);
         (ErrorCode::NONE, Some(state))
+    }
+
+    /// `ReplicationControlManager.validateAlterPartitionData`, check for check in Kafka's order:
+    /// epochs newer than this controller's mean it is behind, so the leader should look for the
+    /// controller again (NOT_CONTROLLER); an older leader epoch is fenced; only the leader may
+    /// ask; an older partition epoch lost a race; the ISR must be distinct replicas including
+    /// the leader; and every member must be registered, not shutting down, not fenced, and in
+    /// the registration whose epoch the leader saw (KIP-903's `ineligibleReplicasForIsr`).
+    fn validate_alter_partition(
+        &self,
+        broker: BrokerId,
+        old: &PartitionState,
+        leader_epoch: LeaderEpoch,
+        partition_epoch: PartitionEpoch,
+        new_isr: &[IsrMember],
+    ) -> ErrorCode {
+        if leader_epoch > old.leader_epoch || partition_epoch > old.partition_epoch {
+            return ErrorCode::NOT_CONTROLLER;
+        }
+        if leader_epoch < old.leader_epoch {
+            return ErrorCode::FENCED_LEADER_EPOCH;
+        }
+        if old.leader != Some(broker) {
+            return ErrorCode::INVALID_REQUEST;
+        }
+        if partition_epoch < old.partition_epoch {
+            return ErrorCode::INVALID_UPDATE_VERSION;
+        }
+        let ids = isr_ids(new_isr);
+        let distinct = ids.iter().enumerate().all(|(i, b)| !ids[..i].contains(b));
+        // `Replicas.validateIsr`, and the ISR always holds the leader.
+        if !distinct || !ids.iter().all(|b| old.replicas.contains(b)) || !ids.contains(&broker) {
+            return ErrorCode::INVALID_REQUEST;
+        }
+        let eligible = |m: &IsrMember| {
+            self.image.brokers.get(&m.broker_id).is_some_and(|r| {
+                !r.shutting_down && !r.fenced && m.broker_epoch.is_none_or(|e| e == r.broker_epoch)
+            })
+        };
+        if !new_isr.iter().all(eligible) {
+            return ErrorCode::INELIGIBLE_REPLICA;
+        }
+        ErrorCode::NONE
     }
 }
 

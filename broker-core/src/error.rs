@@ -44,6 +44,12 @@ pub enum ErrorCode {
     MEMBER_ID_REQUIRED,
     /// KIP-345: another instance joined with this `group.instance.id` (fatal to the consumer).
     FENCED_INSTANCE_ID,
+    /// A request the receiver finds malformed or not its sender's to make (an `AlterPartition`
+    /// from a broker that does not lead the partition).
+    INVALID_REQUEST,
+    /// The receiver is not the active controller, or is behind the sender (an `AlterPartition`
+    /// with an epoch newer than this controller has seen): look for the controller again.
+    NOT_CONTROLLER,
 }
 
 impl ErrorCode {

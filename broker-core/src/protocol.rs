@@ -30,6 +30,23 @@ impl std::fmt::Display for Acks {
     }
 }
 
+/// One member of a proposed ISR with the broker epoch the leader saw in its fetches
+/// (`AlterPartitionRequest`'s `BrokerState`, KIP-903): the controller refuses a member whose
+/// registration has moved on. `None` is Kafka's -1, "not known, skip the check" (an existing ISR
+/// member that has not fetched since this broker became leader).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IsrMember {
+    /// The replica.
+    pub broker_id: BrokerId,
+    /// Its broker epoch, if the leader knows it.
+    pub broker_epoch: Option<BrokerEpoch>,
+}
+
+/// The broker ids of a proposed ISR.
+pub fn isr_ids(members: &[IsrMember]) -> Vec<BrokerId> {
+    members.iter().map(|m| m.broker_id).collect()
+}
+
 /// The end of a leader epoch in a log: `(epoch, end offset)` as in `OffsetsForLeaderEpoch`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EpochEndOffset {
@@ -315,7 +332,7 @@ pub enum Message {
         tp: TopicPartition,
         leader_epoch: LeaderEpoch,
         partition_epoch: PartitionEpoch,
-        new_isr: Vec<BrokerId>,
+        new_isr: Vec<IsrMember>,
     },
     AlterPartitionResponse {
         tp: TopicPartition,

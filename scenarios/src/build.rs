@@ -144,6 +144,12 @@ impl Scenario {
             self.node_id(name.expect("validated: operands"))
                 .expect("validated: a node name")
         };
+        if let Some(role) = f.target.as_deref().and_then(|t| self.role(t)) {
+            return sim::FaultAction::OnRole {
+                fault: crate::target::role_fault(f.action).expect("validated: takes a role"),
+                role: role.expect("validated: a partition of the scenario"),
+            };
+        }
         let target = || node(f.target.as_deref());
         match f.action {
             FaultAction::Crash => sim::FaultAction::Crash { target: target() },

@@ -92,6 +92,7 @@ const BUILTINS: &[Builtin] = builtins![
     (Replication, "replication-controlled-shutdown"),
     (Replication, "replication-zombie-leader"),
     (Replication, "replication-network-partition"),
+    (Replication, "replication-test"),
     (ConsumerGroups, "consumer-group-scaling"),
     (ConsumerGroups, "consumer-rebalance-duplicates"),
     (ConsumerGroups, "coordinator-failover"),

@@ -353,7 +353,10 @@ pub struct Fault {
     pub at_ms: u64,
     /// What.
     pub action: FaultAction,
-    /// The node, for process faults, `isolate`, `clog` and `unclog`.
+    /// The node, for process faults, `isolate`, `clog` and `unclog`. Or a dynamic target,
+    /// resolved when the fault happens: `active-controller`, or `leader:TOPIC-P` (the leader of
+    /// that partition); `restart`, `resume` and `unclog` of one act on the node its last fault
+    /// hit (see `target.rs`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub target: Option<String>,
     /// The sides of a `partition`: nodes on different sides cannot reach each other; nodes on no

@@ -11,6 +11,7 @@
 mod build;
 mod builtin;
 mod error;
+pub mod replication_test;
 mod run;
 pub mod swarm;
 mod workload;
@@ -20,6 +21,7 @@ pub mod limits;
 mod locate;
 mod script;
 mod set;
+mod target;
 mod validate;
 
 pub use builtin::{

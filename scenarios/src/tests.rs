@@ -916,3 +916,72 @@ fn names_longer_than_the_lab_s_limit_are_rejected() {
         assert!(e.to_string().contains("lab's limit of 64 bytes"), "{e}");
     }
 }
+
+// ---- Dynamic fault targets (`active-controller`, `leader:TOPIC-P`) ----
+
+/// The base with its crash and restart aimed at `target`.
+fn with_target(target: &str) -> String {
+    BASE.replace("target = \"broker-1\"", &format!("target = \"{target}\""))
+}
+
+#[test]
+fn dynamic_targets_build_to_faults_on_roles() {
+    let orders_0 = sim::Role::Leader {
+        tp: broker_core::TopicPartition::new(&broker_core::Topic::new("orders"), 0),
+    };
+    for (target, role) in [
+        ("leader:orders-0", orders_0),
+        ("active-controller", sim::Role::ActiveController),
+    ] {
+        let spec = parse(&with_target(target), FILE)
+            .unwrap()
+            .world_spec()
+            .unwrap();
+        let actions: Vec<_> = spec.faults.iter().map(|f| f.action.clone()).collect();
+        let on = |fault| sim::FaultAction::OnRole {
+            fault,
+            role: role.clone(),
+        };
+        assert_eq!(
+            actions,
+            [on(sim::RoleFault::Crash), on(sim::RoleFault::Restart)],
+            "{target}"
+        );
+    }
+}
+
+#[test]
+fn a_dynamic_target_must_name_a_partition_of_the_scenario() {
+    let cases = [
+        (
+            "leader:payments-0",
+            "unknown topic \"payments\" (topics: orders)",
+        ),
+        (
+            "leader:orders-1",
+            "topic \"orders\" has no partition 1 (it has 1: 0..=0)",
+        ),
+        ("leader:orders-01", "is not TOPIC-PARTITION"),
+        ("leader:orders", "is not TOPIC-PARTITION"),
+    ];
+    for (target, needle) in cases {
+        let e = error(&with_target(target));
+        assert_error(&e, ErrorKind::Invalid, (28, 1), "faults[0].target", needle);
+    }
+}
+
+#[test]
+fn only_process_and_link_faults_take_a_dynamic_target() {
+    let e = error(&format!(
+        "{BASE}\n[[faults]]\nat_ms = 3000\naction = \"produce\"\ntarget = \"leader:orders-0\"\n"
+    ));
+    assert_eq!(e.key.as_deref(), Some("faults[2].target"), "{e}");
+    assert!(e.message.contains("`produce` takes a node"), "{e}");
+    let clash = with_target("active-controller")
+        .replace("name = \"consumer-1\"", "name = \"active-controller\"");
+    let e = error(&clash);
+    assert!(
+        e.to_string().contains("both a client and a dynamic target"),
+        "{e}"
+    );
+}

@@ -457,6 +457,9 @@ impl Scenario {
                 ));
             }
             check_operands(&key, fault)?;
+            if self.check_role_target(&key, fault)? {
+                continue; // a dynamic target: `target` only, checked
+            }
             if let Some(target) = &fault.target {
                 known(format!("{key}.target"), target)?;
                 let producer = fault.action == FaultAction::Produce;

@@ -15,7 +15,7 @@
 //! reachable again) is out of the ISR until it has fetched what it missed, so it is not yet a
 //! replica the cluster can count on. A broker that lost power stays power-failed for as long.
 
-use crate::spec::{FaultAction, FaultSpec, WorldSpec};
+use crate::spec::{FaultAction, FaultSpec, Role, RoleFault, WorldSpec};
 use broker_core::NodeId;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -34,22 +34,43 @@ pub struct FaultBudget {
     pub catch_up_ms: u64,
 }
 
+/// What the budget counts as one broker: a node, or the broker a role's `n`-th fault hit
+/// (`leader:orders-0`, known only when the fault happens). A role's hit is counted apart from
+/// every node and from its other hits, so the budget may count one broker twice but never
+/// misses one; its `restart`/`resume`/`unclog` end its latest hit, as the world does.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Subject {
+    /// A node named in the schedule.
+    Node(NodeId),
+    /// The holder of a role at its `n`-th fault (from 1).
+    Role(Role, u32),
+}
+
+impl fmt::Display for Subject {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Subject::Node(node) => write!(f, "{node}"),
+            Subject::Role(role, n) => write!(f, "{role} (its holder at that role's fault #{n})"),
+        }
+    }
+}
+
 /// The first moment a fault schedule goes beyond its budget.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Breach {
     /// When (ms).
     pub at_ms: u64,
     /// Brokers without their unflushed writes.
-    pub power_failed: BTreeSet<NodeId>,
+    pub power_failed: BTreeSet<Subject>,
     /// Brokers impaired at that moment (power-failed ones included).
-    pub impaired: BTreeSet<NodeId>,
+    pub impaired: BTreeSet<Subject>,
     /// What the budget allowed.
     pub allowed: usize,
 }
 
 impl fmt::Display for Breach {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let names = |s: &BTreeSet<NodeId>| s.iter().map(ToString::to_string).collect::<Vec<_>>();
+        let names = |s: &BTreeSet<Subject>| s.iter().map(ToString::to_string).collect::<Vec<_>>();
         write!(
             f,
             "at {} ms {} had lost power (and its unflushed writes) while {} brokers were out or catching up ({}), more than RF - min.insync.replicas = {}",
@@ -92,7 +113,7 @@ impl FaultBudget {
             if !out.power_failed.is_empty() && impaired.len() > self.allowed {
                 return Some(Breach {
                     at_ms: fault.at_ms,
-                    power_failed: out.power_failed.keys().copied().collect(),
+                    power_failed: out.power_failed.keys().cloned().collect(),
                     impaired,
                     allowed: self.allowed,
                 });
@@ -115,18 +136,20 @@ type Until = Option<u64>;
 #[derive(Default)]
 struct Outages {
     /// Crashed, shut down, paused or without power; then catching up.
-    down: BTreeMap<NodeId, Until>,
+    down: BTreeMap<Subject, Until>,
     /// Without power since their last restart, then catching up: their unflushed writes are gone.
-    power_failed: BTreeMap<NodeId, Until>,
+    power_failed: BTreeMap<Subject, Until>,
     /// Isolated, on the other side of a partition from the controller, clogged or at one end of
     /// a cut link; then catching up.
-    cut_off: BTreeMap<NodeId, Until>,
+    cut_off: BTreeMap<Subject, Until>,
+    /// Faults so far per role.
+    role_hits: BTreeMap<Role, u32>,
 }
 
 impl Outages {
-    fn impaired(&self) -> BTreeSet<NodeId> {
+    fn impaired(&self) -> BTreeSet<Subject> {
         let all = [&self.down, &self.power_failed, &self.cut_off];
-        all.into_iter().flat_map(|m| m.keys().copied()).collect()
+        all.into_iter().flat_map(|m| m.keys().cloned()).collect()
     }
 
     /// Forget what has caught up by `now`.
@@ -137,55 +160,105 @@ impl Outages {
     }
 
     fn apply(&mut self, now: u64, catch_up_ms: u64, action: &FaultAction) {
-        let broker = |t: &NodeId| matches!(t, NodeId::Broker(_));
-        let back = Some(now + catch_up_ms);
-        let recover = |map: &mut BTreeMap<NodeId, Until>, target: &NodeId| {
-            if let Some(until) = map.get_mut(target) {
-                *until = back;
-            }
-        };
+        if let FaultAction::OnRole { fault, role } = action {
+            return self.apply_on_role(now, catch_up_ms, *fault, role);
+        }
+        let subject = |t: &NodeId| matches!(t, NodeId::Broker(_)).then_some(Subject::Node(*t));
         match action {
             FaultAction::Crash { target }
             | FaultAction::Shutdown { target }
             | FaultAction::Pause { target }
-                if broker(target) =>
-            {
-                self.down.insert(*target, None);
+            | FaultAction::PowerFail { target }
+            | FaultAction::Restart { target }
+            | FaultAction::Resume { target }
+            | FaultAction::Isolate { target }
+            | FaultAction::Clog { target }
+            | FaultAction::Unclog { target } => {
+                if let (Some(subject), Some(fault)) = (subject(target), role_fault(action)) {
+                    self.apply_to(now, catch_up_ms, fault, subject);
+                }
             }
-            FaultAction::PowerFail { target } if broker(target) => {
-                self.down.insert(*target, None);
-                self.power_failed.insert(*target, None);
-            }
-            FaultAction::Restart { target } => {
-                recover(&mut self.down, target);
-                recover(&mut self.power_failed, target);
-            }
-            FaultAction::Resume { target } => recover(&mut self.down, target),
-            FaultAction::Isolate { target } | FaultAction::Clog { target } if broker(target) => {
-                self.cut_off.insert(*target, None);
-            }
-            FaultAction::Unclog { target } => recover(&mut self.cut_off, target),
             FaultAction::Cut { from, to } => {
-                for t in [from, to].into_iter().filter(|t| broker(t)) {
-                    self.cut_off.insert(*t, None);
+                for t in [from, to].into_iter().filter_map(subject) {
+                    self.cut_off.insert(t, None);
                 }
             }
             FaultAction::Partition { sides } => {
                 let controller_side = sides.iter().find(|s| s.contains(&crate::CONTROLLER));
                 for side in sides.iter().filter(|s| Some(*s) != controller_side) {
-                    for t in side.iter().filter(|t| broker(t)) {
-                        self.cut_off.insert(*t, None);
+                    for t in side.iter().filter_map(subject) {
+                        self.cut_off.insert(t, None);
                     }
                 }
             }
             FaultAction::Heal => {
                 for until in self.cut_off.values_mut().filter(|u| u.is_none()) {
-                    *until = back;
+                    *until = Some(now + catch_up_ms);
                 }
             }
             _ => {}
         }
     }
+
+    /// A role's fault hits a broker of its own (`Subject::Role`); an undoing fault ends its
+    /// latest. The active controller is not a broker, so its faults count as a controller's.
+    fn apply_on_role(&mut self, now: u64, catch_up_ms: u64, fault: RoleFault, role: &Role) {
+        if *role == Role::ActiveController {
+            return;
+        }
+        let hits = self.role_hits.entry(role.clone()).or_default();
+        if !fault.undoes() {
+            *hits += 1;
+        }
+        if *hits > 0 {
+            let subject = Subject::Role(role.clone(), *hits);
+            self.apply_to(now, catch_up_ms, fault, subject);
+        }
+    }
+
+    /// A process or link fault on one broker.
+    fn apply_to(&mut self, now: u64, catch_up_ms: u64, fault: RoleFault, subject: Subject) {
+        let back = Some(now + catch_up_ms);
+        let recover = |map: &mut BTreeMap<Subject, Until>, target: &Subject| {
+            if let Some(until) = map.get_mut(target) {
+                *until = back;
+            }
+        };
+        match fault {
+            RoleFault::Crash | RoleFault::Shutdown | RoleFault::Pause => {
+                self.down.insert(subject, None);
+            }
+            RoleFault::PowerFail => {
+                self.down.insert(subject.clone(), None);
+                self.power_failed.insert(subject, None);
+            }
+            RoleFault::Restart => {
+                recover(&mut self.down, &subject);
+                recover(&mut self.power_failed, &subject);
+            }
+            RoleFault::Resume => recover(&mut self.down, &subject),
+            RoleFault::Isolate | RoleFault::Clog => {
+                self.cut_off.insert(subject, None);
+            }
+            RoleFault::Unclog => recover(&mut self.cut_off, &subject),
+        }
+    }
+}
+
+/// The process or link fault a node fault is (`None` for the others).
+fn role_fault(action: &FaultAction) -> Option<RoleFault> {
+    Some(match action {
+        FaultAction::Crash { .. } => RoleFault::Crash,
+        FaultAction::PowerFail { .. } => RoleFault::PowerFail,
+        FaultAction::Restart { .. } => RoleFault::Restart,
+        FaultAction::Shutdown { .. } => RoleFault::Shutdown,
+        FaultAction::Pause { .. } => RoleFault::Pause,
+        FaultAction::Resume { .. } => RoleFault::Resume,
+        FaultAction::Isolate { .. } => RoleFault::Isolate,
+        FaultAction::Clog { .. } => RoleFault::Clog,
+        FaultAction::Unclog { .. } => RoleFault::Unclog,
+        _ => return None,
+    })
 }
 
 #[cfg(test)]
@@ -195,6 +268,10 @@ mod tests {
 
     fn b(n: u32) -> NodeId {
         NodeId::Broker(BrokerId(n))
+    }
+
+    fn nodes(brokers: &[u32]) -> BTreeSet<Subject> {
+        brokers.iter().map(|n| Subject::Node(b(*n))).collect()
     }
 
     fn at(at_ms: u64, action: FaultAction) -> FaultSpec {
@@ -232,8 +309,8 @@ mod tests {
         ];
         let breach = BUDGET.breach(&faults).expect("beyond budget");
         assert_eq!(breach.at_ms, 2_000);
-        assert_eq!(breach.impaired, [b(1), b(2)].into());
-        assert_eq!(breach.power_failed, [b(1)].into());
+        assert_eq!(breach.impaired, nodes(&[1, 2]));
+        assert_eq!(breach.power_failed, nodes(&[1]));
     }
 
     #[test]
@@ -272,7 +349,59 @@ mod tests {
             at(3_000, FaultAction::PowerFail { target: b(1) }),
         ];
         let breach = BUDGET.breach(&faults).expect("b2, b3 still catching up");
-        assert_eq!(breach.impaired, [b(1), b(2), b(3)].into());
+        assert_eq!(breach.impaired, nodes(&[1, 2, 3]));
+    }
+
+    fn leader(topic: &str, partition: u32) -> Role {
+        Role::Leader {
+            tp: broker_core::TopicPartition::new(&broker_core::Topic::new(topic), partition),
+        }
+    }
+
+    fn on(fault: RoleFault, role: Role) -> FaultAction {
+        FaultAction::OnRole { fault, role }
+    }
+
+    /// Who a role's fault hits is known only in the run: each hit counts as a broker of its
+    /// own, so a power failure of one leader while another is down is beyond the budget even
+    /// if both were the same broker (never fewer than the real count).
+    #[test]
+    fn each_fault_on_a_role_counts_as_a_broker_of_its_own() {
+        let faults = [
+            at(1_000, on(RoleFault::Crash, leader("t", 0))),
+            at(2_000, on(RoleFault::PowerFail, leader("t", 1))),
+        ];
+        let breach = BUDGET
+            .breach(&faults)
+            .expect("two brokers out, one without power");
+        let power_failed = Subject::Role(leader("t", 1), 1);
+        assert_eq!(breach.power_failed, [power_failed].into());
+        assert_eq!(breach.impaired.len(), 2);
+        let twice = [
+            at(1_000, on(RoleFault::Crash, leader("t", 0))),
+            at(2_000, on(RoleFault::PowerFail, leader("t", 0))),
+        ];
+        assert!(!BUDGET.holds(&twice), "the second hit is the new leader");
+    }
+
+    /// "Bounce the leader": the restart ends the hit of the role's last fault, which then
+    /// catches up; a power failure after that is within budget.
+    #[test]
+    fn a_restart_of_a_role_ends_its_last_hit() {
+        let schedule = |power_fail_ms| {
+            [
+                at(1_000, on(RoleFault::Crash, leader("t", 0))),
+                at(2_000, on(RoleFault::Restart, leader("t", 0))),
+                at(power_fail_ms, FaultAction::PowerFail { target: b(1) }),
+            ]
+        };
+        assert!(!BUDGET.holds(&schedule(10_000)), "still catching up");
+        assert!(BUDGET.holds(&schedule(30_000)));
+        let controller = [
+            at(1_000, on(RoleFault::Crash, Role::ActiveController)),
+            at(2_000, FaultAction::PowerFail { target: b(1) }),
+        ];
+        assert!(BUDGET.holds(&controller), "the controller is not a broker");
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Injecting faults into the world.
 
-use crate::spec::FaultAction;
+use crate::spec::{FaultAction, Role, RoleFault};
 use crate::trace::TraceKind;
 use crate::world::{Status, World};
 use broker_core::{ClientCommand, Input, NodeId};
@@ -8,6 +8,10 @@ use broker_core::{ClientCommand, Input, NodeId};
 impl World {
     /// Inject a fault or action now, as a scenario file or the UI would.
     pub fn apply_fault(&mut self, action: FaultAction) {
+        if let FaultAction::OnRole { fault, role } = action {
+            self.apply_on_role(fault, role);
+            return;
+        }
         self.record(
             None,
             TraceKind::Fault {
@@ -69,6 +73,31 @@ impl World {
                 let releases = network.unclog(target, now, rng);
                 self.schedule_releases(releases);
             }
+            FaultAction::OnRole { .. } => {} // resolved to a node above
+        }
+    }
+
+    /// A fault on a role goes to its holder now, or, for a fault that undoes an earlier one
+    /// (`restart`, `resume`, `unclog`), to the node the role's last fault hit (its holder now
+    /// if none did). The trace says whom, or that nobody held the role and nothing happened:
+    /// a fault that silently did nothing would let a clean verdict claim a fault it never saw.
+    fn apply_on_role(&mut self, fault: RoleFault, role: Role) {
+        let earlier = fault.undoes().then(|| self.role_hit(&role)).flatten();
+        let node = earlier.or_else(|| self.holder(&role));
+        if let (Some(node), false) = (node, fault.undoes()) {
+            self.remember_role_hit(role.clone(), node);
+        }
+        self.record(None, TraceKind::RoleResolved { fault, role, node });
+        if let Some(target) = node {
+            self.apply_fault(fault.on(target));
+        }
+    }
+
+    /// Who holds `role` now.
+    pub fn holder(&self, role: &Role) -> Option<NodeId> {
+        match role {
+            Role::ActiveController => self.active_controller(),
+            Role::Leader { tp } => self.partition_leader(tp),
         }
     }
 

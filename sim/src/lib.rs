@@ -23,7 +23,7 @@ pub mod trace;
 pub mod watchdog;
 pub mod world;
 
-pub use budget::{Breach, FaultBudget};
+pub use budget::{Breach, FaultBudget, Subject};
 pub use findings::{check, Finding, Promises, Verdict};
 pub use kind::FindingKind;
 pub use network::NetworkConfig;

@@ -1,7 +1,9 @@
 //! What a run is made of: the cluster, its workload and its faults. Built by `scenarios`.
 
 use crate::network::NetworkConfig;
-use broker_core::{ClusterConfig, ConsumerConfig, NodeId, ProducerConfig, Topic, TopicSpec};
+use broker_core::{
+    ClusterConfig, ConsumerConfig, NodeId, ProducerConfig, Topic, TopicPartition, TopicSpec,
+};
 use serde::{Deserialize, Serialize};
 
 /// Simulated disk behaviour.
@@ -129,6 +131,103 @@ pub enum FaultAction {
         /// The producer.
         target: NodeId,
     },
+    /// A process or link fault on whoever holds `role` when it happens (a dynamic target);
+    /// `restart`, `resume` and `unclog` act on the node the role's last fault hit, so a
+    /// crash and a restart of `leader:orders-0` bounce one broker, as Kafka's system tests do.
+    /// The trace names the node (`TraceKind::RoleResolved`), or says nobody held the role.
+    OnRole {
+        /// What to do to it.
+        fault: RoleFault,
+        /// Whom.
+        role: Role,
+    },
+}
+
+/// A role a fault can target instead of a node, resolved when the fault happens.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(tag = "role", rename_all = "kebab-case")]
+pub enum Role {
+    /// The active controller (`World::active_controller`), written `active-controller`.
+    ActiveController,
+    /// The leader of a partition (`World::partition_leader`), written `leader:orders-0`.
+    Leader {
+        /// The partition.
+        tp: TopicPartition,
+    },
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Role::ActiveController => f.write_str("active-controller"),
+            Role::Leader { tp } => write!(f, "leader:{tp}"),
+        }
+    }
+}
+
+/// The faults a role can be the target of: those on one process or its links.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RoleFault {
+    /// [`FaultAction::Crash`].
+    Crash,
+    /// [`FaultAction::PowerFail`].
+    PowerFail,
+    /// [`FaultAction::Restart`] of the node the role's last fault hit.
+    Restart,
+    /// [`FaultAction::Shutdown`].
+    Shutdown,
+    /// [`FaultAction::Pause`].
+    Pause,
+    /// [`FaultAction::Resume`] of the node the role's last fault hit.
+    Resume,
+    /// [`FaultAction::Isolate`].
+    Isolate,
+    /// [`FaultAction::Clog`].
+    Clog,
+    /// [`FaultAction::Unclog`] of the node the role's last fault hit.
+    Unclog,
+}
+
+impl RoleFault {
+    /// The same fault on a node.
+    pub fn on(self, target: NodeId) -> FaultAction {
+        match self {
+            RoleFault::Crash => FaultAction::Crash { target },
+            RoleFault::PowerFail => FaultAction::PowerFail { target },
+            RoleFault::Restart => FaultAction::Restart { target },
+            RoleFault::Shutdown => FaultAction::Shutdown { target },
+            RoleFault::Pause => FaultAction::Pause { target },
+            RoleFault::Resume => FaultAction::Resume { target },
+            RoleFault::Isolate => FaultAction::Isolate { target },
+            RoleFault::Clog => FaultAction::Clog { target },
+            RoleFault::Unclog => FaultAction::Unclog { target },
+        }
+    }
+
+    /// Whether it undoes an earlier fault, and so goes to the node that fault hit rather than
+    /// to the role's holder now (who, after a crash of the leader, is somebody else).
+    pub fn undoes(self) -> bool {
+        matches!(
+            self,
+            RoleFault::Restart | RoleFault::Resume | RoleFault::Unclog
+        )
+    }
+
+    /// The kebab-case name, as in scenario files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RoleFault::Crash => "crash",
+            RoleFault::PowerFail => "power-fail",
+            RoleFault::Restart => "restart",
+            RoleFault::Shutdown => "shutdown",
+            RoleFault::Pause => "pause",
+            RoleFault::Resume => "resume",
+            RoleFault::Isolate => "isolate",
+            RoleFault::Clog => "clog",
+            RoleFault::Unclog => "unclog",
+        }
+    }
 }
 
 /// A fault at a time.

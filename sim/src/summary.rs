@@ -57,7 +57,7 @@ pub fn summarize(message: &Message) -> String {
         }
         Message::AlterPartition { tp, new_isr, .. } => format!(
             "{tp} isr={:?}",
-            new_isr.iter().map(|b| b.0).collect::<Vec<_>>()
+            new_isr.iter().map(|m| m.broker_id.0).collect::<Vec<_>>()
         ),
         Message::AlterPartitionResponse { tp, error, .. } => format!("{tp} {error}"),
         Message::BrokerHeartbeat {

@@ -1,7 +1,7 @@
 //! The trace: every event that matters, with its time, as serde JSON lines, and the run's
 //! fingerprint, a hash over everything that happened.
 
-use crate::spec::FaultAction;
+use crate::spec::{FaultAction, Role, RoleFault};
 use broker_core::{Event, Message, NodeId, Offset, Record, RecordBatch, Time, TopicPartition};
 use bytes::Bytes;
 use serde::{Deserialize, Serialize};
@@ -20,6 +20,16 @@ pub enum TraceKind {
     Fault {
         /// The fault.
         fault: FaultAction,
+    },
+    /// A fault named a role (`FaultAction::OnRole`): the node it went to, recorded just
+    /// before that node's fault; `None` when nobody held the role, and the fault did nothing.
+    RoleResolved {
+        /// The fault.
+        fault: RoleFault,
+        /// The role.
+        role: Role,
+        /// Who held it (or, for `restart`/`resume`/`unclog`, whom its last fault hit).
+        node: Option<NodeId>,
     },
     /// A process started (or restarted).
     ProcessStarted,

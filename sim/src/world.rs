@@ -7,7 +7,7 @@ use crate::findings::Observer;
 use crate::network::{DropReason, Network, NetworkConfig, Route};
 use crate::node::Node;
 use crate::rng::Rngs;
-use crate::spec::{Client, FaultAction, WorldSpec};
+use crate::spec::{Client, FaultAction, Role, WorldSpec};
 use crate::trace::{Fingerprint, TraceEntry, TraceKind};
 use crate::watchdog::{Livelock, Watchdog};
 use broker_core::*;
@@ -216,6 +216,8 @@ pub struct World {
     /// until then nothing more goes through, as over a TCP connection after a reset, so a
     /// message never arrives after a lost one that was sent before it.
     resets: BTreeMap<(NodeId, NodeId), Time>,
+    /// The node each role's last fault hit (`FaultAction::OnRole`).
+    role_hits: BTreeMap<Role, NodeId>,
 }
 
 impl World {
@@ -250,6 +252,7 @@ impl World {
             watchdog: Watchdog::new(spec.still_events_max, spec.events_max),
             cut_short: None,
             resets: BTreeMap::new(),
+            role_hits: BTreeMap::new(),
             spec: Arc::new(spec),
         };
         world.populate();
@@ -966,6 +969,32 @@ impl World {
     /// The running controller, if up.
     pub fn controller(&self) -> Option<&Controller> {
         self.slots.get(&CONTROLLER)?.node.as_ref()?.as_controller()
+    }
+    /// The active controller, the target of `active-controller`: today the single controller
+    /// while its process lives (running or paused).
+    pub fn active_controller(&self) -> Option<NodeId> {
+        self.controller().map(|_| CONTROLLER)
+    }
+    /// The leader of `tp`, the target of `leader:TOPIC-P`, as the cluster's metadata says: the
+    /// active controller's, or with none running the newest a running broker has applied (where
+    /// Kafka's tools would ask, `kafka.leader(topic, partition)` in its system tests).
+    pub fn partition_leader(&self, tp: &TopicPartition) -> Option<NodeId> {
+        let brokers = self
+            .slots
+            .values()
+            .filter_map(|s| s.node.as_ref()?.as_broker());
+        let image = match self.controller() {
+            Some(controller) => controller.metadata(),
+            None => brokers.map(Broker::metadata).max_by_key(|m| m.offset)?,
+        };
+        image.partitions.get(tp)?.leader.map(NodeId::Broker)
+    }
+    /// The node `role`'s last fault hit.
+    pub(crate) fn role_hit(&self, role: &Role) -> Option<NodeId> {
+        self.role_hits.get(role).copied()
+    }
+    pub(crate) fn remember_role_hit(&mut self, role: Role, node: NodeId) {
+        self.role_hits.insert(role, node);
     }
     /// A node's disk.
     pub fn disk(&self, id: NodeId) -> &Disk {

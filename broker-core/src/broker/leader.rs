@@ -7,7 +7,7 @@ use crate::error::ErrorCode;
 use crate::io::Event;
 use crate::metadata::PartitionState;
 use crate::producer_state::AppendCheck;
-use crate::protocol::{EpochEndOffset, FetchPartitionResponse, OffsetSpec};
+use crate::protocol::{EpochEndOffset, FetchPartitionResponse, IsrMember, OffsetSpec};
 use crate::record::RecordBatch;
 
 /// At most this many batches per partition in one fetch response (stands in for
@@ -559,13 +559,25 @@ impl Broker {
             new_isr: new_isr.clone(),
             deadline,
         });
+        // `Partition.addBrokerEpochToIsr`: its own epoch, and each follower's from its fetches.
+        let members = new_isr
+            .iter()
+            .map(|b| IsrMember {
+                broker_id: *b,
+                broker_epoch: if *b == self.id {
+                    Some(broker_epoch)
+                } else {
+                    leading.followers.get(b).and_then(|f| f.broker_epoch)
+                },
+            })
+            .collect();
         let message = Message::AlterPartition {
             broker_id: self.id,
             broker_epoch,
             tp: tp.clone(),
             leader_epoch: replica.leader_epoch,
             partition_epoch: replica.partition_epoch,
-            new_isr: new_isr.clone(),
+            new_isr: members,
         };
         self.out.event(Event::IsrChangeProposed {
             broker: self.id,

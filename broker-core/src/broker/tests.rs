@@ -355,7 +355,7 @@ impl Harness {
                 Output::Send {
                     to,
                     message: Message::AlterPartition { new_isr, .. },
-                } if *to == CONTROLLER => Some(new_isr.clone()),
+                } if *to == CONTROLLER => Some(crate::protocol::isr_ids(new_isr)),
                 _ => None,
             })
             .collect()
@@ -727,7 +727,14 @@ fn isr_shrinks_only_after_replica_lag_time_max() {
         tp: tp(),
         leader_epoch: LeaderEpoch(0),
         partition_epoch: PartitionEpoch(0),
-        new_isr: ids(&[1, 3]),
+        // KIP-903: each member with the broker epoch its fetches carried (the leader's own).
+        new_isr: [1, 3]
+            .into_iter()
+            .map(|b| crate::protocol::IsrMember {
+                broker_id: BrokerId(b),
+                broker_epoch: Some(broker_epoch(b)),
+            })
+            .collect(),
     };
     assert_eq!(alter, Some((CONTROLLER, expected)));
 }

@@ -153,10 +153,70 @@ impl Harness {
 
     /// A heartbeat from `b`, caught up with all metadata; its reply if one was sent.
     fn heartbeat(&mut self, b: u32, want_shut_down: bool) -> Option<HeartbeatReply> {
+        let offset = self.controller.metadata().offset;
+        self.heartbeat_at(b, want_shut_down, offset)
+    }
+
+    /// At time `at`: heartbeats from the `alive` brokers, then the session check.
+    fn tick(&mut self, at: u64, alive: &[u32]) {
+        self.now = Time(at);
+        for b in alive {
+            self.heartbeat(*b, false);
+        }
+        self.controller.handle_timeout(self.now);
+        self.drain();
+    }
+
+    /// `AlterPartition` from `b`, its ISR members without broker epochs (Kafka's -1).
+    fn alter(
+        &mut self,
+        b: u32,
+        leader_epoch: u32,
+        partition_epoch: u32,
+        isr: &[u32],
+    ) -> Option<(ErrorCode, Option<PartitionState>)> {
+        let members: Vec<(u32, Option<BrokerEpoch>)> = isr.iter().map(|m| (*m, None)).collect();
+        self.alter_members(b, leader_epoch, partition_epoch, &members)
+    }
+
+    /// `AlterPartition` from `b` whose ISR members carry the given broker epochs (KIP-903).
+    fn alter_members(
+        &mut self,
+        b: u32,
+        leader_epoch: u32,
+        partition_epoch: u32,
+        members: &[(u32, Option<BrokerEpoch>)],
+    ) -> Option<(ErrorCode, Option<PartitionState>)> {
+        let new_isr = members
+            .iter()
+            .map(|(m, broker_epoch)| IsrMember {
+                broker_id: BrokerId(*m),
+                broker_epoch: *broker_epoch,
+            })
+            .collect();
+        let message = Message::AlterPartition {
+            broker_id: BrokerId(b),
+            broker_epoch: self.epochs[&BrokerId(b)],
+            tp: tp(),
+            leader_epoch: LeaderEpoch(leader_epoch),
+            partition_epoch: PartitionEpoch(partition_epoch),
+            new_isr,
+        };
+        self.deliver_from(b, message);
+        self.alter_reply()
+    }
+
+    /// A heartbeat from `b` reporting `metadata_offset`; its reply if one was sent.
+    fn heartbeat_at(
+        &mut self,
+        b: u32,
+        want_shut_down: bool,
+        metadata_offset: u64,
+    ) -> Option<HeartbeatReply> {
         let message = Message::BrokerHeartbeat {
             broker_id: BrokerId(b),
             broker_epoch: self.epochs[&BrokerId(b)],
-            metadata_offset: self.controller.metadata().offset,
+            metadata_offset,
             want_shut_down,
         };
         self.deliver_from(b, message)
@@ -170,35 +230,6 @@ impl Harness {
                 } => Some((error, is_fenced, should_shut_down)),
                 _ => None,
             })
-    }
-
-    /// At time `at`: heartbeats from the `alive` brokers, then the session check.
-    fn tick(&mut self, at: u64, alive: &[u32]) {
-        self.now = Time(at);
-        for b in alive {
-            self.heartbeat(*b, false);
-        }
-        self.controller.handle_timeout(self.now);
-        self.drain();
-    }
-
-    fn alter(
-        &mut self,
-        b: u32,
-        leader_epoch: u32,
-        partition_epoch: u32,
-        isr: &[u32],
-    ) -> Option<(ErrorCode, Option<PartitionState>)> {
-        let message = Message::AlterPartition {
-            broker_id: BrokerId(b),
-            broker_epoch: self.epochs[&BrokerId(b)],
-            tp: tp(),
-            leader_epoch: LeaderEpoch(leader_epoch),
-            partition_epoch: PartitionEpoch(partition_epoch),
-            new_isr: ids(isr),
-        };
-        self.deliver_from(b, message);
-        self.alter_reply()
     }
 
     /// The latest `AlterPartitionResponse` sent so far.
@@ -487,6 +518,112 @@ fn alter_partition_with_a_stale_leader_epoch_is_fenced() {
     assert_eq!(h.partition(), state, "unchanged");
 }
 
+// ---- AlterPartition validation (ReplicationControlManager.validateAlterPartitionData) ----
+
+/// What an `AlterPartition` was answered, and whether it wrote a metadata record.
+fn alter_outcome(h: &mut Harness, b: u32, le: u32, pe: u32, isr: &[u32]) -> (ErrorCode, bool) {
+    let before = h.controller.metadata().offset;
+    let (error, _) = h.alter(b, le, pe, isr).expect("answered");
+    (error, h.controller.metadata().offset != before)
+}
+
+/// An epoch newer than the controller's: this controller is behind (a new one was elected),
+/// so the leader must look for the active controller.
+#[test]
+fn alter_partition_with_a_newer_epoch_is_not_for_this_controller() {
+    let mut h = Harness::new(&[1, 2, 3], false);
+    let newer_leader_epoch = alter_outcome(&mut h, 1, 1, 0, &[1, 2]);
+    assert_eq!(newer_leader_epoch, (ErrorCode::NOT_CONTROLLER, false));
+    let newer_partition_epoch = alter_outcome(&mut h, 1, 0, 1, &[1, 2]);
+    assert_eq!(newer_partition_epoch, (ErrorCode::NOT_CONTROLLER, false));
+    assert_eq!(h.partition().isr, ids(&[1, 2, 3]));
+}
+
+/// Only the leader may change the ISR: a follower with the current epochs is refused
+/// `INVALID_REQUEST` (not the `NOT_LEADER_OR_FOLLOWER` a data request gets).
+#[test]
+fn alter_partition_from_a_non_leader_is_an_invalid_request() {
+    let mut h = Harness::new(&[1, 2, 3], false);
+    assert_eq!(
+        alter_outcome(&mut h, 2, 0, 0, &[2, 3]),
+        (ErrorCode::INVALID_REQUEST, false)
+    );
+}
+
+/// `Replicas.validateIsr` and "the ISR must always include the current leader".
+#[test]
+fn alter_partition_needs_distinct_replicas_including_the_leader() {
+    let mut h = Harness::new(&[1, 2, 3], false);
+    for isr in [&[2, 3][..], &[1, 1, 2], &[1, 4]] {
+        let outcome = alter_outcome(&mut h, 1, 0, 0, isr);
+        assert_eq!(outcome, (ErrorCode::INVALID_REQUEST, false), "ISR {isr:?}");
+    }
+}
+
+/// `ineligibleReplicasForIsr`: every member, new or old, must be unfenced and not shutting
+/// down.
+#[test]
+fn alter_partition_with_a_fenced_or_shutting_down_member_is_refused() {
+    let mut h = Harness::new(&[1, 2, 3], false);
+    h.heartbeat(1, true); // the leader enters controlled shutdown: broker-2 leads in epoch 1
+    assert!(h.registration(1).shutting_down && !h.registration(1).fenced);
+    let pe = h.partition().partition_epoch.0;
+    let shutting_down = alter_outcome(&mut h, 2, 1, pe, &[1, 2, 3]);
+    assert_eq!(shutting_down, (ErrorCode::INELIGIBLE_REPLICA, false));
+    assert_eq!(
+        alter_outcome(&mut h, 2, 1, pe, &[2]),
+        (ErrorCode::NONE, true)
+    );
+
+    let mut h = Harness::new(&[1, 2, 3], false);
+    h.tick(SESSION_MS, &[1, 3]); // broker-2 fenced (and out of the ISR)
+    assert!(h.registration(2).fenced);
+    let pe = h.partition().partition_epoch.0;
+    let fenced = alter_outcome(&mut h, 1, 0, pe, &[1, 2, 3]);
+    assert_eq!(fenced, (ErrorCode::INELIGIBLE_REPLICA, false));
+    assert_eq!(
+        alter_outcome(&mut h, 1, 0, pe, &[1]),
+        (ErrorCode::NONE, true)
+    );
+}
+
+/// KIP-903: a member's broker epoch must be its current registration's (a replica that
+/// restarted with an empty disk and re-registered must not join on its old fetches); an
+/// unknown epoch (-1) skips the check.
+#[test]
+fn alter_partition_checks_each_members_broker_epoch() {
+    let mut h = Harness::new(&[1, 2, 3], false);
+    let epoch = |h: &Harness, b: u32| h.registration(b).broker_epoch;
+    let stale = BrokerEpoch(epoch(&h, 2).0 + 100);
+    let (error, _) = h
+        .alter_members(1, 0, 0, &[(1, Some(epoch(&h, 1))), (2, Some(stale))])
+        .expect("answered");
+    assert_eq!(error, ErrorCode::INELIGIBLE_REPLICA);
+    assert_eq!(
+        h.partition().partition_epoch,
+        PartitionEpoch(0),
+        "no record"
+    );
+    let current = [(1, Some(epoch(&h, 1))), (2, Some(epoch(&h, 2))), (3, None)];
+    let (error, state) = h.alter_members(1, 0, 0, &current).expect("answered");
+    assert_eq!(error, ErrorCode::NONE);
+    assert_eq!(state.map(|s| s.isr), Some(ids(&[1, 2, 3])));
+}
+
+/// A request that changes nothing writes no record (`PartitionChangeBuilder.build` is empty)
+/// and is answered with the partition as it is.
+#[test]
+fn alter_partition_that_changes_nothing_writes_no_record() {
+    let mut h = Harness::new(&[1, 2, 3], false);
+    let before = h.partition();
+    let offset = h.controller.metadata().offset;
+    let (error, state) = h.alter(1, 0, 0, &[1, 2, 3]).expect("answered");
+    assert_eq!(error, ErrorCode::NONE);
+    assert_eq!(state, Some(before.clone()));
+    assert_eq!(h.controller.metadata().offset, offset, "no record");
+    assert_eq!(h.partition(), before);
+}
+
 // ---- Registration (ClusterControlManager.registerBroker) ----
 
 #[test]
@@ -515,14 +652,58 @@ fn another_incarnation_registers_only_after_the_old_session_ends() {
 #[test]
 fn controlled_shutdown_moves_leadership_then_lets_the_broker_go() {
     let mut h = Harness::new(&[1, 2, 3], false);
-    h.heartbeat(1, true);
+    let entering = h.heartbeat(1, true).expect("answered");
+    assert!(
+        !entering.2,
+        "entering CONTROLLED_SHUTDOWN is not yet a grant"
+    );
     let state = h.partition();
     assert_eq!(state.leader, Some(BrokerId(2)));
     assert_eq!(state.leader_epoch, LeaderEpoch(1));
     assert!(!state.isr.contains(&BrokerId(1)));
     assert!(h.registration(1).shutting_down);
+    h.heartbeat(2, false);
+    h.heartbeat(3, false);
     let reply = h.heartbeat(1, true).expect("answered");
     assert_eq!(reply, (ErrorCode::NONE, true, true), "leads nothing: go");
+}
+
+/// `BrokerHeartbeatManager`: a broker leaving its leaderships may stop only once every active
+/// broker has applied the records that moved them (`controlledShutdownOffset <=
+/// lowestActiveOffset`): otherwise a broker that has not heard of the new leader still sends
+/// its fetches and clients to the one that went.
+#[test]
+fn controlled_shutdown_waits_until_active_brokers_reach_the_shutdown_offset() {
+    let mut h = Harness::new(&[1, 2, 3], false);
+    let before = h.controller.metadata().offset;
+    h.heartbeat(1, true); // moves broker-1's leadership to broker-2
+    let shutdown_offset = h.controller.metadata().offset;
+    assert!(shutdown_offset > before);
+    h.heartbeat(2, false); // caught up
+    h.heartbeat_at(3, false, before); // still before the leadership move
+    let reply = h.heartbeat(1, true).expect("answered");
+    assert!(!reply.2, "broker-3 has not applied the move yet");
+    h.heartbeat_at(3, false, shutdown_offset - 1);
+    assert!(
+        !h.heartbeat(1, true).expect("answered").2,
+        "one record short"
+    );
+    h.heartbeat_at(3, false, shutdown_offset);
+    assert!(
+        h.heartbeat(1, true).expect("answered").2,
+        "every active broker caught up"
+    );
+}
+
+/// `calculateNextBrokerState` from `UNFENCED`: a broker that leads nothing has nothing to move
+/// and may go at once (`SHUTDOWN_NOW`), whatever the other brokers have applied.
+#[test]
+fn a_broker_that_leads_nothing_shuts_down_at_once() {
+    let mut h = Harness::new(&[1, 2, 3], false);
+    h.heartbeat_at(1, false, 0);
+    h.heartbeat_at(2, false, 0);
+    let reply = h.heartbeat(3, true).expect("answered");
+    assert_eq!(reply, (ErrorCode::NONE, true, true));
 }
 
 /// "Controlled shutdown moves leadership away first": the broker may stop only once the records
@@ -539,6 +720,8 @@ fn should_shut_down_waits_until_the_leadership_move_is_durable() {
         "should_shut_down before the leadership move is durable"
     );
     h.release_disk();
+    h.heartbeat(2, false);
+    h.heartbeat(3, false);
     let reply = h.heartbeat(1, true).expect("answered");
     assert!(reply.2, "should_shut_down once durable and leading nothing");
 }
