@@ -2,12 +2,13 @@
 //! `update` is the only place the model changes. Nothing here reads a clock: `Msg::Tick`
 //! carries how many simulated ms to play, which the terminal loop derives from the wall clock.
 
+use crate::jump::{self, Jump, Stop};
 use crate::keys::FaultKey;
 use crate::session::Session;
 use broker_core::{NodeId, Time};
 use crossterm::event::KeyEvent;
 use scenarios::{Fault, FaultAction, Scenario};
-use sim::{Status, TraceKind};
+use sim::Status;
 use std::path::PathBuf;
 
 /// Playback speeds: simulated ms per wall ms.
@@ -52,8 +53,9 @@ pub enum Msg {
     Step,
     /// One event back.
     StepBack,
-    /// Forward to the next election, ISR change, HW move, truncation, fault or finding.
-    NextInteresting,
+    /// Forward to the next notable moment (fault, election, ISR change, truncation, rebalance,
+    /// finding, caption: `sim::Moment` decides) or, with `Jump::HwMove`, the next HW move.
+    Jump(Jump),
     /// Move by this many simulated ms (negative rewinds).
     Seek(i64),
     /// Faster playback.
@@ -70,6 +72,8 @@ pub enum Msg {
     Mark,
     /// A fault or action on the selected node.
     Fault(FaultKey),
+    /// Put back the faults a rewind took back (while the future is still the same).
+    Redo,
     /// Write the session as a scenario file.
     Write,
     /// Open or close the scenario picker.
@@ -178,8 +182,12 @@ impl App {
             Msg::Step => {
                 self.session.step();
             }
-            Msg::StepBack => self.session.step_back(),
-            Msg::NextInteresting => self.next_interesting(),
+            Msg::StepBack => {
+                let before = self.session.redoable().len();
+                self.session.step_back();
+                self.say_taken_back(before);
+            }
+            Msg::Jump(kind) => self.jump(kind),
             Msg::Seek(ms) => self.seek(ms),
             Msg::Faster => self.speed = (self.speed + 1).min(SPEEDS.len() - 1),
             Msg::Slower => self.speed = self.speed.saturating_sub(1),
@@ -191,6 +199,7 @@ impl App {
             Msg::Select(delta) => self.select(delta),
             Msg::Mark => self.marked = Some(self.selected_node()),
             Msg::Fault(key) => self.fault(key),
+            Msg::Redo => self.redo(),
             Msg::Write => self.write(),
             Msg::Picker => self.toggle_picker(),
             Msg::Presenter => self.presenter = !self.presenter,
@@ -221,22 +230,53 @@ impl App {
     fn seek(&mut self, ms: i64) {
         let now = self.session.world().now().0 as i64;
         let to = Time((now + ms).max(0) as u64);
+        let before = self.session.redoable().len();
         self.session.seek(to);
+        self.say_taken_back(before);
     }
 
-    /// Step until something a class would want to see happens.
-    fn next_interesting(&mut self) {
-        let start = self.session.world().trace().len();
-        let findings = self.session.world().observer().findings().len();
-        while self.session.step() {
-            let world = self.session.world();
-            let interesting = world.trace()[start..]
+    /// After a rewind, say which injected faults it took back.
+    fn say_taken_back(&mut self, before: usize) {
+        let taken = &self.session.redoable()[before..];
+        if !taken.is_empty() {
+            let what: Vec<String> = taken
                 .iter()
-                .any(|e| is_interesting(&e.kind));
-            if interesting || world.observer().findings().len() > findings {
-                return;
-            }
+                .map(|f| format!("{} at {}", describe(f), Time(f.at_ms)))
+                .collect();
+            self.notice = Some(format!(
+                "rewound: took back {} (R redoes it while nothing else is injected)",
+                what.join(", ")
+            ));
         }
+    }
+
+    fn redo(&mut self) {
+        let (done, passed) = self.session.redo();
+        self.notice = Some(match (done, passed) {
+            (0, 0) => "nothing to redo".to_owned(),
+            (d, 0) => format!("redone: {d} fault(s) back on the timeline"),
+            (d, p) => format!("redone: {d}; {p} not (their time has passed: another future)"),
+        });
+    }
+
+    /// `n` / `N`: play on to the next moment of the kind asked, and say what it was.
+    fn jump(&mut self, kind: Jump) {
+        let captions = jump::caption_times(self.session.scenario());
+        let stop = jump::plan(self.session.world(), &captions, kind);
+        self.notice = Some(match stop {
+            Stop::Events(events, what) => {
+                while self.session.world().events() < events && self.session.step() {}
+                format!("⏭ {what} at {}", self.session.world().now())
+            }
+            Stop::Caption(at) => {
+                self.session.run_until(at);
+                format!("⏭ caption at {at}")
+            }
+            Stop::End => {
+                self.session.run_until(Time(u64::MAX));
+                "⏭ nothing more: the run is over".to_owned()
+            }
+        });
     }
 
     fn select(&mut self, delta: i32) {
@@ -385,23 +425,5 @@ fn describe(fault: &Fault) -> String {
         (Some(t), _, _) => format!("{} {t}", fault.action.as_str()),
         (_, Some(f), Some(t)) => format!("cut {f} → {t}"),
         _ => fault.action.as_str().to_owned(),
-    }
-}
-
-/// What `n` stops at.
-pub fn is_interesting(kind: &TraceKind) -> bool {
-    use broker_core::Event::*;
-    match kind {
-        TraceKind::Fault { .. } => true,
-        TraceKind::Event { event } => matches!(
-            event,
-            LeaderElected { .. }
-                | IsrChanged { .. }
-                | HighWatermarkAdvanced { .. }
-                | Truncated { .. }
-                | BrokerFenced { .. }
-                | GroupStateChanged { .. }
-        ),
-        _ => false,
     }
 }

@@ -189,19 +189,63 @@ fn rewinding_gives_the_state_stepping_straight_there_gives() {
     );
 }
 
+/// Issue 15: from t=0 of leader-failover, at most three presses of `n` reach the new leader
+/// (the crash and the election on the way), and the screen shows it.
 #[test]
-fn next_interesting_stops_at_something_a_class_should_see() {
+fn n_reaches_the_new_leader_of_leader_failover_in_at_most_three_presses() {
     let mut app = app("leader-failover");
-    app.update(Msg::Seek(5_000));
-    let start = app.session.world().trace().len();
-    app.update(Msg::NextInteresting);
-    let interesting = |app: &App| {
-        let trace = &app.session.world().trace()[start..];
-        trace.iter().any(|e| tui::app::is_interesting(&e.kind))
+    let mut presses = 0;
+    let mut crashed = false;
+    while presses < 3 {
+        keys(&mut app, "n");
+        presses += 1;
+        crashed |= app.session.world().status(NodeId::Broker(BrokerId(1))) == sim::Status::Crashed;
+        let (leader, epoch) = leader_of_orders_0(&app);
+        if leader != BrokerId(1) && epoch > LeaderEpoch(0) {
+            break;
+        }
+    }
+    let (leader, epoch) = leader_of_orders_0(&app);
+    assert!(crashed, "the crash was one of the stops");
+    assert_ne!(leader, BrokerId(1), "a new leader after {presses} presses");
+    assert_eq!(epoch, LeaderEpoch(1));
+    let notice = app.notice.clone().unwrap_or_default();
+    assert!(notice.contains("leads orders-0 in epoch 1"), "{notice}");
+    insta::assert_snapshot!("leader_failover_n_new_leader_120x40", screen(&app, 120, 40));
+    insta::assert_snapshot!("leader_failover_n_new_leader_80x24", screen(&app, 80, 24));
+}
+
+/// `N` stops at a high-watermark move, which `n` passes over.
+#[test]
+fn shift_n_stops_at_the_next_high_watermark_move_and_n_does_not() {
+    let mut app = app("leader-failover");
+    app.update(Msg::Seek(1_000));
+    let hw = |app: &App| {
+        let world = app.session.world();
+        let image = world.controller().expect("up").metadata();
+        let state = image.partitions.values().next().expect("a partition");
+        let leader = world.broker(state.leader.expect("a leader")).expect("up");
+        leader
+            .replicas()
+            .values()
+            .next()
+            .expect("a replica")
+            .log
+            .high_watermark()
     };
-    assert!(interesting(&app), "it stopped at something");
-    app.update(Msg::StepBack);
-    assert!(!interesting(&app), "and at the first such thing");
+    let before = hw(&app);
+    let start = app.session.world().now();
+    keys(&mut app, "N");
+    assert!(hw(&app) > before, "the HW moved");
+    assert!(
+        app.session.world().now().0 < start.0 + 200,
+        "soon: 20 records a second"
+    );
+    keys(&mut app, "n");
+    assert!(
+        app.session.world().now().0 >= 9_000,
+        "n passed the HW moves"
+    );
 }
 
 #[test]
@@ -393,4 +437,88 @@ fn d_on_a_consumer_without_a_group_says_why() {
     assert!(app.session.actions().is_empty());
     app.update(Msg::Seek(1_000));
     assert!(!app.quit);
+}
+
+fn select(app: &mut App, name: &str) {
+    app.selected = app
+        .nodes()
+        .iter()
+        .position(|n| app.session.world().name(*n) == name)
+        .expect("a node of the scenario");
+}
+
+fn play(app: &mut App, ms: u64) {
+    keys(app, " ");
+    app.update(Msg::Tick(ms));
+    keys(app, " ");
+}
+
+/// Issue 15: rewinding takes a crash back. Crash at 15 s, rewind to 14 s, play to 18 s: the
+/// broker is up; `R` puts the crash back while nothing else was injected; a new fault after a
+/// rewind drops the taken-back one for good, and `w` writes only the timeline on screen.
+#[test]
+fn a_rewind_takes_back_later_faults_and_redo_puts_them_back() {
+    let broker2 = NodeId::Broker(BrokerId(2));
+    let mut app = app("quickstart");
+    app.update(Msg::Seek(15_000));
+    select(&mut app, "broker-2");
+    keys(&mut app, "c");
+    play(&mut app, 500);
+    assert_eq!(app.session.world().status(broker2), sim::Status::Crashed);
+    app.update(Msg::Seek(-1_500)); // 14.0 s
+    assert_eq!(app.session.world().now().0, 14_000);
+    let notice = app.notice.clone().unwrap_or_default();
+    assert!(
+        notice.contains("took back crash broker-2 at 15.001s"),
+        "{notice}"
+    );
+    play(&mut app, 4_000);
+    assert_eq!(app.session.world().now().0, 18_000);
+    assert_eq!(
+        app.session.world().status(broker2),
+        sim::Status::Up,
+        "taken back"
+    );
+    assert!(app.session.actions().is_empty());
+    insta::assert_snapshot!("quickstart_rewound_crash_18s_120x40", screen(&app, 120, 40));
+
+    // Redo: back to 14 s, R, play: the crash happens again.
+    app.update(Msg::Seek(-4_000));
+    keys(&mut app, "R");
+    play(&mut app, 4_000);
+    assert_eq!(
+        app.session.world().status(broker2),
+        sim::Status::Crashed,
+        "redone"
+    );
+    assert_eq!(app.session.actions().len(), 1);
+
+    // Rewind, then another fault: the crash is gone from the future and from `w`.
+    app.update(Msg::Seek(-4_000));
+    select(&mut app, "broker-3");
+    keys(&mut app, "p");
+    keys(&mut app, "R");
+    assert!(app
+        .notice
+        .as_deref()
+        .is_some_and(|n| n.contains("nothing to redo")));
+    play(&mut app, 4_000);
+    assert_eq!(app.session.world().status(broker2), sim::Status::Up);
+    let written = app.session.to_scenario();
+    let injected: Vec<_> = written
+        .faults
+        .iter()
+        .map(|f| (f.action.as_str(), f.target.clone(), f.at_ms))
+        .collect();
+    assert_eq!(
+        injected,
+        vec![("power-fail", Some("broker-3".to_owned()), 14_001)],
+        "only the timeline on screen"
+    );
+    let outcome = scenarios::run(&written, false).expect("runs");
+    assert_eq!(
+        outcome.world.fingerprint(),
+        app.session.finished().fingerprint(),
+        "the written session replays the branch the user took"
+    );
 }
