@@ -522,3 +522,20 @@ fn a_rewind_takes_back_later_faults_and_redo_puts_them_back() {
         "the written session replays the branch the user took"
     );
 }
+
+/// Issue 15: keys are visible. In anatomy-keys-and-partitions the message-flow view labels each
+/// Produce with its keys and partition (`Produce k3 → orders-1`).
+#[test]
+fn the_flow_view_shows_the_keys_a_produce_carries() {
+    let mut app = app("anatomy-keys-and-partitions");
+    app.update(Msg::Seek(3_000));
+    keys(&mut app, "3");
+    let text = screen(&app, 120, 40);
+    let keyed = (0..4).any(|k| text.contains(&format!("Produce k{k} → orders-")));
+    assert!(keyed, "a keyed Produce on screen: {text}");
+    assert!(
+        text.contains("Produce null → orders-"),
+        "and an unkeyed one: {text}"
+    );
+    insta::assert_snapshot!("anatomy_flow_keys_3s_120x40", text);
+}
