@@ -51,6 +51,9 @@ struct TuiArgs {
     /// scenario file can hold.
     #[arg(long, value_parser = seed_parser())]
     seed: Option<u64>,
+    /// Also open OTHER (a bug's fix, say) below it: one clock, every key drives both.
+    #[arg(long, value_name = "OTHER")]
+    compare: Option<String>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -99,6 +102,7 @@ fn main() -> ExitCode {
             Command::Tui(TuiArgs {
                 scenario: None,
                 seed: None,
+                compare: None,
             })
         } else {
             Command::Run(RunArgs {
@@ -126,12 +130,26 @@ fn main() -> ExitCode {
 }
 
 fn tui(args: &TuiArgs) -> anyhow::Result<bool> {
+    use std::io::IsTerminal;
     let name = args.scenario.as_deref().unwrap_or(scenarios::DEFAULT);
+    if !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal() {
+        anyhow::bail!(
+            "tui needs a terminal: its input or output is a pipe or a file here \
+             (to run a scenario without one: kafka-lab run {name})"
+        );
+    }
     let mut scenario = scenarios::resolve(name)?;
     if let Some(seed) = args.seed {
         scenario.seed = seed;
     }
-    let app = tui::App::new(scenario)?;
+    let app = match &args.compare {
+        Some(other) => {
+            let mut other = scenarios::resolve(other)?;
+            other.seed = scenario.seed;
+            tui::App::compare(scenario, other)?
+        }
+        None => tui::App::new(scenario)?,
+    };
     tui::run(app).context("the terminal")?;
     Ok(true)
 }

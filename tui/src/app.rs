@@ -119,6 +119,9 @@ pub struct App {
     pub quit: bool,
     /// The final checks, once the run is over (they need the whole run).
     pub findings: Option<Vec<sim::Finding>>,
+    /// `--compare`: the other scenario (a bug's fix, say), on the same clock: every key that
+    /// moves time or injects a fault drives both.
+    pub other: Option<Box<Session>>,
 }
 
 impl App {
@@ -138,7 +141,15 @@ impl App {
             out_dir: PathBuf::from("."),
             quit: false,
             findings: None,
+            other: None,
         })
+    }
+
+    /// `--compare`: `scenario` and `other` side by side, one clock, one key press drives both.
+    pub fn compare(scenario: Scenario, other: Scenario) -> Result<App, scenarios::ScenarioError> {
+        let mut app = App::new(scenario)?;
+        app.other = Some(Box::new(Session::new(other)?));
+        Ok(app)
     }
 
     /// The nodes in selection order: brokers, the controller, then clients.
@@ -208,7 +219,23 @@ impl App {
             Msg::Quit | Msg::Exit => self.quit = true,
             Msg::Key(_) => unreachable!("handled above"),
         }
+        self.follow(msg);
         self.refresh_findings();
+    }
+
+    /// In `--compare`, the other pane follows to the same time, with the same redo (faults go
+    /// to both in `fault`).
+    fn follow(&mut self, msg: Msg) {
+        let Some(other) = self.other.as_deref_mut() else {
+            return;
+        };
+        if msg == Msg::Redo {
+            other.redo();
+        }
+        let now = self.session.world().now();
+        if other.world().now() != now {
+            other.seek(now);
+        }
     }
 
     fn refresh_findings(&mut self) {
@@ -317,10 +344,18 @@ impl App {
             }
         };
         let what = describe(&fault);
-        self.notice = Some(match self.session.inject(fault) {
+        let injected = self.session.inject(fault.clone());
+        self.notice = Some(match injected {
             Some(at) => format!("{what} at {at}"),
             None => "faults can only be injected during the main phase".to_owned(),
         });
+        if let (Some(other), Some(_)) = (self.other.as_deref_mut(), injected) {
+            other.seek(self.session.world().now());
+            let mut names = fault.target.iter().chain(&fault.from).chain(&fault.to);
+            if names.all(|n| other.world().node_id(n).is_some()) {
+                other.inject(fault);
+            }
+        }
     }
 
     fn fault_for(

@@ -58,7 +58,7 @@ pub const KEYS: &[Binding] = &[
     bind(
         KeyCode::Char('n'),
         "n",
-        "next notable: fault, election, ISR, loss, caption",
+        "next notable: fault, election, ISR, loss...",
         Msg::Jump(Jump::Notable),
         true,
     ),

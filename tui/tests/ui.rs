@@ -296,15 +296,43 @@ fn faults_that_cannot_apply_say_why() {
     assert_eq!(broker, NodeId::Broker(BrokerId(1)));
 }
 
+/// Issue 15: presenter mode honours every view key; the partitions view draws cells two wide.
 #[test]
-fn presenter_mode_keeps_the_partition_view_with_double_cells() {
+fn presenter_mode_honours_every_view_key_and_draws_double_cells() {
     let mut app = app("quickstart");
     app.update(Msg::Seek(3_000));
-    app.update(Msg::View(View::Flow));
     keys(&mut app, "P");
+    for (key, title) in [
+        ("2", "nodes (the controller"),
+        ("3", "message flow"),
+        ("4", "consumers and groups"),
+        ("1", "partitions: replicas"),
+    ] {
+        keys(&mut app, key);
+        let text = screen(&app, 120, 40);
+        assert!(text.contains(title), "{key}: {text}");
+    }
+    assert!(
+        screen(&app, 120, 40).contains("████"),
+        "cells drawn two wide"
+    );
+}
+
+/// Issue 15: the legend of the glyphs is in `?`.
+#[test]
+fn help_has_a_legend_of_the_glyphs() {
+    let mut app = app("quickstart");
+    keys(&mut app, "?");
     let text = screen(&app, 120, 40);
-    assert!(text.contains("partitions: replicas"), "{text}");
-    assert!(text.contains("████"), "cells drawn two wide");
+    for glyph in ["█", "▒", "★", "▸", "✂", "⚡"] {
+        let legend = text
+            .lines()
+            .any(|l| l.contains("legend") || l.contains(&format!("{glyph} ")));
+        assert!(legend && text.contains(glyph), "{glyph}: {text}");
+    }
+    assert!(text.contains("power lost"), "{text}");
+    let small = screen(&app, 80, 24);
+    assert!(small.contains("✂"), "the legend fits at 80×24 too: {small}");
 }
 
 #[test]
@@ -538,4 +566,42 @@ fn the_flow_view_shows_the_keys_a_produce_carries() {
         "and an unkeyed one: {text}"
     );
     insta::assert_snapshot!("anatomy_flow_keys_3s_120x40", text);
+}
+
+/// Issue 15: `tui --compare BUG FIX` shows both in two panes on one clock; a key drives both.
+#[test]
+fn compare_shows_the_bug_and_its_fix_in_two_panes_driven_by_one_key() {
+    let bug = scenarios::resolve("kip-101-hw-truncation").expect("built-in");
+    let fix = scenarios::resolve("kip-101-hw-truncation-fixed").expect("built-in");
+    let mut app = App::compare(bug, fix).expect("starts");
+    let right = tui::keys::lookup(KeyEvent::from(KeyCode::Right)).expect("bound");
+    for _ in 0..25 {
+        app.update(right);
+    }
+    let other = app.other.as_deref().expect("the fix's pane");
+    assert_eq!(app.session.world().now().0, 25_000);
+    assert_eq!(other.world().now().0, 25_000, "one clock");
+    let text = screen(&app, 120, 40);
+    assert!(
+        text.contains("kip-101-hw-truncation vs kip-101-hw-truncation-fixed"),
+        "{text}"
+    );
+    let titles: Vec<&str> = text.lines().filter(|l| l.starts_with('┌')).collect();
+    assert_eq!(titles.len(), 2, "two panes: {text}");
+    assert!(titles[0].contains(" kip-101-hw-truncation "), "{text}");
+    assert!(
+        titles[1].contains(" kip-101-hw-truncation-fixed ● kept"),
+        "{text}"
+    );
+    insta::assert_snapshot!("compare_kip_101_25s_120x40", text);
+    // A fault goes to both, and a rewind takes it back from both.
+    select(&mut app, "broker-3");
+    keys(&mut app, "c");
+    let other = app.other.as_deref().expect("the fix's pane");
+    assert_eq!(app.session.actions().len(), 1);
+    assert_eq!(other.actions(), app.session.actions(), "the same fault");
+    app.update(Msg::Seek(-1_000));
+    let other = app.other.as_deref().expect("the fix's pane");
+    assert!(other.actions().is_empty() && app.session.actions().is_empty());
+    assert_eq!(other.world().now().0, 24_000);
 }

@@ -148,7 +148,10 @@ fn arrow(
         Color::White
     };
     Line::from(vec![
-        Span::styled(format!("{time:>9} "), Style::default().fg(Color::DarkGray)),
+        Span::styled(
+            format!("{:>9} ", time.to_string()),
+            Style::default().fg(Color::DarkGray),
+        ),
         Span::styled(
             row.into_iter().collect::<String>(),
             Style::default().fg(color),

@@ -9,6 +9,7 @@ mod partitions;
 
 use crate::app::{App, View};
 use crate::keys::KEYS;
+use crate::session::Session;
 use broker_core::NodeId;
 use ratatui::layout::{Alignment, Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
@@ -51,13 +52,20 @@ pub fn draw(frame: &mut Frame, app: &App) {
         .select(selected)
         .highlight_style(tab_style);
     frame.render_widget(tabs_widget, tabs);
-    let view = if app.presenter {
-        View::Partitions
-    } else {
-        app.view
-    };
-    match view {
-        View::Partitions => partitions::draw(frame, body, app),
+    // Presenter mode changes how views are drawn (double cells, bold captions), never which.
+    match app.view {
+        View::Partitions => match app.other.as_deref() {
+            None => partitions::draw(frame, body, app, &app.session, None),
+            Some(other) => {
+                let [top, bottom] =
+                    Layout::vertical([Constraint::Ratio(1, 2), Constraint::Ratio(1, 2)])
+                        .areas(body);
+                let findings = app.findings.as_deref();
+                let mine = pane_title(&app.session, findings);
+                partitions::draw(frame, top, app, &app.session, Some(mine));
+                partitions::draw(frame, bottom, app, other, Some(pane_title(other, None)));
+            }
+        },
         View::Cluster => cluster::draw(frame, body, app),
         View::Flow => flow::draw(frame, body, app),
         View::Consumers => consumers::draw(frame, body, app),
@@ -70,6 +78,18 @@ pub fn draw(frame: &mut Frame, app: &App) {
     if let Some(line) = app.picker {
         picker(frame, area, line);
     }
+}
+
+/// A `--compare` pane's title: its scenario and its promise light.
+fn pane_title(session: &Session, findings: Option<&[sim::Finding]>) -> Line<'static> {
+    let findings = findings.unwrap_or(session.world().observer().findings());
+    let mut spans = vec![Span::styled(
+        format!(" {} ", session.scenario().name),
+        Style::default().add_modifier(Modifier::BOLD),
+    )];
+    spans.extend(light(findings));
+    spans.push(Span::raw(" "));
+    Line::from(spans)
 }
 
 fn too_small(frame: &mut Frame, area: Rect) {
@@ -100,9 +120,12 @@ fn status_bar(app: &App) -> Paragraph<'static> {
     } else {
         "‖ paused".to_owned()
     };
+    let names = match app.other.as_deref() {
+        Some(other) => format!("{} vs {}", scenario.name, other.scenario().name),
+        None => scenario.name.clone(),
+    };
     let name = format!(
-        " {} │ seed {} │ t={} │ {play} │ ",
-        scenario.name,
+        " {names} │ seed {} │ t={} │ {play} │ ",
         scenario.seed,
         world.now()
     );
@@ -154,6 +177,10 @@ fn lights(app: &App) -> Vec<Span<'static>> {
         .findings
         .as_deref()
         .unwrap_or(world.observer().findings());
+    light(findings)
+}
+
+fn light(findings: &[sim::Finding]) -> Vec<Span<'static>> {
     let broken: Vec<String> = findings
         .iter()
         .filter(|f| f.verdict == Verdict::Violation)
@@ -229,34 +256,48 @@ fn short(help: &str) -> &str {
     help.split_whitespace().next().unwrap_or(help)
 }
 
-/// `?`: every key of the registry.
+/// What the glyphs mean, at the foot of `?`.
+pub const LEGEND: [&str; 3] = [
+    "legend  █ committed  ▒ not yet committed  ★ leader",
+    "        ▸ selected  ✂ truncated (offsets cut)  ✗ dropped",
+    "        ⚡ power lost  ✖ crashed  ‖ paused  ○ not started",
+];
+
+/// `?`: every key of the registry, then the legend.
 fn help(frame: &mut Frame, area: Rect) {
+    const COLUMN: u16 = 56;
     let bold = Style::default().add_modifier(Modifier::BOLD);
     let lines: Vec<Line> = KEYS
         .iter()
         .map(|b| {
             Line::from(vec![
-                Span::styled(format!(" {:>5} ", b.label), bold),
+                Span::styled(format!(" {:>6} ", b.label), bold),
                 Span::raw(b.help),
             ])
         })
         .collect();
-    let columns: usize = if lines.len() as u16 + 2 > area.height {
+    let legend = LEGEND.len() as u16 + 1;
+    let columns: usize = if lines.len() as u16 + 2 + legend > area.height {
         2
     } else {
         1
     };
     let per_column = lines.len().div_ceil(columns);
-    let rect = centered(area, 48 * columns as u16 + 2, per_column as u16 + 2);
+    let width = COLUMN * columns as u16 + 2;
+    let rect = centered(area, width, per_column as u16 + 2 + legend);
     frame.render_widget(Clear, rect);
     let block = Block::bordered().title(" keys (? closes) ");
     let inner = block.inner(rect);
     frame.render_widget(block, rect);
-    let parts =
-        Layout::horizontal(vec![Constraint::Ratio(1, columns as u32); columns]).split(inner);
+    let [keys, foot] =
+        Layout::vertical([Constraint::Min(1), Constraint::Length(legend)]).areas(inner);
+    let parts = Layout::horizontal(vec![Constraint::Ratio(1, columns as u32); columns]).split(keys);
     for (column, chunk) in lines.chunks(per_column).enumerate() {
         frame.render_widget(Paragraph::new(chunk.to_vec()), parts[column]);
     }
+    let mut foot_lines = vec![Line::from("")];
+    foot_lines.extend(LEGEND.iter().map(|l| Line::from(format!(" {l}"))));
+    frame.render_widget(Paragraph::new(foot_lines), foot);
 }
 
 fn picker(frame: &mut Frame, area: Rect, line: usize) {

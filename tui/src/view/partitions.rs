@@ -5,6 +5,7 @@
 
 use super::{epoch_color, node_label, status_glyph};
 use crate::app::App;
+use crate::session::Session;
 use broker_core::{BrokerId, Event, NodeId, Offset, PartitionState, Replica, TopicPartition};
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
@@ -19,11 +20,16 @@ const TRUNCATION_SHOWN_MS: u64 = 3000;
 const LABEL_WIDTH: u16 = 24;
 const FIGURES_WIDTH: u16 = 30;
 
-pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
-    let world = app.session.world();
-    let block = Block::bordered().title(
-        " partitions: replicas (leader first), log by leader epoch, LEO and HW per replica ",
-    );
+/// The view of `session` (the app's own, or the other pane's in `--compare`), titled `title`
+/// when given.
+pub fn draw(frame: &mut Frame, area: Rect, app: &App, session: &Session, title: Option<Line>) {
+    let world = session.world();
+    let title = title.unwrap_or_else(|| {
+        Line::from(
+            " partitions: replicas (leader first), log by leader epoch, LEO and HW per replica ",
+        )
+    });
+    let block = Block::bordered().title(title);
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let cell_width: u16 = if app.presenter { 2 } else { 1 };
@@ -33,7 +39,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         if tp.topic.0.starts_with("__") {
             continue; // internal topics: the consumers view shows the groups they serve
         }
-        partition_lines(app, &tp, &state, cells, cell_width, &mut lines);
+        partition_lines(app, world, &tp, &state, (cells, cell_width), &mut lines);
         if lines.len() as u16 >= inner.height {
             break;
         }
@@ -59,13 +65,12 @@ fn partitions(world: &World) -> Vec<(TopicPartition, PartitionState)> {
 
 fn partition_lines(
     app: &App,
+    world: &World,
     tp: &TopicPartition,
     state: &PartitionState,
-    cells: u64,
-    cell_width: u16,
+    (cells, cell_width): (u64, u16),
     lines: &mut Vec<Line<'static>>,
 ) {
-    let world = app.session.world();
     let leader = state
         .leader
         .map_or("none: offline".to_owned(), |l| format!("broker-{l}"));
@@ -92,7 +97,14 @@ fn partition_lines(
     let first = end.saturating_sub(cells);
     lines.push(ruler(first, end, cell_width));
     for broker in order {
-        lines.push(replica_line(app, tp, state, broker, first, end, cell_width));
+        lines.push(replica_line(
+            app,
+            world,
+            tp,
+            state,
+            broker,
+            (first, end, cell_width),
+        ));
     }
     lines.push(why_line(world, tp, state));
 }
@@ -119,14 +131,12 @@ fn ruler(first: u64, end: u64, cell_width: u16) -> Line<'static> {
 
 fn replica_line(
     app: &App,
+    world: &World,
     tp: &TopicPartition,
     state: &PartitionState,
     broker: BrokerId,
-    first: u64,
-    end: u64,
-    cell_width: u16,
+    (first, end, cell_width): (u64, u64, u16),
 ) -> Line<'static> {
-    let world = app.session.world();
     let id = NodeId::Broker(broker);
     let (glyph, word, color) = status_glyph(world.status(id));
     let role = if state.leader == Some(broker) {
