@@ -25,7 +25,7 @@ pub mod watchdog;
 pub mod world;
 
 pub use budget::{Breach, FaultBudget};
-pub use findings::{check, Finding, Promises, Verdict};
+pub use findings::{check, CommittedCut, Finding, Promises, Verdict};
 pub use kind::FindingKind;
 pub use moment::{Mark, Moment};
 pub use network::NetworkConfig;

@@ -434,15 +434,48 @@ impl App {
         }
     }
 
+    /// `w`: the session as a scenario file in `out_dir`, never over an existing file: the
+    /// first free name of `<scenario>-session.toml`, `<scenario>-session-2.toml`... (the
+    /// scenario's `name` is the file's stem).
     fn write(&mut self) {
-        let scenario = self.session.to_scenario();
-        let path = self.out_dir.join(format!("{}.toml", scenario.name));
-        self.notice = Some(match std::fs::write(&path, scenario.to_toml()) {
-            Ok(()) => format!("wrote {} (kafka-lab run {0} replays it)", path.display()),
-            Err(e) => format!("cannot write {}: {e}", path.display()),
+        let mut scenario = self.session.to_scenario();
+        let base = scenario.name.clone();
+        let free = (1..=WRITE_TRIES).find_map(|n| {
+            let stem = if n == 1 {
+                base.clone()
+            } else {
+                format!("{base}-{n}")
+            };
+            let path = self.out_dir.join(format!("{stem}.toml"));
+            (!path.exists()).then_some((stem, path))
+        });
+        let Some((stem, path)) = free else {
+            self.notice = Some(format!(
+                "not written: {base}.toml to {base}-{WRITE_TRIES}.toml all exist in {}",
+                self.out_dir.display()
+            ));
+            return;
+        };
+        scenario.name = stem;
+        let shown = std::path::absolute(&path).unwrap_or_else(|_| path.clone());
+        let written = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .and_then(|mut f| std::io::Write::write_all(&mut f, scenario.to_toml().as_bytes()));
+        self.notice = Some(match written {
+            Ok(()) => format!(
+                "wrote {} (kafka-lab run {} replays it)",
+                shown.display(),
+                shown.display()
+            ),
+            Err(e) => format!("cannot write {}: {e}", shown.display()),
         });
     }
 }
+
+/// `w` numbers its files up to this before giving up.
+const WRITE_TRIES: u32 = 99;
 
 fn fault(action: FaultAction, target: Option<String>) -> Fault {
     Fault {

@@ -30,15 +30,18 @@ pub fn draw(frame: &mut Frame, app: &App) {
         too_small(frame, area);
         return;
     }
+    let status_lines = status_bar(app, area.width);
+    let mut captions = caption_lines(app, area.width);
+    captions.truncate(6);
     let [status, tabs, body, caption, bar] = Layout::vertical([
-        Constraint::Length(1),
+        Constraint::Length(status_lines.len() as u16),
         Constraint::Length(1),
         Constraint::Min(5),
-        Constraint::Length(2),
+        Constraint::Length((captions.len() as u16).max(1)),
         Constraint::Length(1),
     ])
     .areas(area);
-    frame.render_widget(status_bar(app), status);
+    frame.render_widget(Paragraph::new(status_lines), status);
     let titles: Vec<&str> = [View::Partitions, View::Cluster, View::Flow, View::Consumers]
         .iter()
         .map(|v| v.title())
@@ -70,7 +73,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
         View::Flow => flow::draw(frame, body, app),
         View::Consumers => consumers::draw(frame, body, app),
     }
-    frame.render_widget(caption_line(app), caption);
+    frame.render_widget(Paragraph::new(captions), caption);
     frame.render_widget(key_bar(), bar);
     if app.help {
         help(frame, area);
@@ -110,7 +113,7 @@ fn too_small(frame: &mut Frame, area: Rect) {
 }
 
 /// Scenario, seed, time, play state, configuration badges and guarantee lights.
-fn status_bar(app: &App) -> Paragraph<'static> {
+fn status_bar(app: &App, columns: u16) -> Vec<Line<'static>> {
     let world = app.session.world();
     let scenario = app.session.scenario();
     let play = if app.session.done() {
@@ -136,10 +139,17 @@ fn status_bar(app: &App) -> Paragraph<'static> {
         ),
         Span::raw(name),
     ];
-    // Lights before badges: on a narrow terminal the badges are what gets cut.
-    spans.extend(lights(app));
-    spans.push(Span::raw(format!(" │ {}", badges(app))));
-    Paragraph::new(Line::from(spans))
+    // Lights before badges; when the line does not fit (80 columns), they go on a second
+    // line, so that `acks` is never cut.
+    let mut second = lights(app);
+    second.push(Span::raw(format!(" │ {}", badges(app))));
+    let width = |spans: &[Span]| spans.iter().map(|s| s.width()).sum::<usize>();
+    if width(&spans) + width(&second) <= usize::from(columns) {
+        spans.extend(second);
+        return vec![Line::from(spans)];
+    }
+    second.insert(0, Span::raw(" "));
+    vec![Line::from(spans), Line::from(second)]
 }
 
 /// Any historical protocol the scenario runs under, then `RF=3 min.isr=2 acks=all`.
@@ -208,7 +218,7 @@ fn light(findings: &[sim::Finding]) -> Vec<Span<'static>> {
 }
 
 /// The scenario's caption for now, or what just happened.
-fn caption_line(app: &App) -> Paragraph<'static> {
+fn caption_lines(app: &App, columns: u16) -> Vec<Line<'static>> {
     let now = app.session.world().now().0;
     let caption = app
         .session
@@ -226,16 +236,44 @@ fn caption_line(app: &App) -> Paragraph<'static> {
     } else {
         Style::default().fg(Color::Cyan)
     };
+    // Wrapped here, so that the layout gives the caption and the notice each the lines they
+    // need: a notice (`w`'s confirmation) is never hidden under a long caption.
     if let Some(text) = caption {
-        lines.push(Line::from(Span::styled(format!("▌ {text}"), style)));
+        for line in wrap(&format!("▌ {text}"), columns) {
+            lines.push(Line::from(Span::styled(line, style)));
+        }
     }
     if let Some(notice) = &app.notice {
-        lines.push(Line::from(Span::styled(
-            format!("» {notice}"),
-            Style::default().fg(Color::Yellow),
-        )));
+        for line in wrap(&format!("» {notice}"), columns) {
+            lines.push(Line::from(Span::styled(
+                line,
+                Style::default().fg(Color::Yellow),
+            )));
+        }
     }
-    Paragraph::new(lines).wrap(Wrap { trim: true })
+    lines
+}
+
+/// Words into lines of at most `columns` characters (a word longer than that is cut).
+fn wrap(text: &str, columns: u16) -> Vec<String> {
+    let columns = usize::from(columns.max(8));
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        let word: String = word.chars().take(columns).collect();
+        let len = line.chars().count();
+        if len > 0 && len + 1 + word.chars().count() > columns {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(&word);
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
 }
 
 /// The bottom bar: the registry's main keys.

@@ -6,7 +6,10 @@
 use super::{epoch_color, node_label, status_glyph};
 use crate::app::App;
 use crate::session::Session;
-use broker_core::{BrokerId, Event, NodeId, Offset, PartitionState, Replica, TopicPartition};
+use broker_core::{
+    BrokerId, DiskEntry, Event, FileName, NodeId, Offset, PartitionState, RecordBatch, Replica,
+    TopicPartition,
+};
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
@@ -18,7 +21,7 @@ use sim::{Status, TraceKind, World};
 const TRUNCATION_SHOWN_MS: u64 = 3000;
 /// Room for the label on the left and the figures on the right of each row.
 const LABEL_WIDTH: u16 = 24;
-const FIGURES_WIDTH: u16 = 30;
+const FIGURES_WIDTH: u16 = 34;
 
 /// The view of `session` (the app's own, or the other pane's in `--compare`), titled `title`
 /// when given.
@@ -86,15 +89,17 @@ fn partition_lines(
         )),
         Span::styled(elr_label(state), Style::default().fg(Color::Yellow)),
     ]));
+    if let Some(banner) = loss_banner(world, tp) {
+        lines.push(Line::from(vec![Span::raw("  "), banner]));
+    }
     let mut order = state.replicas.clone();
     order.sort_by_key(|b| Some(*b) != state.leader);
     let end = order
         .iter()
-        .filter_map(|b| replica(world, *b, tp))
-        .map(|r| r.log.log_end_offset().0)
+        .map(|b| log_end(world, *b, tp))
         .max()
         .unwrap_or(0);
-    let first = end.saturating_sub(cells);
+    let (first, end) = window(world, tp, end, cells);
     lines.push(ruler(first, end, cell_width));
     for broker in order {
         lines.push(replica_line(
@@ -111,6 +116,79 @@ fn partition_lines(
 
 fn replica<'w>(world: &'w World, broker: BrokerId, tp: &TopicPartition) -> Option<&'w Replica> {
     world.broker(broker)?.replicas().get(tp)
+}
+
+/// A replica's log end: the running broker's, or what a stopped broker's disk kept.
+fn log_end(world: &World, broker: BrokerId, tp: &TopicPartition) -> u64 {
+    match replica(world, broker, tp) {
+        Some(r) => r.log.log_end_offset().0,
+        None => disk_batches(world, broker, tp)
+            .last()
+            .map_or(0, |b| b.next_offset().0),
+    }
+}
+
+/// The batches of a partition's log on a broker's disk (what a restart would recover from).
+fn disk_batches(world: &World, broker: BrokerId, tp: &TopicPartition) -> Vec<RecordBatch> {
+    let image = world.disk(NodeId::Broker(broker)).image();
+    let Some(entries) = image.files.get(&FileName::Log(tp.clone())) else {
+        return Vec::new();
+    };
+    entries
+        .iter()
+        .filter_map(|e| match e {
+            DiskEntry::Batch(b) => Some(b.clone()),
+            DiskEntry::Metadata(..) => None,
+        })
+        .collect()
+}
+
+/// How long after committed records were cut the strip keeps them in view (simulated ms).
+const CUT_FOCUS_MS: u64 = 5000;
+
+/// The offsets the strip shows: the newest `cells`, unless committed records of this
+/// partition were cut in the last few seconds: then the strip scrolls back to show the cut.
+fn window(world: &World, tp: &TopicPartition, end: u64, cells: u64) -> (u64, u64) {
+    let since = world.now().0.saturating_sub(CUT_FOCUS_MS);
+    let cut = world
+        .observer()
+        .committed_cuts()
+        .iter()
+        .rev()
+        .take_while(|c| c.time.0 >= since)
+        .find(|c| &c.tp == tp);
+    let end = cut.map_or(end, |c| end.max(c.gone.1 .0));
+    let newest = end.saturating_sub(cells);
+    match cut {
+        Some(c) if c.gone.0 .0 < newest => {
+            let first = c.gone.0 .0.saturating_sub(cells / 4);
+            (first, (first + cells).min(end))
+        }
+        _ => (newest, end),
+    }
+}
+
+/// `⚠ 5 committed records lost (offsets 499..504) at 24.020s`, once the cluster lost some
+/// (the observer's `hw-regressed`, at the instant a leader lacked them).
+fn loss_banner(world: &World, tp: &TopicPartition) -> Option<Span<'static>> {
+    let lost: Vec<&sim::CommittedCut> = world
+        .observer()
+        .committed_cuts()
+        .iter()
+        .filter(|c| c.lost && &c.tp == tp)
+        .collect();
+    let last = lost.last()?;
+    let count: u64 = lost.iter().map(|c| c.count()).sum();
+    Some(Span::styled(
+        format!(
+            "  ⚠ {count} committed records lost (offsets {}..{}) at {} ",
+            last.gone.0, last.gone.1, last.time
+        ),
+        Style::default()
+            .fg(Color::White)
+            .bg(Color::Red)
+            .add_modifier(Modifier::BOLD),
+    ))
 }
 
 /// Offset ticks above the cells.
@@ -154,13 +232,29 @@ fn replica_line(
         " ".repeat((LABEL_WIDTH as usize).saturating_sub(width)),
     ));
     let Some(r) = replica(world, broker, tp) else {
+        // A stopped broker: what its disk kept, dimmed.
+        let batches = disk_batches(world, broker, tp);
+        let dim = dim_cells(&batches, first, end, cell_width);
+        let kept = batches.last().map_or(0, |b| b.next_offset().0);
+        spans.extend(dim);
         spans.push(Span::styled(
-            format!("({word}: no replica state)"),
+            format!("  {word}; on disk to {kept}"),
             Style::default().fg(Color::DarkGray),
         ));
         return Line::from(spans);
     };
-    spans.extend(cells(r, first, end, cell_width));
+    let cut = committed_cut(world, broker, tp);
+    spans.extend(cells(r, first, end, cell_width, cut.map(|c| c.gone)));
+    if let Some(c) = cut {
+        // Before the figures, so that a narrow terminal does not cut it.
+        spans.push(Span::styled(
+            format!(" ✂{} committed", c.count()),
+            Style::default()
+                .fg(Color::White)
+                .bg(Color::Red)
+                .add_modifier(Modifier::BOLD),
+        ));
+    }
     let in_isr = state.isr.contains(&broker);
     let badge = if in_isr {
         Span::styled(" ISR ", Style::default().fg(Color::Black).bg(Color::Green))
@@ -183,17 +277,55 @@ fn replica_line(
         r.log.high_watermark().0
     )));
     spans.push(badge);
-    if let Some((from, to)) = recent_truncation(world, broker, tp) {
-        spans.push(Span::styled(
-            format!(" ✂ {from}→{to}"),
-            Style::default().fg(Color::LightRed),
-        ));
+    if cut.is_none() {
+        if let Some((from, to)) = recent_truncation(world, broker, tp) {
+            spans.push(Span::styled(
+                format!(" ✂ {from}→{to}"),
+                Style::default().fg(Color::LightRed),
+            ));
+        }
     }
     Line::from(spans)
 }
 
-/// The log's cells from `first` to `end`: colour by epoch, █ below this replica's HW, ▒ above.
-fn cells(r: &Replica, first: u64, end: u64, cell_width: u16) -> Vec<Span<'static>> {
+/// The latest committed records cut from this replica's log, if its log has not grown back
+/// over them.
+fn committed_cut<'w>(
+    world: &'w World,
+    broker: BrokerId,
+    tp: &TopicPartition,
+) -> Option<&'w sim::CommittedCut> {
+    let cut = world
+        .observer()
+        .committed_cuts()
+        .iter()
+        .rev()
+        .find(|c| c.broker == broker && &c.tp == tp && !c.lost)?;
+    (log_end(world, broker, tp) < cut.gone.1 .0).then_some(cut)
+}
+
+/// A stopped broker's log from its disk: ░ in grey.
+fn dim_cells(batches: &[RecordBatch], first: u64, end: u64, cell_width: u16) -> Vec<Span<'static>> {
+    let mut text = String::new();
+    for offset in first..end {
+        let on_disk = batches
+            .iter()
+            .any(|b| b.base_offset.0 <= offset && offset < b.next_offset().0);
+        let glyph = if on_disk { "░" } else { " " };
+        text.push_str(&glyph.repeat(cell_width as usize));
+    }
+    vec![Span::styled(text, Style::default().fg(Color::DarkGray))]
+}
+
+/// The log's cells from `first` to `end`: colour by epoch, █ below this replica's HW, ▒ above,
+/// ✂ where committed records were cut from it.
+fn cells(
+    r: &Replica,
+    first: u64,
+    end: u64,
+    cell_width: u16,
+    cut: Option<(Offset, Offset)>,
+) -> Vec<Span<'static>> {
     let hw = r.log.high_watermark().0;
     let mut epochs: Vec<Option<u32>> = vec![None; (end - first) as usize];
     for batch in r.log.batches().rev() {
@@ -212,6 +344,10 @@ fn cells(r: &Replica, first: u64, end: u64, cell_width: u16) -> Vec<Span<'static
             Some(e) => Span::styled(
                 glyph.repeat(cell_width as usize),
                 Style::default().fg(epoch_color(e)),
+            ),
+            None if cut.is_some_and(|(a, b)| a.0 <= offset && offset < b.0) => Span::styled(
+                "✂".repeat(cell_width as usize),
+                Style::default().fg(Color::Red),
             ),
             None => Span::raw(" ".repeat(cell_width as usize)),
         };
