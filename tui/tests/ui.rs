@@ -692,3 +692,20 @@ fn w_numbers_its_files_and_its_confirmation_is_visible_under_a_long_caption() {
     );
     std::fs::remove_dir_all(dir).ok();
 }
+
+/// Issue 15, smaller items: no blank panel at t=0, and at 80×24 the cluster view cuts no word.
+#[test]
+fn t0_says_the_cluster_is_starting_and_the_cluster_view_fits_80_columns() {
+    let mut app = app("leader-failover");
+    let text = screen(&app, 80, 24);
+    assert!(text.contains("the cluster is starting"), "{text}");
+    app.update(Msg::Seek(5_000));
+    keys(&mut app, "2");
+    let text = screen(&app, 80, 24);
+    assert!(
+        text.contains("controller: metadata log, elections, ISR changes"),
+        "{text}"
+    );
+    assert!(text.contains("leads 1, under-replicated 0"), "{text}");
+    insta::assert_snapshot!("leader_failover_cluster_5s_80x24", text);
+}

@@ -47,6 +47,24 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, session: &Session, title: 
             break;
         }
     }
+    if lines.is_empty() {
+        // t=0: no partition exists until the controller has elected its first leaders.
+        lines.push(Line::from(Span::styled(
+            format!(
+                "At {} the cluster is starting: the brokers register with the controller, \
+                 which then creates the topics and elects their first leaders.",
+                world.now()
+            ),
+            Style::default().fg(Color::Gray),
+        )));
+        lines.push(Line::from(Span::styled(
+            "space plays, . steps one event, n jumps to the next notable moment.",
+            Style::default().fg(Color::Gray),
+        )));
+        let wrapped = Paragraph::new(lines).wrap(ratatui::widgets::Wrap { trim: true });
+        frame.render_widget(wrapped, inner);
+        return;
+    }
     frame.render_widget(Paragraph::new(lines), inner);
 }
 
@@ -454,12 +472,24 @@ fn why_line(world: &World, tp: &TopicPartition, state: &PartitionState) -> Line<
             ids(&r.isr),
             r.effective_min_isr()
         )
+    } else if r.leading.is_none() {
+        format!(
+            "   why: HW {} stays until broker-{} learns it leads (the controller's decision is on its way)",
+            hw.0, leader.0
+        )
+    } else if r.log.written_end() <= hw {
+        format!(
+            "   why: HW {} waits for the leader's own disk (records up to {} not yet written)",
+            hw.0, leo.0
+        )
     } else {
+        // The followers the leader counts (`Partition.maybeIncrementLeaderHW`: the maximal
+        // ISR) that have not fetched up to its end.
         let laggards: Vec<String> = r
             .leading
             .iter()
             .flat_map(|l| l.followers.iter())
-            .filter(|(b, f)| r.isr.contains(b) && f.log_end_offset.is_none_or(|o| o < leo))
+            .filter(|(b, f)| r.in_maximal_isr(**b) && f.log_end_offset.is_none_or(|o| o < leo))
             .map(|(b, f)| {
                 let at = f
                     .log_end_offset
@@ -467,7 +497,14 @@ fn why_line(world: &World, tp: &TopicPartition, state: &PartitionState) -> Line<
                 format!("broker-{b} (in ISR, fetched up to {at})")
             })
             .collect();
-        format!("   why: HW {} held back by {}", hw.0, laggards.join(", "))
+        if laggards.is_empty() {
+            format!(
+                "   why: HW {} < LEO {}: every ISR member has fetched; it moves at their next fetch",
+                hw.0, leo.0
+            )
+        } else {
+            format!("   why: HW {} held back by {}", hw.0, laggards.join(", "))
+        }
     };
     Line::from(Span::styled(text, style))
 }
