@@ -74,6 +74,10 @@ pub enum Msg {
     Fault(FaultKey),
     /// Put back the faults a rewind took back (while the future is still the same).
     Redo,
+    /// Open or close the record inspector.
+    Inspect,
+    /// Move the inspector's offset.
+    Cursor(i64),
     /// Write the session as a scenario file.
     Write,
     /// Open or close the scenario picker.
@@ -119,6 +123,8 @@ pub struct App {
     pub quit: bool,
     /// The final checks, once the run is over (they need the whole run).
     pub findings: Option<Vec<sim::Finding>>,
+    /// The record inspector, open at this offset.
+    pub inspect: Option<u64>,
     /// `--compare`: the other scenario (a bug's fix, say), on the same clock: every key that
     /// moves time or injects a fault drives both.
     pub other: Option<Box<Session>>,
@@ -141,6 +147,7 @@ impl App {
             out_dir: PathBuf::from("."),
             quit: false,
             findings: None,
+            inspect: None,
             other: None,
         })
     }
@@ -168,6 +175,23 @@ impl App {
     pub fn selected_node(&self) -> NodeId {
         let nodes = self.nodes();
         nodes[self.selected.min(nodes.len() - 1)]
+    }
+
+    /// The newest offset of the first partition on its leader (where the inspector opens).
+    fn newest_offset(&self) -> u64 {
+        let world = self.session.world();
+        let Some(image) = world.controller().map(|c| c.metadata()) else {
+            return 0;
+        };
+        image
+            .partitions
+            .iter()
+            .filter(|(tp, _)| !tp.topic.0.starts_with("__"))
+            .find_map(|(tp, s)| {
+                let replica = world.broker(s.leader?)?.replicas().get(tp)?;
+                Some(replica.log.log_end_offset().0.saturating_sub(1))
+            })
+            .unwrap_or(0)
     }
 
     /// Simulated ms per wall ms.
@@ -211,6 +235,18 @@ impl App {
             Msg::Mark => self.marked = Some(self.selected_node()),
             Msg::Fault(key) => self.fault(key),
             Msg::Redo => self.redo(),
+            Msg::Inspect => {
+                self.inspect = match self.inspect {
+                    Some(_) => None,
+                    None => Some(self.newest_offset()),
+                };
+                self.view = View::Partitions;
+            }
+            Msg::Cursor(delta) => {
+                if let Some(offset) = self.inspect {
+                    self.inspect = Some(offset.saturating_add_signed(delta));
+                }
+            }
             Msg::Write => self.write(),
             Msg::Picker => self.toggle_picker(),
             Msg::Presenter => self.presenter = !self.presenter,

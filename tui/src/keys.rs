@@ -206,6 +206,27 @@ pub const KEYS: &[Binding] = &[
         false,
     ),
     bind(
+        KeyCode::Char('v'),
+        "v",
+        "record inspector: key, value, epoch, producer",
+        Msg::Inspect,
+        false,
+    ),
+    bind(
+        KeyCode::Char('<'),
+        "<",
+        "inspector: previous offset",
+        Msg::Cursor(-1),
+        false,
+    ),
+    bind(
+        KeyCode::Char('>'),
+        ">",
+        "inspector: next offset",
+        Msg::Cursor(1),
+        false,
+    ),
+    bind(
         KeyCode::Char('R'),
         "R",
         "redo the faults a rewind took back",

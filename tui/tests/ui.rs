@@ -709,3 +709,26 @@ fn t0_says_the_cluster_is_starting_and_the_cluster_view_fits_80_columns() {
     assert!(text.contains("leads 1, under-replicated 0"), "{text}");
     insta::assert_snapshot!("leader_failover_cluster_5s_80x24", text);
 }
+
+/// Issue 15: the record inspector (`v`) shows a record's key, value, leader epoch and producer;
+/// in anatomy-keys-and-partitions the keyed producer's keys (`k0`…) are on screen.
+#[test]
+fn the_record_inspector_shows_key_value_epoch_and_producer() {
+    let mut app = app("anatomy-keys-and-partitions");
+    app.update(Msg::Seek(5_000));
+    keys(&mut app, "v");
+    let offset = app.inspect.expect("open");
+    let text = screen(&app, 120, 40);
+    assert!(
+        text.contains(&format!("record inspector: offset {offset}")),
+        "{text}"
+    );
+    let keyed = (0..4).any(|k| text.contains(&format!("key k{k}  value \"keyed:")));
+    assert!(keyed, "a key k0..k3 and its value on screen: {text}");
+    assert!(text.contains("leader epoch 0"), "{text}");
+    keys(&mut app, "<");
+    assert_eq!(app.inspect, Some(offset - 1));
+    insta::assert_snapshot!("anatomy_inspector_5s_120x40", screen(&app, 120, 40));
+    keys(&mut app, "v");
+    assert_eq!(app.inspect, None);
+}

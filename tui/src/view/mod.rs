@@ -5,6 +5,7 @@
 mod cluster;
 mod consumers;
 mod flow;
+mod inspector;
 mod partitions;
 
 use crate::app::{App, View};

@@ -38,10 +38,27 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, session: &Session, title: 
     let cell_width: u16 = if app.presenter { 2 } else { 1 };
     let cells = (inner.width.saturating_sub(LABEL_WIDTH + FIGURES_WIDTH) / cell_width) as u64;
     let mut lines = Vec::new();
-    for (tp, state) in partitions(world) {
-        if tp.topic.0.starts_with("__") {
-            continue; // internal topics: the consumers view shows the groups they serve
-        }
+    // Internal topics: the consumers view shows the groups they serve.
+    let shown: Vec<(TopicPartition, PartitionState)> = partitions(world)
+        .into_iter()
+        .filter(|(tp, _)| !tp.topic.0.starts_with("__"))
+        .collect();
+    let inspector = app
+        .inspect
+        .map(|offset| super::inspector::lines(app, world, &shown, offset))
+        .unwrap_or_default();
+    let inner = if inspector.is_empty() {
+        inner
+    } else {
+        let [rows, foot] = ratatui::layout::Layout::vertical([
+            ratatui::layout::Constraint::Min(1),
+            ratatui::layout::Constraint::Length(inspector.len() as u16),
+        ])
+        .areas(inner);
+        frame.render_widget(Paragraph::new(inspector), foot);
+        rows
+    };
+    for (tp, state) in shown {
         partition_lines(app, world, &tp, &state, (cells, cell_width), &mut lines);
         if lines.len() as u16 >= inner.height {
             break;
@@ -118,7 +135,7 @@ fn partition_lines(
         .max()
         .unwrap_or(0);
     let (first, end) = window(world, tp, end, cells);
-    lines.push(ruler(first, end, cell_width));
+    lines.push(ruler(first, end, cell_width, app.inspect));
     for broker in order {
         lines.push(replica_line(
             app,
@@ -209,8 +226,8 @@ fn loss_banner(world: &World, tp: &TopicPartition) -> Option<Span<'static>> {
     ))
 }
 
-/// Offset ticks above the cells.
-fn ruler(first: u64, end: u64, cell_width: u16) -> Line<'static> {
+/// Offset ticks above the cells, and ▾ over the inspector's offset.
+fn ruler(first: u64, end: u64, cell_width: u16, cursor: Option<u64>) -> Line<'static> {
     let mut text = " ".repeat(LABEL_WIDTH as usize);
     let mut col = 0usize;
     for offset in first..end.max(first + 1) {
@@ -221,6 +238,13 @@ fn ruler(first: u64, end: u64, cell_width: u16) -> Line<'static> {
             col = here + label.len();
             text.push_str(&label);
         }
+    }
+    if let Some(at) = cursor.filter(|o| (first..end).contains(o)) {
+        let column = LABEL_WIDTH as usize + (at - first) as usize * cell_width as usize;
+        let mut chars: Vec<char> = text.chars().collect();
+        chars.resize(chars.len().max(column + 1), ' ');
+        chars[column] = '▾';
+        text = chars.into_iter().collect();
     }
     Line::from(Span::styled(text, Style::default().fg(Color::DarkGray)))
 }
