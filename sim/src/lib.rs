@@ -19,6 +19,7 @@ pub mod network;
 pub mod node;
 pub mod rng;
 pub mod spec;
+pub mod story;
 pub mod summary;
 pub mod trace;
 pub mod watchdog;

@@ -76,6 +76,8 @@ pub enum Msg {
     Redo,
     /// Open or close the record inspector.
     Inspect,
+    /// Open or close the "what just happened" panel.
+    Explain,
     /// Move the inspector's offset.
     Cursor(i64),
     /// Write the session as a scenario file.
@@ -125,6 +127,8 @@ pub struct App {
     pub findings: Option<Vec<sim::Finding>>,
     /// The record inspector, open at this offset.
     pub inspect: Option<u64>,
+    /// The "what just happened" panel shown.
+    pub explain: bool,
     /// `--compare`: the other scenario (a bug's fix, say), on the same clock: every key that
     /// moves time or injects a fault drives both.
     pub other: Option<Box<Session>>,
@@ -148,6 +152,7 @@ impl App {
             quit: false,
             findings: None,
             inspect: None,
+            explain: false,
             other: None,
         })
     }
@@ -240,6 +245,10 @@ impl App {
                     Some(_) => None,
                     None => Some(self.newest_offset()),
                 };
+                self.view = View::Partitions;
+            }
+            Msg::Explain => {
+                self.explain = !self.explain;
                 self.view = View::Partitions;
             }
             Msg::Cursor(delta) => {

@@ -206,6 +206,13 @@ pub const KEYS: &[Binding] = &[
         false,
     ),
     bind(
+        KeyCode::Char('e'),
+        "e",
+        "what just happened (selected broker's partition)",
+        Msg::Explain,
+        false,
+    ),
+    bind(
         KeyCode::Char('v'),
         "v",
         "record inspector: key, value, epoch, producer",

@@ -732,3 +732,29 @@ fn the_record_inspector_shows_key_value_epoch_and_producer() {
     keys(&mut app, "v");
     assert_eq!(app.inspect, None);
 }
+
+/// Issue 15: `e` tells what just happened to the partition, in `run --explain`'s words: after
+/// leader-failover's election, the crash (✖, not ⚡: not a power failure) and the new leader.
+#[test]
+fn e_tells_what_just_happened_to_the_partition() {
+    let mut app = app("leader-failover");
+    app.update(Msg::Seek(16_000));
+    keys(&mut app, "e");
+    let text = screen(&app, 120, 40);
+    assert!(
+        text.contains("what just happened to orders-0: leader broker-2, epoch 1"),
+        "{text}"
+    );
+    assert!(text.contains("✖ crash broker-1"), "{text}");
+    assert!(
+        text.contains("broker-2 elected in epoch 1, ISR [2,3]"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("⚡"),
+        "⚡ is for power failures only: {text}"
+    );
+    insta::assert_snapshot!("leader_failover_explain_16s_120x40", text);
+    keys(&mut app, "e");
+    assert!(!screen(&app, 120, 40).contains("what just happened"));
+}

@@ -7,6 +7,7 @@ mod consumers;
 mod flow;
 mod inspector;
 mod partitions;
+mod story;
 
 use crate::app::{App, View};
 use crate::keys::KEYS;

@@ -43,10 +43,15 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, session: &Session, title: 
         .into_iter()
         .filter(|(tp, _)| !tp.topic.0.starts_with("__"))
         .collect();
-    let inspector = app
+    let mut inspector = app
         .inspect
         .map(|offset| super::inspector::lines(app, world, &shown, offset))
         .unwrap_or_default();
+    if app.explain {
+        if let Some((tp, state)) = super::story::partition(app, &shown) {
+            inspector.extend(super::story::lines(world, &tp, &state));
+        }
+    }
     let inner = if inspector.is_empty() {
         inner
     } else {
