@@ -5,7 +5,7 @@
 use crate::jump::{self, Jump, Stop};
 use crate::keys::FaultKey;
 use crate::session::Session;
-use broker_core::{NodeId, Time};
+use broker_core::{NodeId, Offset, Time, TopicPartition};
 use crossterm::event::KeyEvent;
 use scenarios::{Fault, FaultAction, Scenario};
 use sim::Status;
@@ -78,6 +78,8 @@ pub enum Msg {
     Inspect,
     /// Open or close the "what just happened" panel.
     Explain,
+    /// Follow the inspected record to its next step (leader, followers, HW, ack).
+    Follow,
     /// Move the inspector's offset.
     Cursor(i64),
     /// Write the session as a scenario file.
@@ -182,6 +184,49 @@ impl App {
         nodes[self.selected.min(nodes.len() - 1)]
     }
 
+    /// `j`: jump to the next step of the inspected record, on the selected broker's partition.
+    fn follow_record(&mut self) {
+        let Some(offset) = self.inspect else {
+            self.notice = Some("open the record inspector (v) first: j follows its record".into());
+            return;
+        };
+        let Some(tp) = self.followed_partition() else {
+            self.notice = Some("no partition yet".into());
+            return;
+        };
+        let offset = Offset(offset);
+        self.notice = Some(
+            match crate::journey::plan(self.session.world(), &tp, offset) {
+                Ok((events, what)) => {
+                    while self.session.world().events() < events && self.session.step() {}
+                    format!(
+                        "{tp} offset {offset}: {what} at {}",
+                        self.session.world().now()
+                    )
+                }
+                Err(why) => why,
+            },
+        );
+    }
+
+    /// The partition the inspector's `j` and `e` are about: the first the selected broker
+    /// holds, else the first (internal topics aside).
+    pub fn followed_partition(&self) -> Option<TopicPartition> {
+        let image = self.session.world().controller()?.metadata();
+        let mut shown = image
+            .partitions
+            .iter()
+            .filter(|(tp, _)| !tp.topic.0.starts_with("__"));
+        let first = shown.clone().next().map(|(tp, _)| tp.clone());
+        let held = match self.selected_node() {
+            NodeId::Broker(b) => shown
+                .find(|(_, s)| s.replicas.contains(&b))
+                .map(|(tp, _)| tp.clone()),
+            _ => None,
+        };
+        held.or(first)
+    }
+
     /// The newest offset of the first partition on its leader (where the inspector opens).
     fn newest_offset(&self) -> u64 {
         let world = self.session.world();
@@ -247,6 +292,7 @@ impl App {
                 };
                 self.view = View::Partitions;
             }
+            Msg::Follow => self.follow_record(),
             Msg::Explain => {
                 self.explain = !self.explain;
                 self.view = View::Partitions;

@@ -234,6 +234,13 @@ pub const KEYS: &[Binding] = &[
         false,
     ),
     bind(
+        KeyCode::Char('j'),
+        "j",
+        "follow the inspected record: next step",
+        Msg::Follow,
+        false,
+    ),
+    bind(
         KeyCode::Char('R'),
         "R",
         "redo the faults a rewind took back",

@@ -758,3 +758,43 @@ fn e_tells_what_just_happened_to_the_partition() {
     keys(&mut app, "e");
     assert!(!screen(&app, 120, 40).contains("what just happened"));
 }
+
+/// Issue 15: step through a message. The inspector on the next offset to be written, then `j`:
+/// appended on the leader, fetched by each follower, committed, acknowledged, each a jump.
+#[test]
+fn j_follows_a_record_from_the_leader_to_its_acknowledgement() {
+    let mut app = app("leader-failover");
+    app.update(Msg::Seek(5_000));
+    keys(&mut app, "v>");
+    let mut told = Vec::new();
+    let mut last = app.session.world().now();
+    for _ in 0..6 {
+        keys(&mut app, "j");
+        let notice = app.notice.clone().unwrap_or_default();
+        if notice.contains("reached every step") {
+            break;
+        }
+        let now = app.session.world().now();
+        assert!(now > last, "each step is a jump forward: {notice}");
+        last = now;
+        told.push(notice);
+    }
+    let all = told.join("\n");
+    let at = |words: &str| {
+        all.find(words)
+            .unwrap_or_else(|| panic!("{words:?} in {all}"))
+    };
+    assert!(
+        at("appended on the leader, broker-1") < at("the HW passed it"),
+        "{all}"
+    );
+    assert!(at("fetched by broker-2") < at("the HW passed it"), "{all}");
+    assert!(
+        at("fetched by broker-3") < at("the HW passed it"),
+        "acks=all: {all}"
+    );
+    assert!(
+        at("the HW passed it") <= at("acknowledged to its producer"),
+        "{all}"
+    );
+}
