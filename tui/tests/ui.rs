@@ -268,6 +268,12 @@ fn help_lists_every_key_of_the_registry_and_the_bar_a_subset() {
     for binding in tui::keys::KEYS {
         assert!(text.contains(binding.help), "help lacks {}", binding.help);
     }
+    let small = screen(&app, 80, 24);
+    assert!(
+        small.contains("ctrl-c quit at once"),
+        "the last key fits at 80×24: {small}"
+    );
+    assert!(small.contains("legend █"), "and the legend: {small}");
     keys(&mut app, "?");
     let text = screen(&app, 120, 40);
     assert!(

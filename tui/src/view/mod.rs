@@ -297,10 +297,9 @@ fn short(help: &str) -> &str {
 }
 
 /// What the glyphs mean, at the foot of `?`.
-pub const LEGEND: [&str; 3] = [
-    "legend  █ committed  ▒ not yet committed  ★ leader",
-    "        ▸ selected  ✂ truncated (offsets cut)  ✗ dropped",
-    "        ⚡ power lost  ✖ crashed  ‖ paused  ○ not started",
+pub const LEGEND: [&str; 2] = [
+    "legend █ committed  ▒ not yet committed  ★ leader  ▸ selected  ✂ truncated",
+    "       ⚡ power lost  ✖ crashed  ‖ paused  ○ not started  ✗ dropped",
 ];
 
 /// `?`: every key of the registry, then the legend.
@@ -316,14 +315,14 @@ fn help(frame: &mut Frame, area: Rect) {
             ])
         })
         .collect();
-    let legend = LEGEND.len() as u16 + 1;
+    let legend = LEGEND.len() as u16;
     let columns: usize = if lines.len() as u16 + 2 + legend > area.height {
         2
     } else {
         1
     };
     let per_column = lines.len().div_ceil(columns);
-    let width = COLUMN * columns as u16 + 2;
+    let width = (COLUMN * columns as u16).max(LEGEND[0].chars().count() as u16 + 2) + 2;
     let rect = centered(area, width, per_column as u16 + 2 + legend);
     frame.render_widget(Clear, rect);
     let block = Block::bordered().title(" keys (? closes) ");
@@ -335,8 +334,7 @@ fn help(frame: &mut Frame, area: Rect) {
     for (column, chunk) in lines.chunks(per_column).enumerate() {
         frame.render_widget(Paragraph::new(chunk.to_vec()), parts[column]);
     }
-    let mut foot_lines = vec![Line::from("")];
-    foot_lines.extend(LEGEND.iter().map(|l| Line::from(format!(" {l}"))));
+    let foot_lines: Vec<Line> = LEGEND.iter().map(|l| Line::from(format!(" {l}"))).collect();
     frame.render_widget(Paragraph::new(foot_lines), foot);
 }
 
