@@ -572,6 +572,17 @@ fn the_flow_view_shows_the_keys_a_produce_carries() {
         "and an unkeyed one: {text}"
     );
     insta::assert_snapshot!("anatomy_flow_keys_3s_120x40", text);
+    // At 80×24, fewer rows: step until the next keyed Produce is sent (10 a second).
+    let keyed = |text: &str| (0..4).any(|k| text.contains(&format!("k{k} → orders-")));
+    let shown = (0..400).any(|_| {
+        app.update(Msg::Step);
+        keyed(&screen(&app, 80, 24))
+    });
+    assert!(
+        shown,
+        "at 80×24 too, without the API name: {}",
+        screen(&app, 80, 24)
+    );
 }
 
 /// Issue 15: `tui --compare BUG FIX` shows both in two panes on one clock; a key drives both.

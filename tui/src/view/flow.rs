@@ -80,11 +80,17 @@ fn header(app: &App, nodes: &[NodeId], lane_width: usize) -> Line<'static> {
 
 /// What an arrow says: the API, and for a Produce the keys and partition it carries
 /// (`Produce k3 → orders-1`, read from the summary's first words, see `sim::summary::keys`).
-pub fn label(api: &str, summary: &str) -> String {
+/// Longest first: the arrow shows the first that fits (`k3 → orders-1` on a narrow terminal).
+pub fn label(api: &str, summary: &str) -> Vec<String> {
     let words: Vec<&str> = summary.split_whitespace().take(3).collect();
     match words.as_slice() {
-        [tp, "key", keys] if api == "Produce" => format!("{api} {keys} → {tp}"),
-        _ => api.to_owned(),
+        [tp, "key", keys] if api == "Produce" => vec![
+            format!("{api} {keys} → {tp}"),
+            format!("{keys} → {tp}"),
+            format!("{keys}→{tp}"),
+            keys.to_string(),
+        ],
+        _ => vec![api.to_owned()],
     }
 }
 
@@ -101,7 +107,7 @@ fn arrow(
     time: Time,
     (from, to): (usize, usize),
     lanes: Lanes,
-    label: &str,
+    labels: &[String],
     dropped: bool,
 ) -> Line<'static> {
     let width = lanes.count * lanes.width;
@@ -128,6 +134,9 @@ fn arrow(
     row[head_at.min(width - 1)] = head;
     // Room strictly between the two ends (the head and the tail's first dash).
     let room = b.saturating_sub(a + 4);
+    let fits = |l: &&String| l.chars().count() + 2 <= room;
+    let label = labels.iter().find(fits).or(labels.first());
+    let label = label.map_or("", |l| l.as_str());
     let mut text: Vec<char> = format!(" {label} ").chars().collect();
     if text.len() > room {
         text.truncate(room.saturating_sub(2));
@@ -165,24 +174,18 @@ mod tests {
 
     #[test]
     fn a_produce_label_names_its_keys_and_partition_and_others_their_api() {
-        assert_eq!(
-            label("Produce", "orders-1 key k3 acks=all 1 record(s)"),
-            "Produce k3 → orders-1"
-        );
-        assert_eq!(label("Fetch", "replica 2 orders-0@5"), "Fetch");
+        let produce = label("Produce", "orders-1 key k3 acks=all 1 record(s)");
+        assert_eq!(produce[0], "Produce k3 → orders-1");
+        assert_eq!(produce[1], "k3 → orders-1", "on a narrow terminal");
+        assert_eq!(label("Fetch", "replica 2 orders-0@5"), vec!["Fetch"]);
     }
 
     #[test]
     fn a_cut_label_keeps_both_arrowheads() {
         let lanes = Lanes { count: 3, width: 8 };
         for (from, to, head) in [(0, 2, '▶'), (2, 0, '◀')] {
-            let line = arrow(
-                Time(5),
-                (from, to),
-                lanes,
-                "Produce k0,k1,k2 → orders-1",
-                false,
-            );
+            let labels = ["Produce k0,k1,k2 → orders-1".to_owned()];
+            let line = arrow(Time(5), (from, to), lanes, &labels, false);
             let row: String = line.spans[1].content.to_string();
             assert!(row.contains(head), "{row}");
             assert!(row.contains('…'), "cut: {row}");
