@@ -595,6 +595,11 @@ fn compare_shows_the_bug_and_its_fix_in_two_panes_driven_by_one_key() {
     for _ in 0..25 {
         app.update(right);
     }
+    let small = screen(&app, 80, 24);
+    assert!(
+        small.starts_with("t=25.000s │ ‖ paused │ kip-101-hw-truncation vs"),
+        "{small}"
+    );
     let other = app.other.as_deref().expect("the fix's pane");
     assert_eq!(app.session.world().now().0, 25_000);
     assert_eq!(other.world().now().0, 25_000, "one clock");
@@ -701,6 +706,14 @@ fn w_numbers_its_files_and_its_confirmation_is_visible_under_a_long_caption() {
         "named after its stem"
     );
     let text = screen(&app, 80, 24);
+    let title = text
+        .lines()
+        .find(|l| l.starts_with('┌'))
+        .unwrap_or_default();
+    assert!(
+        title.ends_with("─┐"),
+        "the view's title is not cut: {title}"
+    );
     assert!(text.contains("about to crash"), "the caption: {text}");
     assert!(text.contains("» wrote"), "the confirmation: {text}");
     assert!(

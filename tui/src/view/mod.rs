@@ -134,13 +134,20 @@ fn status_bar(app: &App, columns: u16) -> Vec<Line<'static>> {
         scenario.seed,
         world.now()
     );
-    let mut spans = vec![
-        Span::styled(
-            " kafka-lab ",
-            Style::default().add_modifier(Modifier::REVERSED),
-        ),
-        Span::raw(name),
-    ];
+    let tag = Span::styled(
+        " kafka-lab ",
+        Style::default().add_modifier(Modifier::REVERSED),
+    );
+    // Time and play state matter more than the program's name when the line is long.
+    let mut spans = if tag.width() + name.chars().count() <= usize::from(columns) {
+        vec![tag, Span::raw(name)]
+    } else {
+        vec![Span::raw(format!(
+            "t={} │ {play} │ {names} │ seed {}",
+            world.now(),
+            scenario.seed
+        ))]
+    };
     // Lights before badges; when the line does not fit (80 columns), they go on a second
     // line, so that `acks` is never cut.
     let mut second = lights(app);

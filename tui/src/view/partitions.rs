@@ -28,9 +28,11 @@ const FIGURES_WIDTH: u16 = 34;
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, session: &Session, title: Option<Line>) {
     let world = session.world();
     let title = title.unwrap_or_else(|| {
-        Line::from(
-            " partitions: replicas (leader first), log by leader epoch, LEO and HW per replica ",
-        )
+        Line::from(if area.width >= 100 {
+            " partitions: replicas (leader first), log by leader epoch, LEO and HW per replica "
+        } else {
+            " partitions: replicas, leader (★) first, log by epoch "
+        })
     });
     let block = Block::bordered().title(title);
     let inner = block.inner(area);
