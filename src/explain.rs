@@ -1,12 +1,9 @@
 //! `kafka-lab run --explain`: after the timeline, a short causal account of each finding: the
 //! first record involved, what happened to its partition after it, and the rule that let it.
 
-use crate::report::{election_note, elr_text, ids};
-use broker_core::{
-    Acks, BrokerId, Event, HistoryEntry, NodeId, SendOutcome, Time, TopicPartition,
-    TruncationReason,
-};
+use broker_core::{Acks, BrokerId, Event, HistoryEntry, NodeId, SendOutcome, Time, TopicPartition};
 use scenarios::Outcome;
+use sim::story::{fault_touches, tell_event};
 use sim::{FaultAction, Finding, FindingKind, TraceEntry, TraceKind, World};
 use std::collections::BTreeSet;
 use std::io::{self, Write};
@@ -226,84 +223,6 @@ fn tell(
         }
         TraceKind::Event { event } => tell_event(event, tp),
         _ => None,
-    }
-}
-
-fn fault_touches(fault: &FaultAction, is_replica: &impl Fn(&NodeId) -> bool) -> bool {
-    match fault {
-        FaultAction::Crash { target }
-        | FaultAction::PowerFail { target }
-        | FaultAction::Restart { target }
-        | FaultAction::Shutdown { target }
-        | FaultAction::Pause { target }
-        | FaultAction::Resume { target }
-        | FaultAction::Isolate { target }
-        | FaultAction::Clog { target }
-        | FaultAction::Unclog { target } => is_replica(target),
-        FaultAction::Cut { from, to } => is_replica(from) || is_replica(to),
-        FaultAction::Partition { sides } => sides.iter().flatten().any(is_replica),
-        FaultAction::Heal => true,
-        _ => false,
-    }
-}
-
-fn tell_event(event: &Event, tp: &TopicPartition) -> Option<String> {
-    Some(match event {
-        Event::LeaderElected {
-            tp: t,
-            leader,
-            leader_epoch,
-            isr,
-            unclean,
-            last_known_leader,
-            elr,
-        } if t == tp => {
-            let who = leader.map_or("no leader (offline)".to_owned(), |l| format!("broker-{l} elected"));
-            let how = election_note(*unclean, *last_known_leader);
-            format!("{who} in epoch {leader_epoch}, ISR [{}]{}{how}", ids(isr), elr_text(elr))
-        }
-        Event::BecameLeader {
-            broker,
-            tp: t,
-            leader_epoch,
-            log_end_offset,
-            high_watermark,
-        } if t == tp => format!(
-            "broker-{broker} leads epoch {leader_epoch} with its log ending at {log_end_offset} (HW {high_watermark})"
-        ),
-        Event::IsrChanged { tp: t, isr, elr, .. } if t == tp => {
-            format!("ISR is now [{}]{}", ids(isr), elr_text(elr))
-        }
-        Event::Truncated {
-            broker,
-            tp: t,
-            from,
-            to,
-            reason,
-        } if t == tp => format!("broker-{broker} truncated from {from} to {to} ({})", truncation(reason)),
-        Event::GroupStateChanged {
-            group,
-            state,
-            generation,
-            members,
-            ..
-        } => format!("group {group}: {state:?}, generation {generation}, {members} member(s)"),
-        Event::LogRecovered {
-            broker,
-            tp: t,
-            log_end_offset,
-            ..
-        } if t == tp => format!("broker-{broker} recovered its log up to {log_end_offset} from disk"),
-        _ => return None,
-    })
-}
-
-fn truncation(reason: &TruncationReason) -> &'static str {
-    match reason {
-        TruncationReason::HighWatermark => "pre-KIP-101: to its own high watermark",
-        TruncationReason::OffsetOutOfRange => "its log ran past the leader's",
-        TruncationReason::CorruptTail => "a torn batch after power loss",
-        _ => "to where its log diverged from the leader's",
     }
 }
 

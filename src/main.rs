@@ -57,6 +57,9 @@ struct TuiArgs {
     /// takes the session off the scenario's script: its captions are not shown.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     set: Vec<String>,
+    /// Also open OTHER (a bug's fix, say) below it: one clock, every key drives both.
+    #[arg(long, value_name = "OTHER")]
+    compare: Option<String>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -108,6 +111,7 @@ fn main() -> ExitCode {
                 scenario: None,
                 seed: None,
                 set: vec![],
+                compare: None,
             })
         } else {
             Command::Run(RunArgs {
@@ -135,9 +139,22 @@ fn main() -> ExitCode {
 }
 
 fn tui(args: &TuiArgs) -> anyhow::Result<bool> {
+    use std::io::IsTerminal;
     let name = args.scenario.as_deref().unwrap_or(scenarios::DEFAULT);
+    if !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal() {
+        anyhow::bail!(
+            "tui needs a terminal: its input or output is a pipe or a file here \
+             (to run a scenario without one: kafka-lab run {name})"
+        );
+    }
     let scenario = prepare(name, args.seed, &args.set)?;
-    let app = tui::App::new(scenario)?;
+    let app = match &args.compare {
+        Some(other) => {
+            let other = prepare(other, Some(scenario.seed), &args.set)?;
+            tui::App::compare(scenario, other)?
+        }
+        None => tui::App::new(scenario)?,
+    };
     tui::run(app).context("the terminal")?;
     Ok(true)
 }

@@ -1,7 +1,7 @@
 //! Rendering a run: the text report (timeline, final cluster table, findings) and JSON.
 
 use crate::final_state::ClientKind;
-use broker_core::{Event, NodeId, Time, TopicPartition, TruncationReason};
+use broker_core::{Event, Time, TopicPartition, TruncationReason};
 use scenarios::{Outcome, RunVerdict, Scenario};
 use sim::{TraceKind, World};
 use std::collections::BTreeMap;
@@ -148,32 +148,7 @@ pub(crate) fn verdict_word(verdict: sim::Verdict) -> &'static str {
     }
 }
 
-/// Broker ids as `1,2,3`.
-pub(crate) fn ids(brokers: &[broker_core::BrokerId]) -> String {
-    brokers
-        .iter()
-        .map(|b| b.0.to_string())
-        .collect::<Vec<_>>()
-        .join(",")
-}
-
-/// `, ELR [3]` when a partition has eligible leader replicas, else nothing.
-pub(crate) fn elr_text(elr: &[broker_core::BrokerId]) -> String {
-    if elr.is_empty() {
-        String::new()
-    } else {
-        format!(", ELR [{}]", ids(elr))
-    }
-}
-
-/// What an election that may lose records says after its ISR, or nothing for a clean one.
-pub(crate) fn election_note(unclean: bool, last_known_leader: bool) -> &'static str {
-    match (unclean, last_known_leader) {
-        (true, true) => "  the last known leader, with ISR and ELR empty: elected as before Kafka 4.0, not known to hold every committed record",
-        (true, false) => "  UNCLEAN election: a replica outside the ISR",
-        _ => "",
-    }
-}
+pub(crate) use sim::story::{describe_fault, election_note, elr_text, ids};
 
 fn caption_line(out: &mut impl Write, caption: &scenarios::Caption) -> io::Result<()> {
     writeln!(
@@ -313,35 +288,6 @@ fn describe(
             ..
         } => format!("group {group}: {state}, generation {generation}, {members} member(s)"),
     })
-}
-
-pub(crate) fn describe_fault(world: &World, fault: &sim::FaultAction) -> String {
-    use sim::FaultAction::*;
-    let n = |id: &NodeId| world.name(*id).to_owned();
-    match fault {
-        Crash { target } => format!("crash {}", n(target)),
-        PowerFail { target } => format!("power failure of {}", n(target)),
-        Restart { target } => format!("restart {}", n(target)),
-        Shutdown { target } => format!("controlled shutdown of {}", n(target)),
-        Pause { target } => format!("pause {}", n(target)),
-        Resume { target } => format!("resume {}", n(target)),
-        Partition { sides } => {
-            let sides: Vec<String> = sides
-                .iter()
-                .map(|s| s.iter().map(n).collect::<Vec<_>>().join(", "))
-                .collect();
-            format!("network partition: {}", sides.join(" | "))
-        }
-        Isolate { target } => format!("isolate {}", n(target)),
-        Cut { from, to } => format!("cut link {} → {}", n(from), n(to)),
-        Heal => "heal the network".to_owned(),
-        Clog { target } => format!("clog {}", n(target)),
-        Unclog { target } => format!("unclog {}", n(target)),
-        Join { target } => format!("{} joins", n(target)),
-        Leave { target } => format!("{} leaves (close: commit, LeaveGroup)", n(target)),
-        Produce { target } => format!("{} sends one record by hand", n(target)),
-        OnRole { fault, role } => format!("{} {role}", fault.as_str()),
-    }
 }
 
 fn partitions(out: &mut impl Write, world: &World) -> io::Result<()> {

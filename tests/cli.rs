@@ -814,3 +814,14 @@ fn check_help_lists_every_profile() {
     let short = String::from_utf8_lossy(&kafka_lab(&["check", "-h"]).stdout).into_owned();
     assert!(short.contains("groups]"), "{short}");
 }
+
+/// Issue 15: `tui` without a terminal (piped, as in CI) says it needs one and exits 2, instead
+/// of crossterm's "No such device or address".
+#[test]
+fn tui_without_a_terminal_says_it_needs_one() {
+    let output = kafka_lab(&["tui", "quickstart"]);
+    assert_eq!(output.status.code(), Some(2));
+    let err = stderr(&output);
+    assert!(err.contains("tui needs a terminal"), "{err}");
+    assert!(!err.contains("No such device"), "{err}");
+}

@@ -152,6 +152,31 @@ pub struct Observer {
     elected: BTreeMap<TopicPartition, LeaderEpoch>,
     committed: BTreeMap<TopicPartition, Offset>,
     findings: Vec<Finding>,
+    cuts: Vec<CommittedCut>,
+}
+
+/// Committed records gone from a log, at the instant it happened: a replica truncated below
+/// the committed offset (its copy is gone; others may still hold them), or a broker became
+/// leader with its log ending below it (they are lost: the `hw-regressed` finding).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CommittedCut {
+    /// When.
+    pub time: Time,
+    /// The replica.
+    pub broker: BrokerId,
+    /// The partition.
+    pub tp: TopicPartition,
+    /// The committed offsets gone: `gone.0..gone.1`.
+    pub gone: (Offset, Offset),
+    /// Whether the cluster lost them (a leader lacked them), not only this replica.
+    pub lost: bool,
+}
+
+impl CommittedCut {
+    /// How many committed records.
+    pub fn count(&self) -> u64 {
+        self.gone.1 .0.saturating_sub(self.gone.0 .0)
+    }
 }
 
 impl Observer {
@@ -163,7 +188,13 @@ impl Observer {
             elected: BTreeMap::new(),
             committed: BTreeMap::new(),
             findings: Vec::new(),
+            cuts: Vec::new(),
         }
+    }
+
+    /// Committed records cut from a replica or lost by the cluster so far, in time order.
+    pub fn committed_cuts(&self) -> &[CommittedCut] {
+        &self.cuts
     }
 
     /// The promises of this run.
@@ -208,6 +239,13 @@ impl Observer {
                         "broker-{broker} became leader of {tp} in epoch {leader_epoch} with its log ending at {log_end_offset}, below the committed offset {committed}: committed records are gone"
                     );
                     let records = vec![format!("offsets {log_end_offset}..{committed}")];
+                    self.cuts.push(CommittedCut {
+                        time: now,
+                        broker: *broker,
+                        tp: tp.clone(),
+                        gone: (*log_end_offset, committed),
+                        lost: true,
+                    });
                     self.push(
                         now,
                         FindingKind::HwRegressed,
@@ -222,6 +260,24 @@ impl Observer {
             } => {
                 let elected = self.elected.entry(tp.clone()).or_default();
                 *elected = (*elected).max(*leader_epoch);
+            }
+            Event::Truncated {
+                broker,
+                tp,
+                from,
+                to,
+                ..
+            } => {
+                let committed = self.committed.get(tp).copied().unwrap_or_default();
+                if *to < committed {
+                    self.cuts.push(CommittedCut {
+                        time: now,
+                        broker: *broker,
+                        tp: tp.clone(),
+                        gone: (*to, committed.min(*from)),
+                        lost: false,
+                    });
+                }
             }
             Event::HighWatermarkAdvanced {
                 tp, high_watermark, ..

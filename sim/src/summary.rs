@@ -1,6 +1,27 @@
 //! One-line summaries of messages for the trace and the message-flow view.
 
-use broker_core::Message;
+use broker_core::{Message, RecordBatch};
+
+/// The keys of a batch's records, distinct, in order: `k3`, `k0,k2`, `null`; at most three,
+/// then `…`. A Produce summary begins `<partition> key <keys>`: the message-flow view reads
+/// those three words for its label (`k3 → orders-1`).
+pub fn keys(batch: &RecordBatch) -> String {
+    const SHOWN: usize = 3;
+    let mut keys: Vec<String> = Vec::new();
+    for record in batch.records.iter() {
+        let key = record.key.as_ref().map_or("null".to_owned(), |k| {
+            String::from_utf8_lossy(k).into_owned()
+        });
+        if !keys.contains(&key) {
+            keys.push(key);
+        }
+    }
+    if keys.len() > SHOWN {
+        keys.truncate(SHOWN);
+        keys.push("…".to_owned());
+    }
+    keys.join(",")
+}
 
 /// A short description: the API and the fields a student looks at.
 pub fn summarize(message: &Message) -> String {
@@ -9,13 +30,18 @@ pub fn summarize(message: &Message) -> String {
             tp, acks, batch, ..
         } => match batch.producer {
             Some(p) => format!(
-                "{tp} acks={acks} {} record(s) producer {} epoch {} seq {}",
+                "{tp} key {} acks={acks} {} record(s) producer {} epoch {} seq {}",
+                keys(batch),
                 batch.len(),
                 p.producer_id,
                 p.producer_epoch,
                 p.base_sequence
             ),
-            None => format!("{tp} acks={acks} {} record(s)", batch.len()),
+            None => format!(
+                "{tp} key {} acks={acks} {} record(s)",
+                keys(batch),
+                batch.len()
+            ),
         },
         Message::ProduceResponse {
             tp,

@@ -117,6 +117,12 @@ impl Checkpoint {
         self.world.events()
     }
 
+    /// Take back the checkpoint's injected faults after `after` (see
+    /// [`World::withdraw_injected_after`]).
+    pub fn withdraw_injected_after(&mut self, after: Time) -> usize {
+        self.world.withdraw_injected_after(after)
+    }
+
     /// Give the checkpoint a fault the live world got after it (see [`World::inject_fault_at`]).
     pub fn inject_fault_at(&mut self, at: Time, action: FaultAction) -> bool {
         self.world.inject_fault_at(at, action)
@@ -386,6 +392,23 @@ impl World {
             slot,
         }));
         true
+    }
+
+    /// Take back the injected faults (see [`World::inject_fault`]) scheduled after `after`: a
+    /// UI rewound before them, and the future they made is dropped. The scenario's own faults
+    /// stay. Returns how many were taken back.
+    pub fn withdraw_injected_after(&mut self, after: Time) -> usize {
+        let injected = (self.inject_limit - INJECTED_MAX + 1)..=self.inject_limit;
+        let pending = &mut self.pending;
+        let before = self.queue.len();
+        self.queue.retain(|Reverse(s)| {
+            let take_back = injected.contains(&s.seq) && s.time > after;
+            if take_back {
+                pending.take(s.slot);
+            }
+            !take_back
+        });
+        before - self.queue.len()
     }
 
     /// When the next event happens (now, if nothing is queued).

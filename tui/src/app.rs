@@ -2,12 +2,13 @@
 //! `update` is the only place the model changes. Nothing here reads a clock: `Msg::Tick`
 //! carries how many simulated ms to play, which the terminal loop derives from the wall clock.
 
+use crate::jump::{self, Jump, Stop};
 use crate::keys::FaultKey;
 use crate::session::Session;
-use broker_core::{NodeId, Time};
+use broker_core::{NodeId, Offset, Time, TopicPartition};
 use crossterm::event::KeyEvent;
 use scenarios::{Fault, FaultAction, Scenario};
-use sim::{Status, TraceKind};
+use sim::Status;
 use std::path::PathBuf;
 
 /// Playback speeds: simulated ms per wall ms.
@@ -52,8 +53,9 @@ pub enum Msg {
     Step,
     /// One event back.
     StepBack,
-    /// Forward to the next election, ISR change, HW move, truncation, fault or finding.
-    NextInteresting,
+    /// Forward to the next notable moment (fault, election, ISR change, truncation, rebalance,
+    /// finding, caption: `sim::Moment` decides) or, with `Jump::HwMove`, the next HW move.
+    Jump(Jump),
     /// Move by this many simulated ms (negative rewinds).
     Seek(i64),
     /// Faster playback.
@@ -70,6 +72,16 @@ pub enum Msg {
     Mark,
     /// A fault or action on the selected node.
     Fault(FaultKey),
+    /// Put back the faults a rewind took back (while the future is still the same).
+    Redo,
+    /// Open or close the record inspector.
+    Inspect,
+    /// Open or close the "what just happened" panel.
+    Explain,
+    /// Follow the inspected record to its next step (leader, followers, HW, ack).
+    Follow,
+    /// Move the inspector's offset.
+    Cursor(i64),
     /// Write the session as a scenario file.
     Write,
     /// Open or close the scenario picker.
@@ -115,6 +127,13 @@ pub struct App {
     pub quit: bool,
     /// The final checks, once the run is over (they need the whole run).
     pub findings: Option<Vec<sim::Finding>>,
+    /// The record inspector, open at this offset.
+    pub inspect: Option<u64>,
+    /// The "what just happened" panel shown.
+    pub explain: bool,
+    /// `--compare`: the other scenario (a bug's fix, say), on the same clock: every key that
+    /// moves time or injects a fault drives both.
+    pub other: Option<Box<Session>>,
 }
 
 impl App {
@@ -134,7 +153,17 @@ impl App {
             out_dir: PathBuf::from("."),
             quit: false,
             findings: None,
+            inspect: None,
+            explain: false,
+            other: None,
         })
+    }
+
+    /// `--compare`: `scenario` and `other` side by side, one clock, one key press drives both.
+    pub fn compare(scenario: Scenario, other: Scenario) -> Result<App, scenarios::ScenarioError> {
+        let mut app = App::new(scenario)?;
+        app.other = Some(Box::new(Session::new(other)?));
+        Ok(app)
     }
 
     /// The nodes in selection order: brokers, the controller, then clients.
@@ -153,6 +182,66 @@ impl App {
     pub fn selected_node(&self) -> NodeId {
         let nodes = self.nodes();
         nodes[self.selected.min(nodes.len() - 1)]
+    }
+
+    /// `j`: jump to the next step of the inspected record, on the selected broker's partition.
+    fn follow_record(&mut self) {
+        let Some(offset) = self.inspect else {
+            self.notice = Some("open the record inspector (v) first: j follows its record".into());
+            return;
+        };
+        let Some(tp) = self.followed_partition() else {
+            self.notice = Some("no partition yet".into());
+            return;
+        };
+        let offset = Offset(offset);
+        self.notice = Some(
+            match crate::journey::plan(self.session.world(), &tp, offset) {
+                Ok((events, what)) => {
+                    while self.session.world().events() < events && self.session.step() {}
+                    format!(
+                        "{tp} offset {offset}: {what} at {}",
+                        self.session.world().now()
+                    )
+                }
+                Err(why) => why,
+            },
+        );
+    }
+
+    /// The partition the inspector's `j` and `e` are about: the first the selected broker
+    /// holds, else the first (internal topics aside).
+    pub fn followed_partition(&self) -> Option<TopicPartition> {
+        let image = self.session.world().controller()?.metadata();
+        let mut shown = image
+            .partitions
+            .iter()
+            .filter(|(tp, _)| !tp.topic.0.starts_with("__"));
+        let first = shown.clone().next().map(|(tp, _)| tp.clone());
+        let held = match self.selected_node() {
+            NodeId::Broker(b) => shown
+                .find(|(_, s)| s.replicas.contains(&b))
+                .map(|(tp, _)| tp.clone()),
+            _ => None,
+        };
+        held.or(first)
+    }
+
+    /// The newest offset of the first partition on its leader (where the inspector opens).
+    fn newest_offset(&self) -> u64 {
+        let world = self.session.world();
+        let Some(image) = world.controller().map(|c| c.metadata()) else {
+            return 0;
+        };
+        image
+            .partitions
+            .iter()
+            .filter(|(tp, _)| !tp.topic.0.starts_with("__"))
+            .find_map(|(tp, s)| {
+                let replica = world.broker(s.leader?)?.replicas().get(tp)?;
+                Some(replica.log.log_end_offset().0.saturating_sub(1))
+            })
+            .unwrap_or(0)
     }
 
     /// Simulated ms per wall ms.
@@ -178,8 +267,12 @@ impl App {
             Msg::Step => {
                 self.session.step();
             }
-            Msg::StepBack => self.session.step_back(),
-            Msg::NextInteresting => self.next_interesting(),
+            Msg::StepBack => {
+                let before = self.session.redoable().len();
+                self.session.step_back();
+                self.say_taken_back(before);
+            }
+            Msg::Jump(kind) => self.jump(kind),
             Msg::Seek(ms) => self.seek(ms),
             Msg::Faster => self.speed = (self.speed + 1).min(SPEEDS.len() - 1),
             Msg::Slower => self.speed = self.speed.saturating_sub(1),
@@ -191,6 +284,24 @@ impl App {
             Msg::Select(delta) => self.select(delta),
             Msg::Mark => self.marked = Some(self.selected_node()),
             Msg::Fault(key) => self.fault(key),
+            Msg::Redo => self.redo(),
+            Msg::Inspect => {
+                self.inspect = match self.inspect {
+                    Some(_) => None,
+                    None => Some(self.newest_offset()),
+                };
+                self.view = View::Partitions;
+            }
+            Msg::Follow => self.follow_record(),
+            Msg::Explain => {
+                self.explain = !self.explain;
+                self.view = View::Partitions;
+            }
+            Msg::Cursor(delta) => {
+                if let Some(offset) = self.inspect {
+                    self.inspect = Some(offset.saturating_add_signed(delta));
+                }
+            }
             Msg::Write => self.write(),
             Msg::Picker => self.toggle_picker(),
             Msg::Presenter => self.presenter = !self.presenter,
@@ -199,7 +310,23 @@ impl App {
             Msg::Quit | Msg::Exit => self.quit = true,
             Msg::Key(_) => unreachable!("handled above"),
         }
+        self.follow(msg);
         self.refresh_findings();
+    }
+
+    /// In `--compare`, the other pane follows to the same time, with the same redo (faults go
+    /// to both in `fault`).
+    fn follow(&mut self, msg: Msg) {
+        let Some(other) = self.other.as_deref_mut() else {
+            return;
+        };
+        if msg == Msg::Redo {
+            other.redo();
+        }
+        let now = self.session.world().now();
+        if other.world().now() != now {
+            other.seek(now);
+        }
     }
 
     fn refresh_findings(&mut self) {
@@ -221,22 +348,53 @@ impl App {
     fn seek(&mut self, ms: i64) {
         let now = self.session.world().now().0 as i64;
         let to = Time((now + ms).max(0) as u64);
+        let before = self.session.redoable().len();
         self.session.seek(to);
+        self.say_taken_back(before);
     }
 
-    /// Step until something a class would want to see happens.
-    fn next_interesting(&mut self) {
-        let start = self.session.world().trace().len();
-        let findings = self.session.world().observer().findings().len();
-        while self.session.step() {
-            let world = self.session.world();
-            let interesting = world.trace()[start..]
+    /// After a rewind, say which injected faults it took back.
+    fn say_taken_back(&mut self, before: usize) {
+        let taken = &self.session.redoable()[before..];
+        if !taken.is_empty() {
+            let what: Vec<String> = taken
                 .iter()
-                .any(|e| is_interesting(&e.kind));
-            if interesting || world.observer().findings().len() > findings {
-                return;
-            }
+                .map(|f| format!("{} at {}", describe(f), Time(f.at_ms)))
+                .collect();
+            self.notice = Some(format!(
+                "rewound: took back {} (R redoes it while nothing else is injected)",
+                what.join(", ")
+            ));
         }
+    }
+
+    fn redo(&mut self) {
+        let (done, passed) = self.session.redo();
+        self.notice = Some(match (done, passed) {
+            (0, 0) => "nothing to redo".to_owned(),
+            (d, 0) => format!("redone: {d} fault(s) back on the timeline"),
+            (d, p) => format!("redone: {d}; {p} not (their time has passed: another future)"),
+        });
+    }
+
+    /// `n` / `N`: play on to the next moment of the kind asked, and say what it was.
+    fn jump(&mut self, kind: Jump) {
+        let captions = jump::caption_times(self.session.scenario(), self.session.actions());
+        let stop = jump::plan(self.session.world(), &captions, kind);
+        self.notice = Some(match stop {
+            Stop::Events(events, what) => {
+                while self.session.world().events() < events && self.session.step() {}
+                format!("⏭ {what} at {}", self.session.world().now())
+            }
+            Stop::Caption(at) => {
+                self.session.run_until(at);
+                format!("⏭ caption at {at}")
+            }
+            Stop::End => {
+                self.session.run_until(Time(u64::MAX));
+                "⏭ nothing more: the run is over".to_owned()
+            }
+        });
     }
 
     fn select(&mut self, delta: i32) {
@@ -277,10 +435,18 @@ impl App {
             }
         };
         let what = describe(&fault);
-        self.notice = Some(match self.session.inject(fault) {
+        let injected = self.session.inject(fault.clone());
+        self.notice = Some(match injected {
             Some(at) => format!("{what} at {at}"),
             None => "faults can only be injected during the main phase".to_owned(),
         });
+        if let (Some(other), Some(_)) = (self.other.as_deref_mut(), injected) {
+            other.seek(self.session.world().now());
+            let mut names = fault.target.iter().chain(&fault.from).chain(&fault.to);
+            if names.all(|n| other.world().node_id(n).is_some()) {
+                other.inject(fault);
+            }
+        }
     }
 
     fn fault_for(
@@ -359,15 +525,48 @@ impl App {
         }
     }
 
+    /// `w`: the session as a scenario file in `out_dir`, never over an existing file: the
+    /// first free name of `<scenario>-session.toml`, `<scenario>-session-2.toml`... (the
+    /// scenario's `name` is the file's stem).
     fn write(&mut self) {
-        let scenario = self.session.to_scenario();
-        let path = self.out_dir.join(format!("{}.toml", scenario.name));
-        self.notice = Some(match std::fs::write(&path, scenario.to_toml()) {
-            Ok(()) => format!("wrote {} (kafka-lab run {0} replays it)", path.display()),
-            Err(e) => format!("cannot write {}: {e}", path.display()),
+        let mut scenario = self.session.to_scenario();
+        let base = scenario.name.clone();
+        let free = (1..=WRITE_TRIES).find_map(|n| {
+            let stem = if n == 1 {
+                base.clone()
+            } else {
+                format!("{base}-{n}")
+            };
+            let path = self.out_dir.join(format!("{stem}.toml"));
+            (!path.exists()).then_some((stem, path))
+        });
+        let Some((stem, path)) = free else {
+            self.notice = Some(format!(
+                "not written: {base}.toml to {base}-{WRITE_TRIES}.toml all exist in {}",
+                self.out_dir.display()
+            ));
+            return;
+        };
+        scenario.name = stem;
+        let shown = std::path::absolute(&path).unwrap_or_else(|_| path.clone());
+        let written = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+            .and_then(|mut f| std::io::Write::write_all(&mut f, scenario.to_toml().as_bytes()));
+        self.notice = Some(match written {
+            Ok(()) => format!(
+                "wrote {} (kafka-lab run {} replays it)",
+                shown.display(),
+                shown.display()
+            ),
+            Err(e) => format!("cannot write {}: {e}", shown.display()),
         });
     }
 }
+
+/// `w` numbers its files up to this before giving up.
+const WRITE_TRIES: u32 = 99;
 
 fn fault(action: FaultAction, target: Option<String>) -> Fault {
     Fault {
@@ -385,23 +584,5 @@ fn describe(fault: &Fault) -> String {
         (Some(t), _, _) => format!("{} {t}", fault.action.as_str()),
         (_, Some(f), Some(t)) => format!("cut {f} → {t}"),
         _ => fault.action.as_str().to_owned(),
-    }
-}
-
-/// What `n` stops at.
-pub fn is_interesting(kind: &TraceKind) -> bool {
-    use broker_core::Event::*;
-    match kind {
-        TraceKind::Fault { .. } => true,
-        TraceKind::Event { event } => matches!(
-            event,
-            LeaderElected { .. }
-                | IsrChanged { .. }
-                | HighWatermarkAdvanced { .. }
-                | Truncated { .. }
-                | BrokerFenced { .. }
-                | GroupStateChanged { .. }
-        ),
-        _ => false,
     }
 }

@@ -2,6 +2,7 @@
 //! key bar, so what the screen says is what the keys do.
 
 use crate::app::Msg;
+use crate::jump::Jump;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 /// A key binding.
@@ -57,9 +58,16 @@ pub const KEYS: &[Binding] = &[
     bind(
         KeyCode::Char('n'),
         "n",
-        "jump to the next election, ISR or HW move",
-        Msg::NextInteresting,
+        "next notable: fault, election, ISR, loss...",
+        Msg::Jump(Jump::Notable),
         true,
+    ),
+    bind(
+        KeyCode::Char('N'),
+        "N",
+        "next high-watermark move",
+        Msg::Jump(Jump::HwMove),
+        false,
     ),
     bind(
         KeyCode::Right,
@@ -71,7 +79,7 @@ pub const KEYS: &[Binding] = &[
     bind(
         KeyCode::Left,
         "←",
-        "back 1 simulated s (rewind)",
+        "back 1 s (rewind: later faults taken back)",
         Msg::Seek(-1000),
         false,
     ),
@@ -195,6 +203,48 @@ pub const KEYS: &[Binding] = &[
         "d",
         "remove a consumer (leave)",
         Msg::Fault(FaultKey::Leave),
+        false,
+    ),
+    bind(
+        KeyCode::Char('e'),
+        "e",
+        "what just happened (selected broker's partition)",
+        Msg::Explain,
+        false,
+    ),
+    bind(
+        KeyCode::Char('v'),
+        "v",
+        "record inspector: key, value, epoch, producer",
+        Msg::Inspect,
+        false,
+    ),
+    bind(
+        KeyCode::Char('<'),
+        "<",
+        "inspector: previous offset",
+        Msg::Cursor(-1),
+        false,
+    ),
+    bind(
+        KeyCode::Char('>'),
+        ">",
+        "inspector: next offset",
+        Msg::Cursor(1),
+        false,
+    ),
+    bind(
+        KeyCode::Char('j'),
+        "j",
+        "follow the inspected record: next step",
+        Msg::Follow,
+        false,
+    ),
+    bind(
+        KeyCode::Char('R'),
+        "R",
+        "redo the faults a rewind took back",
+        Msg::Redo,
         false,
     ),
     bind(

@@ -4,6 +4,8 @@
 //! render into a `TestBackend` for snapshots.
 
 pub mod app;
+pub mod journey;
+pub mod jump;
 pub mod keys;
 pub mod session;
 pub mod view;

@@ -20,8 +20,11 @@ pub struct Session {
     checkpoints: Vec<Checkpoint>,
     /// After a rewind, the furthest world reached: restores take trace and history from it.
     frontier: Option<World>,
-    /// Faults injected, as scenario faults at the time they happen.
+    /// Faults injected on the timeline on screen, as scenario faults at the time they happen.
     actions: Vec<Fault>,
+    /// Faults a rewind took back, which `redo` puts back while the future is still the same
+    /// (nothing injected since, their time not yet passed).
+    redo: Vec<Fault>,
 }
 
 impl Session {
@@ -37,6 +40,7 @@ impl Session {
             checkpoints,
             frontier: None,
             actions: Vec::new(),
+            redo: Vec::new(),
         })
     }
 
@@ -53,6 +57,11 @@ impl Session {
     /// The faults injected so far.
     pub fn actions(&self) -> &[Fault] {
         &self.actions
+    }
+
+    /// The faults a rewind took back, which `redo` can put back.
+    pub fn redoable(&self) -> &[Fault] {
+        &self.redo
     }
 
     /// Whether the run has ended.
@@ -101,6 +110,9 @@ impl Session {
             self.restore(i);
         }
         self.run_until(to);
+        if to < now {
+            self.take_back_future();
+        }
     }
 
     /// Go back one event: to the state after `events() - 1` events.
@@ -115,6 +127,45 @@ impl Session {
             - 1;
         self.restore(i);
         while self.world.events() < target && self.step() {}
+        self.take_back_future();
+    }
+
+    /// After a rewind: the faults injected after now leave the world, the checkpoints and the
+    /// session's timeline (as a version-control branch drops commits after a reset), and wait
+    /// in `redo`. Without them the future is another run: checkpoints past now and the furthest
+    /// world reached no longer belong to it.
+    fn take_back_future(&mut self) {
+        let now = self.world.now();
+        let (later, kept): (Vec<Fault>, Vec<Fault>) =
+            self.actions.drain(..).partition(|f| f.at_ms > now.0);
+        self.actions = kept;
+        if later.is_empty() {
+            return;
+        }
+        self.world.withdraw_injected_after(now);
+        self.checkpoints.retain(|c| c.now() <= now);
+        for checkpoint in &mut self.checkpoints {
+            checkpoint.withdraw_injected_after(now);
+        }
+        self.frontier = None;
+        // Taken back in time order, after any taken back before (still the same future).
+        self.redo.extend(later);
+        self.redo.sort_by_key(|f| f.at_ms);
+    }
+
+    /// Put back the faults a rewind took back whose time has not passed. Returns how many were
+    /// put back and how many could not be (their time passed: that future is gone).
+    pub fn redo(&mut self) -> (usize, usize) {
+        let now = self.world.now().0;
+        let (ahead, passed): (Vec<Fault>, Vec<Fault>) =
+            self.redo.drain(..).partition(|f| f.at_ms > now);
+        let mut done = 0;
+        for fault in ahead {
+            if self.schedule(fault) {
+                done += 1;
+            }
+        }
+        (done, passed.len())
     }
 
     /// Continue from checkpoint `i`, keeping the furthest world reached for its trace.
@@ -131,23 +182,36 @@ impl Session {
     }
 
     /// Inject a fault now (it happens at the next millisecond) and record it. Checkpoints after
-    /// now are dropped (the future changed) and earlier ones get the fault too, so rewinding
-    /// keeps it. Faults recorded earlier, even at later times after a rewind, stay: every
-    /// checkpoint and the world already hold them, and so does the written scenario.
+    /// now are dropped (the future changed) and earlier ones get the fault too, so rewinding to
+    /// them and playing on keeps it. A new fault makes a new future: what a rewind took back
+    /// can no longer be redone.
     pub fn inject(&mut self, fault: Fault) -> Option<Time> {
+        let at = self.world.now().plus_ms(1);
+        let scheduled = self.schedule(Fault {
+            at_ms: at.0,
+            ..fault
+        });
+        if scheduled {
+            self.redo.clear();
+        }
+        scheduled.then_some(at)
+    }
+
+    /// Put `fault` in the world and the checkpoints at its time, and on the timeline.
+    fn schedule(&mut self, fault: Fault) -> bool {
         let action = self.sim_action(&fault);
-        let at = self.world.inject_fault(action.clone())?;
+        let at = Time(fault.at_ms);
+        if !self.world.inject_fault_at(at, action.clone()) {
+            return false;
+        }
         let now = self.world.now();
         self.checkpoints.retain(|c| c.now() <= now);
         self.frontier = None; // the future changed
         for checkpoint in &mut self.checkpoints {
             checkpoint.inject_fault_at(at, action.clone());
         }
-        self.actions.push(Fault {
-            at_ms: at.0,
-            ..fault
-        });
-        Some(at)
+        self.actions.push(fault);
+        true
     }
 
     fn sim_action(&self, fault: &Fault) -> sim::FaultAction {
@@ -157,7 +221,8 @@ impl Session {
         spec.faults.into_iter().next().expect("one fault").action
     }
 
-    /// The session as a scenario file: the scenario with the injected faults, named
+    /// The session as a scenario file: the scenario with the faults of the timeline on screen
+    /// (not those a rewind took back), named
     /// `<scenario>-session`, replaying to the same run.
     pub fn to_scenario(&self) -> Scenario {
         let mut scenario = self.scenario.clone();

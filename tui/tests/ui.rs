@@ -189,19 +189,63 @@ fn rewinding_gives_the_state_stepping_straight_there_gives() {
     );
 }
 
+/// Issue 15: from t=0 of leader-failover, at most three presses of `n` reach the new leader
+/// (the crash and the election on the way), and the screen shows it.
 #[test]
-fn next_interesting_stops_at_something_a_class_should_see() {
+fn n_reaches_the_new_leader_of_leader_failover_in_at_most_three_presses() {
     let mut app = app("leader-failover");
-    app.update(Msg::Seek(5_000));
-    let start = app.session.world().trace().len();
-    app.update(Msg::NextInteresting);
-    let interesting = |app: &App| {
-        let trace = &app.session.world().trace()[start..];
-        trace.iter().any(|e| tui::app::is_interesting(&e.kind))
+    let mut presses = 0;
+    let mut crashed = false;
+    while presses < 3 {
+        keys(&mut app, "n");
+        presses += 1;
+        crashed |= app.session.world().status(NodeId::Broker(BrokerId(1))) == sim::Status::Crashed;
+        let (leader, epoch) = leader_of_orders_0(&app);
+        if leader != BrokerId(1) && epoch > LeaderEpoch(0) {
+            break;
+        }
+    }
+    let (leader, epoch) = leader_of_orders_0(&app);
+    assert!(crashed, "the crash was one of the stops");
+    assert_ne!(leader, BrokerId(1), "a new leader after {presses} presses");
+    assert_eq!(epoch, LeaderEpoch(1));
+    let notice = app.notice.clone().unwrap_or_default();
+    assert!(notice.contains("leads orders-0 in epoch 1"), "{notice}");
+    insta::assert_snapshot!("leader_failover_n_new_leader_120x40", screen(&app, 120, 40));
+    insta::assert_snapshot!("leader_failover_n_new_leader_80x24", screen(&app, 80, 24));
+}
+
+/// `N` stops at a high-watermark move, which `n` passes over.
+#[test]
+fn shift_n_stops_at_the_next_high_watermark_move_and_n_does_not() {
+    let mut app = app("leader-failover");
+    app.update(Msg::Seek(1_000));
+    let hw = |app: &App| {
+        let world = app.session.world();
+        let image = world.controller().expect("up").metadata();
+        let state = image.partitions.values().next().expect("a partition");
+        let leader = world.broker(state.leader.expect("a leader")).expect("up");
+        leader
+            .replicas()
+            .values()
+            .next()
+            .expect("a replica")
+            .log
+            .high_watermark()
     };
-    assert!(interesting(&app), "it stopped at something");
-    app.update(Msg::StepBack);
-    assert!(!interesting(&app), "and at the first such thing");
+    let before = hw(&app);
+    let start = app.session.world().now();
+    keys(&mut app, "N");
+    assert!(hw(&app) > before, "the HW moved");
+    assert!(
+        app.session.world().now().0 < start.0 + 200,
+        "soon: 20 records a second"
+    );
+    keys(&mut app, "n");
+    assert!(
+        app.session.world().now().0 >= 9_000,
+        "n passed the HW moves"
+    );
 }
 
 #[test]
@@ -224,6 +268,12 @@ fn help_lists_every_key_of_the_registry_and_the_bar_a_subset() {
     for binding in tui::keys::KEYS {
         assert!(text.contains(binding.help), "help lacks {}", binding.help);
     }
+    let small = screen(&app, 80, 24);
+    assert!(
+        small.contains("ctrl-c quit at once"),
+        "the last key fits at 80×24: {small}"
+    );
+    assert!(small.contains("legend █"), "and the legend: {small}");
     keys(&mut app, "?");
     let text = screen(&app, 120, 40);
     assert!(
@@ -252,15 +302,43 @@ fn faults_that_cannot_apply_say_why() {
     assert_eq!(broker, NodeId::Broker(BrokerId(1)));
 }
 
+/// Issue 15: presenter mode honours every view key; the partitions view draws cells two wide.
 #[test]
-fn presenter_mode_keeps_the_partition_view_with_double_cells() {
+fn presenter_mode_honours_every_view_key_and_draws_double_cells() {
     let mut app = app("quickstart");
     app.update(Msg::Seek(3_000));
-    app.update(Msg::View(View::Flow));
     keys(&mut app, "P");
+    for (key, title) in [
+        ("2", "nodes (the controller"),
+        ("3", "message flow"),
+        ("4", "consumers and groups"),
+        ("1", "partitions: replicas"),
+    ] {
+        keys(&mut app, key);
+        let text = screen(&app, 120, 40);
+        assert!(text.contains(title), "{key}: {text}");
+    }
+    assert!(
+        screen(&app, 120, 40).contains("████"),
+        "cells drawn two wide"
+    );
+}
+
+/// Issue 15: the legend of the glyphs is in `?`.
+#[test]
+fn help_has_a_legend_of_the_glyphs() {
+    let mut app = app("quickstart");
+    keys(&mut app, "?");
     let text = screen(&app, 120, 40);
-    assert!(text.contains("partitions: replicas"), "{text}");
-    assert!(text.contains("████"), "cells drawn two wide");
+    for glyph in ["█", "▒", "★", "▸", "✂", "⚡"] {
+        let legend = text
+            .lines()
+            .any(|l| l.contains("legend") || l.contains(&format!("{glyph} ")));
+        assert!(legend && text.contains(glyph), "{glyph}: {text}");
+    }
+    assert!(text.contains("power lost"), "{text}");
+    let small = screen(&app, 80, 24);
+    assert!(small.contains("✂"), "the legend fits at 80×24 too: {small}");
 }
 
 #[test]
@@ -393,4 +471,360 @@ fn d_on_a_consumer_without_a_group_says_why() {
     assert!(app.session.actions().is_empty());
     app.update(Msg::Seek(1_000));
     assert!(!app.quit);
+}
+
+fn select(app: &mut App, name: &str) {
+    app.selected = app
+        .nodes()
+        .iter()
+        .position(|n| app.session.world().name(*n) == name)
+        .expect("a node of the scenario");
+}
+
+fn play(app: &mut App, ms: u64) {
+    keys(app, " ");
+    app.update(Msg::Tick(ms));
+    keys(app, " ");
+}
+
+/// Issue 15: rewinding takes a crash back. Crash at 15 s, rewind to 14 s, play to 18 s: the
+/// broker is up; `R` puts the crash back while nothing else was injected; a new fault after a
+/// rewind drops the taken-back one for good, and `w` writes only the timeline on screen.
+#[test]
+fn a_rewind_takes_back_later_faults_and_redo_puts_them_back() {
+    let broker2 = NodeId::Broker(BrokerId(2));
+    let mut app = app("quickstart");
+    app.update(Msg::Seek(15_000));
+    select(&mut app, "broker-2");
+    keys(&mut app, "c");
+    play(&mut app, 500);
+    assert_eq!(app.session.world().status(broker2), sim::Status::Crashed);
+    app.update(Msg::Seek(-1_500)); // 14.0 s
+    assert_eq!(app.session.world().now().0, 14_000);
+    let notice = app.notice.clone().unwrap_or_default();
+    assert!(
+        notice.contains("took back crash broker-2 at 15.001s"),
+        "{notice}"
+    );
+    play(&mut app, 4_000);
+    assert_eq!(app.session.world().now().0, 18_000);
+    assert_eq!(
+        app.session.world().status(broker2),
+        sim::Status::Up,
+        "taken back"
+    );
+    assert!(app.session.actions().is_empty());
+    insta::assert_snapshot!("quickstart_rewound_crash_18s_120x40", screen(&app, 120, 40));
+
+    // Redo: back to 14 s, R, play: the crash happens again.
+    app.update(Msg::Seek(-4_000));
+    keys(&mut app, "R");
+    play(&mut app, 4_000);
+    assert_eq!(
+        app.session.world().status(broker2),
+        sim::Status::Crashed,
+        "redone"
+    );
+    assert_eq!(app.session.actions().len(), 1);
+
+    // Rewind, then another fault: the crash is gone from the future and from `w`.
+    app.update(Msg::Seek(-4_000));
+    select(&mut app, "broker-3");
+    keys(&mut app, "p");
+    keys(&mut app, "R");
+    assert!(app
+        .notice
+        .as_deref()
+        .is_some_and(|n| n.contains("nothing to redo")));
+    play(&mut app, 4_000);
+    assert_eq!(app.session.world().status(broker2), sim::Status::Up);
+    let written = app.session.to_scenario();
+    let injected: Vec<_> = written
+        .faults
+        .iter()
+        .map(|f| (f.action.as_str(), f.target.clone(), f.at_ms))
+        .collect();
+    assert_eq!(
+        injected,
+        vec![("power-fail", Some("broker-3".to_owned()), 14_001)],
+        "only the timeline on screen"
+    );
+    let outcome = scenarios::run(&written, false).expect("runs");
+    assert_eq!(
+        outcome.world.fingerprint(),
+        app.session.finished().fingerprint(),
+        "the written session replays the branch the user took"
+    );
+}
+
+/// Issue 15: keys are visible. In anatomy-keys-and-partitions the message-flow view labels each
+/// Produce with its keys and partition (`Produce k3 → orders-1`).
+#[test]
+fn the_flow_view_shows_the_keys_a_produce_carries() {
+    let mut app = app("anatomy-keys-and-partitions");
+    app.update(Msg::Seek(3_000));
+    keys(&mut app, "3");
+    let text = screen(&app, 120, 40);
+    let keyed = (0..4).any(|k| text.contains(&format!("Produce k{k} → orders-")));
+    assert!(keyed, "a keyed Produce on screen: {text}");
+    assert!(
+        text.contains("Produce null → orders-"),
+        "and an unkeyed one: {text}"
+    );
+    insta::assert_snapshot!("anatomy_flow_keys_3s_120x40", text);
+    // At 80×24, fewer rows: step until the next keyed Produce is sent (10 a second).
+    let keyed = |text: &str| (0..4).any(|k| text.contains(&format!("k{k} → orders-")));
+    let shown = (0..400).any(|_| {
+        app.update(Msg::Step);
+        keyed(&screen(&app, 80, 24))
+    });
+    assert!(
+        shown,
+        "at 80×24 too, without the API name: {}",
+        screen(&app, 80, 24)
+    );
+}
+
+/// Issue 15: `tui --compare BUG FIX` shows both in two panes on one clock; a key drives both.
+#[test]
+fn compare_shows_the_bug_and_its_fix_in_two_panes_driven_by_one_key() {
+    let bug = scenarios::resolve("kip-101-hw-truncation").expect("built-in");
+    let fix = scenarios::resolve("kip-101-hw-truncation-fixed").expect("built-in");
+    let mut app = App::compare(bug, fix).expect("starts");
+    let right = tui::keys::lookup(KeyEvent::from(KeyCode::Right)).expect("bound");
+    for _ in 0..25 {
+        app.update(right);
+    }
+    let small = screen(&app, 80, 24);
+    assert!(
+        small.starts_with("t=25.000s │ ‖ paused │ kip-101-hw-truncation vs"),
+        "{small}"
+    );
+    let other = app.other.as_deref().expect("the fix's pane");
+    assert_eq!(app.session.world().now().0, 25_000);
+    assert_eq!(other.world().now().0, 25_000, "one clock");
+    let text = screen(&app, 120, 40);
+    assert!(
+        text.contains("kip-101-hw-truncation vs kip-101-hw-truncation-fixed"),
+        "{text}"
+    );
+    let titles: Vec<&str> = text.lines().filter(|l| l.starts_with('┌')).collect();
+    assert_eq!(titles.len(), 2, "two panes: {text}");
+    assert!(titles[0].contains(" kip-101-hw-truncation "), "{text}");
+    assert!(
+        titles[1].contains(" kip-101-hw-truncation-fixed ● kept"),
+        "{text}"
+    );
+    insta::assert_snapshot!("compare_kip_101_25s_120x40", text);
+    // A fault goes to both, and a rewind takes it back from both.
+    select(&mut app, "broker-3");
+    keys(&mut app, "c");
+    let other = app.other.as_deref().expect("the fix's pane");
+    assert_eq!(app.session.actions().len(), 1);
+    assert_eq!(other.actions(), app.session.actions(), "the same fault");
+    app.update(Msg::Seek(-1_000));
+    let other = app.other.as_deref().expect("the fix's pane");
+    assert!(other.actions().is_empty() && app.session.actions().is_empty());
+    assert_eq!(other.world().now().0, 24_000);
+}
+
+/// Issue 15: loss on screen. In kip-101-hw-truncation broker-3 truncates below the committed
+/// offset (✂ on its row, the cut offsets drawn), and when it leads without them the banner
+/// says how many committed records were lost and the light turns at that instant.
+#[test]
+fn a_truncation_of_committed_records_and_their_loss_are_on_screen_when_they_happen() {
+    let mut app = app("kip-101-hw-truncation");
+    let mut cut_seen = None;
+    let mut lost_seen = None;
+    for _ in 0..40 {
+        app.update(Msg::Seek(1_000));
+        let text = screen(&app, 120, 40);
+        if cut_seen.is_none() && text.contains(" committed ") && text.contains("✂") {
+            let row = text
+                .lines()
+                .find(|l| l.contains(" committed "))
+                .expect("the row");
+            assert!(
+                row.matches('✂').count() >= 2,
+                "the cut offsets drawn: {text}"
+            );
+            cut_seen = Some(app.session.world().now());
+        }
+        if text.contains("committed records lost") {
+            // Allowed here (the scenario shows a historical bug), but the light turns.
+            assert!(
+                text.contains("◆ 1 allowed"),
+                "the light turned with the banner: {text}"
+            );
+            lost_seen = Some(app.session.world().now());
+            insta::assert_snapshot!("kip_101_loss_120x40", text);
+            insta::assert_snapshot!("kip_101_loss_80x24", screen(&app, 80, 24));
+            break;
+        }
+        assert!(
+            text.contains("● kept │"),
+            "the light unchanged before the loss: {text}"
+        );
+    }
+    let (cut, lost) = (
+        cut_seen.expect("a cut shown"),
+        lost_seen.expect("a loss shown"),
+    );
+    assert!(cut < lost, "the cut comes first ({cut} < {lost})");
+    let mut fixed = self::app("kip-101-hw-truncation-fixed");
+    fixed.update(Msg::Seek(40_000));
+    let text = screen(&fixed, 120, 40);
+    assert!(
+        !text.contains("committed records lost") && !text.contains("✂"),
+        "{text}"
+    );
+    assert!(text.contains("● kept │"), "{text}");
+}
+
+/// Issue 15: `w` never overwrites (the second file is numbered, and named after its stem), and
+/// its confirmation is on screen at 80×24 under a two-line caption.
+#[test]
+fn w_numbers_its_files_and_its_confirmation_is_visible_under_a_long_caption() {
+    let dir = std::env::temp_dir().join(format!("kafka-lab-tui-w-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a temp dir");
+    let mut app = app("leader-failover");
+    app.out_dir = dir.clone();
+    app.update(Msg::Seek(9_000));
+    keys(&mut app, "w");
+    let first = std::fs::read_to_string(dir.join("leader-failover-session.toml")).expect("written");
+    keys(&mut app, "w");
+    let second_path = dir.join("leader-failover-session-2.toml");
+    let second = std::fs::read_to_string(&second_path).expect("numbered");
+    assert_eq!(
+        first,
+        std::fs::read_to_string(dir.join("leader-failover-session.toml")).unwrap(),
+        "the first file is untouched"
+    );
+    let parsed = scenarios::parse(&second, &second_path.display().to_string()).expect("parses");
+    assert_eq!(
+        parsed.name, "leader-failover-session-2",
+        "named after its stem"
+    );
+    let text = screen(&app, 80, 24);
+    let title = text
+        .lines()
+        .find(|l| l.starts_with('┌'))
+        .unwrap_or_default();
+    assert!(
+        title.ends_with("─┐"),
+        "the view's title is not cut: {title}"
+    );
+    assert!(text.contains("about to crash"), "the caption: {text}");
+    assert!(text.contains("» wrote"), "the confirmation: {text}");
+    assert!(
+        text.contains("leader-failover-session-2.toml"),
+        "not cut: {text}"
+    );
+    std::fs::remove_dir_all(dir).ok();
+}
+
+/// Issue 15, smaller items: no blank panel at t=0, and at 80×24 the cluster view cuts no word.
+#[test]
+fn t0_says_the_cluster_is_starting_and_the_cluster_view_fits_80_columns() {
+    let mut app = app("leader-failover");
+    let text = screen(&app, 80, 24);
+    assert!(text.contains("the cluster is starting"), "{text}");
+    app.update(Msg::Seek(5_000));
+    keys(&mut app, "2");
+    let text = screen(&app, 80, 24);
+    assert!(
+        text.contains("controller: metadata log, elections, ISR changes"),
+        "{text}"
+    );
+    assert!(text.contains("leads 1, under-replicated 0"), "{text}");
+    insta::assert_snapshot!("leader_failover_cluster_5s_80x24", text);
+}
+
+/// Issue 15: the record inspector (`v`) shows a record's key, value, leader epoch and producer;
+/// in anatomy-keys-and-partitions the keyed producer's keys (`k0`…) are on screen.
+#[test]
+fn the_record_inspector_shows_key_value_epoch_and_producer() {
+    let mut app = app("anatomy-keys-and-partitions");
+    app.update(Msg::Seek(5_000));
+    keys(&mut app, "v");
+    let offset = app.inspect.expect("open");
+    let text = screen(&app, 120, 40);
+    assert!(
+        text.contains(&format!("record inspector: offset {offset}")),
+        "{text}"
+    );
+    let keyed = (0..4).any(|k| text.contains(&format!("key k{k}  value \"keyed:")));
+    assert!(keyed, "a key k0..k3 and its value on screen: {text}");
+    assert!(text.contains("leader epoch 0"), "{text}");
+    keys(&mut app, "<");
+    assert_eq!(app.inspect, Some(offset - 1));
+    insta::assert_snapshot!("anatomy_inspector_5s_120x40", screen(&app, 120, 40));
+    keys(&mut app, "v");
+    assert_eq!(app.inspect, None);
+}
+
+/// Issue 15: `e` tells what just happened to the partition, in `run --explain`'s words: after
+/// leader-failover's election, the crash (✖, not ⚡: not a power failure) and the new leader.
+#[test]
+fn e_tells_what_just_happened_to_the_partition() {
+    let mut app = app("leader-failover");
+    app.update(Msg::Seek(16_000));
+    keys(&mut app, "e");
+    let text = screen(&app, 120, 40);
+    assert!(
+        text.contains("what just happened to orders-0: leader broker-2, epoch 1"),
+        "{text}"
+    );
+    assert!(text.contains("✖ crash broker-1"), "{text}");
+    assert!(
+        text.contains("broker-2 elected in epoch 1, ISR [2,3]"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("⚡"),
+        "⚡ is for power failures only: {text}"
+    );
+    insta::assert_snapshot!("leader_failover_explain_16s_120x40", text);
+    keys(&mut app, "e");
+    assert!(!screen(&app, 120, 40).contains("what just happened"));
+}
+
+/// Issue 15: step through a message. The inspector on the next offset to be written, then `j`:
+/// appended on the leader, fetched by each follower, committed, acknowledged, each a jump.
+#[test]
+fn j_follows_a_record_from_the_leader_to_its_acknowledgement() {
+    let mut app = app("leader-failover");
+    app.update(Msg::Seek(5_000));
+    keys(&mut app, "v>");
+    let mut told = Vec::new();
+    let mut last = app.session.world().now();
+    for _ in 0..6 {
+        keys(&mut app, "j");
+        let notice = app.notice.clone().unwrap_or_default();
+        if notice.contains("reached every step") {
+            break;
+        }
+        let now = app.session.world().now();
+        assert!(now > last, "each step is a jump forward: {notice}");
+        last = now;
+        told.push(notice);
+    }
+    let all = told.join("\n");
+    let at = |words: &str| {
+        all.find(words)
+            .unwrap_or_else(|| panic!("{words:?} in {all}"))
+    };
+    assert!(
+        at("appended on the leader, broker-1") < at("the HW passed it"),
+        "{all}"
+    );
+    assert!(at("fetched by broker-2") < at("the HW passed it"), "{all}");
+    assert!(
+        at("fetched by broker-3") < at("the HW passed it"),
+        "acks=all: {all}"
+    );
+    assert!(
+        at("the HW passed it") <= at("acknowledged to its producer"),
+        "{all}"
+    );
 }

@@ -12,8 +12,18 @@ use ratatui::Frame;
 use std::collections::BTreeSet;
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
-    let [nodes, links] =
-        Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(area);
+    // Side by side where the node lines fit; on a narrow terminal (80 columns) one above the
+    // other, so that no line is cut mid-word.
+    let [nodes, links] = if area.width >= 110 {
+        Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(area)
+    } else {
+        let servers = app
+            .nodes()
+            .iter()
+            .filter(|n| !matches!(n, NodeId::Client(_)))
+            .count() as u16;
+        Layout::vertical([Constraint::Min(3), Constraint::Length(servers + 3)]).areas(area)
+    };
     let block = Block::bordered()
         .title(" nodes (the controller elects leaders: ZooKeeper's role before KRaft) ");
     let inner = block.inner(nodes);

@@ -29,9 +29,9 @@ fn group_lines(world: &World) -> Vec<Line<'static>> {
         for (name, group) in broker.group_coordinator().groups() {
             lines.push(Line::from(Span::styled(
                 format!(
-                    "group {name}: {}, generation {}, coordinator broker-{}, assignor {}",
+                    "group {name}: {}, {}, coordinator broker-{}, assignor {}",
                     group.state,
-                    group.generation,
+                    generation_label(group.generation),
                     broker.id(),
                     group.protocol.as_deref().unwrap_or("-")
                 ),
@@ -76,8 +76,12 @@ fn consumer_lines(world: &World) -> Vec<Line<'static>> {
             continue;
         };
         let mode = match consumer.membership() {
+            // Generation -1 is Kafka's "not in a generation yet" (JoinGroup pending).
+            Some((group, _, generation, _)) if generation < 0 => {
+                format!("group {group}, joining")
+            }
             Some((group, member, generation, _)) => {
-                format!("group {group}, {member} gen {generation}")
+                format!("group {group}, {member} generation {generation}")
             }
             None => "assign mode: every partition".to_owned(),
         };
@@ -111,4 +115,13 @@ fn high_watermark(world: &World, tp: &TopicPartition) -> Option<u64> {
             .high_watermark()
             .0,
     )
+}
+
+/// `generation 3`, or `no generation yet` for Kafka's -1.
+fn generation_label(generation: i32) -> String {
+    if generation < 0 {
+        "no generation yet".to_owned()
+    } else {
+        format!("generation {generation}")
+    }
 }

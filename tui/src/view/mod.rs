@@ -5,10 +5,13 @@
 mod cluster;
 mod consumers;
 mod flow;
+mod inspector;
 mod partitions;
+mod story;
 
 use crate::app::{App, View};
 use crate::keys::KEYS;
+use crate::session::Session;
 use broker_core::NodeId;
 use ratatui::layout::{Alignment, Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
@@ -29,15 +32,18 @@ pub fn draw(frame: &mut Frame, app: &App) {
         too_small(frame, area);
         return;
     }
+    let status_lines = status_bar(app, area.width);
+    let mut captions = caption_lines(app, area.width);
+    captions.truncate(6);
     let [status, tabs, body, caption, bar] = Layout::vertical([
-        Constraint::Length(1),
+        Constraint::Length(status_lines.len() as u16),
         Constraint::Length(1),
         Constraint::Min(5),
-        Constraint::Length(2),
+        Constraint::Length((captions.len() as u16).max(1)),
         Constraint::Length(1),
     ])
     .areas(area);
-    frame.render_widget(status_bar(app), status);
+    frame.render_widget(Paragraph::new(status_lines), status);
     let titles: Vec<&str> = [View::Partitions, View::Cluster, View::Flow, View::Consumers]
         .iter()
         .map(|v| v.title())
@@ -51,18 +57,25 @@ pub fn draw(frame: &mut Frame, app: &App) {
         .select(selected)
         .highlight_style(tab_style);
     frame.render_widget(tabs_widget, tabs);
-    let view = if app.presenter {
-        View::Partitions
-    } else {
-        app.view
-    };
-    match view {
-        View::Partitions => partitions::draw(frame, body, app),
+    // Presenter mode changes how views are drawn (double cells, bold captions), never which.
+    match app.view {
+        View::Partitions => match app.other.as_deref() {
+            None => partitions::draw(frame, body, app, &app.session, None),
+            Some(other) => {
+                let [top, bottom] =
+                    Layout::vertical([Constraint::Ratio(1, 2), Constraint::Ratio(1, 2)])
+                        .areas(body);
+                let findings = app.findings.as_deref();
+                let mine = pane_title(&app.session, findings);
+                partitions::draw(frame, top, app, &app.session, Some(mine));
+                partitions::draw(frame, bottom, app, other, Some(pane_title(other, None)));
+            }
+        },
         View::Cluster => cluster::draw(frame, body, app),
         View::Flow => flow::draw(frame, body, app),
         View::Consumers => consumers::draw(frame, body, app),
     }
-    frame.render_widget(caption_line(app), caption);
+    frame.render_widget(Paragraph::new(captions), caption);
     frame.render_widget(key_bar(), bar);
     if app.help {
         help(frame, area);
@@ -70,6 +83,18 @@ pub fn draw(frame: &mut Frame, app: &App) {
     if let Some(line) = app.picker {
         picker(frame, area, line);
     }
+}
+
+/// A `--compare` pane's title: its scenario and its promise light.
+fn pane_title(session: &Session, findings: Option<&[sim::Finding]>) -> Line<'static> {
+    let findings = findings.unwrap_or(session.world().observer().findings());
+    let mut spans = vec![Span::styled(
+        format!(" {} ", session.scenario().name),
+        Style::default().add_modifier(Modifier::BOLD),
+    )];
+    spans.extend(light(findings));
+    spans.push(Span::raw(" "));
+    Line::from(spans)
 }
 
 fn too_small(frame: &mut Frame, area: Rect) {
@@ -90,7 +115,7 @@ fn too_small(frame: &mut Frame, area: Rect) {
 }
 
 /// Scenario, seed, time, play state, configuration badges and guarantee lights.
-fn status_bar(app: &App) -> Paragraph<'static> {
+fn status_bar(app: &App, columns: u16) -> Vec<Line<'static>> {
     let world = app.session.world();
     let scenario = app.session.scenario();
     let play = if app.session.done() {
@@ -100,23 +125,40 @@ fn status_bar(app: &App) -> Paragraph<'static> {
     } else {
         "‖ paused".to_owned()
     };
+    let names = match app.other.as_deref() {
+        Some(other) => format!("{} vs {}", scenario.name, other.scenario().name),
+        None => scenario.name.clone(),
+    };
     let name = format!(
-        " {} │ seed {} │ t={} │ {play} │ ",
-        scenario.name,
+        " {names} │ seed {} │ t={} │ {play} │ ",
         scenario.seed,
         world.now()
     );
-    let mut spans = vec![
-        Span::styled(
-            " kafka-lab ",
-            Style::default().add_modifier(Modifier::REVERSED),
-        ),
-        Span::raw(name),
-    ];
-    // Lights before badges: on a narrow terminal the badges are what gets cut.
-    spans.extend(lights(app));
-    spans.push(Span::raw(format!(" │ {}", badges(app))));
-    Paragraph::new(Line::from(spans))
+    let tag = Span::styled(
+        " kafka-lab ",
+        Style::default().add_modifier(Modifier::REVERSED),
+    );
+    // Time and play state matter more than the program's name when the line is long.
+    let mut spans = if tag.width() + name.chars().count() <= usize::from(columns) {
+        vec![tag, Span::raw(name)]
+    } else {
+        vec![Span::raw(format!(
+            "t={} │ {play} │ {names} │ seed {}",
+            world.now(),
+            scenario.seed
+        ))]
+    };
+    // Lights before badges; when the line does not fit (80 columns), they go on a second
+    // line, so that `acks` is never cut.
+    let mut second = lights(app);
+    second.push(Span::raw(format!(" │ {}", badges(app))));
+    let width = |spans: &[Span]| spans.iter().map(|s| s.width()).sum::<usize>();
+    if width(&spans) + width(&second) <= usize::from(columns) {
+        spans.extend(second);
+        return vec![Line::from(spans)];
+    }
+    second.insert(0, Span::raw(" "));
+    vec![Line::from(spans), Line::from(second)]
 }
 
 /// Any historical protocol the scenario runs under, then `RF=3 min.isr=2 acks=all`.
@@ -154,6 +196,10 @@ fn lights(app: &App) -> Vec<Span<'static>> {
         .findings
         .as_deref()
         .unwrap_or(world.observer().findings());
+    light(findings)
+}
+
+fn light(findings: &[sim::Finding]) -> Vec<Span<'static>> {
     let broken: Vec<String> = findings
         .iter()
         .filter(|f| f.verdict == Verdict::Violation)
@@ -181,7 +227,7 @@ fn lights(app: &App) -> Vec<Span<'static>> {
 }
 
 /// The scenario's caption for now, or what just happened.
-fn caption_line(app: &App) -> Paragraph<'static> {
+fn caption_lines(app: &App, columns: u16) -> Vec<Line<'static>> {
     let now = app.session.world().now().0;
     // The script's caption, or where the run left it (`Scenario::narration`).
     let caption = match app.session.scenario().narration(now, app.session.actions()) {
@@ -197,16 +243,44 @@ fn caption_line(app: &App) -> Paragraph<'static> {
     } else {
         Style::default().fg(Color::Cyan)
     };
+    // Wrapped here, so that the layout gives the caption and the notice each the lines they
+    // need: a notice (`w`'s confirmation) is never hidden under a long caption.
     if let Some(text) = caption {
-        lines.push(Line::from(Span::styled(format!("▌ {text}"), style)));
+        for line in wrap(&format!("▌ {text}"), columns) {
+            lines.push(Line::from(Span::styled(line, style)));
+        }
     }
     if let Some(notice) = &app.notice {
-        lines.push(Line::from(Span::styled(
-            format!("» {notice}"),
-            Style::default().fg(Color::Yellow),
-        )));
+        for line in wrap(&format!("» {notice}"), columns) {
+            lines.push(Line::from(Span::styled(
+                line,
+                Style::default().fg(Color::Yellow),
+            )));
+        }
     }
-    Paragraph::new(lines).wrap(Wrap { trim: true })
+    lines
+}
+
+/// Words into lines of at most `columns` characters (a word longer than that is cut).
+fn wrap(text: &str, columns: u16) -> Vec<String> {
+    let columns = usize::from(columns.max(8));
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for word in text.split_whitespace() {
+        let word: String = word.chars().take(columns).collect();
+        let len = line.chars().count();
+        if len > 0 && len + 1 + word.chars().count() > columns {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(&word);
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
 }
 
 /// The bottom bar: the registry's main keys.
@@ -227,34 +301,46 @@ fn short(help: &str) -> &str {
     help.split_whitespace().next().unwrap_or(help)
 }
 
-/// `?`: every key of the registry.
+/// What the glyphs mean, at the foot of `?`.
+pub const LEGEND: [&str; 2] = [
+    "legend █ committed  ▒ not yet committed  ★ leader  ▸ selected  ✂ truncated",
+    "       ⚡ power lost  ✖ crashed  ‖ paused  ○ not started  ✗ dropped",
+];
+
+/// `?`: every key of the registry, then the legend.
 fn help(frame: &mut Frame, area: Rect) {
+    const COLUMN: u16 = 56;
     let bold = Style::default().add_modifier(Modifier::BOLD);
     let lines: Vec<Line> = KEYS
         .iter()
         .map(|b| {
             Line::from(vec![
-                Span::styled(format!(" {:>5} ", b.label), bold),
+                Span::styled(format!(" {:>6} ", b.label), bold),
                 Span::raw(b.help),
             ])
         })
         .collect();
-    let columns: usize = if lines.len() as u16 + 2 > area.height {
+    let legend = LEGEND.len() as u16;
+    let columns: usize = if lines.len() as u16 + 2 + legend > area.height {
         2
     } else {
         1
     };
     let per_column = lines.len().div_ceil(columns);
-    let rect = centered(area, 48 * columns as u16 + 2, per_column as u16 + 2);
+    let width = (COLUMN * columns as u16).max(LEGEND[0].chars().count() as u16 + 2) + 2;
+    let rect = centered(area, width, per_column as u16 + 2 + legend);
     frame.render_widget(Clear, rect);
     let block = Block::bordered().title(" keys (? closes) ");
     let inner = block.inner(rect);
     frame.render_widget(block, rect);
-    let parts =
-        Layout::horizontal(vec![Constraint::Ratio(1, columns as u32); columns]).split(inner);
+    let [keys, foot] =
+        Layout::vertical([Constraint::Min(1), Constraint::Length(legend)]).areas(inner);
+    let parts = Layout::horizontal(vec![Constraint::Ratio(1, columns as u32); columns]).split(keys);
     for (column, chunk) in lines.chunks(per_column).enumerate() {
         frame.render_widget(Paragraph::new(chunk.to_vec()), parts[column]);
     }
+    let foot_lines: Vec<Line> = LEGEND.iter().map(|l| Line::from(format!(" {l}"))).collect();
+    frame.render_widget(Paragraph::new(foot_lines), foot);
 }
 
 fn picker(frame: &mut Frame, area: Rect, line: usize) {

@@ -5,7 +5,11 @@
 
 use super::{epoch_color, node_label, status_glyph};
 use crate::app::App;
-use broker_core::{BrokerId, Event, NodeId, Offset, PartitionState, Replica, TopicPartition};
+use crate::session::Session;
+use broker_core::{
+    BrokerId, DiskEntry, Event, FileName, NodeId, Offset, PartitionState, RecordBatch, Replica,
+    TopicPartition,
+};
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
@@ -17,26 +21,73 @@ use sim::{Status, TraceKind, World};
 const TRUNCATION_SHOWN_MS: u64 = 3000;
 /// Room for the label on the left and the figures on the right of each row.
 const LABEL_WIDTH: u16 = 24;
-const FIGURES_WIDTH: u16 = 30;
+const FIGURES_WIDTH: u16 = 34;
 
-pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
-    let world = app.session.world();
-    let block = Block::bordered().title(
-        " partitions: replicas (leader first), log by leader epoch, LEO and HW per replica ",
-    );
+/// The view of `session` (the app's own, or the other pane's in `--compare`), titled `title`
+/// when given.
+pub fn draw(frame: &mut Frame, area: Rect, app: &App, session: &Session, title: Option<Line>) {
+    let world = session.world();
+    let title = title.unwrap_or_else(|| {
+        Line::from(if area.width >= 100 {
+            " partitions: replicas (leader first), log by leader epoch, LEO and HW per replica "
+        } else {
+            " partitions: replicas, leader (★) first, log by epoch "
+        })
+    });
+    let block = Block::bordered().title(title);
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let cell_width: u16 = if app.presenter { 2 } else { 1 };
     let cells = (inner.width.saturating_sub(LABEL_WIDTH + FIGURES_WIDTH) / cell_width) as u64;
     let mut lines = Vec::new();
-    for (tp, state) in partitions(world) {
-        if tp.topic.0.starts_with("__") {
-            continue; // internal topics: the consumers view shows the groups they serve
+    // Internal topics: the consumers view shows the groups they serve.
+    let shown: Vec<(TopicPartition, PartitionState)> = partitions(world)
+        .into_iter()
+        .filter(|(tp, _)| !tp.topic.0.starts_with("__"))
+        .collect();
+    let mut inspector = app
+        .inspect
+        .map(|offset| super::inspector::lines(app, world, &shown, offset))
+        .unwrap_or_default();
+    if app.explain {
+        if let Some((tp, state)) = super::story::partition(app, &shown) {
+            inspector.extend(super::story::lines(world, &tp, &state));
         }
-        partition_lines(app, &tp, &state, cells, cell_width, &mut lines);
+    }
+    let inner = if inspector.is_empty() {
+        inner
+    } else {
+        let [rows, foot] = ratatui::layout::Layout::vertical([
+            ratatui::layout::Constraint::Min(1),
+            ratatui::layout::Constraint::Length(inspector.len() as u16),
+        ])
+        .areas(inner);
+        frame.render_widget(Paragraph::new(inspector), foot);
+        rows
+    };
+    for (tp, state) in shown {
+        partition_lines(app, world, &tp, &state, (cells, cell_width), &mut lines);
         if lines.len() as u16 >= inner.height {
             break;
         }
+    }
+    if lines.is_empty() {
+        // t=0: no partition exists until the controller has elected its first leaders.
+        lines.push(Line::from(Span::styled(
+            format!(
+                "At {} the cluster is starting: the brokers register with the controller, \
+                 which then creates the topics and elects their first leaders.",
+                world.now()
+            ),
+            Style::default().fg(Color::Gray),
+        )));
+        lines.push(Line::from(Span::styled(
+            "space plays, . steps one event, n jumps to the next notable moment.",
+            Style::default().fg(Color::Gray),
+        )));
+        let wrapped = Paragraph::new(lines).wrap(ratatui::widgets::Wrap { trim: true });
+        frame.render_widget(wrapped, inner);
+        return;
     }
     frame.render_widget(Paragraph::new(lines), inner);
 }
@@ -59,13 +110,12 @@ fn partitions(world: &World) -> Vec<(TopicPartition, PartitionState)> {
 
 fn partition_lines(
     app: &App,
+    world: &World,
     tp: &TopicPartition,
     state: &PartitionState,
-    cells: u64,
-    cell_width: u16,
+    (cells, cell_width): (u64, u16),
     lines: &mut Vec<Line<'static>>,
 ) {
-    let world = app.session.world();
     let leader = state
         .leader
         .map_or("none: offline".to_owned(), |l| format!("broker-{l}"));
@@ -81,18 +131,27 @@ fn partition_lines(
         )),
         Span::styled(elr_label(state), Style::default().fg(Color::Yellow)),
     ]));
+    if let Some(banner) = loss_banner(world, tp) {
+        lines.push(Line::from(vec![Span::raw("  "), banner]));
+    }
     let mut order = state.replicas.clone();
     order.sort_by_key(|b| Some(*b) != state.leader);
     let end = order
         .iter()
-        .filter_map(|b| replica(world, *b, tp))
-        .map(|r| r.log.log_end_offset().0)
+        .map(|b| log_end(world, *b, tp))
         .max()
         .unwrap_or(0);
-    let first = end.saturating_sub(cells);
-    lines.push(ruler(first, end, cell_width));
+    let (first, end) = window(world, tp, end, cells);
+    lines.push(ruler(first, end, cell_width, app.inspect));
     for broker in order {
-        lines.push(replica_line(app, tp, state, broker, first, end, cell_width));
+        lines.push(replica_line(
+            app,
+            world,
+            tp,
+            state,
+            broker,
+            (first, end, cell_width),
+        ));
     }
     lines.push(why_line(world, tp, state));
 }
@@ -101,8 +160,81 @@ fn replica<'w>(world: &'w World, broker: BrokerId, tp: &TopicPartition) -> Optio
     world.broker(broker)?.replicas().get(tp)
 }
 
-/// Offset ticks above the cells.
-fn ruler(first: u64, end: u64, cell_width: u16) -> Line<'static> {
+/// A replica's log end: the running broker's, or what a stopped broker's disk kept.
+fn log_end(world: &World, broker: BrokerId, tp: &TopicPartition) -> u64 {
+    match replica(world, broker, tp) {
+        Some(r) => r.log.log_end_offset().0,
+        None => disk_batches(world, broker, tp)
+            .last()
+            .map_or(0, |b| b.next_offset().0),
+    }
+}
+
+/// The batches of a partition's log on a broker's disk (what a restart would recover from).
+fn disk_batches(world: &World, broker: BrokerId, tp: &TopicPartition) -> Vec<RecordBatch> {
+    let image = world.disk(NodeId::Broker(broker)).image();
+    let Some(entries) = image.files.get(&FileName::Log(tp.clone())) else {
+        return Vec::new();
+    };
+    entries
+        .iter()
+        .filter_map(|e| match e {
+            DiskEntry::Batch(b) => Some(b.clone()),
+            DiskEntry::Metadata(..) => None,
+        })
+        .collect()
+}
+
+/// How long after committed records were cut the strip keeps them in view (simulated ms).
+const CUT_FOCUS_MS: u64 = 5000;
+
+/// The offsets the strip shows: the newest `cells`, unless committed records of this
+/// partition were cut in the last few seconds: then the strip scrolls back to show the cut.
+fn window(world: &World, tp: &TopicPartition, end: u64, cells: u64) -> (u64, u64) {
+    let since = world.now().0.saturating_sub(CUT_FOCUS_MS);
+    let cut = world
+        .observer()
+        .committed_cuts()
+        .iter()
+        .rev()
+        .take_while(|c| c.time.0 >= since)
+        .find(|c| &c.tp == tp);
+    let end = cut.map_or(end, |c| end.max(c.gone.1 .0));
+    let newest = end.saturating_sub(cells);
+    match cut {
+        Some(c) if c.gone.0 .0 < newest => {
+            let first = c.gone.0 .0.saturating_sub(cells / 4);
+            (first, (first + cells).min(end))
+        }
+        _ => (newest, end),
+    }
+}
+
+/// `⚠ 5 committed records lost (offsets 499..504) at 24.020s`, once the cluster lost some
+/// (the observer's `hw-regressed`, at the instant a leader lacked them).
+fn loss_banner(world: &World, tp: &TopicPartition) -> Option<Span<'static>> {
+    let lost: Vec<&sim::CommittedCut> = world
+        .observer()
+        .committed_cuts()
+        .iter()
+        .filter(|c| c.lost && &c.tp == tp)
+        .collect();
+    let last = lost.last()?;
+    let count: u64 = lost.iter().map(|c| c.count()).sum();
+    Some(Span::styled(
+        format!(
+            "  ⚠ {count} committed records lost (offsets {}..{}) at {} ",
+            last.gone.0, last.gone.1, last.time
+        ),
+        Style::default()
+            .fg(Color::White)
+            .bg(Color::Red)
+            .add_modifier(Modifier::BOLD),
+    ))
+}
+
+/// Offset ticks above the cells, and ▾ over the inspector's offset.
+fn ruler(first: u64, end: u64, cell_width: u16, cursor: Option<u64>) -> Line<'static> {
     let mut text = " ".repeat(LABEL_WIDTH as usize);
     let mut col = 0usize;
     for offset in first..end.max(first + 1) {
@@ -114,19 +246,24 @@ fn ruler(first: u64, end: u64, cell_width: u16) -> Line<'static> {
             text.push_str(&label);
         }
     }
+    if let Some(at) = cursor.filter(|o| (first..end).contains(o)) {
+        let column = LABEL_WIDTH as usize + (at - first) as usize * cell_width as usize;
+        let mut chars: Vec<char> = text.chars().collect();
+        chars.resize(chars.len().max(column + 1), ' ');
+        chars[column] = '▾';
+        text = chars.into_iter().collect();
+    }
     Line::from(Span::styled(text, Style::default().fg(Color::DarkGray)))
 }
 
 fn replica_line(
     app: &App,
+    world: &World,
     tp: &TopicPartition,
     state: &PartitionState,
     broker: BrokerId,
-    first: u64,
-    end: u64,
-    cell_width: u16,
+    (first, end, cell_width): (u64, u64, u16),
 ) -> Line<'static> {
-    let world = app.session.world();
     let id = NodeId::Broker(broker);
     let (glyph, word, color) = status_glyph(world.status(id));
     let role = if state.leader == Some(broker) {
@@ -144,13 +281,29 @@ fn replica_line(
         " ".repeat((LABEL_WIDTH as usize).saturating_sub(width)),
     ));
     let Some(r) = replica(world, broker, tp) else {
+        // A stopped broker: what its disk kept, dimmed.
+        let batches = disk_batches(world, broker, tp);
+        let dim = dim_cells(&batches, first, end, cell_width);
+        let kept = batches.last().map_or(0, |b| b.next_offset().0);
+        spans.extend(dim);
         spans.push(Span::styled(
-            format!("({word}: no replica state)"),
+            format!("  {word}; on disk to {kept}"),
             Style::default().fg(Color::DarkGray),
         ));
         return Line::from(spans);
     };
-    spans.extend(cells(r, first, end, cell_width));
+    let cut = committed_cut(world, broker, tp);
+    spans.extend(cells(r, first, end, cell_width, cut.map(|c| c.gone)));
+    if let Some(c) = cut {
+        // Before the figures, so that a narrow terminal does not cut it.
+        spans.push(Span::styled(
+            format!(" ✂{} committed", c.count()),
+            Style::default()
+                .fg(Color::White)
+                .bg(Color::Red)
+                .add_modifier(Modifier::BOLD),
+        ));
+    }
     let in_isr = state.isr.contains(&broker);
     let badge = if in_isr {
         Span::styled(" ISR ", Style::default().fg(Color::Black).bg(Color::Green))
@@ -173,17 +326,55 @@ fn replica_line(
         r.log.high_watermark().0
     )));
     spans.push(badge);
-    if let Some((from, to)) = recent_truncation(world, broker, tp) {
-        spans.push(Span::styled(
-            format!(" ✂ {from}→{to}"),
-            Style::default().fg(Color::LightRed),
-        ));
+    if cut.is_none() {
+        if let Some((from, to)) = recent_truncation(world, broker, tp) {
+            spans.push(Span::styled(
+                format!(" ✂ {from}→{to}"),
+                Style::default().fg(Color::LightRed),
+            ));
+        }
     }
     Line::from(spans)
 }
 
-/// The log's cells from `first` to `end`: colour by epoch, █ below this replica's HW, ▒ above.
-fn cells(r: &Replica, first: u64, end: u64, cell_width: u16) -> Vec<Span<'static>> {
+/// The latest committed records cut from this replica's log, if its log has not grown back
+/// over them.
+fn committed_cut<'w>(
+    world: &'w World,
+    broker: BrokerId,
+    tp: &TopicPartition,
+) -> Option<&'w sim::CommittedCut> {
+    let cut = world
+        .observer()
+        .committed_cuts()
+        .iter()
+        .rev()
+        .find(|c| c.broker == broker && &c.tp == tp && !c.lost)?;
+    (log_end(world, broker, tp) < cut.gone.1 .0).then_some(cut)
+}
+
+/// A stopped broker's log from its disk: ░ in grey.
+fn dim_cells(batches: &[RecordBatch], first: u64, end: u64, cell_width: u16) -> Vec<Span<'static>> {
+    let mut text = String::new();
+    for offset in first..end {
+        let on_disk = batches
+            .iter()
+            .any(|b| b.base_offset.0 <= offset && offset < b.next_offset().0);
+        let glyph = if on_disk { "░" } else { " " };
+        text.push_str(&glyph.repeat(cell_width as usize));
+    }
+    vec![Span::styled(text, Style::default().fg(Color::DarkGray))]
+}
+
+/// The log's cells from `first` to `end`: colour by epoch, █ below this replica's HW, ▒ above,
+/// ✂ where committed records were cut from it.
+fn cells(
+    r: &Replica,
+    first: u64,
+    end: u64,
+    cell_width: u16,
+    cut: Option<(Offset, Offset)>,
+) -> Vec<Span<'static>> {
     let hw = r.log.high_watermark().0;
     let mut epochs: Vec<Option<u32>> = vec![None; (end - first) as usize];
     for batch in r.log.batches().rev() {
@@ -202,6 +393,10 @@ fn cells(r: &Replica, first: u64, end: u64, cell_width: u16) -> Vec<Span<'static
             Some(e) => Span::styled(
                 glyph.repeat(cell_width as usize),
                 Style::default().fg(epoch_color(e)),
+            ),
+            None if cut.is_some_and(|(a, b)| a.0 <= offset && offset < b.0) => Span::styled(
+                "✂".repeat(cell_width as usize),
+                Style::default().fg(Color::Red),
             ),
             None => Span::raw(" ".repeat(cell_width as usize)),
         };
@@ -308,12 +503,24 @@ fn why_line(world: &World, tp: &TopicPartition, state: &PartitionState) -> Line<
             ids(&r.isr),
             r.effective_min_isr()
         )
+    } else if r.leading.is_none() {
+        format!(
+            "   why: HW {} stays until broker-{} learns it leads (the controller's decision is on its way)",
+            hw.0, leader.0
+        )
+    } else if r.log.written_end() <= hw {
+        format!(
+            "   why: HW {} waits for the leader's own disk (records up to {} not yet written)",
+            hw.0, leo.0
+        )
     } else {
+        // The followers the leader counts (`Partition.maybeIncrementLeaderHW`: the maximal
+        // ISR) that have not fetched up to its end.
         let laggards: Vec<String> = r
             .leading
             .iter()
             .flat_map(|l| l.followers.iter())
-            .filter(|(b, f)| r.isr.contains(b) && f.log_end_offset.is_none_or(|o| o < leo))
+            .filter(|(b, f)| r.in_maximal_isr(**b) && f.log_end_offset.is_none_or(|o| o < leo))
             .map(|(b, f)| {
                 let at = f
                     .log_end_offset
@@ -321,7 +528,14 @@ fn why_line(world: &World, tp: &TopicPartition, state: &PartitionState) -> Line<
                 format!("broker-{b} (in ISR, fetched up to {at})")
             })
             .collect();
-        format!("   why: HW {} held back by {}", hw.0, laggards.join(", "))
+        if laggards.is_empty() {
+            format!(
+                "   why: HW {} < LEO {}: every ISR member has fetched; it moves at their next fetch",
+                hw.0, leo.0
+            )
+        } else {
+            format!("   why: HW {} held back by {}", hw.0, laggards.join(", "))
+        }
     };
     Line::from(Span::styled(text, style))
 }
