@@ -141,13 +141,14 @@ fn main() -> ExitCode {
 fn tui(args: &TuiArgs) -> anyhow::Result<bool> {
     use std::io::IsTerminal;
     let name = args.scenario.as_deref().unwrap_or(scenarios::DEFAULT);
+    // Bad input first: a typo in a `--set` is named even without a terminal.
+    let scenario = prepare(name, args.seed, &args.set)?;
     if !std::io::stdin().is_terminal() || !std::io::stdout().is_terminal() {
         anyhow::bail!(
             "tui needs a terminal: its input or output is a pipe or a file here \
              (to run a scenario without one: kafka-lab run {name})"
         );
     }
-    let scenario = prepare(name, args.seed, &args.set)?;
     let app = match &args.compare {
         Some(other) => {
             let other = prepare(other, Some(scenario.seed), &args.set)?;
