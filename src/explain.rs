@@ -130,8 +130,9 @@ fn committed_values(world: &World, tp: &TopicPartition) -> Option<BTreeSet<Vec<u
         replica
             .log
             .batches()
-            .take_while(|b| b.base_offset < hw)
-            .flat_map(|b| b.records.iter().map(|r| r.value.to_vec()))
+            .flat_map(|b| b.records_with_offsets())
+            .take_while(|(offset, _)| *offset < hw)
+            .map(|(_, r)| r.value.to_vec())
             .collect(),
     )
 }
@@ -303,6 +304,7 @@ fn truncation(reason: &TruncationReason) -> &'static str {
         TruncationReason::HighWatermark => "pre-KIP-101: to its own high watermark",
         TruncationReason::OffsetOutOfRange => "its log ran past the leader's",
         TruncationReason::CorruptTail => "a torn batch after power loss",
+        TruncationReason::BelowLogStart => "its log ended below the leader's log start",
         _ => "to where its log diverged from the leader's",
     }
 }

@@ -254,6 +254,7 @@ fn describe(
                 TruncationReason::HighWatermark => "pre-KIP-101: truncate to own HW",
                 TruncationReason::OffsetOutOfRange => "leader's log is shorter",
                 TruncationReason::CorruptTail => "corrupt tail",
+                TruncationReason::BelowLogStart => "below the leader's log start",
             };
             format!("truncated {tp} from {from} to {to} ({why})")
         }

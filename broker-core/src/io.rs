@@ -94,6 +94,8 @@ pub enum FileName {
     MetadataLog,
     /// `replication-offset-checkpoint`: the high watermarks.
     HighWatermarkCheckpoint,
+    /// `log-start-offset-checkpoint`: the log start offsets above 0.
+    LogStartOffsetCheckpoint,
     /// `leader-epoch-checkpoint` of a partition.
     LeaderEpochCheckpoint(TopicPartition),
     /// `.kafka_cleanshutdown`: written at the end of a controlled shutdown.
@@ -109,11 +111,23 @@ pub enum DiskEntry {
     Metadata(u64, Box<MetadataRecord>),
 }
 
+impl DiskEntry {
+    /// The last offset the entry spans: a batch's `last_offset`, a metadata record's offset.
+    pub fn last_offset(&self) -> Offset {
+        match self {
+            DiskEntry::Batch(batch) => batch.last_offset(),
+            DiskEntry::Metadata(offset, _) => Offset(*offset),
+        }
+    }
+}
+
 /// The contents of a small file rewritten whole (and fsynced, as Kafka's checkpoint files are).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Checkpoint {
     /// High watermark per partition.
     HighWatermarks(BTreeMap<TopicPartition, Offset>),
+    /// Log start offset per partition (`LogManager.checkpointLogStartOffsets`).
+    LogStartOffsets(BTreeMap<TopicPartition, Offset>),
     /// The leader-epoch cache: `(epoch, start offset)` entries.
     LeaderEpochs(Vec<(LeaderEpoch, Offset)>),
     /// The broker epoch of the registration that shut down cleanly (`CleanShutdownFileHandler`,
@@ -133,14 +147,15 @@ pub enum DiskOp {
         /// The entries.
         entries: Vec<DiskEntry>,
     },
-    /// Keep only the first `len` entries of a file.
+    /// Remove every entry that spans `offset` or later (`LogSegment.truncateTo`): what stays is
+    /// the entries before the first one whose last offset is at least `offset`.
     Truncate {
         /// The operation id.
         id: DiskOpId,
         /// The file.
         file: FileName,
-        /// Entries kept.
-        len: usize,
+        /// The first offset removed.
+        offset: Offset,
     },
     /// Replace a checkpoint file, durably.
     WriteCheckpoint {
@@ -190,6 +205,8 @@ pub enum TruncationReason {
     OffsetOutOfRange,
     /// Recovery found a torn or corrupt batch.
     CorruptTail,
+    /// The follower's log ended below the leader's log start: it starts over there.
+    BelowLogStart,
 }
 
 /// A state change that teaches something; the driver stamps it with time and puts it in the trace.

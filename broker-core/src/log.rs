@@ -1,5 +1,11 @@
 //! A partition replica's log: record batches, the leader-epoch cache, log start offset, LEO, HW.
 //!
+//! Offsets are positions, not indexes: a batch spans `base_offset ..= last_offset()` (its
+//! `lastOffsetDelta`) and each record has its own offset (`RecordBatch::records_with_offsets`),
+//! so compaction leaves gaps, and the log start offset moves forward (retention, `DeleteRecords`)
+//! or jumps (a follower that fell below its leader's log start). Nothing here assumes that
+//! `next_offset = start + number of records`.
+//!
 //! Appends land in memory at once (the page cache, as Kafka's `UnifiedLog.append` does), but the
 //! driver's disk completes them later. `log_end_offset` counts every appended batch; `written_end`
 //! counts only those whose disk write completed. A leader counts itself towards the high watermark
@@ -38,14 +44,24 @@ impl PartitionLog {
 
     /// A log recovered from disk: every batch is written, the epoch cache is rebuilt from the
     /// checkpoint and then from the batches themselves (as `LogSegment.recover` does).
+    /// `log_start_offset` is the checkpointed one (`log-start-offset-checkpoint`); as in
+    /// `UnifiedLog`, it is at least the first batch's base offset, and batches wholly below it
+    /// are not part of the readable log.
     pub fn recovered(
         batches: Vec<RecordBatch>,
         epochs: Vec<(LeaderEpoch, Offset)>,
         high_watermark: Offset,
+        log_start_offset: Offset,
     ) -> PartitionLog {
         let mut log = PartitionLog::new();
         log.epochs = epochs;
+        log.log_start_offset = batches
+            .first()
+            .map_or(log_start_offset, |b| b.base_offset.max(log_start_offset));
         for batch in batches {
+            if batch.next_offset() <= log.log_start_offset {
+                continue;
+            }
             log.assign_epoch(batch.leader_epoch, batch.base_offset);
             log.entries.push(Entry {
                 batch,
@@ -56,7 +72,7 @@ impl PartitionLog {
         log.written_len = log.entries.len();
         let end = log.log_end_offset();
         log.epochs.retain(|(_, start)| *start < end);
-        log.high_watermark = high_watermark.min(end);
+        log.set_high_watermark(high_watermark);
         log
     }
 
@@ -90,9 +106,37 @@ impl PartitionLog {
         self.high_watermark
     }
 
-    /// Set the high watermark; it never passes the LEO.
+    /// Set the high watermark, kept between the log start and the LEO
+    /// (`UnifiedLog.updateHighWatermark`).
     pub fn set_high_watermark(&mut self, hw: Offset) {
-        self.high_watermark = hw.min(self.log_end_offset());
+        self.high_watermark = hw.min(self.log_end_offset()).max(self.log_start_offset);
+    }
+
+    /// Move the log start offset forward to `offset` (retention, `DeleteRecords`:
+    /// `UnifiedLog.maybeIncrementLogStartOffset`), never past the high watermark, never back.
+    /// Batches wholly below the new start leave memory. Returns whether the start moved.
+    pub fn advance_log_start(&mut self, offset: Offset) -> bool {
+        let offset = offset.min(self.high_watermark);
+        if offset <= self.log_start_offset {
+            return false;
+        }
+        self.log_start_offset = offset;
+        let gone = self
+            .entries
+            .partition_point(|e| e.batch.next_offset() <= offset);
+        self.entries.drain(..gone);
+        self.written_len -= gone.min(self.written_len);
+        true
+    }
+
+    /// Empty the log and start it at `offset` (`UnifiedLog.truncateFullyAndStartAt`): a follower
+    /// whose log is below its leader's log start starts over from there.
+    pub fn truncate_fully_and_start_at(&mut self, offset: Offset) {
+        self.entries.clear();
+        self.written_len = 0;
+        self.log_start_offset = offset;
+        self.epochs.clear();
+        self.high_watermark = offset;
     }
 
     /// Number of batches.
@@ -108,10 +152,11 @@ impl PartitionLog {
     /// Append a batch whose offsets and epoch are already set; returns its write sequence, which
     /// `complete_write` gets back when the disk is done.
     pub fn append(&mut self, batch: RecordBatch) -> u64 {
-        assert_eq!(
-            batch.base_offset,
-            self.log_end_offset(),
-            "appends are contiguous"
+        // A leader appends at its LEO; a follower may append after a gap its leader's cleaner
+        // left (`UnifiedLog.appendAsFollower` rejects only offsets going backwards).
+        assert!(
+            batch.base_offset >= self.log_end_offset(),
+            "appends never go back"
         );
         self.assign_epoch(batch.leader_epoch, batch.base_offset);
         let write_seq = self.next_write_seq;
@@ -133,11 +178,11 @@ impl PartitionLog {
         self.written_len = self.entries.partition_point(|e| e.write_seq <= write_seq);
     }
 
-    /// Remove every batch that holds `offset` or later (Kafka truncates whole batches). Returns
-    /// the number of batches kept, or `None` if no batch was removed. The epoch cache loses its
+    /// Remove every batch that spans `offset` or later (Kafka truncates whole batches). Returns
+    /// whether a batch was removed. The epoch cache loses its
     /// entries from the new end on even when no batch goes: `UnifiedLog.truncateTo` does the same,
     /// because a former leader may hold an epoch entry for which it never wrote a batch.
-    pub fn truncate_to(&mut self, offset: Offset) -> Option<usize> {
+    pub fn truncate_to(&mut self, offset: Offset) -> bool {
         let keep = self
             .entries
             .partition_point(|e| e.batch.last_offset() < offset);
@@ -147,7 +192,7 @@ impl PartitionLog {
         let end = self.log_end_offset();
         self.epochs.retain(|(_, start)| *start < end.min(offset));
         self.high_watermark = self.high_watermark.min(end);
-        removed.then_some(keep)
+        removed
     }
 
     /// Batches from the one holding `from` onwards, ending at or before `max_offset`, only among

@@ -111,8 +111,14 @@ impl Disk {
                 let target = self.files.entry(file.clone()).or_default();
                 target.entries.extend(entries.iter().cloned());
             }
-            DiskOp::Truncate { file, len, .. } => {
-                self.files.entry(file.clone()).or_default().truncate(*len);
+            DiskOp::Truncate { file, offset, .. } => {
+                let target = self.files.entry(file.clone()).or_default();
+                let len = target
+                    .entries
+                    .iter()
+                    .position(|e| e.last_offset() >= *offset)
+                    .unwrap_or(target.entries.len());
+                target.truncate(len);
             }
             DiskOp::WriteCheckpoint {
                 file, checkpoint, ..
@@ -222,11 +228,12 @@ mod tests {
         });
     }
 
-    fn truncate(disk: &mut Disk, len: usize) {
+    /// Truncate to `offset` (every test batch here is one record long before that offset).
+    fn truncate(disk: &mut Disk, offset: u64) {
         disk.apply(&DiskOp::Truncate {
             id: DiskOpId(0),
             file: log(),
-            len,
+            offset: Offset(offset),
         });
     }
 
@@ -292,6 +299,25 @@ mod tests {
         disk.flush();
         disk.power_fail(&mut rng(), 1.0);
         assert_eq!(log_of(&disk), vec![batch(0, 1)]);
+    }
+
+    #[test]
+    fn truncate_counts_offsets_not_entries() {
+        let mut disk = Disk::new();
+        append(&mut disk, vec![batch(0, 3), batch(3, 2), batch(7, 1)]);
+        truncate(&mut disk, 4);
+        assert_eq!(
+            log_of(&disk),
+            vec![batch(0, 3)],
+            "offset 4 is inside the batch at 3"
+        );
+        append(&mut disk, vec![batch(3, 1), batch(9, 1)]);
+        truncate(&mut disk, 5);
+        assert_eq!(
+            log_of(&disk),
+            vec![batch(0, 3), batch(3, 1)],
+            "offset 5 is in a gap"
+        );
     }
 
     #[test]

@@ -325,8 +325,7 @@ fn final_logs(world: &World) -> BTreeMap<TopicPartition, BTreeMap<Offset, Bytes>
         let hw = replica.log.high_watermark();
         let mut log = BTreeMap::new();
         for batch in replica.log.batches().take_while(|b| b.base_offset < hw) {
-            for (i, record) in batch.records.iter().enumerate() {
-                let offset = batch.base_offset.plus(i as u64);
+            for (offset, record) in batch.records_with_offsets() {
                 if offset < hw {
                     log.insert(offset, record.value.clone());
                 }
@@ -497,19 +496,19 @@ fn first_difference(a: &Replica, b: &Replica, limit: Offset) -> Option<Offset> {
             .batches()
             .flat_map(|batch| {
                 batch
-                    .records
-                    .iter()
-                    .enumerate()
-                    .map(move |(i, rec)| (batch.base_offset.plus(i as u64), rec.value.clone()))
+                    .records_with_offsets()
+                    .map(|(offset, rec)| (offset, rec.value.clone()))
             })
             .take_while(|(o, _)| *o < limit)
             .collect()
     };
-    let (va, vb) = (values(a), values(b));
-    va.iter()
-        .zip(vb.iter())
-        .find(|(x, y)| x != y)
-        .map(|(x, _)| x.0)
+    // Offsets are positions: replicas are compared where both still hold a record (retention
+    // and compaction run on each replica on its own, so either may have removed some).
+    let va: BTreeMap<Offset, Bytes> = values(a).into_iter().collect();
+    values(b)
+        .into_iter()
+        .find(|(offset, value)| va.get(offset).is_some_and(|v| v != value))
+        .map(|(offset, _)| offset)
 }
 
 /// `stalled`: after the drain, a partition has no leader, or its leader cannot commit what it

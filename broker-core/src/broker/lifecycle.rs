@@ -51,15 +51,21 @@ impl Broker {
             Some(Checkpoint::HighWatermarks(hws)) => hws.clone(),
             _ => BTreeMap::new(),
         };
+        let log_starts = match disk.checkpoints.get(&FileName::LogStartOffsetCheckpoint) {
+            Some(Checkpoint::LogStartOffsets(starts)) => starts.clone(),
+            _ => BTreeMap::new(),
+        };
+        self.log_starts_checkpointed = !log_starts.is_empty();
         for (file, entries) in disk.files {
             let FileName::Log(tp) = file else { continue };
             let (batches, torn) = valid_prefix(entries);
             if torn > 0 {
-                let len = batches.len();
+                // Everything from the end of the valid prefix goes, torn batch included.
+                let offset = batches.last().map_or(Offset(0), RecordBatch::next_offset);
                 self.issue_disk(DiskPurpose::Other, |id| DiskOp::Truncate {
                     id,
                     file: FileName::Log(tp.clone()),
-                    len,
+                    offset,
                 });
             }
             let epochs = match disk
@@ -70,7 +76,8 @@ impl Broker {
                 _ => Vec::new(),
             };
             let hw = high_watermarks.get(&tp).copied().unwrap_or(Offset(0));
-            let log = PartitionLog::recovered(batches, epochs, hw);
+            let log_start = log_starts.get(&tp).copied().unwrap_or(Offset(0));
+            let log = PartitionLog::recovered(batches, epochs, hw, log_start);
             self.out.event(Event::LogRecovered {
                 broker: self.id,
                 tp: tp.clone(),
@@ -360,19 +367,19 @@ impl Broker {
             .expect("only hosted replicas truncate");
         let from = replica.log.log_end_offset();
         let epochs_before = replica.log.epochs().len();
-        let kept = replica.log.truncate_to(offset);
-        if kept.is_some() {
+        let removed = replica.log.truncate_to(offset);
+        if removed {
             // Truncation can remove batches the producer state remembers: rebuild it from the log.
             replica.producer_state =
                 crate::producer_state::ProducerState::rebuilt(replica.log.batches());
         }
         let to = replica.log.log_end_offset();
         let epochs = replica.log.epochs().to_vec();
-        if let Some(len) = kept {
+        if removed {
             self.issue_disk(DiskPurpose::Other, |id| DiskOp::Truncate {
                 id,
                 file: FileName::Log(tp.clone()),
-                len,
+                offset,
             });
             self.out.event(Event::Truncated {
                 broker: self.id,
@@ -382,9 +389,35 @@ impl Broker {
                 reason,
             });
         }
-        if kept.is_some() || epochs.len() != epochs_before {
+        if removed || epochs.len() != epochs_before {
             self.write_epoch_checkpoint(tp, epochs);
         }
+    }
+
+    /// Empty a replica's log and start it at `offset` (`UnifiedLog.truncateFullyAndStartAt`):
+    /// its file, epoch cache and producer state go, the new start is checkpointed.
+    pub(super) fn truncate_fully_and_start_at(&mut self, tp: &TopicPartition, offset: Offset) {
+        let replica = self
+            .replicas
+            .get_mut(tp)
+            .expect("only hosted replicas truncate");
+        let from = replica.log.log_end_offset();
+        replica.log.truncate_fully_and_start_at(offset);
+        replica.producer_state = crate::producer_state::ProducerState::default();
+        self.issue_disk(DiskPurpose::Other, |id| DiskOp::Truncate {
+            id,
+            file: FileName::Log(tp.clone()),
+            offset: Offset(0),
+        });
+        self.out.event(Event::Truncated {
+            broker: self.id,
+            tp: tp.clone(),
+            from,
+            to: offset,
+            reason: TruncationReason::BelowLogStart,
+        });
+        self.write_epoch_checkpoint(tp, Vec::new());
+        self.write_log_start_checkpoint();
     }
 
     fn write_epoch_checkpoint(&mut self, tp: &TopicPartition, epochs: Vec<(LeaderEpoch, Offset)>) {
@@ -408,6 +441,28 @@ impl Broker {
             id,
             file: FileName::HighWatermarkCheckpoint,
             checkpoint,
+        });
+        self.write_log_start_checkpoint();
+    }
+
+    /// `LogManager.checkpointLogStartOffsets`, on the HW checkpoint's schedule. Only starts above
+    /// 0 are written (absent means 0), and nothing while every log starts at 0, so a run without
+    /// retention or `DeleteRecords` does the same disk operations as before logs could move.
+    fn write_log_start_checkpoint(&mut self) {
+        let starts: BTreeMap<TopicPartition, Offset> = self
+            .replicas
+            .iter()
+            .filter(|(_, r)| r.log.log_start_offset() > Offset(0))
+            .map(|(tp, r)| (tp.clone(), r.log.log_start_offset()))
+            .collect();
+        if starts.is_empty() && !self.log_starts_checkpointed {
+            return;
+        }
+        self.log_starts_checkpointed = !starts.is_empty();
+        self.issue_disk(DiskPurpose::Other, |id| DiskOp::WriteCheckpoint {
+            id,
+            file: FileName::LogStartOffsetCheckpoint,
+            checkpoint: Checkpoint::LogStartOffsets(starts),
         });
     }
 
@@ -450,10 +505,11 @@ fn valid_prefix(entries: Vec<DiskEntry>) -> (Vec<RecordBatch>, u32) {
         let DiskEntry::Batch(batch) = entry else {
             break;
         };
-        let contiguous = batches
+        // Offsets only grow; compaction may leave gaps between batches.
+        let ordered = batches
             .last()
-            .is_none_or(|last| last.next_offset() == batch.base_offset);
-        if !batch.is_valid() || !contiguous {
+            .is_none_or(|last| last.next_offset() <= batch.base_offset);
+        if !batch.is_valid() || !ordered {
             break;
         }
         batches.push(batch);

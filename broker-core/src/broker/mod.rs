@@ -201,6 +201,8 @@ pub struct Broker {
     heartbeat_sent: Time,
     registration_due: Time,
     checkpoint_due: Time,
+    /// Whether the last log-start checkpoint (or the one found at start) named a partition.
+    log_starts_checkpointed: bool,
     isr_check_due: Time,
     fetchers: BTreeMap<BrokerId, Fetcher>,
     delayed_fetches: Vec<DelayedFetch>,
@@ -243,6 +245,7 @@ impl Broker {
             heartbeat_sent: Time(0),
             registration_due: Time(u64::MAX),
             checkpoint_due: Time(u64::MAX),
+            log_starts_checkpointed: false,
             isr_check_due: Time(u64::MAX),
             fetchers: BTreeMap::new(),
             producer_ids_issued: 0,

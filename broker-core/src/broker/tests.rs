@@ -981,10 +981,10 @@ fn recovery_drops_a_torn_tail_and_caps_the_checkpointed_hw() {
     assert_eq!(h.leo(), Offset(2));
     assert_eq!(h.hw(), Offset(2), "checkpointed HW 4 is capped at the LEO");
     let truncate = h.out.iter().find_map(|o| match o {
-        Output::Disk(DiskOp::Truncate { file, len, .. }) => Some((file.clone(), *len)),
+        Output::Disk(DiskOp::Truncate { file, offset, .. }) => Some((file.clone(), *offset)),
         _ => None,
     });
-    assert_eq!(truncate, Some((FileName::Log(tp()), 2)));
+    assert_eq!(truncate, Some((FileName::Log(tp()), Offset(2))));
     let recovered = Event::LogRecovered {
         broker: BrokerId(1),
         tp: tp(),

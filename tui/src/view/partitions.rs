@@ -190,8 +190,11 @@ fn cells(r: &Replica, first: u64, end: u64, cell_width: u16) -> Vec<Span<'static
         if batch.next_offset().0 <= first {
             break;
         }
-        for offset in batch.base_offset.0.max(first)..batch.next_offset().0.min(end) {
-            epochs[(offset - first) as usize] = Some(batch.leader_epoch.0);
+        // Only offsets that hold a record: compaction leaves gaps inside and between batches.
+        for (offset, _) in batch.records_with_offsets() {
+            if (first..end).contains(&offset.0) {
+                epochs[(offset.0 - first) as usize] = Some(batch.leader_epoch.0);
+            }
         }
     }
     let mut spans = Vec::with_capacity(epochs.len());
