@@ -284,6 +284,20 @@ fn describe(
             format!("rejects produce to {tp}: {error}")
         }
         Event::ControlledShutdownCompleted { .. } => "controlled shutdown complete".to_owned(),
+        Event::SegmentRolled { tp, base_offset, .. } => {
+            format!("rolled {tp}: new active segment at {base_offset}")
+        }
+        Event::SegmentsDeleted {
+            tp,
+            cause,
+            segments,
+            records,
+            log_start_offset,
+            ..
+        } => format!(
+            "deleted {segments} segment(s) of {tp} ({records} records, {}): log start {log_start_offset}",
+            cause.config_name()
+        ),
         Event::GroupsLoaded {
             partition, groups, ..
         } => format!(

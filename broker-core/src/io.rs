@@ -88,8 +88,9 @@ pub enum Output {
 /// A file of a node's storage.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum FileName {
-    /// A partition log (one file stands for all its segments).
-    Log(TopicPartition),
+    /// A segment file of a partition log, named by its base offset (`00000000000000000042.log`;
+    /// its indexes are rebuilt from it, see `log::Segment`).
+    Segment(TopicPartition, Offset),
     /// The controller's metadata log.
     MetadataLog,
     /// `replication-offset-checkpoint`: the high watermarks.
@@ -157,6 +158,14 @@ pub enum DiskOp {
         /// The first offset removed.
         offset: Offset,
     },
+    /// Delete a file (a segment retention or truncation removed). Durable at once: the lab
+    /// does not model a deleted file coming back after a power failure.
+    Delete {
+        /// The operation id.
+        id: DiskOpId,
+        /// The file.
+        file: FileName,
+    },
     /// Replace a checkpoint file, durably.
     WriteCheckpoint {
         /// The operation id.
@@ -179,6 +188,7 @@ impl DiskOp {
         match self {
             DiskOp::Append { id, .. }
             | DiskOp::Truncate { id, .. }
+            | DiskOp::Delete { id, .. }
             | DiskOp::WriteCheckpoint { id, .. }
             | DiskOp::Fsync { id } => *id,
         }
@@ -290,6 +300,21 @@ pub enum Event {
         log_end_offset: Offset,
         high_watermark: Offset,
         torn_batches: u32,
+    },
+    /// The active segment was full or old: a new one starts at `base_offset`.
+    SegmentRolled {
+        broker: BrokerId,
+        tp: TopicPartition,
+        base_offset: Offset,
+    },
+    /// Retention deleted whole segments; the log now starts at `log_start_offset`.
+    SegmentsDeleted {
+        broker: BrokerId,
+        tp: TopicPartition,
+        cause: crate::log::RetentionCause,
+        segments: u32,
+        records: u64,
+        log_start_offset: Offset,
     },
     ProduceRejected {
         broker: BrokerId,

@@ -178,6 +178,31 @@ impl RecordBatch {
         })))
     }
 
+    /// The batch's size in a segment file: `DefaultRecordBatch.RECORD_BATCH_OVERHEAD` (61 bytes)
+    /// plus, per record, its key, value and headers and about 7 bytes of varint lengths, deltas
+    /// and attributes (`DefaultRecord.sizeInBytes` with small deltas). What `segment.bytes`,
+    /// `index.interval.bytes` and `retention.bytes` count.
+    pub fn size_in_bytes(&self) -> u64 {
+        let records: usize = self
+            .records
+            .iter()
+            .map(|r| {
+                let headers: usize = r.headers.iter().map(|(k, v)| 2 + k.len() + v.len()).sum();
+                7 + r.key.as_ref().map_or(0, |k| k.len()) + r.value.len() + headers
+            })
+            .sum();
+        61 + records as u64
+    }
+
+    /// The largest record timestamp (`RecordBatch.maxTimestamp`).
+    pub fn max_timestamp(&self) -> u64 {
+        self.records
+            .iter()
+            .map(|r| r.timestamp_ms)
+            .max()
+            .unwrap_or(0)
+    }
+
     /// Whether the stored CRC matches the contents: false for a torn or corrupted batch.
     pub fn is_valid(&self) -> bool {
         !self.records.is_empty()

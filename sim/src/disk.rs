@@ -120,6 +120,9 @@ impl Disk {
                     .unwrap_or(target.entries.len());
                 target.truncate(len);
             }
+            DiskOp::Delete { file, .. } => {
+                self.files.remove(file);
+            }
             DiskOp::WriteCheckpoint {
                 file, checkpoint, ..
             } => {
@@ -203,7 +206,7 @@ mod tests {
     use rand_chacha::rand_core::SeedableRng;
 
     fn log() -> FileName {
-        FileName::Log(TopicPartition::new(&Topic::new("orders"), 0))
+        FileName::Segment(TopicPartition::new(&Topic::new("orders"), 0), Offset(0))
     }
 
     fn batch(base: u64, records: usize) -> DiskEntry {
@@ -318,6 +321,31 @@ mod tests {
             vec![batch(0, 3), batch(3, 1)],
             "offset 5 is in a gap"
         );
+    }
+
+    #[test]
+    fn a_power_failure_loses_an_unflushed_segment_roll() {
+        let mut disk = Disk::new();
+        append(&mut disk, vec![batch(0, 2)]);
+        fsync(&mut disk);
+        let rolled = FileName::Segment(TopicPartition::new(&Topic::new("orders"), 0), Offset(2));
+        disk.apply(&DiskOp::Append {
+            id: DiskOpId(0),
+            file: rolled.clone(),
+            entries: vec![batch(2, 1)],
+        });
+        disk.power_fail(&mut rng(), 0.0);
+        assert_eq!(log_of(&disk), vec![batch(0, 2)]);
+        assert_eq!(
+            disk.image().files.get(&rolled),
+            Some(&vec![]),
+            "the new file is empty"
+        );
+        disk.apply(&DiskOp::Delete {
+            id: DiskOpId(0),
+            file: rolled.clone(),
+        });
+        assert!(!disk.image().files.contains_key(&rolled));
     }
 
     #[test]

@@ -399,6 +399,7 @@ pub fn is_interesting(kind: &TraceKind) -> bool {
                 | IsrChanged { .. }
                 | HighWatermarkAdvanced { .. }
                 | Truncated { .. }
+                | SegmentsDeleted { .. }
                 | BrokerFenced { .. }
                 | GroupStateChanged { .. }
         ),
