@@ -130,6 +130,8 @@ impl Promises {
             FindingKind::Stalled => self.liveness,
             // At-least-once: a group re-reads what was processed but not committed.
             FindingKind::Redelivery => false,
+            // Retention deletes records whether or not anyone read them: that is its promise.
+            FindingKind::ExpiredUnread => false,
         };
         if promised {
             Verdict::Violation
@@ -233,7 +235,7 @@ impl Observer {
         }
     }
 
-    fn push(
+    pub(crate) fn push(
         &mut self,
         time: Time,
         kind: FindingKind,
@@ -274,7 +276,12 @@ pub fn check(world: &World) -> Vec<Finding> {
         return observer.findings;
     }
     let logs = final_logs(world);
-    let lost = check_lost_writes(&mut observer, now, world.history(), &logs);
+    let expired = crate::expired::check_expired(&mut observer, now, world);
+    let mut lost = check_lost_writes(&mut observer, now, world.history(), &logs, &expired);
+    // What retention removed was judged above: the reads do not judge it again.
+    for (tp, values) in expired {
+        lost.entry(tp).or_default().extend(values);
+    }
     check_client_history(&mut observer, now, world, lost);
     check_divergence(&mut observer, now, world);
     check_stalled(&mut observer, now, world);
@@ -417,6 +424,7 @@ fn check_lost_writes(
     now: Time,
     history: &[HistoryRecord],
     logs: &BTreeMap<TopicPartition, BTreeMap<Offset, Bytes>>,
+    expired: &BTreeMap<TopicPartition, BTreeSet<Bytes>>,
 ) -> BTreeMap<TopicPartition, BTreeSet<Bytes>> {
     let present: BTreeMap<&TopicPartition, BTreeSet<&Bytes>> = logs
         .iter()
@@ -433,6 +441,9 @@ fn check_lost_writes(
         else {
             continue;
         };
+        if expired.get(tp).is_some_and(|values| values.contains(value)) {
+            continue;
+        }
         let held = match offset {
             Some(o) => logs.get(tp).and_then(|log| log.get(o)) == Some(value),
             None => present.get(tp).is_some_and(|values| values.contains(value)),
