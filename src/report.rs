@@ -358,9 +358,15 @@ fn partitions(out: &mut impl Write, world: &World) -> io::Result<()> {
             list(&p.isr)
         )?;
         for r in &p.replicas {
-            let line = match (r.leo, r.hw, r.batches) {
-                (Some(leo), Some(hw), Some(batches)) => {
-                    format!("LEO {leo:<6} HW {hw:<6} {batches} batches")
+            let line = match (r.leo, r.hw, r.batches, r.log_start) {
+                (Some(leo), Some(hw), Some(batches), Some(start)) => {
+                    let storage = match (r.segments, r.records, r.bytes) {
+                        (Some(s), Some(n), Some(b)) if start > 0 || s > 1 => {
+                            format!(", log start {start}, {s} segment(s), {n} records, {b} bytes")
+                        }
+                        _ => String::new(),
+                    };
+                    format!("LEO {leo:<6} HW {hw:<6} {batches} batches{storage}")
                 }
                 _ => r.status.clone(),
             };
