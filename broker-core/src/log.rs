@@ -124,14 +124,15 @@ impl PartitionLog {
     ) -> PartitionLog {
         let mut log = PartitionLog::new();
         log.epochs = epochs;
-        log.log_start_offset = batches
-            .first()
-            .map_or(log_start_offset, |b| b.base_offset.max(log_start_offset));
+        // `UnifiedLog`: the log start is at least the first segment's base offset, so an empty
+        // active segment left by retention gives the log its end even without the checkpoint.
         let first_base = segment_bases
             .first()
+            .or(batches.first().map(|b| &b.base_offset))
             .copied()
-            .unwrap_or(log.log_start_offset);
-        log.segments = vec![Segment::new(first_base.min(log.log_start_offset))];
+            .unwrap_or(Offset(0));
+        log.log_start_offset = log_start_offset.max(first_base);
+        log.segments = vec![Segment::new(first_base)];
         for batch in batches {
             let base = segment_bases
                 .iter()

@@ -393,6 +393,7 @@ impl Broker {
             .collect();
         replica.log.truncate_fully_and_start_at(offset);
         replica.producer_state = crate::producer_state::ProducerState::default();
+        self.create_segment_file(tp, offset);
         for base in files {
             let file = FileName::Segment(tp.clone(), base);
             self.issue_disk(DiskPurpose::Other, |id| DiskOp::Delete { id, file });

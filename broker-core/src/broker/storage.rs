@@ -152,6 +152,9 @@ impl Broker {
             }
         }
         for (tp, deletion) in &deleted {
+            if let Some(base) = deletion.rolled {
+                self.create_segment_file(tp, base);
+            }
             for base in &deletion.bases {
                 let file = FileName::Segment(tp.clone(), *base);
                 self.issue_disk(DiskPurpose::Other, |id| DiskOp::Delete { id, file });
@@ -168,6 +171,18 @@ impl Broker {
         if !deleted.is_empty() {
             self.write_log_start_checkpoint();
         }
+    }
+
+    /// Create an empty segment file (`LogSegment.open`): a log whose every segment was deleted
+    /// or truncated away still has its active segment on disk, whose base offset recovery takes
+    /// as the log's end when the log-start checkpoint did not make it to disk.
+    pub(super) fn create_segment_file(&mut self, tp: &TopicPartition, base: Offset) {
+        let file = FileName::Segment(tp.clone(), base);
+        self.issue_disk(DiskPurpose::Other, |id| DiskOp::Append {
+            id,
+            file,
+            entries: Vec::new(),
+        });
     }
 
     /// When the retention task runs next, for the UI's status bar.

@@ -1361,3 +1361,15 @@ fn recovery_truncates_a_torn_segment_and_deletes_the_files_after_it() {
     assert_eq!(truncate, Some((seg(2), Offset(3))));
     assert_eq!(h.deleted_files(), vec![seg(4)]);
 }
+
+#[test]
+fn a_log_whose_every_segment_retention_deleted_recovers_at_its_end_without_the_checkpoint() {
+    // Retention deleted every segment and rolled at 5: only the empty segment file is left, and
+    // the log-start checkpoint never reached the disk (the process died first).
+    let mut disk = DiskImage::default();
+    disk.files
+        .insert(FileName::Segment(tp(), Offset(5)), Vec::new());
+    let h = Harness::started(1, ProtocolSwitches::default(), disk);
+    assert_eq!(h.replica().log.log_start_offset(), Offset(5));
+    assert_eq!(h.leo(), Offset(5), "offsets are never reused");
+}

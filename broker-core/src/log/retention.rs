@@ -41,6 +41,8 @@ pub struct SegmentDeletion {
     pub records: u64,
     /// The log start offset afterwards.
     pub log_start_offset: Offset,
+    /// The base of the new active segment when every segment went (a roll first).
+    pub rolled: Option<Offset>,
 }
 
 impl PartitionLog {
@@ -107,8 +109,9 @@ impl PartitionLog {
     /// Remove the first `count` segments; deleting them all rolls a new active segment first,
     /// as `UnifiedLog.deleteSegments` does. The log start moves to the first segment left.
     fn remove_segments(&mut self, count: usize, cause: RetentionCause) -> SegmentDeletion {
-        if count == self.segments.len() {
-            self.segments.push(Segment::new(self.log_end_offset()));
+        let rolled = (count == self.segments.len()).then(|| self.log_end_offset());
+        if let Some(base) = rolled {
+            self.segments.push(Segment::new(base));
         }
         let gone: Vec<Segment> = self.segments.drain(..count).collect();
         let first_left = self.segments[0].base_offset;
@@ -118,6 +121,7 @@ impl PartitionLog {
             bases: gone.iter().map(|s| s.base_offset).collect(),
             records: gone.iter().map(|s| s.records).sum(),
             log_start_offset: self.log_start_offset,
+            rolled,
         }
     }
 }
@@ -203,6 +207,7 @@ mod tests {
             "the LEO stays: offsets are not reused"
         );
         assert_eq!(bases(&log), vec![3]);
+        assert_eq!(done[0].rolled, Some(Offset(3)));
     }
 
     #[test]

@@ -89,6 +89,20 @@ fn partition_lines(
         .map(|r| r.log.log_end_offset().0)
         .max()
         .unwrap_or(0);
+    // Room for the replicas' segment labels once a log has rolled or its start moved.
+    let storage = order
+        .iter()
+        .filter_map(|b| replica(world, *b, tp))
+        .filter_map(storage_label)
+        .map(|l| l.chars().count() as u64)
+        .max()
+        .unwrap_or(0);
+    let cells = match storage {
+        0 => cells,
+        n => cells
+            .saturating_sub(n.div_ceil(u64::from(cell_width)))
+            .max(1),
+    };
     let first = end.saturating_sub(cells);
     lines.push(ruler(first, end, cell_width));
     for broker in order {
@@ -173,6 +187,9 @@ fn replica_line(
         r.log.high_watermark().0
     )));
     spans.push(badge);
+    if let Some(storage) = storage_label(r) {
+        spans.push(Span::styled(storage, Style::default().fg(Color::Cyan)));
+    }
     if let Some((from, to)) = recent_truncation(world, broker, tp) {
         spans.push(Span::styled(
             format!(" ✂ {from}→{to}"),
@@ -180,6 +197,28 @@ fn replica_line(
         ));
     }
     Line::from(spans)
+}
+
+/// The replica's log start and segments (base offsets, the active one marked `*`), once its log
+/// has rolled or its start moved: ` start 120 │ seg 100 140 *180`.
+fn storage_label(r: &Replica) -> Option<String> {
+    let segments = r.log.segments();
+    let start = r.log.log_start_offset().0;
+    if start == 0 && segments.len() <= 1 {
+        return None;
+    }
+    // The newest few: the row has no room for a long-lived log's every segment.
+    const SHOWN: usize = 4;
+    let skipped = segments.len().saturating_sub(SHOWN);
+    let mut bases: Vec<String> = segments[skipped..]
+        .iter()
+        .map(|s| s.base_offset.0.to_string())
+        .collect();
+    if let Some(active) = bases.last_mut() {
+        active.insert(0, '*');
+    }
+    let more = if skipped > 0 { "… " } else { "" };
+    Some(format!(" start {start} │ seg {more}{}", bases.join(" ")))
 }
 
 /// The log's cells from `first` to `end`: colour by epoch, █ below this replica's HW, ▒ above.
