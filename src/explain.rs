@@ -127,8 +127,9 @@ fn committed_values(world: &World, tp: &TopicPartition) -> Option<BTreeSet<Vec<u
         replica
             .log
             .batches()
-            .take_while(|b| b.base_offset < hw)
-            .flat_map(|b| b.records.iter().map(|r| r.value.to_vec()))
+            .flat_map(|b| b.records_with_offsets())
+            .take_while(|(offset, _)| *offset < hw)
+            .map(|(_, r)| r.value.to_vec())
             .collect(),
     )
 }
@@ -256,6 +257,7 @@ fn rules(world: &World, kind: FindingKind, tp: &TopicPartition) -> Vec<&'static 
         FindingKind::NonmonotonicSend if producers.iter().any(|p| !p.config.enable_idempotence) => rules.push("without idempotence a retried batch can land after a later one (max.in.flight.requests.per.connection > 1)."),
         FindingKind::Redelivery => rules.push("at-least-once: a consumer commits offsets after processing; records processed but not committed when it dies or loses the partition are read again by the next owner, from the last committed offset."),
         FindingKind::Livelock => rules.push("a run that does not reach its end proves nothing: some node kept scheduling work at one simulated millisecond (a zero-time timer), or the run used up its event budget, so the final checks never ran."),
+        FindingKind::ExpiredUnread => rules.push("retention (retention.ms, retention.bytes, checked every log.retention.check.interval.ms) deletes whole closed segments below the high watermark whether or not any consumer read them; a consumer below the log start gets OFFSET_OUT_OF_RANGE and follows auto.offset.reset."),
         FindingKind::Stalled => rules.push("liveness: after the faults healed and every node restarted, the cluster still did not serve every partition."),
         _ => {}
     }

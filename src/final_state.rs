@@ -32,6 +32,9 @@ pub struct ReplicaState {
     pub hw: Option<u64>,
     pub batches: Option<u64>,
     pub records: Option<u64>,
+    /// Segments (the last one active) and their bytes (`UnifiedLog.size`).
+    pub segments: Option<u64>,
+    pub bytes: Option<u64>,
     /// How the broker is, when it has no log to show (for the text report).
     #[serde(skip)]
     pub status: String,
@@ -133,6 +136,8 @@ fn replica(world: &World, broker: BrokerId, tp: &TopicPartition) -> ReplicaState
             hw: None,
             batches: None,
             records: None,
+            segments: None,
+            bytes: None,
             status: format!("{:?}", world.status(NodeId::Broker(broker))).to_lowercase(),
         };
     };
@@ -144,6 +149,8 @@ fn replica(world: &World, broker: BrokerId, tp: &TopicPartition) -> ReplicaState
         hw: Some(r.log.high_watermark().0),
         batches: Some(r.log.batches().count() as u64),
         records: Some(records),
+        segments: Some(r.log.segments().len() as u64),
+        bytes: Some(r.log.size_in_bytes()),
         status: String::new(),
     }
 }

@@ -246,6 +246,7 @@ fn describe(
                 TruncationReason::HighWatermark => "pre-KIP-101: truncate to own HW",
                 TruncationReason::OffsetOutOfRange => "leader's log is shorter",
                 TruncationReason::CorruptTail => "corrupt tail",
+                TruncationReason::BelowLogStart => "below the leader's log start",
             };
             format!("truncated {tp} from {from} to {to} ({why})")
         }
@@ -275,6 +276,19 @@ fn describe(
             format!("rejects produce to {tp}: {error}")
         }
         Event::ControlledShutdownCompleted { .. } => "controlled shutdown complete".to_owned(),
+        // Rolls are many with small segments: the partition view and the trace show them.
+        Event::SegmentRolled { .. } => return None,
+        Event::SegmentsDeleted {
+            tp,
+            cause,
+            segments,
+            records,
+            log_start_offset,
+            ..
+        } => format!(
+            "deleted {segments} segment(s) of {tp} ({records} records, {}): log start {log_start_offset}",
+            cause.config_name()
+        ),
         Event::GroupsLoaded {
             partition, groups, ..
         } => format!(
@@ -308,9 +322,15 @@ fn partitions(out: &mut impl Write, world: &World) -> io::Result<()> {
             list(&p.isr)
         )?;
         for r in &p.replicas {
-            let line = match (r.leo, r.hw, r.batches) {
-                (Some(leo), Some(hw), Some(batches)) => {
-                    format!("LEO {leo:<6} HW {hw:<6} {batches} batches")
+            let line = match (r.leo, r.hw, r.batches, r.log_start) {
+                (Some(leo), Some(hw), Some(batches), Some(start)) => {
+                    let storage = match (r.segments, r.records, r.bytes) {
+                        (Some(s), Some(n), Some(b)) if start > 0 || s > 1 => {
+                            format!(", log start {start}, {s} segment(s), {n} records, {b} bytes")
+                        }
+                        _ => String::new(),
+                    };
+                    format!("LEO {leo:<6} HW {hw:<6} {batches} batches{storage}")
                 }
                 _ => r.status.clone(),
             };

@@ -459,6 +459,8 @@ fn json_report_has_the_final_partitions_and_clients_as_the_core_has_them() {
             assert_eq!(r["log_start"].as_u64(), Some(log.log_start_offset().0));
             assert_eq!(r["batches"].as_u64(), Some(log.batches().count() as u64));
             assert!(r["records"].as_u64() >= r["batches"].as_u64(), "{r}");
+            assert_eq!(r["segments"].as_u64(), Some(log.segments().len() as u64));
+            assert_eq!(r["bytes"].as_u64(), Some(log.size_in_bytes()));
         }
     }
     let clients = value["clients"].as_array().expect("clients");

@@ -62,7 +62,7 @@ pub enum ConfigError {
 pub const NAME_LEN_MAX: usize = 249;
 
 /// Reads typed values out of a `ConfigMap` and rejects keys nobody read.
-struct Reader<'a> {
+pub(crate) struct Reader<'a> {
     map: &'a ConfigMap,
     known: BTreeSet<&'static str>,
 }
@@ -75,19 +75,19 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn invalid(key: &str, message: impl Into<String>) -> ConfigError {
+    pub(crate) fn invalid(key: &str, message: impl Into<String>) -> ConfigError {
         ConfigError::InvalidValue {
             key: key.to_owned(),
             message: message.into(),
         }
     }
 
-    fn raw(&mut self, key: &'static str) -> Option<&'a ConfigValue> {
+    pub(crate) fn raw(&mut self, key: &'static str) -> Option<&'a ConfigValue> {
         self.known.insert(key);
         self.map.get(key)
     }
 
-    fn int(
+    pub(crate) fn int(
         &mut self,
         key: &'static str,
         default: i64,
@@ -278,6 +278,8 @@ pub struct TopicConfig {
     pub min_insync_replicas: u32,
     /// `unclean.leader.election.enable`.
     pub unclean_leader_election_enable: bool,
+    /// Segments, retention and cleanup (`segment.bytes`, `retention.ms`, `cleanup.policy`...).
+    pub log: crate::log::LogConfig,
 }
 
 impl TopicConfig {
@@ -296,6 +298,7 @@ impl TopicConfig {
                 "unclean.leader.election.enable",
                 defaults.unclean_leader_election_enable,
             )?,
+            log: crate::log::LogConfig::read(&mut r, &defaults.log)?,
         };
         r.finish()?;
         Ok(config)
@@ -337,6 +340,9 @@ pub struct ClusterConfig {
     pub group_min_session_timeout_ms: u64,
     /// `group.max.session.timeout.ms`: the upper bound, likewise.
     pub group_max_session_timeout_ms: u64,
+    /// `log.retention.check.interval.ms`: how often `LogManager` deletes segments retention
+    /// no longer keeps.
+    pub log_retention_check_interval_ms: u64,
     /// Historical protocol switches.
     pub protocol: ProtocolSwitches,
 }
@@ -353,6 +359,7 @@ impl ClusterConfig {
             min_insync_replicas: r.int("min.insync.replicas", 1, 1, i64::from(i32::MAX))? as u32,
             // ReplicationConfigs: BOOLEAN.
             unclean_leader_election_enable: r.flag("unclean.leader.election.enable", false)?,
+            log: crate::log::LogConfig::default(),
         };
         let config = ClusterConfig {
             topic_defaults,
@@ -389,6 +396,13 @@ impl ClusterConfig {
             // `GroupCoordinatorConfig.GROUP_MIN/MAX_SESSION_TIMEOUT_MS_DEFAULT`.
             group_min_session_timeout_ms: r.ms("group.min.session.timeout.ms", 6000)?,
             group_max_session_timeout_ms: r.ms("group.max.session.timeout.ms", 1_800_000)?,
+            // ServerLogConfigs: LONG, atLeast(1), default 5 minutes.
+            log_retention_check_interval_ms: r.int(
+                "log.retention.check.interval.ms",
+                300_000,
+                1,
+                i64::MAX,
+            )? as u64,
             protocol,
         };
         r.finish()?;

@@ -88,12 +88,15 @@ pub enum Output {
 /// A file of a node's storage.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum FileName {
-    /// A partition log (one file stands for all its segments).
-    Log(TopicPartition),
+    /// A segment file of a partition log, named by its base offset (`00000000000000000042.log`;
+    /// its indexes are rebuilt from it, see `log::Segment`).
+    Segment(TopicPartition, Offset),
     /// The controller's metadata log.
     MetadataLog,
     /// `replication-offset-checkpoint`: the high watermarks.
     HighWatermarkCheckpoint,
+    /// `log-start-offset-checkpoint`: the log start offsets above 0.
+    LogStartOffsetCheckpoint,
     /// `leader-epoch-checkpoint` of a partition.
     LeaderEpochCheckpoint(TopicPartition),
     /// `.kafka_cleanshutdown`: written at the end of a controlled shutdown.
@@ -109,11 +112,23 @@ pub enum DiskEntry {
     Metadata(u64, Box<MetadataRecord>),
 }
 
+impl DiskEntry {
+    /// The last offset the entry spans: a batch's `last_offset`, a metadata record's offset.
+    pub fn last_offset(&self) -> Offset {
+        match self {
+            DiskEntry::Batch(batch) => batch.last_offset(),
+            DiskEntry::Metadata(offset, _) => Offset(*offset),
+        }
+    }
+}
+
 /// The contents of a small file rewritten whole (and fsynced, as Kafka's checkpoint files are).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Checkpoint {
     /// High watermark per partition.
     HighWatermarks(BTreeMap<TopicPartition, Offset>),
+    /// Log start offset per partition (`LogManager.checkpointLogStartOffsets`).
+    LogStartOffsets(BTreeMap<TopicPartition, Offset>),
     /// The leader-epoch cache: `(epoch, start offset)` entries.
     LeaderEpochs(Vec<(LeaderEpoch, Offset)>),
     /// The broker epoch of the registration that shut down cleanly (`CleanShutdownFileHandler`,
@@ -133,14 +148,23 @@ pub enum DiskOp {
         /// The entries.
         entries: Vec<DiskEntry>,
     },
-    /// Keep only the first `len` entries of a file.
+    /// Remove every entry that spans `offset` or later (`LogSegment.truncateTo`): what stays is
+    /// the entries before the first one whose last offset is at least `offset`.
     Truncate {
         /// The operation id.
         id: DiskOpId,
         /// The file.
         file: FileName,
-        /// Entries kept.
-        len: usize,
+        /// The first offset removed.
+        offset: Offset,
+    },
+    /// Delete a file (a segment retention or truncation removed). Durable at once: the lab
+    /// does not model a deleted file coming back after a power failure.
+    Delete {
+        /// The operation id.
+        id: DiskOpId,
+        /// The file.
+        file: FileName,
     },
     /// Replace a checkpoint file, durably.
     WriteCheckpoint {
@@ -164,6 +188,7 @@ impl DiskOp {
         match self {
             DiskOp::Append { id, .. }
             | DiskOp::Truncate { id, .. }
+            | DiskOp::Delete { id, .. }
             | DiskOp::WriteCheckpoint { id, .. }
             | DiskOp::Fsync { id } => *id,
         }
@@ -190,6 +215,8 @@ pub enum TruncationReason {
     OffsetOutOfRange,
     /// Recovery found a torn or corrupt batch.
     CorruptTail,
+    /// The follower's log ended below the leader's log start: it starts over there.
+    BelowLogStart,
 }
 
 /// A state change that teaches something; the driver stamps it with time and puts it in the trace.
@@ -273,6 +300,21 @@ pub enum Event {
         log_end_offset: Offset,
         high_watermark: Offset,
         torn_batches: u32,
+    },
+    /// The active segment was full or old: a new one starts at `base_offset`.
+    SegmentRolled {
+        broker: BrokerId,
+        tp: TopicPartition,
+        base_offset: Offset,
+    },
+    /// Retention deleted whole segments; the log now starts at `log_start_offset`.
+    SegmentsDeleted {
+        broker: BrokerId,
+        tp: TopicPartition,
+        cause: crate::log::RetentionCause,
+        segments: u32,
+        records: u64,
+        log_start_offset: Offset,
     },
     ProduceRejected {
         broker: BrokerId,

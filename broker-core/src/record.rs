@@ -66,6 +66,23 @@ pub struct BatchData {
     /// CRC-32C over the producer fields and the records. As in Kafka, base offset and leader
     /// epoch are outside the CRC because the broker assigns them after the producer computed it.
     pub crc: u32,
+    /// Record positions when they are not dense (`None`: record `i` is at `base_offset + i`).
+    /// Only the cleaner makes sparse batches; see `Positions`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub positions: Option<Arc<Positions>>,
+}
+
+/// A batch's record positions after compaction removed some of its records. As in Kafka's
+/// `DefaultRecordBatch` (format v2), each record carries an offset delta from the batch's base
+/// offset, and the batch header keeps `lastOffsetDelta` of the batch as the producer wrote it, so a
+/// compacted batch still spans its original offsets (and its producer's sequence range:
+/// `ProducerStateManager` reads `baseSequence + lastOffsetDelta`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Positions {
+    /// The offset delta of each record, strictly increasing, each at most `last_offset_delta`.
+    pub offset_deltas: Vec<u32>,
+    /// `lastOffsetDelta` of the batch header.
+    pub last_offset_delta: u32,
 }
 
 impl RecordBatch {
@@ -73,17 +90,18 @@ impl RecordBatch {
     pub fn new(producer: Option<ProducerFields>, records: Vec<Record>) -> RecordBatch {
         assert!(!records.is_empty(), "a batch holds at least one record");
         let records: Arc<[Record]> = records.into();
-        let crc = compute_crc(producer.as_ref(), &records);
+        let crc = compute_crc(producer.as_ref(), &records, None);
         RecordBatch(Arc::new(BatchData {
             base_offset: Offset(0),
             leader_epoch: LeaderEpoch(0),
             producer,
             records,
             crc,
+            positions: None,
         }))
     }
 
-    /// The number of records.
+    /// The number of records the batch holds (fewer than it spans after compaction).
     pub fn len(&self) -> u64 {
         self.records.len() as u64
     }
@@ -93,26 +111,113 @@ impl RecordBatch {
         self.records.is_empty()
     }
 
-    /// The offset of the last record.
-    pub fn last_offset(&self) -> Offset {
-        Offset(self.base_offset.0 + self.len() - 1)
+    /// `lastOffsetDelta`: the batch spans `base_offset ..= base_offset + last_offset_delta`.
+    pub fn last_offset_delta(&self) -> u32 {
+        match &self.positions {
+            Some(p) => p.last_offset_delta,
+            // A torn write (no record left) still spans its base offset.
+            None => (self.records.len() as u32).saturating_sub(1),
+        }
     }
 
-    /// The offset after the last record.
+    /// The last offset the batch spans (`RecordBatch.lastOffset`), whether or not a record is
+    /// still there: the one record-position rule every reader of a log goes through.
+    pub fn last_offset(&self) -> Offset {
+        self.base_offset.plus(u64::from(self.last_offset_delta()))
+    }
+
+    /// The offset after the batch (`RecordBatch.nextOffset`).
     pub fn next_offset(&self) -> Offset {
-        self.base_offset.plus(self.len())
+        self.last_offset().next()
+    }
+
+    /// The offset of record `index`.
+    pub fn offset_of(&self, index: usize) -> Offset {
+        let delta = match &self.positions {
+            Some(p) => u64::from(p.offset_deltas[index]),
+            None => index as u64,
+        };
+        self.base_offset.plus(delta)
+    }
+
+    /// Every record with its offset, in offset order.
+    pub fn records_with_offsets(&self) -> impl DoubleEndedIterator<Item = (Offset, &Record)> {
+        self.records
+            .iter()
+            .enumerate()
+            .map(|(i, r)| (self.offset_of(i), r))
+    }
+
+    /// A copy keeping only the records `keep` accepts, at their original offsets, spanning the
+    /// same offsets as this batch (Kafka's cleaner keeps a batch's `lastOffsetDelta` and producer
+    /// fields, `LogCleaner`'s `MemoryRecords.filterTo`). `None` if no record is kept. The CRC is
+    /// recomputed: the cleaner writes a new batch.
+    pub fn retain(&self, mut keep: impl FnMut(Offset, &Record) -> bool) -> Option<RecordBatch> {
+        let (deltas, records): (Vec<u32>, Vec<Record>) = self
+            .records_with_offsets()
+            .filter(|(offset, record)| keep(*offset, record))
+            .map(|(offset, record)| ((offset.0 - self.base_offset.0) as u32, record.clone()))
+            .unzip();
+        if records.is_empty() {
+            return None;
+        }
+        if records.len() == self.records.len() {
+            return Some(self.clone());
+        }
+        let records: Arc<[Record]> = records.into();
+        let positions = Positions {
+            offset_deltas: deltas,
+            last_offset_delta: self.last_offset_delta(),
+        };
+        let crc = compute_crc(self.producer.as_ref(), &records, Some(&positions));
+        Some(RecordBatch(Arc::new(BatchData {
+            records,
+            crc,
+            positions: Some(Arc::new(positions)),
+            ..BatchData::clone(self)
+        })))
+    }
+
+    /// The batch's size in a segment file: `DefaultRecordBatch.RECORD_BATCH_OVERHEAD` (61 bytes)
+    /// plus, per record, its key, value and headers and about 7 bytes of varint lengths, deltas
+    /// and attributes (`DefaultRecord.sizeInBytes` with small deltas). What `segment.bytes`,
+    /// `index.interval.bytes` and `retention.bytes` count.
+    pub fn size_in_bytes(&self) -> u64 {
+        let records: usize = self
+            .records
+            .iter()
+            .map(|r| {
+                let headers: usize = r.headers.iter().map(|(k, v)| 2 + k.len() + v.len()).sum();
+                7 + r.key.as_ref().map_or(0, |k| k.len()) + r.value.len() + headers
+            })
+            .sum();
+        61 + records as u64
+    }
+
+    /// The largest record timestamp (`RecordBatch.maxTimestamp`).
+    pub fn max_timestamp(&self) -> u64 {
+        self.records
+            .iter()
+            .map(|r| r.timestamp_ms)
+            .max()
+            .unwrap_or(0)
     }
 
     /// Whether the stored CRC matches the contents: false for a torn or corrupted batch.
     pub fn is_valid(&self) -> bool {
-        !self.records.is_empty() && compute_crc(self.producer.as_ref(), &self.records) == self.crc
+        !self.records.is_empty()
+            && compute_crc(
+                self.producer.as_ref(),
+                &self.records,
+                self.positions.as_deref(),
+            ) == self.crc
     }
 
     /// The sequence number of the last record, for idempotent batches.
     pub fn last_sequence(&self) -> Option<i32> {
         let producer = self.producer?;
         // Sequences wrap at i32::MAX as in Kafka's DefaultRecordBatch.incrementSequence.
-        let last = i64::from(producer.base_sequence) + self.len() as i64 - 1;
+        let last = i64::from(producer.base_sequence) + i64::from(self.last_offset_delta());
         Some((last % (i64::from(i32::MAX) + 1)) as i32)
     }
 
@@ -127,8 +232,19 @@ impl RecordBatch {
     }
 }
 
-fn compute_crc(producer: Option<&ProducerFields>, records: &[Record]) -> u32 {
+fn compute_crc(
+    producer: Option<&ProducerFields>,
+    records: &[Record],
+    positions: Option<&Positions>,
+) -> u32 {
     let mut crc = 0u32;
+    // Dense batches keep the CRC they always had; a sparse one also covers its positions.
+    if let Some(p) = positions {
+        crc = crc32c::crc32c_append(crc, &p.last_offset_delta.to_le_bytes());
+        for delta in &p.offset_deltas {
+            crc = crc32c::crc32c_append(crc, &delta.to_le_bytes());
+        }
+    }
     if let Some(p) = producer {
         crc = crc32c::crc32c_append(crc, &p.producer_id.0.to_le_bytes());
         crc = crc32c::crc32c_append(crc, &p.producer_epoch.to_le_bytes());
@@ -183,6 +299,25 @@ mod tests {
         assert!(batch.is_valid());
         assert_eq!(batch.last_offset(), Offset(40));
         assert_eq!(batch.next_offset(), Offset(41));
+    }
+
+    #[test]
+    fn a_compacted_batch_keeps_its_span_and_record_offsets() {
+        let mut batch = RecordBatch::new(None, vec![record("a"), record("b"), record("c")]);
+        batch.base_offset = Offset(10);
+        let kept = batch.retain(|offset, _| offset != Offset(10) && offset != Offset(12));
+        let kept = kept.expect("offset 11 is kept");
+        assert_eq!(kept.len(), 1);
+        assert_eq!(
+            kept.last_offset(),
+            Offset(12),
+            "lastOffsetDelta survives compaction"
+        );
+        assert_eq!(kept.next_offset(), Offset(13));
+        let offsets: Vec<Offset> = kept.records_with_offsets().map(|(o, _)| o).collect();
+        assert_eq!(offsets, vec![Offset(11)]);
+        assert!(kept.is_valid());
+        assert!(batch.retain(|_, _| false).is_none());
     }
 
     #[test]

@@ -19,17 +19,20 @@ pub enum Module {
     Replication,
     /// Groups, rebalancing, commits, the coordinator.
     ConsumerGroups,
+    /// Segments, indexes, retention, the log start offset.
+    Storage,
     /// Bugs Kafka had, each beside its fix.
     FailuresFromHistory,
 }
 
 impl Module {
     /// Every module, in course order.
-    pub const ALL: [Module; 5] = [
+    pub const ALL: [Module; 6] = [
         Module::Anatomy,
         Module::Producers,
         Module::Replication,
         Module::ConsumerGroups,
+        Module::Storage,
         Module::FailuresFromHistory,
     ];
 
@@ -40,6 +43,7 @@ impl Module {
             Module::Producers => "Producers",
             Module::Replication => "Replication",
             Module::ConsumerGroups => "Consumer groups",
+            Module::Storage => "Storage",
             Module::FailuresFromHistory => "Failures from history",
         }
     }
@@ -97,6 +101,9 @@ const BUILTINS: &[Builtin] = builtins![
     (ConsumerGroups, "consumer-rebalance-duplicates"),
     (ConsumerGroups, "coordinator-failover"),
     (ConsumerGroups, "consumer-static-membership"),
+    (Storage, "segments-and-indexes"),
+    (Storage, "retention-is-not-consumption"),
+    (Storage, "retention-by-size"),
     (FailuresFromHistory, "kip-101-hw-truncation"),
     (FailuresFromHistory, "kip-101-hw-truncation-fixed"),
     (FailuresFromHistory, "kip-101-divergence"),

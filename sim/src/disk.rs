@@ -111,8 +111,17 @@ impl Disk {
                 let target = self.files.entry(file.clone()).or_default();
                 target.entries.extend(entries.iter().cloned());
             }
-            DiskOp::Truncate { file, len, .. } => {
-                self.files.entry(file.clone()).or_default().truncate(*len);
+            DiskOp::Truncate { file, offset, .. } => {
+                let target = self.files.entry(file.clone()).or_default();
+                let len = target
+                    .entries
+                    .iter()
+                    .position(|e| e.last_offset() >= *offset)
+                    .unwrap_or(target.entries.len());
+                target.truncate(len);
+            }
+            DiskOp::Delete { file, .. } => {
+                self.files.remove(file);
             }
             DiskOp::WriteCheckpoint {
                 file, checkpoint, ..
@@ -197,7 +206,7 @@ mod tests {
     use rand_chacha::rand_core::SeedableRng;
 
     fn log() -> FileName {
-        FileName::Log(TopicPartition::new(&Topic::new("orders"), 0))
+        FileName::Segment(TopicPartition::new(&Topic::new("orders"), 0), Offset(0))
     }
 
     fn batch(base: u64, records: usize) -> DiskEntry {
@@ -222,11 +231,12 @@ mod tests {
         });
     }
 
-    fn truncate(disk: &mut Disk, len: usize) {
+    /// Truncate to `offset` (every test batch here is one record long before that offset).
+    fn truncate(disk: &mut Disk, offset: u64) {
         disk.apply(&DiskOp::Truncate {
             id: DiskOpId(0),
             file: log(),
-            len,
+            offset: Offset(offset),
         });
     }
 
@@ -292,6 +302,50 @@ mod tests {
         disk.flush();
         disk.power_fail(&mut rng(), 1.0);
         assert_eq!(log_of(&disk), vec![batch(0, 1)]);
+    }
+
+    #[test]
+    fn truncate_counts_offsets_not_entries() {
+        let mut disk = Disk::new();
+        append(&mut disk, vec![batch(0, 3), batch(3, 2), batch(7, 1)]);
+        truncate(&mut disk, 4);
+        assert_eq!(
+            log_of(&disk),
+            vec![batch(0, 3)],
+            "offset 4 is inside the batch at 3"
+        );
+        append(&mut disk, vec![batch(3, 1), batch(9, 1)]);
+        truncate(&mut disk, 5);
+        assert_eq!(
+            log_of(&disk),
+            vec![batch(0, 3), batch(3, 1)],
+            "offset 5 is in a gap"
+        );
+    }
+
+    #[test]
+    fn a_power_failure_loses_an_unflushed_segment_roll() {
+        let mut disk = Disk::new();
+        append(&mut disk, vec![batch(0, 2)]);
+        fsync(&mut disk);
+        let rolled = FileName::Segment(TopicPartition::new(&Topic::new("orders"), 0), Offset(2));
+        disk.apply(&DiskOp::Append {
+            id: DiskOpId(0),
+            file: rolled.clone(),
+            entries: vec![batch(2, 1)],
+        });
+        disk.power_fail(&mut rng(), 0.0);
+        assert_eq!(log_of(&disk), vec![batch(0, 2)]);
+        assert_eq!(
+            disk.image().files.get(&rolled),
+            Some(&vec![]),
+            "the new file is empty"
+        );
+        disk.apply(&DiskOp::Delete {
+            id: DiskOpId(0),
+            file: rolled.clone(),
+        });
+        assert!(!disk.image().files.contains_key(&rolled));
     }
 
     #[test]

@@ -130,6 +130,8 @@ impl Promises {
             FindingKind::Stalled => self.liveness,
             // At-least-once: a group re-reads what was processed but not committed.
             FindingKind::Redelivery => false,
+            // Retention deletes records whether or not anyone read them: that is its promise.
+            FindingKind::ExpiredUnread => false,
         };
         if promised {
             Verdict::Violation
@@ -289,7 +291,7 @@ impl Observer {
         }
     }
 
-    fn push(
+    pub(crate) fn push(
         &mut self,
         time: Time,
         kind: FindingKind,
@@ -330,7 +332,12 @@ pub fn check(world: &World) -> Vec<Finding> {
         return observer.findings;
     }
     let logs = final_logs(world);
-    let lost = check_lost_writes(&mut observer, now, world.history(), &logs);
+    let expired = crate::expired::check_expired(&mut observer, now, world);
+    let mut lost = check_lost_writes(&mut observer, now, world.history(), &logs, &expired);
+    // What retention removed was judged above: the reads do not judge it again.
+    for (tp, values) in expired {
+        lost.entry(tp).or_default().extend(values);
+    }
     check_client_history(&mut observer, now, world, lost);
     check_divergence(&mut observer, now, world);
     check_stalled(&mut observer, now, world);
@@ -381,8 +388,7 @@ fn final_logs(world: &World) -> BTreeMap<TopicPartition, BTreeMap<Offset, Bytes>
         let hw = replica.log.high_watermark();
         let mut log = BTreeMap::new();
         for batch in replica.log.batches().take_while(|b| b.base_offset < hw) {
-            for (i, record) in batch.records.iter().enumerate() {
-                let offset = batch.base_offset.plus(i as u64);
+            for (offset, record) in batch.records_with_offsets() {
                 if offset < hw {
                     log.insert(offset, record.value.clone());
                 }
@@ -474,6 +480,7 @@ fn check_lost_writes(
     now: Time,
     history: &[HistoryRecord],
     logs: &BTreeMap<TopicPartition, BTreeMap<Offset, Bytes>>,
+    expired: &BTreeMap<TopicPartition, BTreeSet<Bytes>>,
 ) -> BTreeMap<TopicPartition, BTreeSet<Bytes>> {
     let present: BTreeMap<&TopicPartition, BTreeSet<&Bytes>> = logs
         .iter()
@@ -490,6 +497,9 @@ fn check_lost_writes(
         else {
             continue;
         };
+        if expired.get(tp).is_some_and(|values| values.contains(value)) {
+            continue;
+        }
         let held = match offset {
             Some(o) => logs.get(tp).and_then(|log| log.get(o)) == Some(value),
             None => present.get(tp).is_some_and(|values| values.contains(value)),
@@ -553,19 +563,19 @@ fn first_difference(a: &Replica, b: &Replica, limit: Offset) -> Option<Offset> {
             .batches()
             .flat_map(|batch| {
                 batch
-                    .records
-                    .iter()
-                    .enumerate()
-                    .map(move |(i, rec)| (batch.base_offset.plus(i as u64), rec.value.clone()))
+                    .records_with_offsets()
+                    .map(|(offset, rec)| (offset, rec.value.clone()))
             })
             .take_while(|(o, _)| *o < limit)
             .collect()
     };
-    let (va, vb) = (values(a), values(b));
-    va.iter()
-        .zip(vb.iter())
-        .find(|(x, y)| x != y)
-        .map(|(x, _)| x.0)
+    // Offsets are positions: replicas are compared where both still hold a record (retention
+    // and compaction run on each replica on its own, so either may have removed some).
+    let va: BTreeMap<Offset, Bytes> = values(a).into_iter().collect();
+    values(b)
+        .into_iter()
+        .find(|(offset, value)| va.get(offset).is_some_and(|v| v != value))
+        .map(|(offset, _)| offset)
 }
 
 /// `stalled`: after the drain, a partition has no leader, or its leader cannot commit what it

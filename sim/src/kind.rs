@@ -32,6 +32,9 @@ pub enum FindingKind {
     /// A consumer group read a record again after a rebalance (at-least-once re-delivery:
     /// the record was processed but its offset not yet committed).
     Redelivery,
+    /// An acknowledged record retention deleted (`retention.ms`, `retention.bytes`) before any
+    /// consumer read it: Kafka's promise, not a loss. Always allowed.
+    ExpiredUnread,
     /// The run stopped before its end (simulated time stood still, or the event cap was hit):
     /// nothing about it can be judged, so it is never a pass and never allowed.
     Livelock,
@@ -39,7 +42,7 @@ pub enum FindingKind {
 
 impl FindingKind {
     /// Every kind, in declaration order.
-    pub const ALL: [FindingKind; 13] = [
+    pub const ALL: [FindingKind; 14] = [
         FindingKind::LostWrite,
         FindingKind::Duplicate,
         FindingKind::InconsistentOffsets,
@@ -52,6 +55,7 @@ impl FindingKind {
         FindingKind::TwoLeaders,
         FindingKind::Stalled,
         FindingKind::Redelivery,
+        FindingKind::ExpiredUnread,
         FindingKind::Livelock,
     ];
 
@@ -70,6 +74,7 @@ impl FindingKind {
             FindingKind::TwoLeaders => "two-leaders",
             FindingKind::Stalled => "stalled",
             FindingKind::Redelivery => "redelivery",
+            FindingKind::ExpiredUnread => "expired-unread",
             FindingKind::Livelock => "livelock",
         }
     }

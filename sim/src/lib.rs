@@ -11,6 +11,7 @@
 pub mod budget;
 pub mod checker;
 pub mod disk;
+mod expired;
 mod faults;
 pub mod findings;
 mod kind;

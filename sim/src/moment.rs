@@ -22,6 +22,8 @@ pub enum Moment {
     Truncation,
     /// A group began a rebalance.
     Rebalance,
+    /// Retention deleted whole segments: the log start moved, read or not.
+    Retention,
     /// The observer found a broken promise (a lost or duplicated record...).
     Finding,
     /// A high watermark moved: frequent, so it has its own key, not `n`'s.
@@ -43,6 +45,7 @@ impl Moment {
             Moment::IsrChange => "ISR change",
             Moment::Truncation => "truncation",
             Moment::Rebalance => "rebalance",
+            Moment::Retention => "retention",
             Moment::Finding => "finding",
             Moment::HwMove => "HW move",
         }
@@ -75,6 +78,7 @@ fn event_moment(event: &Event) -> Option<Moment> {
             state: GroupState::PreparingRebalance,
             ..
         } => Some(Moment::Rebalance),
+        Event::SegmentsDeleted { .. } => Some(Moment::Retention),
         Event::HighWatermarkAdvanced { .. } => Some(Moment::HwMove),
         _ => None,
     }

@@ -140,6 +140,7 @@ pub fn truncation(reason: &TruncationReason) -> &'static str {
         TruncationReason::HighWatermark => "pre-KIP-101: to its own high watermark",
         TruncationReason::OffsetOutOfRange => "its log ran past the leader's",
         TruncationReason::CorruptTail => "a torn batch after power loss",
+        TruncationReason::BelowLogStart => "its log ended below the leader's log start",
         _ => "to where its log diverged from the leader's",
     }
 }

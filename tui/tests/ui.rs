@@ -828,3 +828,29 @@ fn j_follows_a_record_from_the_leader_to_its_acknowledgement() {
         "{all}"
     );
 }
+
+#[test]
+fn the_partition_view_shows_segments_and_the_log_start_and_the_bar_the_next_retention_run() {
+    let mut app = app("retention-by-size");
+    app.update(Msg::Seek(5_000));
+    let before = screen(&app, 160, 40);
+    assert!(before.contains("retention check in 25.000s"), "{before}");
+    assert!(
+        !before.contains("start 0 │") || before.contains("seg "),
+        "{before}"
+    );
+    app.update(Msg::Seek(36_000));
+    let after = screen(&app, 160, 40);
+    let row = after
+        .lines()
+        .find(|l| l.contains("broker-1") && l.contains("seg "))
+        .unwrap_or_else(|| panic!("a replica row lists its segments: {after}"));
+    let start: u64 = row
+        .split(" start ")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .and_then(|s| s.parse().ok())
+        .expect("the log start is shown");
+    assert!(start > 0, "retention moved the log start: {row}");
+    assert!(row.contains('*'), "the active segment is marked: {row}");
+}

@@ -28,6 +28,7 @@ impl Broker {
             .now
             .plus_ms(self.config.replica_high_watermark_checkpoint_interval_ms);
         self.isr_check_due = self.now.plus_ms(self.isr_check_interval_ms());
+        self.retention_check_due = self.now.plus_ms(storage::INITIAL_TASK_DELAY_MS);
     }
 
     /// `LogManager`: a clean-shutdown file names the epoch that shut down cleanly. It is
@@ -51,17 +52,13 @@ impl Broker {
             Some(Checkpoint::HighWatermarks(hws)) => hws.clone(),
             _ => BTreeMap::new(),
         };
-        for (file, entries) in disk.files {
-            let FileName::Log(tp) = file else { continue };
-            let (batches, torn) = valid_prefix(entries);
-            if torn > 0 {
-                let len = batches.len();
-                self.issue_disk(DiskPurpose::Other, |id| DiskOp::Truncate {
-                    id,
-                    file: FileName::Log(tp.clone()),
-                    len,
-                });
-            }
+        let log_starts = match disk.checkpoints.get(&FileName::LogStartOffsetCheckpoint) {
+            Some(Checkpoint::LogStartOffsets(starts)) => starts.clone(),
+            _ => BTreeMap::new(),
+        };
+        self.log_starts_checkpointed = !log_starts.is_empty();
+        for (tp, files) in storage::segment_files(disk.files) {
+            let (batches, bases, torn) = self.load_segments(&tp, files);
             let epochs = match disk
                 .checkpoints
                 .get(&FileName::LeaderEpochCheckpoint(tp.clone()))
@@ -70,7 +67,8 @@ impl Broker {
                 _ => Vec::new(),
             };
             let hw = high_watermarks.get(&tp).copied().unwrap_or(Offset(0));
-            let log = PartitionLog::recovered(batches, epochs, hw);
+            let log_start = log_starts.get(&tp).copied().unwrap_or(Offset(0));
+            let log = PartitionLog::recovered_segments(batches, &bases, epochs, hw, log_start);
             self.out.event(Event::LogRecovered {
                 broker: self.id,
                 tp: tp.clone(),
@@ -89,20 +87,6 @@ impl Broker {
     ) {
         let id = self.out.disk(build);
         self.disk_ops.push_back((id, purpose));
-    }
-
-    /// Write a batch the log just took in memory; `on_append_written` follows its completion.
-    pub(super) fn write_batch(&mut self, tp: &TopicPartition, write_seq: u64, batch: RecordBatch) {
-        let purpose = DiskPurpose::Append {
-            tp: tp.clone(),
-            write_seq,
-        };
-        let file = FileName::Log(tp.clone());
-        self.issue_disk(purpose, |id| DiskOp::Append {
-            id,
-            file,
-            entries: vec![DiskEntry::Batch(batch)],
-        });
     }
 
     pub(super) fn send_registration(&mut self) {
@@ -246,11 +230,15 @@ impl Broker {
             .image
             .topic_config(&tp.topic)
             .map_or(1, |c| c.min_insync_replicas);
+        let log_config = self.image.topic_config(&tp.topic).map(|c| c.log.clone());
         let replica = self
             .replicas
             .entry(tp.clone())
             .or_insert_with(|| Replica::new(PartitionLog::new()));
         replica.min_insync_replicas = min_isr;
+        if let Some(config) = &log_config {
+            replica.log.configure(config);
+        }
         replica.replicas = state.replicas.clone();
         let new_epoch = state.leader_epoch > replica.leader_epoch
             || replica.leader.is_none() && state.leader.is_some();
@@ -360,20 +348,22 @@ impl Broker {
             .expect("only hosted replicas truncate");
         let from = replica.log.log_end_offset();
         let epochs_before = replica.log.epochs().len();
-        let kept = replica.log.truncate_to(offset);
-        if kept.is_some() {
+        let files_before: Vec<Offset> = replica
+            .log
+            .segments()
+            .iter()
+            .map(|s| s.base_offset)
+            .collect();
+        let removed = replica.log.truncate_to(offset);
+        if removed {
             // Truncation can remove batches the producer state remembers: rebuild it from the log.
             replica.producer_state =
                 crate::producer_state::ProducerState::rebuilt(replica.log.batches());
         }
         let to = replica.log.log_end_offset();
         let epochs = replica.log.epochs().to_vec();
-        if let Some(len) = kept {
-            self.issue_disk(DiskPurpose::Other, |id| DiskOp::Truncate {
-                id,
-                file: FileName::Log(tp.clone()),
-                len,
-            });
+        if removed {
+            self.truncate_files(tp, &files_before, offset);
             self.out.event(Event::Truncated {
                 broker: self.id,
                 tp: tp.clone(),
@@ -382,9 +372,41 @@ impl Broker {
                 reason,
             });
         }
-        if kept.is_some() || epochs.len() != epochs_before {
+        if removed || epochs.len() != epochs_before {
             self.write_epoch_checkpoint(tp, epochs);
         }
+    }
+
+    /// Empty a replica's log and start it at `offset` (`UnifiedLog.truncateFullyAndStartAt`):
+    /// its file, epoch cache and producer state go, the new start is checkpointed.
+    pub(super) fn truncate_fully_and_start_at(&mut self, tp: &TopicPartition, offset: Offset) {
+        let replica = self
+            .replicas
+            .get_mut(tp)
+            .expect("only hosted replicas truncate");
+        let from = replica.log.log_end_offset();
+        let files: Vec<Offset> = replica
+            .log
+            .segments()
+            .iter()
+            .map(|s| s.base_offset)
+            .collect();
+        replica.log.truncate_fully_and_start_at(offset);
+        replica.producer_state = crate::producer_state::ProducerState::default();
+        self.create_segment_file(tp, offset);
+        for base in files {
+            let file = FileName::Segment(tp.clone(), base);
+            self.issue_disk(DiskPurpose::Other, |id| DiskOp::Delete { id, file });
+        }
+        self.out.event(Event::Truncated {
+            broker: self.id,
+            tp: tp.clone(),
+            from,
+            to: offset,
+            reason: TruncationReason::BelowLogStart,
+        });
+        self.write_epoch_checkpoint(tp, Vec::new());
+        self.write_log_start_checkpoint();
     }
 
     fn write_epoch_checkpoint(&mut self, tp: &TopicPartition, epochs: Vec<(LeaderEpoch, Offset)>) {
@@ -408,6 +430,28 @@ impl Broker {
             id,
             file: FileName::HighWatermarkCheckpoint,
             checkpoint,
+        });
+        self.write_log_start_checkpoint();
+    }
+
+    /// `LogManager.checkpointLogStartOffsets`, on the HW checkpoint's schedule. Only starts above
+    /// 0 are written (absent means 0), and nothing while every log starts at 0, so a run without
+    /// retention or `DeleteRecords` does the same disk operations as before logs could move.
+    pub(super) fn write_log_start_checkpoint(&mut self) {
+        let starts: BTreeMap<TopicPartition, Offset> = self
+            .replicas
+            .iter()
+            .filter(|(_, r)| r.log.log_start_offset() > Offset(0))
+            .map(|(tp, r)| (tp.clone(), r.log.log_start_offset()))
+            .collect();
+        if starts.is_empty() && !self.log_starts_checkpointed {
+            return;
+        }
+        self.log_starts_checkpointed = !starts.is_empty();
+        self.issue_disk(DiskPurpose::Other, |id| DiskOp::WriteCheckpoint {
+            id,
+            file: FileName::LogStartOffsetCheckpoint,
+            checkpoint: Checkpoint::LogStartOffsets(starts),
         });
     }
 
@@ -443,17 +487,18 @@ impl Broker {
 }
 
 /// The batches before the first invalid one, and how many entries were dropped.
-fn valid_prefix(entries: Vec<DiskEntry>) -> (Vec<RecordBatch>, u32) {
+pub(super) fn valid_prefix(entries: Vec<DiskEntry>) -> (Vec<RecordBatch>, u32) {
     let total = entries.len();
     let mut batches: Vec<RecordBatch> = Vec::with_capacity(total);
     for entry in entries {
         let DiskEntry::Batch(batch) = entry else {
             break;
         };
-        let contiguous = batches
+        // Offsets only grow; compaction may leave gaps between batches.
+        let ordered = batches
             .last()
-            .is_none_or(|last| last.next_offset() == batch.base_offset);
-        if !batch.is_valid() || !contiguous {
+            .is_none_or(|last| last.next_offset() <= batch.base_offset);
+        if !batch.is_valid() || !ordered {
             break;
         }
         batches.push(batch);

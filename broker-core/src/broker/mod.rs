@@ -9,6 +9,7 @@ mod coordinator;
 mod leader;
 mod lifecycle;
 mod replica_follower;
+mod storage;
 #[cfg(test)]
 mod tests;
 
@@ -201,6 +202,10 @@ pub struct Broker {
     heartbeat_sent: Time,
     registration_due: Time,
     checkpoint_due: Time,
+    /// Whether the last log-start checkpoint (or the one found at start) named a partition.
+    log_starts_checkpointed: bool,
+    /// When `LogManager`'s retention task runs next.
+    retention_check_due: Time,
     isr_check_due: Time,
     fetchers: BTreeMap<BrokerId, Fetcher>,
     delayed_fetches: Vec<DelayedFetch>,
@@ -243,6 +248,8 @@ impl Broker {
             heartbeat_sent: Time(0),
             registration_due: Time(u64::MAX),
             checkpoint_due: Time(u64::MAX),
+            log_starts_checkpointed: false,
+            retention_check_due: Time(u64::MAX),
             isr_check_due: Time(u64::MAX),
             fetchers: BTreeMap::new(),
             producer_ids_issued: 0,
@@ -291,6 +298,9 @@ impl Broker {
             self.isr_check_due = now.plus_ms(self.isr_check_interval_ms());
             self.maybe_shrink_isrs();
         }
+        if now >= self.retention_check_due {
+            self.retention_check();
+        }
         self.expire_delayed(now);
         self.group_timeouts(now);
         self.expire_fetches(now);
@@ -311,7 +321,8 @@ impl Broker {
             .registration_due
             .min(self.heartbeat_due)
             .min(self.checkpoint_due)
-            .min(self.isr_check_due);
+            .min(self.isr_check_due)
+            .min(self.retention_check_due);
         for fetch in &self.delayed_fetches {
             next = next.min(fetch.deadline);
         }

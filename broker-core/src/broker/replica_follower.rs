@@ -137,22 +137,32 @@ impl Broker {
         }
         match response.error {
             ErrorCode::NONE => self.append_as_follower(&tp, response),
-            ErrorCode::OFFSET_OUT_OF_RANGE => {
-                // The leader's log ends before ours (possible only without leader epochs):
-                // `ReplicaFetcherThread.handleOffsetOutOfRange` truncates to the leader's end.
-                let leader_end = response.log_end_offset;
-                let replica = &self.replicas[&tp];
-                if replica.log.log_end_offset() > leader_end {
-                    self.truncate(&tp, leader_end, TruncationReason::OffsetOutOfRange);
-                } else {
-                    self.back_off(&tp);
-                }
-            }
+            ErrorCode::OFFSET_OUT_OF_RANGE => self.handle_out_of_range(&tp, &response),
             _ => {
                 // NOT_LEADER_OR_FOLLOWER, FENCED/UNKNOWN_LEADER_EPOCH: wait for metadata.
                 let _ = leader;
                 self.back_off(&tp);
             }
+        }
+    }
+
+    /// `AbstractFetcherThread.handleOutOfRangeError` / `fetchOffsetAndTruncate`: a leader whose
+    /// log ends before ours (possible only without leader epochs) makes us truncate to its end;
+    /// a leader whose log starts after our end (retention or `DeleteRecords` removed what we
+    /// still need) makes us empty our log and start at its log start
+    /// (`UnifiedLog.truncateFullyAndStartAt`).
+    fn handle_out_of_range(&mut self, tp: &TopicPartition, response: &FetchPartitionResponse) {
+        let leo = self.replicas[tp].log.log_end_offset();
+        if leo > response.log_end_offset {
+            self.truncate(
+                tp,
+                response.log_end_offset,
+                TruncationReason::OffsetOutOfRange,
+            );
+        } else if leo < response.log_start_offset {
+            self.truncate_fully_and_start_at(tp, response.log_start_offset);
+        } else {
+            self.back_off(tp);
         }
     }
 
@@ -185,7 +195,8 @@ impl Broker {
             if batch.next_offset() <= leo {
                 continue;
             }
-            if batch.base_offset != leo {
+            // A batch starting after our end is a gap the leader's cleaner left: appended as is.
+            if batch.base_offset < leo {
                 overlap = Some(batch.base_offset);
                 break;
             }
@@ -193,9 +204,11 @@ impl Broker {
             replica.producer_state.record(&batch);
             appended.push((write_seq, batch));
         }
-        // Followers learn the HW from the leader, capped by their own LEO.
+        // Followers learn the HW from the leader, capped by their own LEO, then its log start
+        // (`ReplicaFetcherThread.processPartitionData`: `maybeIncrementLogStartOffset`).
         let hw = response.high_watermark.min(replica.log.log_end_offset());
         replica.log.set_high_watermark(hw);
+        replica.log.advance_log_start(response.log_start_offset);
         for (write_seq, batch) in appended {
             self.write_batch(tp, write_seq, batch);
         }

@@ -74,7 +74,8 @@ fn log_batches(epochs: &[u32]) -> Vec<RecordBatch> {
 fn disk_with(batches: Vec<RecordBatch>, hw: u64) -> DiskImage {
     let mut disk = DiskImage::default();
     let entries = batches.into_iter().map(DiskEntry::Batch).collect();
-    disk.files.insert(FileName::Log(tp()), entries);
+    disk.files
+        .insert(FileName::Segment(tp(), Offset(0)), entries);
     let hws = [(tp(), Offset(hw))].into_iter().collect();
     disk.checkpoints.insert(
         FileName::HighWatermarkCheckpoint,
@@ -149,6 +150,7 @@ impl Harness {
         let config = TopicConfig {
             min_insync_replicas: min_isr,
             unclean_leader_election_enable: false,
+            log: Default::default(),
         };
         records.push(MetadataRecord::Topic {
             topic: tp().topic,
@@ -634,6 +636,7 @@ fn a_min_isr_raised_above_the_replication_factor_still_answers_acks_all() {
     let raised = TopicConfig {
         min_insync_replicas: 3,
         unclean_leader_election_enable: false,
+        log: Default::default(),
     };
     let topic = MetadataRecord::Topic {
         topic: tp().topic,
@@ -988,10 +991,13 @@ fn recovery_drops_a_torn_tail_and_caps_the_checkpointed_hw() {
     assert_eq!(h.leo(), Offset(2));
     assert_eq!(h.hw(), Offset(2), "checkpointed HW 4 is capped at the LEO");
     let truncate = h.out.iter().find_map(|o| match o {
-        Output::Disk(DiskOp::Truncate { file, len, .. }) => Some((file.clone(), *len)),
+        Output::Disk(DiskOp::Truncate { file, offset, .. }) => Some((file.clone(), *offset)),
         _ => None,
     });
-    assert_eq!(truncate, Some((FileName::Log(tp()), 2)));
+    assert_eq!(
+        truncate,
+        Some((FileName::Segment(tp(), Offset(0)), Offset(2)))
+    );
     let recovered = Event::LogRecovered {
         broker: BrokerId(1),
         tp: tp(),
@@ -1212,4 +1218,165 @@ fn a_start_without_the_clean_shutdown_file_offers_no_epoch() {
     let h = Harness::started(1, ProtocolSwitches::default(), DiskImage::default());
     assert_eq!(registrations_sent(&h), vec![None]);
     assert!(checkpoints_written(&h).is_empty());
+}
+
+// ---- Storage: segments, retention, the log start (UnifiedLog, LogManager) ----
+
+impl Harness {
+    /// Give topic `t` this log config (the partition state is re-applied so the replica sees it).
+    fn set_log_config(&mut self, log: crate::log::LogConfig, state: PartitionState) {
+        let config = TopicConfig {
+            min_insync_replicas: 1,
+            unclean_leader_election_enable: false,
+            log,
+        };
+        let topic = MetadataRecord::Topic {
+            topic: tp().topic,
+            partitions: 1,
+            config,
+        };
+        self.metadata(vec![topic, MetadataRecord::Partition { tp: tp(), state }]);
+    }
+
+    fn deleted_files(&self) -> Vec<FileName> {
+        self.out
+            .iter()
+            .filter_map(|o| match o {
+                Output::Disk(DiskOp::Delete { file, .. }) => Some(file.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+#[test]
+fn retention_deletes_old_segments_on_its_schedule_and_fetches_below_the_start_fail() {
+    let mut h = Harness::leader(ProtocolSwitches::default(), 1, &[1]);
+    let size = batch(1).size_in_bytes();
+    let log = crate::log::LogConfig {
+        segment_bytes: 2 * size,
+        retention_ms: Some(10_000),
+        ..Default::default()
+    };
+    h.set_log_config(log, state(1, 0, &[1]));
+    for _ in 0..5 {
+        h.produce(Acks::Leader, 1);
+    }
+    assert_eq!(h.hw(), Offset(5), "the ISR is the leader alone");
+    let bases: Vec<u64> = h
+        .replica()
+        .log
+        .segments()
+        .iter()
+        .map(|s| s.base_offset.0)
+        .collect();
+    assert_eq!(bases, vec![0, 2, 4]);
+    h.timeout(29_999);
+    assert!(
+        h.deleted_files().is_empty(),
+        "LogManager's first run is 30 s after start"
+    );
+    h.timeout(30_000);
+    // Every segment is past retention.ms and below the HW: all go, after a roll at the LEO.
+    let seg = |b| FileName::Segment(tp(), Offset(b));
+    assert_eq!(h.deleted_files(), vec![seg(0), seg(2), seg(4)]);
+    assert_eq!(h.replica().log.log_start_offset(), Offset(5));
+    assert_eq!(h.leo(), Offset(5));
+    let response = h.fetch(2, 3, Some(0), 0);
+    assert_eq!(response.error, ErrorCode::OFFSET_OUT_OF_RANGE);
+    assert_eq!(response.log_start_offset, Offset(5));
+    assert!(h.events().any(|e| matches!(
+        e,
+        Event::SegmentsDeleted {
+            segments: 3,
+            records: 5,
+            cause: crate::log::RetentionCause::RetentionMs,
+            ..
+        }
+    )));
+    let checkpointed = h.out.iter().any(|o| {
+        matches!(o, Output::Disk(DiskOp::WriteCheckpoint {
+            checkpoint: Checkpoint::LogStartOffsets(starts), ..
+        }) if starts.get(&tp()) == Some(&Offset(5)))
+    });
+    assert!(checkpointed, "the new log start is checkpointed");
+}
+
+#[test]
+fn a_follower_below_the_leaders_log_start_starts_over_there() {
+    let mut h = follower(&[1, 1], 1);
+    let (correlation_id, sent) = h.last_fetch_sent(2);
+    assert_eq!(sent.fetch_offset, Offset(2));
+    let response = FetchPartitionResponse {
+        tp: tp(),
+        error: ErrorCode::OFFSET_OUT_OF_RANGE,
+        high_watermark: Offset(60),
+        log_start_offset: Offset(50),
+        log_end_offset: Offset(60),
+        diverging_epoch: None,
+        batches: vec![],
+    };
+    h.input(Input::Message {
+        from: NodeId::Broker(BrokerId(2)),
+        message: Message::FetchResponse {
+            correlation_id,
+            partitions: vec![response],
+        },
+    });
+    let reason = TruncationReason::BelowLogStart;
+    assert_eq!(h.truncations(), vec![(Offset(2), Offset(50), reason)]);
+    assert_eq!(h.replica().log.log_start_offset(), Offset(50));
+    assert_eq!(h.leo(), Offset(50));
+    assert_eq!(h.deleted_files(), vec![FileName::Segment(tp(), Offset(0))]);
+    let (_, next) = h.last_fetch_sent(2);
+    assert_eq!(next.fetch_offset, Offset(50));
+}
+
+#[test]
+fn recovery_truncates_a_torn_segment_and_deletes_the_files_after_it() {
+    let batches = log_batches(&[1, 1, 1, 1]);
+    let mut disk = DiskImage::default();
+    let seg = |b| FileName::Segment(tp(), Offset(b));
+    let file = |range: std::ops::Range<usize>| {
+        batches[range]
+            .iter()
+            .cloned()
+            .map(DiskEntry::Batch)
+            .collect::<Vec<_>>()
+    };
+    disk.files.insert(seg(0), file(0..2));
+    let mut torn = file(2..4);
+    if let DiskEntry::Batch(b) = &torn[1] {
+        torn[1] = DiskEntry::Batch(b.torn(0));
+    }
+    disk.files.insert(seg(2), torn);
+    disk.files.insert(seg(4), file(0..0));
+    let h = Harness::started(1, ProtocolSwitches::default(), disk);
+    assert_eq!(h.leo(), Offset(3));
+    let bases: Vec<u64> = h
+        .replica()
+        .log
+        .segments()
+        .iter()
+        .map(|s| s.base_offset.0)
+        .collect();
+    assert_eq!(bases, vec![0, 2]);
+    let truncate = h.out.iter().find_map(|o| match o {
+        Output::Disk(DiskOp::Truncate { file, offset, .. }) => Some((file.clone(), *offset)),
+        _ => None,
+    });
+    assert_eq!(truncate, Some((seg(2), Offset(3))));
+    assert_eq!(h.deleted_files(), vec![seg(4)]);
+}
+
+#[test]
+fn a_log_whose_every_segment_retention_deleted_recovers_at_its_end_without_the_checkpoint() {
+    // Retention deleted every segment and rolled at 5: only the empty segment file is left, and
+    // the log-start checkpoint never reached the disk (the process died first).
+    let mut disk = DiskImage::default();
+    disk.files
+        .insert(FileName::Segment(tp(), Offset(5)), Vec::new());
+    let h = Harness::started(1, ProtocolSwitches::default(), disk);
+    assert_eq!(h.replica().log.log_start_offset(), Offset(5));
+    assert_eq!(h.leo(), Offset(5), "offsets are never reused");
 }

@@ -449,13 +449,8 @@ impl Consumer {
                     .batches
                     .iter()
                     .flat_map(|b| {
-                        b.records.iter().enumerate().map(move |(i, r)| {
-                            (
-                                b.base_offset.plus(i as u64),
-                                r.value.clone(),
-                                b.leader_epoch,
-                            )
-                        })
+                        b.records_with_offsets()
+                            .map(move |(o, r)| (o, r.value.clone(), b.leader_epoch))
                     })
                     .filter(|(o, _, _)| *o >= offset)
                     .collect();

@@ -61,6 +61,7 @@ impl Harness {
             config: TopicConfig {
                 min_insync_replicas: min_isr,
                 unclean_leader_election_enable: unclean,
+                log: Default::default(),
             },
         };
         let controller =

@@ -22,6 +22,7 @@ fn log_of(batches: &[(u64, u32, usize)]) -> PartitionLog {
         batches.iter().map(|&(b, e, n)| batch(b, e, n)).collect(),
         vec![],
         Offset(0),
+        Offset(0),
     )
 }
 
@@ -76,9 +77,8 @@ fn end_offset_for_follows_kip_279() {
 fn truncation_removes_whole_batches_and_their_epochs() {
     let mut log = log_of(&[(0, 1, 2), (2, 2, 2), (4, 3, 2)]);
     log.set_high_watermark(Offset(6));
-    assert_eq!(
+    assert!(
         log.truncate_to(Offset(3)),
-        Some(1),
         "offset 3 is inside the batch at 2: it goes whole"
     );
     assert_eq!(log.log_end_offset(), Offset(2));
@@ -88,7 +88,7 @@ fn truncation_removes_whole_batches_and_their_epochs() {
         Offset(2),
         "the HW never passes the LEO"
     );
-    assert_eq!(log.truncate_to(Offset(10)), None);
+    assert!(!log.truncate_to(Offset(10)));
 }
 
 #[test]
@@ -96,7 +96,7 @@ fn truncation_at_the_end_drops_an_empty_leader_epoch() {
     let mut log = log_of(&[(0, 1, 2)]);
     log.assign_epoch(LeaderEpoch(2), Offset(2));
     assert_eq!(log.latest_epoch(), Some(LeaderEpoch(2)));
-    assert_eq!(log.truncate_to(Offset(2)), None);
+    assert!(!log.truncate_to(Offset(2)));
     assert_eq!(
         log.latest_epoch(),
         Some(LeaderEpoch(1)),
@@ -126,6 +126,7 @@ fn recovery_drops_epoch_entries_past_the_log_end_and_caps_the_hw() {
         vec![batch(0, 1, 2)],
         vec![(LeaderEpoch(1), Offset(0)), (LeaderEpoch(2), Offset(5))],
         Offset(9),
+        Offset(0),
     );
     assert_eq!(log.epochs(), &[(LeaderEpoch(1), Offset(0))]);
     assert_eq!(log.high_watermark(), Offset(2));
@@ -144,4 +145,92 @@ fn read_respects_the_limit_offset() {
         2,
         "a batch ending past the limit is not returned"
     );
+}
+
+/// A batch at `base` that compaction left with only the records at the given offsets.
+fn sparse(base: u64, epoch: u32, len: usize, kept: &[u64]) -> RecordBatch {
+    batch(base, epoch, len)
+        .retain(|offset, _| kept.contains(&offset.0))
+        .expect("some record kept")
+}
+
+#[test]
+fn gaps_left_by_compaction_keep_the_batch_span() {
+    // Batch 0..=3 kept only offsets 1 and 3; batch 4..=5 went whole; batch 6..=7 is intact.
+    let log = PartitionLog::recovered(
+        vec![sparse(0, 1, 4, &[1, 3]), batch(6, 1, 2)],
+        vec![],
+        Offset(8),
+        Offset(0),
+    );
+    assert_eq!(log.log_end_offset(), Offset(8));
+    let offsets: Vec<u64> = log
+        .read(Offset(2), Offset(8), 10)
+        .iter()
+        .flat_map(|b| {
+            b.records_with_offsets()
+                .map(|(o, _)| o.0)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    assert_eq!(
+        offsets,
+        vec![1, 3, 6, 7],
+        "a read from a gap starts at the batch spanning it"
+    );
+    assert!(sparse(0, 1, 4, &[1, 3]).is_valid());
+    let mut log = log;
+    assert!(
+        log.truncate_to(Offset(4)),
+        "offset 4 is in the gap: the batch at 6 goes"
+    );
+    assert_eq!(
+        log.log_end_offset(),
+        Offset(4),
+        "the compacted batch still spans 0..=3"
+    );
+}
+
+#[test]
+fn the_log_start_advances_below_the_hw_only_and_drops_whole_batches() {
+    let mut log = log_of(&[(0, 1, 2), (2, 1, 2), (4, 1, 2)]);
+    log.set_high_watermark(Offset(4));
+    assert!(log.advance_log_start(Offset(3)));
+    assert_eq!(log.log_start_offset(), Offset(3));
+    assert_eq!(log.batch_count(), 2, "the batch at 2 still holds offset 3");
+    assert!(log.advance_log_start(Offset(9)), "capped at the HW");
+    assert_eq!(log.log_start_offset(), Offset(4));
+    assert_eq!(log.batch_count(), 1);
+    assert!(
+        !log.advance_log_start(Offset(1)),
+        "the log start never goes back"
+    );
+    assert_eq!(log.written_end(), Offset(6));
+}
+
+#[test]
+fn a_follower_below_the_leaders_start_starts_over_there() {
+    let mut log = log_of(&[(0, 1, 2)]);
+    log.truncate_fully_and_start_at(Offset(40));
+    assert_eq!(log.log_start_offset(), Offset(40));
+    assert_eq!(log.log_end_offset(), Offset(40));
+    assert_eq!(log.high_watermark(), Offset(40));
+    assert!(log.epochs().is_empty());
+    log.append(batch(40, 2, 1));
+    assert_eq!(log.log_end_offset(), Offset(41));
+}
+
+#[test]
+fn recovery_starts_at_the_checkpointed_log_start() {
+    let log = PartitionLog::recovered(
+        vec![batch(0, 1, 2), batch(2, 1, 2)],
+        vec![],
+        Offset(4),
+        Offset(3),
+    );
+    assert_eq!(log.log_start_offset(), Offset(3));
+    assert_eq!(log.batch_count(), 1);
+    let empty = PartitionLog::recovered(vec![], vec![], Offset(0), Offset(7));
+    assert_eq!(empty.log_end_offset(), Offset(7));
+    assert_eq!(empty.high_watermark(), Offset(7));
 }

@@ -89,6 +89,43 @@ pub struct Case {
     pub assignor: u32,
     /// The `groups` profile: processing time per record, ms.
     pub processing_ms_per_record: u64,
+    /// The `safe` profile: the topic's retention (drawn last, so the other fields of a seed
+    /// are what they were before retention existed).
+    pub retention: Retention,
+}
+
+/// Retention settings of the `safe` profile's topic: deletion must never be a violation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Retention {
+    /// 0 Kafka's defaults, 1 `retention.ms`, 2 `retention.bytes`, 3 both.
+    pub mode: u32,
+    /// `retention.ms`.
+    pub retention_ms: u64,
+    /// `retention.bytes`.
+    pub retention_bytes: u64,
+    /// `segment.bytes`.
+    pub segment_bytes: u64,
+    /// `log.retention.check.interval.ms`.
+    pub check_interval_ms: u64,
+}
+
+fn retention() -> impl Strategy<Value = Retention> {
+    (
+        0u32..4,
+        2_000u64..=60_000,
+        2_000u64..=50_000,
+        500u64..=10_000,
+        500u64..=10_000,
+    )
+        .prop_map(
+            |(mode, retention_ms, retention_bytes, segment_bytes, check_interval_ms)| Retention {
+                mode,
+                retention_ms,
+                retention_bytes,
+                segment_bytes,
+                check_interval_ms,
+            },
+        )
 }
 
 /// The strategy of a profile's cases. Shrinking removes episodes, shortens them, and lowers
@@ -118,9 +155,20 @@ pub fn strategy(profile: Profile) -> BoxedStrategy<Case> {
         blackout,
         episodes,
         (0u32..3, 0u64..=5),
+        retention(),
     )
         .prop_map(
-            |(brokers, partitions, rate_per_s, keys, drop_per_mille, blackout, mut episodes, g)| {
+            |(
+                brokers,
+                partitions,
+                rate_per_s,
+                keys,
+                drop_per_mille,
+                blackout,
+                mut episodes,
+                g,
+                retention,
+            )| {
                 episodes.extend(blackout);
                 Case {
                     brokers,
@@ -132,6 +180,7 @@ pub fn strategy(profile: Profile) -> BoxedStrategy<Case> {
                     duration_ms: DURATION_MS,
                     assignor: g.0,
                     processing_ms_per_record: g.1,
+                    retention,
                 }
             },
         )
@@ -287,6 +336,10 @@ impl Case {
         if profile == Profile::Unclean {
             entries.push(("unclean.leader.election.enable", ConfigValue::Bool(true)));
         }
+        if profile == Profile::Safe && self.retention.mode != 0 {
+            let interval = ConfigValue::Int(self.retention.check_interval_ms as i64);
+            entries.push(("log.retention.check.interval.ms", interval));
+        }
         if profile == Profile::Groups {
             entries.push(("group.initial.rebalance.delay.ms", ConfigValue::Int(1_000)));
             // `__consumer_offsets` takes the broker default: min ISR 2, as for `events`.
@@ -307,8 +360,29 @@ impl Case {
             partitions: self.partitions,
             replication_factor: 3,
             assignment: None,
-            config: config(&[("min.insync.replicas", ConfigValue::Int(min_isr))]),
+            config: config(&self.topic_entries(profile, min_isr)),
         }
+    }
+
+    /// The topic's configs: min ISR, and in the `safe` profile the drawn retention.
+    fn topic_entries(&self, profile: Profile, min_isr: i64) -> Vec<(&'static str, ConfigValue)> {
+        let mut entries = vec![("min.insync.replicas", ConfigValue::Int(min_isr))];
+        let r = self.retention;
+        if profile != Profile::Safe || r.mode == 0 {
+            return entries;
+        }
+        let int = |v: u64| ConfigValue::Int(v as i64);
+        entries.push(("segment.bytes", int(r.segment_bytes)));
+        let retention_ms = if r.mode == 2 {
+            ConfigValue::Int(-1)
+        } else {
+            int(r.retention_ms)
+        };
+        entries.push(("retention.ms", retention_ms));
+        if r.mode >= 2 {
+            entries.push(("retention.bytes", int(r.retention_bytes)));
+        }
+        entries
     }
 
     fn producer(&self, profile: Profile) -> ProducerSpec {

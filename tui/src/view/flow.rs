@@ -34,7 +34,9 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
             break;
         }
         let (from, to, api, summary, dropped) = match &e.kind {
-            TraceKind::Sent { to, api, summary, .. } => (e.node, *to, api.as_ref(), &**summary, false),
+            TraceKind::Sent {
+                to, api, summary, ..
+            } => (e.node, *to, api.as_ref(), &**summary, false),
             TraceKind::Dropped { to, api, .. } => (e.node, *to, api.as_ref(), "", true),
             _ => continue,
         };

@@ -152,6 +152,9 @@ fn status_bar(app: &App, columns: u16) -> Vec<Line<'static>> {
     // line, so that `acks` is never cut.
     let mut second = lights(app);
     second.push(Span::raw(format!(" │ {}", badges(app))));
+    if let Some(next) = next_retention_check(app) {
+        second.push(Span::raw(format!(" │ retention check in {next}")));
+    }
     let width = |spans: &[Span]| spans.iter().map(|s| s.width()).sum::<usize>();
     if width(&spans) + width(&second) <= usize::from(columns) {
         spans.extend(second);
@@ -159,6 +162,22 @@ fn status_bar(app: &App, columns: u16) -> Vec<Line<'static>> {
     }
     second.insert(0, Span::raw(" "));
     vec![Line::from(spans), Line::from(second)]
+}
+
+/// Time until the next retention run of any broker (`log.retention.check.interval.ms`), shown
+/// only when a topic sets its own retention or segment size.
+fn next_retention_check(app: &App) -> Option<broker_core::Time> {
+    let world = app.session.world();
+    let spec = world.spec();
+    let default = broker_core::log::LogConfig::default();
+    if spec.topics.iter().all(|t| t.config.log == default) {
+        return None;
+    }
+    let next = (1..=spec.brokers)
+        .filter_map(|b| world.broker(broker_core::BrokerId(b)))
+        .map(|b| b.next_retention_check())
+        .min()?;
+    Some(broker_core::Time(next.0.saturating_sub(world.now().0)))
 }
 
 /// Any historical protocol the scenario runs under, then `RF=3 min.isr=2 acks=all`.

@@ -141,6 +141,20 @@ fn partition_lines(
         .map(|b| log_end(world, *b, tp))
         .max()
         .unwrap_or(0);
+    // Room for the replicas' segment labels once a log has rolled or its start moved.
+    let storage = order
+        .iter()
+        .filter_map(|b| replica(world, *b, tp))
+        .filter_map(storage_label)
+        .map(|l| l.chars().count() as u64)
+        .max()
+        .unwrap_or(0);
+    let cells = match storage {
+        0 => cells,
+        n => cells
+            .saturating_sub(n.div_ceil(u64::from(cell_width)))
+            .max(1),
+    };
     let (first, end) = window(world, tp, end, cells);
     lines.push(ruler(first, end, cell_width, app.inspect));
     for broker in order {
@@ -173,11 +187,12 @@ fn log_end(world: &World, broker: BrokerId, tp: &TopicPartition) -> u64 {
 /// The batches of a partition's log on a broker's disk (what a restart would recover from).
 fn disk_batches(world: &World, broker: BrokerId, tp: &TopicPartition) -> Vec<RecordBatch> {
     let image = world.disk(NodeId::Broker(broker)).image();
-    let Some(entries) = image.files.get(&FileName::Log(tp.clone())) else {
-        return Vec::new();
-    };
-    entries
+    // Every segment file of the partition, in order of base offset (the map's order).
+    image
+        .files
         .iter()
+        .filter(|(name, _)| matches!(name, FileName::Segment(t, _) if t == tp))
+        .flat_map(|(_, entries)| entries)
         .filter_map(|e| match e {
             DiskEntry::Batch(b) => Some(b.clone()),
             DiskEntry::Metadata(..) => None,
@@ -326,6 +341,9 @@ fn replica_line(
         r.log.high_watermark().0
     )));
     spans.push(badge);
+    if let Some(storage) = storage_label(r) {
+        spans.push(Span::styled(storage, Style::default().fg(Color::Cyan)));
+    }
     if cut.is_none() {
         if let Some((from, to)) = recent_truncation(world, broker, tp) {
             spans.push(Span::styled(
@@ -335,6 +353,28 @@ fn replica_line(
         }
     }
     Line::from(spans)
+}
+
+/// The replica's log start and segments (base offsets, the active one marked `*`), once its log
+/// has rolled or its start moved: ` start 120 │ seg 100 140 *180`.
+fn storage_label(r: &Replica) -> Option<String> {
+    let segments = r.log.segments();
+    let start = r.log.log_start_offset().0;
+    if start == 0 && segments.len() <= 1 {
+        return None;
+    }
+    // The newest few: the row has no room for a long-lived log's every segment.
+    const SHOWN: usize = 4;
+    let skipped = segments.len().saturating_sub(SHOWN);
+    let mut bases: Vec<String> = segments[skipped..]
+        .iter()
+        .map(|s| s.base_offset.0.to_string())
+        .collect();
+    if let Some(active) = bases.last_mut() {
+        active.insert(0, '*');
+    }
+    let more = if skipped > 0 { "… " } else { "" };
+    Some(format!(" start {start} │ seg {more}{}", bases.join(" ")))
 }
 
 /// The latest committed records cut from this replica's log, if its log has not grown back
@@ -381,8 +421,11 @@ fn cells(
         if batch.next_offset().0 <= first {
             break;
         }
-        for offset in batch.base_offset.0.max(first)..batch.next_offset().0.min(end) {
-            epochs[(offset - first) as usize] = Some(batch.leader_epoch.0);
+        // Only offsets that hold a record: compaction leaves gaps inside and between batches.
+        for (offset, _) in batch.records_with_offsets() {
+            if (first..end).contains(&offset.0) {
+                epochs[(offset.0 - first) as usize] = Some(batch.leader_epoch.0);
+            }
         }
     }
     let mut spans = Vec::with_capacity(epochs.len());

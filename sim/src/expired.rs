@@ -1,0 +1,109 @@
+//! `expired-unread`: acknowledged records that retention deleted before any consumer read them.
+//!
+//! Retention deletes whole segments whether or not anyone consumed them (`UnifiedLog
+//! .deleteOldSegments`); a record below its partition's final log start offset is therefore not
+//! a `lost-write` but an allowed `expired-unread`, named with the configuration that allowed it.
+//! One that some consumer read before it went is no finding at all.
+
+use crate::findings::Observer;
+use crate::kind::FindingKind;
+use crate::world::World;
+use broker_core::*;
+use bytes::Bytes;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Per partition, the final leader's log start offset and the retention configs that could
+/// have moved it.
+fn final_log_starts(world: &World) -> BTreeMap<TopicPartition, (Offset, String)> {
+    let Some(controller) = world.controller() else {
+        return BTreeMap::new();
+    };
+    let mut starts = BTreeMap::new();
+    for (tp, state) in &controller.metadata().partitions {
+        let leader = state.leader.and_then(|l| world.broker(l));
+        let Some(replica) = leader.and_then(|b| b.replicas().get(tp)) else {
+            continue;
+        };
+        let start = replica.log.log_start_offset();
+        if start > Offset(0) {
+            starts.insert(tp.clone(), (start, allowed_by(replica.log.config())));
+        }
+    }
+    starts
+}
+
+/// The configs that let retention delete records, by Kafka's names and values.
+pub(crate) fn allowed_by(config: &broker_core::log::LogConfig) -> String {
+    let mut rules = Vec::new();
+    if config.cleanup_policy.deletes() {
+        if let Some(ms) = config.retention_ms {
+            rules.push(format!("retention.ms={ms}"));
+        }
+        if let Some(bytes) = config.retention_bytes {
+            rules.push(format!("retention.bytes={bytes}"));
+        }
+    }
+    if rules.is_empty() {
+        "the log start offset (DeleteRecords)".to_owned()
+    } else {
+        rules.join(", ")
+    }
+}
+
+/// Report acknowledged records below their partition's final log start that nobody read, as
+/// allowed `expired-unread`. Returns every acknowledged value below the log start (read or
+/// not), which the lost-write and history checks must leave alone.
+pub(crate) fn check_expired(
+    observer: &mut Observer,
+    now: Time,
+    world: &World,
+) -> BTreeMap<TopicPartition, BTreeSet<Bytes>> {
+    let starts = final_log_starts(world);
+    let mut expired: BTreeMap<TopicPartition, BTreeSet<Bytes>> = BTreeMap::new();
+    if starts.is_empty() {
+        return expired;
+    }
+    let mut read: BTreeSet<(&TopicPartition, Offset)> = BTreeSet::new();
+    for record in world.history() {
+        if let HistoryEntry::Polled { tp, records, .. } = &record.entry {
+            read.extend(records.iter().map(|(offset, _)| (tp, *offset)));
+        }
+    }
+    let mut unread: BTreeMap<&TopicPartition, Vec<String>> = BTreeMap::new();
+    for record in world.history() {
+        let HistoryEntry::SendCompleted {
+            value,
+            tp,
+            outcome: SendOutcome::Ok(Some(offset)),
+        } = &record.entry
+        else {
+            continue;
+        };
+        if starts.get(tp).is_none_or(|(start, _)| offset >= start) {
+            continue;
+        }
+        expired.entry(tp.clone()).or_default().insert(value.clone());
+        if !read.contains(&(tp, *offset)) {
+            unread.entry(tp).or_default().push(format!(
+                "{} (acknowledged at {}, offset {offset})",
+                String::from_utf8_lossy(value),
+                record.time
+            ));
+        }
+    }
+    for (tp, records) in unread {
+        let (start, rules) = &starts[tp];
+        let explanation = format!(
+            "{} acknowledged record(s) of {tp} were deleted by retention ({rules}) before any consumer read them; the log now starts at {start}",
+            records.len()
+        );
+        observer.push(
+            now,
+            FindingKind::ExpiredUnread,
+            explanation,
+            Some(tp),
+            records,
+        );
+    }
+    expired
+}
