@@ -11,6 +11,7 @@
 pub mod budget;
 pub mod checker;
 pub mod disk;
+pub mod external;
 mod faults;
 pub mod findings;
 mod kind;
