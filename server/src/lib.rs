@@ -8,7 +8,29 @@
 //! byte.
 #![deny(missing_docs)]
 
+pub mod api;
 pub mod batch;
+pub mod engine;
 pub mod errors;
 pub mod frame;
 pub mod request;
+pub mod serve;
+
+/// The scenario `serve` runs when none is named (`server/serve.toml`).
+pub const DEFAULT_SCENARIO: &str = include_str!("../serve.toml");
+
+/// The default scenario, parsed.
+pub fn default_scenario() -> Result<scenarios::Scenario, scenarios::ScenarioError> {
+    scenarios::parse(DEFAULT_SCENARIO, "serve.toml")
+}
+
+#[cfg(test)]
+mod default_tests {
+    #[test]
+    fn the_default_scenario_is_valid() {
+        let scenario = super::default_scenario().unwrap();
+        let spec = scenario.world_spec().unwrap();
+        assert_eq!(spec.brokers, 3);
+        assert!(spec.producers.is_empty() && spec.consumers.is_empty());
+    }
+}

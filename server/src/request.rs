@@ -170,16 +170,21 @@ pub fn encode_response(
     version: i16,
     correlation_id: i32,
     body: &impl Encodable,
-) -> Vec<u8> {
+) -> Frame {
     let mut buf = BytesMut::new();
     let header = ResponseHeader::default().with_correlation_id(correlation_id);
     header
         .encode(&mut buf, api.response_header_version(version))
         .expect("a response header encodes");
+    // A field set that the version lacks is a bug of the server's conversion: the connection
+    // closes, the broker stays up.
     body.encode(&mut buf, version)
-        .expect("a response the server built encodes at the version it was asked for");
-    crate::frame::frame(&buf)
+        .map_err(|e| format!("{api:?} v{version} response does not encode: {e}"))?;
+    Ok(crate::frame::frame(&buf))
 }
+
+/// An encoded response frame, or why the server could not encode it.
+pub type Frame = Result<Vec<u8>, String>;
 
 /// The ApiVersions answer: every served API with its range; `error_code` 35 for a too-new
 /// request, which is always sent as v0 (KIP-511: the client then retries at a version the

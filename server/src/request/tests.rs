@@ -83,7 +83,7 @@ fn advertised_ranges_stay_inside_the_codecs() {
 
 #[test]
 fn an_api_versions_response_header_is_v0_even_when_flexible() {
-    let bytes = encode_response(ApiKey::ApiVersions, 3, 5, &api_versions_response(0));
+    let bytes = encode_response(ApiKey::ApiVersions, 3, 5, &api_versions_response(0)).unwrap();
     // size, then correlation id 5, then the body's error code 0: no tagged-fields byte between.
     assert_eq!(&bytes[4..8], &5i32.to_be_bytes());
     assert_eq!(&bytes[8..10], &0i16.to_be_bytes());
