@@ -4,5 +4,6 @@ mod cli;
 mod groups;
 mod livelock;
 mod scenarios_run;
+mod serve;
 mod start_positions;
 mod swarm;

@@ -199,7 +199,11 @@ impl Engine {
             for input in self.world.take_external(node) {
                 match input {
                     Input::Message { message, .. } => self.on_answer(conn, message),
-                    Input::Disconnected { .. } => {
+                    // Its broker went away (a crash closes its sockets). Other nodes stopping
+                    // say nothing to this connection.
+                    Input::Disconnected { peer }
+                        if peer == NodeId::Broker(self.conns[&conn].broker) =>
+                    {
                         self.close(conn);
                         break;
                     }
@@ -242,7 +246,8 @@ impl Engine {
     fn close(&mut self, conn: ConnId) {
         if let Some(c) = self.conns.remove(&conn) {
             let _ = c.out.send(Out::Close);
-            self.world.disconnect_external(c.node);
+            self.world
+                .disconnect_external(c.node, NodeId::Broker(c.broker));
         }
     }
 

@@ -27,12 +27,18 @@ impl World {
         id
     }
 
-    /// The client closed its connection: its broker sees the connection close, as when a
-    /// process exits.
-    pub fn disconnect_external(&mut self, id: NodeId) {
-        if self.slots.get(&id).is_some_and(|s| s.node.is_some()) {
-            self.stop_process(id, Status::Stopped);
+    /// The client closed its connection to `broker`: that broker (only: the client's other
+    /// connections are other nodes) sees it close one minimum latency later.
+    pub fn disconnect_external(&mut self, id: NodeId, broker: NodeId) {
+        let Some(slot) = self.slots.get_mut(&id) else {
+            return;
+        };
+        if slot.node.take().is_none() {
+            return;
         }
+        slot.status = Status::Stopped;
+        let at = self.now().plus_ms(self.spec.network.latency_ms.0);
+        self.notify_disconnect(at, broker, id);
     }
 
     /// What reached an external client since the last call: responses

@@ -670,7 +670,7 @@ impl World {
     }
 
     /// `to` (its current process) learns at `at` that its connection to `peer` broke.
-    fn notify_disconnect(&mut self, at: Time, to: NodeId, peer: NodeId) {
+    pub(crate) fn notify_disconnect(&mut self, at: Time, to: NodeId, peer: NodeId) {
         let incarnation = self.slots[&to].incarnation;
         self.schedule(
             at,
