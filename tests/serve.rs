@@ -3,7 +3,7 @@
 //! `scripts/install-test-clients.sh` (run once per test binary); a client that cannot be found
 //! or installed fails the test, it is never skipped. Each test serves on its own ports.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -63,11 +63,6 @@ impl Served {
     pub fn bootstrap(&self) -> String {
         format!("127.0.0.1:{}", self.base)
     }
-
-    /// Whether every broker answers ApiVersions on a fresh connection.
-    pub fn all_brokers_answer(&self) -> bool {
-        (1..=3).all(|b| api_versions_answered(self.addr(b)))
-    }
 }
 
 impl Drop for Served {
@@ -75,21 +70,6 @@ impl Drop for Served {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// Send ApiVersions v0 (correlation id 9) and read the answer's correlation id.
-pub fn api_versions_answered(addr: SocketAddr) -> bool {
-    let Ok(mut s) = TcpStream::connect_timeout(&addr, Duration::from_secs(2)) else {
-        return false;
-    };
-    let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
-    let mut frame = vec![0, 0, 0, 10, 0, 18, 0, 0, 0, 0, 0, 9, 0xff, 0xff];
-    frame[3] = (frame.len() - 4) as u8;
-    if s.write_all(&frame).is_err() {
-        return false;
-    }
-    let mut head = [0u8; 8];
-    s.read_exact(&mut head).is_ok() && head[4..8] == 9i32.to_be_bytes()
 }
 
 fn kcat(args: &[&str], stdin: Option<&[u8]>) -> Output {

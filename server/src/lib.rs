@@ -13,8 +13,12 @@ pub mod batch;
 pub mod engine;
 pub mod errors;
 pub mod frame;
+#[cfg(test)]
+mod fuzz;
 pub mod request;
 pub mod serve;
+#[cfg(test)]
+mod serve_tests;
 
 /// The scenario `serve` runs when none is named (`server/serve.toml`).
 pub const DEFAULT_SCENARIO: &str = include_str!("../serve.toml");
