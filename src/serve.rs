@@ -11,6 +11,9 @@ pub struct ServeArgs {
     /// Broker 1's address; broker N listens on the port N - 1 above it.
     #[arg(long, default_value = "127.0.0.1:19092")]
     listen: SocketAddr,
+    /// The control port (HTTP + JSON): `GET /cluster`, `POST /faults`.
+    #[arg(long, default_value = "127.0.0.1:19090")]
+    control: SocketAddr,
     /// Override the scenario's seed.
     #[arg(long, value_parser = crate::seed_parser())]
     seed: Option<u64>,
@@ -39,6 +42,15 @@ pub fn serve(args: &ServeArgs) -> anyhow::Result<bool> {
         scenario.name,
         scenario.seed
     );
-    server::serve::serve(spec, &config, listeners, std::sync::mpsc::channel());
+    eprintln!(
+        "kafka-lab serve: control port http://{}/cluster",
+        args.control
+    );
+    let control = std::net::TcpListener::bind(args.control)
+        .with_context(|| format!("cannot listen on {} for the control port", args.control))?;
+    let (tx, rx) = std::sync::mpsc::channel();
+    let control_tx = tx.clone();
+    std::thread::spawn(move || server::control::run(control, scenario, control_tx));
+    server::serve::serve(spec, &config, listeners, (tx, rx));
     Ok(true)
 }

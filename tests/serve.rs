@@ -37,6 +37,7 @@ impl Served {
     pub fn start(base: u16, extra: &[&str]) -> Served {
         let child = Command::new(env!("CARGO_BIN_EXE_kafka-lab"))
             .args(["serve", "--listen", &format!("127.0.0.1:{base}")])
+            .args(["--control", &format!("127.0.0.1:{}", base + 5)])
             .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -62,6 +63,18 @@ impl Served {
 
     pub fn bootstrap(&self) -> String {
         format!("127.0.0.1:{}", self.base)
+    }
+
+    /// Every broker, so a client reaches the cluster with any one of them down.
+    pub fn bootstrap_all(&self) -> String {
+        (0..3)
+            .map(|i| format!("127.0.0.1:{}", self.base + i))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    pub fn control(&self) -> String {
+        format!("127.0.0.1:{}", self.base + 5)
     }
 }
 
@@ -208,4 +221,42 @@ fn kafka_python_producer_and_reader() {
     let served = Served::start(39122, &[]);
     let report = python_client("kafka-python", &served, "test", 500);
     assert!(report.contains("\"acked\": 500"), "{report}");
+}
+
+fn failover(client: &str, base: u16) -> String {
+    let served = Served::start(base, &[]);
+    let output = Command::new(clients())
+        .arg(repo().join("tests/clients/failover.py"))
+        .args([
+            client,
+            &served.bootstrap_all(),
+            &served.control(),
+            "orders",
+            "1500",
+        ])
+        .output()
+        .expect("python runs");
+    let report = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{client}: {report}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    report
+}
+
+/// The leader of orders-0 is crashed through the control port a third of the way through
+/// 1,500 idempotent acks=all sends: every acknowledged record is read back exactly once.
+#[test]
+fn confluent_kafka_idempotent_producer_survives_a_leader_crash() {
+    let report = failover("confluent", 39162);
+    assert!(report.contains("\"acked\": 1500"), "{report}");
+    assert!(report.contains("\"duplicates\": 0"), "{report}");
+}
+
+/// The same with kafka-python's defaults (idempotent, so acks=all).
+#[test]
+fn kafka_python_defaults_survive_a_leader_crash() {
+    let report = failover("kafka-python", 39172);
+    assert!(report.contains("\"duplicates\": 0"), "{report}");
 }

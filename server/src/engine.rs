@@ -251,6 +251,11 @@ impl Engine {
         }
     }
 
+    /// Where brokers are advertised.
+    pub fn advertised(&self) -> &Advertised {
+        &self.advertised
+    }
+
     /// Open connections.
     pub fn connections(&self) -> usize {
         self.conns.len()

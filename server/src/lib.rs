@@ -10,6 +10,7 @@
 
 pub mod api;
 pub mod batch;
+pub mod control;
 pub mod engine;
 pub mod errors;
 pub mod frame;
