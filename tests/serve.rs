@@ -224,15 +224,19 @@ fn kafka_python_producer_and_reader() {
 }
 
 fn failover(client: &str, base: u16) -> String {
+    run_script("failover.py", client, base, "1500")
+}
+
+fn run_script(script: &str, client: &str, base: u16, n: &str) -> String {
     let served = Served::start(base, &[]);
     let output = Command::new(clients())
-        .arg(repo().join("tests/clients/failover.py"))
+        .arg(repo().join("tests/clients").join(script))
         .args([
             client,
             &served.bootstrap_all(),
             &served.control(),
             "orders",
-            "1500",
+            n,
         ])
         .output()
         .expect("python runs");
@@ -259,4 +263,14 @@ fn confluent_kafka_idempotent_producer_survives_a_leader_crash() {
 fn kafka_python_defaults_survive_a_leader_crash() {
     let report = failover("kafka-python", 39172);
     assert!(report.contains("\"duplicates\": 0"), "{report}");
+}
+
+/// A group of 2 confluent-kafka consumers (subscribe, synchronous commits) reads while the
+/// idempotent acks=all producer writes and the leader of orders-0 is crashed through the
+/// control port: every acknowledged record is consumed, none twice.
+#[test]
+fn confluent_kafka_group_of_two_reads_everything_once_through_a_leader_crash() {
+    let report = run_script("group.py", "confluent", 39182, "600");
+    assert!(report.contains("\"acked\": 600"), "{report}");
+    assert!(report.contains("\"consumed\": 600"), "{report}");
 }

@@ -21,6 +21,7 @@ mod locate;
 mod set;
 mod validate;
 
+pub use build::offsets_topic;
 pub use builtin::{
     builtin, builtins, resolve, Builtin, HistoricalPair, Module, DEFAULT, HISTORICAL_PAIRS,
 };

@@ -231,7 +231,10 @@ mod tests {
         );
         let unknown = fault(br#"{"action": "crash", "target": "broker-9"}"#, &scenario);
         assert!(unknown.unwrap_err().contains("faults[0].target"));
-        let timed = fault(br#"{"action": "crash", "target": "broker-1", "at_ms": 5}"#, &scenario);
+        let timed = fault(
+            br#"{"action": "crash", "target": "broker-1", "at_ms": 5}"#,
+            &scenario,
+        );
         assert!(timed.unwrap_err().starts_with("at_ms"));
         assert!(fault(br#"{"action": "explode"}"#, &scenario).is_err());
         assert!(fault(b"[1]", &scenario).is_err());

@@ -60,6 +60,10 @@ pub mod code {
     pub fn unsupported_compression() -> i16 {
         R::UnsupportedCompressionType.code()
     }
+    /// `COORDINATOR_NOT_AVAILABLE` (15).
+    pub fn coordinator_not_available() -> i16 {
+        R::CoordinatorNotAvailable.code()
+    }
     /// `INVALID_REQUEST` (42).
     pub fn invalid_request() -> i16 {
         R::InvalidRequest.code()

@@ -62,6 +62,43 @@ fn frame_for(api: ApiKey, version: i16) -> Vec<u8> {
             .encode(&mut buf, version),
         ApiKey::ApiVersions => ApiVersionsRequest::default().encode(&mut buf, version),
         ApiKey::InitProducerId => InitProducerIdRequest::default().encode(&mut buf, version),
+        ApiKey::FindCoordinator if version >= 4 => FindCoordinatorRequest::default()
+            .with_coordinator_keys(vec![StrBytes::from_static_str("g")])
+            .encode(&mut buf, version),
+        ApiKey::FindCoordinator => FindCoordinatorRequest::default()
+            .with_key(StrBytes::from_static_str("g"))
+            .encode(&mut buf, version),
+        ApiKey::JoinGroup => JoinGroupRequest::default()
+            .with_protocols(vec![join_group_request::JoinGroupRequestProtocol::default(
+            )
+            .with_name(StrBytes::from_static_str("range"))
+            .with_metadata(Bytes::from_static(&[
+                0, 0, 0, 0, 0, 1, 0, 1, b't', 0, 0, 0, 0,
+            ]))])
+            .encode(&mut buf, version),
+        ApiKey::SyncGroup => SyncGroupRequest::default()
+            .with_assignments(vec![
+                sync_group_request::SyncGroupRequestAssignment::default(),
+            ])
+            .encode(&mut buf, version),
+        ApiKey::Heartbeat => HeartbeatRequest::default().encode(&mut buf, version),
+        ApiKey::LeaveGroup => LeaveGroupRequest::default().encode(&mut buf, version),
+        ApiKey::OffsetCommit => OffsetCommitRequest::default()
+            .with_topics(vec![
+                offset_commit_request::OffsetCommitRequestTopic::default()
+                    .with_name(name)
+                    .with_partitions(vec![
+                        offset_commit_request::OffsetCommitRequestPartition::default(),
+                    ]),
+            ])
+            .encode(&mut buf, version),
+        ApiKey::OffsetFetch => OffsetFetchRequest::default()
+            .with_topics(Some(vec![
+                offset_fetch_request::OffsetFetchRequestTopic::default()
+                    .with_name(name)
+                    .with_partition_indexes(vec![0]),
+            ]))
+            .encode(&mut buf, version),
         other => unreachable!("{other:?} is not served"),
     }
     .expect("a request encodes");

@@ -6,8 +6,9 @@
 use bytes::{Bytes, BytesMut};
 use kafka_protocol::messages::{
     api_versions_response::ApiVersion, ApiKey, ApiVersionsRequest, ApiVersionsResponse,
-    FetchRequest, InitProducerIdRequest, ListOffsetsRequest, MetadataRequest, ProduceRequest,
-    RequestHeader, ResponseHeader,
+    FetchRequest, FindCoordinatorRequest, HeartbeatRequest, InitProducerIdRequest,
+    JoinGroupRequest, LeaveGroupRequest, ListOffsetsRequest, MetadataRequest, OffsetCommitRequest,
+    OffsetFetchRequest, ProduceRequest, RequestHeader, ResponseHeader, SyncGroupRequest,
 };
 use kafka_protocol::protocol::{Decodable, Encodable, Message, VersionRange};
 
@@ -27,6 +28,21 @@ pub const SUPPORTED: &[(ApiKey, i16, i16, VersionRange)] = &[
         4,
         InitProducerIdRequest::VERSIONS,
     ),
+    (
+        ApiKey::FindCoordinator,
+        0,
+        4,
+        FindCoordinatorRequest::VERSIONS,
+    ),
+    // From v4 a new member learns its id from MEMBER_ID_REQUIRED (KIP-394), as the lab's
+    // coordinator always answers.
+    (ApiKey::JoinGroup, 4, 7, JoinGroupRequest::VERSIONS),
+    (ApiKey::SyncGroup, 0, 5, SyncGroupRequest::VERSIONS),
+    (ApiKey::Heartbeat, 0, 4, HeartbeatRequest::VERSIONS),
+    (ApiKey::LeaveGroup, 0, 4, LeaveGroupRequest::VERSIONS),
+    // OffsetCommit v9 and OffsetFetch v8 are the new group protocol's and batched groups.
+    (ApiKey::OffsetCommit, 2, 8, OffsetCommitRequest::VERSIONS),
+    (ApiKey::OffsetFetch, 1, 7, OffsetFetchRequest::VERSIONS),
 ];
 
 /// The range served for `key`, if it is served.
@@ -54,6 +70,13 @@ pub enum Body {
     Fetch(FetchRequest),
     ListOffsets(ListOffsetsRequest),
     InitProducerId(InitProducerIdRequest),
+    FindCoordinator(FindCoordinatorRequest),
+    JoinGroup(JoinGroupRequest),
+    SyncGroup(SyncGroupRequest),
+    Heartbeat(HeartbeatRequest),
+    LeaveGroup(LeaveGroupRequest),
+    OffsetCommit(OffsetCommitRequest),
+    OffsetFetch(OffsetFetchRequest),
 }
 
 /// A request: its header and body.
@@ -146,6 +169,13 @@ pub fn decode(mut frame: Bytes) -> Result<Request, RequestError> {
         ApiKey::Fetch => Body::Fetch(decode_body(&mut frame, api, version)?),
         ApiKey::ListOffsets => Body::ListOffsets(decode_body(&mut frame, api, version)?),
         ApiKey::InitProducerId => Body::InitProducerId(decode_body(&mut frame, api, version)?),
+        ApiKey::FindCoordinator => Body::FindCoordinator(decode_body(&mut frame, api, version)?),
+        ApiKey::JoinGroup => Body::JoinGroup(decode_body(&mut frame, api, version)?),
+        ApiKey::SyncGroup => Body::SyncGroup(decode_body(&mut frame, api, version)?),
+        ApiKey::Heartbeat => Body::Heartbeat(decode_body(&mut frame, api, version)?),
+        ApiKey::LeaveGroup => Body::LeaveGroup(decode_body(&mut frame, api, version)?),
+        ApiKey::OffsetCommit => Body::OffsetCommit(decode_body(&mut frame, api, version)?),
+        ApiKey::OffsetFetch => Body::OffsetFetch(decode_body(&mut frame, api, version)?),
         _ => return Err(RequestError::UnknownApi(key)),
     };
     Ok(Request { header, body })

@@ -34,8 +34,15 @@ pub enum Envelope {
     Control(Box<dyn FnOnce(&mut Engine) + Send>),
 }
 
-/// Prepare a scenario's world spec for a live session: no end, no event budget.
+/// Prepare a scenario's world spec for a live session: no end, no event budget, and
+/// `__consumer_offsets` even when the scenario's own clients use no group, since real clients
+/// may (the lab creates it up front, as `run` does for a scenario with groups).
 pub fn live_spec(mut spec: WorldSpec) -> WorldSpec {
+    let offsets = broker_core::Topic::new(broker_core::group::OFFSETS_TOPIC);
+    if !spec.topics.iter().any(|t| t.topic == offsets) {
+        spec.topics
+            .extend(scenarios::offsets_topic(&spec.cluster, spec.brokers));
+    }
     spec.duration_ms = SESSION_MS;
     spec.drain_ms = 0;
     spec.events_max = u64::MAX;

@@ -5,6 +5,8 @@
 //! fan out and gather; Fetch and Metadata map one to one.
 
 mod fetch;
+mod gather;
+mod groups;
 mod init_producer_id;
 mod list_offsets;
 mod metadata;
@@ -92,6 +94,7 @@ pub enum Pending {
     Metadata(metadata::Pending),
     ListOffsets(list_offsets::Pending),
     InitProducerId(init_producer_id::Pending),
+    Gather(gather::Gather),
 }
 
 impl Pending {
@@ -104,6 +107,7 @@ impl Pending {
             Pending::Metadata(p) => p.on_message(message),
             Pending::ListOffsets(p) => p.on_message(message),
             Pending::InitProducerId(p) => p.on_message(message),
+            Pending::Gather(p) => p.on_message(message),
         }
     }
 }
@@ -111,6 +115,11 @@ impl Pending {
 /// Convert a request.
 pub fn start(request: Request, ctx: &mut Ctx<'_>) -> Start {
     let reply = Reply::of(&request);
+    let client = request
+        .header
+        .client_id
+        .as_ref()
+        .map_or_else(String::new, |c| c.as_str().to_owned());
     match request.body {
         Body::ApiVersions(_) => Start::Answer(reply.encode(&request::api_versions_response(0))),
         Body::Metadata(r) => metadata::start(r, reply, ctx),
@@ -118,6 +127,13 @@ pub fn start(request: Request, ctx: &mut Ctx<'_>) -> Start {
         Body::Fetch(r) => fetch::start(r, reply, ctx),
         Body::ListOffsets(r) => list_offsets::start(r, reply, ctx),
         Body::InitProducerId(r) => init_producer_id::start(r, reply, ctx),
+        Body::FindCoordinator(r) => groups::find_coordinator(r, reply, ctx),
+        Body::JoinGroup(r) => groups::join_group(r, reply, ctx, client),
+        Body::SyncGroup(r) => groups::sync_group(r, reply, ctx),
+        Body::Heartbeat(r) => groups::heartbeat(r, reply, ctx),
+        Body::LeaveGroup(r) => groups::leave_group(r, reply, ctx),
+        Body::OffsetCommit(r) => groups::offset_commit(r, reply, ctx),
+        Body::OffsetFetch(r) => groups::offset_fetch(r, reply, ctx),
     }
 }
 
@@ -128,7 +144,28 @@ pub fn correlation_of(message: &Message) -> Option<CorrelationId> {
         | Message::FetchResponse { correlation_id, .. }
         | Message::ListOffsetsResponse { correlation_id, .. }
         | Message::MetadataResponse { correlation_id, .. }
-        | Message::InitProducerIdResponse { correlation_id, .. } => Some(*correlation_id),
+        | Message::InitProducerIdResponse { correlation_id, .. }
+        | Message::FindCoordinatorResponse { correlation_id, .. }
+        | Message::JoinGroupResponse { correlation_id, .. }
+        | Message::SyncGroupResponse { correlation_id, .. }
+        | Message::HeartbeatResponse { correlation_id, .. }
+        | Message::LeaveGroupResponse { correlation_id, .. }
+        | Message::OffsetCommitResponse { correlation_id, .. }
+        | Message::OffsetFetchResponse { correlation_id, .. } => Some(*correlation_id),
+        _ => None,
+    }
+}
+
+/// The internal correlation id of a request the server sends.
+fn request_correlation(message: &Message) -> Option<CorrelationId> {
+    match message {
+        Message::FindCoordinator { correlation_id, .. }
+        | Message::JoinGroup { correlation_id, .. }
+        | Message::SyncGroup { correlation_id, .. }
+        | Message::Heartbeat { correlation_id, .. }
+        | Message::LeaveGroup { correlation_id, .. }
+        | Message::OffsetCommit { correlation_id, .. }
+        | Message::OffsetFetch { correlation_id, .. } => Some(*correlation_id),
         _ => None,
     }
 }
