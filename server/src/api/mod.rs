@@ -181,6 +181,3 @@ fn topic_name(topic: &broker_core::Topic) -> kafka_protocol::messages::TopicName
         topic.0.to_string(),
     ))
 }
-
-#[cfg(test)]
-mod tests;
