@@ -23,7 +23,7 @@ pub fn valid_frames(version_pick: usize) -> Vec<Vec<u8>> {
         .collect()
 }
 
-fn frame_for(api: ApiKey, version: i16) -> Vec<u8> {
+pub(crate) fn frame_for(api: ApiKey, version: i16) -> Vec<u8> {
     let mut buf = BytesMut::new();
     RequestHeader::default()
         .with_request_api_key(api as i16)

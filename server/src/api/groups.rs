@@ -116,11 +116,16 @@ fn group_by_topic(partitions: &[TopicPartition]) -> Vec<(broker_core::Topic, Vec
     out
 }
 
+/// Send `messages` and build the response from their answers; with none to send (a
+/// LeaveGroup v3+ naming no member), answer at once.
 fn send(
     messages: Vec<Message>,
     reply: Reply,
     finish: impl FnOnce(Reply, Vec<Message>) -> crate::request::Frame + 'static,
 ) -> Start {
+    if messages.is_empty() {
+        return Start::Answer(finish(reply, Vec::new()));
+    }
     let waiting = messages
         .iter()
         .map(|m| super::request_correlation(m).expect("a request"))

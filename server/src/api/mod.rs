@@ -181,3 +181,6 @@ fn topic_name(topic: &broker_core::Topic) -> kafka_protocol::messages::TopicName
         topic.0.to_string(),
     ))
 }
+
+#[cfg(test)]
+mod tests;
