@@ -11,6 +11,7 @@ mod explain;
 mod final_state;
 mod groups_report;
 mod report;
+mod serve;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
@@ -43,6 +44,10 @@ enum Command {
     Bench(bench::BenchArgs),
     /// The teaching UI: watch replication, inject faults, rewind (`?` lists the keys).
     Tui(TuiArgs),
+    /// Serve the Kafka protocol: real clients (kcat, librdkafka, kafka-python) talk to the
+    /// simulated cluster, paced by the wall clock. Broker N listens on the port N - 1 above
+    /// `--listen`'s. Runs until stopped.
+    Serve(serve::ServeArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -135,6 +140,7 @@ fn main() -> ExitCode {
         Command::Check(args) => exit(check::check(&args)),
         Command::Bench(args) => exit(bench::bench(&args)),
         Command::Tui(args) => exit(tui(&args)),
+        Command::Serve(args) => exit(serve::serve(&args)),
     }
 }
 

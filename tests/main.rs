@@ -7,5 +7,6 @@ mod livelock;
 mod replication_test;
 mod scenarios_run;
 mod script;
+mod serve;
 mod start_positions;
 mod swarm;

@@ -213,7 +213,7 @@ fn node_number(digits: &str, count: u32) -> Option<u32> {
 /// `offsets.topic.replication.factor` the controller refuses to create it
 /// (`INVALID_REPLICATION_FACTOR`), and `KafkaApis.getCoordinator` answers
 /// `COORDINATOR_NOT_AVAILABLE` while the topic is missing.
-fn offsets_topic(cluster: &broker_core::ClusterConfig, brokers: u32) -> Option<TopicSpec> {
+pub fn offsets_topic(cluster: &broker_core::ClusterConfig, brokers: u32) -> Option<TopicSpec> {
     let rf = cluster.offsets_topic_replication_factor;
     (rf <= brokers).then(|| TopicSpec {
         topic: Topic::new(broker_core::group::OFFSETS_TOPIC),

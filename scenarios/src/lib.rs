@@ -24,6 +24,7 @@ mod set;
 mod target;
 mod validate;
 
+pub use build::offsets_topic;
 pub use builtin::{
     builtin, builtins, resolve, Builtin, HistoricalPair, Module, DEFAULT, HISTORICAL_PAIRS,
 };

@@ -12,6 +12,7 @@ pub mod budget;
 pub mod checker;
 pub mod disk;
 mod expired;
+pub mod external;
 mod faults;
 pub mod findings;
 mod kind;

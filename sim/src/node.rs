@@ -14,6 +14,38 @@ pub enum Node {
     Producer(Producer),
     /// A consumer client.
     Consumer(Consumer),
+    /// A real client connected from outside (`kafka-lab serve`): what the world delivers to it
+    /// waits here until the server takes it.
+    External(External),
+}
+
+/// The world's side of one external client connection: no protocol logic (the real client has
+/// it), only what arrived for it since the server last looked.
+#[derive(Clone, Debug, Default)]
+pub struct External {
+    arrived: Vec<Input>,
+}
+
+impl External {
+    /// What arrived (messages and disconnections), oldest first, leaving none.
+    pub fn take_arrived(&mut self) -> Vec<Input> {
+        std::mem::take(&mut self.arrived)
+    }
+}
+
+impl StateMachine for External {
+    fn handle(&mut self, _now: Time, input: Input) {
+        if matches!(input, Input::Message { .. } | Input::Disconnected { .. }) {
+            self.arrived.push(input);
+        }
+    }
+    fn handle_timeout(&mut self, _now: Time) {}
+    fn poll_output(&mut self) -> Option<Output> {
+        None
+    }
+    fn poll_timeout(&self) -> Option<Time> {
+        None
+    }
 }
 
 impl Node {
@@ -23,6 +55,7 @@ impl Node {
             Node::Controller(n) => n,
             Node::Producer(n) => n,
             Node::Consumer(n) => n,
+            Node::External(n) => n,
         }
     }
 
@@ -32,6 +65,7 @@ impl Node {
             Node::Controller(n) => n,
             Node::Producer(n) => n,
             Node::Consumer(n) => n,
+            Node::External(n) => n,
         }
     }
 

@@ -85,6 +85,12 @@ enum Ev {
         op: DiskOp,
     },
     Fault(FaultAction),
+    /// A request from an external client enters the simulated network (`kafka-lab serve`).
+    External {
+        from: NodeId,
+        to: NodeId,
+        message: Message,
+    },
     Produce {
         producer: usize,
     },
@@ -306,7 +312,7 @@ impl World {
         self.inject_limit = self.seq;
     }
 
-    fn add_slot(&mut self, id: NodeId, name: String) {
+    pub(crate) fn add_slot(&mut self, id: NodeId, name: String) {
         let slot = Slot {
             node: None,
             status: Status::NotStarted,
@@ -380,12 +386,18 @@ impl World {
     /// [`World::inject_fault`] at a given future time (for a checkpoint that must get the
     /// fault the live world got later). False when it cannot be placed.
     pub fn inject_fault_at(&mut self, at: Time, action: FaultAction) -> bool {
+        self.inject_at(at, Ev::Fault(action))
+    }
+
+    /// Put an injected event (a UI's fault, an external client's request) in the queue at `at`,
+    /// ordered as [`World::inject_fault`] says. False when it cannot be placed.
+    fn inject_at(&mut self, at: Time, event: Ev) -> bool {
         let room = self.inject_seq < self.inject_limit;
         if self.phase != Phase::Main || at <= self.now || at.0 >= self.spec.duration_ms || !room {
             return false;
         }
         self.inject_seq += 1;
-        let slot = self.pending.insert(Ev::Fault(action));
+        let slot = self.pending.insert(event);
         self.queue.push(Reverse(Scheduled {
             time: at,
             seq: self.inject_seq,
@@ -478,6 +490,11 @@ impl World {
                 }
             }
             Ev::Fault(action) => self.apply_fault(action),
+            Ev::External { from, to, message } => {
+                if self.slots[&from].node.is_some() {
+                    self.send(from, to, message);
+                }
+            }
             Ev::Produce { producer } => self.produce(producer),
             Ev::StartClient { node } => self.start_process(node),
             Ev::Flush { node } => {
@@ -680,7 +697,7 @@ impl World {
     }
 
     /// `to` (its current process) learns at `at` that its connection to `peer` broke.
-    fn notify_disconnect(&mut self, at: Time, to: NodeId, peer: NodeId) {
+    pub(crate) fn notify_disconnect(&mut self, at: Time, to: NodeId, peer: NodeId) {
         let incarnation = self.slots[&to].incarnation;
         self.schedule(
             at,
@@ -1023,6 +1040,18 @@ impl World {
     pub fn disk(&self, id: NodeId) -> &Disk {
         &self.slots[&id].disk
     }
+
+    /// An external client's request enters the network at `at` (after `now`), ordered among
+    /// other injected events by the order of the calls, so a recorded session replays.
+    pub fn inject_request_at(
+        &mut self,
+        at: Time,
+        from: NodeId,
+        to: NodeId,
+        message: Message,
+    ) -> bool {
+        self.inject_at(at, Ev::External { from, to, message })
+    }
 }
 
 impl World {
@@ -1071,6 +1100,7 @@ fn subject(event: &Ev) -> (Option<NodeId>, &'static str) {
         Ev::Timer { node, .. } => (Some(*node), "timer"),
         Ev::DiskDone { node, .. } => (Some(*node), "disk completion"),
         Ev::Fault(_) => (None, "fault"),
+        Ev::External { from, message, .. } => (Some(*from), message.api_name()),
         Ev::Produce { producer } => (Some(crate::spec::client_id(*producer)), "workload send"),
         Ev::StartClient { node } => (Some(*node), "client start"),
         Ev::Flush { node } => (Some(*node), "page-cache flush"),

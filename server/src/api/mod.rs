@@ -1,0 +1,186 @@
+//! One conversion per API between the wire (`kafka-protocol` structs) and the world's
+//! `Message`s. `start` turns a request into the messages a broker gets (or an answer now);
+//! `Pending::on_message` gathers the broker's answers and encodes the wire response once all
+//! are in. The internal `Message` carries one partition per Produce/ListOffsets, so those
+//! fan out and gather; Fetch and Metadata map one to one.
+
+mod fetch;
+mod gather;
+mod groups;
+mod init_producer_id;
+mod list_offsets;
+mod metadata;
+mod produce;
+
+use crate::request::{self, Body, Frame, Request};
+use broker_core::{BrokerId, CorrelationId, Message};
+use kafka_protocol::messages::ApiKey;
+
+/// Where clients reach broker N: `host`, port `base_port + N - 1`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Advertised {
+    /// The host clients connect to.
+    pub host: String,
+    /// Broker 1's port.
+    pub base_port: u16,
+}
+
+impl Advertised {
+    /// Broker `id`'s port.
+    pub fn port(&self, id: BrokerId) -> i32 {
+        i32::from(self.base_port) + id.0 as i32 - 1
+    }
+}
+
+/// What the connection knows when it converts a request.
+pub struct Ctx<'a> {
+    /// The broker this connection reached.
+    pub broker: BrokerId,
+    /// Where brokers are reached.
+    pub advertised: &'a Advertised,
+    /// The next internal correlation id of this connection.
+    pub next_correlation: &'a mut u64,
+}
+
+impl Ctx<'_> {
+    /// A fresh internal correlation id.
+    pub fn correlation(&mut self) -> CorrelationId {
+        *self.next_correlation += 1;
+        CorrelationId(*self.next_correlation)
+    }
+}
+
+/// The wire header fields a response needs.
+#[derive(Clone, Copy, Debug)]
+pub struct Reply {
+    /// The API.
+    pub api: ApiKey,
+    /// The version asked for.
+    pub version: i16,
+    /// The client's correlation id.
+    pub correlation_id: i32,
+}
+
+impl Reply {
+    fn of(request: &Request) -> Reply {
+        Reply {
+            api: request.api(),
+            version: request.version(),
+            correlation_id: request.header.correlation_id,
+        }
+    }
+
+    /// Encode `body` as this request's response frame.
+    pub fn encode(&self, body: &impl kafka_protocol::protocol::Encodable) -> Frame {
+        request::encode_response(self.api, self.version, self.correlation_id, body)
+    }
+}
+
+/// What a request turns into.
+pub enum Start {
+    /// The response, now (nothing for the world to do).
+    Answer(Frame),
+    /// Messages for the broker; the response comes when `Pending` has all answers.
+    Send(Vec<Message>, Pending),
+    /// Messages for the broker, and no response at all (acks=0).
+    SendNoAnswer(Vec<Message>),
+}
+
+/// A request waiting for the broker's answers.
+#[allow(missing_docs, clippy::large_enum_variant)]
+pub enum Pending {
+    Produce(produce::Pending),
+    Fetch(fetch::Pending),
+    Metadata(metadata::Pending),
+    ListOffsets(list_offsets::Pending),
+    InitProducerId(init_producer_id::Pending),
+    Gather(gather::Gather),
+}
+
+impl Pending {
+    /// Take one of the broker's answers; the response frame once every answer is in.
+    /// Answers to other requests (none, with one request in flight) are ignored.
+    pub fn on_message(&mut self, message: Message) -> Option<Frame> {
+        match self {
+            Pending::Produce(p) => p.on_message(message),
+            Pending::Fetch(p) => p.on_message(message),
+            Pending::Metadata(p) => p.on_message(message),
+            Pending::ListOffsets(p) => p.on_message(message),
+            Pending::InitProducerId(p) => p.on_message(message),
+            Pending::Gather(p) => p.on_message(message),
+        }
+    }
+}
+
+/// Convert a request.
+pub fn start(request: Request, ctx: &mut Ctx<'_>) -> Start {
+    let reply = Reply::of(&request);
+    let client = request
+        .header
+        .client_id
+        .as_ref()
+        .map_or_else(String::new, |c| c.as_str().to_owned());
+    match request.body {
+        Body::ApiVersions(_) => Start::Answer(reply.encode(&request::api_versions_response(0))),
+        Body::Metadata(r) => metadata::start(r, reply, ctx),
+        Body::Produce(r) => produce::start(r, reply, ctx),
+        Body::Fetch(r) => fetch::start(r, reply, ctx),
+        Body::ListOffsets(r) => list_offsets::start(r, reply, ctx),
+        Body::InitProducerId(r) => init_producer_id::start(r, reply, ctx),
+        Body::FindCoordinator(r) => groups::find_coordinator(r, reply, ctx),
+        Body::JoinGroup(r) => groups::join_group(r, reply, ctx, client),
+        Body::SyncGroup(r) => groups::sync_group(r, reply, ctx),
+        Body::Heartbeat(r) => groups::heartbeat(r, reply, ctx),
+        Body::LeaveGroup(r) => groups::leave_group(r, reply, ctx),
+        Body::OffsetCommit(r) => groups::offset_commit(r, reply, ctx),
+        Body::OffsetFetch(r) => groups::offset_fetch(r, reply, ctx),
+    }
+}
+
+/// The internal correlation id of a broker's answer.
+pub fn correlation_of(message: &Message) -> Option<CorrelationId> {
+    match message {
+        Message::ProduceResponse { correlation_id, .. }
+        | Message::FetchResponse { correlation_id, .. }
+        | Message::ListOffsetsResponse { correlation_id, .. }
+        | Message::MetadataResponse { correlation_id, .. }
+        | Message::InitProducerIdResponse { correlation_id, .. }
+        | Message::FindCoordinatorResponse { correlation_id, .. }
+        | Message::JoinGroupResponse { correlation_id, .. }
+        | Message::SyncGroupResponse { correlation_id, .. }
+        | Message::HeartbeatResponse { correlation_id, .. }
+        | Message::LeaveGroupResponse { correlation_id, .. }
+        | Message::OffsetCommitResponse { correlation_id, .. }
+        | Message::OffsetFetchResponse { correlation_id, .. } => Some(*correlation_id),
+        _ => None,
+    }
+}
+
+/// The internal correlation id of a request the server sends.
+fn request_correlation(message: &Message) -> Option<CorrelationId> {
+    match message {
+        Message::FindCoordinator { correlation_id, .. }
+        | Message::JoinGroup { correlation_id, .. }
+        | Message::SyncGroup { correlation_id, .. }
+        | Message::Heartbeat { correlation_id, .. }
+        | Message::LeaveGroup { correlation_id, .. }
+        | Message::OffsetCommit { correlation_id, .. }
+        | Message::OffsetFetch { correlation_id, .. } => Some(*correlation_id),
+        _ => None,
+    }
+}
+
+/// A topic name as the lab's `Topic`.
+fn topic(name: &kafka_protocol::messages::TopicName) -> broker_core::Topic {
+    broker_core::Topic::new(name.0.as_str())
+}
+
+/// The wire name of a lab topic.
+fn topic_name(topic: &broker_core::Topic) -> kafka_protocol::messages::TopicName {
+    kafka_protocol::messages::TopicName(kafka_protocol::protocol::StrBytes::from_string(
+        topic.0.to_string(),
+    ))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,263 @@
+//! The deterministic half of `serve`: the world, the client connections as its nodes, and
+//! the conversion of their requests. Nothing here reads a clock or a socket; the driver
+//! (`serve.rs`) says how far simulated time has got and hands over what arrived. Given the
+//! same commands at the same simulated times, the world runs the same.
+//!
+//! Per connection, one request is in the world at a time and the rest wait, as Kafka's
+//! `SocketServer` mutes a channel until its request is answered: responses leave in request
+//! order.
+
+use crate::api::{self, Advertised, Ctx, Pending, Start};
+use crate::request::Request;
+use broker_core::{BrokerId, Input, Message, NodeId, Time};
+use sim::{FaultAction, World};
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::mpsc::Sender;
+
+/// A client connection's number, in the order they were accepted.
+pub type ConnId = u32;
+
+/// What the engine tells a connection's writer.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Out {
+    /// A response frame.
+    Frame(Vec<u8>),
+    /// Close the connection (its broker went away, or the client misbehaved).
+    Close,
+}
+
+/// What the driver hands the engine.
+pub enum Command {
+    /// A client connected to broker `broker`'s port.
+    Connect {
+        /// Its number.
+        conn: ConnId,
+        /// The broker whose port it reached.
+        broker: BrokerId,
+        /// A name for the world (the peer address).
+        name: String,
+        /// Where its responses go.
+        out: Sender<Out>,
+    },
+    /// A decoded request.
+    Request {
+        /// The connection.
+        conn: ConnId,
+        /// The request (boxed: a Produce request is large, a disconnect small).
+        request: Box<Request>,
+    },
+    /// A response the reader decided on its own (a too-new ApiVersions), queued in order.
+    Answer {
+        /// The connection.
+        conn: ConnId,
+        /// The frame.
+        frame: Vec<u8>,
+    },
+    /// The client closed its connection, or it was closed for bad input.
+    Disconnect {
+        /// The connection.
+        conn: ConnId,
+    },
+}
+
+/// A request waiting for its turn, or a ready answer that keeps its place in the order.
+enum Queued {
+    Request(Box<Request>),
+    Answer(Vec<u8>),
+}
+
+struct Conn {
+    node: NodeId,
+    broker: BrokerId,
+    out: Sender<Out>,
+    waiting: VecDeque<Queued>,
+    in_flight: Option<Pending>,
+    next_correlation: u64,
+}
+
+/// The world with its external connections.
+pub struct Engine {
+    world: World,
+    conns: BTreeMap<ConnId, Conn>,
+    advertised: Advertised,
+}
+
+impl Engine {
+    /// An engine over `world`, advertising brokers as `advertised` says.
+    pub fn new(world: World, advertised: Advertised) -> Engine {
+        Engine {
+            world,
+            conns: BTreeMap::new(),
+            advertised,
+        }
+    }
+
+    /// The world.
+    pub fn world(&self) -> &World {
+        &self.world
+    }
+
+    /// Run the world to `until` and hand out what reached the connections.
+    pub fn run_until(&mut self, until: Time) {
+        self.world.run_until(until);
+        self.collect();
+    }
+
+    /// Inject a fault now, as the UI does: it happens at the next millisecond.
+    pub fn inject_fault(&mut self, action: FaultAction) -> Option<Time> {
+        self.world.inject_fault(action)
+    }
+
+    /// Take one command.
+    pub fn handle(&mut self, command: Command) {
+        match command {
+            Command::Connect {
+                conn,
+                broker,
+                name,
+                out,
+            } => {
+                let node = self.world.connect_external(conn, name);
+                let conn_state = Conn {
+                    node,
+                    broker,
+                    out,
+                    waiting: VecDeque::new(),
+                    in_flight: None,
+                    next_correlation: 0,
+                };
+                self.conns.insert(conn, conn_state);
+            }
+            Command::Request { conn, request } => self.enqueue(conn, Queued::Request(request)),
+            Command::Answer { conn, frame } => self.enqueue(conn, Queued::Answer(frame)),
+            Command::Disconnect { conn } => self.close(conn),
+        }
+    }
+
+    fn enqueue(&mut self, conn: ConnId, item: Queued) {
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.waiting.push_back(item);
+            self.pump(conn);
+        }
+    }
+
+    /// Start waiting requests while none is in flight.
+    fn pump(&mut self, conn: ConnId) {
+        loop {
+            let Some(c) = self.conns.get_mut(&conn) else {
+                return;
+            };
+            if c.in_flight.is_some() {
+                return;
+            }
+            let Some(item) = c.waiting.pop_front() else {
+                return;
+            };
+            let request = match item {
+                Queued::Answer(frame) => {
+                    self.send(conn, Ok(frame));
+                    continue;
+                }
+                Queued::Request(request) => request,
+            };
+            let mut ctx = Ctx {
+                broker: c.broker,
+                advertised: &self.advertised,
+                next_correlation: &mut c.next_correlation,
+            };
+            let (node, broker) = (c.node, c.broker);
+            match api::start(*request, &mut ctx) {
+                Start::Answer(frame) => self.send(conn, frame),
+                Start::Send(messages, pending) => {
+                    c.in_flight = Some(pending);
+                    self.inject(conn, node, broker, messages);
+                }
+                Start::SendNoAnswer(messages) => self.inject(conn, node, broker, messages),
+            }
+        }
+    }
+
+    fn inject(&mut self, conn: ConnId, node: NodeId, broker: BrokerId, messages: Vec<Message>) {
+        let at = self.world.now().plus_ms(1);
+        for message in messages {
+            if !self
+                .world
+                .inject_request_at(at, node, NodeId::Broker(broker), message)
+            {
+                // The world's main phase is over: nothing more can happen.
+                self.close(conn);
+                return;
+            }
+        }
+    }
+
+    /// Hand the brokers' answers to their connections.
+    fn collect(&mut self) {
+        let conns: Vec<ConnId> = self.conns.keys().copied().collect();
+        for conn in conns {
+            let node = self.conns[&conn].node;
+            for input in self.world.take_external(node) {
+                match input {
+                    Input::Message { message, .. } => self.on_answer(conn, message),
+                    // Its broker went away (a crash closes its sockets). Other nodes stopping
+                    // say nothing to this connection.
+                    Input::Disconnected { peer }
+                        if peer == NodeId::Broker(self.conns[&conn].broker) =>
+                    {
+                        self.close(conn);
+                        break;
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    fn on_answer(&mut self, conn: ConnId, message: Message) {
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        let Some(pending) = c.in_flight.as_mut() else {
+            return;
+        };
+        if let Some(frame) = pending.on_message(message) {
+            c.in_flight = None;
+            self.send(conn, frame);
+            self.pump(conn);
+        }
+    }
+
+    /// Send a response; one the server could not encode closes the connection.
+    fn send(&mut self, conn: ConnId, frame: crate::request::Frame) {
+        match frame {
+            Ok(frame) => {
+                if let Some(c) = self.conns.get(&conn) {
+                    let _ = c.out.send(Out::Frame(frame));
+                }
+            }
+            Err(e) => {
+                eprintln!("serve: connection {conn}: {e}; closing it");
+                self.close(conn);
+            }
+        }
+    }
+
+    /// Close a connection: the client sees its socket close, the broker its peer leave.
+    fn close(&mut self, conn: ConnId) {
+        if let Some(c) = self.conns.remove(&conn) {
+            let _ = c.out.send(Out::Close);
+            self.world
+                .disconnect_external(c.node, NodeId::Broker(c.broker));
+        }
+    }
+
+    /// Where brokers are advertised.
+    pub fn advertised(&self) -> &Advertised {
+        &self.advertised
+    }
+
+    /// Open connections.
+    pub fn connections(&self) -> usize {
+        self.conns.len()
+    }
+}

@@ -1,0 +1,57 @@
+//! External clients (`kafka-lab serve`): real Kafka clients whose TCP connections are nodes of
+//! the world. The server converts each wire request into the world's `Message`s and injects
+//! them with [`World::inject_request_at`]; what the brokers answer waits in the client's
+//! [`External`] node until the server takes it. Nothing here reads a clock: the server chooses
+//! the simulated millisecond of each arrival and records it, so a session replays.
+
+use crate::node::{External, Node};
+use crate::world::{Status, World};
+use broker_core::{ClientId, Input, NodeId};
+
+/// External clients are numbered from here, far above the scenario's own clients.
+pub const EXTERNAL_BASE: u32 = 1 << 20;
+
+impl World {
+    /// A real client connected: it becomes node `Client(EXTERNAL_BASE + n)`, named `name`,
+    /// up from now on. `n` must be new (the server numbers connections once).
+    pub fn connect_external(&mut self, n: u32, name: String) -> NodeId {
+        let id = NodeId::Client(ClientId(EXTERNAL_BASE + n));
+        assert!(
+            !self.slots.contains_key(&id),
+            "external client {n} connected twice"
+        );
+        self.add_slot(id, name);
+        let slot = self.slots.get_mut(&id).expect("just added");
+        slot.node = Some(Node::External(External::default()));
+        slot.status = Status::Up;
+        id
+    }
+
+    /// The client closed its connection to `broker`: that broker (only: the client's other
+    /// connections are other nodes) sees it close one minimum latency later.
+    pub fn disconnect_external(&mut self, id: NodeId, broker: NodeId) {
+        let Some(slot) = self.slots.get_mut(&id) else {
+            return;
+        };
+        if slot.node.take().is_none() {
+            return;
+        }
+        slot.status = Status::Stopped;
+        let at = self.now().plus_ms(self.spec.network.latency_ms.0);
+        self.notify_disconnect(at, broker, id);
+    }
+
+    /// What reached an external client since the last call: responses
+    /// (`Input::Message`) and connection breaks (`Input::Disconnected`), oldest first.
+    pub fn take_external(&mut self, id: NodeId) -> Vec<Input> {
+        match self.slots.get_mut(&id).and_then(|s| s.node.as_mut()) {
+            Some(Node::External(external)) => external.take_arrived(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Whether `id` is an external client.
+    pub fn is_external(id: NodeId) -> bool {
+        matches!(id, NodeId::Client(ClientId(n)) if n >= EXTERNAL_BASE)
+    }
+}

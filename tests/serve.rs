@@ -1,0 +1,276 @@
+//! `kafka-lab serve` against real clients: kcat (Debian's, librdkafka 2.0.2), confluent-kafka
+//! 2.16.1 (librdkafka 2.16) and kafka-python 3.0.12. The clients are installed by
+//! `scripts/install-test-clients.sh` (run once per test binary); a client that cannot be found
+//! or installed fails the test, it is never skipped. Each test serves on its own ports.
+
+use std::io::Write;
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+fn repo() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Install the clients once; panics (fails the test) when they cannot be had.
+fn clients() -> &'static Path {
+    static VENV: OnceLock<PathBuf> = OnceLock::new();
+    VENV.get_or_init(|| {
+        let status = Command::new("bash")
+            .arg(repo().join("scripts/install-test-clients.sh"))
+            .status()
+            .expect("bash runs");
+        assert!(status.success(), "scripts/install-test-clients.sh failed");
+        repo().join("target/clients-venv/bin/python")
+    })
+}
+
+/// A `kafka-lab serve` process on `base..base+2`, stopped when dropped.
+pub struct Served {
+    child: Child,
+    pub base: u16,
+}
+
+impl Served {
+    pub fn start(base: u16, extra: &[&str]) -> Served {
+        let child = Command::new(env!("CARGO_BIN_EXE_kafka-lab"))
+            .args(["serve", "--listen", &format!("127.0.0.1:{base}")])
+            .args(["--control", &format!("127.0.0.1:{}", base + 5)])
+            .args(extra)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("kafka-lab serve starts");
+        let served = Served { child, base };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while TcpStream::connect(served.addr(3)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "serve did not listen on {base}.."
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        // Let the brokers register and the controller elect leaders (simulated = real time).
+        std::thread::sleep(Duration::from_millis(1500));
+        served
+    }
+
+    pub fn addr(&self, broker: u16) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], self.base + broker - 1))
+    }
+
+    pub fn bootstrap(&self) -> String {
+        format!("127.0.0.1:{}", self.base)
+    }
+
+    /// Every broker, so a client reaches the cluster with any one of them down.
+    pub fn bootstrap_all(&self) -> String {
+        (0..3)
+            .map(|i| format!("127.0.0.1:{}", self.base + i))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    pub fn control(&self) -> String {
+        format!("127.0.0.1:{}", self.base + 5)
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn kcat(args: &[&str], stdin: Option<&[u8]>) -> Output {
+    let mut child = Command::new("kcat")
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("kcat runs (installed by scripts/install-test-clients.sh)");
+    let mut input = child.stdin.take().expect("piped");
+    if let Some(bytes) = stdin {
+        input.write_all(bytes).expect("kcat reads stdin");
+    }
+    drop(input);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while child.try_wait().expect("waits").is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("kcat {args:?} did not finish in 60 s");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child.wait_with_output().expect("kcat output")
+}
+
+#[test]
+fn kcat_lists_produces_1000_lines_and_consumes_them() {
+    clients();
+    let served = Served::start(39092, &[]);
+    let b = served.bootstrap();
+    let list = kcat(&["-b", &b, "-L"], None);
+    let listing = String::from_utf8_lossy(&list.stdout);
+    assert!(list.status.success(), "{listing}");
+    assert!(listing.contains("3 brokers:"), "{listing}");
+    assert!(listing.contains("broker 2 at 127.0.0.1:39093"), "{listing}");
+    assert!(
+        listing.contains("topic \"test\" with 3 partitions"),
+        "{listing}"
+    );
+    let lines: Vec<String> = (0..1000).map(|i| format!("line-{i}")).collect();
+    let input = lines.join("\n") + "\n";
+    let produce = kcat(
+        &["-b", &b, "-P", "-t", "test", "-X", "acks=all"],
+        Some(input.as_bytes()),
+    );
+    assert!(
+        produce.status.success(),
+        "{}",
+        String::from_utf8_lossy(&produce.stderr)
+    );
+    let consume = kcat(
+        &["-b", &b, "-C", "-t", "test", "-o", "beginning", "-e", "-q"],
+        None,
+    );
+    assert!(
+        consume.status.success(),
+        "{}",
+        String::from_utf8_lossy(&consume.stderr)
+    );
+    let mut read: Vec<String> = String::from_utf8_lossy(&consume.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    read.sort();
+    let mut want = lines.clone();
+    want.sort();
+    assert_eq!(read, want, "every line once");
+}
+
+#[test]
+fn kcat_produces_with_every_codec() {
+    clients();
+    let served = Served::start(39102, &[]);
+    let b = served.bootstrap();
+    for codec in ["gzip", "snappy", "lz4", "zstd"] {
+        let input: String = (0..100).map(|i| format!("{codec}-{i}\n")).collect();
+        let args = [
+            "-b", &b, "-P", "-t", "orders", "-z", codec, "-X", "acks=all",
+        ];
+        let produce = kcat(&args, Some(input.as_bytes()));
+        assert!(
+            produce.status.success(),
+            "{codec}: {}",
+            String::from_utf8_lossy(&produce.stderr)
+        );
+    }
+    let consume = kcat(
+        &[
+            "-b",
+            &b,
+            "-C",
+            "-t",
+            "orders",
+            "-o",
+            "beginning",
+            "-e",
+            "-q",
+        ],
+        None,
+    );
+    let out = String::from_utf8_lossy(&consume.stdout);
+    for codec in ["gzip", "snappy", "lz4", "zstd"] {
+        let n = out
+            .lines()
+            .filter(|l| l.starts_with(&format!("{codec}-")))
+            .count();
+        assert_eq!(n, 100, "{codec}");
+    }
+}
+
+fn python_client(client: &str, served: &Served, topic: &str, n: u32) -> String {
+    let output = Command::new(clients())
+        .arg(repo().join("tests/clients/produce_consume.py"))
+        .args([client, &served.bootstrap(), topic, &n.to_string()])
+        .output()
+        .expect("python runs");
+    let report = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{client}: {report}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    report
+}
+
+#[test]
+fn confluent_kafka_idempotent_producer_and_reader() {
+    let served = Served::start(39112, &[]);
+    let report = python_client("confluent", &served, "test", 500);
+    assert!(report.contains("\"acked\": 500"), "{report}");
+}
+
+#[test]
+fn kafka_python_producer_and_reader() {
+    let served = Served::start(39122, &[]);
+    let report = python_client("kafka-python", &served, "test", 500);
+    assert!(report.contains("\"acked\": 500"), "{report}");
+}
+
+fn failover(client: &str, base: u16) -> String {
+    run_script("failover.py", client, base, "1500")
+}
+
+fn run_script(script: &str, client: &str, base: u16, n: &str) -> String {
+    let served = Served::start(base, &[]);
+    let output = Command::new(clients())
+        .arg(repo().join("tests/clients").join(script))
+        .args([
+            client,
+            &served.bootstrap_all(),
+            &served.control(),
+            "orders",
+            n,
+        ])
+        .output()
+        .expect("python runs");
+    let report = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{client}: {report}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    report
+}
+
+/// The leader of orders-0 is crashed through the control port a third of the way through
+/// 1,500 idempotent acks=all sends: every acknowledged record is read back exactly once.
+#[test]
+fn confluent_kafka_idempotent_producer_survives_a_leader_crash() {
+    let report = failover("confluent", 39162);
+    assert!(report.contains("\"acked\": 1500"), "{report}");
+    assert!(report.contains("\"duplicates\": 0"), "{report}");
+}
+
+/// The same with kafka-python's defaults (idempotent, so acks=all).
+#[test]
+fn kafka_python_defaults_survive_a_leader_crash() {
+    let report = failover("kafka-python", 39172);
+    assert!(report.contains("\"duplicates\": 0"), "{report}");
+}
+
+/// A group of 2 confluent-kafka consumers (subscribe, synchronous commits) reads while the
+/// idempotent acks=all producer writes and the leader of orders-0 is crashed through the
+/// control port: every acknowledged record is consumed, none twice.
+#[test]
+fn confluent_kafka_group_of_two_reads_everything_once_through_a_leader_crash() {
+    let report = run_script("group.py", "confluent", 39182, "600");
+    assert!(report.contains("\"acked\": 600"), "{report}");
+    assert!(report.contains("\"consumed\": 600"), "{report}");
+}
