@@ -7,14 +7,17 @@
 
 use crate::config::{ClusterConfig, TopicConfig};
 use crate::error::ErrorCode;
-use crate::io::{DiskEntry, DiskImage, DiskOp, Event, FileName, Input, Output};
+use crate::io::{DiskImage, Event, Input, Output};
 use crate::metadata::{effective_min_isr, MetadataImage, MetadataRecord, PartitionState};
 use crate::outbox::Outbox;
 use crate::protocol::Message;
 use crate::types::*;
+use metadata_log::{LocalMetadataLog, MetadataLog};
 use partition_change::{Election, PartitionChange};
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
+use std::ops::Range;
 
+mod metadata_log;
 mod partition_change;
 
 /// A topic the cluster starts with (created once its replicas have registered).
@@ -56,10 +59,7 @@ pub struct Controller {
     now: Time,
     started: bool,
     image: MetadataImage,
-    log: Vec<MetadataRecord>,
-    durable_len: u64,
-    written_len: u64,
-    writes: VecDeque<(DiskOpId, u64)>,
+    log: LocalMetadataLog,
     sessions: BTreeMap<BrokerId, Session>,
     pending: Vec<PendingResponse>,
     out: Outbox,
@@ -80,10 +80,7 @@ impl Controller {
             now,
             started: false,
             image: MetadataImage::default(),
-            log: Vec::new(),
-            durable_len: 0,
-            written_len: 0,
-            writes: VecDeque::new(),
+            log: LocalMetadataLog::default(),
             sessions: BTreeMap::new(),
             pending: Vec::new(),
             out: Outbox::default(),
@@ -161,23 +158,10 @@ impl Controller {
     fn start(&mut self, disk: DiskImage) {
         assert!(!self.started, "a process starts once");
         self.started = true;
-        let entries = disk
-            .files
-            .get(&FileName::MetadataLog)
-            .cloned()
-            .unwrap_or_default();
-        for entry in entries {
-            let DiskEntry::Metadata(offset, record) = entry else {
-                continue;
-            };
-            if offset != self.image.offset {
-                break;
-            }
-            self.image.apply(offset, &record);
-            self.log.push(*record);
+        self.log = LocalMetadataLog::recovered(&disk);
+        for (offset, record) in self.log.records().iter().enumerate() {
+            self.image.apply(offset as u64, record);
         }
-        self.durable_len = self.log.len() as u64;
-        self.written_len = self.durable_len;
         for (broker, registration) in &self.image.brokers {
             if !registration.fenced {
                 self.sessions.insert(
@@ -193,48 +177,26 @@ impl Controller {
     fn append(&mut self, record: MetadataRecord) -> u64 {
         let offset = self.image.offset;
         self.image.apply(offset, &record);
-        self.log.push(record);
+        let appended = self.log.append(record);
+        debug_assert_eq!(appended, offset, "the image replays the log");
         offset
     }
 
-    /// Write every undecided record in one append followed by an fsync.
+    /// Hand the decided records to the disk.
     fn flush_log(&mut self) {
-        let end = self.log.len() as u64;
-        if self.written_len == end {
-            return;
-        }
-        let entries = (self.written_len..end)
-            .map(|o| DiskEntry::Metadata(o, Box::new(self.log[o as usize].clone())))
-            .collect();
-        self.out.disk(|id| DiskOp::Append {
-            id,
-            file: FileName::MetadataLog,
-            entries,
-        });
-        let fsync = self.out.disk(|id| DiskOp::Fsync { id });
-        self.writes.push_back((fsync, end));
-        self.written_len = end;
+        self.log.flush(&mut self.out);
     }
 
     fn on_disk_completed(&mut self, id: DiskOpId, ok: bool) {
-        assert!(ok, "controller-{}: metadata write failed", self.id);
-        let Some(&(fsync, end)) = self.writes.front() else {
-            return;
-        };
-        if id != fsync {
-            return; // the append before its fsync
+        if let Some(committed) = self.log.on_disk_completed(id, ok) {
+            self.publish(committed);
         }
-        self.writes.pop_front();
-        let from = self.durable_len;
-        self.durable_len = end;
-        self.publish(from, end);
     }
 
     /// Push newly durable records to every registered broker and send the answers waiting on them.
-    fn publish(&mut self, from: u64, to: u64) {
-        let records: Vec<(u64, MetadataRecord)> = (from..to)
-            .map(|o| (o, self.log[o as usize].clone()))
-            .collect();
+    fn publish(&mut self, committed: Range<u64>) {
+        let records: Vec<(u64, MetadataRecord)> =
+            committed.map(|o| (o, self.log.record(o).clone())).collect();
         for broker in self.image.brokers.keys() {
             self.out.send(
                 NodeId::Broker(*broker),
@@ -243,7 +205,7 @@ impl Controller {
                 },
             );
         }
-        let durable = self.durable_len;
+        let durable = self.log.committed_end();
         let (ready, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut self.pending)
             .into_iter()
             .partition(|p| p.durable_offset < durable);
@@ -255,7 +217,7 @@ impl Controller {
 
     fn respond_when_durable(&mut self, to: NodeId, message: Message) {
         let durable_offset = self.image.offset.saturating_sub(1);
-        if self.image.offset <= self.durable_len {
+        if self.image.offset <= self.log.committed_end() {
             self.out.send(to, message);
         } else {
             self.pending.push(PendingResponse {
@@ -430,9 +392,10 @@ impl Controller {
             });
         }
         let is_fenced = self.image.brokers[&broker_id].fenced;
-        let from_offset = metadata_offset.min(self.durable_len);
-        let records = (from_offset..self.durable_len)
-            .map(|o| (o, self.log[o as usize].clone()))
+        let committed_end = self.log.committed_end();
+        let from_offset = metadata_offset.min(committed_end);
+        let records = (from_offset..committed_end)
+            .map(|o| (o, self.log.record(o).clone()))
             .collect();
         // Answer only once what this heartbeat decided (an unfencing, a leadership move) is
         // durable: the broker must not shut down before its leaderships moved.

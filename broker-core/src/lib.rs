@@ -26,7 +26,7 @@ pub mod protocol;
 pub mod record;
 pub mod types;
 
-pub use broker::{Broker, Replica};
+pub use broker::{Broker, ControllerChannel, Replica};
 pub use client::{Consumer, Producer};
 pub use config::*;
 pub use controller::{Controller, TopicSpec};

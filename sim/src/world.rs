@@ -760,9 +760,12 @@ impl World {
                 spec.topics.clone(),
                 self.now,
             )),
-            NodeId::Broker(b) => {
-                Node::Broker(Broker::new(b, spec.cluster.clone(), CONTROLLER, self.now))
-            }
+            NodeId::Broker(b) => Node::Broker(Broker::new(
+                b,
+                spec.cluster.clone(),
+                vec![CONTROLLER],
+                self.now,
+            )),
             NodeId::Client(id) => match spec.client(id) {
                 Client::Producer(p) => Node::Producer(Producer::new(
                     id,
@@ -965,6 +968,19 @@ impl World {
     /// The running controller, if up.
     pub fn controller(&self) -> Option<&Controller> {
         self.slots.get(&CONTROLLER)?.node.as_ref()?.as_controller()
+    }
+    /// The active controller: the one whose process runs and that acts as leader of the
+    /// metadata quorum (with one controller, that controller while its process exists; a
+    /// paused process is still the leader, only a slow one). `None` while there is none.
+    pub fn active_controller(&self) -> Option<NodeId> {
+        self.controller().map(|_| CONTROLLER)
+    }
+    /// The cluster metadata as the active controller holds it, if there is one: what the
+    /// reports, the checker and the UI read.
+    pub fn metadata(&self) -> Option<&MetadataImage> {
+        let id = self.active_controller()?;
+        let node = self.slots.get(&id)?.node.as_ref()?;
+        Some(node.as_controller()?.metadata())
     }
     /// A node's disk.
     pub fn disk(&self, id: NodeId) -> &Disk {

@@ -115,7 +115,7 @@ fn crashing_the_leader_shows_a_new_leader_in_a_higher_epoch_and_a_shrunk_isr() {
 
 fn leader_of_orders_0(app: &App) -> (BrokerId, LeaderEpoch) {
     let world = app.session.world();
-    let image = world.controller().expect("up").metadata();
+    let image = world.metadata().expect("up");
     let state = image.partitions.values().next().expect("a partition");
     (state.leader.expect("a leader"), state.leader_epoch)
 }

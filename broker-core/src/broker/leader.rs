@@ -573,7 +573,7 @@ impl Broker {
             new_isr,
             reason,
         });
-        self.out.send(self.controller, message);
+        self.out.send(self.controller.active(), message);
     }
 
     pub(super) fn on_alter_partition_response(

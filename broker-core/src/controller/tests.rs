@@ -7,6 +7,7 @@
 use super::*;
 use crate::config::{ConfigMap, ProtocolSwitches};
 use crate::metadata::BrokerRegistration;
+use std::collections::VecDeque;
 
 /// `broker.session.timeout.ms` default.
 const SESSION_MS: u64 = 9_000;
