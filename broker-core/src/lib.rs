@@ -23,6 +23,7 @@ pub mod metadata;
 mod outbox;
 pub mod producer_state;
 pub mod protocol;
+pub mod raft;
 pub mod record;
 pub mod types;
 
