@@ -160,7 +160,13 @@ fn a_fetcher_diverges_past_its_epochs_end_and_truncates_to_the_shared_end() {
     // The leader never had epoch 2: its largest smaller epoch answers, and that diverges.
     assert!(diverges(end(1, 5), LeaderEpoch(2), Offset(5)));
     // The fetcher knows the epoch: the smaller of both ends; it does not: its own end of it.
-    assert_eq!(truncation_offset(Some(end(1, 6)), end(1, 5), Offset(9)), Offset(5));
-    assert_eq!(truncation_offset(Some(end(0, 3)), end(1, 5), Offset(9)), Offset(3));
+    assert_eq!(
+        truncation_offset(Some(end(1, 6)), end(1, 5), Offset(9)),
+        Offset(5)
+    );
+    assert_eq!(
+        truncation_offset(Some(end(0, 3)), end(1, 5), Offset(9)),
+        Offset(3)
+    );
     assert_eq!(truncation_offset(None, end(1, 5), Offset(4)), Offset(4));
 }

@@ -60,6 +60,8 @@ pub(super) struct Cluster {
     pub(super) committed: Vec<RaftEntry<u64>>,
     /// Every transition, for determinism checks.
     pub(super) transitions: Vec<(Time, NodeId, Role, LeaderEpoch)>,
+    /// Each running incarnation's last high watermark (`MonotonicHighWatermark`).
+    high_watermarks: BTreeMap<(NodeId, u64), Offset>,
 }
 
 pub(super) fn c(id: u32) -> NodeId {
@@ -82,6 +84,7 @@ impl Cluster {
             leaders: BTreeMap::new(),
             committed: Vec::new(),
             transitions: Vec::new(),
+            high_watermarks: BTreeMap::new(),
         };
         let observers = (1..=observers).map(|b| NodeId::Broker(crate::types::BrokerId(b)));
         for id in voter_ids.into_iter().chain(observers) {
@@ -128,6 +131,11 @@ impl Cluster {
         slot.node = None;
         slot.incarnation += 1;
         slot.disk.busy_until = self.now;
+    }
+
+    /// A pseudo-random number below `bound` from the cluster's seed (for fault schedules).
+    pub(super) fn random_below(&mut self, bound: u64) -> u64 {
+        self.next_random() % bound.max(1)
     }
 
     pub(super) fn node(&self, id: NodeId) -> Option<&RaftNode<u64>> {
@@ -245,6 +253,14 @@ impl Cluster {
         let Some(node) = self.slots[&id].node.as_ref() else {
             return;
         };
+        let incarnation = self.slots[&id].incarnation;
+        let last = self
+            .high_watermarks
+            .insert((id, incarnation), node.high_watermark());
+        assert!(
+            last.is_none_or(|l| l <= node.high_watermark()),
+            "{id}'s high watermark went back"
+        );
         let hw = node.high_watermark().0 as usize;
         for offset in 0..hw.min(node.log().end().0 as usize) {
             let entry = node
@@ -272,6 +288,7 @@ impl Cluster {
 
     /// Run every event up to `until`.
     pub(super) fn run_until(&mut self, until: Time) {
+        let mut still = 0u32;
         loop {
             let event = self.queue.keys().next().copied();
             let timer = self.next_timer();
@@ -283,6 +300,9 @@ impl Cluster {
             let Some(at) = next.filter(|t| *t <= until) else {
                 break;
             };
+            let at = at.max(self.now);
+            still = if at == self.now { still + 1 } else { 0 };
+            assert!(still < 100_000, "livelock: time stands still at {at}");
             self.now = at;
             if next_event == Some(at) {
                 let key = event.expect("event");

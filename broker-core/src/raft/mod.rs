@@ -408,7 +408,10 @@ impl<T: Clone> RaftNode<T> {
             return;
         }
         if self.fetch.is_due(now, self.config.request_timeout_ms) {
+            // The request timed out or the backoff ended: both are over, whether or not a
+            // fetch can go now (a timer left in the past would fire forever).
             self.fetch.in_flight = None;
+            self.fetch.backoff_until = None;
             self.maybe_send_fetch();
         }
         if self.state.election_deadline().is_some_and(|d| d <= now) {

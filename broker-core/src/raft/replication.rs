@@ -231,6 +231,9 @@ impl<T: Clone> RaftNode<T> {
     }
 
     pub(super) fn on_fetch_response(&mut self, from: NodeId, answer: FetchAnswer<T>) {
+        if self.role() == super::Role::Leader {
+            return; // an answer from before it led
+        }
         self.fetch.in_flight = None;
         if answer.epoch > self.epoch() || (answer.leader.is_some() && self.state.leader().is_none())
         {

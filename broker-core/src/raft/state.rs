@@ -250,7 +250,8 @@ impl<T: Clone> RaftNode<T> {
                 epoch: after.epoch,
             });
         }
-        if after.leader != before.0.leader || after.epoch != before.0.epoch {
+        let moved = after.leader != before.0.leader || after.epoch != before.0.epoch;
+        if moved || self.role() != before.1 {
             self.fetch.in_flight = None;
             self.fetch.backoff_until = None;
         }
