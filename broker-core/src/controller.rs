@@ -1,9 +1,10 @@
 //! The KRaft controller (a single node for now): owns the metadata log, registers and fences
 //! brokers, elects leaders, applies `AlterPartition`, and runs controlled shutdowns.
 //!
-//! Records are applied to the in-memory image as soon as they are decided, but published to
-//! brokers, and answered, only once the controller's disk made them durable (append + fsync):
-//! persist before acknowledging.
+//! Records are applied to the working image as soon as they are decided (the next decision
+//! builds on them), but published to brokers, answered, and shown in the committed image
+//! (`metadata()`) only once the metadata log committed them: persist before acknowledging, and
+//! never expose an uncommitted record (`QuorumController`'s `lastCommittedOffset`).
 
 use crate::config::{ClusterConfig, TopicConfig};
 use crate::error::ErrorCode;
@@ -58,7 +59,10 @@ pub struct Controller {
     topics: Vec<TopicSpec>,
     now: Time,
     started: bool,
+    /// Every decided record, committed or not: what the next decision builds on.
     image: MetadataImage,
+    /// Only committed records: what brokers, reports and the UI see.
+    committed: MetadataImage,
     log: LocalMetadataLog,
     sessions: BTreeMap<BrokerId, Session>,
     pending: Vec<PendingResponse>,
@@ -80,6 +84,7 @@ impl Controller {
             now,
             started: false,
             image: MetadataImage::default(),
+            committed: MetadataImage::default(),
             log: LocalMetadataLog::default(),
             sessions: BTreeMap::new(),
             pending: Vec::new(),
@@ -139,9 +144,9 @@ impl Controller {
             .min()
     }
 
-    /// The metadata image (including records not yet durable).
+    /// The image of committed records (none that a failover could lose).
     pub fn metadata(&self) -> &MetadataImage {
-        &self.image
+        &self.committed
     }
 
     /// This controller's id.
@@ -162,6 +167,8 @@ impl Controller {
         for (offset, record) in self.log.records().iter().enumerate() {
             self.image.apply(offset as u64, record);
         }
+        // Everything recovered was durable: committed (a lone controller's log).
+        self.committed = self.image.clone();
         for (broker, registration) in &self.image.brokers {
             if !registration.fenced {
                 self.sessions.insert(
@@ -197,6 +204,9 @@ impl Controller {
     fn publish(&mut self, committed: Range<u64>) {
         let records: Vec<(u64, MetadataRecord)> =
             committed.map(|o| (o, self.log.record(o).clone())).collect();
+        for (offset, record) in &records {
+            self.committed.apply(*offset, record);
+        }
         for broker in self.image.brokers.keys() {
             self.out.send(
                 NodeId::Broker(*broker),
