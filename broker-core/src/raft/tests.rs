@@ -560,3 +560,129 @@ fn two_hundred_fault_schedules_within_a_minority_keep_every_invariant_and_heal()
         "the schedules do fail leaders over: {elections} elections"
     );
 }
+
+#[test]
+fn a_resigned_leader_restarts_resigned_and_votes_for_no_one_in_its_epoch() {
+    let mut leader = elected_leader(vec![]);
+    let stored = leader.election_state();
+    assert_eq!((stored.leader, stored.voted_for), (Some(c(1)), Some(c(1))));
+    leader.handle_timeout(Time(10_000)); // no fetch from anyone: check-quorum
+    assert_eq!(leader.role(), Role::Resigned);
+    let stored = leader.election_state();
+    let voters = (1..=3).map(c).collect();
+    let log = vec![RaftEntry {
+        epoch: stored.epoch,
+        record: RaftRecord::LeaderChange { leader: c(1) },
+    }];
+    let mut again = RaftNode::new(
+        c(1),
+        voters,
+        QuorumConfig::default(),
+        Time(10_001),
+        5,
+        Some(stored),
+        log,
+    );
+    assert_eq!(again.role(), Role::Resigned, "it led that epoch");
+    drain(&mut again);
+    again.handle_message(Time(10_002), c(2), vote(stored.epoch.0, 9, 9, false));
+    assert!(
+        !granted(&drain(&mut again)),
+        "one leader, and one vote, per epoch"
+    );
+}
+
+#[test]
+fn the_first_preferred_successor_runs_first_after_end_quorum_epoch() {
+    let stored = ElectionState {
+        epoch: LeaderEpoch(3),
+        voted_for: None,
+        leader: Some(c(1)),
+    };
+    let voters: Vec<NodeId> = (1..=3).map(c).collect();
+    let start = |id| {
+        let mut n = RaftNode::<u64>::new(
+            c(id),
+            voters.clone(),
+            QuorumConfig::default(),
+            Time(0),
+            1,
+            Some(stored),
+            vec![],
+        );
+        drain(&mut n);
+        let end = RaftMessage::EndQuorumEpoch {
+            epoch: LeaderEpoch(3),
+            preferred_successors: vec![c(3), c(2)],
+        };
+        n.handle_message(Time(10), c(1), end);
+        n.poll_timeout().expect("timer")
+    };
+    let (second, first) = (start(2), start(3));
+    assert!(first < second, "controller-3 first: {first} vs {second}");
+    assert!(first <= Time(10 + 100), "within the base backoff: {first}");
+}
+
+#[test]
+fn the_leader_resends_begin_quorum_epoch_until_a_voter_answers() {
+    let mut leader = elected_leader(vec![]);
+    let epoch = leader.epoch();
+    let at = leader.poll_timeout().expect("a resend timer");
+    leader.handle_timeout(at);
+    let resent = sent(&drain(&mut leader));
+    let begin = RaftMessage::BeginQuorumEpoch { epoch };
+    assert!(resent.contains(&(c(2), begin.clone())) && resent.contains(&(c(3), begin.clone())));
+    leader.handle_message(at, c(2), RaftMessage::BeginQuorumEpochResponse { epoch });
+    leader.handle_message(at, c(3), fetch(epoch, 1, epoch.0));
+    drain(&mut leader);
+    let next = leader.poll_timeout().expect("check-quorum");
+    leader.handle_timeout(next.min(at.plus_ms(2_500)));
+    let again = sent(&drain(&mut leader));
+    assert!(
+        !again.iter().any(|(_, m)| *m == begin),
+        "both answered: {again:?}"
+    );
+}
+
+#[test]
+fn an_observer_finds_the_leader_through_a_voters_hint_and_never_votes() {
+    let voters: Vec<NodeId> = (1..=3).map(c).collect();
+    let broker = NodeId::Broker(crate::types::BrokerId(1));
+    let mut observer = RaftNode::<u64>::new(
+        broker,
+        voters,
+        QuorumConfig::default(),
+        Time(0),
+        1,
+        None,
+        vec![],
+    );
+    assert_eq!(observer.role(), Role::Observer);
+    let first = sent(&drain(&mut observer));
+    assert_eq!(
+        first,
+        vec![(c(1), fetch(LeaderEpoch(0), 0, 0))],
+        "asks the first voter"
+    );
+    let not_leader = RaftMessage::FetchResponse {
+        error: ErrorCode::NOT_LEADER_OR_FOLLOWER,
+        epoch: LeaderEpoch(4),
+        leader: Some(c(2)),
+        fetch_offset: Offset(0),
+        high_watermark: Offset(0),
+        diverging: None,
+        entries: vec![],
+    };
+    observer.handle_message(Time(5), c(1), not_leader);
+    assert_eq!(observer.leader(), Some(c(2)));
+    assert!(!drain(&mut observer)
+        .iter()
+        .any(|o| matches!(o, RaftOutput::PersistElection(_))));
+    observer.handle_message(Time(6), c(3), vote(5, 9, 9, false));
+    assert!(!granted(&drain(&mut observer)));
+    assert_eq!(
+        observer.epoch(),
+        LeaderEpoch(4),
+        "a vote request moves no observer"
+    );
+}
