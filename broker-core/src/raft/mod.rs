@@ -11,7 +11,7 @@
 //! resigning one with `EndQuorumEpoch`; the leader resigns when it has not heard from a majority
 //! for `controller.quorum.fetch.timeout.ms` × 1.5 (check-quorum).
 //!
-//! Call protocol: `handle_message`, `handle_timeout`, `on_write_completed`, `propose`, `resign`,
+//! Call protocol: `new`, `handle_message`, `handle_timeout`, `on_write_completed`, `propose`,
 //! then drain `poll_output` to `None`, in order: a `PersistElection` must be durable before any
 //! output after it is carried out (Kafka's `FileQuorumStateStore` writes `quorum-state`
 //! synchronously). `Append` is the log's disk write; its `on_write_completed` may come later:
