@@ -120,7 +120,7 @@ fn anchor(world: &World, kind: FindingKind, tp: &TopicPartition) -> Option<Ancho
 
 /// The values below the HW of the partition's leader at the end.
 fn committed_values(world: &World, tp: &TopicPartition) -> Option<BTreeSet<Vec<u8>>> {
-    let leader = world.controller()?.metadata().partitions.get(tp)?.leader?;
+    let leader = world.metadata()?.partitions.get(tp)?.leader?;
     let replica = world.broker(leader)?.replicas().get(tp)?;
     let hw = replica.log.high_watermark();
     Some(

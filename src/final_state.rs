@@ -103,12 +103,11 @@ pub struct CommittedOffset {
 
 /// Every partition the controller knows, in its order; empty when the controller is down.
 pub fn partitions(world: &World) -> Vec<PartitionState> {
-    let Some(controller) = world.controller() else {
+    let Some(metadata) = world.metadata() else {
         return Vec::new();
     };
     let ids = |v: &[BrokerId]| v.iter().map(|b| b.0).collect::<Vec<_>>();
-    controller
-        .metadata()
+    metadata
         .partitions
         .iter()
         .map(|(tp, state)| PartitionState {

@@ -306,7 +306,7 @@ fn describe(
 
 fn partitions(out: &mut impl Write, world: &World) -> io::Result<()> {
     writeln!(out, "Partitions at the end (like kcat -L)")?;
-    if world.controller().is_none() {
+    if world.metadata().is_none() {
         return writeln!(out, "  the controller is down");
     }
     let list = |v: &[u32]| v.iter().map(u32::to_string).collect::<Vec<_>>().join(",");

@@ -429,11 +429,7 @@ fn json_report_has_the_final_partitions_and_clients_as_the_core_has_them() {
             &broker_core::Topic::new(p["topic"].as_str().expect("topic")),
             p["partition"].as_u64().expect("partition") as u32,
         );
-        let state = &world
-            .controller()
-            .expect("controller")
-            .metadata()
-            .partitions[&tp];
+        let state = &world.metadata().expect("controller").partitions[&tp];
         assert_eq!(p["leader"].as_u64(), state.leader.map(|l| u64::from(l.0)));
         assert_eq!(
             p["leader_epoch"].as_u64(),

@@ -424,3 +424,31 @@ fn shrunk_regressions_meet_their_expect() {
         );
     }
 }
+
+/// `World::active_controller` and `World::metadata` follow the controller's process: with one
+/// controller, it is active while it runs, and no one is while it is down.
+#[test]
+fn the_active_controller_is_the_running_one_and_metadata_comes_from_it() {
+    let spec = scenario("leader-failover", 1, &[])
+        .world_spec()
+        .expect("spec");
+    let mut world = sim::World::new(spec);
+    world.run_until(broker_core::Time(5_000));
+    assert_eq!(world.active_controller(), Some(sim::CONTROLLER));
+    let partitions = world.metadata().expect("metadata").partitions.len();
+    assert!(partitions > 0, "the startup topic exists");
+    let target = sim::CONTROLLER;
+    world
+        .inject_fault(sim::FaultAction::Crash { target })
+        .expect("placed");
+    world.run_until(broker_core::Time(5_100));
+    assert_eq!(world.active_controller(), None);
+    assert!(world.metadata().is_none());
+    world
+        .inject_fault(sim::FaultAction::Restart { target })
+        .expect("placed");
+    world.run_until(broker_core::Time(5_200));
+    assert_eq!(world.active_controller(), Some(sim::CONTROLLER));
+    let after = world.metadata().expect("recovered").partitions.len();
+    assert_eq!(after, partitions, "replayed from its durable log");
+}

@@ -1,22 +1,26 @@
 //! The KRaft controller (a single node for now): owns the metadata log, registers and fences
 //! brokers, elects leaders, applies `AlterPartition`, and runs controlled shutdowns.
 //!
-//! Records are applied to the in-memory image as soon as they are decided, but published to
-//! brokers, and answered, only once the controller's disk made them durable (append + fsync):
-//! persist before acknowledging.
+//! Records are applied to the working image as soon as they are decided (the next decision
+//! builds on them), but published to brokers, answered, and shown in the committed image
+//! (`metadata()`) only once the metadata log committed them: persist before acknowledging, and
+//! never expose an uncommitted record (`QuorumController`'s `lastCommittedOffset`).
 
 use crate::config::{ClusterConfig, TopicConfig};
 use crate::error::ErrorCode;
-use crate::io::{DiskEntry, DiskImage, DiskOp, Event, FileName, Input, Output};
+use crate::io::{DiskImage, Event, Input, Output};
 use crate::metadata::{
     effective_min_isr, BrokerRegistration, MetadataImage, MetadataRecord, PartitionState,
 };
 use crate::outbox::Outbox;
 use crate::protocol::{isr_ids, IsrMember, Message};
 use crate::types::*;
+use metadata_log::{LocalMetadataLog, MetadataLog};
 use partition_change::{Election, PartitionChange};
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
+use std::ops::Range;
 
+mod metadata_log;
 mod partition_change;
 
 /// A topic the cluster starts with (created once its replicas have registered).
@@ -73,13 +77,18 @@ pub struct Controller {
     topics: Vec<TopicSpec>,
     now: Time,
     started: bool,
+    /// Every decided record, committed or not: what the next decision builds on.
     image: MetadataImage,
-    log: Vec<MetadataRecord>,
-    durable_len: u64,
-    written_len: u64,
-    writes: VecDeque<(DiskOpId, u64)>,
+    /// Only committed records: what brokers, reports and the UI see.
+    committed: MetadataImage,
+    log: LocalMetadataLog,
     sessions: BTreeMap<BrokerId, Session>,
     pending: Vec<PendingResponse>,
+    /// Decisions of the current input, told (`Event`) once the records that carry them commit.
+    decided: Vec<Event>,
+    /// Told decisions waiting for the log to commit up to their offset (the image's end when
+    /// they were decided): a class sees an election when the cluster can, not before.
+    untold: Vec<(u64, Event)>,
     out: Outbox,
 }
 
@@ -98,12 +107,12 @@ impl Controller {
             now,
             started: false,
             image: MetadataImage::default(),
-            log: Vec::new(),
-            durable_len: 0,
-            written_len: 0,
-            writes: VecDeque::new(),
+            committed: MetadataImage::default(),
+            log: LocalMetadataLog::default(),
             sessions: BTreeMap::new(),
             pending: Vec::new(),
+            decided: Vec::new(),
+            untold: Vec::new(),
             out: Outbox::default(),
         }
     }
@@ -160,9 +169,9 @@ impl Controller {
             .min()
     }
 
-    /// The metadata image (including records not yet durable).
+    /// The image of committed records (none that a failover could lose).
     pub fn metadata(&self) -> &MetadataImage {
-        &self.image
+        &self.committed
     }
 
     /// This controller's id.
@@ -179,23 +188,12 @@ impl Controller {
     fn start(&mut self, disk: DiskImage) {
         assert!(!self.started, "a process starts once");
         self.started = true;
-        let entries = disk
-            .files
-            .get(&FileName::MetadataLog)
-            .cloned()
-            .unwrap_or_default();
-        for entry in entries {
-            let DiskEntry::Metadata(offset, record) = entry else {
-                continue;
-            };
-            if offset != self.image.offset {
-                break;
-            }
-            self.image.apply(offset, &record);
-            self.log.push(*record);
+        self.log = LocalMetadataLog::recovered(&disk);
+        for (offset, record) in self.log.records().iter().enumerate() {
+            self.image.apply(offset as u64, record);
         }
-        self.durable_len = self.log.len() as u64;
-        self.written_len = self.durable_len;
+        // Everything recovered was durable: committed (a lone controller's log).
+        self.committed = self.image.clone();
         for (broker, registration) in &self.image.brokers {
             if !registration.fenced {
                 self.sessions.insert(*broker, Session::new(self.now));
@@ -206,48 +204,51 @@ impl Controller {
     fn append(&mut self, record: MetadataRecord) -> u64 {
         let offset = self.image.offset;
         self.image.apply(offset, &record);
-        self.log.push(record);
+        let appended = self.log.append(record);
+        debug_assert_eq!(appended, offset, "the image replays the log");
         offset
     }
 
-    /// Write every undecided record in one append followed by an fsync.
+    /// Hand the decided records to the disk.
     fn flush_log(&mut self) {
-        let end = self.log.len() as u64;
-        if self.written_len == end {
-            return;
+        let end = self.image.offset;
+        self.untold
+            .extend(self.decided.drain(..).map(|event| (end, event)));
+        self.log.flush(&mut self.out);
+        self.tell_committed();
+    }
+
+    /// A decision carried by records is an event of the run once those records commit
+    /// (`QuorumController` publishes only committed records): until then a failover could
+    /// still take it back, and the published image does not show it.
+    fn decide(&mut self, event: Event) {
+        self.decided.push(event);
+    }
+
+    fn tell_committed(&mut self) {
+        let committed = self.log.committed_end();
+        let (told, untold): (Vec<_>, Vec<_>) = std::mem::take(&mut self.untold)
+            .into_iter()
+            .partition(|(end, _)| *end <= committed);
+        self.untold = untold;
+        for (_, event) in told {
+            self.out.event(event);
         }
-        let entries = (self.written_len..end)
-            .map(|o| DiskEntry::Metadata(o, Box::new(self.log[o as usize].clone())))
-            .collect();
-        self.out.disk(|id| DiskOp::Append {
-            id,
-            file: FileName::MetadataLog,
-            entries,
-        });
-        let fsync = self.out.disk(|id| DiskOp::Fsync { id });
-        self.writes.push_back((fsync, end));
-        self.written_len = end;
     }
 
     fn on_disk_completed(&mut self, id: DiskOpId, ok: bool) {
-        assert!(ok, "controller-{}: metadata write failed", self.id);
-        let Some(&(fsync, end)) = self.writes.front() else {
-            return;
-        };
-        if id != fsync {
-            return; // the append before its fsync
+        if let Some(committed) = self.log.on_disk_completed(id, ok) {
+            self.publish(committed);
         }
-        self.writes.pop_front();
-        let from = self.durable_len;
-        self.durable_len = end;
-        self.publish(from, end);
     }
 
     /// Push newly durable records to every registered broker and send the answers waiting on them.
-    fn publish(&mut self, from: u64, to: u64) {
-        let records: Vec<(u64, MetadataRecord)> = (from..to)
-            .map(|o| (o, self.log[o as usize].clone()))
-            .collect();
+    fn publish(&mut self, committed: Range<u64>) {
+        let records: Vec<(u64, MetadataRecord)> =
+            committed.map(|o| (o, self.log.record(o).clone())).collect();
+        for (offset, record) in &records {
+            self.committed.apply(*offset, record);
+        }
         for broker in self.image.brokers.keys() {
             self.out.send(
                 NodeId::Broker(*broker),
@@ -256,7 +257,7 @@ impl Controller {
                 },
             );
         }
-        let durable = self.durable_len;
+        let durable = self.log.committed_end();
         let (ready, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut self.pending)
             .into_iter()
             .partition(|p| p.durable_offset < durable);
@@ -264,11 +265,12 @@ impl Controller {
         for p in ready {
             self.out.send(p.to, p.message);
         }
+        self.tell_committed();
     }
 
     fn respond_when_durable(&mut self, to: NodeId, message: Message) {
         let durable_offset = self.image.offset.saturating_sub(1);
-        if self.image.offset <= self.durable_len {
+        if self.image.offset <= self.log.committed_end() {
             self.out.send(to, message);
         } else {
             self.pending.push(PendingResponse {
@@ -374,7 +376,7 @@ impl Controller {
             incarnation_id,
         });
         self.sessions.insert(broker_id, Session::new(self.now));
-        self.out.event(Event::BrokerRegistered {
+        self.decide(Event::BrokerRegistered {
             broker: broker_id,
             broker_epoch,
         });
@@ -424,7 +426,7 @@ impl Controller {
                 broker_id,
                 broker_epoch,
             });
-            self.out.event(Event::BrokerUnfenced { broker: broker_id });
+            self.decide(Event::BrokerUnfenced { broker: broker_id });
             self.on_broker_available();
         }
         let should_shut_down =
@@ -434,15 +436,16 @@ impl Controller {
                 broker_id,
                 broker_epoch,
             });
-            self.out.event(Event::BrokerFenced {
+            self.decide(Event::BrokerFenced {
                 broker: broker_id,
                 reason: "controlled shutdown".into(),
             });
         }
         let is_fenced = self.image.brokers[&broker_id].fenced;
-        let from_offset = metadata_offset.min(self.durable_len);
-        let records = (from_offset..self.durable_len)
-            .map(|o| (o, self.log[o as usize].clone()))
+        let committed_end = self.log.committed_end();
+        let from_offset = metadata_offset.min(committed_end);
+        let records = (from_offset..committed_end)
+            .map(|o| (o, self.log.record(o).clone()))
             .collect();
         // Answer only once what this heartbeat decided (an unfencing, a leadership move) is
         // durable: the broker must not shut down before its leaderships moved.
@@ -570,7 +573,7 @@ impl Controller {
                 elr: Vec::new(),
                 last_known_leader: None,
             };
-            self.out.event(Event::LeaderElected {
+            self.decide(Event::LeaderElected {
                 tp: tp.clone(),
                 leader: state.leader,
                 leader_epoch: state.leader_epoch,
@@ -591,7 +594,7 @@ impl Controller {
             broker_id: broker,
             broker_epoch,
         });
-        self.out.event(Event::BrokerFenced { broker, reason });
+        self.decide(Event::BrokerFenced { broker, reason });
         self.remove_from_partitions(broker);
     }
 
@@ -700,7 +703,7 @@ impl Controller {
         election: Election,
     ) {
         if state.leader != old.leader {
-            self.out.event(Event::LeaderElected {
+            self.decide(Event::LeaderElected {
                 tp: tp.clone(),
                 leader: state.leader,
                 leader_epoch: state.leader_epoch,
@@ -710,7 +713,7 @@ impl Controller {
                 elr: state.elr.clone(),
             });
         } else {
-            self.out.event(Event::IsrChanged {
+            self.decide(Event::IsrChanged {
                 tp: tp.clone(),
                 isr: state.isr.clone(),
                 partition_epoch: state.partition_epoch,

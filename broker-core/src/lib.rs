@@ -23,10 +23,11 @@ pub mod metadata;
 mod outbox;
 pub mod producer_state;
 pub mod protocol;
+pub mod raft;
 pub mod record;
 pub mod types;
 
-pub use broker::{Broker, Replica};
+pub use broker::{Broker, ControllerChannel, Replica};
 pub use client::{Consumer, Producer};
 pub use config::*;
 pub use controller::{Controller, TopicSpec};

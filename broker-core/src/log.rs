@@ -377,26 +377,69 @@ impl PartitionLog {
     /// `LeaderEpochFileCache.endOffsetFor` (KIP-279): the largest epoch ≤ `requested` and the
     /// offset where it ends. `None` when the requested epoch is newer than any known one.
     pub fn end_offset_for(&self, requested: LeaderEpoch) -> Option<EpochEndOffset> {
-        let latest = self.latest_epoch()?;
-        if latest == requested {
-            return Some(EpochEndOffset {
-                epoch: requested,
-                end_offset: self.log_end_offset(),
-            });
-        }
-        let higher = self.epochs.iter().find(|(e, _)| *e > requested)?;
-        let floor = self.epochs.iter().rev().find(|(e, _)| *e <= requested);
-        Some(match floor {
-            // The requested epoch is older than any known: its end is where the next one starts.
-            None => EpochEndOffset {
-                epoch: requested,
-                end_offset: higher.1,
-            },
-            Some((epoch, _)) => EpochEndOffset {
-                epoch: *epoch,
-                end_offset: higher.1,
-            },
-        })
+        end_offset_for(&self.epochs, self.log_end_offset(), requested)
+    }
+}
+
+// The epoch-cache rules, in one place for the data plane (`PartitionLog`, the fetcher) and the
+// metadata quorum (`crate::raft`), which KIP-595 built on the same `endOffsetFor` and the same
+// diverging-epoch fetch (KAFKA-10554).
+
+/// `LeaderEpochFileCache.endOffsetFor` (KIP-279) over an epoch cache of `(epoch, start offset)`
+/// entries in increasing order and a log ending at `log_end`: the largest epoch ≤ `requested`
+/// and the offset where it ends. `None` when the requested epoch is newer than any known one.
+pub fn end_offset_for(
+    epochs: &[(LeaderEpoch, Offset)],
+    log_end: Offset,
+    requested: LeaderEpoch,
+) -> Option<EpochEndOffset> {
+    let latest = epochs.last()?.0;
+    if latest == requested {
+        return Some(EpochEndOffset {
+            epoch: requested,
+            end_offset: log_end,
+        });
+    }
+    let higher = epochs.iter().find(|(e, _)| *e > requested)?;
+    let floor = epochs.iter().rev().find(|(e, _)| *e <= requested);
+    Some(match floor {
+        // The requested epoch is older than any known: its end is where the next one starts.
+        None => EpochEndOffset {
+            epoch: requested,
+            end_offset: higher.1,
+        },
+        Some((epoch, _)) => EpochEndOffset {
+            epoch: *epoch,
+            end_offset: higher.1,
+        },
+    })
+}
+
+/// The leader's side of a fetch (`Partition.fetchRecords`, KAFKA-10554; `KafkaRaftClient`'s
+/// `validateOffsetAndEpoch`): given where the fetcher's last fetched epoch ends in the leader's
+/// log, whether the fetcher's log diverges from it at `fetch_offset` and must truncate first.
+pub fn diverges(
+    leader_end: EpochEndOffset,
+    last_fetched_epoch: LeaderEpoch,
+    fetch_offset: Offset,
+) -> bool {
+    leader_end.epoch < last_fetched_epoch || leader_end.end_offset < fetch_offset
+}
+
+/// The fetcher's side (`AbstractFetcherThread.getOffsetTruncationState`): where to truncate a
+/// log ending at `log_end`, whose own end for the leader's diverging epoch is `ours`, when the
+/// leader answered `leader`.
+pub fn truncation_offset(
+    ours: Option<EpochEndOffset>,
+    leader: EpochEndOffset,
+    log_end: Offset,
+) -> Offset {
+    match ours {
+        // We do not know the leader's epoch: truncate to the end of our largest smaller
+        // epoch and fetch again (a further round may follow, KIP-279).
+        Some(ours) if ours.epoch != leader.epoch => ours.end_offset.min(log_end),
+        Some(ours) => ours.end_offset.min(leader.end_offset).min(log_end),
+        None => leader.end_offset.min(log_end),
     }
 }
 

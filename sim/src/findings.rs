@@ -374,10 +374,10 @@ fn livelock_explanation(world: &World, livelock: &crate::watchdog::Livelock) -> 
 /// Per partition, the committed log of its final leader: offset → value, below the HW.
 fn final_logs(world: &World) -> BTreeMap<TopicPartition, BTreeMap<Offset, Bytes>> {
     let mut logs = BTreeMap::new();
-    let Some(controller) = world.controller() else {
+    let Some(metadata) = world.metadata() else {
         return logs;
     };
-    for (tp, state) in &controller.metadata().partitions {
+    for (tp, state) in &metadata.partitions {
         let Some(replica) = state
             .leader
             .and_then(|l| world.broker(l))
@@ -581,7 +581,7 @@ fn first_difference(a: &Replica, b: &Replica, limit: Offset) -> Option<Offset> {
 /// `stalled`: after the drain, a partition has no leader, or its leader cannot commit what it
 /// holds, or a consumer is behind the HW.
 fn check_stalled(observer: &mut Observer, now: Time, world: &World) {
-    let Some(controller) = world.controller() else {
+    let Some(metadata) = world.metadata() else {
         observer.push(
             now,
             FindingKind::Stalled,
@@ -591,7 +591,7 @@ fn check_stalled(observer: &mut Observer, now: Time, world: &World) {
         );
         return;
     };
-    for (tp, state) in &controller.metadata().partitions {
+    for (tp, state) in &metadata.partitions {
         let replica = state
             .leader
             .and_then(|l| world.broker(l))
@@ -622,7 +622,7 @@ fn check_stalled(observer: &mut Observer, now: Time, world: &World) {
             continue;
         };
         for (tp, position) in consumer.positions() {
-            let hw = state_hw(world, controller, &tp);
+            let hw = state_hw(world, metadata, &tp);
             if position.is_some_and(|p| Some(p) < hw) {
                 let explanation = format!(
                     "{} is behind on {tp}: position {:?}, HW {:?} after the drain phase",
@@ -636,8 +636,8 @@ fn check_stalled(observer: &mut Observer, now: Time, world: &World) {
     }
 }
 
-fn state_hw(world: &World, controller: &Controller, tp: &TopicPartition) -> Option<Offset> {
-    let leader = controller.metadata().partitions.get(tp)?.leader?;
+fn state_hw(world: &World, metadata: &MetadataImage, tp: &TopicPartition) -> Option<Offset> {
+    let leader = metadata.partitions.get(tp)?.leader?;
     Some(
         world
             .broker(leader)?

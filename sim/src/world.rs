@@ -804,9 +804,12 @@ impl World {
                 spec.topics.clone(),
                 self.now,
             )),
-            NodeId::Broker(b) => {
-                Node::Broker(Broker::new(b, spec.cluster.clone(), CONTROLLER, self.now))
-            }
+            NodeId::Broker(b) => Node::Broker(Broker::new(
+                b,
+                spec.cluster.clone(),
+                vec![CONTROLLER],
+                self.now,
+            )),
             NodeId::Client(id) => match spec.client(id) {
                 Client::Producer(p) => Node::Producer(Producer::new(
                     id,
@@ -1035,6 +1038,13 @@ impl World {
     }
     pub(crate) fn remember_role_hit(&mut self, role: Role, node: NodeId) {
         self.role_hits.insert(role, node);
+    }
+    /// The cluster metadata as the active controller holds it, if there is one: what the
+    /// reports, the checker and the UI read.
+    pub fn metadata(&self) -> Option<&MetadataImage> {
+        let id = self.active_controller()?;
+        let node = self.slots.get(&id)?.node.as_ref()?;
+        Some(node.as_controller()?.metadata())
     }
     /// A node's disk.
     pub fn disk(&self, id: NodeId) -> &Disk {

@@ -295,7 +295,7 @@ impl Broker {
             // An epoch the leader cannot place (newer than its cache) has no end to report:
             // unreachable once the current-leader-epoch check passed, answered as out of range.
             let end = end.ok_or(ErrorCode::OFFSET_OUT_OF_RANGE)?;
-            if end.epoch < last_epoch || end.end_offset < p.fetch_offset {
+            if crate::log::diverges(end, last_epoch, p.fetch_offset) {
                 return Ok(Some(end));
             }
         }
@@ -585,7 +585,7 @@ impl Broker {
             new_isr,
             reason,
         });
-        self.out.send(self.controller, message);
+        self.out.send(self.controller.active(), message);
     }
 
     pub(super) fn on_alter_partition_response(

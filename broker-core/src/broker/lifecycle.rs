@@ -95,7 +95,7 @@ impl Broker {
             incarnation_id: self.incarnation_id,
             previous_broker_epoch: self.previous_broker_epoch,
         };
-        self.out.send(self.controller, message);
+        self.out.send(self.controller.active(), message);
         // Retry until the controller accepts (it refuses while the old incarnation's session
         // lives), at least `RESEND_BACKOFF_MS` apart.
         self.registration_due = self.now.plus_ms(
@@ -127,7 +127,7 @@ impl Broker {
             metadata_offset: self.image.offset,
             want_shut_down: self.shutting_down,
         };
-        self.out.send(self.controller, message);
+        self.out.send(self.controller.active(), message);
         // Due again `broker.heartbeat.interval.ms` after this one, but not before its response
         // (see `on_heartbeat_response`) or, if that is lost, `RESEND_BACKOFF_MS`: with an
         // interval of 0 the broker heartbeats once per round trip, as Kafka's does.

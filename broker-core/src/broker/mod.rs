@@ -5,6 +5,7 @@
 //! goes backwards. After `Input::Start` the broker recovers its logs from the disk image,
 //! registers with the controller, heartbeats, and follows the metadata the controller publishes.
 
+mod controller_channel;
 mod coordinator;
 mod leader;
 mod lifecycle;
@@ -23,6 +24,8 @@ use crate::producer_state::ProducerState;
 use crate::protocol::{Acks, FetchPartition, Message};
 use crate::types::*;
 use std::collections::{BTreeMap, VecDeque};
+
+pub use controller_channel::ControllerChannel;
 
 /// What a leader knows of one follower (`Replica.scala` `ReplicaState`).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -184,7 +187,7 @@ struct DelayedProduce {
 pub struct Broker {
     id: BrokerId,
     config: ClusterConfig,
-    controller: NodeId,
+    controller: ControllerChannel,
     now: Time,
     incarnation_id: u64,
     /// The broker epoch the clean-shutdown file named at start, if there was one (KIP-966).
@@ -219,8 +222,9 @@ pub struct Broker {
 }
 
 impl Broker {
-    /// A broker that will talk to `controller`; it does nothing until `Input::Start`.
-    pub fn new(id: BrokerId, config: ClusterConfig, controller: NodeId, now: Time) -> Broker {
+    /// A broker that will talk to the controller quorum `controllers` (its voters); it does
+    /// nothing until `Input::Start`.
+    pub fn new(id: BrokerId, config: ClusterConfig, controllers: Vec<NodeId>, now: Time) -> Broker {
         let coordinator = CoordinatorConfig {
             partitions: config.offsets_topic_num_partitions,
             initial_rebalance_delay_ms: config.group_initial_rebalance_delay_ms,
@@ -232,7 +236,7 @@ impl Broker {
             groups: GroupCoordinator::new(id, coordinator),
             group_writes: Vec::new(),
             config,
-            controller,
+            controller: ControllerChannel::new(controllers),
             now,
             incarnation_id: 0,
             previous_broker_epoch: None,
@@ -367,6 +371,11 @@ impl Broker {
     /// The epoch of its current registration.
     pub fn broker_epoch(&self) -> Option<BrokerEpoch> {
         self.broker_epoch
+    }
+
+    /// Its channel to the controller quorum: the voters and the one it talks to.
+    pub fn controller_channel(&self) -> &ControllerChannel {
+        &self.controller
     }
 
     /// Whether the controller has this broker fenced, as far as it knows.
@@ -530,7 +539,7 @@ impl Broker {
                 fetcher.backoff_until = self.now.plus_ms(self.config.replica_fetch_backoff_ms);
             }
         }
-        if peer == self.controller {
+        if self.controller.is_active(peer) {
             // The AlterPartition in flight may be lost: allow a new proposal.
             for replica in self.replicas.values_mut() {
                 if let Some(leading) = replica.leading.as_mut() {

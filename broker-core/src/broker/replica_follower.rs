@@ -176,14 +176,8 @@ impl Broker {
     /// `AbstractFetcherThread.getOffsetTruncationState` for a diverging epoch from the leader.
     fn truncation_offset(&self, tp: &TopicPartition, leader: EpochEndOffset) -> Offset {
         let log = &self.replicas[tp].log;
-        let leo = log.log_end_offset();
-        match log.end_offset_for(leader.epoch) {
-            // We do not know the leader's epoch: truncate to the end of our largest smaller
-            // epoch and fetch again (a further round may follow, KIP-279).
-            Some(ours) if ours.epoch != leader.epoch => ours.end_offset.min(leo),
-            Some(ours) => ours.end_offset.min(leader.end_offset).min(leo),
-            None => leader.end_offset.min(leo),
-        }
+        let ours = log.end_offset_for(leader.epoch);
+        crate::log::truncation_offset(ours, leader, log.log_end_offset())
     }
 
     fn append_as_follower(&mut self, tp: &TopicPartition, response: FetchPartitionResponse) {

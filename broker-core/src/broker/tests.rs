@@ -108,7 +108,7 @@ impl Harness {
     fn started(id: u32, protocol: ProtocolSwitches, disk: DiskImage) -> Harness {
         let config = ClusterConfig::parse(&ConfigMap::new(), protocol).expect("valid");
         let mut h = Harness {
-            broker: Broker::new(BrokerId(id), config, CONTROLLER, Time(0)),
+            broker: Broker::new(BrokerId(id), config, vec![CONTROLLER], Time(0)),
             now: Time(0),
             out: Vec::new(),
             disk: VecDeque::new(),

@@ -7,6 +7,7 @@
 use super::*;
 use crate::config::{ConfigMap, ProtocolSwitches};
 use crate::metadata::BrokerRegistration;
+use std::collections::VecDeque;
 
 /// `broker.session.timeout.ms` default.
 const SESSION_MS: u64 = 9_000;
@@ -482,6 +483,21 @@ fn alter_partition_is_answered_only_once_durable() {
     assert_eq!(state.isr, ids(&[1, 2]));
     assert_eq!(state.partition_epoch, PartitionEpoch(1));
     assert_eq!(state.leader_epoch, LeaderEpoch(0));
+}
+
+/// The committed image shows a decision only once the log committed it (a failover before
+/// could lose it; `QuorumController` exposes only up to `lastCommittedOffset`).
+#[test]
+fn the_published_image_holds_only_committed_records() {
+    let mut h = Harness::new(&[1, 2, 3], false);
+    let offset = h.controller.metadata().offset;
+    h.hold_disk = true;
+    assert_eq!(h.alter(1, 0, 0, &[1, 2]), None);
+    assert_eq!(h.partition().isr, ids(&[1, 2, 3]), "not committed yet");
+    assert_eq!(h.controller.metadata().offset, offset);
+    h.release_disk();
+    assert_eq!(h.partition().isr, ids(&[1, 2]));
+    assert_eq!(h.controller.metadata().offset, offset + 1);
 }
 
 #[test]

@@ -234,3 +234,28 @@ fn recovery_starts_at_the_checkpointed_log_start() {
     assert_eq!(empty.log_end_offset(), Offset(7));
     assert_eq!(empty.high_watermark(), Offset(7));
 }
+
+/// The shared diverging-epoch rule (KAFKA-10554), used by the data plane and the quorum.
+#[test]
+fn a_fetcher_diverges_past_its_epochs_end_and_truncates_to_the_shared_end() {
+    use crate::log::{diverges, truncation_offset};
+    let end = |epoch, offset| EpochEndOffset {
+        epoch: LeaderEpoch(epoch),
+        end_offset: Offset(offset),
+    };
+    // The leader's epoch 1 ends at 5: a fetcher at 7 in epoch 1 diverges, one at 5 does not.
+    assert!(diverges(end(1, 5), LeaderEpoch(1), Offset(7)));
+    assert!(!diverges(end(1, 5), LeaderEpoch(1), Offset(5)));
+    // The leader never had epoch 2: its largest smaller epoch answers, and that diverges.
+    assert!(diverges(end(1, 5), LeaderEpoch(2), Offset(5)));
+    // The fetcher knows the epoch: the smaller of both ends; it does not: its own end of it.
+    assert_eq!(
+        truncation_offset(Some(end(1, 6)), end(1, 5), Offset(9)),
+        Offset(5)
+    );
+    assert_eq!(
+        truncation_offset(Some(end(0, 3)), end(1, 5), Offset(9)),
+        Offset(3)
+    );
+    assert_eq!(truncation_offset(None, end(1, 5), Offset(4)), Offset(4));
+}

@@ -38,7 +38,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
 fn node_lines(app: &App) -> Vec<Line<'static>> {
     let world = app.session.world();
     let isolated = isolated(app);
-    let metadata = world.controller().map(|c| c.metadata());
+    let metadata = world.metadata();
     app.nodes()
         .into_iter()
         .map(|id| {

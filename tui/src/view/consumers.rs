@@ -105,7 +105,7 @@ fn consumer_lines(world: &World) -> Vec<Line<'static>> {
 }
 
 fn high_watermark(world: &World, tp: &TopicPartition) -> Option<u64> {
-    let leader = world.controller()?.metadata().partitions.get(tp)?.leader?;
+    let leader = world.metadata()?.partitions.get(tp)?.leader?;
     Some(
         world
             .broker(leader)?

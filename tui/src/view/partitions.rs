@@ -94,8 +94,8 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, session: &Session, title: 
 
 /// Partition states as the controller has them (or, with the controller down, a broker).
 fn partitions(world: &World) -> Vec<(TopicPartition, PartitionState)> {
-    let image = match world.controller() {
-        Some(c) => Some(c.metadata()),
+    let image = match world.metadata() {
+        Some(image) => Some(image),
         None => {
             (1..=world.spec().brokers).find_map(|b| world.broker(BrokerId(b)).map(|b| b.metadata()))
         }
