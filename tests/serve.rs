@@ -274,3 +274,78 @@ fn confluent_kafka_group_of_two_reads_everything_once_through_a_leader_crash() {
     assert!(report.contains("\"acked\": 600"), "{report}");
     assert!(report.contains("\"consumed\": 600"), "{report}");
 }
+
+fn get_cluster(control: &str) -> String {
+    let mut stream = TcpStream::connect(control).expect("control port");
+    write!(
+        stream,
+        "GET /cluster HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    std::io::Read::read_to_string(&mut stream, &mut response).expect("control answers");
+    response
+}
+
+fn replay(file: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_kafka-lab"))
+        .arg("run")
+        .arg(file)
+        .output()
+        .expect("kafka-lab run")
+}
+
+/// `serve --record`: a confluent-kafka session (idempotent producer, a reader, the leader of
+/// orders-0 crashed through the control port) replays with `kafka-lab run` twice to the same
+/// output, and each replay matches every fingerprint the live session gave on `GET /cluster`
+/// (the script's own and one taken after it), the last one included.
+#[test]
+fn a_recorded_confluent_kafka_session_replays_to_the_live_fingerprint() {
+    let dir = repo().join("target/serve-record-test");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("session.toml");
+    let served = Served::start(39192, &["--record", file.to_str().unwrap()]);
+    let output = Command::new(clients())
+        .arg(repo().join("tests/clients/failover.py"))
+        .args([
+            "confluent",
+            &served.bootstrap_all(),
+            &served.control(),
+            "orders",
+            "300",
+        ])
+        .output()
+        .expect("python runs");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stdout)
+    );
+    let cluster = get_cluster(&served.control());
+    drop(served);
+    let live = cluster
+        .split("\"fingerprint\":\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("GET /cluster has the fingerprint")
+        .to_owned();
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(
+        text.contains("\"event\":\"fault\""),
+        "the posted crash is recorded"
+    );
+    let first = replay(&file);
+    let second = replay(&file);
+    let report = String::from_utf8_lossy(&first.stdout).into_owned();
+    assert!(
+        first.status.success(),
+        "{report}\n{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    assert_eq!(first.stdout, second.stdout, "two replays differ");
+    assert!(
+        report.contains(&format!("fingerprint {live}")),
+        "{report}\nlive: {live}"
+    );
+    assert!(!report.contains("fingerprints matched: 0;"), "{report}");
+}

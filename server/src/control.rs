@@ -100,10 +100,15 @@ fn route(
     match (method, path) {
         ("GET", "/cluster") => ask(engine, cluster),
         ("POST", "/faults") => match fault(body, scenario) {
-            Ok(action) => ask(engine, move |e| match e.inject_fault(action) {
-                Some(at) => json!({ "at_ms": at.0 }),
-                None => json!({ "error": "the session's main phase is over" }),
-            }),
+            Ok(action) => {
+                let posted: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+                ask(engine, move |e| {
+                    match e.inject_posted_fault(posted, action) {
+                        Some(at) => json!({ "at_ms": at.0 }),
+                        None => json!({ "error": "the session's main phase is over" }),
+                    }
+                })
+            }
             Err(e) => (400, json!({ "error": e })),
         },
         _ => (404, json!({ "error": "GET /cluster or POST /faults" })),
@@ -152,6 +157,8 @@ pub fn fault(body: &[u8], scenario: &scenarios::Scenario) -> Result<sim::FaultAc
 
 /// `GET /cluster`, built on the engine thread.
 fn cluster(engine: &mut Engine) -> Value {
+    // A recording keeps it as a mark its replay must match.
+    let fingerprint = engine.mark();
     let world = engine.world();
     let mut brokers = Vec::new();
     let mut controllers = Vec::new();
@@ -193,6 +200,7 @@ fn cluster(engine: &mut Engine) -> Value {
         .collect();
     json!({
         "now_ms": world.now().0,
+        "fingerprint": fingerprint,
         "brokers": brokers,
         "controllers": controllers,
         "partitions": partitions,

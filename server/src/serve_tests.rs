@@ -17,7 +17,15 @@ fn start(base: u16) -> ServeConfig {
     let spec = crate::default_scenario().unwrap().world_spec().unwrap();
     let listeners = bind(&config, spec.brokers).expect("test ports are free");
     let thread_config = config.clone();
-    std::thread::spawn(move || serve(spec, &thread_config, listeners, std::sync::mpsc::channel()));
+    std::thread::spawn(move || {
+        serve(
+            spec,
+            &thread_config,
+            listeners,
+            std::sync::mpsc::channel(),
+            None,
+        )
+    });
     config
 }
 
