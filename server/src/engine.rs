@@ -234,6 +234,7 @@ impl Engine {
                 broker: c.broker,
                 advertised: &self.advertised,
                 next_correlation: &mut c.next_correlation,
+                state: self.world.broker(c.broker),
             };
             let (node, broker) = (c.node, c.broker);
             match api::start(*request, &mut ctx) {

@@ -100,7 +100,7 @@ fn bad_frame(i: usize) -> Vec<u8> {
 
 #[test]
 fn ten_thousand_malformed_frames_leave_every_broker_serving() {
-    let config = start(39152);
+    let config = start(29152);
     std::thread::sleep(Duration::from_millis(1500));
     let mut bystander = TcpStream::connect(addr(&config, 2)).unwrap();
     assert!(serves(&mut bystander, 1), "serving before");
