@@ -234,6 +234,13 @@ fn prepare(name: &str, seed: Option<u64>, sets: &[String]) -> anyhow::Result<sce
 /// Returns whether the run passed (`RunVerdict::passed`: `[expect]` held, or, not judged after
 /// a `--set`, no violation); `Err` is bad input.
 fn run(args: &RunArgs) -> anyhow::Result<bool> {
+    let options = args.compare.is_some()
+        || !args.set.is_empty()
+        || args.trace.is_some()
+        || args.events_max.is_some();
+    if let Some(replayed) = serve::replay(&args.scenario, args.seed, options) {
+        return replayed;
+    }
     if let Some(other) = &args.compare {
         return compare::compare(args, other);
     }

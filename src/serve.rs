@@ -17,6 +17,10 @@ pub struct ServeArgs {
     /// Override the scenario's seed.
     #[arg(long, value_parser = crate::seed_parser())]
     seed: Option<u64>,
+    /// Record the session to FILE: the scenario, then every connection, request frame and
+    /// posted fault with the simulated millisecond it arrived. `kafka-lab run FILE` replays it.
+    #[arg(long, value_name = "FILE")]
+    record: Option<std::path::PathBuf>,
 }
 
 /// Serve until stopped; `Err` is bad input (exit 2).
@@ -48,9 +52,85 @@ pub fn serve(args: &ServeArgs) -> anyhow::Result<bool> {
     );
     let control = std::net::TcpListener::bind(args.control)
         .with_context(|| format!("cannot listen on {} for the control port", args.control))?;
+    let recorder = match &args.record {
+        Some(path) => Some(start_recording(path, &scenario)?),
+        None => None,
+    };
     let (tx, rx) = std::sync::mpsc::channel();
     let control_tx = tx.clone();
     std::thread::spawn(move || server::control::run(control, scenario, control_tx));
-    server::serve::serve(spec, &config, listeners, (tx, rx));
+    server::serve::serve(spec, &config, listeners, (tx, rx), recorder);
     Ok(true)
+}
+
+/// Open FILE and write the scenario it replays against.
+fn start_recording(
+    path: &std::path::Path,
+    scenario: &scenarios::Scenario,
+) -> anyhow::Result<server::record::Recorder> {
+    use std::io::Write;
+    let file = std::fs::File::create(path)
+        .with_context(|| format!("--record: cannot create {}", path.display()))?;
+    let mut out = std::io::BufWriter::new(file);
+    write!(
+        out,
+        "# Recorded by kafka-lab serve. Replay: kafka-lab run {}\n{}\n{}\n",
+        path.display(),
+        scenario.to_toml(),
+        server::record::SESSION_HEADER
+    )
+    .and_then(|()| out.flush())
+    .with_context(|| format!("--record: cannot write {}", path.display()))?;
+    Ok(server::record::Recorder::new(Box::new(out)))
+}
+
+/// `kafka-lab run FILE` for a recorded session: `None` when FILE is not one. The replay must
+/// match every fingerprint the live session gave (`GET /cluster`); it prints its own.
+pub fn replay(file: &str, seed: Option<u64>, others: bool) -> Option<anyhow::Result<bool>> {
+    let text = std::fs::read_to_string(file).ok()?;
+    let events = match server::record::parse(&text, file) {
+        Ok(None) => return None,
+        Ok(Some(events)) => events,
+        Err(e) => return Some(Err(anyhow::anyhow!(e))),
+    };
+    Some(replay_events(file, &events, seed.is_some() || others))
+}
+
+fn replay_events(
+    file: &str,
+    events: &[server::record::Event],
+    options: bool,
+) -> anyhow::Result<bool> {
+    anyhow::ensure!(
+        !options,
+        "{file} is a recorded session: it replays as recorded (no --seed, --set, --compare, --trace, --events-max)"
+    );
+    let scenario = scenarios::load(std::path::Path::new(file))?;
+    match server::record::replay(&scenario, events) {
+        Ok(r) => {
+            let world = r.engine.world();
+            let findings = sim::check(world);
+            println!(
+                "replayed {file}: {} connections, {} request frames, {} ms simulated",
+                r.connections,
+                r.frames,
+                world.now().0
+            );
+            println!(
+                "live fingerprints matched: {}; fingerprint {}",
+                r.marks,
+                world.fingerprint()
+            );
+            for f in &findings {
+                println!("finding {:?}: {:?}", f.kind, f.verdict);
+            }
+            Ok(findings
+                .iter()
+                .all(|f| f.verdict != sim::Verdict::Violation))
+        }
+        Err(e) => {
+            eprintln!("{file}: the recording does not replay: {e}");
+            Ok(false)
+        }
+    }
 }

@@ -100,10 +100,15 @@ fn route(
     match (method, path) {
         ("GET", "/cluster") => ask(engine, cluster),
         ("POST", "/faults") => match fault(body, scenario) {
-            Ok(action) => ask(engine, move |e| match e.inject_fault(action) {
-                Some(at) => json!({ "at_ms": at.0 }),
-                None => json!({ "error": "the session's main phase is over" }),
-            }),
+            Ok(action) => {
+                let posted: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+                ask(engine, move |e| {
+                    match e.inject_posted_fault(posted, action) {
+                        Some(at) => json!({ "at_ms": at.0 }),
+                        None => json!({ "error": "the session's main phase is over" }),
+                    }
+                })
+            }
             Err(e) => (400, json!({ "error": e })),
         },
         _ => (404, json!({ "error": "GET /cluster or POST /faults" })),
@@ -152,6 +157,8 @@ pub fn fault(body: &[u8], scenario: &scenarios::Scenario) -> Result<sim::FaultAc
 
 /// `GET /cluster`, built on the engine thread.
 fn cluster(engine: &mut Engine) -> Value {
+    // A recording keeps it as a mark its replay must match.
+    let fingerprint = engine.mark();
     let world = engine.world();
     let mut brokers = Vec::new();
     let mut controllers = Vec::new();
@@ -193,6 +200,7 @@ fn cluster(engine: &mut Engine) -> Value {
         .collect();
     json!({
         "now_ms": world.now().0,
+        "fingerprint": fingerprint,
         "brokers": brokers,
         "controllers": controllers,
         "partitions": partitions,
@@ -238,5 +246,50 @@ mod tests {
         assert!(timed.unwrap_err().starts_with("at_ms"));
         assert!(fault(br#"{"action": "explode"}"#, &scenario).is_err());
         assert!(fault(b"[1]", &scenario).is_err());
+    }
+
+    /// A posted dynamic target (`leader:orders-0`) crashes the partition's leader at the moment
+    /// it happens, looked up by the world (sim `FaultAction::OnRole`), not by the client; the
+    /// other brokers stay up.
+    #[test]
+    fn a_posted_leader_target_crashes_the_partitions_leader() {
+        use crate::api::Advertised;
+        use crate::engine::Engine;
+        use broker_core::{Time, TopicPartition};
+        let scenario = crate::default_scenario().unwrap();
+        let spec = crate::serve::live_spec(scenario.world_spec().unwrap());
+        let advertised = Advertised {
+            host: "127.0.0.1".into(),
+            base_port: 19092,
+        };
+        let mut engine = Engine::new(sim::World::new(spec), advertised);
+        engine.run_until(Time(3_000));
+        let tp = TopicPartition::new(&broker_core::Topic::new("orders"), 0);
+        let leader_of = |e: &Engine| {
+            e.world().controller().unwrap().metadata().partitions[&tp]
+                .leader
+                .expect("orders-0 has a leader")
+        };
+        let leader = leader_of(&engine);
+        let body = br#"{"action": "crash", "target": "leader:orders-0"}"#;
+        let action = fault(body, &scenario).unwrap();
+        let posted = serde_json::from_slice(body).unwrap();
+        assert!(engine.inject_posted_fault(posted, action).is_some());
+        engine.run_until(Time(3_010));
+        for b in 1..=3 {
+            let status = engine.world().status(NodeId::Broker(BrokerId(b)));
+            let expected = if BrokerId(b) == leader {
+                sim::Status::Crashed
+            } else {
+                sim::Status::Up
+            };
+            assert_eq!(
+                status, expected,
+                "broker-{b} (leader was broker-{})",
+                leader.0
+            );
+        }
+        engine.run_until(Time(15_000));
+        assert_ne!(leader_of(&engine), leader, "a new leader is elected");
     }
 }

@@ -8,8 +8,10 @@
 //! order.
 
 use crate::api::{self, Advertised, Ctx, Pending, Start};
+use crate::record::{Event, Recorder};
 use crate::request::Request;
 use broker_core::{BrokerId, Input, Message, NodeId, Time};
+use bytes::Bytes;
 use sim::{FaultAction, World};
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::mpsc::Sender;
@@ -45,6 +47,8 @@ pub enum Command {
         conn: ConnId,
         /// The request (boxed: a Produce request is large, a disconnect small).
         request: Box<Request>,
+        /// The frame it was decoded from (for `--record`).
+        raw: Bytes,
     },
     /// A response the reader decided on its own (a too-new ApiVersions), queued in order.
     Answer {
@@ -52,6 +56,8 @@ pub enum Command {
         conn: ConnId,
         /// The frame.
         frame: Vec<u8>,
+        /// The request frame it answers (for `--record`).
+        raw: Bytes,
     },
     /// The client closed its connection, or it was closed for bad input.
     Disconnect {
@@ -80,6 +86,7 @@ pub struct Engine {
     world: World,
     conns: BTreeMap<ConnId, Conn>,
     advertised: Advertised,
+    recorder: Option<Recorder>,
 }
 
 impl Engine {
@@ -89,7 +96,35 @@ impl Engine {
             world,
             conns: BTreeMap::new(),
             advertised,
+            recorder: None,
         }
+    }
+
+    /// Record everything the engine is handed from now on (`serve --record`).
+    pub fn set_recorder(&mut self, recorder: Recorder) {
+        self.recorder = Some(recorder);
+    }
+
+    fn record(&mut self, event: impl FnOnce(u64) -> Event) {
+        if let Some(r) = self.recorder.as_mut() {
+            r.write(&event(self.world.now().0));
+        }
+    }
+
+    /// Push the recording to its file (once per batch, so a stopped session keeps it).
+    pub fn flush_recording(&mut self) {
+        if let Some(r) = self.recorder.as_mut() {
+            r.flush();
+        }
+    }
+
+    /// The world's fingerprint now, recorded as a mark the replay must match.
+    pub fn mark(&mut self) -> String {
+        let fingerprint = self.world.fingerprint();
+        let f = fingerprint.clone();
+        self.record(|at| Event::Mark { at, fingerprint: f });
+        self.flush_recording();
+        fingerprint
     }
 
     /// The world.
@@ -100,11 +135,23 @@ impl Engine {
     /// Run the world to `until` and hand out what reached the connections.
     pub fn run_until(&mut self, until: Time) {
         self.world.run_until(until);
-        self.collect();
+        if self.collect() {
+            self.record(|at| Event::Tick { at });
+        }
     }
 
     /// Inject a fault now, as the UI does: it happens at the next millisecond.
     pub fn inject_fault(&mut self, action: FaultAction) -> Option<Time> {
+        self.world.inject_fault(action)
+    }
+
+    /// A fault posted to the control port (`fault`, the posted object, is recorded).
+    pub fn inject_posted_fault(
+        &mut self,
+        fault: serde_json::Value,
+        action: FaultAction,
+    ) -> Option<Time> {
+        self.record(|at| Event::Fault { at, fault });
         self.world.inject_fault(action)
     }
 
@@ -117,6 +164,13 @@ impl Engine {
                 name,
                 out,
             } => {
+                let n = name.clone();
+                self.record(|at| Event::Connect {
+                    at,
+                    conn,
+                    broker: broker.0,
+                    name: n,
+                });
                 let node = self.world.connect_external(conn, name);
                 let conn_state = Conn {
                     node,
@@ -128,9 +182,25 @@ impl Engine {
                 };
                 self.conns.insert(conn, conn_state);
             }
-            Command::Request { conn, request } => self.enqueue(conn, Queued::Request(request)),
-            Command::Answer { conn, frame } => self.enqueue(conn, Queued::Answer(frame)),
-            Command::Disconnect { conn } => self.close(conn),
+            Command::Request { conn, request, raw } => {
+                self.record_frame(conn, &raw);
+                self.enqueue(conn, Queued::Request(request))
+            }
+            Command::Answer { conn, frame, raw } => {
+                self.record_frame(conn, &raw);
+                self.enqueue(conn, Queued::Answer(frame))
+            }
+            Command::Disconnect { conn } => {
+                self.record(|at| Event::Disconnect { at, conn });
+                self.close(conn)
+            }
+        }
+    }
+
+    fn record_frame(&mut self, conn: ConnId, raw: &[u8]) {
+        if self.recorder.is_some() {
+            let hex = crate::record::to_hex(raw);
+            self.record(|at| Event::Frame { at, conn, hex });
         }
     }
 
@@ -164,6 +234,7 @@ impl Engine {
                 broker: c.broker,
                 advertised: &self.advertised,
                 next_correlation: &mut c.next_correlation,
+                state: self.world.broker(c.broker),
             };
             let (node, broker) = (c.node, c.broker);
             match api::start(*request, &mut ctx) {
@@ -191,12 +262,14 @@ impl Engine {
         }
     }
 
-    /// Hand the brokers' answers to their connections.
-    fn collect(&mut self) {
+    /// Hand the brokers' answers to their connections; whether any connection had any.
+    fn collect(&mut self) -> bool {
         let conns: Vec<ConnId> = self.conns.keys().copied().collect();
+        let mut any = false;
         for conn in conns {
             let node = self.conns[&conn].node;
             for input in self.world.take_external(node) {
+                any = true;
                 match input {
                     Input::Message { message, .. } => self.on_answer(conn, message),
                     // Its broker went away (a crash closes its sockets). Other nodes stopping
@@ -211,6 +284,7 @@ impl Engine {
                 }
             }
         }
+        any
     }
 
     fn on_answer(&mut self, conn: ConnId, message: Message) {

@@ -99,6 +99,15 @@ pub(crate) fn frame_for(api: ApiKey, version: i16) -> Vec<u8> {
                     .with_partition_indexes(vec![0]),
             ]))
             .encode(&mut buf, version),
+        ApiKey::OffsetForLeaderEpoch => OffsetForLeaderEpochRequest::default()
+            .with_topics(vec![
+                offset_for_leader_epoch_request::OffsetForLeaderTopic::default()
+                    .with_topic(name)
+                    .with_partitions(vec![
+                        offset_for_leader_epoch_request::OffsetForLeaderPartition::default(),
+                    ]),
+            ])
+            .encode(&mut buf, version),
         other => unreachable!("{other:?} is not served"),
     }
     .expect("a request encodes");

@@ -16,6 +16,7 @@ pub mod errors;
 pub mod frame;
 #[cfg(test)]
 mod fuzz;
+pub mod record;
 pub mod request;
 pub mod serve;
 #[cfg(test)]

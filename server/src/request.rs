@@ -8,7 +8,8 @@ use kafka_protocol::messages::{
     api_versions_response::ApiVersion, ApiKey, ApiVersionsRequest, ApiVersionsResponse,
     FetchRequest, FindCoordinatorRequest, HeartbeatRequest, InitProducerIdRequest,
     JoinGroupRequest, LeaveGroupRequest, ListOffsetsRequest, MetadataRequest, OffsetCommitRequest,
-    OffsetFetchRequest, ProduceRequest, RequestHeader, ResponseHeader, SyncGroupRequest,
+    OffsetFetchRequest, OffsetForLeaderEpochRequest, ProduceRequest, RequestHeader, ResponseHeader,
+    SyncGroupRequest,
 };
 use kafka_protocol::protocol::{Decodable, Encodable, Message, VersionRange};
 
@@ -43,6 +44,14 @@ pub const SUPPORTED: &[(ApiKey, i16, i16, VersionRange)] = &[
     // OffsetCommit v9 and OffsetFetch v8 are the new group protocol's and batched groups.
     (ApiKey::OffsetCommit, 2, 8, OffsetCommitRequest::VERSIONS),
     (ApiKey::OffsetFetch, 1, 7, OffsetFetchRequest::VERSIONS),
+    // KIP-320 offset validation; v3 is the first a consumer uses (Java's
+    // `OffsetsForLeaderEpochUtils` requires it), v4 is flexible.
+    (
+        ApiKey::OffsetForLeaderEpoch,
+        3,
+        4,
+        OffsetForLeaderEpochRequest::VERSIONS,
+    ),
 ];
 
 /// The range served for `key`, if it is served.
@@ -77,6 +86,7 @@ pub enum Body {
     LeaveGroup(LeaveGroupRequest),
     OffsetCommit(OffsetCommitRequest),
     OffsetFetch(OffsetFetchRequest),
+    OffsetForLeaderEpoch(OffsetForLeaderEpochRequest),
 }
 
 /// A request: its header and body.
@@ -176,6 +186,9 @@ pub fn decode(mut frame: Bytes) -> Result<Request, RequestError> {
         ApiKey::LeaveGroup => Body::LeaveGroup(decode_body(&mut frame, api, version)?),
         ApiKey::OffsetCommit => Body::OffsetCommit(decode_body(&mut frame, api, version)?),
         ApiKey::OffsetFetch => Body::OffsetFetch(decode_body(&mut frame, api, version)?),
+        ApiKey::OffsetForLeaderEpoch => {
+            Body::OffsetForLeaderEpoch(decode_body(&mut frame, api, version)?)
+        }
         _ => return Err(RequestError::UnknownApi(key)),
     };
     Ok(Request { header, body })

@@ -73,6 +73,7 @@ pub fn serve(
     config: &ServeConfig,
     listeners: Vec<(BrokerId, TcpListener)>,
     envelopes: (Sender<Envelope>, Receiver<Envelope>),
+    recorder: Option<crate::record::Recorder>,
 ) {
     let (tx, rx) = envelopes;
     let counter = Arc::new(AtomicU32::new(0));
@@ -87,6 +88,9 @@ pub fn serve(
         base_port: config.listen.port(),
     };
     let mut engine = Engine::new(World::new(live_spec(spec)), advertised);
+    if let Some(recorder) = recorder {
+        engine.set_recorder(recorder);
+    }
     pace(&mut engine, &rx);
 }
 
@@ -105,6 +109,7 @@ fn pace(engine: &mut Engine, rx: &Receiver<Envelope>) {
                 while let Ok(envelope) = rx.try_recv() {
                     take(engine, envelope);
                 }
+                engine.flush_recording();
             }
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => return,
@@ -181,24 +186,8 @@ fn read_loop(conn: ConnId, mut stream: TcpStream, tx: Sender<Envelope>) {
                 break;
             }
         };
-        let command = match request::decode(frame) {
-            Ok(request) => Command::Request {
-                conn,
-                request: Box::new(request),
-            },
-            Err(RequestError::ApiVersionsTooNew { correlation_id, .. }) => {
-                let body =
-                    request::api_versions_response(crate::errors::code::unsupported_version());
-                let Ok(frame) = request::encode_response(
-                    kafka_protocol::messages::ApiKey::ApiVersions,
-                    0,
-                    correlation_id,
-                    &body,
-                ) else {
-                    break;
-                };
-                Command::Answer { conn, frame }
-            }
+        let command = match frame_command(conn, frame) {
+            Ok(command) => command,
             Err(e) => {
                 eprintln!("serve: connection {conn}: {e}; closing it");
                 break;
@@ -210,4 +199,33 @@ fn read_loop(conn: ConnId, mut stream: TcpStream, tx: Sender<Envelope>) {
     }
     let _ = stream.shutdown(Shutdown::Both);
     let _ = tx.send(Envelope::Client(Command::Disconnect { conn }));
+}
+
+/// What a request frame becomes for the engine: a request, or an answer the reader gives on
+/// its own (a too-new ApiVersions). `Err` closes the connection. The replay of a recording
+/// (`record.rs`) turns its frames into commands here too.
+pub fn frame_command(conn: ConnId, frame: bytes::Bytes) -> Result<Command, String> {
+    match request::decode(frame.clone()) {
+        Ok(request) => Ok(Command::Request {
+            conn,
+            request: Box::new(request),
+            raw: frame,
+        }),
+        Err(RequestError::ApiVersionsTooNew { correlation_id, .. }) => {
+            let body = request::api_versions_response(crate::errors::code::unsupported_version());
+            let answer = request::encode_response(
+                kafka_protocol::messages::ApiKey::ApiVersions,
+                0,
+                correlation_id,
+                &body,
+            )
+            .map_err(|e| e.to_string())?;
+            Ok(Command::Answer {
+                conn,
+                frame: answer,
+                raw: frame,
+            })
+        }
+        Err(e) => Err(e.to_string()),
+    }
 }

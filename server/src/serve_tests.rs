@@ -17,7 +17,15 @@ fn start(base: u16) -> ServeConfig {
     let spec = crate::default_scenario().unwrap().world_spec().unwrap();
     let listeners = bind(&config, spec.brokers).expect("test ports are free");
     let thread_config = config.clone();
-    std::thread::spawn(move || serve(spec, &thread_config, listeners, std::sync::mpsc::channel()));
+    std::thread::spawn(move || {
+        serve(
+            spec,
+            &thread_config,
+            listeners,
+            std::sync::mpsc::channel(),
+            None,
+        )
+    });
     config
 }
 
@@ -92,7 +100,7 @@ fn bad_frame(i: usize) -> Vec<u8> {
 
 #[test]
 fn ten_thousand_malformed_frames_leave_every_broker_serving() {
-    let config = start(39152);
+    let config = start(29152);
     std::thread::sleep(Duration::from_millis(1500));
     let mut bystander = TcpStream::connect(addr(&config, 2)).unwrap();
     assert!(serves(&mut bystander, 1), "serving before");

@@ -3,7 +3,7 @@
 usage: failover.py CLIENT BOOTSTRAP CONTROL TOPIC N
 CLIENT `confluent`: confluent-kafka 2.16.1's idempotent producer with acks=all.
 CLIENT `kafka-python`: kafka-python 3.0.12 with its defaults (idempotent, so acks=all).
-A third of the way through, the leader of TOPIC-0 (looked up with GET /cluster) is crashed with
+A third of the way through, the leader of TOPIC-0 (the dynamic target `leader:TOPIC-0`) is crashed with
 POST /faults. Afterwards every partition is read from the beginning by a reader that assigns
 them (no consumer group: the lab does not serve the group APIs yet). Prints one JSON line; exit
 0 when every acknowledged record was read exactly once.
@@ -18,11 +18,14 @@ tag = f"{client}-{time.time_ns()}"
 
 
 def crash_leader():
-    cluster = json.load(urllib.request.urlopen(f"http://{control}/cluster", timeout=10))
-    leader = next(p["leader"] for p in cluster["partitions"] if p["topic"] == topic and p["partition"] == 0)
-    body = json.dumps({"action": "crash", "target": f"broker-{leader}"}).encode()
+    """Crash the leader of TOPIC-0 with the dynamic target: the lab resolves it when the fault
+    happens. Returns the brokers' status afterwards and the control port's answer."""
+    body = json.dumps({"action": "crash", "target": f"leader:{topic}-0"}).encode()
     request = urllib.request.Request(f"http://{control}/faults", data=body, method="POST")
-    return leader, json.load(urllib.request.urlopen(request, timeout=10))
+    answer = json.load(urllib.request.urlopen(request, timeout=10))
+    time.sleep(0.1)
+    cluster = json.load(urllib.request.urlopen(f"http://{control}/cluster", timeout=10))
+    return {b["name"]: b["status"] for b in cluster["brokers"]}, answer
 
 
 def produce_confluent():
@@ -101,4 +104,5 @@ duplicates = len(seen) - len(set(seen))
 missing = sorted(set(acked) - set(seen))
 print(json.dumps({"crashed": crashed, "acked": len(acked), "consumed": len(set(seen)),
                   "duplicates": duplicates, "missing": missing[:5]}))
-sys.exit(0 if acked and not missing and duplicates == 0 and crashed and "at_ms" in crashed[1] else 1)
+sys.exit(0 if acked and not missing and duplicates == 0 and crashed and "at_ms" in crashed[1]
+         and list(crashed[0].values()).count("crashed") == 1 else 1)

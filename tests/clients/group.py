@@ -21,11 +21,14 @@ assigned = [0, 0]
 
 
 def crash_leader():
-    cluster = json.load(urllib.request.urlopen(f"http://{control}/cluster", timeout=10))
-    leader = next(p["leader"] for p in cluster["partitions"] if p["topic"] == topic and p["partition"] == 0)
-    body = json.dumps({"action": "crash", "target": f"broker-{leader}"}).encode()
+    """Crash the leader of TOPIC-0 with the dynamic target: the lab resolves it when the fault
+    happens. Returns the brokers' status afterwards and the control port's answer."""
+    body = json.dumps({"action": "crash", "target": f"leader:{topic}-0"}).encode()
     request = urllib.request.Request(f"http://{control}/faults", data=body, method="POST")
-    return leader, json.load(urllib.request.urlopen(request, timeout=10))
+    answer = json.load(urllib.request.urlopen(request, timeout=10))
+    time.sleep(0.1)
+    cluster = json.load(urllib.request.urlopen(f"http://{control}/cluster", timeout=10))
+    return {b["name"]: b["status"] for b in cluster["brokers"]}, answer
 
 
 def consume_confluent(index):
@@ -133,4 +136,5 @@ duplicates = len(mine) - len(set(mine))
 missing = sorted(set(acked) - set(mine))
 print(json.dumps({"crashed": crashed, "acked": len(acked), "consumed": len(set(mine)),
                   "duplicates": duplicates, "missing": missing[:5], "assigned": assigned}))
-sys.exit(0 if acked and not missing and duplicates == 0 and crashed and "at_ms" in crashed[1] else 1)
+sys.exit(0 if acked and not missing and duplicates == 0 and crashed and "at_ms" in crashed[1]
+         and list(crashed[0].values()).count("crashed") == 1 else 1)

@@ -10,6 +10,7 @@ mod groups;
 mod init_producer_id;
 mod list_offsets;
 mod metadata;
+pub mod offset_for_leader_epoch;
 mod produce;
 
 use crate::request::{self, Body, Frame, Request};
@@ -40,6 +41,9 @@ pub struct Ctx<'a> {
     pub advertised: &'a Advertised,
     /// The next internal correlation id of this connection.
     pub next_correlation: &'a mut u64,
+    /// The broker's state, for the APIs answered from it (OffsetForLeaderEpoch); `None` when
+    /// it is down.
+    pub state: Option<&'a broker_core::Broker>,
 }
 
 impl Ctx<'_> {
@@ -134,6 +138,9 @@ pub fn start(request: Request, ctx: &mut Ctx<'_>) -> Start {
         Body::LeaveGroup(r) => groups::leave_group(r, reply, ctx),
         Body::OffsetCommit(r) => groups::offset_commit(r, reply, ctx),
         Body::OffsetFetch(r) => groups::offset_fetch(r, reply, ctx),
+        Body::OffsetForLeaderEpoch(r) => {
+            Start::Answer(offset_for_leader_epoch::answer(r, reply, ctx.state))
+        }
     }
 }
 

@@ -169,6 +169,7 @@ fn every_served_version_converts_and_encodes() {
                 broker: BrokerId(1),
                 advertised: &advertised,
                 next_correlation: &mut next,
+                state: None,
             };
             let response = match start(request, &mut ctx) {
                 Start::Answer(frame) => frame,
@@ -239,6 +240,7 @@ fn a_produce_of_several_partitions_waits_for_all_and_answers_in_order() {
         broker: BrokerId(1),
         advertised: &advertised,
         next_correlation: &mut next,
+        state: None,
     };
     let Start::Send(messages, mut pending) = produce::start(request, reply, &mut ctx) else {
         panic!("sent")
