@@ -28,7 +28,7 @@ fn an_injected_crash_takes_the_run_off_script_and_rewinding_before_it_brings_cap
     let mut app = App::new(scenario).expect("starts");
     app.update(Msg::Seek(12_000));
     assert!(
-        screen(&app).contains("Nobody has noticed yet"),
+        screen(&app).contains("the controller still counts it alive"),
         "on script at 12 s"
     );
     // The teacher crashes broker-2, the broker that would have become leader.
@@ -50,7 +50,7 @@ fn an_injected_crash_takes_the_run_off_script_and_rewinding_before_it_brings_cap
     app.update(Msg::Seek(-8_000));
     assert!(app.session.world().now().0 < 12_000);
     assert!(
-        screen(&app).contains("Nobody has noticed yet"),
+        screen(&app).contains("the controller still counts it alive"),
         "on script before 12 s"
     );
 }

@@ -167,7 +167,8 @@ fn partition_lines(
             (first, end, cell_width),
         ));
     }
-    lines.push(why_line(world, tp, state));
+    let width = usize::from(LABEL_WIDTH + FIGURES_WIDTH) + cells as usize * usize::from(cell_width);
+    lines.extend(wrapped(why_line(world, tp, state), width));
 }
 
 fn replica<'w>(world: &'w World, broker: BrokerId, tp: &TopicPartition) -> Option<&'w Replica> {
@@ -512,6 +513,39 @@ fn elr_label(state: &PartitionState) -> String {
 }
 
 /// What holds the high watermark back, as the leader sees it.
+/// A one-span line broken between words to fit `width` columns, continued under its text, so
+/// the why-line is read whole at 80 columns instead of cut mid-sentence.
+fn wrapped(line: Line<'static>, width: usize) -> Vec<Line<'static>> {
+    const INDENT: &str = "        ";
+    let style = line.spans.first().map_or_else(Style::default, |s| s.style);
+    let text: String = line.spans.iter().map(|s| s.content.as_ref()).collect();
+    if text.chars().count() <= width || width <= INDENT.len() + 10 {
+        return vec![line];
+    }
+    let mut out = Vec::new();
+    let body = text.trim_start();
+    let mut current = text[..text.len() - body.len()].to_owned();
+    let lead = current.len();
+    for word in body.split(' ') {
+        let next = current.chars().count() + 1 + word.chars().count();
+        if current.len() > lead && next > width {
+            out.push(Line::from(Span::styled(
+                std::mem::take(&mut current),
+                style,
+            )));
+            current.push_str(INDENT);
+            current.push_str(word);
+        } else {
+            if current.len() > lead {
+                current.push(' ');
+            }
+            current.push_str(word);
+        }
+    }
+    out.push(Line::from(Span::styled(current, style)));
+    out
+}
+
 fn why_line(world: &World, tp: &TopicPartition, state: &PartitionState) -> Line<'static> {
     let style = Style::default()
         .fg(Color::Gray)
