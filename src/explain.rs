@@ -216,7 +216,8 @@ fn tell(
     };
     match &entry.kind {
         TraceKind::Fault { fault } if fault_touches(fault, &is_replica) => Some(format!(
-            "⚡ {}",
+            "{} {}",
+            sim::story::fault_glyph(fault),
             crate::report::describe_fault(world, fault)
         )),
         TraceKind::Phase { name } if name == "drain" => {

@@ -105,11 +105,15 @@ fn timeline(out: &mut impl Write, scenario: &Scenario, world: &World) -> io::Res
             .map_or(String::new(), |n| world.name(n).to_owned());
         let line = match &entry.kind {
             TraceKind::Event { event } => describe(event, entry.time, &mut last_hw, &mut rejected),
-            TraceKind::Fault { fault } => Some(format!("⚡ {}", describe_fault(world, fault))),
+            TraceKind::Fault { fault } => Some(format!(
+                "{} {}",
+                sim::story::fault_glyph(fault),
+                describe_fault(world, fault)
+            )),
             TraceKind::RoleResolved { fault, role, node } => Some(match node {
                 Some(n) => format!("{} {role}: {}", fault.as_str(), world.name(*n)),
                 None => format!(
-                    "⚡ {} {role}: nobody holds it, nothing happens",
+                    "✖ {} {role}: nobody holds it, nothing happens",
                     fault.as_str()
                 ),
             }),

@@ -367,7 +367,7 @@ fn explain_tells_the_cause_of_each_finding() {
         "who acknowledged it: {first}"
     );
     for told in [
-        "⚡ crash broker-1",
+        "✖ crash broker-1",
         "broker-2 elected in epoch 1",
         "broker-1 truncated from",
         "rule: acks=1",

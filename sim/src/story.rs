@@ -62,6 +62,19 @@ pub fn describe_fault(world: &World, fault: &FaultAction) -> String {
     }
 }
 
+/// The glyph a fault is drawn with: ⚡ only for a power failure (the lost power is the point),
+/// ✖ for every other fault or action. The one place the report, `--explain` and the UI take it.
+pub fn fault_glyph(fault: &FaultAction) -> &'static str {
+    match fault {
+        FaultAction::PowerFail { .. } => "⚡",
+        FaultAction::OnRole {
+            fault: crate::spec::RoleFault::PowerFail,
+            ..
+        } => "⚡",
+        _ => "✖",
+    }
+}
+
 /// Whether a fault touches a node `is_replica` accepts.
 pub fn fault_touches(fault: &FaultAction, is_replica: &impl Fn(&NodeId) -> bool) -> bool {
     match fault {

@@ -6,7 +6,7 @@ use crate::app::App;
 use broker_core::{BrokerId, NodeId, PartitionState, TopicPartition};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
-use sim::{FaultAction, TraceKind, World};
+use sim::{TraceKind, World};
 
 /// How many moments the panel tells.
 pub const TOLD: usize = 6;
@@ -76,11 +76,10 @@ fn told(
                     if !sim::story::fault_touches(fault, &is_replica) {
                         return None;
                     }
-                    let glyph = match fault {
-                        FaultAction::PowerFail { .. } => "⚡",
-                        _ => "✖",
-                    };
-                    (glyph, sim::story::describe_fault(world, fault))
+                    (
+                        sim::story::fault_glyph(fault),
+                        sim::story::describe_fault(world, fault),
+                    )
                 }
                 TraceKind::Event { event } => ("•", sim::story::tell_event(event, tp)?),
                 _ => return None,
