@@ -239,8 +239,11 @@ fn loss_banner(world: &World, tp: &TopicPartition) -> Option<Span<'static>> {
     let count: u64 = lost.iter().map(|c| c.count()).sum();
     Some(Span::styled(
         format!(
-            "  ⚠ {count} committed records lost (offsets {}..{}) at {} ",
-            last.gone.0, last.gone.1, last.time
+            "  ⚠ {count} committed {} lost (offsets {}..{}) at {} ",
+            if count == 1 { "record" } else { "records" },
+            last.gone.0,
+            last.gone.1,
+            last.time
         ),
         Style::default()
             .fg(Color::White)
