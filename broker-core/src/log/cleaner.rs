@@ -10,6 +10,7 @@
 //! segment left empty (other than the first) is removed.
 
 use super::{PartitionLog, Segment};
+use crate::record::RecordBatch;
 use crate::types::{Offset, Time};
 use bytes::Bytes;
 use std::collections::BTreeMap;
@@ -63,6 +64,17 @@ impl PartitionLog {
         self.segments
             .get(i + 1)
             .map_or(self.log_end_offset(), |s| s.base_offset)
+    }
+
+    /// The batches segment `base` holds, for rewriting its file.
+    pub fn segment_batches(&self, base: Offset) -> impl Iterator<Item = &RecordBatch> {
+        let i = self.segments.partition_point(|s| s.base_offset < base);
+        let upper = self.segment_end(i);
+        let from = self.entries.partition_point(|e| e.batch.base_offset < base);
+        let to = self
+            .entries
+            .partition_point(|e| e.batch.base_offset < upper);
+        self.entries[from..to.max(from)].iter().map(|e| &e.batch)
     }
 
     /// `LogCleanerManager.cleanableOffsets`: the first uncleanable offset is the base of the
@@ -197,18 +209,7 @@ impl PartitionLog {
         let mut removed = Vec::new();
         for base in changed {
             let i = self.segments.partition_point(|s| s.base_offset < *base);
-            let upper = self.segment_end(i);
-            let from = self
-                .entries
-                .partition_point(|e| e.batch.base_offset < *base);
-            let to = self
-                .entries
-                .partition_point(|e| e.batch.base_offset < upper);
-            let rebuilt = Segment::rebuilt(
-                *base,
-                self.entries[from..to].iter().map(|e| &e.batch),
-                interval,
-            );
+            let rebuilt = Segment::rebuilt(*base, self.segment_batches(*base), interval);
             if rebuilt.records == 0 && i > 0 {
                 self.segments.remove(i);
                 removed.push(*base);
