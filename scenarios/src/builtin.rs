@@ -104,6 +104,7 @@ const BUILTINS: &[Builtin] = builtins![
     (Storage, "segments-and-indexes"),
     (Storage, "retention-is-not-consumption"),
     (Storage, "retention-by-size"),
+    (Storage, "compaction-latest-value"),
     (FailuresFromHistory, "kip-101-hw-truncation"),
     (FailuresFromHistory, "kip-101-hw-truncation-fixed"),
     (FailuresFromHistory, "kip-101-divergence"),
