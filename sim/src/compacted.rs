@@ -63,6 +63,38 @@ fn final_compacted_logs(world: &World) -> BTreeMap<TopicPartition, FinalLog> {
     logs
 }
 
+/// Acknowledged offsets below a compacted partition's final log start whose key was acknowledged
+/// again at a higher offset: the cleaner may have removed them before retention deleted their
+/// segment, so a reader that stepped over them then skipped nothing. (Which of the two removed
+/// a record is `expired-unread`'s to say; this only spares the reads.)
+fn superseded_below_start(
+    world: &World,
+    logs: &BTreeMap<TopicPartition, FinalLog>,
+) -> BTreeMap<TopicPartition, BTreeSet<Offset>> {
+    let mut by_key: BTreeMap<(&TopicPartition, &Bytes), Vec<Offset>> = BTreeMap::new();
+    for record in world.history() {
+        if let HistoryEntry::SendCompleted {
+            value,
+            tp,
+            outcome: SendOutcome::Ok(Some(offset)),
+        } = &record.entry
+        {
+            if let (Some(_), Some(key)) = (logs.get(tp), world.key_of(value)) {
+                by_key.entry((tp, key)).or_default().push(*offset);
+            }
+        }
+    }
+    let mut offsets: BTreeMap<TopicPartition, BTreeSet<Offset>> = BTreeMap::new();
+    for ((tp, _), mut acked) in by_key {
+        acked.sort_unstable();
+        let start = logs[tp].start;
+        let superseded = acked.len().saturating_sub(1);
+        let below = acked[..superseded].iter().filter(|o| **o < start);
+        offsets.entry(tp.clone()).or_default().extend(below);
+    }
+    offsets
+}
+
 /// Judge every acknowledged record missing from a compacted partition's final log. Records
 /// below the log start are retention's (`expired-unread`), not judged here.
 pub(crate) fn check_compacted(observer: &mut Observer, now: Time, world: &World) -> Judged {
@@ -73,6 +105,7 @@ pub(crate) fn check_compacted(observer: &mut Observer, now: Time, world: &World)
     }
     let mut compacted: BTreeMap<&TopicPartition, Vec<String>> = BTreeMap::new();
     let mut lost: BTreeMap<&TopicPartition, Vec<String>> = BTreeMap::new();
+    judged.offsets = superseded_below_start(world, &logs);
     for record in world.history() {
         let HistoryEntry::SendCompleted {
             value,
