@@ -293,6 +293,15 @@ fn describe(
             "deleted {segments} segment(s) of {tp} ({records} records, {}): log start {log_start_offset}",
             cause.config_name()
         ),
+        Event::LogCleaned {
+            tp,
+            records,
+            segments,
+            end,
+            ..
+        } => format!(
+            "cleaned {tp} up to offset {end}: {records} superseded record(s) removed from {segments} segment(s)"
+        ),
         Event::GroupsLoaded {
             partition, groups, ..
         } => format!(

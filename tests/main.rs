@@ -1,6 +1,7 @@
 //! Integration tests of the whole: one test binary (see ARCHITECTURE.md).
 
 mod cli;
+mod compaction;
 mod groups;
 mod links;
 mod livelock;

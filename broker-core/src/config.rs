@@ -343,6 +343,10 @@ pub struct ClusterConfig {
     /// `log.retention.check.interval.ms`: how often `LogManager` deletes segments retention
     /// no longer keeps.
     pub log_retention_check_interval_ms: u64,
+    /// `offsets.topic.segment.bytes`: `segment.bytes` of `__consumer_offsets`.
+    pub offsets_topic_segment_bytes: u64,
+    /// `log.cleaner.backoff.ms`: how long the log cleaner sleeps between passes.
+    pub log_cleaner_backoff_ms: u64,
     /// Historical protocol switches.
     pub protocol: ProtocolSwitches,
 }
@@ -403,6 +407,16 @@ impl ClusterConfig {
                 1,
                 i64::MAX,
             )? as u64,
+            // GroupCoordinatorConfig: INT, atLeast(1), default 100 MiB (the lab: at least 14,
+            // as `segment.bytes`).
+            offsets_topic_segment_bytes: r.int(
+                "offsets.topic.segment.bytes",
+                100 * 1024 * 1024,
+                14,
+                i64::from(i32::MAX),
+            )? as u64,
+            // CleanerConfig: LONG, atLeast(0), default 15 s.
+            log_cleaner_backoff_ms: r.int("log.cleaner.backoff.ms", 15_000, 0, i64::MAX)? as u64,
             protocol,
         };
         r.finish()?;

@@ -175,6 +175,18 @@ pub enum DiskOp {
         /// The new contents.
         checkpoint: Checkpoint,
     },
+    /// Replace a segment file by the cleaner's rewrite of it, durably and atomically: Kafka
+    /// writes `.cleaned`, fsyncs it, renames it `.swap`, then replaces the old segment
+    /// (`LogCleaner.cleanSegments`, `UnifiedLog.replaceSegments`); a crash at any point leaves
+    /// either the old file or the new one, never a mix, which is what this one step models.
+    ReplaceSegment {
+        /// The operation id.
+        id: DiskOpId,
+        /// The segment file.
+        file: FileName,
+        /// Its new contents.
+        entries: Vec<DiskEntry>,
+    },
     /// Make every earlier write of this node durable.
     Fsync {
         /// The operation id.
@@ -190,6 +202,7 @@ impl DiskOp {
             | DiskOp::Truncate { id, .. }
             | DiskOp::Delete { id, .. }
             | DiskOp::WriteCheckpoint { id, .. }
+            | DiskOp::ReplaceSegment { id, .. }
             | DiskOp::Fsync { id } => *id,
         }
     }
@@ -315,6 +328,16 @@ pub enum Event {
         segments: u32,
         records: u64,
         log_start_offset: Offset,
+    },
+    /// The log cleaner compacted a replica's log up to `end` (its first dirty offset now).
+    LogCleaned {
+        broker: BrokerId,
+        tp: TopicPartition,
+        /// Records removed because a later record of their key is in the log.
+        records: u64,
+        /// Segment files rewritten or removed.
+        segments: u32,
+        end: Offset,
     },
     ProduceRejected {
         broker: BrokerId,

@@ -17,9 +17,11 @@ use crate::record::RecordBatch;
 use crate::types::{LeaderEpoch, Offset};
 use std::collections::VecDeque;
 
+mod cleaner;
 mod config;
 mod retention;
 mod segment;
+pub use cleaner::{CleanResult, Cleanable};
 pub use config::{CleanupPolicy, DirtyRatio, LogConfig};
 pub use retention::{RetentionCause, SegmentDeletion};
 pub use segment::{OffsetIndexEntry, Segment, TimeIndexEntry};
@@ -44,6 +46,9 @@ pub struct PartitionLog {
     log_start_offset: Offset,
     epochs: Vec<(LeaderEpoch, Offset)>,
     high_watermark: Offset,
+    /// The cleaner's checkpoint (`cleaner-offset-checkpoint`): below it the log is clean. Kept
+    /// in memory only: after a restart the whole log counts as dirty, which costs a cleaning.
+    first_dirty_offset: Offset,
 }
 
 impl Default for PartitionLog {
@@ -65,6 +70,7 @@ impl PartitionLog {
             log_start_offset: Offset(0),
             epochs: Vec::new(),
             high_watermark: Offset(0),
+            first_dirty_offset: Offset(0),
         }
     }
 
@@ -222,6 +228,7 @@ impl PartitionLog {
         self.log_start_offset = offset;
         self.epochs.clear();
         self.high_watermark = offset;
+        self.first_dirty_offset = offset;
         self.segments = vec![Segment::new(offset)];
     }
 
@@ -308,6 +315,8 @@ impl PartitionLog {
         }
         self.epochs.retain(|(_, start)| *start < end.min(offset));
         self.high_watermark = self.high_watermark.min(end);
+        // `LogCleanerManager.maybeTruncateCheckpoint`.
+        self.first_dirty_offset = self.first_dirty_offset.min(end);
         removed
     }
 

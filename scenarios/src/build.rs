@@ -215,10 +215,16 @@ fn node_number(digits: &str, count: u32) -> Option<u32> {
 /// `COORDINATOR_NOT_AVAILABLE` while the topic is missing.
 pub fn offsets_topic(cluster: &broker_core::ClusterConfig, brokers: u32) -> Option<TopicSpec> {
     let rf = cluster.offsets_topic_replication_factor;
+    // `GroupCoordinatorService.groupMetadataTopicConfigs`: the offsets topic is compacted, so the
+    // latest commit of every (group, partition) survives however old it is, and its segments are
+    // `offsets.topic.segment.bytes`.
+    let mut config = cluster.topic_defaults.clone();
+    config.log.cleanup_policy = broker_core::log::CleanupPolicy::Compact;
+    config.log.segment_bytes = cluster.offsets_topic_segment_bytes;
     (rf <= brokers).then(|| TopicSpec {
         topic: Topic::new(broker_core::group::OFFSETS_TOPIC),
         assignment: default_assignment(cluster.offsets_topic_num_partitions, rf, brokers),
-        config: cluster.topic_defaults.clone(),
+        config,
     })
 }
 
@@ -259,6 +265,12 @@ mod tests {
         let topic = offsets_topic(&defaults, 3).expect("3 brokers suffice");
         assert_eq!(topic.assignment.len(), 50);
         assert!(topic.assignment.iter().all(|r| r.len() == 3));
+        assert_eq!(
+            topic.config.log.cleanup_policy,
+            broker_core::log::CleanupPolicy::Compact,
+            "__consumer_offsets is compacted, as in Kafka"
+        );
+        assert_eq!(topic.config.log.segment_bytes, 100 * 1024 * 1024);
         assert!(offsets_topic(&defaults, 2).is_none(), "RF 3 on 2 brokers");
         let small = cluster(&[("offsets.topic.replication.factor", 2)]);
         let topic = offsets_topic(&small, 2).expect("RF 2 on 2 brokers");

@@ -104,6 +104,8 @@ const BUILTINS: &[Builtin] = builtins![
     (Storage, "segments-and-indexes"),
     (Storage, "retention-is-not-consumption"),
     (Storage, "retention-by-size"),
+    (Storage, "compaction-latest-value"),
+    (Storage, "consumer-offsets-compacted"),
     (FailuresFromHistory, "kip-101-hw-truncation"),
     (FailuresFromHistory, "kip-101-hw-truncation-fixed"),
     (FailuresFromHistory, "kip-101-divergence"),

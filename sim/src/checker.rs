@@ -47,6 +47,8 @@ pub struct Known {
     pub unread: BTreeSet<TopicPartition>,
     /// Acknowledged values already reported lost because the final committed log lacks them.
     pub lost: BTreeMap<TopicPartition, BTreeSet<Bytes>>,
+    /// Offsets the log cleaner removed: a reader that steps over them skipped nothing.
+    pub removed: BTreeMap<TopicPartition, BTreeSet<Offset>>,
     /// The clients' names for explanations (`consumer-2`); without one, the node id.
     pub names: BTreeMap<NodeId, String>,
 }
@@ -527,7 +529,7 @@ impl<'a, 'h> Partition<'a, 'h> {
                         to: offset,
                         to_at: at,
                     };
-                    if index > prev_index + 1 {
+                    if index > prev_index + 1 && !self.all_removed(prev_index + 1..index) {
                         let (first, last) = (self.order[prev_index + 1], self.order[index - 1]);
                         let skipped = index - prev_index - 1;
                         skips.add(|| {
@@ -548,6 +550,12 @@ impl<'a, 'h> Partition<'a, 'h> {
         }
         self.finish(backs);
         self.finish(skips);
+    }
+
+    /// Whether every offset at these dense indexes was removed by the cleaner.
+    fn all_removed(&self, indexes: std::ops::Range<usize>) -> bool {
+        let removed = self.known.removed.get(self.tp);
+        removed.is_some_and(|r| self.order[indexes].iter().all(|o| r.contains(o)))
     }
 
     /// The dense index of an offset of the version order.

@@ -128,6 +128,12 @@ impl Disk {
             } => {
                 self.checkpoints.insert(file.clone(), checkpoint.clone());
             }
+            DiskOp::ReplaceSegment { file, entries, .. } => {
+                // Written, fsynced and renamed into place: durable as a whole.
+                let target = self.files.entry(file.clone()).or_default();
+                target.entries = entries.clone();
+                target.make_durable();
+            }
             DiskOp::Fsync { .. } => self.flush(),
         }
     }
@@ -346,6 +352,24 @@ mod tests {
             file: rolled.clone(),
         });
         assert!(!disk.image().files.contains_key(&rolled));
+    }
+
+    #[test]
+    fn a_cleaned_segment_replaces_the_old_one_durably_and_whole() {
+        let mut disk = Disk::new();
+        append(&mut disk, vec![batch(0, 1), batch(1, 1), batch(2, 1)]);
+        disk.apply(&DiskOp::ReplaceSegment {
+            id: DiskOpId(0),
+            file: log(),
+            entries: vec![batch(2, 1)],
+        });
+        assert_eq!(log_of(&disk), vec![batch(2, 1)]);
+        disk.power_fail(&mut rng(), 1.0);
+        assert_eq!(
+            log_of(&disk),
+            vec![batch(2, 1)],
+            "the swap was fsynced: neither the old contents nor a torn mix come back"
+        );
     }
 
     #[test]

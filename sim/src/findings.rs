@@ -114,7 +114,9 @@ impl Promises {
     /// one that contradicts an acknowledgement breaks durability).
     fn verdict_of(&self, kind: FindingKind, acked: bool) -> Verdict {
         let promised = match kind {
-            FindingKind::LostWrite | FindingKind::Unseen => self.durability,
+            FindingKind::LostWrite | FindingKind::Unseen | FindingKind::LatestValueLost => {
+                self.durability
+            }
             // Kafka keeps a producer's order per partition only with idempotence (or one
             // request in flight); retries may reorder otherwise.
             FindingKind::NonmonotonicSend => self.durability && self.idempotence,
@@ -132,6 +134,8 @@ impl Promises {
             FindingKind::Redelivery => false,
             // Retention deletes records whether or not anyone read them: that is its promise.
             FindingKind::ExpiredUnread => false,
+            // Compaction keeps only the latest record of a key: that is its promise.
+            FindingKind::Compacted => false,
         };
         if promised {
             Verdict::Violation
@@ -332,13 +336,17 @@ pub fn check(world: &World) -> Vec<Finding> {
         return observer.findings;
     }
     let logs = final_logs(world);
-    let expired = crate::expired::check_expired(&mut observer, now, world);
+    let mut expired = crate::expired::check_expired(&mut observer, now, world);
+    let compacted = crate::compacted::check_compacted(&mut observer, now, world);
+    for (tp, values) in compacted.values {
+        expired.entry(tp).or_default().extend(values);
+    }
     let mut lost = check_lost_writes(&mut observer, now, world.history(), &logs, &expired);
-    // What retention removed was judged above: the reads do not judge it again.
+    // What retention and compaction removed was judged above: the reads do not judge it again.
     for (tp, values) in expired {
         lost.entry(tp).or_default().extend(values);
     }
-    check_client_history(&mut observer, now, world, lost);
+    check_client_history(&mut observer, now, world, lost, compacted.offsets);
     check_divergence(&mut observer, now, world);
     check_stalled(&mut observer, now, world);
     observer.findings
@@ -438,6 +446,7 @@ fn check_client_history(
     now: Time,
     world: &World,
     lost: BTreeMap<TopicPartition, BTreeSet<Bytes>>,
+    removed: BTreeMap<TopicPartition, BTreeSet<Offset>>,
 ) {
     let spec = world.spec();
     let consumed: BTreeSet<&Topic> = spec.consumers.iter().flat_map(|c| &c.topics).collect();
@@ -456,6 +465,7 @@ fn check_client_history(
     let known = crate::checker::Known {
         unread,
         lost,
+        removed,
         names,
     };
     // Values the final log lacks are left out above; a history `lost-write` left over is a

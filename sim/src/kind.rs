@@ -35,6 +35,12 @@ pub enum FindingKind {
     /// An acknowledged record retention deleted (`retention.ms`, `retention.bytes`) before any
     /// consumer read it: Kafka's promise, not a loss. Always allowed.
     ExpiredUnread,
+    /// An acknowledged record the log cleaner removed because a newer record of its key is in
+    /// the log (`cleanup.policy=compact`): Kafka's promise, not a loss. Always allowed.
+    Compacted,
+    /// On a compacted topic, an acknowledged record is gone and no newer record of its key
+    /// survives: compaction promises that the latest value of every key does.
+    LatestValueLost,
     /// The run stopped before its end (simulated time stood still, or the event cap was hit):
     /// nothing about it can be judged, so it is never a pass and never allowed.
     Livelock,
@@ -42,7 +48,7 @@ pub enum FindingKind {
 
 impl FindingKind {
     /// Every kind, in declaration order.
-    pub const ALL: [FindingKind; 14] = [
+    pub const ALL: [FindingKind; 16] = [
         FindingKind::LostWrite,
         FindingKind::Duplicate,
         FindingKind::InconsistentOffsets,
@@ -56,6 +62,8 @@ impl FindingKind {
         FindingKind::Stalled,
         FindingKind::Redelivery,
         FindingKind::ExpiredUnread,
+        FindingKind::Compacted,
+        FindingKind::LatestValueLost,
         FindingKind::Livelock,
     ];
 
@@ -75,6 +83,8 @@ impl FindingKind {
             FindingKind::Stalled => "stalled",
             FindingKind::Redelivery => "redelivery",
             FindingKind::ExpiredUnread => "expired-unread",
+            FindingKind::Compacted => "compacted",
+            FindingKind::LatestValueLost => "latest-value-lost",
             FindingKind::Livelock => "livelock",
         }
     }

@@ -10,6 +10,7 @@
 
 pub mod budget;
 pub mod checker;
+mod compacted;
 pub mod disk;
 mod expired;
 pub mod external;

@@ -219,6 +219,9 @@ pub struct World {
     produced: Vec<u64>,
     /// Records sent by hand (`FaultAction::Produce`), per producer.
     produced_by_hand: Vec<u64>,
+    /// The key of every keyed value sent (values are unique): what the compaction check
+    /// (`crate::compacted`) needs to know which newer record superseded a missing one.
+    record_keys: BTreeMap<Bytes, Bytes>,
     pub(crate) observer: Observer,
     outputs: Vec<Output>,
     watchdog: Watchdog,
@@ -259,6 +262,7 @@ impl World {
             events: 0,
             produced: vec![0; spec.producers.len()],
             produced_by_hand: vec![0; spec.producers.len()],
+            record_keys: BTreeMap::new(),
             observer: Observer::new(&spec),
             outputs: Vec::new(),
             watchdog: Watchdog::new(spec.still_events_max, spec.events_max),
@@ -749,10 +753,18 @@ impl World {
         let value = Bytes::from(format!("{}:{}", spec.name, n));
         let next = Time(spec.start_ms + (n + 1) * 1_000_000 / spec.rate_per_s_milli);
         self.produced[index] += 1;
+        if let Some(key) = &key {
+            self.record_keys.insert(value.clone(), key.clone());
+        }
         if self.slots[&id].node.is_some() {
             self.input(id, Input::Command(ClientCommand::Send { key, value }));
         }
         self.schedule(next.max(self.now), Ev::Produce { producer: index });
+    }
+
+    /// The key the workload sent `value` with; `None` for a null key.
+    pub fn key_of(&self, value: &Bytes) -> Option<&Bytes> {
+        self.record_keys.get(value)
     }
 
     /// One record by hand from producer `id` (a UI's "produce one").

@@ -29,6 +29,7 @@ impl Broker {
             .plus_ms(self.config.replica_high_watermark_checkpoint_interval_ms);
         self.isr_check_due = self.now.plus_ms(self.isr_check_interval_ms());
         self.retention_check_due = self.now.plus_ms(storage::INITIAL_TASK_DELAY_MS);
+        self.cleaner_due = self.now.plus_ms(self.config.log_cleaner_backoff_ms);
     }
 
     /// `LogManager`: a clean-shutdown file names the epoch that shut down cleanly. It is

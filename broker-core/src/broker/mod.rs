@@ -5,6 +5,7 @@
 //! goes backwards. After `Input::Start` the broker recovers its logs from the disk image,
 //! registers with the controller, heartbeats, and follows the metadata the controller publishes.
 
+mod cleaning;
 mod controller_channel;
 mod coordinator;
 mod leader;
@@ -209,6 +210,8 @@ pub struct Broker {
     log_starts_checkpointed: bool,
     /// When `LogManager`'s retention task runs next.
     retention_check_due: Time,
+    /// When the log cleaner's next pass runs (`log.cleaner.backoff.ms`).
+    cleaner_due: Time,
     isr_check_due: Time,
     fetchers: BTreeMap<BrokerId, Fetcher>,
     delayed_fetches: Vec<DelayedFetch>,
@@ -254,6 +257,7 @@ impl Broker {
             checkpoint_due: Time(u64::MAX),
             log_starts_checkpointed: false,
             retention_check_due: Time(u64::MAX),
+            cleaner_due: Time(u64::MAX),
             isr_check_due: Time(u64::MAX),
             fetchers: BTreeMap::new(),
             producer_ids_issued: 0,
@@ -305,6 +309,9 @@ impl Broker {
         if now >= self.retention_check_due {
             self.retention_check();
         }
+        if now >= self.cleaner_due {
+            self.clean_logs();
+        }
         self.expire_delayed(now);
         self.group_timeouts(now);
         self.expire_fetches(now);
@@ -326,7 +333,8 @@ impl Broker {
             .min(self.heartbeat_due)
             .min(self.checkpoint_due)
             .min(self.isr_check_due)
-            .min(self.retention_check_due);
+            .min(self.retention_check_due)
+            .min(self.cleaner_due);
         for fetch in &self.delayed_fetches {
             next = next.min(fetch.deadline);
         }

@@ -1380,3 +1380,84 @@ fn a_log_whose_every_segment_retention_deleted_recovers_at_its_end_without_the_c
     assert_eq!(h.replica().log.log_start_offset(), Offset(5));
     assert_eq!(h.leo(), Offset(5), "offsets are never reused");
 }
+
+#[test]
+fn the_cleaner_compacts_a_leaders_log_every_backoff_and_replaces_the_files() {
+    let mut h = Harness::leader(ProtocolSwitches::default(), 1, &[1]);
+    let keyed = || {
+        let record = Record {
+            key: Some(Bytes::from_static(b"k")),
+            value: Bytes::from_static(b"v"),
+            timestamp_ms: 0,
+            headers: vec![],
+        };
+        RecordBatch::new(None, vec![record])
+    };
+    let log = crate::log::LogConfig {
+        segment_bytes: keyed().size_in_bytes(),
+        cleanup_policy: crate::log::CleanupPolicy::Compact,
+        min_cleanable_dirty_ratio: crate::log::DirtyRatio(0),
+        ..Default::default()
+    };
+    h.set_log_config(log, state(1, 0, &[1]));
+    for _ in 0..4 {
+        let correlation_id = h.correlation_id();
+        let message = Message::Produce {
+            correlation_id,
+            tp: tp(),
+            acks: Acks::Leader,
+            timeout_ms: 30_000,
+            batch: keyed(),
+        };
+        h.input(Input::Message {
+            from: CLIENT,
+            message,
+        });
+    }
+    assert_eq!(h.hw(), Offset(4));
+    let cleaned = |h: &Harness| {
+        h.events()
+            .filter(|e| matches!(e, Event::LogCleaned { .. }))
+            .count()
+    };
+    h.timeout(14_999);
+    assert_eq!(
+        cleaned(&h),
+        0,
+        "the cleaner first runs one backoff after start"
+    );
+    h.timeout(15_000);
+    assert!(h.events().any(|e| matches!(
+        e,
+        Event::LogCleaned {
+            records: 2,
+            end: Offset(3),
+            ..
+        }
+    )));
+    let seg = |b| FileName::Segment(tp(), Offset(b));
+    let replaced: Vec<(FileName, usize)> = h
+        .out
+        .iter()
+        .filter_map(|o| match o {
+            Output::Disk(DiskOp::ReplaceSegment { file, entries, .. }) => {
+                Some((file.clone(), entries.len()))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        replaced,
+        vec![(seg(0), 0)],
+        "the first segment stays, empty"
+    );
+    assert_eq!(h.deleted_files(), vec![seg(1)]);
+    let offsets: Vec<u64> = h.replica().log.batches().map(|b| b.base_offset.0).collect();
+    assert_eq!(
+        offsets,
+        vec![2, 3],
+        "the latest k below the active segment, and the active one"
+    );
+    h.timeout(30_000);
+    assert_eq!(cleaned(&h), 1, "nothing dirty is left to clean");
+}

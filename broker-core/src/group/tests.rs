@@ -571,3 +571,79 @@ fn committed_offsets_keep_their_leader_epoch_through_fetch_and_reload() {
     next.load(Time(1), partition, h.log.clone().into_iter());
     assert_eq!(fetch(&mut next), Some(expected), "the epoch is in the log");
 }
+
+/// `__consumer_offsets` is compacted: the cleaner keeps only the latest record per key (a
+/// (group, partition) commit, a group's metadata), and a coordinator that loads the cleaned log
+/// finds every group's latest committed offsets (`GroupMetadataManager.loadGroupsAndOffsets`).
+#[test]
+fn committed_offsets_survive_compaction_of_the_offsets_log() {
+    use crate::log::{CleanupPolicy, DirtyRatio, LogConfig, PartitionLog};
+    use crate::record::RecordBatch;
+    let commit = |p: u32, offset: u64| OffsetsRecord::Offset {
+        group: GROUP.into(),
+        tp: tp(p),
+        offset: committed(offset, Some(1)),
+    };
+    let records = [
+        commit(0, 10),
+        commit(1, 5),
+        commit(0, 20),
+        commit(0, 30),
+        commit(1, 7),
+        commit(2, 1),
+    ];
+    let mut log = PartitionLog::new();
+    log.configure(&LogConfig {
+        cleanup_policy: CleanupPolicy::Compact,
+        min_cleanable_dirty_ratio: DirtyRatio(0),
+        segment_bytes: 14,
+        ..LogConfig::default()
+    });
+    for (i, record) in records.iter().enumerate() {
+        let mut batch = RecordBatch::new(None, vec![record.encode(0)]);
+        batch.base_offset = Offset(i as u64);
+        let seq = log.append(batch);
+        log.complete_write(seq);
+    }
+    log.set_high_watermark(log.log_end_offset());
+    let result = log.clean(Time(0)).expect("dirty");
+    assert_eq!(
+        result.records_removed, 3,
+        "tp0@10, tp1@5 and tp0@20 are superseded"
+    );
+    let survivors: Vec<OffsetsRecord> = log
+        .batches()
+        .flat_map(|b| {
+            b.records
+                .iter()
+                .filter_map(OffsetsRecord::decode)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let mut c = GroupCoordinator::new(BrokerId(2), config(0));
+    let partition = c.partition(GROUP);
+    c.load(Time(1), partition, survivors.into_iter());
+    c.take_effects();
+    c.handle(
+        Time(1),
+        client(1),
+        Message::OffsetFetch {
+            correlation_id: CorrelationId(1),
+            group: GROUP.into(),
+            partitions: vec![tp(0), tp(1), tp(2)],
+        },
+    );
+    let offsets = c.take_effects().into_iter().find_map(|e| match e {
+        Effect::Send {
+            message: Message::OffsetFetchResponse { offsets, .. },
+            ..
+        } => Some(offsets),
+        _ => None,
+    });
+    let expected = vec![
+        (tp(0), Some(committed(30, Some(1)))),
+        (tp(1), Some(committed(7, Some(1)))),
+        (tp(2), Some(committed(1, Some(1)))),
+    ];
+    assert_eq!(offsets, Some(expected));
+}

@@ -92,6 +92,42 @@ pub struct Case {
     /// The `safe` profile: the topic's retention (drawn last, so the other fields of a seed
     /// are what they were before retention existed).
     pub retention: Retention,
+    /// The `safe` profile: the topic's compaction (drawn after retention, for the same reason).
+    pub compaction: Compaction,
+}
+
+/// Compaction settings of the `safe` profile's topic: the cleaner must never be a violation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Compaction {
+    /// 0 no compaction, 1 `cleanup.policy=compact`, 2 `compact,delete`.
+    pub mode: u32,
+    /// `min.cleanable.dirty.ratio`, in thousandths.
+    pub dirty_ratio_milli: u32,
+    /// `min.compaction.lag.ms`.
+    pub min_lag_ms: u64,
+    /// `max.compaction.lag.ms`, at least `min.compaction.lag.ms`.
+    pub max_lag_ms: u64,
+    /// `log.cleaner.backoff.ms`.
+    pub backoff_ms: u64,
+}
+
+fn compaction() -> impl Strategy<Value = Compaction> {
+    (
+        0u32..3,
+        0u32..=1000,
+        0u64..=5_000,
+        1u64..=20_000,
+        200u64..=5_000,
+    )
+        .prop_map(
+            |(mode, dirty_ratio_milli, min_lag_ms, extra_lag_ms, backoff_ms)| Compaction {
+                mode,
+                dirty_ratio_milli,
+                min_lag_ms,
+                max_lag_ms: min_lag_ms + extra_lag_ms,
+                backoff_ms,
+            },
+        )
 }
 
 /// Retention settings of the `safe` profile's topic: deletion must never be a violation.
@@ -156,6 +192,7 @@ pub fn strategy(profile: Profile) -> BoxedStrategy<Case> {
         episodes,
         (0u32..3, 0u64..=5),
         retention(),
+        compaction(),
     )
         .prop_map(
             |(
@@ -168,6 +205,7 @@ pub fn strategy(profile: Profile) -> BoxedStrategy<Case> {
                 mut episodes,
                 g,
                 retention,
+                compaction,
             )| {
                 episodes.extend(blackout);
                 Case {
@@ -181,6 +219,7 @@ pub fn strategy(profile: Profile) -> BoxedStrategy<Case> {
                     assignor: g.0,
                     processing_ms_per_record: g.1,
                     retention,
+                    compaction,
                 }
             },
         )
@@ -340,6 +379,10 @@ impl Case {
             let interval = ConfigValue::Int(self.retention.check_interval_ms as i64);
             entries.push(("log.retention.check.interval.ms", interval));
         }
+        if self.compacts(profile) {
+            let backoff = ConfigValue::Int(self.compaction.backoff_ms as i64);
+            entries.push(("log.cleaner.backoff.ms", backoff));
+        }
         if profile == Profile::Groups {
             entries.push(("group.initial.rebalance.delay.ms", ConfigValue::Int(1_000)));
             // `__consumer_offsets` takes the broker default: min ISR 2, as for `events`.
@@ -364,9 +407,41 @@ impl Case {
         }
     }
 
-    /// The topic's configs: min ISR, and in the `safe` profile the drawn retention.
+    /// Whether the `safe` profile's topic is compacted: only with keys, since Kafka refuses a
+    /// record without a key on a compacted topic (`LogValidator`), which the lab's workload
+    /// would send otherwise.
+    fn compacts(&self, profile: Profile) -> bool {
+        profile == Profile::Safe && self.compaction.mode != 0 && self.keys > 0
+    }
+
+    /// The topic's configs: min ISR, and in the `safe` profile the drawn retention and
+    /// compaction.
     fn topic_entries(&self, profile: Profile, min_isr: i64) -> Vec<(&'static str, ConfigValue)> {
         let mut entries = vec![("min.insync.replicas", ConfigValue::Int(min_isr))];
+        if self.compacts(profile) {
+            let c = self.compaction;
+            let policy = if c.mode == 1 {
+                "compact"
+            } else {
+                "compact,delete"
+            };
+            entries.push(("cleanup.policy", ConfigValue::Str(policy.into())));
+            let ratio = f64::from(c.dirty_ratio_milli) / 1000.0;
+            entries.push(("min.cleanable.dirty.ratio", ConfigValue::Float(ratio)));
+            entries.push((
+                "min.compaction.lag.ms",
+                ConfigValue::Int(c.min_lag_ms as i64),
+            ));
+            entries.push((
+                "max.compaction.lag.ms",
+                ConfigValue::Int(c.max_lag_ms as i64),
+            ));
+            if self.retention.mode == 0 {
+                // Small segments, so that the cleaner has closed segments to clean.
+                let segment = 500 + u64::from(c.dirty_ratio_milli) * 5;
+                entries.push(("segment.bytes", ConfigValue::Int(segment as i64)));
+            }
+        }
         let r = self.retention;
         if profile != Profile::Safe || r.mode == 0 {
             return entries;
