@@ -170,7 +170,14 @@ fn next_retention_check(app: &App) -> Option<broker_core::Time> {
     let world = app.session.world();
     let spec = world.spec();
     let default = broker_core::log::LogConfig::default();
-    if spec.topics.iter().all(|t| t.config.log == default) {
+    // Internal topics (`__consumer_offsets` is compacted, as in Kafka) do not count: the
+    // countdown is for a lesson about a topic the user configured.
+    if spec
+        .topics
+        .iter()
+        .filter(|t| !t.topic.0.starts_with("__"))
+        .all(|t| t.config.log == default)
+    {
         return None;
     }
     let next = (1..=spec.brokers)
