@@ -6,7 +6,7 @@
 //! Committed metadata strings are not kept: OffsetFetch answers them as null.
 
 use super::gather::Gather;
-use super::{topic, topic_name, Ctx, Pending, Reply, Start};
+use super::{by_topic, topic, topic_name, Ctx, Pending, Reply, Start};
 use crate::errors::{self, code};
 use broker_core::{
     CommittedOffset, ErrorCode, LeaderEpoch, Message, Offset, Subscription, TopicPartition,
@@ -442,8 +442,7 @@ pub(super) fn offset_fetch(r: OffsetFetchRequest, reply: Reply, ctx: &mut Ctx<'_
         else {
             unreachable!("gathered an OffsetFetchResponse")
         };
-        let mut topics: Vec<offset_fetch_response::OffsetFetchResponseTopic> = Vec::new();
-        for (tp, committed) in &offsets {
+        let partitions = offsets.iter().map(|(tp, committed)| {
             let mut p = offset_fetch_response::OffsetFetchResponsePartition::default()
                 .with_partition_index(tp.partition as i32)
                 .with_committed_offset(committed.map_or(-1, |c| c.offset.0 as i64));
@@ -453,16 +452,16 @@ pub(super) fn offset_fetch(r: OffsetFetchRequest, reply: Reply, ctx: &mut Ctx<'_
                     .and_then(|c| c.leader_epoch)
                     .map_or(-1, |e| e.0 as i32);
             }
-            let name = topic_name(&tp.topic);
-            match topics.iter_mut().find(|t| t.name == name) {
-                Some(t) => t.partitions.push(p),
-                None => topics.push(
-                    offset_fetch_response::OffsetFetchResponseTopic::default()
-                        .with_name(name)
-                        .with_partitions(vec![p]),
-                ),
-            }
-        }
+            (tp, p)
+        });
+        let topics = by_topic(partitions)
+            .into_iter()
+            .map(|(name, partitions)| {
+                offset_fetch_response::OffsetFetchResponseTopic::default()
+                    .with_name(name)
+                    .with_partitions(partitions)
+            })
+            .collect();
         let mut response = OffsetFetchResponse::default().with_topics(topics);
         // The top-level error code is in the response from v2 on.
         if reply.version >= 2 {

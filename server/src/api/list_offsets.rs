@@ -2,7 +2,7 @@
 //! lab has no transactions, so read_committed's latest (the LSO) is the high watermark.
 //! Lookups by timestamp are not implemented: `INVALID_REQUEST` for that partition.
 
-use super::{topic, topic_name, Ctx, Reply, Start};
+use super::{by_topic, topic, Ctx, Reply, Start};
 use crate::errors;
 use broker_core::{CorrelationId, LeaderEpoch, Message, OffsetSpec, TopicPartition};
 use kafka_protocol::messages::list_offsets_response::{
@@ -103,18 +103,14 @@ impl Pending {
     }
 
     fn encode(&mut self) -> crate::request::Frame {
-        let mut topics: Vec<ListOffsetsTopicResponse> = Vec::new();
-        for slot in &self.slots {
-            let name = topic_name(&slot.tp.topic);
-            match topics.iter_mut().find(|t| t.name == name) {
-                Some(t) => t.partitions.push(slot.answer.clone()),
-                None => topics.push(
-                    ListOffsetsTopicResponse::default()
-                        .with_name(name)
-                        .with_partitions(vec![slot.answer.clone()]),
-                ),
-            }
-        }
+        let topics = by_topic(self.slots.iter().map(|s| (&s.tp, s.answer.clone())))
+            .into_iter()
+            .map(|(name, partitions)| {
+                ListOffsetsTopicResponse::default()
+                    .with_name(name)
+                    .with_partitions(partitions)
+            })
+            .collect();
         self.reply
             .encode(&ListOffsetsResponse::default().with_topics(topics))
     }

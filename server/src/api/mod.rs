@@ -183,6 +183,22 @@ fn topic(name: &kafka_protocol::messages::TopicName) -> broker_core::Topic {
 }
 
 /// The wire name of a lab topic.
+/// Per-partition answers grouped by topic, topics in the order they first appear: the shape of
+/// every multi-topic response (Produce, ListOffsets, OffsetFetch), built in one place.
+fn by_topic<'a, A>(
+    answers: impl IntoIterator<Item = (&'a broker_core::TopicPartition, A)>,
+) -> Vec<(kafka_protocol::messages::TopicName, Vec<A>)> {
+    let mut topics: Vec<(kafka_protocol::messages::TopicName, Vec<A>)> = Vec::new();
+    for (tp, answer) in answers {
+        let name = topic_name(&tp.topic);
+        match topics.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, partitions)) => partitions.push(answer),
+            None => topics.push((name, vec![answer])),
+        }
+    }
+    topics
+}
+
 fn topic_name(topic: &broker_core::Topic) -> kafka_protocol::messages::TopicName {
     kafka_protocol::messages::TopicName(kafka_protocol::protocol::StrBytes::from_string(
         topic.0.to_string(),

@@ -4,7 +4,7 @@
 //! (`CORRUPT_MESSAGE`, `UNSUPPORTED_COMPRESSION_TYPE`), as `LogValidator` does. acks=0 gets no
 //! response at all (`KafkaApis.handleProduceRequest`).
 
-use super::{topic, topic_name, Ctx, Reply, Start};
+use super::{by_topic, topic, Ctx, Reply, Start};
 use crate::batch::{decode_batches, BatchError};
 use crate::errors::{self, code};
 use broker_core::{Acks, CorrelationId, ErrorCode, Message, TopicPartition};
@@ -128,18 +128,14 @@ impl Pending {
     }
 
     fn encode(&mut self) -> crate::request::Frame {
-        let mut topics: Vec<TopicProduceResponse> = Vec::new();
-        for slot in &self.slots {
-            let name = topic_name(&slot.tp.topic);
-            match topics.iter_mut().find(|t| t.name == name) {
-                Some(t) => t.partition_responses.push(slot.answer.clone()),
-                None => topics.push(
-                    TopicProduceResponse::default()
-                        .with_name(name)
-                        .with_partition_responses(vec![slot.answer.clone()]),
-                ),
-            }
-        }
+        let topics = by_topic(self.slots.iter().map(|s| (&s.tp, s.answer.clone())))
+            .into_iter()
+            .map(|(name, partitions)| {
+                TopicProduceResponse::default()
+                    .with_name(name)
+                    .with_partition_responses(partitions)
+            })
+            .collect();
         self.reply
             .encode(&ProduceResponse::default().with_responses(topics))
     }
