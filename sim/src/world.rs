@@ -219,9 +219,12 @@ pub struct World {
     produced: Vec<u64>,
     /// Records sent by hand (`FaultAction::Produce`), per producer.
     produced_by_hand: Vec<u64>,
-    /// The key of every keyed value sent (values are unique): what the compaction check
-    /// (`crate::compacted`) needs to know which newer record superseded a missing one.
+    /// The key of every keyed value sent to a compacted topic (values are unique): what the
+    /// compaction check (`crate::compacted`) needs to know which newer record superseded a
+    /// missing one. Only compacted topics are judged there, so only their keys are kept.
     record_keys: BTreeMap<Bytes, Bytes>,
+    /// Per producer: whether its topic is compacted (fixed by the spec; read per record).
+    compacted_producer: Vec<bool>,
     pub(crate) observer: Observer,
     outputs: Vec<Output>,
     watchdog: Watchdog,
@@ -263,6 +266,15 @@ impl World {
             produced: vec![0; spec.producers.len()],
             produced_by_hand: vec![0; spec.producers.len()],
             record_keys: BTreeMap::new(),
+            compacted_producer: spec
+                .producers
+                .iter()
+                .map(|p| {
+                    spec.topics
+                        .iter()
+                        .any(|t| t.topic == p.topic && t.config.log.cleanup_policy.compacts())
+                })
+                .collect(),
             observer: Observer::new(&spec),
             outputs: Vec::new(),
             watchdog: Watchdog::new(spec.still_events_max, spec.events_max),
@@ -753,7 +765,7 @@ impl World {
         let value = Bytes::from(format!("{}:{}", spec.name, n));
         let next = Time(spec.start_ms + (n + 1) * 1_000_000 / spec.rate_per_s_milli);
         self.produced[index] += 1;
-        if let Some(key) = &key {
+        if let (Some(key), true) = (&key, self.compacted_producer[index]) {
             self.record_keys.insert(value.clone(), key.clone());
         }
         if self.slots[&id].node.is_some() {
