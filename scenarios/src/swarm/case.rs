@@ -99,8 +99,8 @@ pub struct Case {
 /// Compaction settings of the `safe` profile's topic: the cleaner must never be a violation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Compaction {
-    /// 0 no compaction, 1 `cleanup.policy=compact`, 2 `compact,delete`.
-    pub mode: u32,
+    /// Whether and how the topic is compacted.
+    pub mode: CompactionMode,
     /// `min.cleanable.dirty.ratio`, in thousandths.
     pub dirty_ratio_milli: u32,
     /// `min.compaction.lag.ms`.
@@ -109,6 +109,30 @@ pub struct Compaction {
     pub max_lag_ms: u64,
     /// `log.cleaner.backoff.ms`.
     pub backoff_ms: u64,
+}
+
+/// The `cleanup.policy` a `safe` case draws for its topic.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CompactionMode {
+    /// Kafka's default, `delete`: no compaction.
+    Off,
+    /// `cleanup.policy=compact`.
+    Compact,
+    /// `cleanup.policy=compact,delete`.
+    CompactDelete,
+}
+
+/// Which retention limits a `safe` case draws for its topic.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RetentionMode {
+    /// Kafka's defaults (7 days, no size limit).
+    Defaults,
+    /// `retention.ms`.
+    Time,
+    /// `retention.bytes` (with `retention.ms=-1`).
+    Size,
+    /// Both.
+    TimeAndSize,
 }
 
 fn compaction() -> impl Strategy<Value = Compaction> {
@@ -121,7 +145,12 @@ fn compaction() -> impl Strategy<Value = Compaction> {
     )
         .prop_map(
             |(mode, dirty_ratio_milli, min_lag_ms, extra_lag_ms, backoff_ms)| Compaction {
-                mode,
+                // Drawn as a number so that the cases drawn stay those of every earlier run.
+                mode: [
+                    CompactionMode::Off,
+                    CompactionMode::Compact,
+                    CompactionMode::CompactDelete,
+                ][mode as usize],
                 dirty_ratio_milli,
                 min_lag_ms,
                 max_lag_ms: min_lag_ms + extra_lag_ms,
@@ -133,8 +162,8 @@ fn compaction() -> impl Strategy<Value = Compaction> {
 /// Retention settings of the `safe` profile's topic: deletion must never be a violation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Retention {
-    /// 0 Kafka's defaults, 1 `retention.ms`, 2 `retention.bytes`, 3 both.
-    pub mode: u32,
+    /// Which limits apply.
+    pub mode: RetentionMode,
     /// `retention.ms`.
     pub retention_ms: u64,
     /// `retention.bytes`.
@@ -155,7 +184,13 @@ fn retention() -> impl Strategy<Value = Retention> {
     )
         .prop_map(
             |(mode, retention_ms, retention_bytes, segment_bytes, check_interval_ms)| Retention {
-                mode,
+                // Drawn as a number so that the cases drawn stay those of every earlier run.
+                mode: [
+                    RetentionMode::Defaults,
+                    RetentionMode::Time,
+                    RetentionMode::Size,
+                    RetentionMode::TimeAndSize,
+                ][mode as usize],
                 retention_ms,
                 retention_bytes,
                 segment_bytes,
@@ -375,7 +410,7 @@ impl Case {
         if profile == Profile::Unclean {
             entries.push(("unclean.leader.election.enable", ConfigValue::Bool(true)));
         }
-        if profile == Profile::Safe && self.retention.mode != 0 {
+        if profile == Profile::Safe && self.retention.mode != RetentionMode::Defaults {
             let interval = ConfigValue::Int(self.retention.check_interval_ms as i64);
             entries.push(("log.retention.check.interval.ms", interval));
         }
@@ -411,7 +446,7 @@ impl Case {
     /// record without a key on a compacted topic (`LogValidator`), which the lab's workload
     /// would send otherwise.
     fn compacts(&self, profile: Profile) -> bool {
-        profile == Profile::Safe && self.compaction.mode != 0 && self.keys > 0
+        profile == Profile::Safe && self.compaction.mode != CompactionMode::Off && self.keys > 0
     }
 
     /// The topic's configs: min ISR, and in the `safe` profile the drawn retention and
@@ -420,10 +455,9 @@ impl Case {
         let mut entries = vec![("min.insync.replicas", ConfigValue::Int(min_isr))];
         if self.compacts(profile) {
             let c = self.compaction;
-            let policy = if c.mode == 1 {
-                "compact"
-            } else {
-                "compact,delete"
+            let policy = match c.mode {
+                CompactionMode::Compact => "compact",
+                _ => "compact,delete",
             };
             entries.push(("cleanup.policy", ConfigValue::Str(policy.into())));
             let ratio = f64::from(c.dirty_ratio_milli) / 1000.0;
@@ -436,25 +470,25 @@ impl Case {
                 "max.compaction.lag.ms",
                 ConfigValue::Int(c.max_lag_ms as i64),
             ));
-            if self.retention.mode == 0 {
+            if self.retention.mode == RetentionMode::Defaults {
                 // Small segments, so that the cleaner has closed segments to clean.
                 let segment = 500 + u64::from(c.dirty_ratio_milli) * 5;
                 entries.push(("segment.bytes", ConfigValue::Int(segment as i64)));
             }
         }
         let r = self.retention;
-        if profile != Profile::Safe || r.mode == 0 {
+        if profile != Profile::Safe || r.mode == RetentionMode::Defaults {
             return entries;
         }
         let int = |v: u64| ConfigValue::Int(v as i64);
         entries.push(("segment.bytes", int(r.segment_bytes)));
-        let retention_ms = if r.mode == 2 {
+        let retention_ms = if r.mode == RetentionMode::Size {
             ConfigValue::Int(-1)
         } else {
             int(r.retention_ms)
         };
         entries.push(("retention.ms", retention_ms));
-        if r.mode >= 2 {
+        if matches!(r.mode, RetentionMode::Size | RetentionMode::TimeAndSize) {
             entries.push(("retention.bytes", int(r.retention_bytes)));
         }
         entries
