@@ -61,6 +61,11 @@ pub enum ConfigError {
 /// limit on a topic name (`Topic.MAX_NAME_LENGTH`), which the lab applies to every name here.
 pub const NAME_LEN_MAX: usize = 249;
 
+/// The most partitions a topic created at runtime may have: the lab allocates every partition's
+/// state, so a request's count is bounded before anything is sized by it (Kafka has no limit
+/// but memory).
+pub const TOPIC_PARTITIONS_MAX: u32 = 1000;
+
 /// Reads typed values out of a `ConfigMap` and rejects keys nobody read.
 pub(crate) struct Reader<'a> {
     map: &'a ConfigMap,
@@ -347,6 +352,14 @@ pub struct ClusterConfig {
     pub offsets_topic_segment_bytes: u64,
     /// `log.cleaner.backoff.ms`: how long the log cleaner sleeps between passes.
     pub log_cleaner_backoff_ms: u64,
+    /// `auto.create.topics.enable`: a `Metadata` request that allows it creates the unknown
+    /// topics it names (`AutoTopicCreationManager`).
+    pub auto_create_topics_enable: bool,
+    /// `num.partitions`: partitions of a topic created without a count (auto-created, or
+    /// `CreateTopics` with -1).
+    pub num_partitions: u32,
+    /// `default.replication.factor`: replicas of such a topic.
+    pub default_replication_factor: u32,
     /// Historical protocol switches.
     pub protocol: ProtocolSwitches,
 }
@@ -417,6 +430,17 @@ impl ClusterConfig {
             )? as u64,
             // CleanerConfig: LONG, atLeast(0), default 15 s.
             log_cleaner_backoff_ms: r.int("log.cleaner.backoff.ms", 15_000, 0, i64::MAX)? as u64,
+            // ServerConfigs: BOOLEAN, default true.
+            auto_create_topics_enable: r.flag("auto.create.topics.enable", true)?,
+            // ServerLogConfigs: INT, atLeast(1), default 1 (the lab stops at its own limit).
+            num_partitions: r.int("num.partitions", 1, 1, i64::from(TOPIC_PARTITIONS_MAX))? as u32,
+            // ReplicationConfigs: INT, default 1 (the lab: at least 1, at most a short).
+            default_replication_factor: r.int(
+                "default.replication.factor",
+                1,
+                1,
+                i64::from(i16::MAX),
+            )? as u32,
             protocol,
         };
         r.finish()?;

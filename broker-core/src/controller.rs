@@ -22,6 +22,7 @@ use std::ops::Range;
 
 mod metadata_log;
 mod partition_change;
+mod topics;
 
 /// A topic the cluster starts with (created once its replicas have registered).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -321,6 +322,8 @@ impl Controller {
                     Message::AlterPartitionResponse { tp, error, state },
                 );
             }
+            Message::CreateTopics(request) => self.create_topics(from, request),
+            Message::DeleteTopics(request) => self.delete_topics(from, request),
             other => panic!(
                 "controller got a message controllers never receive: {}",
                 other.api_name()

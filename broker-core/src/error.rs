@@ -50,6 +50,18 @@ pub enum ErrorCode {
     /// The receiver is not the active controller, or is behind the sender (an `AlterPartition`
     /// with an epoch newer than this controller has seen): look for the controller again.
     NOT_CONTROLLER,
+    /// A topic name no topic may have (`Topic.validate`).
+    INVALID_TOPIC_EXCEPTION,
+    /// `CreateTopics` for a topic that exists.
+    TOPIC_ALREADY_EXISTS,
+    /// A partition count below 1 (or above the lab's limit).
+    INVALID_PARTITIONS,
+    /// A replication factor below 1 or above the unfenced brokers.
+    INVALID_REPLICATION_FACTOR,
+    /// A manual assignment that is not one (uneven, duplicate or unknown brokers).
+    INVALID_REPLICA_ASSIGNMENT,
+    /// A topic config Kafka does not know, or a value it refuses.
+    INVALID_CONFIG,
 }
 
 impl ErrorCode {

@@ -76,6 +76,8 @@ pub enum MetadataRecord {
         tp: TopicPartition,
         state: PartitionState,
     },
+    /// A topic was deleted with all its partitions (`RemoveTopicRecord`).
+    RemoveTopic { topic: Topic },
 }
 
 /// The registration state of a broker in the image.
@@ -142,6 +144,10 @@ impl MetadataImage {
             }
             MetadataRecord::Partition { tp, state } => {
                 self.partitions.insert(tp.clone(), state.clone());
+            }
+            MetadataRecord::RemoveTopic { topic } => {
+                self.topics.remove(topic);
+                self.partitions.retain(|tp, _| tp.topic != *topic);
             }
         }
     }

@@ -9,6 +9,9 @@ use crate::record::RecordBatch;
 use crate::types::*;
 use serde::{Deserialize, Serialize};
 
+mod admin;
+pub use admin::*;
+
 /// The `acks` a producer asks for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Acks {
@@ -339,6 +342,15 @@ pub enum Message {
         error: ErrorCode,
         state: Option<PartitionState>,
     },
+    /// Create topics (client → broker → active controller).
+    CreateTopics(CreateTopicsRequest),
+    CreateTopicsResponse(CreateTopicsResponse),
+    /// Delete topics (client → broker → active controller).
+    DeleteTopics(DeleteTopicsRequest),
+    DeleteTopicsResponse(DeleteTopicsResponse),
+    /// A metadata client's unknown topics, to be created if the broker allows.
+    AutoCreateTopics(AutoCreateTopicsRequest),
+    AutoCreateTopicsResponse(AutoCreateTopicsResponse),
 }
 
 impl Message {
@@ -376,6 +388,12 @@ impl Message {
             Message::OffsetCommitResponse { .. } => "OffsetCommitResponse",
             Message::OffsetFetch { .. } => "OffsetFetch",
             Message::OffsetFetchResponse { .. } => "OffsetFetchResponse",
+            Message::CreateTopics(_) => "CreateTopics",
+            Message::CreateTopicsResponse(_) => "CreateTopicsResponse",
+            Message::DeleteTopics(_) => "DeleteTopics",
+            Message::DeleteTopicsResponse(_) => "DeleteTopicsResponse",
+            Message::AutoCreateTopics(_) => "AutoCreateTopics",
+            Message::AutoCreateTopicsResponse(_) => "AutoCreateTopicsResponse",
         }
     }
 }

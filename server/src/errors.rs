@@ -43,6 +43,12 @@ pub fn wire(code: ErrorCode) -> i16 {
         FENCED_INSTANCE_ID => R::FencedInstanceId,
         INVALID_REQUEST => R::InvalidRequest,
         NOT_CONTROLLER => R::NotController,
+        INVALID_TOPIC_EXCEPTION => R::InvalidTopicException,
+        TOPIC_ALREADY_EXISTS => R::TopicAlreadyExists,
+        INVALID_PARTITIONS => R::InvalidPartitions,
+        INVALID_REPLICATION_FACTOR => R::InvalidReplicationFactor,
+        INVALID_REPLICA_ASSIGNMENT => R::InvalidReplicaAssignment,
+        INVALID_CONFIG => R::InvalidConfig,
     };
     error.code()
 }
@@ -90,5 +96,13 @@ mod tests {
         assert_eq!(wire(ErrorCode::MEMBER_ID_REQUIRED), 79);
         assert_eq!(wire(ErrorCode::UNKNOWN_SERVER_ERROR), -1);
         assert_eq!(code::unsupported_version(), 35);
+        // The admin codes: INVALID_TOPIC_EXCEPTION(17), TOPIC_ALREADY_EXISTS(36),
+        // INVALID_PARTITIONS(37), INVALID_REPLICATION_FACTOR(38), INVALID_CONFIG(40).
+        assert_eq!(wire(ErrorCode::INVALID_TOPIC_EXCEPTION), 17);
+        assert_eq!(wire(ErrorCode::TOPIC_ALREADY_EXISTS), 36);
+        assert_eq!(wire(ErrorCode::INVALID_PARTITIONS), 37);
+        assert_eq!(wire(ErrorCode::INVALID_REPLICATION_FACTOR), 38);
+        assert_eq!(wire(ErrorCode::INVALID_REPLICA_ASSIGNMENT), 39);
+        assert_eq!(wire(ErrorCode::INVALID_CONFIG), 40);
     }
 }

@@ -187,7 +187,7 @@ impl Broker {
     }
 
     /// Answer and forget the waiting produce requests `doomed` picks.
-    fn fail_delayed_produces(
+    pub(super) fn fail_delayed_produces(
         &mut self,
         error: ErrorCode,
         doomed: impl Fn(&DelayedProduce) -> bool,

@@ -199,6 +199,7 @@ impl Broker {
     /// are ignored (the heartbeat catches up on gaps).
     pub(super) fn apply_metadata(&mut self, records: Vec<(u64, MetadataRecord)>) {
         let mut changed = Vec::new();
+        let mut removed = Vec::new();
         for (offset, record) in records {
             if offset != self.image.offset {
                 continue;
@@ -212,9 +213,14 @@ impl Broker {
                 {
                     self.fenced = matches!(record, MetadataRecord::FenceBroker { .. });
                 }
+                MetadataRecord::RemoveTopic { topic } => removed.push(topic),
                 _ => {}
             }
         }
+        for topic in &removed {
+            self.remove_topic(topic);
+        }
+        changed.retain(|tp| self.image.partitions.contains_key(tp));
         changed.dedup();
         for tp in changed {
             let state = self.image.partitions[&tp].clone();
@@ -410,7 +416,11 @@ impl Broker {
         self.write_log_start_checkpoint();
     }
 
-    fn write_epoch_checkpoint(&mut self, tp: &TopicPartition, epochs: Vec<(LeaderEpoch, Offset)>) {
+    pub(super) fn write_epoch_checkpoint(
+        &mut self,
+        tp: &TopicPartition,
+        epochs: Vec<(LeaderEpoch, Offset)>,
+    ) {
         let file = FileName::LeaderEpochCheckpoint(tp.clone());
         self.issue_disk(DiskPurpose::Other, |id| DiskOp::WriteCheckpoint {
             id,

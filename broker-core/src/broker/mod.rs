@@ -5,6 +5,7 @@
 //! goes backwards. After `Input::Start` the broker recovers its logs from the disk image,
 //! registers with the controller, heartbeats, and follows the metadata the controller publishes.
 
+mod admin;
 mod cleaning;
 mod controller_channel;
 mod coordinator;
@@ -475,6 +476,13 @@ impl Broker {
             | Message::LeaveGroup { .. }
             | Message::OffsetCommit { .. }
             | Message::OffsetFetch { .. }) => self.handle_group_request(from, group),
+            forward @ (Message::CreateTopics(_) | Message::DeleteTopics(_)) => {
+                self.forward_to_controller(from, forward)
+            }
+            answer @ (Message::CreateTopicsResponse(_) | Message::DeleteTopicsResponse(_)) => {
+                self.relay_from_controller(answer)
+            }
+            Message::AutoCreateTopics(request) => self.handle_auto_create(from, request),
             other => panic!(
                 "broker-{} got a message brokers never receive: {}",
                 self.id,

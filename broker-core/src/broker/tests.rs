@@ -1461,3 +1461,6 @@ fn the_cleaner_compacts_a_leaders_log_every_backoff_and_replaces_the_files() {
     h.timeout(30_000);
     assert_eq!(cleaned(&h), 1, "nothing dirty is left to clean");
 }
+
+#[path = "admin_tests.rs"]
+mod admin_tests;
