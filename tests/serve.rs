@@ -129,10 +129,8 @@ fn kcat_lists_produces_1000_lines_and_consumes_them() {
     assert!(list.status.success(), "{listing}");
     assert!(listing.contains("3 brokers:"), "{listing}");
     assert!(listing.contains("broker 2 at 127.0.0.1:29093"), "{listing}");
-    assert!(
-        listing.contains("topic \"test\" with 3 partitions"),
-        "{listing}"
-    );
+    // serve starts with no topics: the first produce creates `test` (auto.create.topics.enable).
+    assert!(!listing.contains("topic \"test\""), "{listing}");
     let lines: Vec<String> = (0..1000).map(|i| format!("line-{i}")).collect();
     let input = lines.join("\n") + "\n";
     let produce = kcat(
@@ -143,6 +141,12 @@ fn kcat_lists_produces_1000_lines_and_consumes_them() {
         produce.status.success(),
         "{}",
         String::from_utf8_lossy(&produce.stderr)
+    );
+    let list = kcat(&["-b", &b, "-L", "-t", "test"], None);
+    let listing = String::from_utf8_lossy(&list.stdout);
+    assert!(
+        listing.contains("topic \"test\" with 3 partitions"),
+        "created with serve's num.partitions: {listing}"
     );
     let consume = kcat(
         &["-b", &b, "-C", "-t", "test", "-o", "beginning", "-e", "-q"],
@@ -369,4 +373,37 @@ fn kafka_python_group_of_two_reads_everything_once_through_a_leader_crash() {
     let report = run_script("group.py", "kafka-python", 29202, "600");
     assert!(report.contains("\"acked\": 600"), "{report}");
     assert!(report.contains("\"consumed\": 600"), "{report}");
+}
+
+/// The admin APIs through a real admin client (`tests/clients/admin.py`): create a topic with a
+/// config and be refused TOPIC_ALREADY_EXISTS (36) and INVALID_REPLICATION_FACTOR (38);
+/// describe the topic's and broker 1's configs (value and source); list and describe a
+/// consumer group of one while it is Stable (client id, assignment); delete the topic and an
+/// unknown one (3), after which the topic is gone from the metadata.
+fn admin(client: &str, base: u16) -> String {
+    let served = Served::start(base, &[]);
+    let output = Command::new(clients())
+        .arg(repo().join("tests/clients/admin.py"))
+        .args([client, &served.bootstrap_all()])
+        .output()
+        .expect("python runs");
+    let report = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{client}: {report}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    report
+}
+
+#[test]
+fn confluent_kafka_admin_client_creates_describes_and_deletes() {
+    let report = admin("confluent", 29212);
+    assert!(report.contains("\"failed\": []"), "{report}");
+}
+
+#[test]
+fn kafka_python_admin_client_creates_describes_and_deletes() {
+    let report = admin("kafka-python", 29222);
+    assert!(report.contains("\"failed\": []"), "{report}");
 }

@@ -145,6 +145,7 @@ pub fn fault(body: &[u8], scenario: &scenarios::Scenario) -> Result<sim::FaultAc
     let fault: scenarios::Fault =
         serde_json::from_value(Value::Object(object)).map_err(|e| e.to_string())?;
     let mut probe = scenario.clone();
+    admit_runtime_topic(&mut probe, fault.target.as_deref());
     probe.faults = vec![fault];
     probe.validate().map_err(|e| e.to_string())?;
     let spec = probe.world_spec().map_err(|e| e.to_string())?;
@@ -153,6 +154,32 @@ pub fn fault(body: &[u8], scenario: &scenarios::Scenario) -> Result<sim::FaultAc
         .next()
         .map(|f| f.action)
         .ok_or_else(|| "no fault".to_owned())
+}
+
+/// A served cluster creates topics at runtime (`auto.create.topics.enable`, CreateTopics) that
+/// the scenario does not list: a posted `leader:TOPIC-P` naming one is checked as if the
+/// scenario had that topic with partitions 0..=P, and resolved by the world when the fault
+/// happens (nobody holds the role if the cluster has no such partition then).
+fn admit_runtime_topic(probe: &mut scenarios::Scenario, target: Option<&str>) {
+    let Some(partition) = target.and_then(|t| t.strip_prefix("leader:")) else {
+        return;
+    };
+    let Some((topic, index)) = partition.rsplit_once('-') else {
+        return;
+    };
+    let Ok(p) = index.parse::<u32>() else {
+        return;
+    };
+    if probe.topics.iter().any(|t| t.name == topic) {
+        return;
+    }
+    probe.topics.push(scenarios::TopicSpec {
+        name: topic.to_owned(),
+        partitions: p.saturating_add(1),
+        replication_factor: 1,
+        assignment: None,
+        config: Default::default(),
+    });
 }
 
 /// `GET /cluster`, built on the engine thread.
@@ -248,6 +275,22 @@ mod tests {
         assert!(fault(b"[1]", &scenario).is_err());
     }
 
+    /// A topic created at runtime is not in the scenario, yet its leader is a target: the
+    /// world resolves the role when the fault happens.
+    #[test]
+    fn a_posted_leader_target_may_name_a_topic_created_at_runtime() {
+        let scenario = crate::default_scenario().unwrap();
+        let body = br#"{"action": "crash", "target": "leader:fresh-2"}"#;
+        let action = fault(body, &scenario).unwrap();
+        let text = format!("{action:?}");
+        assert!(text.contains("OnRole") && text.contains("fresh"), "{text}");
+        let bad = fault(
+            br#"{"action": "crash", "target": "leader:fresh"}"#,
+            &scenario,
+        );
+        assert!(bad.unwrap_err().contains("TOPIC-PARTITION"));
+    }
+
     /// A posted dynamic target (`leader:orders-0`) crashes the partition's leader at the moment
     /// it happens, looked up by the world (sim `FaultAction::OnRole`), not by the client; the
     /// other brokers stay up.
@@ -256,7 +299,7 @@ mod tests {
         use crate::api::Advertised;
         use crate::engine::Engine;
         use broker_core::{Time, TopicPartition};
-        let scenario = crate::default_scenario().unwrap();
+        let scenario = crate::scenario_with_orders();
         let spec = crate::serve::live_spec(scenario.world_spec().unwrap());
         let advertised = Advertised {
             host: "127.0.0.1".into(),

@@ -108,6 +108,31 @@ pub(crate) fn frame_for(api: ApiKey, version: i16) -> Vec<u8> {
                     ]),
             ])
             .encode(&mut buf, version),
+        ApiKey::CreateTopics => CreateTopicsRequest::default()
+            .with_topics(vec![create_topics_request::CreatableTopic::default()
+                .with_name(name)
+                .with_num_partitions(-1)
+                .with_replication_factor(-1)])
+            .encode(&mut buf, version),
+        ApiKey::DeleteTopics if version >= 6 => DeleteTopicsRequest::default()
+            .with_topics(vec![
+                delete_topics_request::DeleteTopicState::default().with_name(Some(name))
+            ])
+            .encode(&mut buf, version),
+        ApiKey::DeleteTopics => DeleteTopicsRequest::default()
+            .with_topic_names(vec![name])
+            .encode(&mut buf, version),
+        ApiKey::DescribeConfigs => DescribeConfigsRequest::default()
+            .with_resources(vec![
+                describe_configs_request::DescribeConfigsResource::default()
+                    .with_resource_type(2)
+                    .with_resource_name(StrBytes::from_static_str("test")),
+            ])
+            .encode(&mut buf, version),
+        ApiKey::DescribeGroups => DescribeGroupsRequest::default()
+            .with_groups(vec![GroupId(StrBytes::from_static_str("g"))])
+            .encode(&mut buf, version),
+        ApiKey::ListGroups => ListGroupsRequest::default().encode(&mut buf, version),
         other => unreachable!("{other:?} is not served"),
     }
     .expect("a request encodes");

@@ -8,6 +8,8 @@
 //! byte.
 #![deny(missing_docs)]
 
+#[cfg(test)]
+mod admin_tests;
 pub mod api;
 pub mod batch;
 pub mod control;
@@ -30,6 +32,16 @@ pub fn default_scenario() -> Result<scenarios::Scenario, scenarios::ScenarioErro
     scenarios::parse(DEFAULT_SCENARIO, "serve.toml")
 }
 
+/// The default scenario with topic `orders` (3 partitions, RF=3) from the start, for tests
+/// that need a partition before any client asked for one.
+#[cfg(test)]
+pub(crate) fn scenario_with_orders() -> scenarios::Scenario {
+    let text = format!(
+        "{DEFAULT_SCENARIO}\n[[topics]]\nname = \"orders\"\npartitions = 3\nreplication_factor = 3\n"
+    );
+    scenarios::parse(&text, "serve-orders.toml").expect("valid")
+}
+
 #[cfg(test)]
 mod default_tests {
     #[test]
@@ -38,5 +50,8 @@ mod default_tests {
         let spec = scenario.world_spec().unwrap();
         assert_eq!(spec.brokers, 3);
         assert!(spec.producers.is_empty() && spec.consumers.is_empty());
+        // No topics: clients create theirs (auto.create.topics.enable), three-way replicated.
+        assert!(spec.topics.iter().all(|t| t.topic.0.starts_with("__")));
+        assert_eq!(spec.cluster.default_replication_factor, 3);
     }
 }

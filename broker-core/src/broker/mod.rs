@@ -402,6 +402,11 @@ impl Broker {
         &self.groups
     }
 
+    /// Its configuration (`server.properties`).
+    pub fn config(&self) -> &ClusterConfig {
+        &self.config
+    }
+
     /// The metadata image as this broker has it.
     pub fn metadata(&self) -> &MetadataImage {
         &self.image

@@ -60,7 +60,7 @@ fn subscription(metadata: Bytes) -> Subscription {
     }
 }
 
-fn subscription_bytes(sub: &Subscription) -> Bytes {
+pub(super) fn subscription_bytes(sub: &Subscription) -> Bytes {
     let owned = group_by_topic(&sub.owned)
         .into_iter()
         .map(|(t, ps)| {
@@ -90,7 +90,7 @@ fn assignment(bytes: Bytes) -> Vec<TopicPartition> {
         .unwrap_or_default()
 }
 
-fn assignment_bytes(partitions: &[TopicPartition]) -> Bytes {
+pub(super) fn assignment_bytes(partitions: &[TopicPartition]) -> Bytes {
     let assigned = group_by_topic(partitions)
         .into_iter()
         .map(|(t, ps)| {

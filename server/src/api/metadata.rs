@@ -1,10 +1,15 @@
 //! Metadata: the broker's image as the client sees it, with each broker advertised at
 //! `base_port + N - 1` (`KafkaApis.handleTopicMetadataRequest`). A topic the cluster lacks is
-//! `UNKNOWN_TOPIC_OR_PARTITION`; a partition without a leader `LEADER_NOT_AVAILABLE`.
+//! `UNKNOWN_TOPIC_OR_PARTITION`; a partition without a leader `LEADER_NOT_AVAILABLE`. A request
+//! that names topics and allows their creation (`allowAutoTopicCreation`, implicitly true
+//! before v4) also sends the broker an `AutoCreateTopics`; its answer gives each unknown topic
+//! its error (`LEADER_NOT_AVAILABLE` while it is being created).
 
 use super::{topic_name, Ctx, Reply, Start};
 use crate::errors::code;
-use broker_core::{BrokerId, CorrelationId, ErrorCode, Message, PartitionMetadata, Topic};
+use broker_core::{
+    AutoCreateTopicsRequest, BrokerId, CorrelationId, ErrorCode, Message, PartitionMetadata, Topic,
+};
 use kafka_protocol::messages::metadata_response::{
     MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic,
 };
@@ -15,6 +20,9 @@ use std::collections::BTreeMap;
 /// The cluster id every response carries.
 pub const CLUSTER_ID: &str = "kafka-lab";
 
+/// Each unknown topic's error, as the broker's automatic creation answered.
+type TopicErrors = Vec<(Topic, ErrorCode)>;
+
 /// Waiting for the broker's image.
 pub struct Pending {
     reply: Reply,
@@ -23,11 +31,16 @@ pub struct Pending {
     topics: Option<Vec<String>>,
     broker: BrokerId,
     advertised: super::Advertised,
+    /// The broker's image, once it is in.
+    image: Option<(Vec<BrokerId>, Vec<PartitionMetadata>)>,
+    /// The automatic creation asked for: its correlation id and, once in, each unknown
+    /// topic's error.
+    auto_create: Option<(CorrelationId, Option<TopicErrors>)>,
 }
 
 pub(super) fn start(request: MetadataRequest, reply: Reply, ctx: &mut Ctx<'_>) -> Start {
     // v0 lists no topics to mean all of them; v1+ sends null for all.
-    let topics = match request.topics {
+    let topics: Option<Vec<String>> = match request.topics {
         Some(t) if t.is_empty() && reply.version == 0 => None,
         Some(t) => Some(
             t.into_iter()
@@ -36,33 +49,68 @@ pub(super) fn start(request: MetadataRequest, reply: Reply, ctx: &mut Ctx<'_>) -
         ),
         None => None,
     };
+    let mut messages = Vec::with_capacity(2);
+    let mut auto_create = None;
+    // `allowAutoTopicCreation` is in the request from v4 on; older requests allow it.
+    let allowed = reply.version < 4 || request.allow_auto_topic_creation;
+    if let Some(names) = topics.as_ref().filter(|t| allowed && !t.is_empty()) {
+        let correlation_id = ctx.correlation();
+        let topics = names.iter().map(|n| Topic::new(n)).collect();
+        let request = AutoCreateTopicsRequest {
+            correlation_id,
+            topics,
+        };
+        messages.push(Message::AutoCreateTopics(request));
+        auto_create = Some((correlation_id, None));
+    }
     let correlation_id = ctx.correlation();
+    messages.push(Message::Metadata { correlation_id });
     Start::Send(
-        vec![Message::Metadata { correlation_id }],
+        messages,
         super::Pending::Metadata(Pending {
             reply,
             correlation_id,
             topics,
             broker: ctx.broker,
             advertised: ctx.advertised.clone(),
+            image: None,
+            auto_create,
         }),
     )
 }
 
 impl Pending {
     pub(super) fn on_message(&mut self, message: Message) -> Option<crate::request::Frame> {
-        let Message::MetadataResponse {
-            correlation_id,
-            brokers,
-            partitions,
-        } = message
-        else {
-            return None;
-        };
-        if correlation_id != self.correlation_id {
+        match message {
+            Message::MetadataResponse {
+                correlation_id,
+                brokers,
+                partitions,
+            } if correlation_id == self.correlation_id => {
+                self.image = Some((brokers, partitions));
+            }
+            Message::AutoCreateTopicsResponse(r) => match self.auto_create.as_mut() {
+                Some((id, answer)) if *id == r.correlation_id => *answer = Some(r.topics),
+                _ => return None,
+            },
+            _ => return None,
+        }
+        let auto_create_in = self.auto_create.as_ref().is_none_or(|(_, a)| a.is_some());
+        if !auto_create_in {
             return None;
         }
+        let (brokers, partitions) = self.image.take()?;
         Some(self.reply.encode(&self.response(&brokers, partitions)))
+    }
+
+    /// What the response says of a topic the image lacks: the automatic creation's answer,
+    /// else `UNKNOWN_TOPIC_OR_PARTITION`.
+    fn unknown_topic_error(&self, topic: &Topic) -> i16 {
+        let created = self.auto_create.as_ref().and_then(|(_, a)| a.as_ref());
+        match created.and_then(|a| a.iter().find(|(t, _)| t == topic)) {
+            Some((_, error)) => crate::errors::wire(*error),
+            None => code::unknown_topic(),
+        }
     }
 
     fn response(
@@ -80,7 +128,10 @@ impl Pending {
         };
         let topics = wanted
             .iter()
-            .map(|t| topic_entry(t, by_topic.get(t), self.reply.version))
+            .map(|t| match by_topic.get(t) {
+                Some(partitions) => topic_entry(t, partitions, self.reply.version),
+                None => unknown_topic_entry(t, self.reply.version, self.unknown_topic_error(t)),
+            })
             .collect();
         let brokers = brokers
             .iter()
@@ -108,18 +159,23 @@ impl Pending {
     }
 }
 
+fn unknown_topic_entry(topic: &Topic, version: i16, error: i16) -> MetadataResponseTopic {
+    topic_header(topic, version).with_error_code(error)
+}
+
+fn topic_header(topic: &Topic, version: i16) -> MetadataResponseTopic {
+    // isInternal is in the response from v1 on.
+    MetadataResponseTopic::default()
+        .with_name(Some(topic_name(topic)))
+        .with_is_internal(version >= 1 && topic.0.starts_with("__"))
+}
+
 fn topic_entry(
     topic: &Topic,
-    partitions: Option<&Vec<PartitionMetadata>>,
+    partitions: &[PartitionMetadata],
     version: i16,
 ) -> MetadataResponseTopic {
-    // isInternal is in the response from v1 on.
-    let entry = MetadataResponseTopic::default()
-        .with_name(Some(topic_name(topic)))
-        .with_is_internal(version >= 1 && topic.0.starts_with("__"));
-    let Some(partitions) = partitions else {
-        return entry.with_error_code(code::unknown_topic());
-    };
+    let entry = topic_header(topic, version);
     let ids = |v: &[BrokerId]| {
         v.iter()
             .map(|b| kafka_protocol::messages::BrokerId(b.0 as i32))

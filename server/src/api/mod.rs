@@ -4,14 +4,17 @@
 //! are in. The internal `Message` carries one partition per Produce/ListOffsets, so those
 //! fan out and gather; Fetch and Metadata map one to one.
 
+mod describe_configs;
 mod fetch;
 mod gather;
 mod groups;
+mod groups_admin;
 mod init_producer_id;
 mod list_offsets;
 mod metadata;
 pub mod offset_for_leader_epoch;
 mod produce;
+mod topics_admin;
 
 use crate::request::{self, Body, Frame, Request};
 use broker_core::{BrokerId, CorrelationId, Message};
@@ -99,6 +102,7 @@ pub enum Pending {
     ListOffsets(list_offsets::Pending),
     InitProducerId(init_producer_id::Pending),
     Gather(gather::Gather),
+    TopicsAdmin(topics_admin::Pending),
 }
 
 impl Pending {
@@ -112,6 +116,7 @@ impl Pending {
             Pending::ListOffsets(p) => p.on_message(message),
             Pending::InitProducerId(p) => p.on_message(message),
             Pending::Gather(p) => p.on_message(message),
+            Pending::TopicsAdmin(p) => p.on_message(message),
         }
     }
 }
@@ -141,6 +146,11 @@ pub fn start(request: Request, ctx: &mut Ctx<'_>) -> Start {
         Body::OffsetForLeaderEpoch(r) => {
             Start::Answer(offset_for_leader_epoch::answer(r, reply, ctx.state))
         }
+        Body::CreateTopics(r) => topics_admin::create_topics(r, reply, ctx),
+        Body::DeleteTopics(r) => topics_admin::delete_topics(r, reply, ctx),
+        Body::DescribeConfigs(r) => Start::Answer(describe_configs::answer(r, reply, ctx.state)),
+        Body::DescribeGroups(r) => Start::Answer(groups_admin::describe(r, reply, ctx.state)),
+        Body::ListGroups(r) => Start::Answer(groups_admin::list(r, reply, ctx.state)),
     }
 }
 

@@ -91,7 +91,7 @@ mod tests {
     /// partition is 3.
     #[test]
     fn only_the_leader_answers_and_stale_epochs_are_fenced() {
-        let scenario = crate::default_scenario().unwrap();
+        let scenario = crate::scenario_with_orders();
         let spec = crate::serve::live_spec(scenario.world_spec().unwrap());
         let mut world = sim::World::new(spec);
         world.run_until(Time(3_000));

@@ -149,6 +149,36 @@ fn answer(message: &Message) -> Message {
                 })
                 .collect(),
         },
+        Message::AutoCreateTopics(r) => {
+            Message::AutoCreateTopicsResponse(AutoCreateTopicsResponse {
+                correlation_id: r.correlation_id,
+                topics: Vec::new(),
+            })
+        }
+        Message::CreateTopics(r) => Message::CreateTopicsResponse(CreateTopicsResponse {
+            correlation_id: r.correlation_id,
+            topics: r
+                .topics
+                .iter()
+                .map(|t| CreatedTopic {
+                    name: t.name.clone(),
+                    error: ErrorCode::NONE,
+                    message: None,
+                    partitions: 1,
+                    replication_factor: 1,
+                })
+                .collect(),
+            requester: Requester::Client,
+        }),
+        Message::DeleteTopics(r) => Message::DeleteTopicsResponse(DeleteTopicsResponse {
+            correlation_id: r.correlation_id,
+            topics: r
+                .topics
+                .iter()
+                .map(|t| (t.clone(), ErrorCode::UNKNOWN_TOPIC_OR_PARTITION))
+                .collect(),
+            requester: Requester::Client,
+        }),
         other => panic!("the server sent {}", other.api_name()),
     }
 }
