@@ -243,15 +243,22 @@ fn failover(client: &str, base: u16) -> String {
 
 fn run_script(script: &str, client: &str, base: u16, n: &str) -> String {
     let served = Served::start(base, &[]);
+    let args = [
+        client,
+        &served.bootstrap_all(),
+        &served.control(),
+        "orders",
+        n,
+    ];
+    python(script, client, &args)
+}
+
+/// Run `tests/clients/SCRIPT ARGS...` with the installed clients; its stdout, which must say
+/// it succeeded (exit 0).
+fn python(script: &str, client: &str, args: &[&str]) -> String {
     let output = Command::new(clients())
         .arg(repo().join("tests/clients").join(script))
-        .args([
-            client,
-            &served.bootstrap_all(),
-            &served.control(),
-            "orders",
-            n,
-        ])
+        .args(args)
         .output()
         .expect("python runs");
     let report = String::from_utf8_lossy(&output.stdout).into_owned();
@@ -382,18 +389,7 @@ fn kafka_python_group_of_two_reads_everything_once_through_a_leader_crash() {
 /// unknown one (3), after which the topic is gone from the metadata.
 fn admin(client: &str, base: u16) -> String {
     let served = Served::start(base, &[]);
-    let output = Command::new(clients())
-        .arg(repo().join("tests/clients/admin.py"))
-        .args([client, &served.bootstrap_all()])
-        .output()
-        .expect("python runs");
-    let report = String::from_utf8_lossy(&output.stdout).into_owned();
-    assert!(
-        output.status.success(),
-        "{client}: {report}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    report
+    python("admin.py", client, &[client, &served.bootstrap_all()])
 }
 
 #[test]

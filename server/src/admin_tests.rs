@@ -2,7 +2,6 @@
 //! automatic creation on Metadata, DescribeConfigs, DeleteTopics, ListGroups and DescribeGroups
 //! as a real client's frames, answered by the brokers and the controller.
 
-use crate::api::Advertised;
 use crate::engine::{Command, Engine, Out};
 use crate::request::decode;
 use broker_core::{BrokerId, Time};
@@ -21,14 +20,7 @@ struct Client {
 impl Client {
     /// The default `serve` cluster, running, with one connection to broker 1.
     fn new() -> Client {
-        let scenario = crate::default_scenario().unwrap();
-        let spec = crate::serve::live_spec(scenario.world_spec().unwrap());
-        let advertised = Advertised {
-            host: "127.0.0.1".into(),
-            base_port: 19092,
-        };
-        let mut engine = Engine::new(sim::World::new(spec), advertised);
-        engine.run_until(Time(3_000));
+        let mut engine = crate::test_engine(&crate::default_scenario().unwrap());
         let (out, answers) = channel();
         engine.handle(Command::Connect {
             conn: 1,
@@ -189,8 +181,8 @@ fn metadata_for_an_unknown_topic_creates_it_with_the_brokers_defaults() {
     );
     let first = c.metadata("fresh", true);
     assert_eq!(
-        first.error_code, 5,
-        "LEADER_NOT_AVAILABLE while it is created"
+        first.error_code, 3,
+        "UNKNOWN_TOPIC_OR_PARTITION while it is created"
     );
     c.wait(500);
     let later = c.metadata("fresh", true);

@@ -296,17 +296,10 @@ mod tests {
     /// other brokers stay up.
     #[test]
     fn a_posted_leader_target_crashes_the_partitions_leader() {
-        use crate::api::Advertised;
         use crate::engine::Engine;
         use broker_core::{Time, TopicPartition};
         let scenario = crate::scenario_with_orders();
-        let spec = crate::serve::live_spec(scenario.world_spec().unwrap());
-        let advertised = Advertised {
-            host: "127.0.0.1".into(),
-            base_port: 19092,
-        };
-        let mut engine = Engine::new(sim::World::new(spec), advertised);
-        engine.run_until(Time(3_000));
+        let mut engine = crate::test_engine(&scenario);
         let tp = TopicPartition::new(&broker_core::Topic::new("orders"), 0);
         let leader_of = |e: &Engine| {
             e.world().controller().unwrap().metadata().partitions[&tp]

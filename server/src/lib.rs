@@ -42,6 +42,20 @@ pub(crate) fn scenario_with_orders() -> scenarios::Scenario {
     scenarios::parse(&text, "serve-orders.toml").expect("valid")
 }
 
+/// An engine over `scenario`'s live world (advertised at 127.0.0.1:19092), run to 3 s so the
+/// brokers registered and the startup topics have leaders.
+#[cfg(test)]
+pub(crate) fn test_engine(scenario: &scenarios::Scenario) -> engine::Engine {
+    let spec = serve::live_spec(scenario.world_spec().unwrap());
+    let advertised = api::Advertised {
+        host: "127.0.0.1".into(),
+        base_port: 19092,
+    };
+    let mut engine = engine::Engine::new(sim::World::new(spec), advertised);
+    engine.run_until(broker_core::Time(3_000));
+    engine
+}
+
 #[cfg(test)]
 mod default_tests {
     #[test]

@@ -58,7 +58,9 @@ impl Broker {
     /// `KafkaApis.getTopicMetadata` for topics the image lacks: with
     /// `auto.create.topics.enable` each valid name is sent to the controller for creation with
     /// the defaults (`num.partitions`, `default.replication.factor`) and answered
-    /// `LEADER_NOT_AVAILABLE`; an invalid name is `INVALID_TOPIC_EXCEPTION`; without the config,
+    /// `UNKNOWN_TOPIC_OR_PARTITION`, as a KRaft broker's `AutoTopicCreationManager` answers the
+    /// topics it forwards (a ZooKeeper-mode broker, which created them itself, answered
+    /// `LEADER_NOT_AVAILABLE`); an invalid name is `INVALID_TOPIC_EXCEPTION`; without the config,
     /// `UNKNOWN_TOPIC_OR_PARTITION`. A topic already being created is simply asked for again:
     /// the controller answers `TOPIC_ALREADY_EXISTS`, which the broker drops (Kafka keeps an
     /// in-flight set to save that round trip).
@@ -83,7 +85,7 @@ impl Broker {
                     assignment: Vec::new(),
                     configs: Vec::new(),
                 });
-                ErrorCode::LEADER_NOT_AVAILABLE
+                ErrorCode::UNKNOWN_TOPIC_OR_PARTITION
             };
             answers.push((topic, error));
         }

@@ -86,13 +86,13 @@ fn create_and_delete_are_forwarded_to_the_controller_and_the_answer_relayed() {
 }
 
 #[test]
-fn unknown_topics_are_created_with_the_defaults_and_answered_leader_not_available() {
+fn unknown_topics_are_created_with_the_defaults_and_answered_unknown_meanwhile() {
     let mut h = Harness::leader(ProtocolSwitches::default(), 1, &[1, 2, 3]);
     let (answer, to_controller) = auto_create(&mut h, &["t", "new", "bad name"]);
     assert_eq!(
         answer,
         vec![
-            (Topic::new("new"), ErrorCode::LEADER_NOT_AVAILABLE),
+            (Topic::new("new"), ErrorCode::UNKNOWN_TOPIC_OR_PARTITION),
             (Topic::new("bad name"), ErrorCode::INVALID_TOPIC_EXCEPTION),
         ],
         "the known topic `t` is left out"

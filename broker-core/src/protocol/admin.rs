@@ -106,8 +106,8 @@ pub struct AutoCreateTopicsRequest {
 }
 
 /// What the metadata response says of each topic of an `AutoCreateTopicsRequest` that the
-/// broker does not know: `LEADER_NOT_AVAILABLE` while it is being created,
-/// `UNKNOWN_TOPIC_OR_PARTITION` with `auto.create.topics.enable=false`,
+/// broker does not know: `UNKNOWN_TOPIC_OR_PARTITION` while it is being created (sent to the
+/// controller) and with `auto.create.topics.enable=false`,
 /// `INVALID_TOPIC_EXCEPTION` for a name no topic may have. Known topics are left out.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AutoCreateTopicsResponse {

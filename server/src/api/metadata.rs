@@ -3,7 +3,8 @@
 //! `UNKNOWN_TOPIC_OR_PARTITION`; a partition without a leader `LEADER_NOT_AVAILABLE`. A request
 //! that names topics and allows their creation (`allowAutoTopicCreation`, implicitly true
 //! before v4) also sends the broker an `AutoCreateTopics`; its answer gives each unknown topic
-//! its error (`LEADER_NOT_AVAILABLE` while it is being created).
+//! its error (`UNKNOWN_TOPIC_OR_PARTITION` while it is being created, as a KRaft broker
+//! answers; `INVALID_TOPIC_EXCEPTION` for a bad name).
 
 use super::{topic_name, Ctx, Reply, Start};
 use crate::errors::code;
