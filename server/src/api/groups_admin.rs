@@ -35,10 +35,11 @@ pub fn describe(
     reply.encode(&DescribeGroupsResponse::default().with_groups(groups))
 }
 
-/// `ClassicGroup.summary`: members with their subscription and assignment only when the group
-/// is `Stable` (the protocol is chosen and every member has its assignment); otherwise the
-/// members without them and no protocol. A group the coordinator does not have is `Dead`
-/// with no members (DescribeGroups v0-5).
+/// `GroupMetadataManager.describeGroups` for a classic group: when it is `Stable`, the chosen
+/// protocol and each member's subscription for it (`describe(protocol)`); otherwise no
+/// protocol and members without their subscription (`describeNoMetadata`); the assignment
+/// either way. A group the coordinator does not have is `Dead` with no members (DescribeGroups
+/// v0-5).
 fn describe_group(id: GroupId, broker: Option<&Broker>) -> DescribedGroup {
     let entry = DescribedGroup::default().with_group_id(id.clone());
     let coordinator = broker
@@ -79,13 +80,12 @@ fn members(group: &Group, protocol: Option<&str>) -> Vec<DescribedGroupMember> {
                 .with_member_id(StrBytes::from_string(stored.member_id.clone()))
                 .with_group_instance_id(stored.group_instance_id.clone().map(StrBytes::from_string))
                 .with_client_id(StrBytes::from_string(stored.client.clone()));
-            if let Some(protocol) = protocol {
-                if let Some((_, sub)) = stored.protocols.iter().find(|(p, _)| p == protocol) {
-                    member = member.with_member_metadata(subscription_bytes(sub));
-                }
-                member = member.with_member_assignment(assignment_bytes(&stored.assignment));
+            let subscription =
+                protocol.and_then(|protocol| stored.protocols.iter().find(|(p, _)| p == protocol));
+            if let Some((_, sub)) = subscription {
+                member = member.with_member_metadata(subscription_bytes(sub));
             }
-            member
+            member.with_member_assignment(assignment_bytes(&stored.assignment))
         })
         .collect()
 }
