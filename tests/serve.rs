@@ -342,21 +342,32 @@ fn a_recorded_confluent_kafka_session_replays_to_the_live_fingerprint() {
         "{}",
         String::from_utf8_lossy(&output.stdout)
     );
-    let cluster = get_cluster(&served.control());
-    drop(served);
-    let live = cluster
-        .split("\"fingerprint\":\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .expect("GET /cluster has the fingerprint")
-        .to_owned();
+    let live = live_fingerprint(served);
     let text = std::fs::read_to_string(&file).unwrap();
     assert!(
         text.contains("\"event\":\"fault\""),
         "the posted crash is recorded"
     );
-    let first = replay(&file);
-    let second = replay(&file);
+    assert_replays_to(&file, &live);
+}
+
+/// The fingerprint `GET /cluster` gives (recorded as a mark), then the session is stopped.
+fn live_fingerprint(served: Served) -> String {
+    let cluster = get_cluster(&served.control());
+    drop(served);
+    cluster
+        .split("\"fingerprint\":\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("GET /cluster has the fingerprint")
+        .to_owned()
+}
+
+/// `kafka-lab run FILE` twice: the same output, ending at the live fingerprint `live`, with
+/// every recorded mark matched.
+fn assert_replays_to(file: &Path, live: &str) {
+    let first = replay(file);
+    let second = replay(file);
     let report = String::from_utf8_lossy(&first.stdout).into_owned();
     assert!(
         first.status.success(),
@@ -402,4 +413,21 @@ fn confluent_kafka_admin_client_creates_describes_and_deletes() {
 fn kafka_python_admin_client_creates_describes_and_deletes() {
     let report = admin("kafka-python", 29222);
     assert!(report.contains("\"failed\": []"), "{report}");
+}
+
+/// A recorded session of both admin clients (topics created with configs and refused, configs
+/// described, a group listed and described, topics deleted) replays twice to the same output
+/// and to the live fingerprint: the admin APIs, automatic creation and deletion are as
+/// deterministic as the data path.
+#[test]
+fn a_recorded_admin_session_replays_to_the_live_fingerprint() {
+    let dir = repo().join("target/serve-record-test");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("admin-session.toml");
+    let served = Served::start(29232, &["--record", file.to_str().unwrap()]);
+    for client in ["confluent", "kafka-python"] {
+        python("admin.py", client, &[client, &served.bootstrap_all()]);
+    }
+    let live = live_fingerprint(served);
+    assert_replays_to(&file, &live);
 }
