@@ -358,6 +358,18 @@ fn a_recorded_confluent_kafka_session_replays_to_the_live_fingerprint() {
         "{report}\nlive: {live}"
     );
     assert!(!report.contains("fingerprints matched: 0;"), "{report}");
+    // The real clients are judged as the lab's own, named by their client.id (set by the
+    // script): every record the producer was told was acknowledged, the reader's consumption.
+    assert!(
+        report.contains("client lab-producer (connections ")
+            && report.contains(", acknowledged 300, "),
+        "{report}"
+    );
+    assert!(
+        report.contains("client lab-reader (connections "),
+        "{report}"
+    );
+    assert!(report.contains("verdict at "), "{report}");
 }
 
 /// The same with kafka-python 3.0.12's defaults. After the leader change kafka-python

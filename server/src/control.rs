@@ -2,6 +2,8 @@
 //!
 //! - `GET /cluster`: brokers, the controller, every partition (leader, epoch, ISR, and each
 //!   live replica's LEO and HW), consumer groups by coordinator, and external connections.
+//! - `GET /verdict`: the session judged now by the lab's checks, the real clients' operations
+//!   included (`verdict.rs`): each real client by `client.id` with its counts, the findings.
 //! - `POST /faults`: a scenario's `[[faults]]` object without `at_ms`, e.g.
 //!   `{"action": "crash", "target": "broker-2"}`. It is validated by the scenarios crate
 //!   exactly as the same fault in a scenario file (errors name the key), and happens at the
@@ -99,6 +101,10 @@ fn route(
 ) -> (u16, Value) {
     match (method, path) {
         ("GET", "/cluster") => ask(engine, cluster),
+        ("GET", "/verdict") => ask(engine, |e| {
+            let verdict = crate::verdict::verdict(e);
+            serde_json::to_value(verdict).unwrap_or_else(|e| json!({ "error": e.to_string() }))
+        }),
         ("POST", "/faults") => match fault(body, scenario) {
             Ok(action) => {
                 let posted: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
@@ -111,7 +117,10 @@ fn route(
             }
             Err(e) => (400, json!({ "error": e })),
         },
-        _ => (404, json!({ "error": "GET /cluster or POST /faults" })),
+        _ => (
+            404,
+            json!({ "error": "GET /cluster, GET /verdict or POST /faults" }),
+        ),
     }
 }
 

@@ -8,6 +8,7 @@
 //! order.
 
 use crate::api::{self, Advertised, Ctx, Pending, Start};
+use crate::history::Feeder;
 use crate::record::{Event, Recorder};
 use crate::request::Request;
 use broker_core::{BrokerId, Input, Message, NodeId, Time};
@@ -79,6 +80,22 @@ struct Conn {
     waiting: VecDeque<Queued>,
     in_flight: Option<Pending>,
     next_correlation: u64,
+    /// What it sent and was told, for the world's client history.
+    feeder: Feeder,
+}
+
+/// A real client's connection as the verdict names it: it stays listed after it closed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Client {
+    /// The connection's number.
+    pub conn: ConnId,
+    /// The `client.id` its requests carry (`None` until one said it, or if none does).
+    pub client_id: Option<String>,
+}
+
+/// A connection's node name once its `client.id` is known: `rdkafka#3` for connection 3.
+pub fn client_name(client_id: &str, conn: ConnId) -> String {
+    format!("{client_id}#{conn}")
 }
 
 /// The world with its external connections.
@@ -87,6 +104,8 @@ pub struct Engine {
     conns: BTreeMap<ConnId, Conn>,
     advertised: Advertised,
     recorder: Option<Recorder>,
+    /// Every connection there has been, by its node.
+    clients: BTreeMap<NodeId, Client>,
 }
 
 impl Engine {
@@ -97,6 +116,7 @@ impl Engine {
             conns: BTreeMap::new(),
             advertised,
             recorder: None,
+            clients: BTreeMap::new(),
         }
     }
 
@@ -172,6 +192,8 @@ impl Engine {
                     name: n,
                 });
                 let node = self.world.connect_external(conn, name);
+                let client_id = None;
+                self.clients.insert(node, Client { conn, client_id });
                 let conn_state = Conn {
                     node,
                     broker,
@@ -179,6 +201,7 @@ impl Engine {
                     waiting: VecDeque::new(),
                     in_flight: None,
                     next_correlation: 0,
+                    feeder: Feeder::default(),
                 };
                 self.conns.insert(conn, conn_state);
             }
@@ -230,6 +253,13 @@ impl Engine {
                 }
                 Queued::Request(request) => request,
             };
+            if let Some(id) = request.header.client_id.as_deref() {
+                let node = c.node;
+                self.name_client(node, id);
+            }
+            let Some(c) = self.conns.get_mut(&conn) else {
+                return;
+            };
             let mut ctx = Ctx {
                 broker: c.broker,
                 advertised: &self.advertised,
@@ -248,9 +278,25 @@ impl Engine {
         }
     }
 
+    /// The first `client.id` a connection's requests carry names its node.
+    fn name_client(&mut self, node: NodeId, client_id: &str) {
+        let Some(client) = self.clients.get_mut(&node) else {
+            return;
+        };
+        if client.client_id.is_some() || client_id.is_empty() {
+            return;
+        }
+        client.client_id = Some(client_id.to_owned());
+        let name = client_name(client_id, client.conn);
+        self.world.rename_external(node, name);
+    }
+
     fn inject(&mut self, conn: ConnId, node: NodeId, broker: BrokerId, messages: Vec<Message>) {
         let at = self.world.now().plus_ms(1);
         for message in messages {
+            if let Some(c) = self.conns.get_mut(&conn) {
+                c.feeder.sent(&mut self.world, node, &message);
+            }
             if !self
                 .world
                 .inject_request_at(at, node, NodeId::Broker(broker), message)
@@ -291,6 +337,7 @@ impl Engine {
         let Some(c) = self.conns.get_mut(&conn) else {
             return;
         };
+        c.feeder.answered(&mut self.world, c.node, &message);
         let Some(pending) = c.in_flight.as_mut() else {
             return;
         };
@@ -318,7 +365,8 @@ impl Engine {
 
     /// Close a connection: the client sees its socket close, the broker its peer leave.
     fn close(&mut self, conn: ConnId) {
-        if let Some(c) = self.conns.remove(&conn) {
+        if let Some(mut c) = self.conns.remove(&conn) {
+            c.feeder.closed(&mut self.world, c.node);
             let _ = c.out.send(Out::Close);
             self.world
                 .disconnect_external(c.node, NodeId::Broker(c.broker));
@@ -328,6 +376,11 @@ impl Engine {
     /// Where brokers are advertised.
     pub fn advertised(&self) -> &Advertised {
         &self.advertised
+    }
+
+    /// Every connection there has been (open or closed), by its node in the world.
+    pub fn clients(&self) -> &BTreeMap<NodeId, Client> {
+        &self.clients
     }
 
     /// Open connections.

@@ -5,8 +5,9 @@
 //! the simulated millisecond of each arrival and records it, so a session replays.
 
 use crate::node::{External, Node};
+use crate::world::HistoryRecord;
 use crate::world::{Status, World};
-use broker_core::{ClientId, Input, NodeId};
+use broker_core::{Acks, ClientId, HistoryEntry, Input, NodeId};
 
 /// External clients are numbered from here, far above the scenario's own clients.
 pub const EXTERNAL_BASE: u32 = 1 << 20;
@@ -48,6 +49,32 @@ impl World {
             Some(Node::External(external)) => external.take_arrived(),
             _ => Vec::new(),
         }
+    }
+
+    /// Name a real client's node now that it said who it is (its `client.id`).
+    pub fn rename_external(&mut self, id: NodeId, name: String) {
+        if World::is_external(id) && self.names.contains_key(&id) {
+            self.names.insert(id, name);
+        }
+    }
+
+    /// A real client's operation, as the server saw it on the wire: it enters the history the
+    /// checker judges, as a lab client's does, at the current simulated millisecond.
+    pub fn external_history(&mut self, id: NodeId, entry: HistoryEntry) {
+        self.history.push(HistoryRecord {
+            time: self.now(),
+            client: id,
+            entry,
+        });
+    }
+
+    /// A real client produced with `acks`, idempotent or not (its batches carry a producer id):
+    /// the promises the verdicts rest on are those of such a producer (`Promises`).
+    pub fn external_producer(&mut self, id: NodeId, acks: Acks, idempotent: bool) {
+        let name = self.names.get(&id).cloned().unwrap_or_default();
+        self.observer
+            .promises
+            .external_producer(&name, acks, idempotent);
     }
 
     /// Whether `id` is an external client.
