@@ -106,13 +106,12 @@ fn route(
             serde_json::to_value(verdict).unwrap_or_else(|e| json!({ "error": e.to_string() }))
         }),
         ("POST", "/faults") => match fault(body, scenario) {
-            Ok(action) => {
+            Ok(_) => {
                 let posted: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
-                ask(engine, move |e| {
-                    match e.inject_posted_fault(posted, action) {
-                        Some(at) => json!({ "at_ms": at.0 }),
-                        None => json!({ "error": "the session's main phase is over" }),
-                    }
+                let scenario = scenario.clone();
+                ask(engine, move |e| match inject(e, posted, &scenario) {
+                    Ok(at) => json!({ "at_ms": at.0 }),
+                    Err(error) => json!({ "error": error }),
                 })
             }
             Err(e) => (400, json!({ "error": e })),
@@ -141,6 +140,20 @@ fn ask(
         Ok(value) => (200, value),
         Err(_) => (503, json!({ "error": "the engine did not answer" })),
     }
+}
+
+/// Inject a posted fault object now, validated as [`fault`] does and recorded: the one path of
+/// `POST /faults` and of `serve --tui`'s fault keys. When it happens, or why not.
+pub fn inject(
+    engine: &mut Engine,
+    posted: Value,
+    scenario: &scenarios::Scenario,
+) -> Result<broker_core::Time, String> {
+    let body = serde_json::to_vec(&posted).map_err(|e| e.to_string())?;
+    let action = fault(&body, scenario)?;
+    engine
+        .inject_posted_fault(posted, action)
+        .ok_or_else(|| "the session's main phase is over".to_owned())
 }
 
 /// A `[[faults]]` object without `at_ms`, validated as the scenario would validate it.
