@@ -3,7 +3,8 @@
 //! - `GET /cluster`: brokers, the controller, every partition (leader, epoch, ISR, and each
 //!   live replica's LEO and HW), consumer groups by coordinator, and external connections.
 //! - `GET /verdict`: the session judged now by the lab's checks, the real clients' operations
-//!   included (`verdict.rs`): each real client by `client.id` with its counts, the findings.
+//!   included (`verdict.rs`): each real client by `client.id` with its counts, the findings,
+//!   and the fingerprint (a mark of the recording, as for `GET /cluster`).
 //! - `POST /faults`: a scenario's `[[faults]]` object without `at_ms`, e.g.
 //!   `{"action": "crash", "target": "broker-2"}`. It is validated by the scenarios crate
 //!   exactly as the same fault in a scenario file (errors name the key), and happens at the
@@ -102,8 +103,13 @@ fn route(
     match (method, path) {
         ("GET", "/cluster") => ask(engine, cluster),
         ("GET", "/verdict") => ask(engine, |e| {
+            // Recorded as a mark, as `GET /cluster` is: the replay reaches this moment too.
+            let fingerprint = e.mark();
             let verdict = crate::verdict::verdict(e);
-            serde_json::to_value(verdict).unwrap_or_else(|e| json!({ "error": e.to_string() }))
+            let mut value =
+                serde_json::to_value(verdict).unwrap_or_else(|e| json!({ "error": e.to_string() }));
+            value["fingerprint"] = json!(fingerprint);
+            value
         }),
         ("POST", "/faults") => match fault(body, scenario) {
             Ok(_) => {
