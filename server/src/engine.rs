@@ -287,6 +287,9 @@ impl Engine {
             return;
         }
         client.client_id = Some(client_id.to_owned());
+        if let Some(c) = self.conns.get_mut(&client.conn) {
+            c.feeder.client_id = Some(client_id.to_owned());
+        }
         let name = client_name(client_id, client.conn);
         self.world.rename_external(node, name);
     }

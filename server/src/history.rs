@@ -47,6 +47,8 @@ pub struct Feeder {
     next: BTreeMap<TopicPartition, Offset>,
     /// The last (acks, idempotent) this connection produced with, told to the world once.
     producer: Option<(Acks, bool)>,
+    /// Who the client is, for the promises' reasons: its `client.id` once a request said it.
+    pub client_id: Option<String>,
 }
 
 impl Feeder {
@@ -63,7 +65,11 @@ impl Feeder {
                 let idempotent = batch.producer.is_some();
                 if self.producer != Some((*acks, idempotent)) {
                     self.producer = Some((*acks, idempotent));
-                    world.external_producer(node, *acks, idempotent);
+                    let who = match &self.client_id {
+                        Some(id) => id.clone(),
+                        None => world.name(node).to_owned(),
+                    };
+                    world.external_producer(&who, *acks, idempotent);
                 }
                 let values: Vec<Bytes> = batch.records.iter().map(|r| r.value.clone()).collect();
                 for value in &values {

@@ -162,11 +162,16 @@ impl<'h> Readers<'h> {
     /// The reader threw to the application on this partition: from where it had got to on,
     /// nothing was promised to it (other readers are judged as before).
     fn threw(&mut self, reader: Reader<'h>) {
+        self.promised_no_more(reader, SkipCause::Threw);
+    }
+
+    /// Nothing from where `reader` had got to on is promised to it, for `cause`.
+    fn promised_no_more(&mut self, reader: Reader<'h>, cause: SkipCause) {
         let from = self.reached.entry(reader).or_default().unwrap_or_default();
         let skip = Skip {
             from,
             to: Offset(u64::MAX),
-            cause: SkipCause::Threw,
+            cause,
         };
         self.skips.entry(reader).or_default().push(skip);
     }
@@ -174,13 +179,7 @@ impl<'h> Readers<'h> {
     /// A real client's reader: from where it had got to on, nothing was promised to it (its
     /// reads are what it chose to fetch, and nobody reads on for it after the session).
     fn stopped(&mut self, reader: Reader<'h>) {
-        let from = self.reached.entry(reader).or_default().unwrap_or_default();
-        let skip = Skip {
-            from,
-            to: Offset(u64::MAX),
-            cause: SkipCause::Stopped,
-        };
-        self.skips.entry(reader).or_default().push(skip);
+        self.promised_no_more(reader, SkipCause::Stopped);
     }
 
     /// Why the readers skipped records, in words, for a record of unknown offset.

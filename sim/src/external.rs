@@ -68,13 +68,13 @@ impl World {
         });
     }
 
-    /// A real client produced with `acks`, idempotent or not (its batches carry a producer id):
-    /// the promises the verdicts rest on are those of such a producer (`Promises`).
-    pub fn external_producer(&mut self, id: NodeId, acks: Acks, idempotent: bool) {
-        let name = self.names.get(&id).cloned().unwrap_or_default();
+    /// A real client, `who` (its `client.id`), produced with `acks`, idempotent or not (its
+    /// batches carry a producer id): the promises the verdicts rest on are those of such a
+    /// producer (`Promises`).
+    pub fn external_producer(&mut self, who: &str, acks: Acks, idempotent: bool) {
         self.observer
             .promises
-            .external_producer(&name, acks, idempotent);
+            .external_producer(who, acks, idempotent);
     }
 
     /// Whether `id` is an external client.

@@ -36,6 +36,17 @@ fn batch(values: &[&str], idempotent: bool) -> RecordBatch {
     RecordBatch::new(fields, records)
 }
 
+/// The internal Produce of `values` to test-0, as the server makes it from a request.
+fn produce(id: u64, acks: Acks, values: &[&str], idempotent: bool) -> Message {
+    Message::Produce {
+        correlation_id: CorrelationId(id),
+        tp: test_0(),
+        acks,
+        timeout_ms: 30_000,
+        batch: batch(values, idempotent),
+    }
+}
+
 /// A request frame (no size prefix, as a recording keeps it) from `client`.
 fn frame(api: ApiKey, version: i16, client: &str, body: &impl Encodable) -> String {
     let mut buf = BytesMut::new();
@@ -167,14 +178,7 @@ fn an_acknowledged_record_missing_from_the_log_is_a_lost_write() {
     world.run_until(Time(3_000));
     let node = world.connect_external(0, "student#0".into());
     let mut feeder = Feeder::default();
-    let produce = Message::Produce {
-        correlation_id: CorrelationId(1),
-        tp: test_0(),
-        acks: Acks::All,
-        timeout_ms: 30_000,
-        batch: batch(&["ghost"], true),
-    };
-    feeder.sent(&mut world, node, &produce);
+    feeder.sent(&mut world, node, &produce(1, Acks::All, &["ghost"], true));
     let answer = Message::ProduceResponse {
         correlation_id: CorrelationId(1),
         tp: test_0(),
@@ -197,7 +201,7 @@ fn an_acknowledged_record_missing_from_the_log_is_a_lost_write() {
 
 /// A real producer's acks and idempotence are promises as a scenario's producer's are: on a
 /// durable cluster (RF=3, min.insync.replicas=2) an idempotent acks=all client keeps the
-/// durability promise; one that sends with acks=1 withdraws it, saying who.
+/// durability promise; one that sends with acks=1 withdraws it, saying who (by `client.id`).
 #[test]
 fn a_real_producers_acks_decide_what_is_promised() {
     let text = crate::DEFAULT_SCENARIO.replace(
@@ -209,22 +213,18 @@ fn a_real_producers_acks_decide_what_is_promised() {
     let mut world = World::new(spec);
     assert!(world.observer_promises().durability, "the cluster promises");
     let node = world.connect_external(0, "careful#0".into());
-    let mut feeder = Feeder::default();
-    let send = |acks, id| Message::Produce {
-        correlation_id: CorrelationId(id),
-        tp: test_0(),
-        acks,
-        timeout_ms: 30_000,
-        batch: batch(&["x"], true),
+    let mut feeder = Feeder {
+        client_id: Some("careful".into()),
+        ..Feeder::default()
     };
-    feeder.sent(&mut world, node, &send(Acks::All, 1));
+    feeder.sent(&mut world, node, &produce(1, Acks::All, &["x"], true));
     assert!(world.observer_promises().durability);
     assert!(world.observer_promises().idempotence);
-    feeder.sent(&mut world, node, &send(Acks::Leader, 2));
+    feeder.sent(&mut world, node, &produce(2, Acks::Leader, &["x"], true));
     let promises = world.observer_promises();
     assert!(!promises.durability);
     assert!(
-        promises.reasons.iter().any(|r| r == "careful#0: acks=1"),
+        promises.reasons.iter().any(|r| r == "careful: acks=1"),
         "{:?}",
         promises.reasons
     );
@@ -237,14 +237,7 @@ fn closing_leaves_sends_unknown_and_a_new_fetch_offset_is_a_position() {
     let (_, mut world) = served_world();
     let node = world.connect_external(0, "c#0".into());
     let mut feeder = Feeder::default();
-    let produce = Message::Produce {
-        correlation_id: CorrelationId(1),
-        tp: test_0(),
-        acks: Acks::All,
-        timeout_ms: 30_000,
-        batch: batch(&["p"], false),
-    };
-    feeder.sent(&mut world, node, &produce);
+    feeder.sent(&mut world, node, &produce(1, Acks::All, &["p"], false));
     feeder.closed(&mut world, node);
     let last = &world.history().last().unwrap().entry;
     assert_eq!(
