@@ -67,6 +67,7 @@ pub fn clients(engine: &Engine) -> Vec<RealClient> {
     let mut listed: Vec<RealClient> = Vec::new();
     // Each connection's node, to the index of its client in `listed`.
     let mut of_node = BTreeMap::new();
+    let mut index_of: BTreeMap<String, usize> = BTreeMap::new();
     let mut conns: Vec<_> = engine.clients().iter().collect();
     conns.sort_by_key(|(_, c)| c.conn);
     for (node, c) in conns {
@@ -74,17 +75,14 @@ pub fn clients(engine: &Engine) -> Vec<RealClient> {
             .client_id
             .clone()
             .unwrap_or_else(|| format!("connection {}", c.conn));
-        let index = match listed.iter().position(|l| l.client_id == id) {
-            Some(i) => i,
-            None => {
-                listed.push(RealClient {
-                    client_id: id,
-                    connections: Vec::new(),
-                    counts: HistoryCounts::default(),
-                });
-                listed.len() - 1
-            }
-        };
+        let index = *index_of.entry(id.clone()).or_insert_with(|| {
+            listed.push(RealClient {
+                client_id: id,
+                connections: Vec::new(),
+                counts: HistoryCounts::default(),
+            });
+            listed.len() - 1
+        });
         listed[index].connections.push(c.conn);
         of_node.insert(*node, index);
     }
