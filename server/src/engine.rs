@@ -17,6 +17,10 @@ use sim::{FaultAction, World};
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::mpsc::Sender;
 
+/// Trace entries a session keeps (the latest): past twice this many, the oldest go
+/// (`World::forget_old_trace`), so a long session's trace is bounded.
+pub const TRACE_KEPT: usize = 100_000;
+
 /// A client connection's number, in the order they were accepted.
 pub type ConnId = u32;
 
@@ -106,6 +110,8 @@ pub struct Engine {
     recorder: Option<Recorder>,
     /// Every connection there has been, by its node.
     clients: BTreeMap<NodeId, Client>,
+    /// How many trace entries to keep ([`TRACE_KEPT`]).
+    trace_kept: usize,
 }
 
 impl Engine {
@@ -117,6 +123,7 @@ impl Engine {
             advertised,
             recorder: None,
             clients: BTreeMap::new(),
+            trace_kept: TRACE_KEPT,
         }
     }
 
@@ -152,9 +159,17 @@ impl Engine {
         &self.world
     }
 
+    /// Keep `n` trace entries instead of [`TRACE_KEPT`].
+    pub fn set_trace_kept(&mut self, n: usize) {
+        self.trace_kept = n;
+    }
+
     /// Run the world to `until` and hand out what reached the connections.
     pub fn run_until(&mut self, until: Time) {
         self.world.run_until(until);
+        if self.world.trace().len() > self.trace_kept.saturating_mul(2) {
+            self.world.forget_old_trace(self.trace_kept);
+        }
         if self.collect() {
             self.record(|at| Event::Tick { at });
         }
@@ -391,3 +406,6 @@ impl Engine {
         self.conns.len()
     }
 }
+
+#[cfg(test)]
+mod tests;

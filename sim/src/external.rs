@@ -77,6 +77,16 @@ impl World {
             .external_producer(who, acks, idempotent);
     }
 
+    /// Forget the oldest trace entries, keeping the last `keep`: a served session runs for
+    /// hours, and its trace would grow without end. The fingerprint is kept as entries are
+    /// recorded and does not change; what reads the trace of a served world (the UI's flow and
+    /// story) reads its latest entries. Marks taken before (`World::mark`) no longer hold, so
+    /// this is only for a world nobody jumps through or explains from its whole trace.
+    pub fn forget_old_trace(&mut self, keep: usize) {
+        let cut = self.trace.len().saturating_sub(keep);
+        self.trace.drain(..cut);
+    }
+
     /// Whether `id` is an external client.
     pub fn is_external(id: NodeId) -> bool {
         matches!(id, NodeId::Client(ClientId(n)) if n >= EXTERNAL_BASE)

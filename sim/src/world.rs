@@ -208,7 +208,7 @@ pub struct World {
     pub(crate) names: BTreeMap<NodeId, String>,
     network: Network,
     rngs: Rngs4,
-    trace: Vec<TraceEntry>,
+    pub(crate) trace: Vec<TraceEntry>,
     pub(crate) history: Vec<HistoryRecord>,
     fingerprint: Fingerprint,
     /// Faults injected into a running world take their queue order from here: after every
