@@ -3,7 +3,7 @@
 //! Every value is read from the core (the controller's metadata, each replica's log, each
 //! coordinator's groups) or counted from the client history; nothing here recomputes a rule.
 
-use broker_core::{BrokerId, HistoryEntry, NodeId, ResetReason, SendOutcome, TopicPartition};
+use broker_core::{BrokerId, NodeId, TopicPartition};
 use serde::Serialize;
 use sim::World;
 use std::collections::{BTreeMap, BTreeSet};
@@ -54,20 +54,9 @@ pub enum ClientKind {
 pub struct ClientState {
     pub name: String,
     pub kind: ClientKind,
-    pub sent: u64,
-    pub acknowledged: u64,
-    pub failed: u64,
-    pub unknown: u64,
-    pub read: u64,
-    /// The failures by error (for the text report).
-    #[serde(skip)]
-    pub failed_by_error: BTreeMap<String, u64>,
-    /// Position resets after `OFFSET_OUT_OF_RANGE` (for the text report).
-    #[serde(skip)]
-    pub out_of_range_resets: u64,
-    /// Log truncations detected below the position, KIP-320 (for the text report).
-    #[serde(skip)]
-    pub truncations_detected: u64,
+    /// `sent`, `acknowledged`, `failed`, `unknown`, `read` in the JSON.
+    #[serde(flatten)]
+    pub counts: sim::HistoryCounts,
 }
 
 /// A consumer group as its coordinator has it at the end.
@@ -176,28 +165,8 @@ pub fn clients(world: &World) -> Vec<ClientState> {
         );
     }
     for record in world.history() {
-        let Some(c) = by_id.get_mut(&record.client) else {
-            continue;
-        };
-        match &record.entry {
-            HistoryEntry::SendInvoked { .. } => c.sent += 1,
-            HistoryEntry::SendCompleted { outcome, .. } => match outcome {
-                SendOutcome::Ok(_) => c.acknowledged += 1,
-                SendOutcome::Fail(e) => {
-                    c.failed += 1;
-                    *c.failed_by_error.entry(e.to_string()).or_default() += 1;
-                }
-                SendOutcome::Info(_) => c.unknown += 1,
-            },
-            HistoryEntry::Polled { records, .. } => c.read += records.len() as u64,
-            HistoryEntry::PositionReset { reason, .. } => match reason {
-                ResetReason::OffsetOutOfRange => c.out_of_range_resets += 1,
-                ResetReason::LogTruncation { .. } => c.truncations_detected += 1,
-            },
-            HistoryEntry::Rebalanced(_)
-            | HistoryEntry::Committed { .. }
-            | HistoryEntry::Positioned { .. }
-            | HistoryEntry::ConsumerError { .. } => {}
+        if let Some(c) = by_id.get_mut(&record.client) {
+            c.counts.add(&record.entry);
         }
     }
     by_id.into_values().collect()

@@ -358,6 +358,7 @@ fn clients(out: &mut impl Write, world: &World) -> io::Result<()> {
     let clients = crate::final_state::clients(world);
     for c in clients.iter().filter(|c| c.kind == ClientKind::Producer) {
         let failed: Vec<String> = c
+            .counts
             .failed_by_error
             .iter()
             .map(|(e, n)| format!("{n} {e}"))
@@ -370,21 +371,21 @@ fn clients(out: &mut impl Write, world: &World) -> io::Result<()> {
         writeln!(
             out,
             "  {:<13} sent {}, acknowledged {}, failed {failed}, unknown {}",
-            c.name, c.sent, c.acknowledged, c.unknown
+            c.name, c.counts.sent, c.counts.acknowledged, c.counts.unknown
         )?;
     }
     for c in clients.iter().filter(|c| c.kind == ClientKind::Consumer) {
-        let mut line = format!("  {:<13} read {} records", c.name, c.read);
-        if c.out_of_range_resets > 0 {
+        let mut line = format!("  {:<13} read {} records", c.name, c.counts.read);
+        if c.counts.out_of_range_resets > 0 {
             line += &format!(
                 ", reset {} time(s) after OFFSET_OUT_OF_RANGE",
-                c.out_of_range_resets
+                c.counts.out_of_range_resets
             );
         }
-        if c.truncations_detected > 0 {
+        if c.counts.truncations_detected > 0 {
             line += &format!(
                 ", detected {} log truncation(s) below its position (KIP-320)",
-                c.truncations_detected
+                c.counts.truncations_detected
             );
         }
         writeln!(out, "{line}")?;

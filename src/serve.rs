@@ -21,6 +21,10 @@ pub struct ServeArgs {
     /// posted fault with the simulated millisecond it arrived. `kafka-lab run FILE` replays it.
     #[arg(long, value_name = "FILE")]
     record: Option<std::path::PathBuf>,
+    /// Show the served cluster in the UI (real clients as nodes named by their client.id); its
+    /// fault keys act on the served cluster as `POST /faults` does.
+    #[arg(long)]
+    tui: bool,
 }
 
 /// Serve until stopped; `Err` is bad input (exit 2).
@@ -32,7 +36,9 @@ pub fn serve(args: &ServeArgs) -> anyhow::Result<bool> {
     if let Some(seed) = args.seed {
         scenario.seed = seed;
     }
-    let spec = scenario.world_spec()?;
+    let mut spec = scenario.world_spec()?;
+    // The UI's message-flow view draws the traced messages (tracing never changes a run).
+    spec.trace_messages = args.tui;
     let config = server::serve::ServeConfig {
         listen: args.listen,
     };
@@ -58,9 +64,45 @@ pub fn serve(args: &ServeArgs) -> anyhow::Result<bool> {
     };
     let (tx, rx) = std::sync::mpsc::channel();
     let control_tx = tx.clone();
-    std::thread::spawn(move || server::control::run(control, scenario, control_tx));
-    server::serve::serve(spec, &config, listeners, (tx, rx), recorder);
+    let control_scenario = scenario.clone();
+    std::thread::spawn(move || server::control::run(control, control_scenario, control_tx));
+    if !args.tui {
+        server::serve::serve(spec, &config, listeners, (tx, rx), recorder);
+        return Ok(true);
+    }
+    let pacer = server::serve::start(spec, &config, listeners, (tx, rx), recorder);
+    let served = ServedEngine {
+        pacer,
+        scenario: scenario.clone(),
+    };
+    let app = tui::App::served(scenario, Box::new(served))?;
+    tui::run(app)?;
     Ok(true)
+}
+
+/// The served engine as the UI sees it: this thread owns it, the UI loop lets it run.
+struct ServedEngine {
+    pacer: server::serve::Pacer,
+    scenario: scenarios::Scenario,
+}
+
+impl tui::served::Served for ServedEngine {
+    fn world(&self) -> &sim::World {
+        self.pacer.engine().world()
+    }
+
+    fn pump(&mut self) {
+        self.pacer.pace(5);
+    }
+
+    /// The fault as the object `POST /faults` takes (no `at_ms`), through the same path.
+    fn inject(&mut self, fault: &scenarios::Fault) -> Result<broker_core::Time, String> {
+        let mut posted = serde_json::to_value(fault).map_err(|e| e.to_string())?;
+        if let Some(object) = posted.as_object_mut() {
+            object.remove("at_ms");
+        }
+        server::control::inject(self.pacer.engine_mut(), posted, &self.scenario)
+    }
 }
 
 /// Open FILE and write the scenario it replays against.
@@ -109,7 +151,6 @@ fn replay_events(
     match server::record::replay(&scenario, events) {
         Ok(r) => {
             let world = r.engine.world();
-            let findings = sim::check(world);
             println!(
                 "replayed {file}: {} connections, {} request frames, {} ms simulated",
                 r.connections,
@@ -121,12 +162,10 @@ fn replay_events(
                 r.marks,
                 world.fingerprint()
             );
-            for f in &findings {
-                println!("finding {:?}: {:?}", f.kind, f.verdict);
-            }
-            Ok(findings
-                .iter()
-                .all(|f| f.verdict != sim::Verdict::Violation))
+            // The real clients are judged as the lab's own: their operations are in the history.
+            let verdict = server::verdict::verdict(&r.engine);
+            print!("{}", verdict.text());
+            Ok(verdict.passed)
         }
         Err(e) => {
             eprintln!("{file}: the recording does not replay: {e}");

@@ -380,6 +380,18 @@ fn assert_replays_to(file: &Path, live: &str) {
         "{report}\nlive: {live}"
     );
     assert!(!report.contains("fingerprints matched: 0;"), "{report}");
+    // The real clients are judged as the lab's own, named by their client.id (set by the
+    // script): every record the producer was told was acknowledged, the reader's consumption.
+    assert!(
+        report.contains("client lab-producer (connections ")
+            && report.contains(", acknowledged 300, "),
+        "{report}"
+    );
+    assert!(
+        report.contains("client lab-reader (connections "),
+        "{report}"
+    );
+    assert!(report.contains("verdict at "), "{report}");
 }
 
 /// The same with kafka-python 3.0.12's defaults. After the leader change kafka-python

@@ -70,6 +70,22 @@ impl ErrorCode {
         self == ErrorCode::NONE
     }
 
+    /// Whether a produce answered with this error may still have been appended: a timeout or a
+    /// broken connection, too few replicas after the append, or a leader that lost its
+    /// leadership while the acks=all wait was pending (`DelayedProduce` completes with
+    /// NOT_LEADER_OR_FOLLOWER, though the new leader may have fetched the batch). The client
+    /// cannot call such a send failed: its outcome is unknown.
+    pub fn may_have_been_written(self) -> bool {
+        use ErrorCode::*;
+        matches!(
+            self,
+            REQUEST_TIMED_OUT
+                | NETWORK_EXCEPTION
+                | NOT_ENOUGH_REPLICAS_AFTER_APPEND
+                | NOT_LEADER_OR_FOLLOWER
+        )
+    }
+
     /// Whether a client may retry the request (Kafka's `RetriableException` subclasses).
     pub fn is_retriable(self) -> bool {
         use ErrorCode::*;

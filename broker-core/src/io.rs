@@ -532,6 +532,9 @@ pub enum PositionReason {
     Committed,
     /// No committed offset (or no group): `auto.offset.reset` chose it with `ListOffsets`.
     AutoOffsetReset(crate::config::AutoOffsetReset),
+    /// A real client (`kafka-lab serve`) fetched from here: the wire says where, not why (a
+    /// committed offset, a reset policy, a seek). What lies before it is not promised to it.
+    Fetched,
 }
 
 impl std::fmt::Display for PositionReason {
@@ -546,6 +549,7 @@ impl std::fmt::Display for PositionReason {
                 };
                 write!(f, "auto.offset.reset={name}")
             }
+            PositionReason::Fetched => f.write_str("where its client chose to fetch"),
         }
     }
 }

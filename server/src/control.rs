@@ -2,6 +2,9 @@
 //!
 //! - `GET /cluster`: brokers, the controller, every partition (leader, epoch, ISR, and each
 //!   live replica's LEO and HW), consumer groups by coordinator, and external connections.
+//! - `GET /verdict`: the session judged now by the lab's checks, the real clients' operations
+//!   included (`verdict.rs`): each real client by `client.id` with its counts, the findings,
+//!   and the fingerprint (a mark of the recording, as for `GET /cluster`).
 //! - `POST /faults`: a scenario's `[[faults]]` object without `at_ms`, e.g.
 //!   `{"action": "crash", "target": "broker-2"}`. It is validated by the scenarios crate
 //!   exactly as the same fault in a scenario file (errors name the key), and happens at the
@@ -99,19 +102,30 @@ fn route(
 ) -> (u16, Value) {
     match (method, path) {
         ("GET", "/cluster") => ask(engine, cluster),
+        ("GET", "/verdict") => ask(engine, |e| {
+            // Recorded as a mark, as `GET /cluster` is: the replay reaches this moment too.
+            let fingerprint = e.mark();
+            let verdict = crate::verdict::verdict(e);
+            let mut value =
+                serde_json::to_value(verdict).unwrap_or_else(|e| json!({ "error": e.to_string() }));
+            value["fingerprint"] = json!(fingerprint);
+            value
+        }),
         ("POST", "/faults") => match fault(body, scenario) {
-            Ok(action) => {
+            Ok(_) => {
                 let posted: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
-                ask(engine, move |e| {
-                    match e.inject_posted_fault(posted, action) {
-                        Some(at) => json!({ "at_ms": at.0 }),
-                        None => json!({ "error": "the session's main phase is over" }),
-                    }
+                let scenario = scenario.clone();
+                ask(engine, move |e| match inject(e, posted, &scenario) {
+                    Ok(at) => json!({ "at_ms": at.0 }),
+                    Err(error) => json!({ "error": error }),
                 })
             }
             Err(e) => (400, json!({ "error": e })),
         },
-        _ => (404, json!({ "error": "GET /cluster or POST /faults" })),
+        _ => (
+            404,
+            json!({ "error": "GET /cluster, GET /verdict or POST /faults" }),
+        ),
     }
 }
 
@@ -132,6 +146,20 @@ fn ask(
         Ok(value) => (200, value),
         Err(_) => (503, json!({ "error": "the engine did not answer" })),
     }
+}
+
+/// Inject a posted fault object now, validated as [`fault`] does and recorded: the one path of
+/// `POST /faults` and of `serve --tui`'s fault keys. When it happens, or why not.
+pub fn inject(
+    engine: &mut Engine,
+    posted: Value,
+    scenario: &scenarios::Scenario,
+) -> Result<broker_core::Time, String> {
+    let body = serde_json::to_vec(&posted).map_err(|e| e.to_string())?;
+    let action = fault(&body, scenario)?;
+    engine
+        .inject_posted_fault(posted, action)
+        .ok_or_else(|| "the session's main phase is over".to_owned())
 }
 
 /// A `[[faults]]` object without `at_ms`, validated as the scenario would validate it.

@@ -8,6 +8,7 @@
 //! order.
 
 use crate::api::{self, Advertised, Ctx, Pending, Start};
+use crate::history::Feeder;
 use crate::record::{Event, Recorder};
 use crate::request::Request;
 use broker_core::{BrokerId, Input, Message, NodeId, Time};
@@ -15,6 +16,10 @@ use bytes::Bytes;
 use sim::{FaultAction, World};
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::mpsc::Sender;
+
+/// Trace entries a session keeps (the latest): past twice this many, the oldest go
+/// (`World::forget_old_trace`), so a long session's trace is bounded.
+pub const TRACE_KEPT: usize = 100_000;
 
 /// A client connection's number, in the order they were accepted.
 pub type ConnId = u32;
@@ -79,6 +84,22 @@ struct Conn {
     waiting: VecDeque<Queued>,
     in_flight: Option<Pending>,
     next_correlation: u64,
+    /// What it sent and was told, for the world's client history.
+    feeder: Feeder,
+}
+
+/// A real client's connection as the verdict names it: it stays listed after it closed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Client {
+    /// The connection's number.
+    pub conn: ConnId,
+    /// The `client.id` its requests carry (`None` until one said it, or if none does).
+    pub client_id: Option<String>,
+}
+
+/// A connection's node name once its `client.id` is known: `rdkafka#3` for connection 3.
+pub fn client_name(client_id: &str, conn: ConnId) -> String {
+    format!("{client_id}#{conn}")
 }
 
 /// The world with its external connections.
@@ -87,6 +108,10 @@ pub struct Engine {
     conns: BTreeMap<ConnId, Conn>,
     advertised: Advertised,
     recorder: Option<Recorder>,
+    /// Every connection there has been, by its node.
+    clients: BTreeMap<NodeId, Client>,
+    /// How many trace entries to keep ([`TRACE_KEPT`]).
+    trace_kept: usize,
 }
 
 impl Engine {
@@ -97,6 +122,8 @@ impl Engine {
             conns: BTreeMap::new(),
             advertised,
             recorder: None,
+            clients: BTreeMap::new(),
+            trace_kept: TRACE_KEPT,
         }
     }
 
@@ -132,9 +159,17 @@ impl Engine {
         &self.world
     }
 
+    /// Keep `n` trace entries instead of [`TRACE_KEPT`].
+    pub fn set_trace_kept(&mut self, n: usize) {
+        self.trace_kept = n;
+    }
+
     /// Run the world to `until` and hand out what reached the connections.
     pub fn run_until(&mut self, until: Time) {
         self.world.run_until(until);
+        if self.world.trace().len() > self.trace_kept.saturating_mul(2) {
+            self.world.forget_old_trace(self.trace_kept);
+        }
         if self.collect() {
             self.record(|at| Event::Tick { at });
         }
@@ -172,6 +207,8 @@ impl Engine {
                     name: n,
                 });
                 let node = self.world.connect_external(conn, name);
+                let client_id = None;
+                self.clients.insert(node, Client { conn, client_id });
                 let conn_state = Conn {
                     node,
                     broker,
@@ -179,6 +216,7 @@ impl Engine {
                     waiting: VecDeque::new(),
                     in_flight: None,
                     next_correlation: 0,
+                    feeder: Feeder::default(),
                 };
                 self.conns.insert(conn, conn_state);
             }
@@ -230,6 +268,13 @@ impl Engine {
                 }
                 Queued::Request(request) => request,
             };
+            if let Some(id) = request.header.client_id.as_deref() {
+                let node = c.node;
+                self.name_client(node, id);
+            }
+            let Some(c) = self.conns.get_mut(&conn) else {
+                return;
+            };
             let mut ctx = Ctx {
                 broker: c.broker,
                 advertised: &self.advertised,
@@ -248,9 +293,28 @@ impl Engine {
         }
     }
 
+    /// The first `client.id` a connection's requests carry names its node.
+    fn name_client(&mut self, node: NodeId, client_id: &str) {
+        let Some(client) = self.clients.get_mut(&node) else {
+            return;
+        };
+        if client.client_id.is_some() || client_id.is_empty() {
+            return;
+        }
+        client.client_id = Some(client_id.to_owned());
+        if let Some(c) = self.conns.get_mut(&client.conn) {
+            c.feeder.client_id = Some(client_id.to_owned());
+        }
+        let name = client_name(client_id, client.conn);
+        self.world.rename_external(node, name);
+    }
+
     fn inject(&mut self, conn: ConnId, node: NodeId, broker: BrokerId, messages: Vec<Message>) {
         let at = self.world.now().plus_ms(1);
         for message in messages {
+            if let Some(c) = self.conns.get_mut(&conn) {
+                c.feeder.sent(&mut self.world, node, &message);
+            }
             if !self
                 .world
                 .inject_request_at(at, node, NodeId::Broker(broker), message)
@@ -291,6 +355,7 @@ impl Engine {
         let Some(c) = self.conns.get_mut(&conn) else {
             return;
         };
+        c.feeder.answered(&mut self.world, c.node, &message);
         let Some(pending) = c.in_flight.as_mut() else {
             return;
         };
@@ -318,7 +383,8 @@ impl Engine {
 
     /// Close a connection: the client sees its socket close, the broker its peer leave.
     fn close(&mut self, conn: ConnId) {
-        if let Some(c) = self.conns.remove(&conn) {
+        if let Some(mut c) = self.conns.remove(&conn) {
+            c.feeder.closed(&mut self.world, c.node);
             let _ = c.out.send(Out::Close);
             self.world
                 .disconnect_external(c.node, NodeId::Broker(c.broker));
@@ -330,8 +396,16 @@ impl Engine {
         &self.advertised
     }
 
+    /// Every connection there has been (open or closed), by its node in the world.
+    pub fn clients(&self) -> &BTreeMap<NodeId, Client> {
+        &self.clients
+    }
+
     /// Open connections.
     pub fn connections(&self) -> usize {
         self.conns.len()
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -18,11 +18,13 @@ pub mod errors;
 pub mod frame;
 #[cfg(test)]
 mod fuzz;
+pub mod history;
 pub mod record;
 pub mod request;
 pub mod serve;
 #[cfg(test)]
 mod serve_tests;
+pub mod verdict;
 
 /// The scenario `serve` runs when none is named (`server/serve.toml`).
 pub const DEFAULT_SCENARIO: &str = include_str!("../serve.toml");

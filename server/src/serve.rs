@@ -75,6 +75,19 @@ pub fn serve(
     envelopes: (Sender<Envelope>, Receiver<Envelope>),
     recorder: Option<crate::record::Recorder>,
 ) {
+    let mut pacer = start(spec, config, listeners, envelopes, recorder);
+    while pacer.pace(5) {}
+}
+
+/// Accept connections from now on and build the engine; the caller paces it ([`Pacer::pace`]),
+/// on the thread that owns it (`serve`, or the UI's loop for `serve --tui`).
+pub fn start(
+    spec: WorldSpec,
+    config: &ServeConfig,
+    listeners: Vec<(BrokerId, TcpListener)>,
+    envelopes: (Sender<Envelope>, Receiver<Envelope>),
+    recorder: Option<crate::record::Recorder>,
+) -> Pacer {
     let (tx, rx) = envelopes;
     let counter = Arc::new(AtomicU32::new(0));
     for (broker, listener) in listeners {
@@ -91,29 +104,51 @@ pub fn serve(
     if let Some(recorder) = recorder {
         engine.set_recorder(recorder);
     }
-    pace(&mut engine, &rx);
+    Pacer {
+        engine,
+        rx,
+        start: Instant::now(),
+    }
 }
 
-/// The engine loop: run the world to the wall clock, take what arrived, sleep until the next
-/// event or message (at most 5 ms, so answers leave promptly).
-fn pace(engine: &mut Engine, rx: &Receiver<Envelope>) {
-    let start = Instant::now();
-    loop {
-        let target = Time(start.elapsed().as_millis() as u64);
-        engine.run_until(target);
-        let next = engine.world().next_time();
-        let wait = next.0.saturating_sub(target.0).clamp(1, 5);
-        match rx.recv_timeout(Duration::from_millis(wait)) {
+/// The engine, paced by the wall clock: simulated time is the milliseconds since it started.
+pub struct Pacer {
+    engine: Engine,
+    rx: Receiver<Envelope>,
+    start: Instant,
+}
+
+impl Pacer {
+    /// Run the world to the wall clock, then take what arrived, waiting for it until the next
+    /// event but at most `max_wait_ms` (5 ms keeps answers prompt). False once nothing can
+    /// arrive any more.
+    pub fn pace(&mut self, max_wait_ms: u64) -> bool {
+        let target = Time(self.start.elapsed().as_millis() as u64);
+        self.engine.run_until(target);
+        let next = self.engine.world().next_time();
+        let wait = next.0.saturating_sub(target.0).clamp(1, max_wait_ms.max(1));
+        match self.rx.recv_timeout(Duration::from_millis(wait)) {
             Ok(envelope) => {
-                take(engine, envelope);
-                while let Ok(envelope) = rx.try_recv() {
-                    take(engine, envelope);
+                take(&mut self.engine, envelope);
+                while let Ok(envelope) = self.rx.try_recv() {
+                    take(&mut self.engine, envelope);
                 }
-                engine.flush_recording();
+                self.engine.flush_recording();
+                true
             }
-            Err(RecvTimeoutError::Timeout) => {}
-            Err(RecvTimeoutError::Disconnected) => return,
+            Err(RecvTimeoutError::Timeout) => true,
+            Err(RecvTimeoutError::Disconnected) => false,
         }
+    }
+
+    /// The engine (its world is the served cluster).
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// The engine, to inject into (`serve --tui`'s fault keys).
+    pub fn engine_mut(&mut self) -> &mut Engine {
+        &mut self.engine
     }
 }
 

@@ -111,13 +111,17 @@ struct Skip {
 }
 
 /// Why a reader was not promised a range of offsets.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum SkipCause {
     /// It jumped over them by `auto.offset.reset=latest`.
     Latest,
     /// It threw to the application (`auto.offset.reset=none`: no offset, out of range, or a
     /// truncation it must not skip) and reads no more of the partition.
     Threw,
+    /// A real client (`kafka-lab serve`) fetched from further on: the wire does not say why.
+    Fetched,
+    /// A real client's reads end where it stopped fetching: no drain phase reads on for it.
+    Stopped,
 }
 
 /// Per reader of one partition: how far it has got (the next offset after what it read or was
@@ -140,8 +144,12 @@ impl<'h> Readers<'h> {
         let reached = self.reached.entry(reader).or_default();
         let from = reached.unwrap_or_default();
         *reached = (*reached).max(Some(offset));
-        if reason == PositionReason::AutoOffsetReset(AutoOffsetReset::Latest) && offset > from {
-            let cause = SkipCause::Latest;
+        let cause = match reason {
+            PositionReason::AutoOffsetReset(AutoOffsetReset::Latest) => Some(SkipCause::Latest),
+            PositionReason::Fetched => Some(SkipCause::Fetched),
+            _ => None,
+        };
+        if let Some(cause) = cause.filter(|_| offset > from) {
             let skip = Skip {
                 from,
                 to: offset,
@@ -154,21 +162,43 @@ impl<'h> Readers<'h> {
     /// The reader threw to the application on this partition: from where it had got to on,
     /// nothing was promised to it (other readers are judged as before).
     fn threw(&mut self, reader: Reader<'h>) {
+        self.promised_no_more(reader, SkipCause::Threw);
+    }
+
+    /// Nothing from where `reader` had got to on is promised to it, for `cause`.
+    fn promised_no_more(&mut self, reader: Reader<'h>, cause: SkipCause) {
         let from = self.reached.entry(reader).or_default().unwrap_or_default();
         let skip = Skip {
             from,
             to: Offset(u64::MAX),
-            cause: SkipCause::Threw,
+            cause,
         };
         self.skips.entry(reader).or_default().push(skip);
     }
 
-    /// Whether some reader stopped at an exception rather than only skipping by `latest`.
-    fn any_threw(&self) -> bool {
-        self.skips
-            .values()
-            .flatten()
-            .any(|s| s.cause == SkipCause::Threw)
+    /// A real client's reader: from where it had got to on, nothing was promised to it (its
+    /// reads are what it chose to fetch, and nobody reads on for it after the session).
+    fn stopped(&mut self, reader: Reader<'h>) {
+        self.promised_no_more(reader, SkipCause::Stopped);
+    }
+
+    /// Why the readers skipped records, in words, for a record of unknown offset.
+    fn why_skipped(&self) -> String {
+        let causes: BTreeSet<SkipCause> = self.skips.values().flatten().map(|s| s.cause).collect();
+        let words: Vec<&str> = causes
+            .iter()
+            .map(|c| match c {
+                SkipCause::Latest => "skipped records (auto.offset.reset=latest)",
+                SkipCause::Threw => {
+                    "stopped at an exception to the application (auto.offset.reset=none)"
+                }
+                SkipCause::Fetched => "fetched from an offset of its own choosing (a real client)",
+                SkipCause::Stopped => {
+                    "stopped fetching (a real client, read only as far as it fetched)"
+                }
+            })
+            .collect();
+        format!("every reader {}", words.join(" or "))
     }
 
     /// Whether every reader (and there is one) skipped `offset`: a record nobody was promised.
@@ -246,6 +276,17 @@ fn group(history: &[HistoryRecord]) -> BTreeMap<&TopicPartition, Ops<'_>> {
     }
     for ops in parts.values_mut() {
         ops.invoked.sort_unstable();
+        // A real client's reads promise nothing past where it stopped (see `Readers::stopped`).
+        let external: Vec<Reader<'_>> = ops
+            .readers
+            .reached
+            .keys()
+            .copied()
+            .filter(|r| matches!(r, Reader::Client(id) if crate::World::is_external(*id)))
+            .collect();
+        for reader in external {
+            ops.readers.stopped(reader);
+        }
     }
     parts
 }
@@ -444,15 +485,11 @@ impl<'a, 'h> Partition<'a, 'h> {
                     lost.add(|| format!("{}, though {}", describe(), read_up_to()));
                 }
                 (None, _) if readers.all_skipped() => unseen.add(|| {
-                    let why = if readers.any_threw() {
-                        "every reader skipped records (auto.offset.reset=latest) or stopped at an exception to the application (auto.offset.reset=none)"
-                    } else {
-                        "every reader started after skipping records (auto.offset.reset=latest)"
-                    };
                     format!(
-                        "{}; {}; {why}, so whether this one was promised to any is not known",
+                        "{}; {}; {}, so whether this one was promised to any is not known",
                         describe(),
-                        read_up_to()
+                        read_up_to(),
+                        readers.why_skipped()
                     )
                 }),
                 _ => unseen.add(|| format!("{}; {}", describe(), read_up_to())),
@@ -1027,6 +1064,38 @@ mod tests {
             h.only(FindingKind::LostWrite).records.len(),
             1,
             "a2 was never read"
+        );
+    }
+
+    /// A real client (`kafka-lab serve`) that fetches from an earlier offset chose to (a seek,
+    /// a committed offset): a new position, not a going back; a lab consumer doing the same
+    /// without a reset goes back. And a real reader is promised only as far as it fetched:
+    /// what it never got to is neither `unseen` nor lost, while a record it fetched past without
+    /// seeing still is.
+    #[test]
+    fn a_real_readers_positions_are_its_own_and_its_reads_end_where_it_stopped() {
+        let real = crate::external::EXTERNAL_BASE + 1;
+        let mut h = four_acked();
+        h.poll(2, 0, &[(0, "a0"), (1, "a1"), (2, "a2")]);
+        h.poll(2, 0, &[(1, "a1")]);
+        assert_eq!(
+            h.kinds(),
+            vec![FindingKind::Unseen, FindingKind::NonmonotonicPoll],
+            "a lab reader is promised a3 and cannot go back"
+        );
+        let mut h = four_acked();
+        positioned(&mut h, real, 0, PositionReason::Fetched);
+        h.poll(real, 0, &[(0, "a0"), (1, "a1"), (2, "a2")]);
+        positioned(&mut h, real, 1, PositionReason::Fetched);
+        h.poll(real, 0, &[(1, "a1")]);
+        assert_eq!(h.kinds(), vec![], "a3 lies past where it stopped");
+        let mut h = four_acked();
+        positioned(&mut h, real, 0, PositionReason::Fetched);
+        h.poll(real, 0, &[(0, "a0"), (1, "a1"), (3, "a3")]);
+        assert!(
+            h.kinds().contains(&FindingKind::LostWrite),
+            "a2 was fetched past: {:?}",
+            h.kinds()
         );
     }
 

@@ -5,8 +5,9 @@
 //! the simulated millisecond of each arrival and records it, so a session replays.
 
 use crate::node::{External, Node};
+use crate::world::HistoryRecord;
 use crate::world::{Status, World};
-use broker_core::{ClientId, Input, NodeId};
+use broker_core::{Acks, ClientId, HistoryEntry, Input, NodeId};
 
 /// External clients are numbered from here, far above the scenario's own clients.
 pub const EXTERNAL_BASE: u32 = 1 << 20;
@@ -48,6 +49,42 @@ impl World {
             Some(Node::External(external)) => external.take_arrived(),
             _ => Vec::new(),
         }
+    }
+
+    /// Name a real client's node now that it said who it is (its `client.id`).
+    pub fn rename_external(&mut self, id: NodeId, name: String) {
+        if World::is_external(id) && self.names.contains_key(&id) {
+            self.names.insert(id, name);
+        }
+    }
+
+    /// A real client's operation, as the server saw it on the wire: it enters the history the
+    /// checker judges, as a lab client's does, at the current simulated millisecond.
+    pub fn external_history(&mut self, id: NodeId, entry: HistoryEntry) {
+        self.history.push(HistoryRecord {
+            time: self.now(),
+            client: id,
+            entry,
+        });
+    }
+
+    /// A real client, `who` (its `client.id`), produced with `acks`, idempotent or not (its
+    /// batches carry a producer id): the promises the verdicts rest on are those of such a
+    /// producer (`Promises`).
+    pub fn external_producer(&mut self, who: &str, acks: Acks, idempotent: bool) {
+        self.observer
+            .promises
+            .external_producer(who, acks, idempotent);
+    }
+
+    /// Forget the oldest trace entries, keeping the last `keep`: a served session runs for
+    /// hours, and its trace would grow without end. The fingerprint is kept as entries are
+    /// recorded and does not change; what reads the trace of a served world (the UI's flow and
+    /// story) reads its latest entries. Marks taken before (`World::mark`) no longer hold, so
+    /// this is only for a world nobody jumps through or explains from its whole trace.
+    pub fn forget_old_trace(&mut self, keep: usize) {
+        let cut = self.trace.len().saturating_sub(keep);
+        self.trace.drain(..cut);
     }
 
     /// Whether `id` is an external client.

@@ -21,6 +21,24 @@ pub enum Verdict {
     Allowed,
 }
 
+/// What one producer promises: `(durable, idempotent)`; why not, pushed to `reasons`.
+fn producer_promises(
+    name: &str,
+    acks: Acks,
+    idempotent: bool,
+    reasons: &mut Vec<String>,
+) -> (bool, bool) {
+    if acks != Acks::All {
+        reasons.push(format!("{name}: acks={acks}"));
+    }
+    if !idempotent {
+        reasons.push(format!(
+            "{name}: enable.idempotence=false (retries may write twice)"
+        ));
+    }
+    (acks == Acks::All, idempotent)
+}
+
 /// One finding.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Finding {
@@ -83,17 +101,14 @@ impl Promises {
         }
         let mut idempotence = true;
         for p in &spec.producers {
-            if p.config.acks != Acks::All {
-                durable_topics = false;
-                reasons.push(format!("{}: acks={}", p.name, p.config.acks));
-            }
-            if !p.config.enable_idempotence {
-                idempotence = false;
-                reasons.push(format!(
-                    "{}: enable.idempotence=false (retries may write twice)",
-                    p.name
-                ));
-            }
+            let (durable, idempotent) = producer_promises(
+                &p.name,
+                p.config.acks,
+                p.config.enable_idempotence,
+                &mut reasons,
+            );
+            durable_topics &= durable;
+            idempotence &= idempotent;
         }
         let breach = FaultBudget::of(spec).breach(&spec.faults);
         let budget = breach.is_none();
@@ -106,6 +121,20 @@ impl Promises {
             liveness: budget,
             idempotence: idempotence && protocol_today && clean && budget,
             reasons,
+        }
+    }
+
+    /// A producer outside the spec (a real client of `kafka-lab serve`) sent with `acks`, with
+    /// or without idempotence: it weakens the promises as the same producer in the spec would.
+    pub fn external_producer(&mut self, name: &str, acks: Acks, idempotent: bool) {
+        let mut reasons = Vec::new();
+        let (durable, idempotent) = producer_promises(name, acks, idempotent, &mut reasons);
+        self.durability &= durable;
+        self.idempotence &= idempotent;
+        for reason in reasons {
+            if !self.reasons.contains(&reason) {
+                self.reasons.push(reason);
+            }
         }
     }
 
@@ -152,7 +181,7 @@ impl Promises {
 /// Watches teaching events as they happen, for the findings that need the past.
 #[derive(Clone, Debug)]
 pub struct Observer {
-    promises: Promises,
+    pub(crate) promises: Promises,
     leaders: BTreeMap<(TopicPartition, LeaderEpoch), BrokerId>,
     /// The newest leader epoch the controller has elected per partition.
     elected: BTreeMap<TopicPartition, LeaderEpoch>,
@@ -457,6 +486,14 @@ fn check_client_history(
         .flat_map(|t| (0..t.assignment.len() as u32).map(|p| TopicPartition::new(&t.topic, p)))
         .collect();
     unread.extend(abandoned(world));
+    // Partitions a real client (`kafka-lab serve`) read are judged by its reads.
+    for r in world.history() {
+        if let HistoryEntry::Polled { tp, .. } = &r.entry {
+            if World::is_external(r.client) {
+                unread.remove(tp);
+            }
+        }
+    }
     let names = world
         .nodes()
         .filter(|(id, _, _)| matches!(id, NodeId::Client(_)))

@@ -11,6 +11,7 @@
 pub mod budget;
 pub mod checker;
 mod compacted;
+pub mod counts;
 pub mod disk;
 mod expired;
 pub mod external;
@@ -29,6 +30,7 @@ pub mod watchdog;
 pub mod world;
 
 pub use budget::{Breach, FaultBudget, Subject};
+pub use counts::HistoryCounts;
 pub use findings::{check, CommittedCut, Finding, Promises, Verdict};
 pub use kind::FindingKind;
 pub use moment::{Mark, Moment};

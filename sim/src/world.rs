@@ -205,11 +205,11 @@ pub struct World {
     pending: EventSlab,
     seq: u64,
     pub(crate) slots: BTreeMap<NodeId, Slot>,
-    names: BTreeMap<NodeId, String>,
+    pub(crate) names: BTreeMap<NodeId, String>,
     network: Network,
     rngs: Rngs4,
-    trace: Vec<TraceEntry>,
-    history: Vec<HistoryRecord>,
+    pub(crate) trace: Vec<TraceEntry>,
+    pub(crate) history: Vec<HistoryRecord>,
     fingerprint: Fingerprint,
     /// Faults injected into a running world take their queue order from here: after every
     /// event the spec scheduled, before any event the run scheduled (see `inject_fault`).

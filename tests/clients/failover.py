@@ -33,7 +33,7 @@ def produce_confluent():
 
     acked, crashed = [], None
     producer = Producer({"bootstrap.servers": bootstrap, "acks": "all", "enable.idempotence": True,
-                         "linger.ms": 5})
+                         "linger.ms": 5, "client.id": "lab-producer"})
 
     def delivered(err, msg):
         if err is None:
@@ -69,7 +69,8 @@ def produce_kafka_python():
 def read_confluent(expected):
     from confluent_kafka import Consumer, TopicPartition
 
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": tag, "enable.auto.commit": False})
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": tag, "enable.auto.commit": False,
+                         "client.id": "lab-reader"})
     parts = consumer.list_topics(topic, timeout=10).topics[topic].partitions
     consumer.assign([TopicPartition(topic, p, 0) for p in parts])
     seen, deadline = [], time.time() + 60

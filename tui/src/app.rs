@@ -166,10 +166,27 @@ impl App {
         Ok(app)
     }
 
-    /// The nodes in selection order: brokers, the controller, then clients.
+    /// `serve --tui`: the UI on the served world (`served.rs`), paused on nothing: it shows
+    /// the cluster as the wall clock paces it.
+    pub fn served(
+        scenario: Scenario,
+        served: Box<dyn crate::served::Served>,
+    ) -> Result<App, scenarios::ScenarioError> {
+        let mut app = App::new(scenario)?;
+        app.session = Session::served(app.session.scenario().clone(), served)?;
+        app.view = View::Cluster;
+        Ok(app)
+    }
+
+    /// The nodes in selection order: brokers, the controller, then clients (a real client's
+    /// connection while it is open: a closed one has nothing more to show or to fault).
     pub fn nodes(&self) -> Vec<NodeId> {
         let world = self.session.world();
-        let mut nodes: Vec<NodeId> = world.nodes().map(|(id, _, _)| id).collect();
+        let mut nodes: Vec<NodeId> = world
+            .nodes()
+            .filter(|(id, status, _)| !(sim::World::is_external(*id) && *status == Status::Stopped))
+            .map(|(id, _, _)| id)
+            .collect();
         nodes.sort_by_key(|id| match id {
             NodeId::Broker(b) => (0, b.0),
             NodeId::Controller(c) => (1, c.0),
@@ -259,6 +276,12 @@ impl App {
         }
         let in_picker = matches!(msg, Msg::Picker | Msg::Quit | Msg::Exit | Msg::Select(_));
         if self.picker.is_some() && !in_picker {
+            return;
+        }
+        if self.session.is_served() && moves_time(msg) {
+            self.notice = Some(
+                "a served cluster follows the wall clock: it cannot pause, step, seek or rewind (serve --record keeps the session to replay)".into(),
+            );
             return;
         }
         match msg {
@@ -435,11 +458,12 @@ impl App {
             }
         };
         let what = describe(&fault);
-        let injected = self.session.inject(fault.clone());
-        self.notice = Some(match injected {
-            Some(at) => format!("{what} at {at}"),
-            None => "faults can only be injected during the main phase".to_owned(),
+        let injected = self.session.try_inject(fault.clone());
+        self.notice = Some(match &injected {
+            Ok(at) => format!("{what} at {at}"),
+            Err(why) => why.clone(),
         });
+        let injected = injected.ok();
         if let (Some(other), Some(_)) = (self.other.as_deref_mut(), injected) {
             other.seek(self.session.world().now());
             let mut names = fault.target.iter().chain(&fault.from).chain(&fault.to);
@@ -585,4 +609,23 @@ fn describe(fault: &Fault) -> String {
         (_, Some(f), Some(t)) => format!("cut {f} → {t}"),
         _ => fault.action.as_str().to_owned(),
     }
+}
+
+/// The messages that move a run's time or change its scenario: a served cluster
+/// (`serve --tui`) follows the wall clock and has none of them.
+fn moves_time(msg: Msg) -> bool {
+    matches!(
+        msg,
+        Msg::TogglePlay
+            | Msg::Step
+            | Msg::StepBack
+            | Msg::Jump(_)
+            | Msg::Seek(_)
+            | Msg::Faster
+            | Msg::Slower
+            | Msg::Redo
+            | Msg::Follow
+            | Msg::Write
+            | Msg::Picker
+    )
 }

@@ -7,6 +7,7 @@ pub mod app;
 pub mod journey;
 pub mod jump;
 pub mod keys;
+pub mod served;
 pub mod session;
 pub mod view;
 
@@ -57,6 +58,9 @@ fn event_loop(
     terminal: &mut Terminal<CrosstermBackend<io::Stdout>>,
     app: &mut App,
 ) -> io::Result<()> {
+    if app.session.is_served() {
+        return served_loop(terminal, app);
+    }
     let mut last = Instant::now();
     while !app.quit {
         terminal.draw(|frame| view::draw(frame, app))?;
@@ -72,6 +76,31 @@ fn event_loop(
         let simulated = (elapsed.as_millis() as f64 * app.speed()).round() as u64;
         if simulated > 0 {
             app.update(Msg::Tick(simulated));
+        }
+    }
+    Ok(())
+}
+
+/// `serve --tui`: this thread owns the served world, so it lets the engine run between frames
+/// (each `pump` waits a few ms for client traffic) and draws every [`FRAME`].
+#[allow(clippy::disallowed_methods)]
+fn served_loop(
+    terminal: &mut Terminal<CrosstermBackend<io::Stdout>>,
+    app: &mut App,
+) -> io::Result<()> {
+    let mut drawn: Option<Instant> = None;
+    while !app.quit {
+        if drawn.is_none_or(|d| d.elapsed() >= FRAME) {
+            terminal.draw(|frame| view::draw(frame, app))?;
+            drawn = Some(Instant::now());
+        }
+        app.session.pump();
+        while event::poll(Duration::ZERO)? {
+            if let Event::Key(key) = event::read()? {
+                if key.kind == KeyEventKind::Press {
+                    app.update(Msg::Key(key));
+                }
+            }
         }
     }
     Ok(())

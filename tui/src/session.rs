@@ -4,6 +4,7 @@
 //! decides how far to step. Faults go in through `World::inject_fault`, which orders them as
 //! the same faults written in the scenario, so `to_scenario` replays to the same fingerprint.
 
+use crate::served::Served;
 use broker_core::Time;
 use scenarios::{Fault, Scenario};
 use sim::{Checkpoint, World};
@@ -25,6 +26,8 @@ pub struct Session {
     /// Faults a rewind took back, which `redo` puts back while the future is still the same
     /// (nothing injected since, their time not yet passed).
     redo: Vec<Fault>,
+    /// `serve --tui`: the world shown is this one's, not `world` (see `served.rs`).
+    served: Option<Box<dyn Served>>,
 }
 
 impl Session {
@@ -41,12 +44,38 @@ impl Session {
             frontier: None,
             actions: Vec::new(),
             redo: Vec::new(),
+            served: None,
         })
+    }
+
+    /// A session showing a served world (`serve --tui`); `scenario` is the one served.
+    pub fn served(
+        scenario: Scenario,
+        served: Box<dyn Served>,
+    ) -> Result<Session, scenarios::ScenarioError> {
+        let mut session = Session::new(scenario)?;
+        session.served = Some(served);
+        Ok(session)
+    }
+
+    /// Whether the world shown is served (paced by the wall clock, never rewound).
+    pub fn is_served(&self) -> bool {
+        self.served.is_some()
+    }
+
+    /// Let a served world's owner run (nothing for a scenario's own world).
+    pub fn pump(&mut self) {
+        if let Some(served) = self.served.as_mut() {
+            served.pump();
+        }
     }
 
     /// The world now.
     pub fn world(&self) -> &World {
-        &self.world
+        match &self.served {
+            Some(served) => served.world(),
+            None => &self.world,
+        }
     }
 
     /// The scenario played.
@@ -186,6 +215,19 @@ impl Session {
     /// them and playing on keeps it. A new fault makes a new future: what a rewind took back
     /// can no longer be redone.
     pub fn inject(&mut self, fault: Fault) -> Option<Time> {
+        self.try_inject(fault).ok()
+    }
+
+    /// [`Session::inject`], saying why not.
+    pub fn try_inject(&mut self, fault: Fault) -> Result<Time, String> {
+        if let Some(served) = self.served.as_mut() {
+            let at = served.inject(&fault)?;
+            self.actions.push(Fault {
+                at_ms: at.0,
+                ..fault
+            });
+            return Ok(at);
+        }
         let at = self.world.now().plus_ms(1);
         let scheduled = self.schedule(Fault {
             at_ms: at.0,
@@ -194,7 +236,9 @@ impl Session {
         if scheduled {
             self.redo.clear();
         }
-        scheduled.then_some(at)
+        scheduled
+            .then_some(at)
+            .ok_or_else(|| "faults can only be injected during the main phase".to_owned())
     }
 
     /// Put `fault` in the world and the checkpoints at its time, and on the timeline.

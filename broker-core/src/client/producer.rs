@@ -760,17 +760,8 @@ impl Producer {
             return;
         };
         let mut batch = flight.batch;
-        // These answers may come after the leader appended the batch: a timeout or a broken
-        // connection, too few replicas after the append, or a leader that lost its leadership
-        // while the acks=all wait was pending (`DelayedProduce` completes with
-        // NOT_LEADER_OR_FOLLOWER, though the new leader may have fetched the batch).
-        if matches!(
-            error,
-            ErrorCode::REQUEST_TIMED_OUT
-                | ErrorCode::NETWORK_EXCEPTION
-                | ErrorCode::NOT_ENOUGH_REPLICAS_AFTER_APPEND
-                | ErrorCode::NOT_LEADER_OR_FOLLOWER
-        ) {
+        // These answers may come after the leader appended the batch.
+        if error.may_have_been_written() {
             batch.maybe_written = true;
         }
         if error.needs_metadata_refresh() {

@@ -118,7 +118,9 @@ fn too_small(frame: &mut Frame, area: Rect) {
 fn status_bar(app: &App, columns: u16) -> Vec<Line<'static>> {
     let world = app.session.world();
     let scenario = app.session.scenario();
-    let play = if app.session.done() {
+    let play = if app.session.is_served() {
+        "● live".to_owned()
+    } else if app.session.done() {
         "■ done".to_owned()
     } else if app.playing {
         format!("▶ {}×", app.speed())
