@@ -348,7 +348,18 @@ fn a_recorded_confluent_kafka_session_replays_to_the_live_fingerprint() {
         text.contains("\"event\":\"fault\""),
         "the posted crash is recorded"
     );
-    assert_replays_to(&file, &live);
+    let report = assert_replays_to(&file, &live);
+    // The real clients are judged as the lab's own, named by their client.id (set by the
+    // script): every record the producer was told was acknowledged, the reader's consumption.
+    assert!(
+        report.contains("client lab-producer (connections ")
+            && report.contains(", acknowledged 300, "),
+        "{report}"
+    );
+    assert!(
+        report.contains("client lab-reader (connections "),
+        "{report}"
+    );
 }
 
 /// The fingerprint `GET /cluster` gives (recorded as a mark), then the session is stopped.
@@ -364,8 +375,8 @@ fn live_fingerprint(served: Served) -> String {
 }
 
 /// `kafka-lab run FILE` twice: the same output, ending at the live fingerprint `live`, with
-/// every recorded mark matched.
-fn assert_replays_to(file: &Path, live: &str) {
+/// every recorded mark matched and a verdict that passes. Returns the report.
+fn assert_replays_to(file: &Path, live: &str) -> String {
     let first = replay(file);
     let second = replay(file);
     let report = String::from_utf8_lossy(&first.stdout).into_owned();
@@ -380,18 +391,8 @@ fn assert_replays_to(file: &Path, live: &str) {
         "{report}\nlive: {live}"
     );
     assert!(!report.contains("fingerprints matched: 0;"), "{report}");
-    // The real clients are judged as the lab's own, named by their client.id (set by the
-    // script): every record the producer was told was acknowledged, the reader's consumption.
-    assert!(
-        report.contains("client lab-producer (connections ")
-            && report.contains(", acknowledged 300, "),
-        "{report}"
-    );
-    assert!(
-        report.contains("client lab-reader (connections "),
-        "{report}"
-    );
     assert!(report.contains("verdict at "), "{report}");
+    report
 }
 
 /// The same with kafka-python 3.0.12's defaults. After the leader change kafka-python

@@ -38,10 +38,15 @@ pub fn default_scenario() -> Result<scenarios::Scenario, scenarios::ScenarioErro
 /// that need a partition before any client asked for one.
 #[cfg(test)]
 pub(crate) fn scenario_with_orders() -> scenarios::Scenario {
-    let text = format!(
-        "{DEFAULT_SCENARIO}\n[[topics]]\nname = \"orders\"\npartitions = 3\nreplication_factor = 3\n"
-    );
-    scenarios::parse(&text, "serve-orders.toml").expect("valid")
+    scenario_with_topic(DEFAULT_SCENARIO, "orders")
+}
+
+/// `base` (a scenario's text) with a startup topic `name` of 3 partitions on all 3 brokers.
+#[cfg(test)]
+pub(crate) fn scenario_with_topic(base: &str, name: &str) -> scenarios::Scenario {
+    let text =
+        format!("{base}\n[[topics]]\nname = \"{name}\"\npartitions = 3\nreplication_factor = 3\n");
+    scenarios::parse(&text, &format!("serve-{name}.toml")).expect("valid")
 }
 
 /// An engine over `scenario`'s live world (advertised at 127.0.0.1:19092), run to 3 s so the
