@@ -22,6 +22,8 @@ use std::ops::Range;
 
 mod metadata_log;
 mod partition_change;
+#[allow(dead_code)] // the controller runs on it in the next step (issue 16)
+mod raft_metadata_log;
 
 /// A topic the cluster starts with (created once its replicas have registered).
 #[derive(Clone, Debug, PartialEq, Eq)]

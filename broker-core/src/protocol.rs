@@ -339,6 +339,8 @@ pub enum Message {
         error: ErrorCode,
         state: Option<PartitionState>,
     },
+    /// A message of the controller quorum's Raft (KIP-595) on `__cluster_metadata`.
+    Quorum(Box<crate::raft::RaftMessage<MetadataRecord>>),
 }
 
 impl Message {
@@ -376,6 +378,7 @@ impl Message {
             Message::OffsetCommitResponse { .. } => "OffsetCommitResponse",
             Message::OffsetFetch { .. } => "OffsetFetch",
             Message::OffsetFetchResponse { .. } => "OffsetFetchResponse",
+            Message::Quorum(message) => message.api_name(),
         }
     }
 }

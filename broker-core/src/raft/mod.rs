@@ -37,6 +37,7 @@ pub use state::Role;
 use crate::error::ErrorCode;
 use crate::protocol::EpochEndOffset;
 use crate::types::{LeaderEpoch, NodeId, Offset, Time};
+use serde::{Deserialize, Serialize};
 use state::QuorumState;
 use std::collections::VecDeque;
 
@@ -86,7 +87,7 @@ const RETRY_BACKOFF_BASE_MS: u64 = 100;
 const FETCH_MAX_ENTRIES: usize = 64;
 
 /// The election state a voter keeps on disk (`quorum-state`, `ElectionState`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ElectionState {
     /// The latest epoch it knows.
     pub epoch: LeaderEpoch,
@@ -97,7 +98,7 @@ pub struct ElectionState {
 }
 
 /// The quorum's RPCs (KIP-595), named after Kafka's APIs.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum RaftMessage<T> {
     /// `Vote`: a candidate (or, with `pre_vote`, a prospective) asks for a vote.
     Vote {
@@ -165,6 +166,21 @@ pub enum RaftMessage<T> {
         /// Entries from `fetch_offset` on.
         entries: Vec<RaftEntry<T>>,
     },
+}
+
+impl<T> RaftMessage<T> {
+    /// The Kafka API name (a quorum `Fetch` is Kafka's `Fetch` on `__cluster_metadata`).
+    pub fn api_name(&self) -> &'static str {
+        match self {
+            RaftMessage::Vote { .. } => "Vote",
+            RaftMessage::VoteResponse { .. } => "VoteResponse",
+            RaftMessage::BeginQuorumEpoch { .. } => "BeginQuorumEpoch",
+            RaftMessage::BeginQuorumEpochResponse { .. } => "BeginQuorumEpochResponse",
+            RaftMessage::EndQuorumEpoch { .. } => "EndQuorumEpoch",
+            RaftMessage::Fetch { .. } => "Fetch(__cluster_metadata)",
+            RaftMessage::FetchResponse { .. } => "FetchResponse(__cluster_metadata)",
+        }
+    }
 }
 
 /// What the driver must carry out, in order.
