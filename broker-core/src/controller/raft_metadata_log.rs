@@ -20,8 +20,7 @@ use crate::metadata::MetadataRecord;
 use crate::outbox::Outbox;
 use crate::protocol::Message;
 use crate::raft::{
-    ElectionState, QuorumConfig, RaftEntry, RaftMessage, RaftNode, RaftOutput, RaftRecord, Role,
-    WriteId,
+    QuorumConfig, RaftEntry, RaftMessage, RaftNode, RaftOutput, RaftRecord, Role, WriteId,
 };
 use crate::types::{DiskOpId, LeaderEpoch, NodeId, Offset, Time};
 use std::collections::VecDeque;
@@ -104,7 +103,8 @@ impl RaftMetadataLog {
     }
 
     /// The election state it last decided (durable once its write completed).
-    pub(crate) fn election_state(&self) -> ElectionState {
+    #[cfg(test)]
+    pub(crate) fn election_state(&self) -> crate::raft::ElectionState {
         self.node.election_state()
     }
 
@@ -281,7 +281,7 @@ impl MetadataLog for RaftMetadataLog {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::io::Output;
     use crate::types::{BrokerEpoch, BrokerId, ControllerId};
@@ -299,7 +299,7 @@ mod tests {
     }
 
     /// Apply a disk operation at once (the tests here need no torn writes).
-    fn apply(disk: &mut DiskImage, op: &DiskOp) {
+    pub(in crate::controller) fn apply(disk: &mut DiskImage, op: &DiskOp) {
         match op {
             DiskOp::Append { file, entries, .. } => {
                 disk.files
