@@ -106,6 +106,17 @@ impl Broker {
         );
     }
 
+    /// A standby controller answered NOT_CONTROLLER: the next registration or heartbeat goes
+    /// to the next voter (`NodeToControllerChannelManager` drops the controller it believed
+    /// active and finds another). An answer from a controller it no longer targets changes
+    /// nothing; the request is resent when it is due, not at once, so a quorum without a leader
+    /// is not flooded.
+    pub(super) fn on_not_controller(&mut self, from: NodeId) {
+        if self.controller.is_active(from) {
+            self.controller.try_next();
+        }
+    }
+
     pub(super) fn on_registration_response(&mut self, error: ErrorCode, broker_epoch: BrokerEpoch) {
         if self.phase != Phase::Registering || !error.is_ok() {
             return;

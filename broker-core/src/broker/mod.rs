@@ -455,6 +455,14 @@ impl Broker {
                 self.handle_init_producer_id(from, correlation_id)
             }
             Message::BrokerRegistrationResponse {
+                error: crate::error::ErrorCode::NOT_CONTROLLER,
+                ..
+            }
+            | Message::BrokerHeartbeatResponse {
+                error: crate::error::ErrorCode::NOT_CONTROLLER,
+                ..
+            } => self.on_not_controller(from),
+            Message::BrokerRegistrationResponse {
                 error,
                 broker_epoch,
             } => self.on_registration_response(error, broker_epoch),
@@ -548,6 +556,9 @@ impl Broker {
             }
         }
         if self.controller.is_active(peer) {
+            // Gone: look for the active controller at the next voter
+            // (`NodeToControllerChannelManager` forgets a controller it lost).
+            self.controller.try_next();
             // The AlterPartition in flight may be lost: allow a new proposal.
             for replica in self.replicas.values_mut() {
                 if let Some(leading) = replica.leading.as_mut() {
