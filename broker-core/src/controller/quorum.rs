@@ -102,6 +102,18 @@ use crate::raft::RaftMessage;
 use crate::types::BrokerEpoch;
 
 impl Controller {
+    /// Its quorum status (role, epoch, voted-for, leader, log end, high watermark), in a
+    /// quorum; `None` for the single-node log.
+    pub fn quorum_status(&self) -> Option<crate::raft::RaftStatus> {
+        self.log.quorum_ref().map(|q| q.node().status())
+    }
+
+    /// Its replica of the Raft metadata log, in a quorum (for the checker's
+    /// `metadata-divergence`).
+    pub fn quorum_log(&self) -> Option<&crate::raft::RaftLog<MetadataRecord>> {
+        self.log.quorum_ref().map(|q| q.node().log())
+    }
+
     /// A message of the quorum: Raft's, then whatever it committed is published.
     pub(super) fn on_quorum_message(&mut self, from: NodeId, message: RaftMessage<MetadataRecord>) {
         let Some(quorum) = self.log.quorum() else {

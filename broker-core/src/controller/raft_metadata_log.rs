@@ -97,6 +97,11 @@ impl RaftMetadataLog {
         self.node.leader()
     }
 
+    /// The Raft node under it (read-only: its status and log, for the UI and the checker).
+    pub(crate) fn node(&self) -> &RaftNode<MetadataRecord> {
+        &self.node
+    }
+
     /// Its Raft role and epoch.
     pub(crate) fn role(&self) -> (Role, LeaderEpoch) {
         (self.node.role(), self.node.epoch())
@@ -315,6 +320,9 @@ pub(super) mod tests {
                 file, checkpoint, ..
             } => {
                 disk.checkpoints.insert(file.clone(), checkpoint.clone());
+            }
+            DiskOp::ReplaceSegment { file, entries, .. } => {
+                disk.files.insert(file.clone(), entries.clone());
             }
             DiskOp::Delete { .. } | DiskOp::Fsync { .. } => {}
         }

@@ -25,6 +25,7 @@ mod election;
 mod log;
 mod replication;
 mod state;
+mod status;
 
 #[cfg(test)]
 mod harness;
@@ -33,6 +34,7 @@ mod tests;
 
 pub use log::{RaftEntry, RaftLog, RaftRecord, WriteId};
 pub use state::Role;
+pub use status::RaftStatus;
 
 use crate::error::ErrorCode;
 use crate::protocol::EpochEndOffset;
@@ -72,6 +74,18 @@ impl Default for QuorumConfig {
             request_timeout_ms: 2_000,
             retry_backoff_ms: 20,
             pre_vote: true,
+        }
+    }
+}
+
+impl QuorumConfig {
+    /// The quorum configuration of a cluster: Kafka's defaults, and `[protocol] pre_vote`
+    /// (KIP-996) from the scenario's historical switches. The one place a controller's Raft
+    /// node gets its configuration from the cluster's.
+    pub fn for_cluster(config: &crate::config::ClusterConfig) -> QuorumConfig {
+        QuorumConfig {
+            pre_vote: config.protocol.pre_vote,
+            ..QuorumConfig::default()
         }
     }
 }
