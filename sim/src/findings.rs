@@ -129,6 +129,12 @@ impl Promises {
             FindingKind::Duplicate => self.idempotence,
             // A run that did not reach its end proves nothing: never a pass, never allowed.
             FindingKind::TwoLeaders | FindingKind::Livelock => true,
+            // Raft's safety holds whatever the faults: every vote and entry is durable before
+            // it counts, and a record commits only on a majority (KIP-595).
+            FindingKind::TwoActiveControllers | FindingKind::MetadataDivergence => true,
+            // Without pre-vote, a returning voter deposing the leader is how Raft works: it
+            // costs an election, never a committed record (KIP-996).
+            FindingKind::LeaderDeposedByRejoiningVoter => false,
             FindingKind::Stalled => self.liveness,
             // At-least-once: a group re-reads what was processed but not committed.
             FindingKind::Redelivery => false,
@@ -159,6 +165,8 @@ pub struct Observer {
     committed: BTreeMap<TopicPartition, Offset>,
     findings: Vec<Finding>,
     cuts: Vec<CommittedCut>,
+    /// The controllers' role changes (`two-active-controllers`, a deposed leader).
+    quorum: crate::quorum_findings::QuorumWatch,
 }
 
 /// Committed records gone from a log, at the instant it happened: a replica truncated below
@@ -195,6 +203,7 @@ impl Observer {
             committed: BTreeMap::new(),
             findings: Vec::new(),
             cuts: Vec::new(),
+            quorum: Default::default(),
         }
     }
 
@@ -295,6 +304,20 @@ impl Observer {
         }
     }
 
+    /// A controller's Raft role or epoch changed: the quorum rules judge it
+    /// (`quorum_findings`).
+    pub fn observe_role(
+        &mut self,
+        now: Time,
+        controller: ControllerId,
+        role: broker_core::raft::Role,
+        epoch: LeaderEpoch,
+    ) {
+        for (kind, explanation) in self.quorum.on_role(controller, role, epoch) {
+            self.push(now, kind, explanation, None, vec![]);
+        }
+    }
+
     pub(crate) fn push(
         &mut self,
         time: Time,
@@ -348,6 +371,7 @@ pub fn check(world: &World) -> Vec<Finding> {
     }
     check_client_history(&mut observer, now, world, lost, compacted.offsets);
     check_divergence(&mut observer, now, world);
+    crate::quorum_findings::check_metadata_divergence(&mut observer, now, world);
     check_stalled(&mut observer, now, world);
     observer.findings
 }
