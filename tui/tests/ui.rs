@@ -743,7 +743,7 @@ fn t0_says_the_cluster_is_starting_and_the_cluster_view_fits_80_columns() {
     keys(&mut app, "2");
     let text = screen(&app, 80, 24);
     assert!(
-        text.contains("controller: metadata log, elections, ISR changes"),
+        text.contains("★ active controller: elects leaders"),
         "{text}"
     );
     assert!(text.contains("leads 1, under-replicated 0"), "{text}");
