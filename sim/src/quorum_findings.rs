@@ -82,7 +82,10 @@ impl QuorumWatch {
 
     /// The leader `controller` steps down into `epoch` without resigning (a resigning leader
     /// goes `Resigned` first: check-quorum or a shutdown), and a controller that campaigned
-    /// unheard is now a candidate in exactly that epoch: its `Vote` deposed the leader.
+    /// unheard is now a candidate in exactly that epoch: its `Vote` (or its answer to the
+    /// leader's `BeginQuorumEpoch`, which carries its epoch) deposed the leader. The voter may
+    /// be a former leader cut off from the quorum: it resigned, the others elected a new
+    /// leader, and it came back with a higher epoch.
     fn deposed_by(
         &self,
         controller: ControllerId,
@@ -95,10 +98,10 @@ impl QuorumWatch {
         if matches!(role, Role::Leader | Role::Resigned) || epoch <= led {
             return None;
         }
-        let (rejoining, first) = self.unheard.iter().find(|(voter, first)| {
-            **voter != controller
-                && **first > led
-                && self.roles.get(voter) == Some(&(Role::Candidate, epoch))
+        // Unheard campaigns end when the voter takes another role: one that still has them
+        // has campaigned, unheard, ever since.
+        let (rejoining, first) = self.unheard.iter().find(|(voter, _)| {
+            **voter != controller && self.roles.get(voter) == Some(&(Role::Candidate, epoch))
         })?;
         Some(format!(
             "controller-{rejoining}, cut off from the quorum, campaigned unheard from epoch {first} on; back, its Vote in epoch {epoch} made controller-{controller}, the healthy leader of epoch {led}, step down. Without pre-vote (KIP-996) a returning voter deposes the leader"
@@ -209,6 +212,25 @@ mod tests {
         assert_eq!(kinds(&found), [FindingKind::LeaderDeposedByRejoiningVoter]);
         assert!(found[0].1.contains("controller-3"), "{found:?}");
         assert!(found[0].1.contains("leader of epoch 1"), "{found:?}");
+    }
+
+    /// The active controller is cut off: it resigns (check-quorum), the others elect
+    /// controller-2 in epoch 2, and the old leader, campaigning unheard from epoch 2 on, comes
+    /// back in epoch 5 and deposes controller-2.
+    #[test]
+    fn a_former_leader_back_from_unheard_campaigns_deposes_its_successor() {
+        let mut w = led_by_one();
+        w.on_role(c(1), Role::Resigned, LeaderEpoch(1));
+        w.on_role(c(2), Role::Candidate, LeaderEpoch(2));
+        w.on_role(c(3), Role::Voted, LeaderEpoch(2));
+        w.on_role(c(2), Role::Leader, LeaderEpoch(2));
+        for epoch in 2..=5 {
+            w.on_role(c(1), Role::Candidate, LeaderEpoch(epoch));
+        }
+        w.on_role(c(3), Role::Unattached, LeaderEpoch(5));
+        let found = w.on_role(c(2), Role::Unattached, LeaderEpoch(5));
+        assert_eq!(kinds(&found), [FindingKind::LeaderDeposedByRejoiningVoter]);
+        assert!(found[0].1.contains("controller-1, cut off"), "{found:?}");
     }
 
     /// A paused leader: a follower's first candidacy is heard at once (the other follower
