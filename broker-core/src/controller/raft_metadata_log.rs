@@ -316,6 +316,9 @@ pub(super) mod tests {
             } => {
                 disk.checkpoints.insert(file.clone(), checkpoint.clone());
             }
+            DiskOp::ReplaceSegment { file, entries, .. } => {
+                disk.files.insert(file.clone(), entries.clone());
+            }
             DiskOp::Delete { .. } | DiskOp::Fsync { .. } => {}
         }
     }
