@@ -20,6 +20,7 @@ mod kind;
 pub mod moment;
 pub mod network;
 pub mod node;
+mod quorum;
 pub mod rng;
 pub mod spec;
 pub mod story;
