@@ -367,6 +367,14 @@ pub enum Event {
         generation: i32,
         members: u32,
     },
+    /// A controller's Raft role or epoch changed (`QuorumState`'s transitions, KIP-595): it
+    /// became a candidate, the leader (the active controller), a follower, resigned, ... The
+    /// trace tells the quorum's story through these.
+    RaftRoleChanged {
+        controller: ControllerId,
+        role: crate::raft::Role,
+        epoch: LeaderEpoch,
+    },
 }
 
 /// One client operation for the history: invoked, then completed ok, failed or unknown.

@@ -615,11 +615,14 @@ fn first_difference(a: &Replica, b: &Replica, limit: Offset) -> Option<Offset> {
 /// `stalled`: after the drain, a partition has no leader, or its leader cannot commit what it
 /// holds, or a consumer is behind the HW.
 fn check_stalled(observer: &mut Observer, now: Time, world: &World) {
-    let Some(metadata) = world.metadata() else {
+    // `World::metadata` falls back to a standby's image when the quorum has no leader: after
+    // the drain there must be an active controller, not just an image.
+    let metadata = world.active_controller().and(world.metadata());
+    let Some(metadata) = metadata else {
         observer.push(
             now,
             FindingKind::Stalled,
-            "the controller is not running after the drain phase".into(),
+            "no active controller after the drain phase".into(),
             None,
             vec![],
         );

@@ -20,6 +20,7 @@ mod kind;
 pub mod moment;
 pub mod network;
 pub mod node;
+mod quorum;
 mod quorum_findings;
 pub mod rng;
 pub mod spec;

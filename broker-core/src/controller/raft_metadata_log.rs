@@ -15,7 +15,7 @@
 //! fetch leaves before the vote that allows it is durable.
 
 use super::metadata_log::MetadataLog;
-use crate::io::{Checkpoint, DiskEntry, DiskImage, DiskOp, FileName};
+use crate::io::{Checkpoint, DiskEntry, DiskImage, DiskOp, Event, FileName};
 use crate::metadata::MetadataRecord;
 use crate::outbox::Outbox;
 use crate::protocol::Message;
@@ -45,6 +45,9 @@ pub(crate) struct RaftMetadataLog {
     persisting: Option<DiskOpId>,
     /// Log writes in flight: the fsync that completes each Raft write.
     writes: VecDeque<(DiskOpId, WriteId)>,
+    /// Role changes not yet told: told at once (they are the node's state now, which the
+    /// controller acts on), not held behind the `quorum-state` write.
+    transitions: Vec<(Role, LeaderEpoch)>,
 }
 
 impl RaftMetadataLog {
@@ -82,6 +85,7 @@ impl RaftMetadataLog {
             held: VecDeque::new(),
             persisting: None,
             writes: VecDeque::new(),
+            transitions: Vec::new(),
         };
         log.mirror_append(Offset(0), &entries);
         log
@@ -157,6 +161,10 @@ impl RaftMetadataLog {
             match &output {
                 RaftOutput::Append { from, entries, .. } => self.mirror_append(*from, entries),
                 RaftOutput::Truncate { to } => self.mirror_truncate(*to),
+                RaftOutput::Transition { role, epoch } => {
+                    self.transitions.push((*role, *epoch));
+                    continue;
+                }
                 _ => {}
             }
             self.held.push_back(output);
@@ -165,6 +173,15 @@ impl RaftMetadataLog {
 
     /// Carry out held outputs in order, stopping behind a `quorum-state` write in flight.
     fn release(&mut self, out: &mut Outbox) {
+        if let NodeId::Controller(controller) = self.node.id() {
+            for (role, epoch) in self.transitions.drain(..) {
+                out.event(Event::RaftRoleChanged {
+                    controller,
+                    role,
+                    epoch,
+                });
+            }
+        }
         while self.persisting.is_none() {
             let Some(output) = self.held.pop_front() else {
                 return;
@@ -205,7 +222,7 @@ impl RaftMetadataLog {
                 });
             }
             RaftOutput::Send { to, message } => out.send(to, Message::Quorum(Box::new(message))),
-            RaftOutput::Transition { .. } => {}
+            RaftOutput::Transition { .. } => unreachable!("told by `release`, never held"),
         }
     }
 

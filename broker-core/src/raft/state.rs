@@ -7,7 +7,9 @@ use crate::types::{LeaderEpoch, NodeId, Offset, Time};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// A node's role in the quorum, as the UI and the trace name it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Role {
     /// A voter that knows no leader and has not voted in its epoch.
