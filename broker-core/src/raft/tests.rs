@@ -205,6 +205,29 @@ fn a_timed_out_voter_pre_votes_in_its_epoch_and_without_pre_vote_bumps_it() {
         .all(|(_, m)| *m == vote(1, 0, 0, false)));
 }
 
+/// `QuorumState.transitionToUnattached`: an unattached voter that a newer `Vote` moves to its
+/// epoch keeps its election timer (a candidate whose log is behind, campaigning again and
+/// again, would otherwise keep every voter from ever running: the quorum stays leaderless).
+#[test]
+fn a_voter_moved_to_a_newer_epoch_by_a_vote_keeps_its_election_timer() {
+    let mut n = node(2, 3, QuorumConfig::default(), vec![entry(1, 10)]);
+    drain(&mut n);
+    let timer = n.poll_timeout().expect("an election timer");
+    n.handle_message(Time(500), c(1), vote(5, 0, 0, false));
+    assert!(!granted(&drain(&mut n)), "the candidate's log is behind");
+    assert_eq!((n.role(), n.epoch()), (Role::Unattached, LeaderEpoch(5)));
+    assert_eq!(n.poll_timeout(), Some(timer), "the timer runs on");
+    n.handle_message(Time(900), c(1), vote(6, 0, 0, false));
+    drain(&mut n);
+    assert_eq!(n.poll_timeout(), Some(timer));
+    n.handle_timeout(timer);
+    assert_eq!(
+        n.role(),
+        Role::Prospective,
+        "it runs when its own timer fires"
+    );
+}
+
 #[test]
 fn without_pre_vote_a_higher_epoch_vote_deposes_a_leader() {
     let mut leader = elected_leader(vec![]);
@@ -487,6 +510,11 @@ fn a_returning_voter_deposes_the_leader_only_without_pre_vote() {
         );
         let now = cl.node(leader).expect("up").epoch();
         assert_eq!(now == epoch, pre_vote, "pre_vote = {pre_vote}: epoch {now}");
+        assert_eq!(
+            cl.current_leaders().len(),
+            1,
+            "pre_vote = {pre_vote}: a leader"
+        );
     }
 }
 
