@@ -294,6 +294,11 @@ impl Observer {
                     });
                 }
             }
+            Event::RaftRoleChanged {
+                controller,
+                role,
+                epoch,
+            } => self.observe_role(now, *controller, *role, *epoch),
             Event::HighWatermarkAdvanced {
                 tp, high_watermark, ..
             } => {
@@ -306,7 +311,7 @@ impl Observer {
 
     /// A controller's Raft role or epoch changed: the quorum rules judge it
     /// (`quorum_findings`).
-    pub fn observe_role(
+    fn observe_role(
         &mut self,
         now: Time,
         controller: ControllerId,

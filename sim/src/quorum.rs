@@ -30,7 +30,7 @@ impl World {
         Controller::with_quorum(
             id,
             &voters,
-            QuorumConfig::default(),
+            QuorumConfig::for_cluster(&spec.cluster),
             seed,
             setup,
             self.now(),
