@@ -104,7 +104,7 @@ impl QuorumWatch {
             **voter != controller && self.roles.get(voter) == Some(&(Role::Candidate, epoch))
         })?;
         Some(format!(
-            "controller-{rejoining}, cut off from the quorum, campaigned unheard from epoch {first} on; back, its Vote in epoch {epoch} made controller-{controller}, the healthy leader of epoch {led}, step down. Without pre-vote (KIP-996) a returning voter deposes the leader"
+            "controller-{rejoining}, cut off from the quorum, campaigned unheard from epoch {first} on; back with epoch {epoch}, it made controller-{controller}, the healthy leader of epoch {led}, step down: an election nobody needed. Pre-vote (KIP-996) prevents it"
         ))
     }
 }
