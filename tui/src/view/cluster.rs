@@ -95,7 +95,7 @@ fn controller_role(app: &App, id: NodeId) -> Span<'static> {
 }
 
 /// Nodes every one of whose links is cut.
-fn isolated(app: &App) -> BTreeSet<NodeId> {
+pub(super) fn isolated(app: &App) -> BTreeSet<NodeId> {
     let network = app.session.world().network();
     let cut: BTreeSet<(NodeId, NodeId)> = network.cut_links().collect();
     let nodes = app.nodes();

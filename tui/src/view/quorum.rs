@@ -42,11 +42,12 @@ fn controller_lines(app: &App) -> Vec<Line<'static>> {
     let bold = Style::default().add_modifier(Modifier::BOLD);
     let mut lines = vec![Line::styled(
         format!(
-            "  {:<14}{:<13}{:>5}  {:<10}{:<10}{:>7}{:>6}",
-            "controller", "role", "epoch", "voted for", "leader", "log end", "HW"
+            "  {:<14}{:<13}{:>5}  {:<6}{:<7}{:>7}{:>6}",
+            "controller", "role", "epoch", "voted", "leader", "log end", "HW"
         ),
         bold,
     )];
+    let isolated = super::cluster::isolated(app);
     let controllers: Vec<NodeId> = app
         .nodes()
         .into_iter()
@@ -73,6 +74,12 @@ fn controller_lines(app: &App) -> Vec<Line<'static>> {
                 Style::default().fg(Color::Yellow),
             ));
         }
+        if isolated.contains(&id) {
+            spans.push(Span::styled(
+                "  ⛓ isolated",
+                Style::default().fg(Color::Red),
+            ));
+        }
         lines.push(Line::from(spans));
     }
     lines
@@ -96,7 +103,7 @@ fn status_spans(status: &RaftStatus) -> Vec<Span<'static>> {
     vec![
         Span::styled(role, Style::default().fg(color)),
         Span::raw(format!(
-            "{:>5}  {:<10}{:<10}{:>7}{:>6}",
+            "{:>5}  {:<6}{:<7}{:>7}{:>6}",
             status.epoch.0,
             short(status.voted_for),
             short(status.leader),
@@ -125,7 +132,7 @@ fn observer_lines(app: &App) -> Vec<Line<'static>> {
     let world = app.session.world();
     let bold = Style::default().add_modifier(Modifier::BOLD);
     let mut lines = vec![Line::styled(
-        "  observers: brokers pull the metadata log; heartbeats go to the active controller",
+        "  observers: brokers pull the metadata log and heartbeat to a controller",
         bold,
     )];
     let active = world.active_controller();
@@ -143,13 +150,13 @@ fn observer_lines(app: &App) -> Vec<Line<'static>> {
         };
         let target = broker.controller_channel().active();
         spans.push(Span::raw(format!(
-            "  metadata offset {:<5} heartbeats → {}",
+            "  metadata offset {:<4} heartbeats → {}",
             broker.metadata().offset,
             world.name(target)
         )));
         if Some(target) != active {
             spans.push(Span::styled(
-                "  (not the active one)",
+                "  (not active)",
                 Style::default().fg(Color::Yellow),
             ));
         }
