@@ -283,3 +283,60 @@ fn a_quorum_run_is_deterministic() {
     };
     assert_eq!(run(), run());
 }
+
+fn hw(world: &World, broker: u32, partition: u32) -> broker_core::Offset {
+    let tp = TopicPartition::new(&broker_core::Topic::new("orders"), partition);
+    world.broker(BrokerId(broker)).expect("up").replicas()[&tp]
+        .log
+        .high_watermark()
+}
+
+/// `controller-majority-lost` tells the truth: with one controller of three left, orders-1
+/// (its replicas alive) keeps committing, orders-2 (broker-1 in its ISR) does not, orders-0
+/// keeps its dead leader; a majority back, orders-0 is led by broker-2.
+#[test]
+fn controller_majority_lost_keeps_data_flowing_only_where_no_metadata_change_is_needed() {
+    for seed in 1..=3 {
+        let mut s = resolve("controller-majority-lost").expect("builtin");
+        s.seed = seed;
+        let mut world = World::new(s.world_spec().expect("spec"));
+        world.run_until(Time(19_000));
+        assert_eq!(world.active_controller(), None, "seed {seed}: one of three");
+        let (flowing, stalled) = (hw(&world, 2, 1), hw(&world, 3, 2));
+        world.run_until(Time(27_000));
+        assert!(hw(&world, 2, 1) > flowing, "seed {seed}: orders-1 commits");
+        assert_eq!(hw(&world, 3, 2), stalled, "seed {seed}: orders-2 waits");
+        assert_eq!(
+            world.partition_leader(&orders()),
+            Some(NodeId::Broker(BrokerId(1)))
+        );
+        world.run_until(Time(36_500));
+        assert_eq!(
+            world.partition_leader(&orders()),
+            Some(NodeId::Broker(BrokerId(2))),
+            "seed {seed}: healed"
+        );
+    }
+}
+
+/// `controller-quorum-odd` and `-even` (3 and 4 controllers, the same faults): both elect a
+/// leader after one loss, neither after two.
+#[test]
+fn three_and_four_controllers_tolerate_the_same_one_loss() {
+    for name in ["controller-quorum-odd", "controller-quorum-even"] {
+        for seed in 1..=2 {
+            let mut s = resolve(name).expect("builtin");
+            s.seed = seed;
+            let mut world = World::new(s.world_spec().expect("spec"));
+            world.run_until(Time(15_000));
+            assert!(
+                world.active_controller().is_some(),
+                "{name} {seed}: one lost"
+            );
+            world.run_until(Time(29_000));
+            assert_eq!(world.active_controller(), None, "{name} {seed}: two lost");
+            world.run_until(Time(29_000 + election_bound_ms()));
+            assert!(world.active_controller().is_some(), "{name} {seed}: back");
+        }
+    }
+}
