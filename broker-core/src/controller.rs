@@ -236,6 +236,12 @@ impl Controller {
         &self.committed
     }
 
+    /// The committed metadata record at `offset`, if the log has committed that far: what a
+    /// failover must never lose (tests compare voters' committed prefixes through it).
+    pub fn committed_record(&self, offset: u64) -> Option<&MetadataRecord> {
+        (offset < self.log.committed_end()).then(|| self.log.record(offset))
+    }
+
     /// This controller's id.
     pub fn id(&self) -> ControllerId {
         self.id

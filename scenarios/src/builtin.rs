@@ -17,7 +17,7 @@ pub enum Module {
     Producers,
     /// ISR, HW and LEO, min ISR, failover, shutdown, zombies, partitions.
     Replication,
-    /// The controller quorum (KRaft's Raft): the active controller, failover, pre-vote.
+    /// The KRaft controller quorum: failover, majorities, why the count is odd, pre-vote.
     Controller,
     /// Groups, rebalancing, commits, the coordinator.
     ConsumerGroups,
@@ -101,6 +101,10 @@ const BUILTINS: &[Builtin] = builtins![
     (Replication, "replication-zombie-leader"),
     (Replication, "replication-network-partition"),
     (Replication, "replication-test"),
+    (Controller, "controller-failover"),
+    (Controller, "controller-quorum-odd"),
+    (Controller, "controller-quorum-even"),
+    (Controller, "controller-majority-lost"),
     (Controller, "controller-prevote-off"),
     (Controller, "controller-prevote-on"),
     (ConsumerGroups, "consumer-group-scaling"),

@@ -96,7 +96,7 @@ impl Broker {
             incarnation_id: self.incarnation_id,
             previous_broker_epoch: self.previous_broker_epoch,
         };
-        self.out.send(self.controller.active(), message);
+        self.send_to_controller(message);
         // Retry until the controller accepts (it refuses while the old incarnation's session
         // lives), at least `RESEND_BACKOFF_MS` apart.
         self.registration_due = self.now.plus_ms(
@@ -114,6 +114,36 @@ impl Broker {
     pub(super) fn on_not_controller(&mut self, from: NodeId) {
         if self.controller.is_active(from) {
             self.controller.try_next();
+            self.controller_silent_since = None;
+        }
+    }
+
+    /// A registration or heartbeat to the controller this broker targets, which now owes an
+    /// answer.
+    fn send_to_controller(&mut self, message: Message) {
+        self.controller_silent_since.get_or_insert(self.now);
+        self.out.send(self.controller.active(), message);
+    }
+
+    /// The targeted controller answered.
+    pub(super) fn on_controller_answer(&mut self, from: NodeId) {
+        if self.controller.is_active(from) {
+            self.controller_silent_since = None;
+        }
+    }
+
+    /// Before resending a registration or heartbeat: a controller that has answered none for
+    /// half of `broker.session.timeout.ms` is given up for the next voter. Kafka's broker
+    /// lifecycle channel times a request out after `broker.session.timeout.ms / 2`
+    /// (`BrokerServer`, KAFKA-14392), so a paused or partitioned active controller does not hold
+    /// the broker until its session is gone at the new one.
+    pub(super) fn give_up_on_a_silent_controller(&mut self) {
+        let limit_ms = self.config.broker_session_timeout_ms / 2;
+        if let Some(since) = self.controller_silent_since {
+            if self.now.ms_since(since) >= limit_ms {
+                self.controller.try_next();
+                self.controller_silent_since = None;
+            }
         }
     }
 
@@ -139,7 +169,7 @@ impl Broker {
             metadata_offset: self.image.offset,
             want_shut_down: self.shutting_down,
         };
-        self.out.send(self.controller.active(), message);
+        self.send_to_controller(message);
         // Due again `broker.heartbeat.interval.ms` after this one, but not before its response
         // (see `on_heartbeat_response`) or, if that is lost, `RESEND_BACKOFF_MS`: with an
         // interval of 0 the broker heartbeats once per round trip, as Kafka's does.

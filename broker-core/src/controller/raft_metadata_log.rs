@@ -427,6 +427,8 @@ pub(super) mod tests {
                             to,
                             message: Message::Quorum(m),
                         } => self.wire.push_back((*id, to, *m)),
+                        // Role changes are told, for the trace.
+                        Output::Event(Event::RaftRoleChanged { .. }) => {}
                         other => panic!("unexpected output {other:?}"),
                     }
                 }
