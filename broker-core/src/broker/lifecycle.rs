@@ -156,6 +156,11 @@ impl Broker {
         self.groups.set_member_prefix(broker_epoch.0);
         self.phase = Phase::Running;
         self.registration_due = Time(u64::MAX);
+        if self.caught_up_with_registration() {
+            // Its image already holds its registration: act on it now (see `apply_metadata`).
+            let all = self.image.partitions.keys().cloned().collect();
+            self.reconcile_all(all);
+        }
         self.send_heartbeat();
     }
 
@@ -239,6 +244,7 @@ impl Broker {
     /// Apply metadata records in order; records this broker already has, or that leave a gap,
     /// are ignored (the heartbeat catches up on gaps).
     pub(super) fn apply_metadata(&mut self, records: Vec<(u64, MetadataRecord)>) {
+        let was_caught_up = self.caught_up_with_registration();
         let mut changed = Vec::new();
         for (offset, record) in records {
             if offset != self.image.offset {
@@ -256,11 +262,33 @@ impl Broker {
                 _ => {}
             }
         }
+        if !self.caught_up_with_registration() {
+            // Kafka publishes the metadata to the replica manager only once the broker caught
+            // up to its registration (`BrokerLifecycleManager`'s initial catch-up): an image
+            // older than that may still name a dead incarnation of this broker as a leader.
+            return;
+        }
+        if !was_caught_up {
+            changed = self.image.partitions.keys().cloned().collect();
+        }
+        self.reconcile_all(changed);
+    }
+
+    fn reconcile_all(&mut self, mut changed: Vec<TopicPartition>) {
         changed.dedup();
         for tp in changed {
             let state = self.image.partitions[&tp].clone();
             self.reconcile(&tp, &state);
         }
+    }
+
+    /// Whether this incarnation registered and its image holds its own registration record
+    /// (at the offset of its broker epoch), so that what the image says of it is about it.
+    fn caught_up_with_registration(&self) -> bool {
+        self.phase == Phase::Running
+            && self
+                .broker_epoch
+                .is_some_and(|epoch| self.image.offset > epoch.0)
     }
 
     /// Bring a replica in line with the partition state (`Partition.makeLeader`/`makeFollower`).
