@@ -314,7 +314,27 @@ fn describe(
             members,
             ..
         } => format!("group {group}: {state}, generation {generation}, {members} member(s)"),
+        // The timeline's node column names the controller.
+        Event::RaftRoleChanged { role, epoch, .. } => raft_role_words(*role, *epoch)?,
     })
+}
+
+/// A controller's Raft role change in words; `None` for the quiet ones (unattached, observer).
+fn raft_role_words(
+    role: broker_core::raft::Role,
+    epoch: broker_core::LeaderEpoch,
+) -> Option<String> {
+    use broker_core::raft::Role;
+    let what = match role {
+        Role::Leader => format!("is the active controller (Raft leader of epoch {epoch})"),
+        Role::Candidate => format!("campaigns for epoch {epoch}"),
+        Role::Prospective => format!("asks for pre-votes (epoch {epoch})"),
+        Role::Voted => format!("voted in epoch {epoch}"),
+        Role::Follower => format!("follows the leader of epoch {epoch}"),
+        Role::Resigned => format!("resigned as leader of epoch {epoch}"),
+        Role::Unattached | Role::Observer => return None,
+    };
+    Some(what)
 }
 
 fn partitions(out: &mut impl Write, world: &World) -> io::Result<()> {

@@ -233,6 +233,7 @@ fn list_groups_the_builtins_into_modules_in_course_order() {
         "Anatomy",
         "Producers",
         "Replication",
+        "Controller",
         "Consumer groups",
         "Failures from history",
     ]

@@ -5,6 +5,7 @@ mod compaction;
 mod groups;
 mod links;
 mod livelock;
+mod quorum;
 mod replication_test;
 mod scenarios_run;
 mod script;

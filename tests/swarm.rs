@@ -107,6 +107,17 @@ fn parallel_and_serial_checks_give_the_same_per_seed_results() {
 }
 
 #[test]
+fn quorum_checks_give_the_same_per_seed_results_on_one_job_or_two() {
+    for profile in ["quorum", "quorum-lost"] {
+        let common = ["--profile", profile, "--seeds", "4", "--start", "11"];
+        let serial = check_lines(&[&common[..], &["--jobs", "1"]].concat());
+        let parallel = check_lines(&[&common[..], &["--jobs", "2"]].concat());
+        assert_eq!(serial.len(), 4);
+        assert_eq!(serial, parallel, "{profile}");
+    }
+}
+
+#[test]
 fn shards_split_a_sweep_without_overlap() {
     let common = ["--profile", "acks0", "--seeds", "5", "--jobs", "1"];
     let all = check_lines(&common);
@@ -129,4 +140,27 @@ fn a_bad_profile_or_shard_is_a_one_line_error_with_exit_2() {
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert!(!stderr.contains("panicked"), "{stderr}");
     }
+}
+
+/// `check --profile quorum` and `quorum-lost` over 200 seeds each (issue 16's done-when): a
+/// minority of voters out, or a majority out for a while, breaks no promise.
+fn no_violation_over_200_seeds(profile: Profile) {
+    for seed in 1..=200 {
+        let result = check_seed(profile, seed, false);
+        assert_eq!(
+            result.violations, 0,
+            "{profile} seed {seed}: {:#?}",
+            result.findings
+        );
+    }
+}
+
+#[test]
+fn the_quorum_profile_breaks_no_promise_over_200_seeds() {
+    no_violation_over_200_seeds(Profile::Quorum);
+}
+
+#[test]
+fn the_quorum_lost_profile_breaks_no_promise_over_200_seeds() {
+    no_violation_over_200_seeds(Profile::QuorumLost);
 }

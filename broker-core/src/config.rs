@@ -237,6 +237,11 @@ pub struct ProtocolSwitches {
     /// KIP-966 part 1 (`eligible.leader.replicas.version=1`, on by default for new clusters since
     /// 4.1): the controller keeps eligible leader replicas and may empty the ISR.
     pub eligible_leader_replicas: bool,
+    /// KIP-996 (on since Kafka 4.0): a controller whose election timer fires first asks for
+    /// pre-votes (`ProspectiveState`) and bumps the epoch only when a majority would elect it.
+    /// Off, it becomes a candidate at once, and a voter cut off from a healthy leader comes
+    /// back with a higher epoch and deposes it.
+    pub pre_vote: bool,
 }
 
 impl ProtocolSwitches {
@@ -258,6 +263,7 @@ impl ProtocolSwitches {
                 self.eligible_leader_replicas != today.eligible_leader_replicas,
                 "pre-KIP-966",
             ),
+            (self.pre_vote != today.pre_vote, "pre-KIP-996"),
         ]
         .into_iter()
         .filter_map(|(historical, name)| historical.then_some(name))
@@ -272,6 +278,7 @@ impl Default for ProtocolSwitches {
             hw_requires_min_isr: true,
             isr_join_requires_epoch_start: true,
             eligible_leader_replicas: true,
+            pre_vote: true,
         }
     }
 }
@@ -852,6 +859,7 @@ mod tests {
             hw_requires_min_isr: false,
             isr_join_requires_epoch_start: false,
             eligible_leader_replicas: false,
+            pre_vote: false,
         };
         assert_eq!(
             all.historical(),
@@ -859,7 +867,8 @@ mod tests {
                 "pre-KIP-101",
                 "pre-KAFKA-15583",
                 "pre-KAFKA-7128",
-                "pre-KIP-966"
+                "pre-KIP-966",
+                "pre-KIP-996"
             ]
         );
     }

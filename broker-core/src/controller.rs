@@ -17,11 +17,14 @@ use crate::protocol::{isr_ids, IsrMember, Message};
 use crate::types::*;
 use metadata_log::{LocalMetadataLog, MetadataLog};
 use partition_change::{Election, PartitionChange};
+use quorum::{ControllerLog, QuorumSetup};
 use std::collections::BTreeMap;
 use std::ops::Range;
 
 mod metadata_log;
 mod partition_change;
+mod quorum;
+mod raft_metadata_log;
 mod topics;
 
 /// A topic the cluster starts with (created once its replicas have registered).
@@ -82,7 +85,11 @@ pub struct Controller {
     image: MetadataImage,
     /// Only committed records: what brokers, reports and the UI see.
     committed: MetadataImage,
-    log: LocalMetadataLog,
+    log: ControllerLog,
+    /// The quorum this controller is a voter of (`None`: the lone controller).
+    quorum: Option<QuorumSetup>,
+    /// Whether it acted as the active controller after the last input.
+    active: bool,
     sessions: BTreeMap<BrokerId, Session>,
     pending: Vec<PendingResponse>,
     /// Decisions of the current input, told (`Event`) once the records that carry them commit.
@@ -109,7 +116,9 @@ impl Controller {
             started: false,
             image: MetadataImage::default(),
             committed: MetadataImage::default(),
-            log: LocalMetadataLog::default(),
+            log: ControllerLog::default(),
+            quorum: None,
+            active: false,
             sessions: BTreeMap::new(),
             pending: Vec::new(),
             decided: Vec::new(),
@@ -118,16 +127,55 @@ impl Controller {
         }
     }
 
+    /// A voter of a controller quorum (KRaft, KIP-595): it decides only while it is the Raft
+    /// leader. `seed` drives its election timeouts.
+    pub fn with_quorum(
+        id: ControllerId,
+        voters: &[ControllerId],
+        quorum: crate::raft::QuorumConfig,
+        seed: u64,
+        (config, topics): (ClusterConfig, Vec<TopicSpec>),
+        now: Time,
+    ) -> Controller {
+        let mut controller = Controller::new(id, config, topics, now);
+        controller.quorum = Some(QuorumSetup {
+            voters: voters.iter().map(|v| NodeId::Controller(*v)).collect(),
+            config: quorum,
+            seed,
+        });
+        controller
+    }
+
+    /// Whether it is the active controller (alone, or the Raft leader of its quorum).
+    pub fn is_active(&self) -> bool {
+        self.started && self.log.is_active()
+    }
+
+    /// Its Raft role and epoch, in a quorum.
+    pub fn quorum_role(&self) -> Option<(crate::raft::Role, LeaderEpoch)> {
+        self.log.quorum_ref().map(|q| q.role())
+    }
+
+    /// The active controller this one knows of, in a quorum (itself when it leads).
+    pub fn quorum_leader(&self) -> Option<NodeId> {
+        self.log.quorum_ref().and_then(|q| q.leader())
+    }
+
     /// Handle one input. Drain `poll_output` afterwards.
     pub fn handle(&mut self, now: Time, input: Input) {
         self.advance(now);
         match input {
             Input::Start { disk, .. } => self.start(disk),
             _ if !self.started => {}
+            Input::Message {
+                from,
+                message: Message::Quorum(message),
+            } => self.on_quorum_message(from, *message),
             Input::Message { from, message } => self.on_message(from, message),
             Input::DiskCompleted { id, ok } => self.on_disk_completed(id, ok),
             Input::Disconnected { .. } | Input::Shutdown | Input::Command(_) => {}
         }
+        self.follow_leadership();
         self.flush_log();
     }
 
@@ -135,6 +183,17 @@ impl Controller {
     pub fn handle_timeout(&mut self, now: Time) {
         self.advance(now);
         if !self.started {
+            return;
+        }
+        if let Some(quorum) = self.log.quorum() {
+            let committed = quorum.handle_timeout(now, &mut self.out);
+            if let Some(committed) = committed {
+                self.publish(committed);
+            }
+            self.follow_leadership();
+        }
+        if !self.active {
+            self.flush_log();
             return;
         }
         let timeout_ms = self.config.broker_session_timeout_ms;
@@ -164,15 +223,24 @@ impl Controller {
     /// The next session expiry.
     pub fn poll_timeout(&self) -> Option<Time> {
         let timeout_ms = self.config.broker_session_timeout_ms;
-        self.sessions
+        let sessions = self
+            .sessions
             .values()
             .map(|s| s.last_heartbeat.plus_ms(timeout_ms))
-            .min()
+            .min();
+        let raft = self.log.quorum_ref().and_then(|q| q.poll_timeout());
+        [sessions, raft].into_iter().flatten().min()
     }
 
     /// The image of committed records (none that a failover could lose).
     pub fn metadata(&self) -> &MetadataImage {
         &self.committed
+    }
+
+    /// The committed metadata record at `offset`, if the log has committed that far: what a
+    /// failover must never lose (tests compare voters' committed prefixes through it).
+    pub fn committed_record(&self, offset: u64) -> Option<&MetadataRecord> {
+        (offset < self.log.committed_end()).then(|| self.log.record(offset))
     }
 
     /// This controller's id.
@@ -189,10 +257,25 @@ impl Controller {
     fn start(&mut self, disk: DiskImage) {
         assert!(!self.started, "a process starts once");
         self.started = true;
-        self.log = LocalMetadataLog::recovered(&disk);
-        for (offset, record) in self.log.records().iter().enumerate() {
+        if let Some(setup) = self.quorum.clone() {
+            // Nothing recovered counts until the quorum says it is committed.
+            self.log =
+                ControllerLog::Quorum(Box::new(raft_metadata_log::RaftMetadataLog::recovered(
+                    NodeId::Controller(self.id),
+                    setup.voters,
+                    setup.config,
+                    self.now,
+                    setup.seed,
+                    &disk,
+                )));
+            return;
+        }
+        let log = LocalMetadataLog::recovered(&disk);
+        for (offset, record) in log.records().iter().enumerate() {
             self.image.apply(offset as u64, record);
         }
+        self.log = ControllerLog::Local(log);
+        self.active = true;
         // Everything recovered was durable: committed (a lone controller's log).
         self.committed = self.image.clone();
         for (broker, registration) in &self.image.brokers {
@@ -250,6 +333,12 @@ impl Controller {
         for (offset, record) in &records {
             self.committed.apply(*offset, record);
         }
+        if !self.log.is_active() {
+            // A standby controller's image is the committed one (`QuorumController` replays
+            // committed batches on every voter).
+            self.image = self.committed.clone();
+            return;
+        }
         for broker in self.image.brokers.keys() {
             self.out.send(
                 NodeId::Broker(*broker),
@@ -283,6 +372,10 @@ impl Controller {
     }
 
     fn on_message(&mut self, from: NodeId, message: Message) {
+        if !self.log.is_active() {
+            self.refuse_not_controller(from, message);
+            return;
+        }
         match message {
             Message::BrokerRegistration {
                 broker_id,

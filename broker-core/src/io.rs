@@ -93,6 +93,8 @@ pub enum FileName {
     Segment(TopicPartition, Offset),
     /// The controller's metadata log.
     MetadataLog,
+    /// `quorum-state`: a controller's Raft election state (`FileQuorumStateStore`).
+    QuorumState,
     /// `replication-offset-checkpoint`: the high watermarks.
     HighWatermarkCheckpoint,
     /// `log-start-offset-checkpoint`: the log start offsets above 0.
@@ -110,6 +112,8 @@ pub enum DiskEntry {
     Batch(RecordBatch),
     /// A metadata record with its offset.
     Metadata(u64, Box<MetadataRecord>),
+    /// An entry of the replicated metadata log (KRaft), with its offset.
+    Quorum(u64, Box<crate::raft::RaftEntry<MetadataRecord>>),
 }
 
 impl DiskEntry {
@@ -117,7 +121,7 @@ impl DiskEntry {
     pub fn last_offset(&self) -> Offset {
         match self {
             DiskEntry::Batch(batch) => batch.last_offset(),
-            DiskEntry::Metadata(offset, _) => Offset(*offset),
+            DiskEntry::Metadata(offset, _) | DiskEntry::Quorum(offset, _) => Offset(*offset),
         }
     }
 }
@@ -134,6 +138,8 @@ pub enum Checkpoint {
     /// The broker epoch of the registration that shut down cleanly (`CleanShutdownFileHandler`,
     /// KIP-966); `None` once a start has read it, as Kafka deletes the file (KAFKA-10471).
     CleanShutdown(Option<BrokerEpoch>),
+    /// A controller's Raft election state (`quorum-state`).
+    QuorumState(crate::raft::ElectionState),
 }
 
 /// A disk operation. Operations of one node complete in the order they were issued.
@@ -360,6 +366,14 @@ pub enum Event {
         state: crate::group::GroupState,
         generation: i32,
         members: u32,
+    },
+    /// A controller's Raft role or epoch changed (`QuorumState`'s transitions, KIP-595): it
+    /// became a candidate, the leader (the active controller), a follower, resigned, ... The
+    /// trace tells the quorum's story through these.
+    RaftRoleChanged {
+        controller: ControllerId,
+        role: crate::raft::Role,
+        epoch: LeaderEpoch,
     },
 }
 

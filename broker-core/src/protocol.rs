@@ -351,6 +351,8 @@ pub enum Message {
     /// A metadata client's unknown topics, to be created if the broker allows.
     AutoCreateTopics(AutoCreateTopicsRequest),
     AutoCreateTopicsResponse(AutoCreateTopicsResponse),
+    /// A message of the controller quorum's Raft (KIP-595) on `__cluster_metadata`.
+    Quorum(Box<crate::raft::RaftMessage<MetadataRecord>>),
 }
 
 impl Message {
@@ -394,6 +396,7 @@ impl Message {
             Message::DeleteTopicsResponse(_) => "DeleteTopicsResponse",
             Message::AutoCreateTopics(_) => "AutoCreateTopics",
             Message::AutoCreateTopicsResponse(_) => "AutoCreateTopicsResponse",
+            Message::Quorum(message) => message.api_name(),
         }
     }
 }

@@ -2,10 +2,10 @@
 
 use crate::error::{ErrorKind, ScenarioError};
 use crate::format::{Fault, FaultAction, Scenario};
-use broker_core::{BrokerId, ConsumerConfig, NodeId, ProducerConfig, Topic, TopicSpec};
-use sim::{
-    ConsumerSpec, DiskConfig, FaultSpec, NetworkConfig, ProducerSpec, WorldSpec, CONTROLLER,
+use broker_core::{
+    BrokerId, ConsumerConfig, ControllerId, NodeId, ProducerConfig, Topic, TopicSpec,
 };
+use sim::{ConsumerSpec, DiskConfig, FaultSpec, NetworkConfig, ProducerSpec, WorldSpec};
 
 /// Stop a run after this many events: far more than any built-in scenario needs.
 const EVENTS_MAX: u64 = 200_000_000;
@@ -86,6 +86,7 @@ impl Scenario {
         Ok(WorldSpec {
             seed: self.seed,
             brokers: self.cluster.brokers,
+            controllers: self.cluster.controllers,
             cluster,
             topics,
             producers,
@@ -117,7 +118,8 @@ impl Scenario {
             return node_number(digits, self.cluster.brokers).map(|n| NodeId::Broker(BrokerId(n)));
         }
         if let Some(digits) = name.strip_prefix("controller-") {
-            return node_number(digits, self.cluster.controllers).map(|_| CONTROLLER);
+            return node_number(digits, self.cluster.controllers)
+                .map(|n| NodeId::Controller(ControllerId(n)));
         }
         let mut clients = self
             .producers
@@ -299,7 +301,11 @@ mod tests {
         ] {
             assert_eq!(scenario.node_id(name), None, "{name}");
         }
-        assert_eq!(scenario.node_id("controller-1"), Some(CONTROLLER));
+        assert_eq!(scenario.node_id("controller-1"), Some(sim::CONTROLLER));
+        scenario.cluster.controllers = 3;
+        let c3 = NodeId::Controller(ControllerId(3));
+        assert_eq!(scenario.node_id("controller-3"), Some(c3));
+        assert_eq!(scenario.node_id("controller-4"), None);
         let first = scenario.producers[0].name.clone();
         assert_eq!(scenario.node_id(&first), Some(sim::spec::client_id(0)));
     }

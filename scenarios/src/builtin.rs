@@ -17,6 +17,8 @@ pub enum Module {
     Producers,
     /// ISR, HW and LEO, min ISR, failover, shutdown, zombies, partitions.
     Replication,
+    /// The KRaft controller quorum: failover, majorities, why the count is odd, pre-vote.
+    Controller,
     /// Groups, rebalancing, commits, the coordinator.
     ConsumerGroups,
     /// Segments, indexes, retention, the log start offset.
@@ -27,10 +29,11 @@ pub enum Module {
 
 impl Module {
     /// Every module, in course order.
-    pub const ALL: [Module; 6] = [
+    pub const ALL: [Module; 7] = [
         Module::Anatomy,
         Module::Producers,
         Module::Replication,
+        Module::Controller,
         Module::ConsumerGroups,
         Module::Storage,
         Module::FailuresFromHistory,
@@ -42,6 +45,7 @@ impl Module {
             Module::Anatomy => "Anatomy",
             Module::Producers => "Producers",
             Module::Replication => "Replication",
+            Module::Controller => "Controller",
             Module::ConsumerGroups => "Consumer groups",
             Module::Storage => "Storage",
             Module::FailuresFromHistory => "Failures from history",
@@ -97,6 +101,12 @@ const BUILTINS: &[Builtin] = builtins![
     (Replication, "replication-zombie-leader"),
     (Replication, "replication-network-partition"),
     (Replication, "replication-test"),
+    (Controller, "controller-failover"),
+    (Controller, "controller-quorum-odd"),
+    (Controller, "controller-quorum-even"),
+    (Controller, "controller-majority-lost"),
+    (Controller, "controller-prevote-off"),
+    (Controller, "controller-prevote-on"),
     (ConsumerGroups, "consumer-group-scaling"),
     (ConsumerGroups, "consumer-rebalance-duplicates"),
     (ConsumerGroups, "coordinator-failover"),
@@ -163,6 +173,11 @@ pub const HISTORICAL_PAIRS: &[HistoricalPair] = &[
         bug: "last-replica-standing",
         fix: "last-replica-standing-fixed",
         finding: FindingKind::LostWrite,
+    },
+    HistoricalPair {
+        bug: "controller-prevote-off",
+        fix: "controller-prevote-on",
+        finding: FindingKind::LeaderDeposedByRejoiningVoter,
     },
 ];
 

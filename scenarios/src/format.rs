@@ -121,6 +121,8 @@ pub struct Protocol {
     pub isr_join_requires_epoch_start: bool,
     /// KIP-966 part 1: eligible leader replicas (on by default for new clusters since 4.1).
     pub eligible_leader_replicas: bool,
+    /// KIP-996: a controller asks for pre-votes before it bumps the epoch (on since 4.0).
+    pub pre_vote: bool,
 }
 
 impl Default for Protocol {
@@ -131,6 +133,7 @@ impl Default for Protocol {
             hw_requires_min_isr: today.hw_requires_min_isr,
             isr_join_requires_epoch_start: today.isr_join_requires_epoch_start,
             eligible_leader_replicas: today.eligible_leader_replicas,
+            pre_vote: today.pre_vote,
         }
     }
 }
@@ -143,6 +146,7 @@ impl Protocol {
             hw_requires_min_isr: self.hw_requires_min_isr,
             isr_join_requires_epoch_start: self.isr_join_requires_epoch_start,
             eligible_leader_replicas: self.eligible_leader_replicas,
+            pre_vote: self.pre_vote,
         }
     }
 }

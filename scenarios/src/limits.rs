@@ -9,8 +9,9 @@ pub const BROKERS_MAX: u32 = 64;
 /// of a run, so a name the size of a file made a run hold gigabytes. Kafka's own limit on a
 /// topic name (`Topic.MAX_NAME_LENGTH`, checked separately) is 249.
 pub const NAME_LEN_MAX: usize = 64;
-/// Controllers: one KRaft controller, until the controller quorum exists.
-pub const CONTROLLERS: u32 = 1;
+/// Controllers: the voters of the KRaft quorum, 1 to 5 (Kafka recommends 3 or 5; more voters
+/// slow every commit and buy little).
+pub const CONTROLLERS: std::ops::RangeInclusive<u32> = 1..=5;
 /// Topics in a scenario.
 pub const TOPICS_MAX: usize = 100;
 /// Partitions of one topic (also `offsets.topic.num.partitions`).

@@ -379,7 +379,7 @@ fn semantic_errors_point_at_their_key() {
             "brokers = 3\ncontrollers = 0\n",
             (7, 1),
             "cluster.controllers",
-            "0: the lab runs one KRaft controller until the controller quorum exists",
+            "0: a KRaft quorum has 1 to 5 controllers (its voters)",
         ),
     ];
     for (old, new, at, key, needle) in cases {
@@ -687,7 +687,7 @@ fn counts_beyond_the_lab_s_limits_are_rejected_before_allocating() {
                 &format!("brokers = 3\ncontrollers = {huge}\n"),
             ),
             "cluster.controllers",
-            "one KRaft controller",
+            "a KRaft quorum has 1 to 5 controllers",
         ),
         (
             replace("partitions = 1", &format!("partitions = {huge}")),

@@ -94,13 +94,15 @@ impl Scenario {
             limits::BROKERS_MAX.into(),
             "brokers in a cluster",
         )?;
-        if self.cluster.controllers != limits::CONTROLLERS {
+        if !limits::CONTROLLERS.contains(&self.cluster.controllers) {
             return Err(Problem::invalid(
                 "cluster.controllers",
                 format!(
-                    "{}: the lab runs one KRaft controller until the controller quorum exists; \
-                     set 1 or leave it out",
-                    self.cluster.controllers
+                    "{}: a KRaft quorum has {} to {} controllers (its voters); \
+                     use 1 for development, 3 or 5 for production",
+                    self.cluster.controllers,
+                    limits::CONTROLLERS.start(),
+                    limits::CONTROLLERS.end()
                 ),
             ));
         }

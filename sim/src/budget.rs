@@ -184,7 +184,15 @@ impl Outages {
                 }
             }
             FaultAction::Partition { sides } => {
-                let controller_side = sides.iter().find(|s| s.contains(&crate::CONTROLLER));
+                // The active controller can only be on the side with a majority of the
+                // controllers (with one, the side that holds it); every other side is cut off.
+                let voters = |s: &Vec<NodeId>| {
+                    s.iter()
+                        .filter(|n| matches!(n, NodeId::Controller(_)))
+                        .count()
+                };
+                let total: usize = sides.iter().map(voters).sum();
+                let controller_side = sides.iter().find(|s| 2 * voters(s) > total);
                 for side in sides.iter().filter(|s| Some(*s) != controller_side) {
                     for t in side.iter().filter_map(subject) {
                         self.cut_off.insert(t, None);

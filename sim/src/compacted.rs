@@ -33,10 +33,10 @@ struct FinalLog {
 /// The final leader's committed log of every compacted partition.
 fn final_compacted_logs(world: &World) -> BTreeMap<TopicPartition, FinalLog> {
     let mut logs = BTreeMap::new();
-    let Some(controller) = world.controller() else {
+    let Some(metadata) = world.metadata() else {
         return logs;
     };
-    for (tp, state) in &controller.metadata().partitions {
+    for (tp, state) in &metadata.partitions {
         let leader = state.leader.and_then(|l| world.broker(l));
         let Some(replica) = leader.and_then(|b| b.replicas().get(tp)) else {
             continue;

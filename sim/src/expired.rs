@@ -15,11 +15,11 @@ use std::collections::{BTreeMap, BTreeSet};
 /// Per partition, the final leader's log start offset and the retention configs that could
 /// have moved it.
 fn final_log_starts(world: &World) -> BTreeMap<TopicPartition, (Offset, String)> {
-    let Some(controller) = world.controller() else {
+    let Some(metadata) = world.metadata() else {
         return BTreeMap::new();
     };
     let mut starts = BTreeMap::new();
-    for (tp, state) in &controller.metadata().partitions {
+    for (tp, state) in &metadata.partitions {
         let leader = state.leader.and_then(|l| world.broker(l));
         let Some(replica) = leader.and_then(|b| b.replicas().get(tp)) else {
             continue;

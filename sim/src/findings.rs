@@ -158,6 +158,12 @@ impl Promises {
             FindingKind::Duplicate => self.idempotence,
             // A run that did not reach its end proves nothing: never a pass, never allowed.
             FindingKind::TwoLeaders | FindingKind::Livelock => true,
+            // Raft's safety holds whatever the faults: every vote and entry is durable before
+            // it counts, and a record commits only on a majority (KIP-595).
+            FindingKind::TwoActiveControllers | FindingKind::MetadataDivergence => true,
+            // Without pre-vote, a returning voter deposing the leader is how Raft works: it
+            // costs an election, never a committed record (KIP-996).
+            FindingKind::LeaderDeposedByRejoiningVoter => false,
             FindingKind::Stalled => self.liveness,
             // At-least-once: a group re-reads what was processed but not committed.
             FindingKind::Redelivery => false,
@@ -188,6 +194,8 @@ pub struct Observer {
     committed: BTreeMap<TopicPartition, Offset>,
     findings: Vec<Finding>,
     cuts: Vec<CommittedCut>,
+    /// The controllers' role changes (`two-active-controllers`, a deposed leader).
+    quorum: crate::quorum_findings::QuorumWatch,
 }
 
 /// Committed records gone from a log, at the instant it happened: a replica truncated below
@@ -224,6 +232,7 @@ impl Observer {
             committed: BTreeMap::new(),
             findings: Vec::new(),
             cuts: Vec::new(),
+            quorum: Default::default(),
         }
     }
 
@@ -314,6 +323,11 @@ impl Observer {
                     });
                 }
             }
+            Event::RaftRoleChanged {
+                controller,
+                role,
+                epoch,
+            } => self.observe_role(now, *controller, *role, *epoch),
             Event::HighWatermarkAdvanced {
                 tp, high_watermark, ..
             } => {
@@ -321,6 +335,20 @@ impl Observer {
                 *committed = (*committed).max(*high_watermark);
             }
             _ => {}
+        }
+    }
+
+    /// A controller's Raft role or epoch changed: the quorum rules judge it
+    /// (`quorum_findings`).
+    fn observe_role(
+        &mut self,
+        now: Time,
+        controller: ControllerId,
+        role: broker_core::raft::Role,
+        epoch: LeaderEpoch,
+    ) {
+        for (kind, explanation) in self.quorum.on_role(controller, role, epoch) {
+            self.push(now, kind, explanation, None, vec![]);
         }
     }
 
@@ -377,6 +405,7 @@ pub fn check(world: &World) -> Vec<Finding> {
     }
     check_client_history(&mut observer, now, world, lost, compacted.offsets);
     check_divergence(&mut observer, now, world);
+    crate::quorum_findings::check_metadata_divergence(&mut observer, now, world);
     check_stalled(&mut observer, now, world);
     observer.findings
 }
@@ -628,11 +657,14 @@ fn first_difference(a: &Replica, b: &Replica, limit: Offset) -> Option<Offset> {
 /// `stalled`: after the drain, a partition has no leader, or its leader cannot commit what it
 /// holds, or a consumer is behind the HW.
 fn check_stalled(observer: &mut Observer, now: Time, world: &World) {
-    let Some(metadata) = world.metadata() else {
+    // `World::metadata` falls back to a standby's image when the quorum has no leader: after
+    // the drain there must be an active controller, not just an image.
+    let metadata = world.active_controller().and(world.metadata());
+    let Some(metadata) = metadata else {
         observer.push(
             now,
             FindingKind::Stalled,
-            "the controller is not running after the drain phase".into(),
+            "no active controller after the drain phase".into(),
             None,
             vec![],
         );

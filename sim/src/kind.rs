@@ -41,6 +41,13 @@ pub enum FindingKind {
     /// On a compacted topic, an acknowledged record is gone and no newer record of its key
     /// survives: compaction promises that the latest value of every key does.
     LatestValueLost,
+    /// Two controllers became the active controller (Raft leader) in one epoch.
+    TwoActiveControllers,
+    /// Two voters' metadata logs differ below both their high watermarks.
+    MetadataDivergence,
+    /// A voter that was cut off came back with a higher epoch and made the healthy leader step
+    /// down (no pre-vote, before KIP-996). Informational: always allowed.
+    LeaderDeposedByRejoiningVoter,
     /// The run stopped before its end (simulated time stood still, or the event cap was hit):
     /// nothing about it can be judged, so it is never a pass and never allowed.
     Livelock,
@@ -48,7 +55,7 @@ pub enum FindingKind {
 
 impl FindingKind {
     /// Every kind, in declaration order.
-    pub const ALL: [FindingKind; 16] = [
+    pub const ALL: [FindingKind; 19] = [
         FindingKind::LostWrite,
         FindingKind::Duplicate,
         FindingKind::InconsistentOffsets,
@@ -64,6 +71,9 @@ impl FindingKind {
         FindingKind::ExpiredUnread,
         FindingKind::Compacted,
         FindingKind::LatestValueLost,
+        FindingKind::TwoActiveControllers,
+        FindingKind::MetadataDivergence,
+        FindingKind::LeaderDeposedByRejoiningVoter,
         FindingKind::Livelock,
     ];
 
@@ -85,6 +95,9 @@ impl FindingKind {
             FindingKind::ExpiredUnread => "expired-unread",
             FindingKind::Compacted => "compacted",
             FindingKind::LatestValueLost => "latest-value-lost",
+            FindingKind::TwoActiveControllers => "two-active-controllers",
+            FindingKind::MetadataDivergence => "metadata-divergence",
+            FindingKind::LeaderDeposedByRejoiningVoter => "leader-deposed-by-rejoining-voter",
             FindingKind::Livelock => "livelock",
         }
     }

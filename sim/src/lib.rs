@@ -21,6 +21,8 @@ mod kind;
 pub mod moment;
 pub mod network;
 pub mod node;
+mod quorum;
+mod quorum_findings;
 pub mod rng;
 pub mod spec;
 pub mod story;

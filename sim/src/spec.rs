@@ -246,6 +246,9 @@ pub struct WorldSpec {
     pub seed: u64,
     /// Number of brokers (`broker-1`..).
     pub brokers: u32,
+    /// Number of controllers (`controller-1`..), the voters of the metadata quorum: 1 runs
+    /// the single-node metadata log, more the KRaft quorum.
+    pub controllers: u32,
     /// Broker and controller configuration.
     pub cluster: ClusterConfig,
     /// Topics created at start.

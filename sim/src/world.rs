@@ -18,7 +18,7 @@ use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, VecDeque};
 use std::sync::Arc;
 
-/// The single controller's id.
+/// The first controller's id (`controller-1`; with `controllers = 1`, the only one).
 pub const CONTROLLER: NodeId = NodeId::Controller(ControllerId(1));
 
 /// Whether a process runs.
@@ -188,11 +188,13 @@ pub struct HistoryRecord {
 }
 
 #[derive(Clone, Debug)]
-struct Rngs4 {
+pub(crate) struct Rngs4 {
     network: ChaCha8Rng,
     disk: ChaCha8Rng,
     workload: ChaCha8Rng,
     process: ChaCha8Rng,
+    /// Each quorum controller incarnation's Raft seed (its election timeouts).
+    pub(crate) quorum: ChaCha8Rng,
 }
 
 /// The simulated world. `Clone` so that a UI can keep checkpoints and rewind.
@@ -207,7 +209,7 @@ pub struct World {
     pub(crate) slots: BTreeMap<NodeId, Slot>,
     pub(crate) names: BTreeMap<NodeId, String>,
     network: Network,
-    rngs: Rngs4,
+    pub(crate) rngs: Rngs4,
     pub(crate) trace: Vec<TraceEntry>,
     pub(crate) history: Vec<HistoryRecord>,
     fingerprint: Fingerprint,
@@ -256,6 +258,7 @@ impl World {
                 disk: rngs.stream("disk"),
                 workload: rngs.stream("workload"),
                 process: rngs.stream("process"),
+                quorum: rngs.stream("quorum"),
             },
             trace: Vec::new(),
             history: Vec::new(),
@@ -289,7 +292,14 @@ impl World {
 
     fn populate(&mut self) {
         let spec = Arc::clone(&self.spec);
-        let mut servers = vec![(CONTROLLER, "controller-1".to_owned())];
+        let mut servers: Vec<(NodeId, String)> = (1..=spec.controllers)
+            .map(|c| {
+                (
+                    NodeId::Controller(ControllerId(c)),
+                    format!("controller-{c}"),
+                )
+            })
+            .collect();
         servers.extend(
             (1..=spec.brokers).map(|b| (NodeId::Broker(BrokerId(b)), format!("broker-{b}"))),
         );
@@ -818,20 +828,15 @@ impl World {
         );
     }
 
-    fn build_node(&self, id: NodeId) -> Node {
-        let spec = &self.spec;
+    fn build_node(&mut self, id: NodeId) -> Node {
+        let spec = Arc::clone(&self.spec);
         let bootstrap: Vec<BrokerId> = (1..=spec.brokers).map(BrokerId).collect();
         match id {
-            NodeId::Controller(c) => Node::Controller(Controller::new(
-                c,
-                spec.cluster.clone(),
-                spec.topics.clone(),
-                self.now,
-            )),
+            NodeId::Controller(c) => Node::Controller(self.build_controller(c)),
             NodeId::Broker(b) => Node::Broker(Broker::new(
                 b,
                 spec.cluster.clone(),
-                vec![CONTROLLER],
+                self.controller_ids(),
                 self.now,
             )),
             NodeId::Client(id) => match spec.client(id) {
@@ -1033,25 +1038,16 @@ impl World {
             .as_ref()?
             .as_broker()
     }
-    /// The running controller, if up.
-    pub fn controller(&self) -> Option<&Controller> {
-        self.slots.get(&CONTROLLER)?.node.as_ref()?.as_controller()
-    }
-    /// The active controller, the target of `active-controller`: today the single controller
-    /// while its process lives (running or paused).
-    pub fn active_controller(&self) -> Option<NodeId> {
-        self.controller().map(|_| CONTROLLER)
-    }
-    /// The leader of `tp`, the target of `leader:TOPIC-P`, as the cluster's metadata says: the
-    /// active controller's, or with none running the newest a running broker has applied (where
+    /// The leader of `tp`, the target of `leader:TOPIC-P`, as the cluster's metadata says
+    /// ([`World::metadata`]), or with no controller running the newest a running broker has applied (where
     /// Kafka's tools would ask, `kafka.leader(topic, partition)` in its system tests).
     pub fn partition_leader(&self, tp: &TopicPartition) -> Option<NodeId> {
         let brokers = self
             .slots
             .values()
             .filter_map(|s| s.node.as_ref()?.as_broker());
-        let image = match self.controller() {
-            Some(controller) => controller.metadata(),
+        let image = match self.metadata() {
+            Some(image) => image,
             None => brokers.map(Broker::metadata).max_by_key(|m| m.offset)?,
         };
         image.partitions.get(tp)?.leader.map(NodeId::Broker)
@@ -1062,13 +1058,6 @@ impl World {
     }
     pub(crate) fn remember_role_hit(&mut self, role: Role, node: NodeId) {
         self.role_hits.insert(role, node);
-    }
-    /// The cluster metadata as the active controller holds it, if there is one: what the
-    /// reports, the checker and the UI read.
-    pub fn metadata(&self) -> Option<&MetadataImage> {
-        let id = self.active_controller()?;
-        let node = self.slots.get(&id)?.node.as_ref()?;
-        Some(node.as_controller()?.metadata())
     }
     /// A node's disk.
     pub fn disk(&self, id: NodeId) -> &Disk {

@@ -26,10 +26,19 @@ pub enum View {
     Flow,
     /// Consumers, groups, assignments, committed offsets and lag.
     Consumers,
+    /// The controllers' Raft roles, epochs, votes and metadata logs; the observer brokers.
+    Quorum,
 }
 
 impl View {
-    const ALL: [View; 4] = [View::Partitions, View::Cluster, View::Flow, View::Consumers];
+    /// Every view, in tab order.
+    pub const ALL: [View; 5] = [
+        View::Partitions,
+        View::Cluster,
+        View::Flow,
+        View::Consumers,
+        View::Quorum,
+    ];
 
     /// The view's name in the tab bar.
     pub fn title(self) -> &'static str {
@@ -38,6 +47,7 @@ impl View {
             View::Cluster => "2 Cluster",
             View::Flow => "3 Message flow",
             View::Consumers => "4 Consumers",
+            View::Quorum => "5 Quorum",
         }
     }
 }

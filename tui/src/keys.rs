@@ -115,6 +115,13 @@ pub const KEYS: &[Binding] = &[
         false,
     ),
     bind(
+        KeyCode::Char('5'),
+        "5",
+        "controller quorum (KRaft)",
+        Msg::View(crate::app::View::Quorum),
+        false,
+    ),
+    bind(
         KeyCode::Down,
         "↓",
         "select the next node",

@@ -322,6 +322,7 @@ fn presenter_mode_honours_every_view_key_and_draws_double_cells() {
         ("2", "nodes (the controller"),
         ("3", "message flow"),
         ("4", "consumers and groups"),
+        ("5", "metadata quorum (KRaft)"),
         ("1", "partitions: replicas"),
     ] {
         keys(&mut app, key);
@@ -743,7 +744,7 @@ fn t0_says_the_cluster_is_starting_and_the_cluster_view_fits_80_columns() {
     keys(&mut app, "2");
     let text = screen(&app, 80, 24);
     assert!(
-        text.contains("controller: metadata log, elections, ISR changes"),
+        text.contains("★ active controller: elects leaders"),
         "{text}"
     );
     assert!(text.contains("leads 1, under-replicated 0"), "{text}");
@@ -863,4 +864,60 @@ fn the_partition_view_shows_segments_and_the_log_start_and_the_bar_the_next_rete
         .expect("the log start is shown");
     assert!(start > 0, "retention moved the log start: {row}");
     assert!(row.contains('*'), "the active segment is marked: {row}");
+}
+
+/// Issue 16: the quorum view (5) shows each controller's Raft role, epoch, vote, leader, log
+/// end and high watermark, and the brokers as observers with their heartbeat target; the
+/// cluster view marks the active controller. At 14 s in controller-prevote-off the old
+/// active controller, cut off, campaigns alone in a higher epoch than the new leader's.
+#[test]
+fn the_quorum_view_shows_each_controllers_raft_state_and_the_observers() {
+    let mut app = app("controller-prevote-off");
+    app.update(Msg::Seek(14_000));
+    keys(&mut app, "5");
+    assert_eq!(app.view, View::Quorum);
+    let text = screen(&app, 120, 40);
+    let world = app.session.world();
+    let active = world.active_controller().expect("a new leader by 14 s");
+    let leader_line = text
+        .lines()
+        .find(|l| l.contains(&format!("{active} ")) && l.contains("★ leader"))
+        .unwrap_or_else(|| panic!("the leader's line: {text}"));
+    let status = world
+        .controllers()
+        .find(|c| NodeId::Controller(c.id()) == active)
+        .and_then(|c| c.quorum_status())
+        .expect("a quorum status");
+    assert!(
+        leader_line.contains(&format!("{:>5}", status.epoch.0)),
+        "{leader_line}"
+    );
+    assert!(
+        text.contains("! candidate"),
+        "the cut-off one campaigns: {text}"
+    );
+    for b in 1..=3 {
+        let broker = world.broker(BrokerId(b)).expect("up");
+        let target = broker.controller_channel().active();
+        let line = text
+            .lines()
+            .find(|l| l.contains(&format!("broker-{b}  metadata offset")))
+            .unwrap_or_else(|| panic!("broker-{b} as an observer: {text}"));
+        assert!(line.contains(&format!("heartbeats → {target}")), "{line}");
+        // A broker still aiming at the cut-off controller is told apart from the active one.
+        assert_eq!(line.contains("(not active)"), target != active, "{line}");
+    }
+    insta::assert_snapshot!("controller_prevote_off_quorum_14s_120x40", text);
+    insta::assert_snapshot!(
+        "controller_prevote_off_quorum_14s_80x24",
+        screen(&app, 80, 24)
+    );
+    keys(&mut app, "2");
+    let cluster = screen(&app, 120, 40);
+    let marked = cluster
+        .lines()
+        .find(|l| l.contains("★ active controller"))
+        .expect("the active controller is marked");
+    assert!(marked.contains(&active.to_string()), "{marked}");
+    assert_eq!(cluster.matches("★ active controller").count(), 1);
 }

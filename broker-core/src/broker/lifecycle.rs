@@ -96,7 +96,7 @@ impl Broker {
             incarnation_id: self.incarnation_id,
             previous_broker_epoch: self.previous_broker_epoch,
         };
-        self.out.send(self.controller.active(), message);
+        self.send_to_controller(message);
         // Retry until the controller accepts (it refuses while the old incarnation's session
         // lives), at least `RESEND_BACKOFF_MS` apart.
         self.registration_due = self.now.plus_ms(
@@ -104,6 +104,47 @@ impl Broker {
                 .broker_heartbeat_interval_ms
                 .max(RESEND_BACKOFF_MS),
         );
+    }
+
+    /// A standby controller answered NOT_CONTROLLER: the next registration or heartbeat goes
+    /// to the next voter (`NodeToControllerChannelManager` drops the controller it believed
+    /// active and finds another). An answer from a controller it no longer targets changes
+    /// nothing; the request is resent when it is due, not at once, so a quorum without a leader
+    /// is not flooded.
+    pub(super) fn on_not_controller(&mut self, from: NodeId) {
+        if self.controller.is_active(from) {
+            self.controller.try_next();
+            self.controller_silent_since = None;
+        }
+    }
+
+    /// A registration or heartbeat to the controller this broker targets, which now owes an
+    /// answer.
+    fn send_to_controller(&mut self, message: Message) {
+        self.controller_silent_since.get_or_insert(self.now);
+        self.out.send(self.controller.active(), message);
+    }
+
+    /// The targeted controller answered.
+    pub(super) fn on_controller_answer(&mut self, from: NodeId) {
+        if self.controller.is_active(from) {
+            self.controller_silent_since = None;
+        }
+    }
+
+    /// Before resending a registration or heartbeat: a controller that has answered none for
+    /// half of `broker.session.timeout.ms` is given up for the next voter. Kafka's broker
+    /// lifecycle channel times a request out after `broker.session.timeout.ms / 2`
+    /// (`BrokerServer`, KAFKA-14392), so a paused or partitioned active controller does not hold
+    /// the broker until its session is gone at the new one.
+    pub(super) fn give_up_on_a_silent_controller(&mut self) {
+        let limit_ms = self.config.broker_session_timeout_ms / 2;
+        if let Some(since) = self.controller_silent_since {
+            if self.now.ms_since(since) >= limit_ms {
+                self.controller.try_next();
+                self.controller_silent_since = None;
+            }
+        }
     }
 
     pub(super) fn on_registration_response(&mut self, error: ErrorCode, broker_epoch: BrokerEpoch) {
@@ -115,6 +156,11 @@ impl Broker {
         self.groups.set_member_prefix(broker_epoch.0);
         self.phase = Phase::Running;
         self.registration_due = Time(u64::MAX);
+        if self.caught_up_with_registration() {
+            // Its image already holds its registration: act on it now (see `apply_metadata`).
+            let all = self.image.partitions.keys().cloned().collect();
+            self.reconcile_all(all);
+        }
         self.send_heartbeat();
     }
 
@@ -128,7 +174,7 @@ impl Broker {
             metadata_offset: self.image.offset,
             want_shut_down: self.shutting_down,
         };
-        self.out.send(self.controller.active(), message);
+        self.send_to_controller(message);
         // Due again `broker.heartbeat.interval.ms` after this one, but not before its response
         // (see `on_heartbeat_response`) or, if that is lost, `RESEND_BACKOFF_MS`: with an
         // interval of 0 the broker heartbeats once per round trip, as Kafka's does.
@@ -198,6 +244,7 @@ impl Broker {
     /// Apply metadata records in order; records this broker already has, or that leave a gap,
     /// are ignored (the heartbeat catches up on gaps).
     pub(super) fn apply_metadata(&mut self, records: Vec<(u64, MetadataRecord)>) {
+        let was_caught_up = self.caught_up_with_registration();
         let mut changed = Vec::new();
         let mut removed = Vec::new();
         for (offset, record) in records {
@@ -217,15 +264,39 @@ impl Broker {
                 _ => {}
             }
         }
+        // A deleted topic's replicas go whether or not the broker has caught up: the record
+        // is committed, and the catch-up below only reconciles partitions the image holds.
         for topic in &removed {
             self.remove_topic(topic);
         }
+        if !self.caught_up_with_registration() {
+            // Kafka publishes the metadata to the replica manager only once the broker caught
+            // up to its registration (`BrokerLifecycleManager`'s initial catch-up): an image
+            // older than that may still name a dead incarnation of this broker as a leader.
+            return;
+        }
+        if !was_caught_up {
+            changed = self.image.partitions.keys().cloned().collect();
+        }
+        self.reconcile_all(changed);
+    }
+
+    fn reconcile_all(&mut self, mut changed: Vec<TopicPartition>) {
         changed.retain(|tp| self.image.partitions.contains_key(tp));
         changed.dedup();
         for tp in changed {
             let state = self.image.partitions[&tp].clone();
             self.reconcile(&tp, &state);
         }
+    }
+
+    /// Whether this incarnation registered and its image holds its own registration record
+    /// (at the offset of its broker epoch), so that what the image says of it is about it.
+    fn caught_up_with_registration(&self) -> bool {
+        self.phase == Phase::Running
+            && self
+                .broker_epoch
+                .is_some_and(|epoch| self.image.offset > epoch.0)
     }
 
     /// Bring a replica in line with the partition state (`Partition.makeLeader`/`makeFollower`).

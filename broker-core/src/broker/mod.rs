@@ -205,6 +205,8 @@ pub struct Broker {
     heartbeat_due: Time,
     /// When the last heartbeat went out.
     heartbeat_sent: Time,
+    /// Since when the targeted controller owes an answer to a registration or heartbeat.
+    controller_silent_since: Option<Time>,
     registration_due: Time,
     checkpoint_due: Time,
     /// Whether the last log-start checkpoint (or the one found at start) named a partition.
@@ -254,6 +256,7 @@ impl Broker {
             disk_ops: VecDeque::new(),
             heartbeat_due: Time(u64::MAX),
             heartbeat_sent: Time(0),
+            controller_silent_since: None,
             registration_due: Time(u64::MAX),
             checkpoint_due: Time(u64::MAX),
             log_starts_checkpointed: false,
@@ -293,6 +296,14 @@ impl Broker {
         self.advance(now);
         if matches!(self.phase, Phase::NotStarted | Phase::Stopped) {
             return;
+        }
+        let lifecycle_due = match self.phase {
+            Phase::Registering => now >= self.registration_due,
+            Phase::Running => now >= self.heartbeat_due,
+            _ => false,
+        };
+        if lifecycle_due {
+            self.give_up_on_a_silent_controller();
         }
         if now >= self.registration_due && self.phase == Phase::Registering {
             self.send_registration();
@@ -461,17 +472,34 @@ impl Broker {
                 self.handle_init_producer_id(from, correlation_id)
             }
             Message::BrokerRegistrationResponse {
+                error: crate::error::ErrorCode::NOT_CONTROLLER,
+                ..
+            }
+            | Message::BrokerHeartbeatResponse {
+                error: crate::error::ErrorCode::NOT_CONTROLLER,
+                ..
+            } => self.on_not_controller(from),
+            Message::BrokerRegistrationResponse {
                 error,
                 broker_epoch,
-            } => self.on_registration_response(error, broker_epoch),
+            } => {
+                self.on_controller_answer(from);
+                self.on_registration_response(error, broker_epoch)
+            }
             Message::BrokerHeartbeatResponse {
                 error,
                 is_fenced,
                 should_shut_down,
                 records,
-            } => self.on_heartbeat_response(error, is_fenced, should_shut_down, records),
+            } => {
+                self.on_controller_answer(from);
+                self.on_heartbeat_response(error, is_fenced, should_shut_down, records)
+            }
             Message::MetadataUpdate { records } => self.apply_metadata(records),
             Message::AlterPartitionResponse { tp, error, state } => {
+                if error == crate::error::ErrorCode::NOT_CONTROLLER {
+                    self.on_not_controller(from);
+                }
                 self.on_alter_partition_response(tp, error, state)
             }
             group @ (Message::FindCoordinator { .. }
@@ -561,6 +589,10 @@ impl Broker {
             }
         }
         if self.controller.is_active(peer) {
+            // Gone: look for the active controller at the next voter
+            // (`NodeToControllerChannelManager` forgets a controller it lost).
+            self.controller.try_next();
+            self.controller_silent_since = None;
             // The AlterPartition in flight may be lost: allow a new proposal.
             for replica in self.replicas.values_mut() {
                 if let Some(leading) = replica.leading.as_mut() {

@@ -1464,3 +1464,132 @@ fn the_cleaner_compacts_a_leaders_log_every_backoff_and_replaces_the_files() {
 
 #[path = "admin_tests.rs"]
 mod admin_tests;
+
+/// Where the broker sent its last registration.
+fn last_registration_target(h: &Harness) -> Option<NodeId> {
+    h.out.iter().rev().find_map(|o| match o {
+        Output::Send {
+            to,
+            message: Message::BrokerRegistration { .. },
+        } => Some(*to),
+        _ => None,
+    })
+}
+
+#[test]
+fn not_controller_sends_the_next_registration_to_the_next_voter() {
+    let voters: Vec<NodeId> = (1..=3)
+        .map(|c| NodeId::Controller(ControllerId(c)))
+        .collect();
+    let config = ClusterConfig::parse(&ConfigMap::new(), ProtocolSwitches::default());
+    let mut h = Harness::started(1, ProtocolSwitches::default(), DiskImage::default());
+    h.broker = Broker::new(BrokerId(1), config.expect("valid"), voters.clone(), Time(0));
+    h.out.clear();
+    h.input(Input::Start {
+        disk: DiskImage::default(),
+        incarnation_id: 7,
+    });
+    assert_eq!(last_registration_target(&h), Some(voters[0]));
+    let refusal = Message::BrokerRegistrationResponse {
+        error: ErrorCode::NOT_CONTROLLER,
+        broker_epoch: BrokerEpoch(0),
+    };
+    // A controller the broker no longer targets changes nothing.
+    h.input(Input::Message {
+        from: voters[2],
+        message: refusal.clone(),
+    });
+    assert!(h.broker.controller_channel().is_active(voters[0]));
+    h.input(Input::Message {
+        from: voters[0],
+        message: refusal,
+    });
+    assert!(h.broker.controller_channel().is_active(voters[1]));
+    let sent = h.out.len();
+    h.timeout(h.broker.poll_timeout().expect("a retry").0);
+    assert!(h.out.len() > sent, "resent when due");
+    assert_eq!(last_registration_target(&h), Some(voters[1]));
+}
+
+#[test]
+fn a_heartbeat_refused_not_controller_neither_fences_nor_re_registers() {
+    let mut h = Harness::leader(ProtocolSwitches::default(), 1, &[1]);
+    let fenced = h.broker.is_fenced();
+    h.deliver_from_controller(Message::BrokerHeartbeatResponse {
+        error: ErrorCode::NOT_CONTROLLER,
+        is_fenced: true,
+        should_shut_down: false,
+        records: vec![],
+    });
+    assert_eq!(h.broker.is_fenced(), fenced);
+    assert_eq!(
+        last_registration_target(&h),
+        Some(CONTROLLER),
+        "only the first"
+    );
+    let registrations = h
+        .out
+        .iter()
+        .filter(|o| {
+            matches!(
+                o,
+                Output::Send {
+                    message: Message::BrokerRegistration { .. },
+                    ..
+                }
+            )
+        })
+        .count();
+    assert_eq!(registrations, 1);
+}
+
+/// A controller that answers nothing (paused, or cut off without a reset) is given up after
+/// `broker.session.timeout.ms / 2` (Kafka's heartbeat channel timeout, KAFKA-14392): the next
+/// registration goes to the next voter; one that answers keeps the broker.
+#[test]
+fn a_silent_controller_is_given_up_after_half_the_session_timeout() {
+    let voters: Vec<NodeId> = (1..=3)
+        .map(|c| NodeId::Controller(ControllerId(c)))
+        .collect();
+    let mut map = ConfigMap::new();
+    let int = crate::config::ConfigValue::Int;
+    map.insert("broker.session.timeout.ms".into(), int(6_000));
+    map.insert("broker.heartbeat.interval.ms".into(), int(1_000));
+    let config = ClusterConfig::parse(&map, ProtocolSwitches::default()).expect("valid");
+    let mut h = Harness::started(1, ProtocolSwitches::default(), DiskImage::default());
+    h.broker = Broker::new(BrokerId(1), config, voters.clone(), Time(0));
+    h.out.clear();
+    h.input(Input::Start {
+        disk: DiskImage::default(),
+        incarnation_id: 7,
+    });
+    assert_eq!(last_registration_target(&h), Some(voters[0]));
+    for at in [1_000, 2_000] {
+        h.timeout(at);
+        assert_eq!(last_registration_target(&h), Some(voters[0]), "at {at}");
+    }
+    h.timeout(3_000);
+    assert_eq!(
+        last_registration_target(&h),
+        Some(voters[1]),
+        "3 s of silence"
+    );
+    // voters[1] refuses with DUPLICATE_BROKER_REGISTRATION: an answer, so it is kept.
+    h.input(Input::Message {
+        from: voters[1],
+        message: Message::BrokerRegistrationResponse {
+            error: ErrorCode::DUPLICATE_BROKER_REGISTRATION,
+            broker_epoch: BrokerEpoch(0),
+        },
+    });
+    for at in [4_000, 5_000, 6_000] {
+        h.timeout(at);
+        assert_eq!(last_registration_target(&h), Some(voters[1]), "at {at}");
+    }
+    h.timeout(7_000);
+    assert_eq!(
+        last_registration_target(&h),
+        Some(voters[2]),
+        "silent since 4 s"
+    );
+}

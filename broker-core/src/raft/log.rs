@@ -5,10 +5,11 @@
 use crate::log::end_offset_for;
 use crate::protocol::EpochEndOffset;
 use crate::types::{LeaderEpoch, NodeId, Offset};
+use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 
 /// What an entry holds: a leader's control record or the state machine's payload.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum RaftRecord<T> {
     /// `LeaderChangeMessage`: the first entry of every epoch, written by its new leader so that
     /// the high watermark can pass the epoch's start (`KafkaRaftClient.onBecomeLeader`).
@@ -21,7 +22,7 @@ pub enum RaftRecord<T> {
 }
 
 /// One log entry: the epoch of the leader that appended it, and its record.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RaftEntry<T> {
     /// The leader epoch it was appended in.
     pub epoch: LeaderEpoch,

@@ -25,6 +25,7 @@ mod election;
 mod log;
 mod replication;
 mod state;
+mod status;
 
 #[cfg(test)]
 mod harness;
@@ -33,10 +34,12 @@ mod tests;
 
 pub use log::{RaftEntry, RaftLog, RaftRecord, WriteId};
 pub use state::Role;
+pub use status::RaftStatus;
 
 use crate::error::ErrorCode;
 use crate::protocol::EpochEndOffset;
 use crate::types::{LeaderEpoch, NodeId, Offset, Time};
+use serde::{Deserialize, Serialize};
 use state::QuorumState;
 use std::collections::VecDeque;
 
@@ -75,6 +78,18 @@ impl Default for QuorumConfig {
     }
 }
 
+impl QuorumConfig {
+    /// The quorum configuration of a cluster: Kafka's defaults, and `[protocol] pre_vote`
+    /// (KIP-996) from the scenario's historical switches. The one place a controller's Raft
+    /// node gets its configuration from the cluster's.
+    pub fn for_cluster(config: &crate::config::ClusterConfig) -> QuorumConfig {
+        QuorumConfig {
+            pre_vote: config.protocol.pre_vote,
+            ..QuorumConfig::default()
+        }
+    }
+}
+
 /// `LeaderState.CHECK_QUORUM_TIMEOUT_FACTOR`: check-quorum waits 1.5 fetch timeouts.
 const CHECK_QUORUM_TIMEOUT_FACTOR_X2: u64 = 3;
 /// The longest a leader holds a fetch that has nothing new to return (`KafkaRaftClient`'s
@@ -86,7 +101,7 @@ const RETRY_BACKOFF_BASE_MS: u64 = 100;
 const FETCH_MAX_ENTRIES: usize = 64;
 
 /// The election state a voter keeps on disk (`quorum-state`, `ElectionState`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ElectionState {
     /// The latest epoch it knows.
     pub epoch: LeaderEpoch,
@@ -97,7 +112,7 @@ pub struct ElectionState {
 }
 
 /// The quorum's RPCs (KIP-595), named after Kafka's APIs.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum RaftMessage<T> {
     /// `Vote`: a candidate (or, with `pre_vote`, a prospective) asks for a vote.
     Vote {
@@ -165,6 +180,21 @@ pub enum RaftMessage<T> {
         /// Entries from `fetch_offset` on.
         entries: Vec<RaftEntry<T>>,
     },
+}
+
+impl<T> RaftMessage<T> {
+    /// The Kafka API name (a quorum `Fetch` is Kafka's `Fetch` on `__cluster_metadata`).
+    pub fn api_name(&self) -> &'static str {
+        match self {
+            RaftMessage::Vote { .. } => "Vote",
+            RaftMessage::VoteResponse { .. } => "VoteResponse",
+            RaftMessage::BeginQuorumEpoch { .. } => "BeginQuorumEpoch",
+            RaftMessage::BeginQuorumEpochResponse { .. } => "BeginQuorumEpochResponse",
+            RaftMessage::EndQuorumEpoch { .. } => "EndQuorumEpoch",
+            RaftMessage::Fetch { .. } => "Fetch(__cluster_metadata)",
+            RaftMessage::FetchResponse { .. } => "FetchResponse(__cluster_metadata)",
+        }
+    }
 }
 
 /// What the driver must carry out, in order.

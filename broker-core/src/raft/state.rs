@@ -7,7 +7,9 @@ use crate::types::{LeaderEpoch, NodeId, Offset, Time};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// A node's role in the quorum, as the UI and the trace name it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Role {
     /// A voter that knows no leader and has not voted in its epoch.
@@ -257,11 +259,23 @@ impl<T: Clone> RaftNode<T> {
         }
     }
 
+    /// `QuorumState.transitionToUnattached`: a voter that was not attached to a leader (a
+    /// candidate, an unattached or voted voter, a prospective not yet rejected, a resigned
+    /// leader) keeps its election timer; only a leader or a follower draws a new one. So a
+    /// candidate that keeps bumping the epoch cannot keep the other voters from ever timing
+    /// out and running themselves.
     pub(super) fn become_unattached(&mut self, epoch: LeaderEpoch) {
-        let deadline = if self.is_voter() {
-            self.election_deadline()
-        } else {
-            self.now.plus_ms(self.config.fetch_timeout_ms)
+        let majority = self.majority();
+        let deadline = match &self.state {
+            _ if !self.is_voter() => self.now.plus_ms(self.config.fetch_timeout_ms),
+            QuorumState::Candidate { deadline, .. }
+            | QuorumState::Unattached { deadline, .. }
+            | QuorumState::Voted { deadline, .. }
+            | QuorumState::Resigned { deadline, .. } => *deadline,
+            QuorumState::Prospective {
+                deadline, ballot, ..
+            } if ballot.rejected.len() < majority => *deadline,
+            _ => self.election_deadline(),
         };
         self.transition(QuorumState::unattached(epoch, deadline));
     }

@@ -205,6 +205,29 @@ fn a_timed_out_voter_pre_votes_in_its_epoch_and_without_pre_vote_bumps_it() {
         .all(|(_, m)| *m == vote(1, 0, 0, false)));
 }
 
+/// `QuorumState.transitionToUnattached`: an unattached voter that a newer `Vote` moves to its
+/// epoch keeps its election timer (a candidate whose log is behind, campaigning again and
+/// again, would otherwise keep every voter from ever running: the quorum stays leaderless).
+#[test]
+fn a_voter_moved_to_a_newer_epoch_by_a_vote_keeps_its_election_timer() {
+    let mut n = node(2, 3, QuorumConfig::default(), vec![entry(1, 10)]);
+    drain(&mut n);
+    let timer = n.poll_timeout().expect("an election timer");
+    n.handle_message(Time(500), c(1), vote(5, 0, 0, false));
+    assert!(!granted(&drain(&mut n)), "the candidate's log is behind");
+    assert_eq!((n.role(), n.epoch()), (Role::Unattached, LeaderEpoch(5)));
+    assert_eq!(n.poll_timeout(), Some(timer), "the timer runs on");
+    n.handle_message(Time(900), c(1), vote(6, 0, 0, false));
+    drain(&mut n);
+    assert_eq!(n.poll_timeout(), Some(timer));
+    n.handle_timeout(timer);
+    assert_eq!(
+        n.role(),
+        Role::Prospective,
+        "it runs when its own timer fires"
+    );
+}
+
 #[test]
 fn without_pre_vote_a_higher_epoch_vote_deposes_a_leader() {
     let mut leader = elected_leader(vec![]);
@@ -459,14 +482,17 @@ fn without_a_majority_no_leader_is_elected_and_a_majority_back_heals() {
 }
 
 /// The `[protocol] pre_vote` pair: a voter cut off from the others comes back. Without pre-vote
-/// it returns with a higher epoch and deposes the healthy leader; with it, it does not.
+/// it returns with a higher epoch and deposes the healthy leader; with it (KIP-996), the leader
+/// stays in its epoch. The configuration comes from the scenario's switch, as a controller's.
 #[test]
 fn a_returning_voter_deposes_the_leader_only_without_pre_vote() {
     for pre_vote in [true, false] {
-        let config = QuorumConfig {
+        let switches = crate::config::ProtocolSwitches {
             pre_vote,
-            ..QuorumConfig::default()
+            ..Default::default()
         };
+        let cluster = crate::config::ClusterConfig::parse(&Default::default(), switches);
+        let config = QuorumConfig::for_cluster(&cluster.expect("defaults"));
         let mut cl = Cluster::new(3, 0, config, 9);
         cl.run_until(Time(4_000));
         let leader = cl.current_leaders()[0];
@@ -482,7 +508,13 @@ fn a_returning_voter_deposes_the_leader_only_without_pre_vote() {
             "pre_vote = {pre_vote}: leaders {:?}",
             cl.leaders
         );
-        assert!(cl.node(leader).expect("up").epoch() > epoch || pre_vote);
+        let now = cl.node(leader).expect("up").epoch();
+        assert_eq!(now == epoch, pre_vote, "pre_vote = {pre_vote}: epoch {now}");
+        assert_eq!(
+            cl.current_leaders().len(),
+            1,
+            "pre_vote = {pre_vote}: a leader"
+        );
     }
 }
 
@@ -684,5 +716,45 @@ fn an_observer_finds_the_leader_through_a_voters_hint_and_never_votes() {
         observer.epoch(),
         LeaderEpoch(4),
         "a vote request moves no observer"
+    );
+}
+
+/// The status the UI and the checker read: a leader reports itself as leader and voted-for,
+/// its log end past its `LeaderChange`, and a high watermark that only moves with a majority.
+#[test]
+fn the_status_tells_role_epoch_votes_leader_log_end_and_high_watermark() {
+    let mut n = node(2, 3, QuorumConfig::default(), vec![entry(1, 10)]);
+    drain(&mut n);
+    n.handle_message(Time(1), c(1), vote(2, 1, 1, false));
+    drain(&mut n);
+    let voted = n.status();
+    assert_eq!(
+        (
+            voted.id,
+            voted.role,
+            voted.epoch,
+            voted.voted_for,
+            voted.leader
+        ),
+        (c(2), Role::Voted, LeaderEpoch(2), Some(c(1)), None)
+    );
+    assert_eq!(
+        (voted.log_end, voted.high_watermark),
+        (Offset(1), Offset(0))
+    );
+    let mut leader = elected_leader(vec![entry(1, 10)]);
+    let status = leader.status();
+    assert_eq!(
+        (status.role, status.epoch, status.voted_for, status.leader),
+        (Role::Leader, LeaderEpoch(2), Some(c(1)), Some(c(1)))
+    );
+    assert_eq!(status.log_end, Offset(2), "the entry and the LeaderChange");
+    assert_eq!(status.high_watermark, Offset(0), "no follower fetched yet");
+    leader.handle_message(Time(3_000), c(2), fetch(LeaderEpoch(2), 2, 2));
+    drain(&mut leader);
+    assert_eq!(
+        leader.status().high_watermark,
+        Offset(2),
+        "a majority has it"
     );
 }

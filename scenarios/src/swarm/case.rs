@@ -23,6 +23,9 @@ pub enum Target {
     Controller,
     /// A consumer of the group, by index (modulo the group size).
     Consumer(u32),
+    /// A voter of the controller quorum, by index (modulo the controller count): the
+    /// `quorum` profiles.
+    Voter(u32),
 }
 
 /// Members of the group in the `groups` profile.
@@ -55,6 +58,9 @@ pub enum EpisodeFault {
     Partition(u32),
     /// A consumer leaves the group (`close`), then joins again.
     Leave(u32),
+    /// A majority of the voters crashes (the voter at the index and the next ones), then they
+    /// restart (`quorum-lost`).
+    MajorityOut(u32),
 }
 
 /// A fault that starts at `start_ms` and is undone `length_ms` later.
@@ -73,6 +79,8 @@ pub struct Episode {
 pub struct Case {
     /// Brokers (RF is 3, so at least 3).
     pub brokers: u32,
+    /// Controllers: the profile's, not drawn (`Profile::controllers`).
+    pub controllers: u32,
     /// Partitions of the topic.
     pub partitions: u32,
     /// Records per second.
@@ -214,6 +222,16 @@ pub fn strategy(profile: Profile) -> BoxedStrategy<Case> {
                 }]
             })
             .boxed()
+    } else if mix.majority_lost {
+        (10_000..=LAST_START_MS, 1_000u64..=20_000, 0u32..3)
+            .prop_map(|(start_ms, length_ms, first)| {
+                vec![Episode {
+                    start_ms,
+                    length_ms,
+                    fault: EpisodeFault::MajorityOut(first),
+                }]
+            })
+            .boxed()
     } else {
         Just(Vec::new()).boxed()
     };
@@ -230,7 +248,7 @@ pub fn strategy(profile: Profile) -> BoxedStrategy<Case> {
         compaction(),
     )
         .prop_map(
-            |(
+            move |(
                 brokers,
                 partitions,
                 rate_per_s,
@@ -245,6 +263,7 @@ pub fn strategy(profile: Profile) -> BoxedStrategy<Case> {
                 episodes.extend(blackout);
                 Case {
                     brokers,
+                    controllers: profile.controllers(),
                     partitions,
                     rate_per_s,
                     keys,
@@ -271,6 +290,8 @@ fn target(mix: FaultMix) -> BoxedStrategy<Target> {
             3 => consumer
         ]
         .boxed()
+    } else if mix.voters {
+        prop_oneof![6 => broker, 3 => (0u32..3).prop_map(Target::Voter)].boxed()
     } else if mix.controller {
         prop_oneof![6 => broker, 1 => Just(Target::Controller)].boxed()
     } else {
@@ -292,6 +313,10 @@ fn episode(mix: FaultMix) -> impl Strategy<Value = Episode> {
     if mix.power_fail {
         kinds.push((2, broker().prop_map(EpisodeFault::PowerFail).boxed()));
     }
+    if mix.voters {
+        let voter = (0u32..3).prop_map(|v| EpisodeFault::PowerFail(Target::Voter(v)));
+        kinds.push((1, voter.boxed()));
+    }
     if mix.shutdown {
         kinds.push((1, broker().prop_map(EpisodeFault::Shutdown).boxed()));
     }
@@ -309,7 +334,9 @@ fn episode(mix: FaultMix) -> impl Strategy<Value = Episode> {
                 .prop_map(|(a, b)| EpisodeFault::Cut(a, b))
                 .boxed(),
         ));
-        kinds.push((2, (1u32..63).prop_map(EpisodeFault::Partition).boxed()));
+        // Masks over the brokers and the controllers (up to 5 + 3 nodes with voters).
+        let masks = if mix.voters { 1u32..255 } else { 1u32..63 };
+        kinds.push((2, masks.prop_map(EpisodeFault::Partition).boxed()));
     }
     if mix.consumers {
         let leave = (0..GROUP_MEMBERS).prop_map(EpisodeFault::Leave);
@@ -426,7 +453,7 @@ impl Case {
         }
         Cluster {
             brokers: self.brokers,
-            controllers: 1,
+            controllers: profile.controllers(),
             config: config(&entries),
         }
     }
@@ -532,8 +559,12 @@ impl Case {
             // An undo after the main phase is the drain's job: it heals and restarts everything.
             candidate.retain(|f| f.at_ms < self.duration_ms);
             candidate.sort_by_key(|f| f.at_ms);
+            let voters = profile.controllers();
+            let voters_ok = profile == Profile::QuorumLost
+                || voters == 1
+                || super::voters::minority_out(&candidate, voters);
             if profile == Profile::BeyondBudget
-                || budget.is_some_and(|b| b.holds(&scenario.fault_specs(&candidate)))
+                || (voters_ok && budget.is_some_and(|b| b.holds(&scenario.fault_specs(&candidate))))
             {
                 faults = candidate;
             }
@@ -579,10 +610,19 @@ impl Case {
                 }
             }
             EpisodeFault::Leave(c) => span(start, Leave, Join, Target::Consumer(c)),
+            EpisodeFault::MajorityOut(first) => {
+                for v in 0..2 {
+                    span(start, Crash, Restart, Target::Voter(first + v));
+                }
+            }
             EpisodeFault::Partition(mask) => {
+                let controllers: Vec<Target> = match self.controllers {
+                    1 => vec![Target::Controller],
+                    n => (0..n).map(Target::Voter).collect(),
+                };
                 let nodes: Vec<String> = (0..self.brokers)
                     .map(|b| self.name(Target::Broker(b)))
-                    .chain([self.name(Target::Controller)])
+                    .chain(controllers.into_iter().map(|t| self.name(t)))
                     .collect();
                 let (a, b): (Vec<_>, Vec<_>) = nodes
                     .into_iter()
@@ -605,6 +645,7 @@ impl Case {
             Target::Broker(b) => format!("broker-{}", b % self.brokers + 1),
             Target::Controller => "controller-1".into(),
             Target::Consumer(c) => format!("consumer-{}", c % GROUP_MEMBERS + 1),
+            Target::Voter(v) => format!("controller-{}", v % self.controllers + 1),
         }
     }
 }

@@ -8,6 +8,7 @@
 
 mod case;
 mod profile;
+mod voters;
 
 pub use case::{strategy, Case, Episode, EpisodeFault, Target, DURATION_MS};
 pub use profile::{FaultMix, Profile};

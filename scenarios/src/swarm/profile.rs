@@ -26,6 +26,12 @@ pub enum Profile {
     /// `safe`, read by a consumer group: members crash, restart, pause, leave and join, and
     /// broker faults move the coordinator. At-least-once must hold for the group as one reader.
     Groups,
+    /// `safe` on three KRaft controllers whose voters crash, lose power, pause and are cut off
+    /// too, never more than a minority at once: no violation.
+    Quorum,
+    /// `quorum`, plus a majority of the voters out for a while: nothing can change in the
+    /// metadata then, and nothing committed may be lost; the drain brings them back.
+    QuorumLost,
 }
 
 /// What a profile may draw.
@@ -51,11 +57,16 @@ pub struct FaultMix {
     pub drop_per_mille_max: u32,
     /// Faults on the consumers of a group (crash, pause, leave and join...).
     pub consumers: bool,
+    /// Faults on each voter of a three-controller quorum (at most a minority at once, unless
+    /// `majority_lost`).
+    pub voters: bool,
+    /// One episode takes a majority of the voters out.
+    pub majority_lost: bool,
 }
 
 impl Profile {
     /// Every profile, in the order `--help` lists them.
-    pub const ALL: [Profile; 8] = [
+    pub const ALL: [Profile; 10] = [
         Profile::Safe,
         Profile::Acks1,
         Profile::Acks0,
@@ -64,6 +75,8 @@ impl Profile {
         Profile::HwTruncation,
         Profile::BeyondBudget,
         Profile::Groups,
+        Profile::Quorum,
+        Profile::QuorumLost,
     ];
 
     /// The name used on the command line and in file names.
@@ -77,6 +90,8 @@ impl Profile {
             Profile::HwTruncation => "hw-truncation",
             Profile::BeyondBudget => "beyond-budget",
             Profile::Groups => "groups",
+            Profile::Quorum => "quorum",
+            Profile::QuorumLost => "quorum-lost",
         }
     }
 
@@ -91,19 +106,29 @@ impl Profile {
             Profile::HwTruncation => "pre-KIP-101 truncation to the high watermark: committed writes may be lost",
             Profile::BeyondBudget => "every replica loses power at once: unflushed acknowledged writes are gone",
             Profile::Groups => "safe, read by a consumer group whose members crash, pause, leave and join: at-least-once for the group",
+            Profile::Quorum => "safe on 3 KRaft controllers, a minority of them crashed, paused, powered off or cut off at once: no violation allowed",
+            Profile::QuorumLost => "quorum, and a majority of the controllers out for a while: nothing committed lost, no violation allowed",
         }
     }
 
     /// The anomalies this profile exists to find (allowed under it, never under `safe`).
     pub fn targets(self) -> &'static [FindingKind] {
         match self {
-            Profile::Safe | Profile::Groups => &[],
+            Profile::Safe | Profile::Groups | Profile::Quorum | Profile::QuorumLost => &[],
             Profile::NoIdempotence => &[FindingKind::Duplicate],
             Profile::Acks1
             | Profile::Acks0
             | Profile::Unclean
             | Profile::HwTruncation
             | Profile::BeyondBudget => &[FindingKind::LostWrite],
+        }
+    }
+
+    /// KRaft controllers (voters) of its cluster.
+    pub fn controllers(self) -> u32 {
+        match self {
+            Profile::Quorum | Profile::QuorumLost => 3,
+            _ => 1,
         }
     }
 
@@ -120,7 +145,12 @@ impl Profile {
     pub fn idempotence(self) -> bool {
         matches!(
             self,
-            Profile::Safe | Profile::HwTruncation | Profile::BeyondBudget | Profile::Groups
+            Profile::Safe
+                | Profile::HwTruncation
+                | Profile::BeyondBudget
+                | Profile::Groups
+                | Profile::Quorum
+                | Profile::QuorumLost
         )
     }
 
@@ -145,6 +175,8 @@ impl Profile {
             controller: true,
             drop_per_mille_max: 20,
             consumers: false,
+            voters: false,
+            majority_lost: false,
         };
         match self {
             Profile::Safe => all,
@@ -176,6 +208,15 @@ impl Profile {
             },
             Profile::BeyondBudget => FaultMix {
                 power_fail_all: true,
+                ..all
+            },
+            Profile::Quorum => FaultMix {
+                voters: true,
+                ..all
+            },
+            Profile::QuorumLost => FaultMix {
+                voters: true,
+                majority_lost: true,
                 ..all
             },
         }

@@ -91,3 +91,38 @@ fn profiles_parse_by_name() {
         "{error}"
     );
 }
+
+/// The `quorum` profile draws faults on every voter, never a majority out at once;
+/// `quorum-lost` takes a majority out in every case.
+#[test]
+fn the_quorum_profiles_hit_the_voters_within_and_beyond_a_minority() {
+    let voter_faults = |s: &Scenario| {
+        s.faults
+            .iter()
+            .filter(|f| {
+                f.target
+                    .as_deref()
+                    .is_some_and(|t| t.starts_with("controller-"))
+            })
+            .count()
+    };
+    let mut hit = std::collections::BTreeSet::new();
+    for seed in 0..40 {
+        let scenario = draw(Profile::Quorum, seed)
+            .0
+            .to_scenario(Profile::Quorum, seed);
+        assert_eq!(scenario.cluster.controllers, 3);
+        assert!(voters::minority_out(&scenario.faults, 3), "seed {seed}");
+        hit.extend(scenario.faults.iter().filter_map(|f| f.target.clone()));
+        let lost = draw(Profile::QuorumLost, seed).0;
+        let lost = lost.to_scenario(Profile::QuorumLost, seed);
+        assert!(
+            !voters::minority_out(&lost.faults, 3),
+            "seed {seed}: a majority out"
+        );
+        assert!(voter_faults(&lost) >= 2, "two voters crashed");
+    }
+    for voter in ["controller-1", "controller-2", "controller-3"] {
+        assert!(hit.contains(voter), "{voter} never hit: {hit:?}");
+    }
+}

@@ -74,17 +74,28 @@ fn node_lines(app: &App) -> Vec<Line<'static>> {
                 }
             }
             if let NodeId::Controller(_) = id {
-                spans.push(Span::raw(
-                    "  controller: metadata log, elections, ISR changes",
-                ));
+                spans.push(controller_role(app, id));
             }
             Line::from(spans)
         })
         .collect()
 }
 
+/// The active controller (the Raft leader of the quorum, or the only controller) decides;
+/// the others stand by (the quorum view, 5, shows their Raft roles).
+fn controller_role(app: &App, id: NodeId) -> Span<'static> {
+    if app.session.world().active_controller() == Some(id) {
+        Span::styled(
+            "  ★ active controller: elects leaders",
+            Style::default().fg(Color::Green),
+        )
+    } else {
+        Span::raw("  standby: a voter of the quorum")
+    }
+}
+
 /// Nodes every one of whose links is cut.
-fn isolated(app: &App) -> BTreeSet<NodeId> {
+pub(super) fn isolated(app: &App) -> BTreeSet<NodeId> {
     let network = app.session.world().network();
     let cut: BTreeSet<(NodeId, NodeId)> = network.cut_links().collect();
     let nodes = app.nodes();

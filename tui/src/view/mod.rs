@@ -7,6 +7,7 @@ mod consumers;
 mod flow;
 mod inspector;
 mod partitions;
+mod quorum;
 mod story;
 
 use crate::app::{App, View};
@@ -44,14 +45,8 @@ pub fn draw(frame: &mut Frame, app: &App) {
     ])
     .areas(area);
     frame.render_widget(Paragraph::new(status_lines), status);
-    let titles: Vec<&str> = [View::Partitions, View::Cluster, View::Flow, View::Consumers]
-        .iter()
-        .map(|v| v.title())
-        .collect();
-    let selected = [View::Partitions, View::Cluster, View::Flow, View::Consumers]
-        .iter()
-        .position(|v| *v == app.view)
-        .unwrap_or(0);
+    let titles: Vec<&str> = View::ALL.iter().map(|v| v.title()).collect();
+    let selected = View::ALL.iter().position(|v| *v == app.view).unwrap_or(0);
     let tab_style = Style::default().add_modifier(Modifier::REVERSED | Modifier::BOLD);
     let tabs_widget = Tabs::new(titles)
         .select(selected)
@@ -74,6 +69,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
         View::Cluster => cluster::draw(frame, body, app),
         View::Flow => flow::draw(frame, body, app),
         View::Consumers => consumers::draw(frame, body, app),
+        View::Quorum => quorum::draw(frame, body, app),
     }
     frame.render_widget(Paragraph::new(captions), caption);
     frame.render_widget(key_bar(), bar);
@@ -330,6 +326,7 @@ fn short(help: &str) -> &str {
 }
 
 /// What the glyphs mean, at the foot of `?`.
+/// (The quorum view, 5, has its own legend of the Raft roles: the help fills 80×24.)
 pub const LEGEND: [&str; 2] = [
     "legend █ committed  ▒ not yet committed  ★ leader  ▸ selected  ✂ truncated",
     "       ⚡ power lost  ✖ crashed  ‖ paused  ○ not started  ✗ dropped",

@@ -196,7 +196,7 @@ fn disk_batches(world: &World, broker: BrokerId, tp: &TopicPartition) -> Vec<Rec
         .flat_map(|(_, entries)| entries)
         .filter_map(|e| match e {
             DiskEntry::Batch(b) => Some(b.clone()),
-            DiskEntry::Metadata(..) => None,
+            DiskEntry::Metadata(..) | DiskEntry::Quorum(..) => None,
         })
         .collect()
 }
