@@ -1593,3 +1593,49 @@ fn a_silent_controller_is_given_up_after_half_the_session_timeout() {
         "silent since 4 s"
     );
 }
+
+fn became_leader(h: &Harness) -> bool {
+    h.out
+        .iter()
+        .any(|o| matches!(o, Output::Event(Event::BecameLeader { .. })))
+}
+
+/// A restarted broker still registering may be sent an image that names its dead incarnation
+/// leader (a new active controller pushes its whole committed log): it does not lead on it.
+/// Once registered, with its registration record in the image, it reconciles every partition.
+#[test]
+fn a_registering_broker_does_not_act_on_metadata_until_caught_up_to_its_registration() {
+    let mut h = Harness::started(1, ProtocolSwitches::default(), DiskImage::default());
+    let mut records: Vec<MetadataRecord> = (1..=3)
+        .map(|b| MetadataRecord::RegisterBroker {
+            broker_id: BrokerId(b),
+            broker_epoch: broker_epoch(b),
+            incarnation_id: u64::from(b),
+        })
+        .collect();
+    records.push(MetadataRecord::Topic {
+        topic: tp().topic,
+        partitions: 1,
+        config: TopicConfig {
+            min_insync_replicas: 1,
+            unclean_leader_election_enable: false,
+            log: Default::default(),
+        },
+    });
+    records.push(MetadataRecord::Partition {
+        tp: tp(),
+        state: state(1, 0, &[1, 2, 3]),
+    });
+    h.metadata(records);
+    assert_eq!(
+        h.broker.metadata().partitions.len(),
+        1,
+        "the image is applied"
+    );
+    assert!(!became_leader(&h), "not registered: no leadership");
+    h.deliver_from_controller(Message::BrokerRegistrationResponse {
+        error: ErrorCode::NONE,
+        broker_epoch: broker_epoch(1),
+    });
+    assert!(became_leader(&h), "registered and caught up: it leads");
+}
