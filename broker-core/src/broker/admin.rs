@@ -35,6 +35,21 @@ impl Broker {
     /// Relay the controller's answer to the client it was forwarded for; the answer to the
     /// broker's own automatic creation goes nowhere (the client learns from its next Metadata).
     pub(super) fn relay_from_controller(&mut self, message: Message) {
+        let not_controller = match &message {
+            Message::CreateTopicsResponse(r) => r
+                .topics
+                .iter()
+                .any(|t| t.error == ErrorCode::NOT_CONTROLLER),
+            Message::DeleteTopicsResponse(r) => r
+                .topics
+                .iter()
+                .any(|(_, e)| *e == ErrorCode::NOT_CONTROLLER),
+            _ => false,
+        };
+        if not_controller {
+            // A standby answered: the next request goes to the next voter, as heartbeats do.
+            self.controller.try_next();
+        }
         let (to, message) = match message {
             Message::CreateTopicsResponse(mut r) => match r.requester {
                 Requester::Forwarded(to) => {

@@ -97,7 +97,7 @@ impl MetadataLog for ControllerLog {
 use super::{Controller, Session};
 use crate::error::ErrorCode;
 use crate::metadata::MetadataImage;
-use crate::protocol::Message;
+use crate::protocol::{CreateTopicsResponse, CreatedTopic, DeleteTopicsResponse, Message};
 use crate::raft::RaftMessage;
 use crate::types::BrokerEpoch;
 
@@ -187,6 +187,29 @@ impl Controller {
                 error,
                 state: None,
             },
+            // Every topic of a forwarded topic change is NOT_CONTROLLER; the client retries
+            // (the admin client's `NotControllerException` is retriable), and the broker that
+            // forwarded it moves its channel on when it relays the answer.
+            Message::CreateTopics(r) => Message::CreateTopicsResponse(CreateTopicsResponse {
+                correlation_id: r.correlation_id,
+                topics: r
+                    .topics
+                    .into_iter()
+                    .map(|t| CreatedTopic {
+                        name: t.name,
+                        error,
+                        message: None,
+                        partitions: 0,
+                        replication_factor: 0,
+                    })
+                    .collect(),
+                requester: r.requester,
+            }),
+            Message::DeleteTopics(r) => Message::DeleteTopicsResponse(DeleteTopicsResponse {
+                correlation_id: r.correlation_id,
+                topics: r.topics.into_iter().map(|t| (t, error)).collect(),
+                requester: r.requester,
+            }),
             other => panic!(
                 "controller got a message controllers never receive: {}",
                 other.api_name()
