@@ -44,6 +44,17 @@ pub enum Input {
     Command(ClientCommand),
 }
 
+/// What a workload write puts in its record's value.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum WriteKind {
+    /// The value itself.
+    #[default]
+    Value,
+    /// A null value (a tombstone: it deletes its key from a compacted log); the write's identity
+    /// goes in `record::WRITE_ID_HEADER`.
+    Tombstone,
+}
+
 /// Workload commands the driver gives clients.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ClientCommand {
@@ -53,6 +64,9 @@ pub enum ClientCommand {
         key: Option<Bytes>,
         /// The value; unique per run so the checker can follow it.
         value: Bytes,
+        /// A value, or a tombstone that carries `value` only as its identity.
+        #[serde(default)]
+        kind: WriteKind,
     },
     /// Producer: stop accepting records and finish what is in flight.
     Close,

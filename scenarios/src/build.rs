@@ -57,6 +57,8 @@ impl Scenario {
                 rate_per_s_milli: crate::limits::rate_per_s_milli(p.rate_per_s),
                 records: p.records,
                 keys: p.keys,
+                key_prefix: p.key_prefix.clone().unwrap_or_else(|| "k".to_owned()),
+                tombstone_every: p.tombstone_every,
                 start_ms: p.start_ms,
                 stop_ms: p.stop_ms,
                 config,

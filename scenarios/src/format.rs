@@ -229,6 +229,13 @@ pub struct ProducerSpec {
     /// Key space `k0 ..`; 0 means null keys (default 0).
     #[serde(default)]
     pub keys: u32,
+    /// What every key starts with (default `k`: keys `k0 ..`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_prefix: Option<String>,
+    /// Every this-many-th record is a tombstone (a null value) of its key (optional; needs
+    /// `keys`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tombstone_every: Option<u64>,
     /// When it starts sending (default 0).
     #[serde(default)]
     pub start_ms: u64,

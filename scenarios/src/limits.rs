@@ -9,6 +9,8 @@ pub const BROKERS_MAX: u32 = 64;
 /// of a run, so a name the size of a file made a run hold gigabytes. Kafka's own limit on a
 /// topic name (`Topic.MAX_NAME_LENGTH`, checked separately) is 249.
 pub const NAME_LEN_MAX: usize = 64;
+/// Characters in a producer's `key_prefix`.
+pub const KEY_PREFIX_CHARS_MAX: usize = 32;
 /// Controllers: one KRaft controller, until the controller quorum exists.
 pub const CONTROLLERS: u32 = 1;
 /// Topics in a scenario.

@@ -582,6 +582,34 @@ fn check_producer(key: &str, p: &ProducerSpec) -> Check {
             ),
         ));
     }
+    if let Some(prefix) = &p.key_prefix {
+        let valid = (1..=limits::KEY_PREFIX_CHARS_MAX).contains(&prefix.chars().count());
+        if !valid || prefix.chars().any(char::is_whitespace) {
+            return Err(Problem::invalid(
+                format!("{key}.key_prefix"),
+                format!(
+                    "{} must be 1 to {} characters without spaces",
+                    echo(prefix),
+                    limits::KEY_PREFIX_CHARS_MAX
+                ),
+            ));
+        }
+    }
+    match p.tombstone_every {
+        Some(0) => {
+            return Err(Problem::invalid(
+                format!("{key}.tombstone_every"),
+                "must be at least 1 (leave it out for no tombstones)",
+            ))
+        }
+        Some(_) if p.keys == 0 => {
+            return Err(Problem::invalid(
+                format!("{key}.tombstone_every"),
+                "a tombstone deletes a key: set `keys` too",
+            ))
+        }
+        _ => {}
+    }
     if p.records == Some(0) {
         return Err(Problem::invalid(
             format!("{key}.records"),

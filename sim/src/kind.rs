@@ -41,6 +41,10 @@ pub enum FindingKind {
     /// On a compacted topic, an acknowledged record is gone and no newer record of its key
     /// survives: compaction promises that the latest value of every key does.
     LatestValueLost,
+    /// On a compacted topic, the latest acknowledged write of a key is a tombstone, the
+    /// tombstone is gone, and an older value of the key is still in the log: a reader from the
+    /// start sees the deleted key come back (the cleaner must remove the older values first).
+    DeletedKeyResurrected,
     /// The run stopped before its end (simulated time stood still, or the event cap was hit):
     /// nothing about it can be judged, so it is never a pass and never allowed.
     Livelock,
@@ -48,7 +52,7 @@ pub enum FindingKind {
 
 impl FindingKind {
     /// Every kind, in declaration order.
-    pub const ALL: [FindingKind; 16] = [
+    pub const ALL: [FindingKind; 17] = [
         FindingKind::LostWrite,
         FindingKind::Duplicate,
         FindingKind::InconsistentOffsets,
@@ -64,6 +68,7 @@ impl FindingKind {
         FindingKind::ExpiredUnread,
         FindingKind::Compacted,
         FindingKind::LatestValueLost,
+        FindingKind::DeletedKeyResurrected,
         FindingKind::Livelock,
     ];
 
@@ -85,6 +90,7 @@ impl FindingKind {
             FindingKind::ExpiredUnread => "expired-unread",
             FindingKind::Compacted => "compacted",
             FindingKind::LatestValueLost => "latest-value-lost",
+            FindingKind::DeletedKeyResurrected => "deleted-key-resurrected",
             FindingKind::Livelock => "livelock",
         }
     }

@@ -32,6 +32,11 @@ pub struct ProducerSpec {
     pub records: Option<u64>,
     /// Key space size; 0 means null keys.
     pub keys: u32,
+    /// What every key starts with (`k` unless the scenario says).
+    pub key_prefix: String,
+    /// Every this-many-th record (the n-th with n a multiple of it, counting from 1) is a
+    /// tombstone of its key instead of a value; `None`: none is.
+    pub tombstone_every: Option<u64>,
     /// When it starts sending.
     pub start_ms: u64,
     /// When it stops sending (the drain phase stops it anyway).

@@ -45,12 +45,7 @@ fn state(leader: u32, leader_epoch: u32, isr: &[u32]) -> PartitionState {
 
 fn batch(records: usize) -> RecordBatch {
     let records = (0..records)
-        .map(|i| Record {
-            key: None,
-            value: Bytes::from(format!("v{i}")),
-            timestamp_ms: 0,
-            headers: vec![],
-        })
+        .map(|i| Record::new(None, Bytes::from(format!("v{i}")), 0))
         .collect();
     RecordBatch::new(None, records)
 }
@@ -1385,12 +1380,7 @@ fn a_log_whose_every_segment_retention_deleted_recovers_at_its_end_without_the_c
 fn the_cleaner_compacts_a_leaders_log_every_backoff_and_replaces_the_files() {
     let mut h = Harness::leader(ProtocolSwitches::default(), 1, &[1]);
     let keyed = || {
-        let record = Record {
-            key: Some(Bytes::from_static(b"k")),
-            value: Bytes::from_static(b"v"),
-            timestamp_ms: 0,
-            headers: vec![],
-        };
+        let record = Record::new(Some(Bytes::from_static(b"k")), Bytes::from_static(b"v"), 0);
         RecordBatch::new(None, vec![record])
     };
     let log = crate::log::LogConfig {

@@ -135,12 +135,7 @@ mod tests {
     use bytes::Bytes;
 
     fn batch(base: u64, timestamp: u64) -> RecordBatch {
-        let record = Record {
-            key: None,
-            value: Bytes::from_static(b"0123456789"),
-            timestamp_ms: timestamp,
-            headers: vec![],
-        };
+        let record = Record::new(None, Bytes::from_static(b"0123456789"), timestamp);
         let mut batch = RecordBatch::new(None, vec![record]);
         batch.base_offset = Offset(base);
         batch.leader_epoch = LeaderEpoch(1);

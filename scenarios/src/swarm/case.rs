@@ -501,6 +501,8 @@ impl Case {
             rate_per_s: f64::from(self.rate_per_s),
             records: None,
             keys: self.keys,
+            key_prefix: None,
+            tombstone_every: None,
             start_ms: 0,
             stop_ms: None,
             config: config(&[
