@@ -120,3 +120,51 @@ fn a_coordinator_loads_a_compacted_offsets_log_and_the_group_carries_on() {
     assert!(cleaned < 14_000 && loaded > 14_000, "{cleaned} {loaded}");
     assert!(outcome.findings.is_empty(), "{:#?}", outcome.findings);
 }
+
+/// A keyless producer on a compacted topic: every record is refused with `INVALID_RECORD`
+/// (`LogValidator`), which the producer does not retry; the checker counts failed writes, not
+/// losses, so the run has no violation.
+#[test]
+fn keyless_records_on_a_compacted_topic_fail_and_are_not_lost() {
+    use broker_core::ErrorCode;
+    let mut s = resolve("compaction-latest-value").expect("built in");
+    s.seed = 1;
+    s.producers[0].keys = 0;
+    let outcome = run(&s, false).expect("runs");
+    let failed = outcome
+        .world
+        .history()
+        .iter()
+        .filter(|r| {
+            matches!(
+                &r.entry,
+                HistoryEntry::SendCompleted {
+                    value,
+                    outcome: SendOutcome::Fail(ErrorCode::INVALID_RECORD),
+                    ..
+                } if value.starts_with(b"producer-1:")
+            )
+        })
+        .count();
+    let sent = outcome
+        .world
+        .history()
+        .iter()
+        .filter(|r| {
+            matches!(&r.entry, HistoryEntry::SendInvoked { value, .. } if value.starts_with(b"producer-1:"))
+        })
+        .count();
+    assert!(sent > 100, "{sent}");
+    assert_eq!(
+        failed, sent,
+        "every keyless send fails, none is retried into success"
+    );
+    assert!(
+        outcome
+            .findings
+            .iter()
+            .all(|f| f.verdict != sim::findings::Verdict::Violation),
+        "{:#?}",
+        outcome.findings
+    );
+}

@@ -50,6 +50,9 @@ pub enum ErrorCode {
     /// The receiver is not the active controller, or is behind the sender (an `AlterPartition`
     /// with an epoch newer than this controller has seen): look for the controller again.
     NOT_CONTROLLER,
+    /// A record the log refuses (`LogValidator`: a record without a key on a compacted topic);
+    /// not retriable.
+    INVALID_RECORD,
 }
 
 impl ErrorCode {

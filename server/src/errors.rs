@@ -43,6 +43,7 @@ pub fn wire(code: ErrorCode) -> i16 {
         FENCED_INSTANCE_ID => R::FencedInstanceId,
         INVALID_REQUEST => R::InvalidRequest,
         NOT_CONTROLLER => R::NotController,
+        INVALID_RECORD => R::InvalidRecord,
     };
     error.code()
 }
@@ -89,6 +90,7 @@ mod tests {
         assert_eq!(wire(ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER), 45);
         assert_eq!(wire(ErrorCode::MEMBER_ID_REQUIRED), 79);
         assert_eq!(wire(ErrorCode::UNKNOWN_SERVER_ERROR), -1);
+        assert_eq!(wire(ErrorCode::INVALID_RECORD), 87);
         assert_eq!(code::unsupported_version(), 35);
     }
 }

@@ -1451,3 +1451,48 @@ fn the_cleaner_compacts_a_leaders_log_every_backoff_and_replaces_the_files() {
     h.timeout(30_000);
     assert_eq!(cleaned(&h), 1, "nothing dirty is left to clean");
 }
+
+#[test]
+fn a_compacted_topic_refuses_a_record_without_a_key() {
+    let mut h = Harness::leader(ProtocolSwitches::default(), 1, &[1]);
+    let delete = h.produce(Acks::Leader, 1);
+    assert_eq!(
+        h.produce_response(delete),
+        Some((ErrorCode::NONE, Some(Offset(0)))),
+        "a delete-only topic takes keyless records"
+    );
+    let log = crate::log::LogConfig {
+        cleanup_policy: crate::log::CleanupPolicy::Compact,
+        ..Default::default()
+    };
+    h.set_log_config(log, state(1, 0, &[1]));
+    let keyless = h.produce(Acks::Leader, 2);
+    assert_eq!(
+        h.produce_response(keyless),
+        Some((ErrorCode::INVALID_RECORD, None)),
+        "LogValidator: Compacted topic cannot accept message without key"
+    );
+    assert_eq!(
+        h.leo(),
+        Offset(1),
+        "nothing of the refused batch is appended"
+    );
+    assert!(!ErrorCode::INVALID_RECORD.is_retriable());
+    let correlation_id = h.correlation_id();
+    let keyed = Record::new(Some(Bytes::from_static(b"k")), Bytes::from_static(b"v"), 0);
+    let message = Message::Produce {
+        correlation_id,
+        tp: tp(),
+        acks: Acks::Leader,
+        timeout_ms: 30_000,
+        batch: RecordBatch::new(None, vec![keyed]),
+    };
+    h.input(Input::Message {
+        from: CLIENT,
+        message,
+    });
+    assert_eq!(
+        h.produce_response(correlation_id),
+        Some((ErrorCode::NONE, Some(Offset(1))))
+    );
+}
