@@ -53,6 +53,9 @@ pub enum ErrorCode {
     /// A record the log refuses (`LogValidator`: a record without a key on a compacted topic);
     /// not retriable.
     INVALID_RECORD,
+    /// A request the topic's configuration forbids (`DeleteRecords` on a topic whose
+    /// `cleanup.policy` has no `delete`).
+    POLICY_VIOLATION,
 }
 
 impl ErrorCode {

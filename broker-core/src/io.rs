@@ -70,6 +70,23 @@ pub enum ClientCommand {
     },
     /// Producer: stop accepting records and finish what is in flight.
     Close,
+    /// Broker: an operator's `Admin.deleteRecords` (KIP-107) for a partition this broker
+    /// leads; the answer is an `Event::RecordsDeleted`.
+    DeleteRecords {
+        /// The partition.
+        tp: TopicPartition,
+        /// Where its log start moves.
+        to: DeleteRecordsTo,
+    },
+}
+
+/// Where `DeleteRecords` moves a partition's log start (`DeleteRecordsPartition.offset`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum DeleteRecordsTo {
+    /// `-1`: the high watermark (`DeleteRecordsRequest.HIGH_WATERMARK`).
+    HighWatermark,
+    /// Every record below this offset.
+    Offset(Offset),
 }
 
 /// Something a node asks its driver to do or to record.
@@ -333,6 +350,15 @@ pub enum Event {
         broker: BrokerId,
         tp: TopicPartition,
         base_offset: Offset,
+    },
+    /// The leader answered a `DeleteRecords`: its log now starts at `low_watermark`, or `error`
+    /// (`OFFSET_OUT_OF_RANGE` above the high watermark, `NOT_LEADER_OR_FOLLOWER`).
+    RecordsDeleted {
+        broker: BrokerId,
+        tp: TopicPartition,
+        to: DeleteRecordsTo,
+        low_watermark: Offset,
+        error: ErrorCode,
     },
     /// Retention deleted whole segments; the log now starts at `log_start_offset`.
     SegmentsDeleted {

@@ -167,6 +167,19 @@ impl Scenario {
             FaultAction::Leave => sim::FaultAction::Leave { target: target() },
             FaultAction::Produce => sim::FaultAction::Produce { target: target() },
             FaultAction::Heal => sim::FaultAction::Heal,
+            FaultAction::DeleteRecords => {
+                let partition = f.partition.as_deref().expect("validated: partition");
+                let offset = f.offset.expect("validated: offset");
+                sim::FaultAction::DeleteRecords {
+                    tp: self
+                        .partition_of(partition)
+                        .expect("validated: a partition"),
+                    to: match u64::try_from(offset) {
+                        Ok(o) => broker_core::DeleteRecordsTo::Offset(broker_core::Offset(o)),
+                        Err(_) => broker_core::DeleteRecordsTo::HighWatermark,
+                    },
+                }
+            }
             FaultAction::Cut => sim::FaultAction::Cut {
                 from: node(f.from.as_deref()),
                 to: node(f.to.as_deref()),

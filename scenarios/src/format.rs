@@ -304,6 +304,9 @@ pub enum FaultAction {
     Leave,
     /// Producer `target` sends one record (null key, value `<producer>:manual-<n>`).
     Produce,
+    /// `Admin.deleteRecords` (KIP-107): the leader of `partition` moves its log start to
+    /// `offset` (`-1`: its high watermark).
+    DeleteRecords,
 }
 
 impl FaultAction {
@@ -325,6 +328,7 @@ impl FaultAction {
             FaultAction::Join => "join",
             FaultAction::Leave => "leave",
             FaultAction::Produce => "produce",
+            FaultAction::DeleteRecords => "delete-records",
         }
     }
 
@@ -334,6 +338,7 @@ impl FaultAction {
             FaultAction::Partition => Operands::Sides,
             FaultAction::Cut => Operands::FromTo,
             FaultAction::Heal => Operands::None,
+            FaultAction::DeleteRecords => Operands::PartitionOffset,
             _ => Operands::Target,
         }
     }
@@ -348,6 +353,8 @@ pub enum Operands {
     Sides,
     /// `from` and `to` (node names).
     FromTo,
+    /// `partition` (`TOPIC-P`) and `offset`.
+    PartitionOffset,
     /// Nothing.
     None,
 }
@@ -376,6 +383,12 @@ pub struct Fault {
     /// The receiving end of a `cut`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub to: Option<String>,
+    /// The partition of a `delete-records`, `TOPIC-P`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partition: Option<String>,
+    /// The offset of a `delete-records`: records below it go; `-1` for the high watermark.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offset: Option<i64>,
 }
 
 /// `[[captions]]`: narration the UI shows from `at_ms` on.

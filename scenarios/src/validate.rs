@@ -457,6 +457,7 @@ impl Scenario {
                 ));
             }
             check_operands(&key, fault)?;
+            self.check_delete_records(&key, fault)?;
             if self.check_role_target(&key, fault)? {
                 continue; // a dynamic target: `target` only, checked
             }
@@ -520,6 +521,21 @@ impl Scenario {
                     }
                 }
             }
+        }
+        Ok(())
+    }
+
+    /// `delete-records` names a partition of the scenario and an offset of at least -1.
+    fn check_delete_records(&self, key: &str, fault: &Fault) -> Check {
+        if let Some(partition) = &fault.partition {
+            self.partition_of(partition)
+                .map_err(|message| Problem::invalid(format!("{key}.partition"), message))?;
+        }
+        if let Some(offset) = fault.offset.filter(|o| *o < -1) {
+            return Err(Problem::invalid(
+                format!("{key}.offset"),
+                format!("{offset} is not an offset (at least 0, or -1 for the high watermark)"),
+            ));
         }
         Ok(())
     }
@@ -669,6 +685,8 @@ fn check_operands(key: &str, fault: &Fault) -> Check {
         ("sides", fault.sides.is_some()),
         ("from", fault.from.is_some()),
         ("to", fault.to.is_some()),
+        ("partition", fault.partition.is_some()),
+        ("offset", fault.offset.is_some()),
     ]
     .into_iter()
     .collect();
@@ -676,6 +694,7 @@ fn check_operands(key: &str, fault: &Fault) -> Check {
         Operands::Target => &["target"],
         Operands::Sides => &["sides"],
         Operands::FromTo => &["from", "to"],
+        Operands::PartitionOffset => &["partition", "offset"],
         Operands::None => &[],
     };
     for field in needed {

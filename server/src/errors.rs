@@ -44,6 +44,7 @@ pub fn wire(code: ErrorCode) -> i16 {
         INVALID_REQUEST => R::InvalidRequest,
         NOT_CONTROLLER => R::NotController,
         INVALID_RECORD => R::InvalidRecord,
+        POLICY_VIOLATION => R::PolicyViolation,
     };
     error.code()
 }

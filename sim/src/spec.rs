@@ -136,6 +136,15 @@ pub enum FaultAction {
         /// The producer.
         target: NodeId,
     },
+    /// An operator's `Admin.deleteRecords` (KIP-107), sent to the partition's leader when it
+    /// happens (nothing happens while it has none, or its leader is down: the broker's answer,
+    /// `Event::RecordsDeleted`, is in the trace when it ran).
+    DeleteRecords {
+        /// The partition.
+        tp: TopicPartition,
+        /// Where its log start moves.
+        to: broker_core::DeleteRecordsTo,
+    },
     /// A process or link fault on whoever holds `role` when it happens (a dynamic target);
     /// `restart`, `resume` and `unclog` act on the node the role's last fault hit, so a
     /// crash and a restart of `leader:orders-0` bounce one broker, as Kafka's system tests do.

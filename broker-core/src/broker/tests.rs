@@ -1496,3 +1496,66 @@ fn a_compacted_topic_refuses_a_record_without_a_key() {
         Some((ErrorCode::NONE, Some(Offset(1))))
     );
 }
+
+#[test]
+fn delete_records_moves_the_leaders_log_start_up_to_the_high_watermark() {
+    use crate::io::{ClientCommand, DeleteRecordsTo};
+    let mut h = Harness::leader(ProtocolSwitches::default(), 1, &[1]);
+    for _ in 0..3 {
+        h.produce(Acks::Leader, 2);
+    }
+    assert_eq!(h.hw(), Offset(6));
+    let delete = |h: &mut Harness, to| {
+        let tp = tp();
+        h.input(Input::Command(ClientCommand::DeleteRecords { tp, to }));
+        h.events()
+            .filter_map(|e| match e {
+                Event::RecordsDeleted {
+                    low_watermark,
+                    error,
+                    ..
+                } => Some((*error, *low_watermark)),
+                _ => None,
+            })
+            .last()
+            .expect("answered")
+    };
+    let answer = delete(&mut h, DeleteRecordsTo::Offset(Offset(3)));
+    assert_eq!(answer, (ErrorCode::NONE, Offset(3)));
+    assert_eq!(h.replica().log.log_start_offset(), Offset(3));
+    assert!(h.out.iter().any(|o| matches!(
+        o,
+        Output::Disk(DiskOp::WriteCheckpoint {
+            checkpoint: Checkpoint::LogStartOffsets(_),
+            ..
+        })
+    )));
+    let answer = delete(&mut h, DeleteRecordsTo::Offset(Offset(7)));
+    assert_eq!(
+        answer,
+        (ErrorCode::OFFSET_OUT_OF_RANGE, Offset(3)),
+        "above the high watermark: maybeIncrementLogStartOffset refuses"
+    );
+    let answer = delete(&mut h, DeleteRecordsTo::Offset(Offset(1)));
+    assert_eq!(answer, (ErrorCode::NONE, Offset(3)), "never backwards");
+    let answer = delete(&mut h, DeleteRecordsTo::HighWatermark);
+    assert_eq!(
+        answer,
+        (ErrorCode::NONE, Offset(6)),
+        "-1 is the high watermark"
+    );
+    let compacted = crate::log::LogConfig {
+        cleanup_policy: crate::log::CleanupPolicy::Compact,
+        ..Default::default()
+    };
+    h.set_log_config(compacted, state(1, 0, &[1]));
+    let answer = delete(&mut h, DeleteRecordsTo::HighWatermark);
+    assert_eq!(
+        answer.0,
+        ErrorCode::POLICY_VIOLATION,
+        "no `delete` in cleanup.policy"
+    );
+    h.set_partition(state(2, 1, &[1, 2]));
+    let answer = delete(&mut h, DeleteRecordsTo::HighWatermark);
+    assert_eq!(answer.0, ErrorCode::NOT_LEADER_OR_FOLLOWER);
+}

@@ -144,6 +144,7 @@ impl Producer {
                 });
             }
             Input::Command(ClientCommand::Close) => self.flush_open_batches(),
+            Input::Command(ClientCommand::DeleteRecords { .. }) => {}
             Input::Message { from, message } => self.on_message(from, message),
             Input::Disconnected {
                 peer: NodeId::Broker(broker),

@@ -619,6 +619,8 @@ fn bare(at_ms: u64, action: FaultAction) -> Fault {
         sides: None,
         from: None,
         to: None,
+        partition: None,
+        offset: None,
     }
 }
 
