@@ -102,3 +102,23 @@ fn delete_records_is_checked_when_the_scenario_is_read() {
         assert_eq!(e.key.as_deref(), Some(key), "{e}");
     }
 }
+
+/// `World::held` (what `kafka-lab bench` reports) sees what DeleteRecords freed: the logs hold
+/// less than the same run without it, and the trace and history are counted apart.
+#[test]
+fn the_logs_hold_less_after_delete_records() {
+    let held = |source: &str| {
+        let s = parse(source, "delete-records.toml").unwrap_or_else(|e| panic!("{e}"));
+        run(&s, false).expect("runs").world.held()
+    };
+    let without = SCENARIO.replace("action = \"delete-records\"", "action = \"heal\"");
+    let without = without.replace("partition = \"events-0\"\noffset = 120\n", "");
+    let (deleted, kept) = (held(SCENARIO), held(&without));
+    assert!(deleted.logs > 0 && deleted.disks > 0, "{deleted:?}");
+    assert!(
+        deleted.logs < kept.logs && deleted.disks < kept.disks,
+        "{deleted:?} vs {kept:?}"
+    );
+    assert!(kept.history > 0, "{kept:?}");
+    assert!(deleted.unique_batches <= deleted.logs + deleted.disks + deleted.trace);
+}

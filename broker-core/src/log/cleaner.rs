@@ -83,6 +83,20 @@ impl PartitionLog {
         self.entries[from..to.max(from)].iter().map(|e| &e.batch)
     }
 
+    /// Whether the cleaner removed the record at `offset`: an offset of the log (at or above its
+    /// start, below the end of what the cleaner has cleaned) that no record holds. Offsets are
+    /// positions, so the cleaner's gaps are the only holes a log has.
+    pub fn removed_by_cleaner(&self, offset: Offset) -> bool {
+        if offset < self.log_start_offset || offset >= self.first_dirty_offset {
+            return false;
+        }
+        let i = self
+            .entries
+            .partition_point(|e| e.batch.base_offset <= offset);
+        let holder = i.checked_sub(1).map(|i| &self.entries[i].batch);
+        !holder.is_some_and(|b| b.records_with_offsets().any(|(o, _)| o == offset))
+    }
+
     /// `LogCleanerManager.cleanableOffsets`: the first uncleanable offset is the base of the
     /// first segment that is active, reaches above the high watermark (or the written end), or
     /// holds a record younger than `min.compaction.lag.ms`; `None` when the topic does not
@@ -363,6 +377,12 @@ mod tests {
         let segments: Vec<u64> = log.segments().iter().map(|s| s.base_offset.0).collect();
         assert_eq!(segments, vec![0, 2, 3, 4], "the first segment stays, empty");
         assert_eq!(log.segments()[0].records, 0);
+        let removed: Vec<bool> = (0..6).map(|o| log.removed_by_cleaner(Offset(o))).collect();
+        assert_eq!(
+            removed,
+            vec![true, true, false, false, false, false],
+            "0 and 1 were cleaned away; 4 is in the active segment, 5 past the end"
+        );
         assert_eq!(log.read(Offset(0), Offset(5), 10).len(), 3);
         assert!(log.clean(Time(0)).is_none(), "nothing dirty is left");
     }

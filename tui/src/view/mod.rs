@@ -328,9 +328,10 @@ fn short(help: &str) -> &str {
 }
 
 /// What the glyphs mean, at the foot of `?`.
-pub const LEGEND: [&str; 2] = [
+pub const LEGEND: [&str; 3] = [
     "legend █ committed  ▒ not yet committed  ★ leader  ▸ selected  ✂ truncated",
     "       ⚡ power lost  ✖ crashed  ‖ paused  ○ not started  ✗ dropped",
+    "       ▓ retention deletes next  · removed by compaction",
 ];
 
 /// `?`: every key of the registry, then the legend.
