@@ -20,6 +20,13 @@ pub struct BenchArgs {
     /// Multiply the producers' rate (1 = 2 × 500 records/s), to see how cost grows with records.
     #[arg(long, default_value_t = 1)]
     scale: u32,
+    /// `retention.ms` of the workload's topic (default: Kafka's 7 days, so nothing expires).
+    #[arg(long)]
+    retention_ms: Option<u64>,
+    /// `segment.ms` of the workload's topic: retention deletes closed segments only, and with
+    /// Kafka's defaults (1 GiB, 7 days) the standard workload never closes one.
+    #[arg(long)]
+    segment_ms: Option<u64>,
     /// Seeds of `check --profile safe` to time (0 to skip).
     #[arg(long, default_value_t = 40)]
     check_seeds: u64,
@@ -45,6 +52,8 @@ struct Figures {
     bytes_allocated_per_record: f64,
     /// Heap the world holds at the end of the run.
     live_mib: f64,
+    /// What the world holds at the end, by component (estimated, `sim::Held`).
+    held: sim::Held,
     peak_rss_kib: Option<u64>,
     check_seeds: u64,
     check_jobs: usize,
@@ -56,7 +65,19 @@ pub fn bench(args: &BenchArgs) -> anyhow::Result<bool> {
     if args.scale == 0 {
         anyhow::bail!("--scale must be at least 1");
     }
-    let scenario = scenarios::standard_workload(args.duration_ms, args.scale)?;
+    let mut scenario = scenarios::standard_workload(args.duration_ms, args.scale)?;
+    for (key, ms) in [
+        ("retention.ms", args.retention_ms),
+        ("segment.ms", args.segment_ms),
+    ] {
+        let Some(ms) = ms else { continue };
+        let ms = i64::try_from(ms).map_err(|_| anyhow::anyhow!("--{key} is too large"))?;
+        for topic in &mut scenario.topics {
+            let value = broker_core::ConfigValue::Int(ms);
+            topic.config.insert(key.to_owned(), value);
+        }
+    }
+    scenario.validate()?;
     let spec = scenario.world_spec()?;
     let region = Region::new(GLOBAL);
     let started = Instant::now();
@@ -102,6 +123,7 @@ pub fn bench(args: &BenchArgs) -> anyhow::Result<bool> {
         records_per_wall_s: records as f64 / wall_s,
         bytes_allocated_per_record: allocated as f64 / records.max(1) as f64,
         live_mib: live_bytes as f64 / (1024.0 * 1024.0),
+        held: world.held(),
         peak_rss_kib: peak_rss_kib(),
         check_seeds: args.check_seeds,
         check_jobs,
@@ -151,6 +173,16 @@ fn print(format: Format, f: &Figures) -> anyhow::Result<()> {
         f.bytes_allocated_per_record
     );
     println!("  world heap at end     {:.1} MiB", f.live_mib);
+    let mib = |bytes: u64| bytes as f64 / (1024.0 * 1024.0);
+    let h = &f.held;
+    println!(
+        "  held at end (est.)    logs {:.1} MiB, disks {:.1} MiB ({:.1} MiB of distinct batches in logs, disks and trace); trace {:.1} MiB, history {:.1} MiB",
+        mib(h.logs),
+        mib(h.disks),
+        mib(h.unique_batches),
+        mib(h.trace),
+        mib(h.history)
+    );
     println!("  checker on history    {:.3} s", f.check_s);
     match f.peak_rss_kib {
         Some(kib) => println!("  peak memory           {:.1} MiB", kib as f64 / 1024.0),

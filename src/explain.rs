@@ -129,7 +129,7 @@ fn committed_values(world: &World, tp: &TopicPartition) -> Option<BTreeSet<Vec<u
             .batches()
             .flat_map(|b| b.records_with_offsets())
             .take_while(|(offset, _)| *offset < hw)
-            .map(|(_, r)| r.value.to_vec())
+            .map(|(_, r)| r.identity().to_vec())
             .collect(),
     )
 }
@@ -260,6 +260,7 @@ fn rules(world: &World, kind: FindingKind, tp: &TopicPartition) -> Vec<&'static 
         FindingKind::Livelock => rules.push("a run that does not reach its end proves nothing: some node kept scheduling work at one simulated millisecond (a zero-time timer), or the run used up its event budget, so the final checks never ran."),
         FindingKind::ExpiredUnread => rules.push("retention (retention.ms, retention.bytes, checked every log.retention.check.interval.ms) deletes whole closed segments below the high watermark whether or not any consumer read them; a consumer below the log start gets OFFSET_OUT_OF_RANGE and follows auto.offset.reset."),
         FindingKind::Compacted => rules.push("compaction (cleanup.policy=compact, run every log.cleaner.backoff.ms once min.cleanable.dirty.ratio or max.compaction.lag.ms says so) keeps only the latest record of each key in closed segments below the high watermark; offsets stay, so the log has gaps."),
+        FindingKind::DeletedKeyResurrected => rules.push("a tombstone (a null value) deletes its key: the cleaner removes the key's older records when it first keeps the tombstone, and the tombstone itself only a cleaning after delete.retention.ms; an older value left without its tombstone brings the key back."),
         FindingKind::LatestValueLost => rules.push("compaction promises that the latest acknowledged value of every key survives: the cleaner removes a record only when a newer record of its key is in the log."),
         FindingKind::Stalled => rules.push("liveness: after the faults healed and every node restarted, the cluster still did not serve every partition."),
         _ => {}

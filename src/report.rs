@@ -282,6 +282,23 @@ fn describe(
         Event::ControlledShutdownCompleted { .. } => "controlled shutdown complete".to_owned(),
         // Rolls are many with small segments: the partition view and the trace show them.
         Event::SegmentRolled { .. } => return None,
+        Event::RecordsDeleted {
+            tp,
+            to,
+            low_watermark,
+            error,
+            ..
+        } => {
+            let to = match to {
+                broker_core::DeleteRecordsTo::HighWatermark => "the high watermark".to_owned(),
+                broker_core::DeleteRecordsTo::Offset(o) => format!("offset {o}"),
+            };
+            if error.is_ok() {
+                format!("DeleteRecords {tp} to {to}: log start (low watermark) {low_watermark}")
+            } else {
+                format!("DeleteRecords {tp} to {to}: {error}")
+            }
+        }
         Event::SegmentsDeleted {
             tp,
             cause,

@@ -1,13 +1,14 @@
 //! Compaction end to end: after the cleaner ran, the final log of `compaction-latest-value`
-//! holds exactly one record per key below its active segment, and the last record of every key
-//! is the latest value acknowledged for it.
+//! holds exactly one record per key below its active segment, the last record of every live key
+//! is the latest value acknowledged for it, and a key deleted by a tombstone has no record left
+//! once `delete.retention.ms` passed.
 
-use broker_core::{BrokerId, HistoryEntry, Offset, SendOutcome, TopicPartition};
+use broker_core::{BrokerId, HistoryEntry, SendOutcome, TopicPartition};
 use scenarios::{resolve, run, FindingKind};
 use std::collections::BTreeMap;
 
 #[test]
-fn after_compaction_the_final_log_holds_the_latest_value_of_every_key_once() {
+fn after_compaction_the_final_log_holds_the_latest_value_of_every_live_key_once() {
     for seed in 1..=2 {
         let mut s = resolve("compaction-latest-value").expect("built in");
         s.seed = seed;
@@ -18,8 +19,9 @@ fn after_compaction_the_final_log_holds_the_latest_value_of_every_key_once() {
         );
         let world = &outcome.world;
         let tp = TopicPartition::new(&broker_core::Topic::new("profiles"), 0);
-        // The latest acknowledged value of every key, by offset.
-        let mut latest: BTreeMap<Vec<u8>, (Offset, Vec<u8>)> = BTreeMap::new();
+        // The latest acknowledged write of every key, by offset: a value, or a tombstone.
+        let mut latest = BTreeMap::new();
+        let mut tombstone_acked_at = None;
         for record in world.history() {
             if let HistoryEntry::SendCompleted {
                 value,
@@ -28,24 +30,44 @@ fn after_compaction_the_final_log_holds_the_latest_value_of_every_key_once() {
             } = &record.entry
             {
                 let key = world.key_of(value).expect("the workload is keyed").to_vec();
+                if world.is_tombstone(value) {
+                    tombstone_acked_at = Some(record.time.0);
+                }
                 if t == &tp && latest.get(&key).is_none_or(|(o, _)| o < offset) {
-                    latest.insert(key, (*offset, value.to_vec()));
+                    latest.insert(key, (*offset, value.clone()));
                 }
             }
         }
+        let deleted: Vec<Vec<u8>> = latest
+            .iter()
+            .filter(|(_, (_, v))| world.is_tombstone(v))
+            .map(|(k, _)| k.clone())
+            .collect();
+        assert_eq!(
+            deleted,
+            vec![b"gone-0".to_vec()],
+            "seed {seed}: deleter's last write"
+        );
+        let acked = tombstone_acked_at.expect("the tombstone was acknowledged");
+        let end = s.duration_ms + s.drain_ms;
+        assert!(
+            acked + 5_000 < end,
+            "delete.retention.ms passed before the end"
+        );
+        latest.retain(|k, _| !deleted.contains(k));
         assert_eq!(latest.len(), 5, "seed {seed}: k0..k4 were all written");
         for broker in 1..=3 {
             let log = &world.broker(BrokerId(broker)).expect("up").replicas()[&tp].log;
             let active = log.segments().last().expect("a segment").base_offset;
             let mut cleaned: BTreeMap<Vec<u8>, u32> = BTreeMap::new();
-            let mut last: BTreeMap<Vec<u8>, (Offset, Vec<u8>)> = BTreeMap::new();
+            let mut last = BTreeMap::new();
             for batch in log.batches() {
                 for (offset, record) in batch.records_with_offsets() {
                     let key = record.key.as_ref().expect("keyed").to_vec();
                     if offset < active {
                         *cleaned.entry(key.clone()).or_default() += 1;
                     }
-                    last.insert(key, (offset, record.value.to_vec()));
+                    last.insert(key, (offset, record.identity()));
                 }
             }
             assert!(
@@ -54,7 +76,7 @@ fn after_compaction_the_final_log_holds_the_latest_value_of_every_key_once() {
             );
             assert_eq!(
                 last, latest,
-                "seed {seed} broker-{broker}: each key's last record is its latest acknowledged value"
+                "seed {seed} broker-{broker}: each live key's last record is its latest acknowledged value, and the deleted key has none, not even its tombstone"
             );
         }
     }
@@ -97,4 +119,52 @@ fn a_coordinator_loads_a_compacted_offsets_log_and_the_group_carries_on() {
     let (cleaned, loaded) = (first_clean.expect("cleaned"), takeover.expect("taken over"));
     assert!(cleaned < 14_000 && loaded > 14_000, "{cleaned} {loaded}");
     assert!(outcome.findings.is_empty(), "{:#?}", outcome.findings);
+}
+
+/// A keyless producer on a compacted topic: every record is refused with `INVALID_RECORD`
+/// (`LogValidator`), which the producer does not retry; the checker counts failed writes, not
+/// losses, so the run has no violation.
+#[test]
+fn keyless_records_on_a_compacted_topic_fail_and_are_not_lost() {
+    use broker_core::ErrorCode;
+    let mut s = resolve("compaction-latest-value").expect("built in");
+    s.seed = 1;
+    s.producers[0].keys = 0;
+    let outcome = run(&s, false).expect("runs");
+    let failed = outcome
+        .world
+        .history()
+        .iter()
+        .filter(|r| {
+            matches!(
+                &r.entry,
+                HistoryEntry::SendCompleted {
+                    value,
+                    outcome: SendOutcome::Fail(ErrorCode::INVALID_RECORD),
+                    ..
+                } if value.starts_with(b"producer-1:")
+            )
+        })
+        .count();
+    let sent = outcome
+        .world
+        .history()
+        .iter()
+        .filter(|r| {
+            matches!(&r.entry, HistoryEntry::SendInvoked { value, .. } if value.starts_with(b"producer-1:"))
+        })
+        .count();
+    assert!(sent > 100, "{sent}");
+    assert_eq!(
+        failed, sent,
+        "every keyless send fails, none is retried into success"
+    );
+    assert!(
+        outcome
+            .findings
+            .iter()
+            .all(|f| f.verdict != sim::findings::Verdict::Violation),
+        "{:#?}",
+        outcome.findings
+    );
 }

@@ -2,6 +2,7 @@
 
 mod cli;
 mod compaction;
+mod delete_records;
 mod groups;
 mod links;
 mod livelock;

@@ -62,6 +62,12 @@ pub enum ErrorCode {
     INVALID_REPLICA_ASSIGNMENT,
     /// A topic config Kafka does not know, or a value it refuses.
     INVALID_CONFIG,
+    /// A record the log refuses (`LogValidator`: a record without a key on a compacted topic);
+    /// not retriable.
+    INVALID_RECORD,
+    /// A request the topic's configuration forbids (`DeleteRecords` on a topic whose
+    /// `cleanup.policy` has no `delete`).
+    POLICY_VIOLATION,
 }
 
 impl ErrorCode {

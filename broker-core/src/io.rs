@@ -44,6 +44,17 @@ pub enum Input {
     Command(ClientCommand),
 }
 
+/// What a workload write puts in its record's value.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum WriteKind {
+    /// The value itself.
+    #[default]
+    Value,
+    /// A null value (a tombstone: it deletes its key from a compacted log); the write's identity
+    /// goes in `record::WRITE_ID_HEADER`.
+    Tombstone,
+}
+
 /// Workload commands the driver gives clients.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ClientCommand {
@@ -53,9 +64,29 @@ pub enum ClientCommand {
         key: Option<Bytes>,
         /// The value; unique per run so the checker can follow it.
         value: Bytes,
+        /// A value, or a tombstone that carries `value` only as its identity.
+        #[serde(default)]
+        kind: WriteKind,
     },
     /// Producer: stop accepting records and finish what is in flight.
     Close,
+    /// Broker: an operator's `Admin.deleteRecords` (KIP-107) for a partition this broker
+    /// leads; the answer is an `Event::RecordsDeleted`.
+    DeleteRecords {
+        /// The partition.
+        tp: TopicPartition,
+        /// Where its log start moves.
+        to: DeleteRecordsTo,
+    },
+}
+
+/// Where `DeleteRecords` moves a partition's log start (`DeleteRecordsPartition.offset`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum DeleteRecordsTo {
+    /// `-1`: the high watermark (`DeleteRecordsRequest.HIGH_WATERMARK`).
+    HighWatermark,
+    /// Every record below this offset.
+    Offset(Offset),
 }
 
 /// Something a node asks its driver to do or to record.
@@ -325,6 +356,15 @@ pub enum Event {
         broker: BrokerId,
         tp: TopicPartition,
         base_offset: Offset,
+    },
+    /// The leader answered a `DeleteRecords`: its log now starts at `low_watermark`, or `error`
+    /// (`OFFSET_OUT_OF_RANGE` above the high watermark, `NOT_LEADER_OR_FOLLOWER`).
+    RecordsDeleted {
+        broker: BrokerId,
+        tp: TopicPartition,
+        to: DeleteRecordsTo,
+        low_watermark: Offset,
+        error: ErrorCode,
     },
     /// Retention deleted whole segments; the log now starts at `log_start_offset`.
     SegmentsDeleted {

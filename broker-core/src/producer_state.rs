@@ -135,12 +135,7 @@ mod tests {
 
     fn batch(pid: u64, epoch: u16, seq: i32, records: usize, offset: u64) -> RecordBatch {
         let records = (0..records)
-            .map(|i| Record {
-                key: None,
-                value: Bytes::from(format!("{seq}-{i}")),
-                timestamp_ms: 0,
-                headers: vec![],
-            })
+            .map(|i| Record::new(None, Bytes::from(format!("{seq}-{i}")), 0))
             .collect();
         let producer = ProducerFields {
             producer_id: ProducerId(pid),

@@ -10,17 +10,71 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
+/// The header in which the lab's workload gives a tombstone its write identity. The checker
+/// follows every write by a unique identity, which is the value of a record that has one; a
+/// tombstone has no value (Kafka's null value), so the workload's producer names it in a header
+/// (headers are allowed on tombstones, KIP-82). Nothing in the brokers reads it.
+pub const WRITE_ID_HEADER: &str = "kafka-lab.write";
+
 /// One record: key, value, timestamp and headers.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Record {
     /// The key; `None` for a null key.
     pub key: Option<Bytes>,
-    /// The value.
-    pub value: Bytes,
+    /// The value; `None` for a tombstone (Kafka's null value), which deletes its key from a
+    /// compacted log.
+    pub value: Option<Bytes>,
     /// The producer's create time.
     pub timestamp_ms: u64,
     /// Record headers.
     pub headers: Vec<(Arc<str>, Bytes)>,
+}
+
+impl Record {
+    /// A record with a value and no headers.
+    pub fn new(key: Option<Bytes>, value: impl Into<Bytes>, timestamp_ms: u64) -> Record {
+        Record {
+            key,
+            value: Some(value.into()),
+            timestamp_ms,
+            headers: Vec::new(),
+        }
+    }
+
+    /// A tombstone of `key` (a null value) carrying the write identity `id` in
+    /// `WRITE_ID_HEADER`.
+    pub fn tombstone(key: Option<Bytes>, id: Bytes, timestamp_ms: u64) -> Record {
+        Record {
+            key,
+            value: None,
+            timestamp_ms,
+            headers: vec![(Arc::from(WRITE_ID_HEADER), id)],
+        }
+    }
+
+    /// Whether the value is null.
+    pub fn is_tombstone(&self) -> bool {
+        self.value.is_none()
+    }
+
+    /// The write identity the checker follows: the value, or a tombstone's `WRITE_ID_HEADER`
+    /// (empty if it has none).
+    pub fn identity(&self) -> Bytes {
+        match &self.value {
+            Some(value) => value.clone(),
+            None => self
+                .headers
+                .iter()
+                .find(|(name, _)| &**name == WRITE_ID_HEADER)
+                .map(|(_, id)| id.clone())
+                .unwrap_or_default(),
+        }
+    }
+
+    /// The value's length, 0 for a tombstone.
+    pub fn value_len(&self) -> usize {
+        self.value.as_ref().map_or(0, Bytes::len)
+    }
 }
 
 /// The producer fields of a batch (`RecordBatch` v2): present only for idempotent producers.
@@ -70,6 +124,11 @@ pub struct BatchData {
     /// Only the cleaner makes sparse batches; see `Positions`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub positions: Option<Arc<Positions>>,
+    /// `deleteHorizonMs` of the batch header (KIP-534): set by the first cleaning that keeps a
+    /// tombstone of the batch, to that cleaning's time plus `delete.retention.ms`; a cleaning at
+    /// or after it removes the batch's tombstones (`Cleaner.shouldRetainRecord`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delete_horizon_ms: Option<u64>,
 }
 
 /// A batch's record positions after compaction removed some of its records. As in Kafka's
@@ -98,6 +157,7 @@ impl RecordBatch {
             records,
             crc,
             positions: None,
+            delete_horizon_ms: None,
         }))
     }
 
@@ -188,7 +248,7 @@ impl RecordBatch {
             .iter()
             .map(|r| {
                 let headers: usize = r.headers.iter().map(|(k, v)| 2 + k.len() + v.len()).sum();
-                7 + r.key.as_ref().map_or(0, |k| k.len()) + r.value.len() + headers
+                7 + r.key.as_ref().map_or(0, |k| k.len()) + r.value_len() + headers
             })
             .sum();
         61 + records as u64
@@ -259,8 +319,13 @@ fn compute_crc(
             }
             None => crc = crc32c::crc32c_append(crc, &u64::MAX.to_le_bytes()),
         }
-        crc = crc32c::crc32c_append(crc, &(record.value.len() as u64).to_le_bytes());
-        crc = crc32c::crc32c_append(crc, &record.value);
+        match &record.value {
+            Some(value) => {
+                crc = crc32c::crc32c_append(crc, &(value.len() as u64).to_le_bytes());
+                crc = crc32c::crc32c_append(crc, value);
+            }
+            None => crc = crc32c::crc32c_append(crc, &u64::MAX.to_le_bytes()),
+        }
         crc = crc32c::crc32c_append(crc, &record.timestamp_ms.to_le_bytes());
         for (name, value) in &record.headers {
             crc = crc32c::crc32c_append(crc, name.as_bytes());
@@ -275,12 +340,7 @@ mod tests {
     use super::*;
 
     fn record(value: &str) -> Record {
-        Record {
-            key: None,
-            value: Bytes::from(value.to_owned()),
-            timestamp_ms: 1,
-            headers: vec![],
-        }
+        Record::new(None, value.to_owned(), 1)
     }
 
     #[test]

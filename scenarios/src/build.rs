@@ -57,6 +57,8 @@ impl Scenario {
                 rate_per_s_milli: crate::limits::rate_per_s_milli(p.rate_per_s),
                 records: p.records,
                 keys: p.keys,
+                key_prefix: p.key_prefix.clone().unwrap_or_else(|| "k".to_owned()),
+                tombstone_every: p.tombstone_every,
                 start_ms: p.start_ms,
                 stop_ms: p.stop_ms,
                 config,
@@ -167,6 +169,19 @@ impl Scenario {
             FaultAction::Leave => sim::FaultAction::Leave { target: target() },
             FaultAction::Produce => sim::FaultAction::Produce { target: target() },
             FaultAction::Heal => sim::FaultAction::Heal,
+            FaultAction::DeleteRecords => {
+                let partition = f.partition.as_deref().expect("validated: partition");
+                let offset = f.offset.expect("validated: offset");
+                sim::FaultAction::DeleteRecords {
+                    tp: self
+                        .partition_of(partition)
+                        .expect("validated: a partition"),
+                    to: match u64::try_from(offset) {
+                        Ok(o) => broker_core::DeleteRecordsTo::Offset(broker_core::Offset(o)),
+                        Err(_) => broker_core::DeleteRecordsTo::HighWatermark,
+                    },
+                }
+            }
             FaultAction::Cut => sim::FaultAction::Cut {
                 from: node(f.from.as_deref()),
                 to: node(f.to.as_deref()),

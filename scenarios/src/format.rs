@@ -233,6 +233,13 @@ pub struct ProducerSpec {
     /// Key space `k0 ..`; 0 means null keys (default 0).
     #[serde(default)]
     pub keys: u32,
+    /// What every key starts with (default `k`: keys `k0 ..`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_prefix: Option<String>,
+    /// Every this-many-th record is a tombstone (a null value) of its key (optional; needs
+    /// `keys`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tombstone_every: Option<u64>,
     /// When it starts sending (default 0).
     #[serde(default)]
     pub start_ms: u64,
@@ -301,6 +308,9 @@ pub enum FaultAction {
     Leave,
     /// Producer `target` sends one record (null key, value `<producer>:manual-<n>`).
     Produce,
+    /// `Admin.deleteRecords` (KIP-107): the leader of `partition` moves its log start to
+    /// `offset` (`-1`: its high watermark).
+    DeleteRecords,
 }
 
 impl FaultAction {
@@ -322,6 +332,7 @@ impl FaultAction {
             FaultAction::Join => "join",
             FaultAction::Leave => "leave",
             FaultAction::Produce => "produce",
+            FaultAction::DeleteRecords => "delete-records",
         }
     }
 
@@ -331,6 +342,7 @@ impl FaultAction {
             FaultAction::Partition => Operands::Sides,
             FaultAction::Cut => Operands::FromTo,
             FaultAction::Heal => Operands::None,
+            FaultAction::DeleteRecords => Operands::PartitionOffset,
             _ => Operands::Target,
         }
     }
@@ -345,6 +357,8 @@ pub enum Operands {
     Sides,
     /// `from` and `to` (node names).
     FromTo,
+    /// `partition` (`TOPIC-P`) and `offset`.
+    PartitionOffset,
     /// Nothing.
     None,
 }
@@ -373,6 +387,12 @@ pub struct Fault {
     /// The receiving end of a `cut`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub to: Option<String>,
+    /// The partition of a `delete-records`, `TOPIC-P`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partition: Option<String>,
+    /// The offset of a `delete-records`: records below it go; `-1` for the high watermark.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offset: Option<i64>,
 }
 
 /// `[[captions]]`: narration the UI shows from `at_ms` on.

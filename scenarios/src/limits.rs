@@ -12,6 +12,8 @@ pub const NAME_LEN_MAX: usize = 64;
 /// Controllers: the voters of the KRaft quorum, 1 to 5 (Kafka recommends 3 or 5; more voters
 /// slow every commit and buy little).
 pub const CONTROLLERS: std::ops::RangeInclusive<u32> = 1..=5;
+/// Characters in a producer's `key_prefix`.
+pub const KEY_PREFIX_CHARS_MAX: usize = 32;
 /// Topics in a scenario.
 pub const TOPICS_MAX: usize = 100;
 /// Partitions of one topic (also `offsets.topic.num.partitions`).

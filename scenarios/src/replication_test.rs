@@ -150,6 +150,8 @@ impl Cell {
             sides: None,
             from: None,
             to: None,
+            partition: None,
+            offset: None,
         };
         let (down, stop_ms) = match self.failure_mode {
             FailureMode::CleanShutdown => {

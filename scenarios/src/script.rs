@@ -154,6 +154,8 @@ mod tests {
             sides: None,
             from: None,
             to: None,
+            partition: None,
+            offset: None,
         }
     }
 

@@ -29,11 +29,11 @@ impl Scenario {
             return Some(Ok(Role::ActiveController));
         }
         let partition = target.strip_prefix(LEADER_PREFIX)?;
-        Some(self.leader_role(partition))
+        Some(self.partition_of(partition).map(|tp| Role::Leader { tp }))
     }
 
     /// `TOPIC-P` of a topic of this scenario, `P` written as Rust writes the number.
-    fn leader_role(&self, partition: &str) -> Result<Role, String> {
+    pub(crate) fn partition_of(&self, partition: &str) -> Result<TopicPartition, String> {
         let form = || {
             format!(
                 "\"{}\" is not TOPIC-PARTITION (like `leader:orders-0`)",
@@ -62,9 +62,7 @@ impl Scenario {
                 spec.partitions - 1
             ));
         }
-        Ok(Role::Leader {
-            tp: TopicPartition::new(&Topic::new(topic), n),
-        })
+        Ok(TopicPartition::new(&Topic::new(topic), n))
     }
 
     /// Checks a fault whose `target` is a role: a known partition, an action a role takes, and
@@ -119,6 +117,7 @@ pub(crate) fn role_fault(action: FaultAction) -> Option<RoleFault> {
         | FaultAction::Heal
         | FaultAction::Join
         | FaultAction::Leave
-        | FaultAction::Produce => return None,
+        | FaultAction::Produce
+        | FaultAction::DeleteRecords => return None,
     })
 }

@@ -985,3 +985,39 @@ fn only_process_and_link_faults_take_a_dynamic_target() {
         "{e}"
     );
 }
+
+#[test]
+fn tombstones_need_keys_and_a_period_of_at_least_one() {
+    let (key, message) = key_and_message(&replace(
+        "rate_per_s = 10",
+        "rate_per_s = 10\ntombstone_every = 3",
+    ));
+    assert_eq!(key, "producers[0].tombstone_every");
+    assert!(message.contains("set `keys`"), "{message}");
+    let (key, _) = key_and_message(&replace(
+        "rate_per_s = 10",
+        "rate_per_s = 10\nkeys = 4\ntombstone_every = 0",
+    ));
+    assert_eq!(key, "producers[0].tombstone_every");
+    assert!(parse(
+        &replace(
+            "rate_per_s = 10",
+            "rate_per_s = 10\nkeys = 4\ntombstone_every = 3"
+        ),
+        FILE
+    )
+    .is_ok());
+}
+
+#[test]
+fn a_key_prefix_is_short_and_has_no_spaces() {
+    let long = "x".repeat(limits::KEY_PREFIX_CHARS_MAX + 1);
+    for bad in [String::new(), "a b".to_owned(), long] {
+        let source = replace(
+            "rate_per_s = 10",
+            &format!("rate_per_s = 10\nkey_prefix = \"{bad}\""),
+        );
+        let (key, _) = key_and_message(&source);
+        assert_eq!(key, "producers[0].key_prefix");
+    }
+}

@@ -459,6 +459,7 @@ impl Scenario {
                 ));
             }
             check_operands(&key, fault)?;
+            self.check_delete_records(&key, fault)?;
             if self.check_role_target(&key, fault)? {
                 continue; // a dynamic target: `target` only, checked
             }
@@ -526,6 +527,21 @@ impl Scenario {
         Ok(())
     }
 
+    /// `delete-records` names a partition of the scenario and an offset of at least -1.
+    fn check_delete_records(&self, key: &str, fault: &Fault) -> Check {
+        if let Some(partition) = &fault.partition {
+            self.partition_of(partition)
+                .map_err(|message| Problem::invalid(format!("{key}.partition"), message))?;
+        }
+        if let Some(offset) = fault.offset.filter(|o| *o < -1) {
+            return Err(Problem::invalid(
+                format!("{key}.offset"),
+                format!("{offset} is not an offset (at least 0, or -1 for the high watermark)"),
+            ));
+        }
+        Ok(())
+    }
+
     /// `leave` is `LeaveGroup`: only a consumer of a group can leave one.
     fn check_leave_target(&self, key: &str, fault: &Fault) -> Check {
         if fault.action != FaultAction::Leave {
@@ -583,6 +599,34 @@ fn check_producer(key: &str, p: &ProducerSpec) -> Check {
                 limits::RATE_PER_S_MIN
             ),
         ));
+    }
+    if let Some(prefix) = &p.key_prefix {
+        let valid = (1..=limits::KEY_PREFIX_CHARS_MAX).contains(&prefix.chars().count());
+        if !valid || prefix.chars().any(char::is_whitespace) {
+            return Err(Problem::invalid(
+                format!("{key}.key_prefix"),
+                format!(
+                    "{} must be 1 to {} characters without spaces",
+                    echo(prefix),
+                    limits::KEY_PREFIX_CHARS_MAX
+                ),
+            ));
+        }
+    }
+    match p.tombstone_every {
+        Some(0) => {
+            return Err(Problem::invalid(
+                format!("{key}.tombstone_every"),
+                "must be at least 1 (leave it out for no tombstones)",
+            ))
+        }
+        Some(_) if p.keys == 0 => {
+            return Err(Problem::invalid(
+                format!("{key}.tombstone_every"),
+                "a tombstone deletes a key: set `keys` too",
+            ))
+        }
+        _ => {}
     }
     if p.records == Some(0) {
         return Err(Problem::invalid(
@@ -643,6 +687,8 @@ fn check_operands(key: &str, fault: &Fault) -> Check {
         ("sides", fault.sides.is_some()),
         ("from", fault.from.is_some()),
         ("to", fault.to.is_some()),
+        ("partition", fault.partition.is_some()),
+        ("offset", fault.offset.is_some()),
     ]
     .into_iter()
     .collect();
@@ -650,6 +696,7 @@ fn check_operands(key: &str, fault: &Fault) -> Check {
         Operands::Target => &["target"],
         Operands::Sides => &["sides"],
         Operands::FromTo => &["from", "to"],
+        Operands::PartitionOffset => &["partition", "offset"],
         Operands::None => &[],
     };
     for field in needed {

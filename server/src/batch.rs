@@ -163,8 +163,8 @@ fn decode_record(c: &mut Cursor<'_>, base_timestamp: i64) -> Result<Record, Batc
     let timestamp = base_timestamp.saturating_add(r.varlong()?);
     let _offset_delta = r.varint()?;
     let key = r.nullable_bytes()?.map(Bytes::copy_from_slice);
-    // The lab's records have no null value: a tombstone arrives as an empty value.
-    let value = Bytes::copy_from_slice(r.nullable_bytes()?.unwrap_or_default());
+    // A null value is a tombstone.
+    let value = r.nullable_bytes()?.map(Bytes::copy_from_slice);
     let header_count = r.varint()?;
     let mut headers = Vec::new();
     for _ in 0..header_count.max(0) {
@@ -287,7 +287,10 @@ fn encode_record(record: &Record, offset_delta: i64, base_timestamp: i64, out: &
         Some(key) => put_bytes(&mut body, key),
         None => put_varlong(&mut body, -1),
     }
-    put_bytes(&mut body, &record.value);
+    match &record.value {
+        Some(value) => put_bytes(&mut body, value),
+        None => put_varlong(&mut body, -1),
+    }
     put_varlong(&mut body, record.headers.len() as i64);
     for (name, value) in &record.headers {
         put_bytes(&mut body, name.as_bytes());

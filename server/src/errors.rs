@@ -49,6 +49,8 @@ pub fn wire(code: ErrorCode) -> i16 {
         INVALID_REPLICATION_FACTOR => R::InvalidReplicationFactor,
         INVALID_REPLICA_ASSIGNMENT => R::InvalidReplicaAssignment,
         INVALID_CONFIG => R::InvalidConfig,
+        INVALID_RECORD => R::InvalidRecord,
+        POLICY_VIOLATION => R::PolicyViolation,
     };
     error.code()
 }
@@ -95,6 +97,7 @@ mod tests {
         assert_eq!(wire(ErrorCode::OUT_OF_ORDER_SEQUENCE_NUMBER), 45);
         assert_eq!(wire(ErrorCode::MEMBER_ID_REQUIRED), 79);
         assert_eq!(wire(ErrorCode::UNKNOWN_SERVER_ERROR), -1);
+        assert_eq!(wire(ErrorCode::INVALID_RECORD), 87);
         assert_eq!(code::unsupported_version(), 35);
         // The admin codes: INVALID_TOPIC_EXCEPTION(17), TOPIC_ALREADY_EXISTS(36),
         // INVALID_PARTITIONS(37), INVALID_REPLICATION_FACTOR(38), INVALID_CONFIG(40).

@@ -71,7 +71,7 @@ impl Feeder {
                     };
                     world.external_producer(&who, *acks, idempotent);
                 }
-                let values: Vec<Bytes> = batch.records.iter().map(|r| r.value.clone()).collect();
+                let values: Vec<Bytes> = batch.records.iter().filter_map(judged_identity).collect();
                 for value in &values {
                     let entry = HistoryEntry::SendInvoked {
                         value: value.clone(),
@@ -154,7 +154,7 @@ impl Feeder {
                         .iter()
                         .flat_map(|b| b.records_with_offsets())
                         .filter(|(offset, _)| *offset >= from)
-                        .map(|(offset, r)| (offset, r.value.clone()))
+                        .filter_map(|(offset, r)| Some((offset, judged_identity(r)?)))
                         .collect();
                     let Some(&(last, _)) = records.last() else {
                         continue;
@@ -194,6 +194,16 @@ fn complete(world: &mut World, node: NodeId, sent: Sent, outcome: impl Fn(usize)
         };
         world.external_history(node, entry);
     }
+}
+
+/// What identifies a real client's record to the checker: its value. A real client's tombstone
+/// (null value) carries no identity the lab gave it, and every tombstone would look like one
+/// record written many times: it is left out of the history, not judged.
+fn judged_identity(record: &broker_core::Record) -> Option<Bytes> {
+    record.value.clone().or_else(|| {
+        let identity = record.identity();
+        (!identity.is_empty()).then_some(identity)
+    })
 }
 
 #[cfg(test)]

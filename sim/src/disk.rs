@@ -217,12 +217,7 @@ mod tests {
 
     fn batch(base: u64, records: usize) -> DiskEntry {
         let records = (0..records)
-            .map(|i| Record {
-                key: None,
-                value: Bytes::from(format!("v{base}-{i}")),
-                timestamp_ms: 1,
-                headers: vec![],
-            })
+            .map(|i| Record::new(None, Bytes::from(format!("v{base}-{i}")), 1))
             .collect();
         let mut batch = RecordBatch::new(None, records);
         batch.base_offset = Offset(base);

@@ -26,14 +26,21 @@ fn final_log_starts(world: &World) -> BTreeMap<TopicPartition, (Offset, String)>
         };
         let start = replica.log.log_start_offset();
         if start > Offset(0) {
-            starts.insert(tp.clone(), (start, allowed_by(replica.log.config())));
+            let by_hand = world.spec().faults.iter().any(
+                |f| matches!(&f.action, crate::FaultAction::DeleteRecords { tp: t, .. } if t == tp),
+            );
+            starts.insert(
+                tp.clone(),
+                (start, allowed_by(replica.log.config(), by_hand)),
+            );
         }
     }
     starts
 }
 
-/// The configs that let retention delete records, by Kafka's names and values.
-pub(crate) fn allowed_by(config: &broker_core::log::LogConfig) -> String {
+/// What let records go below the log start: the retention configs, by Kafka's names and values,
+/// and `DeleteRecords` when the scenario asked for it on the partition (`by_hand`).
+pub(crate) fn allowed_by(config: &broker_core::log::LogConfig, by_hand: bool) -> String {
     let mut rules = Vec::new();
     if config.cleanup_policy.deletes() {
         if let Some(ms) = config.retention_ms {
@@ -43,11 +50,10 @@ pub(crate) fn allowed_by(config: &broker_core::log::LogConfig) -> String {
             rules.push(format!("retention.bytes={bytes}"));
         }
     }
-    if rules.is_empty() {
-        "the log start offset (DeleteRecords)".to_owned()
-    } else {
-        rules.join(", ")
+    if by_hand || rules.is_empty() {
+        rules.push("DeleteRecords".to_owned());
     }
+    rules.join(", ")
 }
 
 /// Report acknowledged records below their partition's final log start that nobody read, as

@@ -62,6 +62,13 @@ impl World {
                 }
             }
             FaultAction::Produce { target } => self.produce_by_hand(target),
+            FaultAction::DeleteRecords { tp, to } => {
+                let leader = self.partition_leader(&tp);
+                if let Some(leader) = leader.filter(|l| self.status(*l) == Status::Up) {
+                    let command = ClientCommand::DeleteRecords { tp, to };
+                    self.input(leader, Input::Command(command));
+                }
+            }
             FaultAction::Leave { target } => {
                 if self.status(target) == Status::Up {
                     self.input(target, Input::Command(ClientCommand::Close));

@@ -143,9 +143,10 @@ impl Promises {
     /// one that contradicts an acknowledgement breaks durability).
     fn verdict_of(&self, kind: FindingKind, acked: bool) -> Verdict {
         let promised = match kind {
-            FindingKind::LostWrite | FindingKind::Unseen | FindingKind::LatestValueLost => {
-                self.durability
-            }
+            FindingKind::LostWrite
+            | FindingKind::Unseen
+            | FindingKind::LatestValueLost
+            | FindingKind::DeletedKeyResurrected => self.durability,
             // Kafka keeps a producer's order per partition only with idempotence (or one
             // request in flight); retries may reorder otherwise.
             FindingKind::NonmonotonicSend => self.durability && self.idempotence,
@@ -456,7 +457,7 @@ fn final_logs(world: &World) -> BTreeMap<TopicPartition, BTreeMap<Offset, Bytes>
         for batch in replica.log.batches().take_while(|b| b.base_offset < hw) {
             for (offset, record) in batch.records_with_offsets() {
                 if offset < hw {
-                    log.insert(offset, record.value.clone());
+                    log.insert(offset, record.identity());
                 }
             }
         }
@@ -640,7 +641,7 @@ fn first_difference(a: &Replica, b: &Replica, limit: Offset) -> Option<Offset> {
             .flat_map(|batch| {
                 batch
                     .records_with_offsets()
-                    .map(|(offset, rec)| (offset, rec.value.clone()))
+                    .map(|(offset, rec)| (offset, rec.identity()))
             })
             .take_while(|(o, _)| *o < limit)
             .collect()

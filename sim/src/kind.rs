@@ -48,6 +48,10 @@ pub enum FindingKind {
     /// A voter that was cut off came back with a higher epoch and made the healthy leader step
     /// down (no pre-vote, before KIP-996). Informational: always allowed.
     LeaderDeposedByRejoiningVoter,
+    /// On a compacted topic, the latest acknowledged write of a key is a tombstone, the
+    /// tombstone is gone, and an older value of the key is still in the log: a reader from the
+    /// start sees the deleted key come back (the cleaner must remove the older values first).
+    DeletedKeyResurrected,
     /// The run stopped before its end (simulated time stood still, or the event cap was hit):
     /// nothing about it can be judged, so it is never a pass and never allowed.
     Livelock,
@@ -55,7 +59,7 @@ pub enum FindingKind {
 
 impl FindingKind {
     /// Every kind, in declaration order.
-    pub const ALL: [FindingKind; 19] = [
+    pub const ALL: [FindingKind; 20] = [
         FindingKind::LostWrite,
         FindingKind::Duplicate,
         FindingKind::InconsistentOffsets,
@@ -74,6 +78,7 @@ impl FindingKind {
         FindingKind::TwoActiveControllers,
         FindingKind::MetadataDivergence,
         FindingKind::LeaderDeposedByRejoiningVoter,
+        FindingKind::DeletedKeyResurrected,
         FindingKind::Livelock,
     ];
 
@@ -98,6 +103,7 @@ impl FindingKind {
             FindingKind::TwoActiveControllers => "two-active-controllers",
             FindingKind::MetadataDivergence => "metadata-divergence",
             FindingKind::LeaderDeposedByRejoiningVoter => "leader-deposed-by-rejoining-voter",
+            FindingKind::DeletedKeyResurrected => "deleted-key-resurrected",
             FindingKind::Livelock => "livelock",
         }
     }

@@ -78,7 +78,7 @@ fn event_moment(event: &Event) -> Option<Moment> {
             state: GroupState::PreparingRebalance,
             ..
         } => Some(Moment::Rebalance),
-        Event::SegmentsDeleted { .. } => Some(Moment::Retention),
+        Event::SegmentsDeleted { .. } | Event::RecordsDeleted { .. } => Some(Moment::Retention),
         Event::HighWatermarkAdvanced { .. } => Some(Moment::HwMove),
         _ => None,
     }

@@ -32,6 +32,11 @@ pub struct ProducerSpec {
     pub records: Option<u64>,
     /// Key space size; 0 means null keys.
     pub keys: u32,
+    /// What every key starts with (`k` unless the scenario says).
+    pub key_prefix: String,
+    /// Every this-many-th record (the n-th with n a multiple of it, counting from 1) is a
+    /// tombstone of its key instead of a value; `None`: none is.
+    pub tombstone_every: Option<u64>,
     /// When it starts sending.
     pub start_ms: u64,
     /// When it stops sending (the drain phase stops it anyway).
@@ -130,6 +135,15 @@ pub enum FaultAction {
     Produce {
         /// The producer.
         target: NodeId,
+    },
+    /// An operator's `Admin.deleteRecords` (KIP-107), sent to the partition's leader when it
+    /// happens (nothing happens while it has none, or its leader is down: the broker's answer,
+    /// `Event::RecordsDeleted`, is in the trace when it ran).
+    DeleteRecords {
+        /// The partition.
+        tp: TopicPartition,
+        /// Where its log start moves.
+        to: broker_core::DeleteRecordsTo,
     },
     /// A process or link fault on whoever holds `role` when it happens (a dynamic target);
     /// `restart`, `resume` and `unclog` act on the node the role's last fault hit, so a

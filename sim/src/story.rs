@@ -58,6 +58,14 @@ pub fn describe_fault(world: &World, fault: &FaultAction) -> String {
         Join { target } => format!("{} joins", n(target)),
         Leave { target } => format!("{} leaves (close: commit, LeaveGroup)", n(target)),
         Produce { target } => format!("{} sends one record by hand", n(target)),
+        DeleteRecords { tp, to } => match to {
+            broker_core::DeleteRecordsTo::HighWatermark => {
+                format!("DeleteRecords {tp} up to its high watermark")
+            }
+            broker_core::DeleteRecordsTo::Offset(o) => {
+                format!("DeleteRecords {tp} below offset {o}")
+            }
+        },
         OnRole { fault, role } => format!("{} {role}", fault.as_str()),
     }
 }

@@ -110,7 +110,8 @@ struct TracedRecord {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     offset: Option<u64>,
     key: Option<String>,
-    value: String,
+    /// `null` for a tombstone.
+    value: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -134,7 +135,7 @@ impl Serialize for TracedBatch {
             .map(|(r, offset)| TracedRecord {
                 offset: self.has_offsets.then_some(offset),
                 key: r.key.as_ref().map(text),
-                value: text(&r.value),
+                value: r.value.as_ref().map(text),
             })
             .collect();
         TracedBatchJson {
@@ -152,11 +153,9 @@ impl<'de> Deserialize<'de> for TracedBatch {
         let records: Vec<Record> = json
             .records
             .into_iter()
-            .map(|r| Record {
-                key: r.key.map(Bytes::from),
-                value: Bytes::from(r.value),
-                timestamp_ms: 0,
-                headers: Vec::new(),
+            .map(|r| match r.value {
+                Some(value) => Record::new(r.key.map(Bytes::from), value, 0),
+                None => Record::tombstone(r.key.map(Bytes::from), Bytes::new(), 0),
             })
             .collect();
         if records.is_empty() {
@@ -268,12 +267,11 @@ mod tests {
     use broker_core::{Acks, CorrelationId, Topic};
 
     fn record(key: Option<&'static str>, value: &'static str) -> Record {
-        Record {
-            key: key.map(|k| Bytes::from_static(k.as_bytes())),
-            value: Bytes::from_static(value.as_bytes()),
-            timestamp_ms: 7,
-            headers: Vec::new(),
-        }
+        Record::new(
+            key.map(|k| Bytes::from_static(k.as_bytes())),
+            Bytes::from_static(value.as_bytes()),
+            7,
+        )
     }
 
     /// `run --trace` shows the key and value of every record a Produce carries (issue 15: no

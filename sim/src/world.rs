@@ -223,8 +223,9 @@ pub struct World {
     produced_by_hand: Vec<u64>,
     /// The key of every keyed value sent to a compacted topic (values are unique): what the
     /// compaction check (`crate::compacted`) needs to know which newer record superseded a
-    /// missing one. Only compacted topics are judged there, so only their keys are kept.
-    record_keys: BTreeMap<Bytes, Bytes>,
+    /// missing one, and which writes were tombstones. Only compacted topics are judged there, so
+    /// only their keys are kept.
+    record_keys: BTreeMap<Bytes, (Bytes, WriteKind)>,
     /// Per producer: whether its topic is compacted (fixed by the spec; read per record).
     compacted_producer: Vec<bool>,
     pub(crate) observer: Observer,
@@ -771,22 +772,35 @@ impl World {
         }
         let id = crate::spec::client_id(index);
         let key = (spec.keys > 0)
-            .then(|| Bytes::from(format!("k{}", self.rngs.workload.gen_range(0..spec.keys))));
+            .then(|| self.rngs.workload.gen_range(0..spec.keys))
+            .map(|k| Bytes::from(format!("{}{k}", spec.key_prefix)));
         let value = Bytes::from(format!("{}:{}", spec.name, n));
+        let kind = match spec.tombstone_every {
+            Some(every) if key.is_some() && (n + 1).is_multiple_of(every) => WriteKind::Tombstone,
+            _ => WriteKind::Value,
+        };
         let next = Time(spec.start_ms + (n + 1) * 1_000_000 / spec.rate_per_s_milli);
         self.produced[index] += 1;
         if let (Some(key), true) = (&key, self.compacted_producer[index]) {
-            self.record_keys.insert(value.clone(), key.clone());
+            self.record_keys.insert(value.clone(), (key.clone(), kind));
         }
         if self.slots[&id].node.is_some() {
-            self.input(id, Input::Command(ClientCommand::Send { key, value }));
+            let send = ClientCommand::Send { key, value, kind };
+            self.input(id, Input::Command(send));
         }
         self.schedule(next.max(self.now), Ev::Produce { producer: index });
     }
 
     /// The key the workload sent `value` with; `None` for a null key.
     pub fn key_of(&self, value: &Bytes) -> Option<&Bytes> {
-        self.record_keys.get(value)
+        self.record_keys.get(value).map(|(key, _)| key)
+    }
+
+    /// Whether the workload sent `value` (on a compacted topic) as a tombstone of its key.
+    pub fn is_tombstone(&self, value: &Bytes) -> bool {
+        self.record_keys
+            .get(value)
+            .is_some_and(|(_, kind)| *kind == WriteKind::Tombstone)
     }
 
     /// One record by hand from producer `id` (a UI's "produce one").
@@ -802,7 +816,12 @@ impl World {
         ));
         self.produced_by_hand[index] += 1;
         if self.slots[&id].node.is_some() {
-            self.input(id, Input::Command(ClientCommand::Send { key: None, value }));
+            let send = ClientCommand::Send {
+                key: None,
+                value,
+                kind: WriteKind::Value,
+            };
+            self.input(id, Input::Command(send));
         }
     }
 

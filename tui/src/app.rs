@@ -610,6 +610,8 @@ fn fault(action: FaultAction, target: Option<String>) -> Fault {
         sides: None,
         from: None,
         to: None,
+        partition: None,
+        offset: None,
     }
 }
 

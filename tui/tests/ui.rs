@@ -921,3 +921,46 @@ fn the_quorum_view_shows_each_controllers_raft_state_and_the_observers() {
     assert!(marked.contains(&active.to_string()), "{marked}");
     assert_eq!(cluster.matches("★ active controller").count(), 1);
 }
+
+/// Issue 17: the partition view marks what the next retention check deletes (▓, as the core's
+/// `PartitionLog::deleted_next` says) and the records the cleaner removed (·), and `?` says so.
+#[test]
+fn the_partition_view_marks_what_retention_deletes_next_and_what_compaction_removed() {
+    let source = r#"name = "retention-next"
+title = "What retention deletes next"
+duration_ms = 40000
+[cluster]
+brokers = 3
+config = { "min.insync.replicas" = 2, "log.retention.check.interval.ms" = 3000 }
+[[topics]]
+name = "events"
+partitions = 1
+replication_factor = 3
+config = { "retention.ms" = 6000, "segment.bytes" = 400 }
+[[producers]]
+name = "producer-1"
+topic = "events"
+rate_per_s = 5
+config = { acks = "all" }
+"#;
+    let scenario = scenarios::parse(source, "retention-next.toml").expect("valid");
+    let mut retention = App::new(scenario).expect("starts");
+    // Past the first retention check (log.initial.task.delay.ms, 30 s), before the next.
+    play(&mut retention, 34_000);
+    let text = screen(&retention, 120, 40);
+    assert!(text.contains('▓'), "{text}");
+    insta::assert_snapshot!("retention_next_34s_120x40", text);
+    insta::assert_snapshot!("retention_next_34s_80x24", screen(&retention, 80, 24));
+    let mut app = app("compaction-latest-value");
+    play(&mut app, 8_000);
+    let text = screen(&app, 120, 40);
+    assert!(text.contains('·'), "{text}");
+    insta::assert_snapshot!("compaction_gaps_8s_120x40", text);
+    insta::assert_snapshot!("compaction_gaps_8s_80x24", screen(&app, 80, 24));
+    keys(&mut app, "?");
+    let help = screen(&app, 120, 40);
+    assert!(
+        help.contains("▓ retention deletes next") && help.contains("· removed by compaction"),
+        "{help}"
+    );
+}

@@ -14,6 +14,18 @@ use crate::record::RecordBatch;
 /// `replica.fetch.max.bytes` / `fetch.max.bytes`).
 const FETCH_BATCHES_MAX: usize = 64;
 
+/// `LogValidator.validateKey`: a compacted topic refuses a batch holding a record without a key
+/// ("Compacted topic cannot accept message without key", `InvalidRecordException`: the
+/// produce answer is `INVALID_RECORD`, which the producer does not retry).
+fn validate_keys(replica: &Replica, batch: &RecordBatch) -> ErrorCode {
+    let compacted = replica.log.config().cleanup_policy.compacts();
+    if compacted && batch.records.iter().any(|r| r.key.is_none()) {
+        ErrorCode::INVALID_RECORD
+    } else {
+        ErrorCode::NONE
+    }
+}
+
 impl Broker {
     /// `ReplicaManager.appendRecords` → `Partition.appendRecordsToLeader`.
     pub(super) fn handle_produce(
@@ -31,7 +43,7 @@ impl Broker {
                 if acks == Acks::All && r.under_min_isr() {
                     ErrorCode::NOT_ENOUGH_REPLICAS
                 } else {
-                    ErrorCode::NONE
+                    validate_keys(r, &batch)
                 }
             }
             _ => ErrorCode::NOT_LEADER_OR_FOLLOWER,

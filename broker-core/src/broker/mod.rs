@@ -9,6 +9,7 @@ mod admin;
 mod cleaning;
 mod controller_channel;
 mod coordinator;
+mod delete_records;
 mod leader;
 mod lifecycle;
 mod replica_follower;
@@ -18,7 +19,7 @@ mod tests;
 
 use crate::config::ClusterConfig;
 use crate::group::{CoordinatorConfig, GroupCoordinator};
-use crate::io::{Input, Output};
+use crate::io::{ClientCommand, Input, Output};
 use crate::log::PartitionLog;
 use crate::metadata::MetadataImage;
 use crate::outbox::Outbox;
@@ -286,6 +287,7 @@ impl Broker {
             Input::Disconnected { peer } => self.on_disconnected(peer),
             Input::DiskCompleted { id, ok } => self.on_disk_completed(id, ok),
             Input::Shutdown => self.begin_shutdown(),
+            Input::Command(ClientCommand::DeleteRecords { tp, to }) => self.delete_records(tp, to),
             Input::Command(_) => {}
         }
         self.maybe_send_fetches();

@@ -45,12 +45,7 @@ fn state(leader: u32, leader_epoch: u32, isr: &[u32]) -> PartitionState {
 
 fn batch(records: usize) -> RecordBatch {
     let records = (0..records)
-        .map(|i| Record {
-            key: None,
-            value: Bytes::from(format!("v{i}")),
-            timestamp_ms: 0,
-            headers: vec![],
-        })
+        .map(|i| Record::new(None, Bytes::from(format!("v{i}")), 0))
         .collect();
     RecordBatch::new(None, records)
 }
@@ -1385,12 +1380,7 @@ fn a_log_whose_every_segment_retention_deleted_recovers_at_its_end_without_the_c
 fn the_cleaner_compacts_a_leaders_log_every_backoff_and_replaces_the_files() {
     let mut h = Harness::leader(ProtocolSwitches::default(), 1, &[1]);
     let keyed = || {
-        let record = Record {
-            key: Some(Bytes::from_static(b"k")),
-            value: Bytes::from_static(b"v"),
-            timestamp_ms: 0,
-            headers: vec![],
-        };
+        let record = Record::new(Some(Bytes::from_static(b"k")), Bytes::from_static(b"v"), 0);
         RecordBatch::new(None, vec![record])
     };
     let log = crate::log::LogConfig {
@@ -1638,4 +1628,112 @@ fn a_registering_broker_does_not_act_on_metadata_until_caught_up_to_its_registra
         broker_epoch: broker_epoch(1),
     });
     assert!(became_leader(&h), "registered and caught up: it leads");
+}
+
+#[test]
+fn a_compacted_topic_refuses_a_record_without_a_key() {
+    let mut h = Harness::leader(ProtocolSwitches::default(), 1, &[1]);
+    let delete = h.produce(Acks::Leader, 1);
+    assert_eq!(
+        h.produce_response(delete),
+        Some((ErrorCode::NONE, Some(Offset(0)))),
+        "a delete-only topic takes keyless records"
+    );
+    let log = crate::log::LogConfig {
+        cleanup_policy: crate::log::CleanupPolicy::Compact,
+        ..Default::default()
+    };
+    h.set_log_config(log, state(1, 0, &[1]));
+    let keyless = h.produce(Acks::Leader, 2);
+    assert_eq!(
+        h.produce_response(keyless),
+        Some((ErrorCode::INVALID_RECORD, None)),
+        "LogValidator: Compacted topic cannot accept message without key"
+    );
+    assert_eq!(
+        h.leo(),
+        Offset(1),
+        "nothing of the refused batch is appended"
+    );
+    assert!(!ErrorCode::INVALID_RECORD.is_retriable());
+    let correlation_id = h.correlation_id();
+    let keyed = Record::new(Some(Bytes::from_static(b"k")), Bytes::from_static(b"v"), 0);
+    let message = Message::Produce {
+        correlation_id,
+        tp: tp(),
+        acks: Acks::Leader,
+        timeout_ms: 30_000,
+        batch: RecordBatch::new(None, vec![keyed]),
+    };
+    h.input(Input::Message {
+        from: CLIENT,
+        message,
+    });
+    assert_eq!(
+        h.produce_response(correlation_id),
+        Some((ErrorCode::NONE, Some(Offset(1))))
+    );
+}
+
+#[test]
+fn delete_records_moves_the_leaders_log_start_up_to_the_high_watermark() {
+    use crate::io::{ClientCommand, DeleteRecordsTo};
+    let mut h = Harness::leader(ProtocolSwitches::default(), 1, &[1]);
+    for _ in 0..3 {
+        h.produce(Acks::Leader, 2);
+    }
+    assert_eq!(h.hw(), Offset(6));
+    let delete = |h: &mut Harness, to| {
+        let tp = tp();
+        h.input(Input::Command(ClientCommand::DeleteRecords { tp, to }));
+        h.events()
+            .filter_map(|e| match e {
+                Event::RecordsDeleted {
+                    low_watermark,
+                    error,
+                    ..
+                } => Some((*error, *low_watermark)),
+                _ => None,
+            })
+            .last()
+            .expect("answered")
+    };
+    let answer = delete(&mut h, DeleteRecordsTo::Offset(Offset(3)));
+    assert_eq!(answer, (ErrorCode::NONE, Offset(3)));
+    assert_eq!(h.replica().log.log_start_offset(), Offset(3));
+    assert!(h.out.iter().any(|o| matches!(
+        o,
+        Output::Disk(DiskOp::WriteCheckpoint {
+            checkpoint: Checkpoint::LogStartOffsets(_),
+            ..
+        })
+    )));
+    let answer = delete(&mut h, DeleteRecordsTo::Offset(Offset(7)));
+    assert_eq!(
+        answer,
+        (ErrorCode::OFFSET_OUT_OF_RANGE, Offset(3)),
+        "above the high watermark: maybeIncrementLogStartOffset refuses"
+    );
+    let answer = delete(&mut h, DeleteRecordsTo::Offset(Offset(1)));
+    assert_eq!(answer, (ErrorCode::NONE, Offset(3)), "never backwards");
+    let answer = delete(&mut h, DeleteRecordsTo::HighWatermark);
+    assert_eq!(
+        answer,
+        (ErrorCode::NONE, Offset(6)),
+        "-1 is the high watermark"
+    );
+    let compacted = crate::log::LogConfig {
+        cleanup_policy: crate::log::CleanupPolicy::Compact,
+        ..Default::default()
+    };
+    h.set_log_config(compacted, state(1, 0, &[1]));
+    let answer = delete(&mut h, DeleteRecordsTo::HighWatermark);
+    assert_eq!(
+        answer.0,
+        ErrorCode::POLICY_VIOLATION,
+        "no `delete` in cleanup.policy"
+    );
+    h.set_partition(state(2, 1, &[1, 2]));
+    let answer = delete(&mut h, DeleteRecordsTo::HighWatermark);
+    assert_eq!(answer.0, ErrorCode::NOT_LEADER_OR_FOLLOWER);
 }

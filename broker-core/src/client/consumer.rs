@@ -450,7 +450,7 @@ impl Consumer {
                     .iter()
                     .flat_map(|b| {
                         b.records_with_offsets()
-                            .map(move |(o, r)| (o, r.value.clone(), b.leader_epoch))
+                            .map(move |(o, r)| (o, r.identity(), b.leader_epoch))
                     })
                     .filter(|(o, _, _)| *o >= offset)
                     .collect();

@@ -228,12 +228,7 @@ fn without_a_reset_policy_a_consumer_without_position_throws_and_reads_nothing()
 }
 
 fn batch(offset: u64, value: &'static str) -> RecordBatch {
-    let record = Record {
-        key: None,
-        value: Bytes::from_static(value.as_bytes()),
-        timestamp_ms: 0,
-        headers: vec![],
-    };
+    let record = Record::new(None, Bytes::from_static(value.as_bytes()), 0);
     let mut batch = RecordBatch::new(None, vec![record]);
     batch.base_offset = Offset(offset);
     batch

@@ -8,7 +8,7 @@ use super::metadata::{ClientMetadata, RECONNECT_BACKOFF_MS};
 use super::partitioner::{partition_for_key, StickyPartition};
 use crate::config::{Partitioner, ProducerConfig};
 use crate::error::ErrorCode;
-use crate::io::{ClientCommand, HistoryEntry, Input, Output, SendOutcome};
+use crate::io::{ClientCommand, HistoryEntry, Input, Output, SendOutcome, WriteKind};
 use crate::outbox::Outbox;
 use crate::protocol::{Acks, Message};
 use crate::record::{ProducerFields, Record, RecordBatch};
@@ -22,7 +22,9 @@ const RECORD_OVERHEAD_BYTES: u64 = 20;
 #[derive(Clone, Debug)]
 struct PendingRecord {
     key: Option<Bytes>,
+    /// The value, or a tombstone's identity (`kind`).
     value: Bytes,
+    kind: WriteKind,
     created: Time,
 }
 
@@ -133,14 +135,16 @@ impl Producer {
     pub fn handle(&mut self, now: Time, input: Input) {
         self.advance(now);
         match input {
-            Input::Command(ClientCommand::Send { key, value }) => {
+            Input::Command(ClientCommand::Send { key, value, kind }) => {
                 self.unassigned.push_back(PendingRecord {
                     key,
                     value,
+                    kind,
                     created: now,
                 });
             }
             Input::Command(ClientCommand::Close) => self.flush_open_batches(),
+            Input::Command(ClientCommand::DeleteRecords { .. }) => {}
             Input::Message { from, message } => self.on_message(from, message),
             Input::Disconnected {
                 peer: NodeId::Broker(broker),
@@ -660,11 +664,11 @@ impl Producer {
         let records: Vec<Record> = batch
             .records
             .iter()
-            .map(|r| Record {
-                key: r.key.clone(),
-                value: r.value.clone(),
-                timestamp_ms: r.created.0,
-                headers: Vec::new(),
+            .map(|r| match r.kind {
+                WriteKind::Value => Record::new(r.key.clone(), r.value.clone(), r.created.0),
+                WriteKind::Tombstone => {
+                    Record::tombstone(r.key.clone(), r.value.clone(), r.created.0)
+                }
             })
             .collect();
         let correlation_id = self.out.correlation_id();

@@ -4,7 +4,7 @@
 use crate::config::{AutoOffsetReset, ConfigMap, ConfigValue, ConsumerConfig, ProducerConfig};
 use crate::error::ErrorCode;
 use crate::io::{
-    ClientCommand, HistoryEntry, Input, Output, PositionReason, ResetReason, SendOutcome,
+    ClientCommand, HistoryEntry, Input, Output, PositionReason, ResetReason, SendOutcome, WriteKind,
 };
 use crate::protocol::{EpochEndOffset, FetchPartitionResponse, Message, PartitionMetadata};
 use crate::record::{ProducerFields, Record, RecordBatch};
@@ -87,6 +87,7 @@ impl ProducerHarness {
         h.input(Input::Command(ClientCommand::Send {
             key: None,
             value: Bytes::from_static(b"v0"),
+            kind: WriteKind::Value,
         }));
         let metadata = h.take(|m| matches!(m, Message::Metadata { .. }));
         let Message::Metadata { correlation_id } = metadata else {
@@ -160,7 +161,11 @@ impl ProducerHarness {
 
     fn send(&mut self, value: &'static str) {
         let value = Bytes::from_static(value.as_bytes());
-        self.input(Input::Command(ClientCommand::Send { key: None, value }));
+        self.input(Input::Command(ClientCommand::Send {
+            key: None,
+            value,
+            kind: WriteKind::Value,
+        }));
     }
 }
 
@@ -414,7 +419,11 @@ fn null_keys_stick_to_a_partition_until_batch_size_bytes() {
             }
             if i < 100 {
                 let value = Bytes::from(format!("v{i}"));
-                h.input(Input::Command(ClientCommand::Send { key: None, value }));
+                h.input(Input::Command(ClientCommand::Send {
+                    key: None,
+                    value,
+                    kind: WriteKind::Value,
+                }));
             }
             h.advance(1);
         }
@@ -454,7 +463,11 @@ fn ignore_keys_places_keyed_records_on_the_sticky_partition() {
             }
             let key = Some(Bytes::from(format!("k{i}")));
             let value = Bytes::from(format!("v{i}"));
-            h.input(Input::Command(ClientCommand::Send { key, value }));
+            h.input(Input::Command(ClientCommand::Send {
+                key,
+                value,
+                kind: WriteKind::Value,
+            }));
             h.advance(1);
         }
         for (p, _) in h.ack_all() {
@@ -534,12 +547,7 @@ fn without_idempotence_batches_carry_no_producer_fields() {
 }
 
 fn batch_at(offset: u64, epoch: u32, value: &'static str) -> RecordBatch {
-    let record = Record {
-        key: None,
-        value: Bytes::from_static(value.as_bytes()),
-        timestamp_ms: 0,
-        headers: vec![],
-    };
+    let record = Record::new(None, Bytes::from_static(value.as_bytes()), 0);
     let mut batch = RecordBatch::new(None, vec![record]);
     batch.base_offset = Offset(offset);
     batch.leader_epoch = LeaderEpoch(epoch);

@@ -101,12 +101,8 @@ impl OffsetsRecord {
                 (key, serde_json::to_vec(value))
             }
         };
-        Record {
-            key: Some(Bytes::from(serde_json::to_vec(&key).expect("serializable"))),
-            value: Bytes::from(value.expect("serializable")),
-            timestamp_ms,
-            headers: Vec::new(),
-        }
+        let key = Bytes::from(serde_json::to_vec(&key).expect("serializable"));
+        Record::new(Some(key), value.expect("serializable"), timestamp_ms)
     }
 
     /// The record a log entry holds; `None` for one the coordinator did not write.
@@ -116,11 +112,11 @@ impl OffsetsRecord {
             OffsetsKey::Offset { group, tp } => OffsetsRecord::Offset {
                 group,
                 tp,
-                offset: serde_json::from_slice(&record.value).ok()?,
+                offset: serde_json::from_slice(record.value.as_ref()?).ok()?,
             },
             OffsetsKey::Group { group } => OffsetsRecord::Group {
                 group,
-                value: serde_json::from_slice(&record.value).ok()?,
+                value: serde_json::from_slice(record.value.as_ref()?).ok()?,
             },
         })
     }

@@ -4,10 +4,16 @@
 //! written to disk) are cleanable; the active segment never is. The cleaner keeps, for every key,
 //! only its latest record; offsets stay where they were, so a cleaned log has gaps.
 //!
-//! What the lab leaves out: tombstones (a null value) — the lab's `Record::value` cannot be
-//! null yet, so `delete.retention.ms` has nothing to act on — and the grouping of small cleaned
-//! segments into one (`Cleaner.groupSegmentsBySize`): each segment is rewritten on its own, and a
-//! segment left empty (other than the first) is removed.
+//! Tombstones (a null value) follow KIP-534's two rounds (`Cleaner.shouldRetainRecord` for
+//! record format v2, the only one Kafka 4 writes): the first cleaning that keeps a tombstone
+//! stamps its batch's `deleteHorizonMs` with that cleaning's time plus `delete.retention.ms`
+//! (`MemoryRecords.filterTo`); a later cleaning at or after the horizon drops it (it is kept
+//! while `currentTime < deleteHorizonMs`). The segment's last-modified time is only the horizon
+//! of pre-v2 batches (`legacyDeleteHorizonMs`), which the lab does not have.
+//!
+//! What the lab leaves out: the grouping of small cleaned segments into one
+//! (`Cleaner.groupSegmentsBySize`): each segment is rewritten on its own, and a segment left
+//! empty (other than the first) is removed.
 
 use super::{PartitionLog, Segment};
 use crate::record::RecordBatch;
@@ -77,6 +83,20 @@ impl PartitionLog {
         self.entries[from..to.max(from)].iter().map(|e| &e.batch)
     }
 
+    /// Whether the cleaner removed the record at `offset`: an offset of the log (at or above its
+    /// start, below the end of what the cleaner has cleaned) that no record holds. Offsets are
+    /// positions, so the cleaner's gaps are the only holes a log has.
+    pub fn removed_by_cleaner(&self, offset: Offset) -> bool {
+        if offset < self.log_start_offset || offset >= self.first_dirty_offset {
+            return false;
+        }
+        let i = self
+            .entries
+            .partition_point(|e| e.batch.base_offset <= offset);
+        let holder = i.checked_sub(1).map(|i| &self.entries[i].batch);
+        !holder.is_some_and(|b| b.records_with_offsets().any(|(o, _)| o == offset))
+    }
+
     /// `LogCleanerManager.cleanableOffsets`: the first uncleanable offset is the base of the
     /// first segment that is active, reaches above the high watermark (or the written end), or
     /// holds a record younger than `min.compaction.lag.ms`; `None` when the topic does not
@@ -129,7 +149,7 @@ impl PartitionLog {
             .should_clean(self.config.min_cleanable_dirty_ratio);
         let map = self.build_offset_map(cleanable.first_dirty, cleanable.first_uncleanable);
         let end = cleanable.first_uncleanable;
-        let mut result = self.clean_segments(&map, end);
+        let mut result = self.clean_segments(&map, end, now);
         result.forced = forced;
         self.first_dirty_offset = end;
         Some(result)
@@ -155,23 +175,32 @@ impl PartitionLog {
     }
 
     /// `Cleaner.cleanSegments` / `shouldRetainRecord` over every segment below `end`: a record
-    /// stays unless a later offset of its key is in the map. A record without a key is dropped,
-    /// as Kafka's cleaner does (a compacted topic refuses them at produce time). A batch keeps its
-    /// offsets (`RecordBatch::retain`); a batch left with no record goes.
-    fn clean_segments(&mut self, map: &BTreeMap<Bytes, Offset>, end: Offset) -> CleanResult {
-        let keep = |offset: Offset, key: &Option<Bytes>| {
-            key.as_ref()
-                .is_some_and(|k| map.get(k).is_none_or(|latest| offset >= *latest))
-        };
+    /// stays unless a later offset of its key is in the map, or it is a tombstone whose batch's
+    /// delete horizon has come. A record without a key is dropped, as Kafka's cleaner does (a
+    /// compacted topic refuses them at produce time). A batch keeps its offsets
+    /// (`RecordBatch::retain`); a batch left with no record goes.
+    fn clean_segments(
+        &mut self,
+        map: &BTreeMap<Bytes, Offset>,
+        end: Offset,
+        now: Time,
+    ) -> CleanResult {
+        let horizon = now.0.saturating_add(self.config.delete_retention_ms);
         let cut = self.entries.partition_point(|e| e.batch.base_offset < end);
         let mut removed_records = 0;
         let mut changed: Vec<Offset> = Vec::new();
         let mut kept = Vec::with_capacity(cut);
         for entry in self.entries.drain(..cut) {
             let before = entry.batch.len();
-            let batch = entry.batch.retain(|offset, r| keep(offset, &r.key));
+            let batch = entry
+                .batch
+                .retain(|offset, r| should_retain(map, &entry.batch, offset, r, now))
+                .map(|b| stamp_delete_horizon(b, horizon));
             let after = batch.as_ref().map_or(0, |b| b.len());
-            if after < before {
+            let stamped = batch
+                .as_ref()
+                .is_some_and(|b| b.delete_horizon_ms != entry.batch.delete_horizon_ms);
+            if after < before || stamped {
                 removed_records += before - after;
                 let base = self
                     .segments
@@ -221,6 +250,32 @@ impl PartitionLog {
     }
 }
 
+/// `Cleaner.shouldRetainRecord` (format v2): a keyed record at or after its key's latest offset
+/// stays, unless it is a tombstone and its batch's delete horizon is not in the future.
+fn should_retain(
+    map: &BTreeMap<Bytes, Offset>,
+    batch: &RecordBatch,
+    offset: Offset,
+    record: &crate::record::Record,
+    now: Time,
+) -> bool {
+    let Some(key) = &record.key else {
+        return false;
+    };
+    let latest = map.get(key).is_none_or(|latest| offset >= *latest);
+    let retain_deletes = batch.delete_horizon_ms.is_none_or(|h| now.0 < h);
+    latest && (!record.is_tombstone() || retain_deletes)
+}
+
+/// `MemoryRecords.filterTo`: a kept batch with a tombstone and no delete horizon yet gets one,
+/// the cleaning's time plus `delete.retention.ms` (KIP-534).
+fn stamp_delete_horizon(mut batch: RecordBatch, horizon: u64) -> RecordBatch {
+    if batch.delete_horizon_ms.is_none() && batch.records.iter().any(|r| r.is_tombstone()) {
+        batch.delete_horizon_ms = Some(horizon);
+    }
+    batch
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -229,12 +284,15 @@ mod tests {
     use crate::types::LeaderEpoch;
 
     fn record(key: &str, value: &str, timestamp: u64) -> Record {
-        Record {
-            key: Some(Bytes::from(key.to_owned())),
-            value: Bytes::from(value.to_owned()),
-            timestamp_ms: timestamp,
-            headers: vec![],
-        }
+        Record::new(
+            Some(Bytes::from(key.to_owned())),
+            value.to_owned(),
+            timestamp,
+        )
+    }
+
+    fn tombstone(key: &str, timestamp: u64) -> Record {
+        Record::tombstone(Some(Bytes::from(key.to_owned())), Bytes::new(), timestamp)
     }
 
     fn batch(base: u64, records: Vec<Record>) -> RecordBatch {
@@ -276,7 +334,10 @@ mod tests {
                     .key
                     .as_ref()
                     .map(|k| String::from_utf8_lossy(k).into_owned());
-                let value = String::from_utf8_lossy(&r.value).into_owned();
+                let value = r
+                    .value
+                    .as_ref()
+                    .map_or("null".into(), |v| String::from_utf8_lossy(v).into_owned());
                 (o.0, key.unwrap_or_default(), value)
             })
             .collect()
@@ -316,6 +377,12 @@ mod tests {
         let segments: Vec<u64> = log.segments().iter().map(|s| s.base_offset.0).collect();
         assert_eq!(segments, vec![0, 2, 3, 4], "the first segment stays, empty");
         assert_eq!(log.segments()[0].records, 0);
+        let removed: Vec<bool> = (0..6).map(|o| log.removed_by_cleaner(Offset(o))).collect();
+        assert_eq!(
+            removed,
+            vec![true, true, false, false, false, false],
+            "0 and 1 were cleaned away; 4 is in the active segment, 5 past the end"
+        );
         assert_eq!(log.read(Offset(0), Offset(5), 10).len(), 3);
         assert!(log.clean(Time(0)).is_none(), "nothing dirty is left");
     }
@@ -489,6 +556,66 @@ mod tests {
         assert_eq!(
             contents(&log),
             vec![row(1, "b", "1"), row(2, "a", "2"), row(3, "z", "1")]
+        );
+    }
+
+    #[test]
+    fn a_tombstone_deletes_its_key_and_goes_a_cleaning_after_delete_retention_ms() {
+        let records = [("a", "1", 0), ("b", "1", 0), ("a", "2", 0)];
+        let config = LogConfig {
+            delete_retention_ms: 1000,
+            ..compacted(0)
+        };
+        let mut log = log(&records, config);
+        for (offset, r) in [(3, tombstone("a", 0)), (4, record("z", "1", 0))] {
+            let seq = log.append(batch(offset, vec![r]));
+            log.complete_write(seq);
+        }
+        log.set_high_watermark(log.log_end_offset());
+        let result = log.clean(Time(500)).expect("dirty");
+        assert_eq!(
+            result.records_removed, 2,
+            "a@0 and a@2 give way to the tombstone"
+        );
+        assert_eq!(
+            contents(&log),
+            vec![row(1, "b", "1"), row(3, "a", "null"), row(4, "z", "1")],
+            "the first cleaning keeps the tombstone"
+        );
+        let stamped = log.batches().find(|b| b.base_offset == Offset(3));
+        assert_eq!(
+            stamped.and_then(|b| b.delete_horizon_ms),
+            Some(1500),
+            "deleteHorizonMs = the cleaning's time + delete.retention.ms"
+        );
+        assert!(
+            result.rewritten.contains(&Offset(3)),
+            "the stamp is written"
+        );
+        // One more dirty record so that the cleaner runs again.
+        let seq = log.append(batch(5, vec![record("y", "1", 0)]));
+        log.complete_write(seq);
+        log.set_high_watermark(log.log_end_offset());
+        log.clean(Time(1499)).expect("z@4 is dirty now");
+        assert_eq!(
+            contents(&log)[1],
+            row(3, "a", "null"),
+            "kept while currentTime < deleteHorizonMs"
+        );
+        let seq = log.append(batch(6, vec![record("x", "1", 0)]));
+        log.complete_write(seq);
+        log.set_high_watermark(log.log_end_offset());
+        let result = log.clean(Time(1500)).expect("y@5 is dirty now");
+        assert_eq!(result.records_removed, 1, "the tombstone, at its horizon");
+        assert_eq!(
+            contents(&log),
+            vec![
+                row(1, "b", "1"),
+                row(4, "z", "1"),
+                row(5, "y", "1"),
+                row(6, "x", "1")
+            ],
+            "one record per live key, none for the deleted key"
         );
     }
 }

@@ -66,11 +66,44 @@ impl PartitionLog {
 
     /// `UnifiedLog.deletableSegments` with one cause's predicate, then `deleteSegments`.
     fn delete_segments(&mut self, now: Time, cause: RetentionCause) -> Option<SegmentDeletion> {
+        let count = self.deletable_segments(now, cause, 0);
+        (count > 0).then(|| self.remove_segments(count, cause))
+    }
+
+    /// Where the retention pass at `now` would move the log start, without deleting anything:
+    /// the end of the segments `delete_old_segments(now)` would delete, `None` if none. What the
+    /// UI marks as "retention deletes next" (asked for the time of the next retention check).
+    pub fn deleted_next(&self, now: Time) -> Option<Offset> {
+        let mut causes = vec![RetentionCause::LogStartOffset];
+        if self.config.cleanup_policy.deletes() {
+            causes.splice(
+                0..0,
+                [RetentionCause::RetentionMs, RetentionCause::RetentionBytes],
+            );
+        }
+        let count = causes.into_iter().fold(0, |gone, cause| {
+            gone + self.deletable_segments(now, cause, gone)
+        });
+        (count > 0).then(|| {
+            self.segments
+                .get(count)
+                .map_or(self.log_end_offset(), |s| s.base_offset)
+        })
+    }
+
+    /// How many segments after the first `skip` (which an earlier pass of the same check
+    /// deletes) one cause's predicate deletes (`UnifiedLog.deletableSegments`): closed segments
+    /// wholly below the high watermark, from the oldest, until one is not deletable.
+    fn deletable_segments(&self, now: Time, cause: RetentionCause, skip: usize) -> usize {
+        let skipped: u64 = self.segments.iter().take(skip).map(|s| s.bytes).sum();
         let mut size_over = match (cause, self.config.retention_bytes) {
             (RetentionCause::RetentionBytes, Some(limit)) => {
-                self.size_in_bytes().checked_sub(limit)?
+                match (self.size_in_bytes() - skipped).checked_sub(limit) {
+                    Some(over) => over,
+                    None => return 0,
+                }
             }
-            (RetentionCause::RetentionBytes, None) => return None,
+            (RetentionCause::RetentionBytes, None) => return 0,
             _ => 0,
         };
         let retention_ms = self.config.retention_ms;
@@ -80,7 +113,7 @@ impl PartitionLog {
             self.log_start_offset,
         );
         let mut count = 0;
-        for (i, segment) in self.segments.iter().enumerate() {
+        for (i, segment) in self.segments.iter().enumerate().skip(skip) {
             let next = self.segments.get(i + 1).map(|s| s.base_offset);
             let upper = next.unwrap_or(leo);
             if hw < upper || (next.is_none() && segment.bytes == 0) {
@@ -103,7 +136,7 @@ impl PartitionLog {
             }
             count += 1;
         }
-        (count > 0).then(|| self.remove_segments(count, cause))
+        count
     }
 
     /// Remove the first `count` segments; deleting them all rolls a new active segment first,
@@ -135,12 +168,7 @@ mod tests {
     use bytes::Bytes;
 
     fn batch(base: u64, timestamp: u64) -> RecordBatch {
-        let record = Record {
-            key: None,
-            value: Bytes::from_static(b"0123456789"),
-            timestamp_ms: timestamp,
-            headers: vec![],
-        };
+        let record = Record::new(None, Bytes::from_static(b"0123456789"), timestamp);
         let mut batch = RecordBatch::new(None, vec![record]);
         batch.base_offset = Offset(base);
         batch.leader_epoch = LeaderEpoch(1);
@@ -175,11 +203,22 @@ mod tests {
         let mut log = log(&[0, 10, 20, 30, 500, 510], config);
         assert_eq!(bases(&log), vec![0, 2, 4]);
         log.set_high_watermark(Offset(1));
+        assert_eq!(log.deleted_next(Time(400)), None);
         assert!(
             log.delete_old_segments(Time(400)).is_empty(),
             "segment 0 spans past the HW"
         );
         log.set_high_watermark(Offset(6));
+        assert_eq!(
+            log.deleted_next(Time(100)),
+            None,
+            "nothing is 100 ms old yet"
+        );
+        assert_eq!(
+            log.deleted_next(Time(400)),
+            Some(Offset(4)),
+            "the pass at 400 deletes below 4, as it then does"
+        );
         let done = log.delete_old_segments(Time(400));
         assert_eq!(done.len(), 1);
         assert_eq!(done[0].cause, RetentionCause::RetentionMs);
@@ -220,6 +259,7 @@ mod tests {
         };
         let mut log = log(&[0, 0, 0, 0, 0, 0], config);
         log.set_high_watermark(Offset(6));
+        assert_eq!(log.deleted_next(Time(0)), Some(Offset(2)));
         let done = log.delete_old_segments(Time(0));
         assert_eq!(done.len(), 1);
         assert_eq!(done[0].cause, RetentionCause::RetentionBytes);

@@ -130,12 +130,7 @@ mod tests {
     use bytes::Bytes;
 
     fn batch(base: u64, timestamp: u64, value_len: usize) -> RecordBatch {
-        let record = Record {
-            key: None,
-            value: Bytes::from(vec![b'x'; value_len]),
-            timestamp_ms: timestamp,
-            headers: vec![],
-        };
+        let record = Record::new(None, Bytes::from(vec![b'x'; value_len]), timestamp);
         let mut batch = RecordBatch::new(None, vec![record]);
         batch.base_offset = Offset(base);
         batch

@@ -4,12 +4,7 @@ use bytes::Bytes;
 
 fn batch(base: u64, epoch: u32, records: usize) -> RecordBatch {
     let records = (0..records)
-        .map(|i| Record {
-            key: None,
-            value: Bytes::from(format!("v{base}-{i}")),
-            timestamp_ms: 0,
-            headers: vec![],
-        })
+        .map(|i| Record::new(None, Bytes::from(format!("v{base}-{i}")), 0))
         .collect();
     let mut batch = RecordBatch::new(None, records);
     batch.base_offset = Offset(base);

@@ -528,6 +528,8 @@ impl Case {
             rate_per_s: f64::from(self.rate_per_s),
             records: None,
             keys: self.keys,
+            key_prefix: None,
+            tombstone_every: None,
             start_ms: 0,
             stop_ms: None,
             config: config(&[
@@ -658,6 +660,8 @@ fn bare(at_ms: u64, action: FaultAction) -> Fault {
         sides: None,
         from: None,
         to: None,
+        partition: None,
+        offset: None,
     }
 }
 

@@ -80,6 +80,8 @@ mod tests {
             sides: None,
             from: None,
             to: None,
+            partition: None,
+            offset: None,
         }
     }
 
@@ -115,6 +117,8 @@ mod tests {
             ),
             from: None,
             to: None,
+            partition: None,
+            offset: None,
         };
         let minority = split(vec![
             vec!["controller-1", "broker-1"],

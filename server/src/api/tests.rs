@@ -12,15 +12,7 @@ use bytes::Bytes;
 fn answer(message: &Message) -> Message {
     let tp = TopicPartition::new(&Topic::new("test"), 0);
     let batch = crate::batch::with_offsets(
-        RecordBatch::new(
-            None,
-            vec![Record {
-                key: None,
-                value: Bytes::from_static(b"v"),
-                timestamp_ms: 5,
-                headers: vec![],
-            }],
-        ),
+        RecordBatch::new(None, vec![Record::new(None, Bytes::from_static(b"v"), 5)]),
         7,
         2,
     );
@@ -231,15 +223,7 @@ fn a_produce_of_several_partitions_waits_for_all_and_answers_in_order() {
     use kafka_protocol::protocol::{Decodable, StrBytes};
     let mut wire = Vec::new();
     crate::batch::encode_batch(
-        &RecordBatch::new(
-            None,
-            vec![Record {
-                key: None,
-                value: Bytes::from_static(b"a"),
-                timestamp_ms: 1,
-                headers: vec![],
-            }],
-        ),
+        &RecordBatch::new(None, vec![Record::new(None, Bytes::from_static(b"a"), 1)]),
         &mut wire,
     );
     let partition = |i: i32, records: Option<Bytes>| {

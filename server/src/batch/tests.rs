@@ -4,7 +4,7 @@ use std::io::Write;
 fn record(key: Option<&str>, value: &str, ts: u64) -> Record {
     Record {
         key: key.map(|k| Bytes::from(k.to_owned())),
-        value: Bytes::from(value.to_owned()),
+        value: Some(Bytes::from(value.to_owned())),
         timestamp_ms: ts,
         headers: vec![(Arc::from("h"), Bytes::from_static(b"v"))],
     }
@@ -48,6 +48,22 @@ fn a_batch_round_trips_with_producer_fields_and_headers() {
     assert_eq!(decoded.len(), 1);
     assert_eq!(decoded[0].records, batch.records);
     assert_eq!(decoded[0].producer, batch.producer);
+}
+
+#[test]
+fn a_null_value_round_trips_as_a_tombstone() {
+    let tombstone = Record {
+        value: None,
+        ..record(Some("k"), "", 1000)
+    };
+    let batch = with_offsets(RecordBatch::new(None, vec![tombstone]), 5, 1);
+    let wire = encoded(&batch);
+    let decoded = decode_batches(&wire).unwrap();
+    assert_eq!(
+        decoded[0].records[0].value, None,
+        "a null value, not an empty one"
+    );
+    assert!(decoded[0].records[0].is_tombstone());
 }
 
 #[test]

@@ -23,7 +23,7 @@ fn batch(values: &[&str], idempotent: bool) -> RecordBatch {
         .iter()
         .map(|v| Record {
             key: None,
-            value: Bytes::copy_from_slice(v.as_bytes()),
+            value: Some(Bytes::copy_from_slice(v.as_bytes())),
             timestamp_ms: 1,
             headers: vec![],
         })

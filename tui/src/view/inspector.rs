@@ -63,7 +63,12 @@ fn describe(world: &World, broker: BrokerId, tp: &TopicPartition, offset: Offset
     let key = record.key.as_ref().map_or("null".to_owned(), |k| {
         String::from_utf8_lossy(k).into_owned()
     });
-    let mut value: String = String::from_utf8_lossy(&record.value).into_owned();
+    let mut value: String = record
+        .value
+        .as_ref()
+        .map_or("null (a tombstone)".to_owned(), |v| {
+            String::from_utf8_lossy(v).into_owned()
+        });
     if value.chars().count() > VALUE_SHOWN {
         value = value.chars().take(VALUE_SHOWN - 1).collect::<String>() + "…";
     }

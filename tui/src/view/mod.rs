@@ -326,10 +326,11 @@ fn short(help: &str) -> &str {
 }
 
 /// What the glyphs mean, at the foot of `?`.
-/// (The quorum view, 5, has its own legend of the Raft roles: the help fills 80×24.)
-pub const LEGEND: [&str; 2] = [
+/// (The quorum view, 5, has its own legend of the Raft roles.)
+pub const LEGEND: [&str; 3] = [
     "legend █ committed  ▒ not yet committed  ★ leader  ▸ selected  ✂ truncated",
     "       ⚡ power lost  ✖ crashed  ‖ paused  ○ not started  ✗ dropped",
+    "       ▓ retention deletes next  · removed by compaction",
 ];
 
 /// `?`: every key of the registry, then the legend.

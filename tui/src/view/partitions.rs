@@ -1,5 +1,6 @@
 //! The main screen: per partition, a row per replica (leader first) with its log as cells
-//! coloured by leader epoch, committed (█) and not yet committed (▒) records, each replica's own
+//! coloured by leader epoch, committed (█) and not yet committed (▒) records, what the next
+//! retention check deletes (▓) and records the cleaner removed (·), each replica's own
 //! LEO and HW, ISR membership with the reason a replica is out, recent truncations, and a "why"
 //! line saying what holds the high watermark back.
 
@@ -312,7 +313,15 @@ fn replica_line(
         return Line::from(spans);
     };
     let cut = committed_cut(world, broker, tp);
-    spans.extend(cells(r, first, end, cell_width, cut.map(|c| c.gone)));
+    // What the broker's next retention check deletes, as the core decides it.
+    let doomed = world
+        .broker(broker)
+        .and_then(|b| r.log.deleted_next(b.next_retention_check()));
+    let marks = Marks {
+        cut: cut.map(|c| c.gone),
+        doomed,
+    };
+    spans.extend(cells(r, first, end, cell_width, marks));
     if let Some(c) = cut {
         // Before the figures, so that a narrow terminal does not cut it.
         spans.push(Span::styled(
@@ -410,15 +419,20 @@ fn dim_cells(batches: &[RecordBatch], first: u64, end: u64, cell_width: u16) -> 
     vec![Span::styled(text, Style::default().fg(Color::DarkGray))]
 }
 
-/// The log's cells from `first` to `end`: colour by epoch, █ below this replica's HW, ▒ above,
-/// ✂ where committed records were cut from it.
-fn cells(
-    r: &Replica,
-    first: u64,
-    end: u64,
-    cell_width: u16,
+/// What a replica's cells mark besides its records.
+#[derive(Clone, Copy)]
+struct Marks {
+    /// Committed records cut from the log (`✂`).
     cut: Option<(Offset, Offset)>,
-) -> Vec<Span<'static>> {
+    /// The end of what the next retention check deletes (`▓` below it).
+    doomed: Option<Offset>,
+}
+
+/// The log's cells from `first` to `end`: colour by epoch, █ below this replica's HW, ▒ above,
+/// ▓ what retention deletes next, · a record the cleaner removed, ✂ where committed records
+/// were cut from it.
+fn cells(r: &Replica, first: u64, end: u64, cell_width: u16, marks: Marks) -> Vec<Span<'static>> {
+    let cut = marks.cut;
     let hw = r.log.high_watermark().0;
     let mut epochs: Vec<Option<u32>> = vec![None; (end - first) as usize];
     for batch in r.log.batches().rev() {
@@ -435,7 +449,13 @@ fn cells(
     let mut spans = Vec::with_capacity(epochs.len());
     for (i, epoch) in epochs.into_iter().enumerate() {
         let offset = first + i as u64;
-        let glyph = if offset < hw { "█" } else { "▒" };
+        let glyph = if marks.doomed.is_some_and(|d| offset < d.0) {
+            "▓"
+        } else if offset < hw {
+            "█"
+        } else {
+            "▒"
+        };
         let span = match epoch {
             Some(e) => Span::styled(
                 glyph.repeat(cell_width as usize),
@@ -444,6 +464,10 @@ fn cells(
             None if cut.is_some_and(|(a, b)| a.0 <= offset && offset < b.0) => Span::styled(
                 "✂".repeat(cell_width as usize),
                 Style::default().fg(Color::Red),
+            ),
+            None if r.log.removed_by_cleaner(Offset(offset)) => Span::styled(
+                "·".repeat(cell_width as usize),
+                Style::default().fg(Color::DarkGray),
             ),
             None => Span::raw(" ".repeat(cell_width as usize)),
         };
