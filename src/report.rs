@@ -282,6 +282,7 @@ fn describe(
         Event::ControlledShutdownCompleted { .. } => "controlled shutdown complete".to_owned(),
         // Rolls are many with small segments: the partition view and the trace show them.
         Event::SegmentRolled { .. } => return None,
+        Event::TopicDeleted { topic } => format!("deleted topic {topic} (DeleteTopics)"),
         Event::RecordsDeleted {
             tp,
             to,

@@ -357,6 +357,11 @@ pub enum Event {
         tp: TopicPartition,
         base_offset: Offset,
     },
+    /// The controller deleted a topic (`DeleteTopics`): told when its `RemoveTopic` record
+    /// commits. The topic's records go with it, whoever read them.
+    TopicDeleted {
+        topic: Topic,
+    },
     /// The leader answered a `DeleteRecords`: its log now starts at `low_watermark`, or `error`
     /// (`OFFSET_OUT_OF_RANGE` above the high watermark, `NOT_LEADER_OR_FOLLOWER`).
     RecordsDeleted {

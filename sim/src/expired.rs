@@ -4,6 +4,10 @@
 //! .deleteOldSegments`); a record below its partition's final log start offset is therefore not
 //! a `lost-write` but an allowed `expired-unread`, named with the configuration that allowed it.
 //! One that some consumer read before it went is no finding at all.
+//!
+//! `topic-deleted`: acknowledged records of a topic deleted (`DeleteTopics`) after they were
+//! written went with the topic; a topic created again under the same name is a new log, and
+//! what was written to it after the deletion is judged as any record.
 
 use crate::findings::Observer;
 use crate::kind::FindingKind;
@@ -112,4 +116,57 @@ pub(crate) fn check_expired(
         );
     }
     expired
+}
+
+/// Report acknowledged records of topics deleted after their acknowledgement as allowed
+/// `topic-deleted`, one finding per topic. Returns those values per partition, which the
+/// lost-write and history checks must leave alone.
+pub(crate) fn check_deleted_topics(
+    observer: &mut Observer,
+    now: Time,
+    world: &World,
+) -> BTreeMap<TopicPartition, BTreeSet<Bytes>> {
+    let mut gone: BTreeMap<TopicPartition, BTreeSet<Bytes>> = BTreeMap::new();
+    if observer.deleted_topics.is_empty() {
+        return gone;
+    }
+    let mut per_topic: BTreeMap<&Topic, Vec<String>> = BTreeMap::new();
+    for record in world.history() {
+        let HistoryEntry::SendCompleted {
+            value,
+            tp,
+            outcome: SendOutcome::Ok(_),
+        } = &record.entry
+        else {
+            continue;
+        };
+        let Some((topic, _)) = observer
+            .deleted_topics
+            .get_key_value(&tp.topic)
+            .filter(|(_, deleted_at)| record.time <= **deleted_at)
+        else {
+            continue;
+        };
+        gone.entry(tp.clone()).or_default().insert(value.clone());
+        per_topic.entry(topic).or_default().push(format!(
+            "{} ({tp}, acknowledged at {})",
+            String::from_utf8_lossy(value),
+            record.time
+        ));
+    }
+    let findings: Vec<_> = per_topic
+        .into_iter()
+        .map(|(topic, records)| {
+            let at = observer.deleted_topics[topic];
+            let explanation = format!(
+                "{} acknowledged record(s) of {topic} went with the topic, deleted at {at} (DeleteTopics)",
+                records.len()
+            );
+            (explanation, records)
+        })
+        .collect();
+    for (explanation, records) in findings {
+        observer.push(now, FindingKind::TopicDeleted, explanation, None, records);
+    }
+    gone
 }

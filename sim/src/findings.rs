@@ -172,6 +172,8 @@ impl Promises {
             FindingKind::ExpiredUnread => false,
             // Compaction keeps only the latest record of a key: that is its promise.
             FindingKind::Compacted => false,
+            // Deleting a topic deletes its records: that is what the operator asked for.
+            FindingKind::TopicDeleted => false,
         };
         if promised {
             Verdict::Violation
@@ -197,6 +199,9 @@ pub struct Observer {
     cuts: Vec<CommittedCut>,
     /// The controllers' role changes (`two-active-controllers`, a deposed leader).
     quorum: crate::quorum_findings::QuorumWatch,
+    /// When each topic was last deleted (`topic-deleted`): kept here, not read back from the
+    /// trace, because a served session's trace forgets its oldest entries.
+    pub(crate) deleted_topics: BTreeMap<Topic, Time>,
 }
 
 /// Committed records gone from a log, at the instant it happened: a replica truncated below
@@ -234,6 +239,7 @@ impl Observer {
             findings: Vec::new(),
             cuts: Vec::new(),
             quorum: Default::default(),
+            deleted_topics: BTreeMap::new(),
         }
     }
 
@@ -299,6 +305,9 @@ impl Observer {
                         records,
                     );
                 }
+            }
+            Event::TopicDeleted { topic } => {
+                self.deleted_topics.insert(topic.clone(), now);
             }
             Event::LeaderElected {
                 tp, leader_epoch, ..
@@ -395,6 +404,9 @@ pub fn check(world: &World) -> Vec<Finding> {
     }
     let logs = final_logs(world);
     let mut expired = crate::expired::check_expired(&mut observer, now, world);
+    for (tp, values) in crate::expired::check_deleted_topics(&mut observer, now, world) {
+        expired.entry(tp).or_default().extend(values);
+    }
     let compacted = crate::compacted::check_compacted(&mut observer, now, world);
     for (tp, values) in compacted.values {
         expired.entry(tp).or_default().extend(values);

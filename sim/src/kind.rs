@@ -38,6 +38,9 @@ pub enum FindingKind {
     /// An acknowledged record the log cleaner removed because a newer record of its key is in
     /// the log (`cleanup.policy=compact`): Kafka's promise, not a loss. Always allowed.
     Compacted,
+    /// An acknowledged record whose topic was deleted (`DeleteTopics`) after it was written:
+    /// gone with its topic, which is what deleting a topic promises.
+    TopicDeleted,
     /// On a compacted topic, an acknowledged record is gone and no newer record of its key
     /// survives: compaction promises that the latest value of every key does.
     LatestValueLost,
@@ -59,7 +62,7 @@ pub enum FindingKind {
 
 impl FindingKind {
     /// Every kind, in declaration order.
-    pub const ALL: [FindingKind; 20] = [
+    pub const ALL: [FindingKind; 21] = [
         FindingKind::LostWrite,
         FindingKind::Duplicate,
         FindingKind::InconsistentOffsets,
@@ -74,6 +77,7 @@ impl FindingKind {
         FindingKind::Redelivery,
         FindingKind::ExpiredUnread,
         FindingKind::Compacted,
+        FindingKind::TopicDeleted,
         FindingKind::LatestValueLost,
         FindingKind::TwoActiveControllers,
         FindingKind::MetadataDivergence,
@@ -99,6 +103,7 @@ impl FindingKind {
             FindingKind::Redelivery => "redelivery",
             FindingKind::ExpiredUnread => "expired-unread",
             FindingKind::Compacted => "compacted",
+            FindingKind::TopicDeleted => "topic-deleted",
             FindingKind::LatestValueLost => "latest-value-lost",
             FindingKind::TwoActiveControllers => "two-active-controllers",
             FindingKind::MetadataDivergence => "metadata-divergence",

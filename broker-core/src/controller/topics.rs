@@ -272,6 +272,9 @@ impl Controller {
                 self.append(MetadataRecord::RemoveTopic {
                     topic: topic.clone(),
                 });
+                self.decide(crate::io::Event::TopicDeleted {
+                    topic: topic.clone(),
+                });
                 ErrorCode::NONE
             };
             results.push((topic.clone(), error));

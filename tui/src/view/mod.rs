@@ -346,7 +346,9 @@ fn help(frame: &mut Frame, area: Rect) {
             ])
         })
         .collect();
-    let legend = LEGEND.len() as u16;
+    // The legend's last line is the box's bottom border: at 80×24 the keys need every row.
+    let (last, legend_lines) = LEGEND.split_last().expect("a legend");
+    let legend = legend_lines.len() as u16;
     let columns: usize = if lines.len() as u16 + 2 + legend > area.height {
         2
     } else {
@@ -356,7 +358,9 @@ fn help(frame: &mut Frame, area: Rect) {
     let width = (COLUMN * columns as u16).max(LEGEND[0].chars().count() as u16 + 2) + 2;
     let rect = centered(area, width, per_column as u16 + 2 + legend);
     frame.render_widget(Clear, rect);
-    let block = Block::bordered().title(" keys (? closes) ");
+    let block = Block::bordered()
+        .title(" keys (? closes) ")
+        .title_bottom(format!("{} ", last.trim_start()));
     let inner = block.inner(rect);
     frame.render_widget(block, rect);
     let [keys, foot] =
@@ -365,7 +369,10 @@ fn help(frame: &mut Frame, area: Rect) {
     for (column, chunk) in lines.chunks(per_column).enumerate() {
         frame.render_widget(Paragraph::new(chunk.to_vec()), parts[column]);
     }
-    let foot_lines: Vec<Line> = LEGEND.iter().map(|l| Line::from(format!(" {l}"))).collect();
+    let foot_lines: Vec<Line> = legend_lines
+        .iter()
+        .map(|l| Line::from(format!(" {l}")))
+        .collect();
     frame.render_widget(Paragraph::new(foot_lines), foot);
 }
 
