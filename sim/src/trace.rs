@@ -126,14 +126,12 @@ fn text(bytes: &Bytes) -> String {
 
 impl Serialize for TracedBatch {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let base = self.batch.base_offset.0;
+        // Offsets from the batch's positions: a cleaned batch has gaps.
         let records = self
             .batch
-            .records
-            .iter()
-            .zip(base..)
-            .map(|(r, offset)| TracedRecord {
-                offset: self.has_offsets.then_some(offset),
+            .records_with_offsets()
+            .map(|(offset, r)| TracedRecord {
+                offset: self.has_offsets.then_some(offset.0),
                 key: r.key.as_ref().map(text),
                 value: r.value.as_ref().map(text),
             })
@@ -305,6 +303,38 @@ mod tests {
         let back: Vec<TracedBatch> = serde_json::from_value(json).expect("reads back");
         assert_eq!(back[0].batch.records[0].key.as_deref(), Some(&b"k3"[..]));
         assert!(!back[0].has_offsets);
+    }
+
+    /// A batch the cleaner thinned keeps its offsets with a gap (issue 17): the trace writes
+    /// each record's own offset, not base + index.
+    #[test]
+    fn a_traced_cleaned_batch_shows_its_offsets_with_gaps() {
+        let tp = TopicPartition::new(&Topic::new("changelog"), 0);
+        let mut batch = RecordBatch::new(
+            None,
+            vec![
+                record(Some("a"), "a1"),
+                record(Some("b"), "b1"),
+                record(Some("a"), "a2"),
+            ],
+        );
+        batch.base_offset = broker_core::Offset(10);
+        let cleaned = batch
+            .retain(|_, r| r.value.as_deref() != Some(&b"a1"[..]))
+            .expect("two records kept");
+        let traced = TracedBatch {
+            tp,
+            batch: cleaned,
+            has_offsets: true,
+        };
+        let json = serde_json::to_value(&traced).expect("serializes");
+        let offsets: Vec<u64> = json["records"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["offset"].as_u64().unwrap())
+            .collect();
+        assert_eq!(offsets, vec![11, 12]);
     }
 
     /// Recorded fingerprints stay comparable only if the hash never changes: pin it.

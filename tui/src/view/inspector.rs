@@ -58,8 +58,13 @@ fn describe(world: &World, broker: BrokerId, tp: &TopicPartition, offset: Offset
             replica.log.log_start_offset()
         );
     };
-    let index = (offset.0 - batch.base_offset.0) as usize;
-    let record = &batch.records[index];
+    // A cleaned batch keeps its offsets with gaps between them: find the record by its offset.
+    let Some((_, record)) = batch.records_with_offsets().find(|(o, _)| *o == offset) else {
+        return format!("no record at {offset}: compaction removed it (its batch still spans it)");
+    };
+    // A record's sequence is the batch's base sequence plus its offset delta
+    // (`DefaultRecordBatch`), gaps included.
+    let delta = offset.0 - batch.base_offset.0;
     let key = record.key.as_ref().map_or("null".to_owned(), |k| {
         String::from_utf8_lossy(k).into_owned()
     });
@@ -77,7 +82,7 @@ fn describe(world: &World, broker: BrokerId, tp: &TopicPartition, offset: Offset
             "  producer {}/{} seq {}",
             p.producer_id,
             p.producer_epoch,
-            i64::from(p.base_sequence) + index as i64
+            i64::from(p.base_sequence) + delta as i64
         )
     });
     let committed = if offset < replica.log.high_watermark() {
