@@ -1,6 +1,8 @@
 //! The metadata quorum (KRaft, KIP-595): each controller's Raft role, epoch, vote, the leader
-//! it knows, its `__cluster_metadata` log end and high watermark; then the brokers, which pull
-//! the metadata as observers and send their heartbeats to the controller they believe active.
+//! it knows, its `__cluster_metadata` log end and high watermark; then the brokers, with the
+//! metadata offset each applied and the controller each heartbeats to (the one it believes
+//! active). The lab's brokers do not yet fetch the metadata log as Raft observers: the active
+//! controller sends it to them, so this view does not call them observers.
 //! ZooKeeper played this role before KRaft.
 
 use super::{node_label, status_glyph};
@@ -132,7 +134,7 @@ fn observer_lines(app: &App) -> Vec<Line<'static>> {
     let world = app.session.world();
     let bold = Style::default().add_modifier(Modifier::BOLD);
     let mut lines = vec![Line::styled(
-        "  observers: brokers pull the metadata log and heartbeat to a controller",
+        "  brokers: the metadata offset each applied, the controller it heartbeats to",
         bold,
     )];
     let active = world.active_controller();
