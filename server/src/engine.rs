@@ -219,6 +219,9 @@ impl Engine {
                     feeder: Feeder::default(),
                 };
                 self.conns.insert(conn, conn_state);
+                if self.refuses_connections(broker) {
+                    self.close(conn);
+                }
             }
             Command::Request { conn, request, raw } => {
                 self.record_frame(conn, &raw);
@@ -379,6 +382,17 @@ impl Engine {
                 self.close(conn);
             }
         }
+    }
+
+    /// A broker whose process is not running refuses connections, as a dead broker's port
+    /// does: the client sees the socket close at once and tries another bootstrap broker,
+    /// instead of waiting out its request timeout. A paused process still accepts them (the
+    /// kernel does), and its requests wait.
+    fn refuses_connections(&self, broker: BrokerId) -> bool {
+        matches!(
+            self.world.status(NodeId::Broker(broker)),
+            sim::Status::Crashed | sim::Status::PowerFailed | sim::Status::Stopped
+        )
     }
 
     /// Close a connection: the client sees its socket close, the broker its peer leave.

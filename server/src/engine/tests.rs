@@ -29,3 +29,29 @@ fn a_sessions_trace_is_bounded_and_its_fingerprint_unchanged() {
     let last = |e: &Engine| e.world().trace().last().cloned();
     assert_eq!(last(&trimmed), last(&whole), "the latest entries are kept");
 }
+
+/// A connection to a crashed broker closes at once (its port refuses it); one to a running
+/// broker stays open.
+#[test]
+fn a_crashed_broker_refuses_new_connections() {
+    use super::{Command, Out};
+    use broker_core::{BrokerId, NodeId};
+    let scenario = crate::default_scenario().unwrap();
+    let mut engine = crate::test_engine(&scenario);
+    engine.inject_fault(sim::FaultAction::Crash {
+        target: NodeId::Broker(BrokerId(2)),
+    });
+    engine.run_until(Time(3_010));
+    let connect = |engine: &mut Engine, conn: u32, broker: u32| {
+        let (out, answers) = std::sync::mpsc::channel();
+        engine.handle(Command::Connect {
+            conn,
+            broker: BrokerId(broker),
+            name: format!("probe-{conn}"),
+            out,
+        });
+        matches!(answers.try_recv(), Ok(Out::Close))
+    };
+    assert!(connect(&mut engine, 0, 2), "broker-2 is down: refused");
+    assert!(!connect(&mut engine, 1, 1), "broker-1 is up: open");
+}
