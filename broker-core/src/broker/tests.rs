@@ -213,13 +213,18 @@ impl Harness {
     }
 
     fn produce(&mut self, acks: Acks, records: usize) -> CorrelationId {
+        self.produce_batch(acks, batch(records))
+    }
+
+    /// A client's Produce of `batch` to `tp()`; its correlation id.
+    fn produce_batch(&mut self, acks: Acks, batch: RecordBatch) -> CorrelationId {
         let correlation_id = self.correlation_id();
         let message = Message::Produce {
             correlation_id,
             tp: tp(),
             acks,
             timeout_ms: 30_000,
-            batch: batch(records),
+            batch,
         };
         self.input(Input::Message {
             from: CLIENT,
@@ -1007,26 +1012,13 @@ fn recovery_drops_a_torn_tail_and_caps_the_checkpointed_hw() {
 
 impl Harness {
     fn produce_idempotent(&mut self, base_sequence: i32, records: usize) -> CorrelationId {
-        let correlation_id = self.correlation_id();
-        let mut batch = batch(records);
         let producer = crate::record::ProducerFields {
             producer_id: ProducerId(42),
             producer_epoch: 0,
             base_sequence,
         };
-        batch = RecordBatch::new(Some(producer), batch.records.to_vec());
-        let message = Message::Produce {
-            correlation_id,
-            tp: tp(),
-            acks: Acks::Leader,
-            timeout_ms: 30_000,
-            batch,
-        };
-        self.input(Input::Message {
-            from: CLIENT,
-            message,
-        });
-        correlation_id
+        let batch = RecordBatch::new(Some(producer), batch(records).records.to_vec());
+        self.produce_batch(Acks::Leader, batch)
     }
 }
 
@@ -1109,25 +1101,13 @@ fn init_producer_id_is_unique_per_registration_and_refused_before_it() {
 fn a_duplicate_under_acks_all_waits_for_the_high_watermark() {
     let mut h = Harness::leader(ProtocolSwitches::default(), 2, &[1, 2]);
     let produce = |h: &mut Harness| {
-        let correlation_id = h.correlation_id();
         let producer = crate::record::ProducerFields {
             producer_id: ProducerId(42),
             producer_epoch: 0,
             base_sequence: 0,
         };
         let batch = RecordBatch::new(Some(producer), batch(2).records.to_vec());
-        let message = Message::Produce {
-            correlation_id,
-            tp: tp(),
-            acks: Acks::All,
-            timeout_ms: 30_000,
-            batch,
-        };
-        h.input(Input::Message {
-            from: CLIENT,
-            message,
-        });
-        correlation_id
+        h.produce_batch(Acks::All, batch)
     };
     let original = produce(&mut h);
     let retry = produce(&mut h);
@@ -1391,18 +1371,7 @@ fn the_cleaner_compacts_a_leaders_log_every_backoff_and_replaces_the_files() {
     };
     h.set_log_config(log, state(1, 0, &[1]));
     for _ in 0..4 {
-        let correlation_id = h.correlation_id();
-        let message = Message::Produce {
-            correlation_id,
-            tp: tp(),
-            acks: Acks::Leader,
-            timeout_ms: 30_000,
-            batch: keyed(),
-        };
-        h.input(Input::Message {
-            from: CLIENT,
-            message,
-        });
+        h.produce_batch(Acks::Leader, keyed());
     }
     assert_eq!(h.hw(), Offset(4));
     let cleaned = |h: &Harness| {
@@ -1656,19 +1625,8 @@ fn a_compacted_topic_refuses_a_record_without_a_key() {
         "nothing of the refused batch is appended"
     );
     assert!(!ErrorCode::INVALID_RECORD.is_retriable());
-    let correlation_id = h.correlation_id();
     let keyed = Record::new(Some(Bytes::from_static(b"k")), Bytes::from_static(b"v"), 0);
-    let message = Message::Produce {
-        correlation_id,
-        tp: tp(),
-        acks: Acks::Leader,
-        timeout_ms: 30_000,
-        batch: RecordBatch::new(None, vec![keyed]),
-    };
-    h.input(Input::Message {
-        from: CLIENT,
-        message,
-    });
+    let correlation_id = h.produce_batch(Acks::Leader, RecordBatch::new(None, vec![keyed]));
     assert_eq!(
         h.produce_response(correlation_id),
         Some((ErrorCode::NONE, Some(Offset(1))))
