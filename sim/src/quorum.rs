@@ -48,18 +48,14 @@ impl World {
     /// elect a successor: the one of the newest epoch is the cluster's (a deposed leader
     /// learns it only when it hears from the quorum again). Alone, the single controller.
     pub fn active_controller(&self) -> Option<NodeId> {
+        self.controller().map(|c| NodeId::Controller(c.id()))
+    }
+
+    /// The active controller's process, if there is one (see [`World::active_controller`]).
+    pub fn controller(&self) -> Option<&Controller> {
         self.controllers()
             .filter(|c| c.is_active())
             .max_by_key(|c| c.quorum_role().map(|(_, epoch)| epoch))
-            .map(|c| NodeId::Controller(c.id()))
-    }
-
-    /// The active controller's process, if there is one.
-    pub fn controller(&self) -> Option<&Controller> {
-        let id = self.active_controller()?;
-        self.nodes()
-            .find(|(n, _, _)| *n == id)
-            .and_then(|(_, _, node)| node?.as_controller())
     }
 
     /// The cluster metadata: the active controller's committed image. With no leader (an
