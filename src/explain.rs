@@ -1,7 +1,7 @@
 //! `kafka-lab run --explain`: after the timeline, a short causal account of each finding: the
 //! first record involved, what happened to its partition after it, and the rule that let it.
 
-use broker_core::{Acks, BrokerId, Event, HistoryEntry, NodeId, SendOutcome, Time, TopicPartition};
+use broker_core::{Acks, BrokerId, Event, NodeId, Time, TopicPartition};
 use scenarios::Outcome;
 use sim::story::{fault_touches, tell_event};
 use sim::{FaultAction, Finding, FindingKind, TraceEntry, TraceKind, World};
@@ -92,14 +92,11 @@ fn anchor(world: &World, kind: FindingKind, tp: &TopicPartition) -> Option<Ancho
     }
     let committed = committed_values(world, tp)?;
     world.history().iter().find_map(|record| {
-        let HistoryEntry::SendCompleted {
-            value,
+        let sim::Acked {
             tp: sent_to,
-            outcome: SendOutcome::Ok(offset),
-        } = &record.entry
-        else {
-            return None;
-        };
+            value,
+            offset,
+        } = record.acked()?;
         if sent_to != tp || committed.contains(value.as_ref()) {
             return None;
         }

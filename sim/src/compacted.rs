@@ -16,7 +16,7 @@
 
 use crate::findings::Observer;
 use crate::kind::FindingKind;
-use crate::world::World;
+use crate::world::{Acked, World};
 use broker_core::*;
 use bytes::Bytes;
 use std::collections::{BTreeMap, BTreeSet};
@@ -85,14 +85,14 @@ type AckedByKey<'w> = BTreeMap<(&'w TopicPartition, &'w Bytes), Vec<(Offset, &'w
 fn acked_by_key<'w>(world: &'w World, logs: &BTreeMap<TopicPartition, FinalLog>) -> AckedByKey<'w> {
     let mut by_key: AckedByKey<'w> = BTreeMap::new();
     for record in world.history() {
-        if let HistoryEntry::SendCompleted {
-            value,
+        if let Some(Acked {
             tp,
-            outcome: SendOutcome::Ok(Some(offset)),
-        } = &record.entry
+            value,
+            offset: Some(offset),
+        }) = record.acked()
         {
             if let (Some(_), Some(key)) = (logs.get(tp), world.key_of(value)) {
-                by_key.entry((tp, key)).or_default().push((*offset, value));
+                by_key.entry((tp, key)).or_default().push((offset, value));
             }
         }
     }
@@ -187,14 +187,15 @@ pub(crate) fn check_compacted(observer: &mut Observer, now: Time, world: &World)
     let deleted = deleted_keys(world, &by_key);
     check_resurrected(observer, now, &logs, &deleted);
     for record in world.history() {
-        let HistoryEntry::SendCompleted {
-            value,
+        let Some(Acked {
             tp,
-            outcome: SendOutcome::Ok(Some(offset)),
-        } = &record.entry
+            value,
+            offset: Some(offset),
+        }) = record.acked()
         else {
             continue;
         };
+        let offset = &offset;
         let Some(log) = logs.get(tp) else { continue };
         if log.values.get(offset) == Some(value) || *offset < log.start {
             continue;

@@ -11,7 +11,7 @@
 
 use crate::findings::Observer;
 use crate::kind::FindingKind;
-use crate::world::World;
+use crate::world::{Acked, World};
 use broker_core::*;
 use bytes::Bytes;
 use std::collections::{BTreeMap, BTreeSet};
@@ -81,14 +81,15 @@ pub(crate) fn check_expired(
     }
     let mut unread: BTreeMap<&TopicPartition, Vec<String>> = BTreeMap::new();
     for record in world.history() {
-        let HistoryEntry::SendCompleted {
-            value,
+        let Some(Acked {
             tp,
-            outcome: SendOutcome::Ok(Some(offset)),
-        } = &record.entry
+            value,
+            offset: Some(offset),
+        }) = record.acked()
         else {
             continue;
         };
+        let offset = &offset;
         if starts.get(tp).is_none_or(|(start, _)| offset >= start) {
             continue;
         }
@@ -132,12 +133,7 @@ pub(crate) fn check_deleted_topics(
     }
     let mut per_topic: BTreeMap<&Topic, Vec<String>> = BTreeMap::new();
     for record in world.history() {
-        let HistoryEntry::SendCompleted {
-            value,
-            tp,
-            outcome: SendOutcome::Ok(_),
-        } = &record.entry
-        else {
+        let Some(Acked { tp, value, .. }) = record.acked() else {
             continue;
         };
         let Some((topic, _)) = observer

@@ -5,7 +5,7 @@
 use crate::budget::FaultBudget;
 use crate::kind::FindingKind;
 use crate::spec::WorldSpec;
-use crate::world::{HistoryRecord, World};
+use crate::world::{Acked, HistoryRecord, World};
 use broker_core::*;
 use bytes::Bytes;
 use serde::Serialize;
@@ -578,19 +578,14 @@ fn check_lost_writes(
     let mut lost: BTreeMap<TopicPartition, Vec<String>> = BTreeMap::new();
     let mut lost_values: BTreeMap<TopicPartition, BTreeSet<Bytes>> = BTreeMap::new();
     for record in history {
-        let HistoryEntry::SendCompleted {
-            value,
-            tp,
-            outcome: SendOutcome::Ok(offset),
-        } = &record.entry
-        else {
+        let Some(Acked { tp, value, offset }) = record.acked() else {
             continue;
         };
         if expired.get(tp).is_some_and(|values| values.contains(value)) {
             continue;
         }
         let held = match offset {
-            Some(o) => logs.get(tp).and_then(|log| log.get(o)) == Some(value),
+            Some(o) => logs.get(tp).and_then(|log| log.get(&o)) == Some(value),
             None => present.get(tp).is_some_and(|values| values.contains(value)),
         };
         if !held {

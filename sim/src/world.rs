@@ -187,6 +187,36 @@ pub struct HistoryRecord {
     pub entry: HistoryEntry,
 }
 
+/// A write the cluster acknowledged: where, its value (the record's identity), and the offset
+/// the leader gave it (`None` for acks=0, which is acknowledged unanswered).
+pub struct Acked<'h> {
+    /// The partition.
+    pub tp: &'h TopicPartition,
+    /// The value.
+    pub value: &'h Bytes,
+    /// The offset, if the leader said.
+    pub offset: Option<Offset>,
+}
+
+impl HistoryRecord {
+    /// This entry as an acknowledged write, if it is one: the checker's rules ask this one
+    /// place rather than each matching `SendCompleted` with `SendOutcome::Ok`.
+    pub fn acked(&self) -> Option<Acked<'_>> {
+        match &self.entry {
+            HistoryEntry::SendCompleted {
+                value,
+                tp,
+                outcome: SendOutcome::Ok(offset),
+            } => Some(Acked {
+                tp,
+                value,
+                offset: *offset,
+            }),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub(crate) struct Rngs4 {
     network: ChaCha8Rng,
