@@ -133,13 +133,11 @@ fn committed(world: &World, id: NodeId) -> Vec<MetadataRecord> {
         .collect()
 }
 
-/// How long a quorum may take to elect a leader once the old one is gone, from Kafka's
-/// defaults: followers notice after `controller.quorum.fetch.timeout.ms`, a candidate's vote
-/// ends within 2 × `controller.quorum.election.timeout.ms`, and a split vote backs off up to
-/// `controller.quorum.election.backoff.max.ms` before a second round of the same length.
+/// How long a quorum may take to elect a leader once the old one is gone: the liveness
+/// bound from Kafka's defaults (`QuorumConfig::election_bound_ms`, the `controller-unavailable`
+/// rule's).
 fn election_bound_ms() -> u64 {
-    let q = QuorumConfig::default();
-    q.fetch_timeout_ms + 2 * (2 * q.election_timeout_ms) + q.election_backoff_max_ms
+    QuorumConfig::default().election_bound_ms()
 }
 
 /// `leader-failover` with 3 controllers and none of its faults: the tests inject their own.

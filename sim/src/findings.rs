@@ -161,11 +161,16 @@ impl Promises {
             FindingKind::TwoLeaders | FindingKind::Livelock => true,
             // Raft's safety holds whatever the faults: every vote and entry is durable before
             // it counts, and a record commits only on a majority (KIP-595).
-            FindingKind::TwoActiveControllers | FindingKind::MetadataDivergence => true,
+            FindingKind::TwoActiveControllers
+            | FindingKind::MetadataDivergence
+            | FindingKind::LeaderChangeWithoutQuorum => true,
             // Without pre-vote, a returning voter deposing the leader is how Raft works: it
             // costs an election, never a committed record (KIP-996).
             FindingKind::LeaderDeposedByRejoiningVoter => false,
             FindingKind::Stalled => self.liveness,
+            // Raft promises a leader while a majority of the voters can talk, whatever else
+            // is down (KIP-595); the clock runs only then (`liveness.rs`).
+            FindingKind::ControllerUnavailable => true,
             // At-least-once: a group re-reads what was processed but not committed.
             FindingKind::Redelivery => false,
             // Retention deletes records whether or not anyone read them: that is its promise.
@@ -195,10 +200,16 @@ pub struct Observer {
     /// The newest leader epoch the controller has elected per partition.
     elected: BTreeMap<TopicPartition, LeaderEpoch>,
     committed: BTreeMap<TopicPartition, Offset>,
-    findings: Vec<Finding>,
+    pub(crate) findings: Vec<Finding>,
     cuts: Vec<CommittedCut>,
     /// The controllers' role changes (`two-active-controllers`, a deposed leader).
     quorum: crate::quorum_findings::QuorumWatch,
+    /// The committed metadata as the controllers commit it (`leader-change-without-quorum`).
+    pub(crate) ledger: crate::quorum_changes::CommitLedger,
+    /// The voters of the quorum (`controllers`).
+    voters: u32,
+    /// The quorum's liveness clock (`controller-unavailable`).
+    pub(crate) liveness: crate::liveness::LivenessWatch,
     /// When each topic was last deleted (`topic-deleted`): kept here, not read back from the
     /// trace, because a served session's trace forgets its oldest entries.
     pub(crate) deleted_topics: BTreeMap<Topic, Time>,
@@ -239,6 +250,11 @@ impl Observer {
             findings: Vec::new(),
             cuts: Vec::new(),
             quorum: Default::default(),
+            ledger: Default::default(),
+            voters: spec.controllers,
+            liveness: crate::liveness::LivenessWatch::new(
+                &broker_core::raft::QuorumConfig::for_cluster(&spec.cluster),
+            ),
             deleted_topics: BTreeMap::new(),
         }
     }
@@ -273,6 +289,10 @@ impl Observer {
                 log_end_offset,
                 ..
             } => {
+                if let Some(why) = self.ledger.became_leader(*broker, tp, *leader_epoch) {
+                    let kind = FindingKind::LeaderChangeWithoutQuorum;
+                    self.push(now, kind, why, Some(tp), vec![]);
+                }
                 if let Some(other) = self
                     .leaders
                     .insert((tp.clone(), *leader_epoch), *broker)
@@ -348,6 +368,13 @@ impl Observer {
         }
     }
 
+    /// A node's process died: a controller's last Raft role goes with it.
+    pub(crate) fn process_stopped(&mut self, node: NodeId) {
+        if let NodeId::Controller(controller) = node {
+            self.quorum.forget(controller);
+        }
+    }
+
     /// A controller's Raft role or epoch changed: the quorum rules judge it
     /// (`quorum_findings`).
     fn observe_role(
@@ -359,6 +386,23 @@ impl Observer {
     ) {
         for (kind, explanation) in self.quorum.on_role(controller, role, epoch) {
             self.push(now, kind, explanation, None, vec![]);
+        }
+        let leads = role == broker_core::raft::Role::Leader;
+        if let Some(why) = self.ledger.told(controller, leads, epoch, self.voters) {
+            self.push(
+                now,
+                FindingKind::LeaderChangeWithoutQuorum,
+                why,
+                None,
+                vec![],
+            );
+        }
+    }
+
+    /// Add to a finding's explanation (a finding told while it unfolds: how it ended).
+    pub(crate) fn amend(&mut self, index: usize, more: &str) {
+        if let Some(finding) = self.findings.get_mut(index) {
+            finding.explanation.push_str(more);
         }
     }
 
@@ -420,6 +464,7 @@ pub fn check(world: &World) -> Vec<Finding> {
     check_divergence(&mut observer, now, world);
     crate::quorum_findings::check_metadata_divergence(&mut observer, now, world);
     check_stalled(&mut observer, now, world);
+    observer.liveness_at_end(now);
     observer.findings
 }
 

@@ -55,6 +55,13 @@ pub enum FindingKind {
     /// tombstone is gone, and an older value of the key is still in the log: a reader from the
     /// start sees the deleted key come back (the cleaner must remove the older values first).
     DeletedKeyResurrected,
+    /// A broker became a partition's leader in an epoch no committed metadata record gave
+    /// it, or a controller became the active one before a majority of the voters had reached
+    /// its epoch: a leader change without a majority of the controllers.
+    LeaderChangeWithoutQuorum,
+    /// A majority of the controllers was up and connected, and no active controller came
+    /// within the bound a Raft election takes with Kafka's defaults.
+    ControllerUnavailable,
     /// The run stopped before its end (simulated time stood still, or the event cap was hit):
     /// nothing about it can be judged, so it is never a pass and never allowed.
     Livelock,
@@ -62,7 +69,7 @@ pub enum FindingKind {
 
 impl FindingKind {
     /// Every kind, in declaration order.
-    pub const ALL: [FindingKind; 21] = [
+    pub const ALL: [FindingKind; 23] = [
         FindingKind::LostWrite,
         FindingKind::Duplicate,
         FindingKind::InconsistentOffsets,
@@ -83,6 +90,8 @@ impl FindingKind {
         FindingKind::MetadataDivergence,
         FindingKind::LeaderDeposedByRejoiningVoter,
         FindingKind::DeletedKeyResurrected,
+        FindingKind::LeaderChangeWithoutQuorum,
+        FindingKind::ControllerUnavailable,
         FindingKind::Livelock,
     ];
 
@@ -109,6 +118,8 @@ impl FindingKind {
             FindingKind::MetadataDivergence => "metadata-divergence",
             FindingKind::LeaderDeposedByRejoiningVoter => "leader-deposed-by-rejoining-voter",
             FindingKind::DeletedKeyResurrected => "deleted-key-resurrected",
+            FindingKind::LeaderChangeWithoutQuorum => "leader-change-without-quorum",
+            FindingKind::ControllerUnavailable => "controller-unavailable",
             FindingKind::Livelock => "livelock",
         }
     }

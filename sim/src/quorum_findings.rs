@@ -80,6 +80,16 @@ impl QuorumWatch {
         found
     }
 
+    /// `controller`'s process died (crash, power failure, shutdown): it holds no role any
+    /// more. Its last role must not outlive it: a leader that crashed and comes back in a
+    /// newer epoch was not deposed, and a candidacy that died with its process was not
+    /// unheard. What it did in the past (`leaders`) stays.
+    pub(crate) fn forget(&mut self, controller: ControllerId) {
+        self.roles.remove(&controller);
+        self.open.remove(&controller);
+        self.unheard.remove(&controller);
+    }
+
     /// The leader `controller` steps down into `epoch` without resigning (a resigning leader
     /// goes `Resigned` first: check-quorum or a shutdown), and a controller that campaigned
     /// unheard is now a candidate in exactly that epoch: its `Vote` (or its answer to the
@@ -255,6 +265,23 @@ mod tests {
             w.on_role(c(3), Role::Prospective, LeaderEpoch(1));
         }
         assert!(w.on_role(c(3), Role::Follower, LeaderEpoch(1)).is_empty());
+    }
+
+    /// The leader crashes; while it is down controller-3 campaigns unheard; the leader comes
+    /// back unattached in controller-3's epoch. It was not deposed: it died leading.
+    #[test]
+    fn a_crashed_leader_back_in_a_newer_epoch_was_not_deposed() {
+        let mut w = led_by_one();
+        w.forget(c(1));
+        for epoch in 2..=4 {
+            w.on_role(c(3), Role::Candidate, LeaderEpoch(epoch));
+        }
+        let found = w.on_role(c(1), Role::Unattached, LeaderEpoch(4));
+        assert!(found.is_empty(), "{found:?}");
+        assert_eq!(
+            w.roles.get(&c(1)),
+            Some(&(Role::Unattached, LeaderEpoch(4)))
+        );
     }
 
     fn log(values: &[u64]) -> RaftLog<u64> {

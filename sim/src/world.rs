@@ -406,6 +406,7 @@ impl World {
         self.now = next.time;
         self.events += 1;
         let event = self.pending.take(next.slot);
+        self.check_liveness(next.time);
         if let Some(livelock) = self
             .watchdog
             .count(next.time, self.events, || subject(&event))
@@ -546,7 +547,10 @@ impl World {
                     );
                 }
             }
-            Ev::Fault(action) => self.apply_fault(action),
+            Ev::Fault(action) => {
+                self.apply_fault(action);
+                self.watch_quorum();
+            }
             Ev::External { from, to, message } => {
                 if self.slots[&from].node.is_some() {
                     self.send(from, to, message);
@@ -561,7 +565,10 @@ impl World {
                     Ev::Flush { node },
                 );
             }
-            Ev::BeginDrain => self.begin_drain(),
+            Ev::BeginDrain => {
+                self.begin_drain();
+                self.watch_quorum();
+            }
             Ev::End => self.finish(),
         }
     }
@@ -616,6 +623,9 @@ impl World {
                 );
             }
         }
+        if matches!(id, NodeId::Controller(_)) {
+            self.follow_commits(id);
+        }
         for output in outputs.drain(..) {
             self.carry_out(id, output);
         }
@@ -649,7 +659,11 @@ impl World {
             }
             Output::Event(event) => {
                 self.observer.observe(self.now, &event);
+                let role_changed = matches!(event, Event::RaftRoleChanged { .. });
                 self.record(Some(from), TraceKind::Event { event });
+                if role_changed {
+                    self.watch_quorum();
+                }
             }
             Output::History(entry) => self.history.push(HistoryRecord {
                 time: self.now,
@@ -660,6 +674,9 @@ impl World {
             Output::Stopped => {
                 self.stop_process(from, Status::Stopped);
                 self.record(Some(from), TraceKind::ProcessStopped);
+                if matches!(from, NodeId::Controller(_)) {
+                    self.watch_quorum();
+                }
             }
         }
     }
@@ -918,6 +935,7 @@ impl World {
         slot.timer_at = None;
         slot.disk.reset_schedule();
         self.network.forget_link_order(id);
+        self.observer.process_stopped(id);
         if status == Status::PowerFailed {
             return;
         }

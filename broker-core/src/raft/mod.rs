@@ -88,6 +88,26 @@ impl QuorumConfig {
             ..QuorumConfig::default()
         }
     }
+
+    /// The longest a quorum whose majority is up and connected should go without a leader:
+    /// the lab's liveness bound (`controller-unavailable`, and the quorum tests), from these
+    /// timeouts (Kafka's defaults: 2 000 + 2 × 2 000 + 1 000 = 7 000 ms):
+    ///
+    /// - `fetch.timeout.ms`: a follower notices its leader is gone (`FollowerState`'s fetch
+    ///   timer) at most this long after it last heard from it; a restarted voter that stored a
+    ///   leader waits the same (`QuorumState.initialize`).
+    /// - 2 × (2 × `election.timeout.ms`): an election round ends within a random election
+    ///   timeout, below 2 × the timeout (`KafkaRaftClient.randomElectionTimeoutMs`); one
+    ///   round may split (two candidates, or a pre-vote refused by a follower that has not
+    ///   timed out yet), and the next one decides.
+    /// - `election.backoff.max.ms`: the backoff after the failed round
+    ///   (`binaryExponentialElectionBackoffMs`'s cap).
+    ///
+    /// Raft cannot bound an election for sure (every round may split), so this is one failed
+    /// round's worth, not a certainty; the profiles measure how far runs stay below it.
+    pub fn election_bound_ms(&self) -> u64 {
+        self.fetch_timeout_ms + 2 * (2 * self.election_timeout_ms) + self.election_backoff_max_ms
+    }
 }
 
 /// `LeaderState.CHECK_QUORUM_TIMEOUT_FACTOR`: check-quorum waits 1.5 fetch timeouts.
