@@ -18,11 +18,20 @@
 //! - `hard_bounce`: five times, kill the holder, wait `broker.session.timeout.ms` plus a
 //!   5 s grace period as the test does, and start it again.
 //!
-//! The lab's differences from the Python test: the consumer reads by assignment rather than
-//! in a console consumer's group (the checker promises it every acknowledged record either
-//! way); the KRaft controller is its own node, so "controller" means the lab's active
-//! controller (the Python test runs its controller cases on ZooKeeper, where the controller
-//! is a broker).
+//! How many controllers ([`Cell::controllers`]): the Python test's KRaft cases run one
+//! controller (`create_kafka(..., controller_num_nodes_override = 1)`; "Setup: 1 zk/KRaft
+//! controller" in its docstring), and its `controller` cases run only on ZooKeeper (with a
+//! KRaft quorum it raises "There is no controller broker when using KRaft metadata quorum").
+//! On ZooKeeper the controller is one of the three brokers, and killing it moves the role to
+//! another: the test bounces a controller that fails over. Bouncing the only KRaft controller
+//! would leave the cluster with none until it restarts, which is not that test. So the lab's
+//! `controller` cells run a KRaft quorum of three controllers, whose active controller fails
+//! over as the ZooKeeper-era one did (the bounce chases whoever holds the role), and the
+//! `leader` cells run the one controller Kafka's KRaft cases run.
+//!
+//! The lab's other differences from the Python test: the consumer reads by assignment rather
+//! than in a console consumer's group (the checker promises it every acknowledged record
+//! either way); the controllers are nodes of their own, not brokers.
 
 use crate::format::{Fault, FaultAction, Scenario};
 use crate::target::{ACTIVE_CONTROLLER, LEADER_PREFIX};
@@ -35,8 +44,15 @@ pub const BASE: &str = "replication-test";
 pub const PARTITION: &str = "test-topic-0";
 /// Bounces per run (`for i in range(5)`).
 pub const BOUNCES: u64 = 5;
-/// When the failures start (after `await_startup`).
+/// When the failures start with one controller: after `await_startup`, which waits until the
+/// producer's messages are acknowledged and the consumer reads (the cluster is up by 1 s).
 const FIRST_FAULT_MS: u64 = 5_000;
+/// When they start with a quorum: its startup takes an election and the brokers' search for
+/// the active controller (a `NOT_CONTROLLER` answer, then `broker.heartbeat.interval.ms`
+/// before the next voter), so the first acknowledgement comes at 2 to 11 s (measured over
+/// the `controller` cells' seeds 1 to 12). A fault before then is not the test's, whose
+/// failures start once the cluster works.
+const FIRST_FAULT_QUORUM_MS: u64 = 15_000;
 /// A clean restart: long enough for a controlled shutdown to complete before the start.
 const CLEAN_DOWN_MS: u64 = 8_000;
 /// A hard bounce waits the session timeout plus the test's `gracePeriodSecs = 5`.
@@ -132,6 +148,16 @@ impl Cell {
         )
     }
 
+    /// The KRaft controllers the cell runs (see the module's documentation): three for the
+    /// `controller` cells, whose active controller must fail over as the ZooKeeper-era
+    /// controller did; one for the `leader` cells, as Kafka's KRaft runs of the test.
+    pub fn controllers(&self) -> u32 {
+        match self.broker_type {
+            BrokerType::Leader => 1,
+            BrokerType::Controller => 3,
+        }
+    }
+
     /// The dynamic target the cell's faults name.
     fn target(&self) -> String {
         match self.broker_type {
@@ -153,17 +179,19 @@ impl Cell {
             partition: None,
             offset: None,
         };
+        let first = match self.controllers() {
+            1 => FIRST_FAULT_MS,
+            _ => FIRST_FAULT_QUORUM_MS,
+        };
         let (down, stop_ms) = match self.failure_mode {
-            FailureMode::CleanShutdown => {
-                return vec![fault(FIRST_FAULT_MS, FaultAction::Shutdown)]
-            }
-            FailureMode::HardShutdown => return vec![fault(FIRST_FAULT_MS, FaultAction::Crash)],
+            FailureMode::CleanShutdown => return vec![fault(first, FaultAction::Shutdown)],
+            FailureMode::HardShutdown => return vec![fault(first, FaultAction::Crash)],
             FailureMode::CleanBounce => (FaultAction::Shutdown, CLEAN_DOWN_MS),
             FailureMode::HardBounce => (FaultAction::Crash, session_ms + GRACE_MS),
         };
         (0..BOUNCES)
             .flat_map(|i| {
-                let at = FIRST_FAULT_MS + i * (stop_ms + UP_MS);
+                let at = first + i * (stop_ms + UP_MS);
                 [fault(at, down), fault(at + stop_ms, FaultAction::Restart)]
             })
             .collect()
@@ -180,6 +208,7 @@ impl Cell {
         s.name = format!("{BASE}-{}", self.name());
         s.seed = seed;
         s.faults = self.faults(session_ms);
+        s.cluster.controllers = self.controllers();
         s.captions.clear();
         let last = s.faults.iter().map(|f| f.at_ms).max().unwrap_or(0);
         s.duration_ms = last + UP_MS;
