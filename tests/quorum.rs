@@ -338,3 +338,33 @@ fn three_and_four_controllers_tolerate_the_same_one_loss() {
         }
     }
 }
+
+/// What the liveness rule (`controller-unavailable`) asks of the world: a majority of the
+/// voters up and linked both ways pair by pair, and a leader linked to a majority. A one-way
+/// cut unlinks a pair; a paused voter takes no part.
+#[test]
+fn the_quorum_reach_counts_only_voters_up_and_linked_both_ways() {
+    let mut world = quiet_world(1);
+    world.run_until(Time(6_000));
+    let [c1, c2, c3] = [1, 2, 3].map(|c| NodeId::Controller(ControllerId(c)));
+    let reach = world.quorum_reach();
+    assert_eq!(reach.majority, Some(vec![c1, c2, c3]));
+    assert_eq!(reach.leader, world.active_controller());
+    world
+        .inject_fault(FaultAction::Cut { from: c1, to: c2 })
+        .expect("placed");
+    world.run_until(Time(6_010));
+    let two = world.quorum_reach().majority.expect("c3 with c1 or c2");
+    assert_eq!(two.len(), 2);
+    assert!(two.contains(&c3), "{two:?}: c1 and c2 are cut one way");
+    world
+        .inject_fault(FaultAction::Pause { target: c3 })
+        .expect("placed");
+    world.run_until(Time(6_020));
+    let reach = world.quorum_reach();
+    assert_eq!(
+        reach.majority, None,
+        "c1 and c2 hear each other one way only"
+    );
+    assert_eq!(reach.leader, None, "no voter reaches a majority both ways");
+}
