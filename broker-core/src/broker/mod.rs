@@ -216,6 +216,8 @@ pub struct Broker {
     retention_check_due: Time,
     /// When the log cleaner's next pass runs (`log.cleaner.backoff.ms`).
     cleaner_due: Time,
+    /// The last `cleaner-offset-checkpoint` written (or found at start).
+    cleaner_checkpoint: BTreeMap<TopicPartition, Offset>,
     isr_check_due: Time,
     fetchers: BTreeMap<BrokerId, Fetcher>,
     delayed_fetches: Vec<DelayedFetch>,
@@ -263,6 +265,7 @@ impl Broker {
             log_starts_checkpointed: false,
             retention_check_due: Time(u64::MAX),
             cleaner_due: Time(u64::MAX),
+            cleaner_checkpoint: BTreeMap::new(),
             isr_check_due: Time(u64::MAX),
             fetchers: BTreeMap::new(),
             producer_ids_issued: 0,
