@@ -168,3 +168,87 @@ fn keyless_records_on_a_compacted_topic_fail_and_are_not_lost() {
         outcome.findings
     );
 }
+
+/// `consumer-offsets-expire`, looked at when its main phase ends (the drain would start
+/// backfill-1 again, which commits anew): backfill emptied at 5 s, its offsets expired a
+/// minute later (`offsets.retention.minutes` = 1) and got tombstones, then its group; the
+/// cleaner of `__consumer_offsets-2` removed them after `delete.retention.ms`. Every replica's
+/// log has no record of backfill, one record per key below its cleaner's position, and g1's
+/// latest commits.
+#[test]
+fn an_expired_groups_keys_leave_the_compacted_offsets_log_and_the_live_group_stays() {
+    use broker_core::group::{GroupState, OffsetsRecord};
+    use broker_core::Event;
+    use sim::trace::TraceKind;
+    let mut s = resolve("consumer-offsets-expire").expect("built in");
+    s.seed = 1;
+    s.drain_ms = 0;
+    let outcome = run(&s, false).expect("runs");
+    let world = &outcome.world;
+    let dead: Vec<(u64, &str)> = world
+        .trace()
+        .iter()
+        .filter_map(|e| match &e.kind {
+            TraceKind::Event {
+                event:
+                    Event::GroupStateChanged {
+                        group,
+                        state: GroupState::Dead,
+                        ..
+                    },
+            } => Some((e.time.0, group.as_str())),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        matches!(&dead[..], [(t, "backfill")] if (65_000..75_000).contains(t)),
+        "backfill, and only it, dies a minute after it emptied: {dead:?}"
+    );
+    let tp = TopicPartition::new(&broker_core::Topic::new("__consumer_offsets"), 2);
+    let coordinator = (1..=3)
+        .map(|b| world.broker(BrokerId(b)).expect("up"))
+        .find(|b| b.group_coordinator().is_coordinator("g1"))
+        .expect("g1 has a coordinator");
+    let g1 = &coordinator.group_coordinator().groups()["g1"];
+    assert!(!coordinator
+        .group_coordinator()
+        .groups()
+        .contains_key("backfill"));
+    for broker in 1..=3 {
+        let log = &world.broker(BrokerId(broker)).expect("up").replicas()[&tp].log;
+        // The cleaned part: below the cleaner's position (min.cleanable.dirty.ratio leaves
+        // the rest dirty until enough of it is).
+        let cleaned = log.cleaner_checkpoint().expect("the cleaner ran");
+        let mut below: BTreeMap<Vec<u8>, u32> = BTreeMap::new();
+        let mut last = BTreeMap::new();
+        for batch in log.batches() {
+            for (offset, record) in batch.records_with_offsets() {
+                let key = record.key.as_ref().expect("keyed").to_vec();
+                if offset < cleaned {
+                    *below.entry(key.clone()).or_default() += 1;
+                }
+                let decoded = OffsetsRecord::decode(record).expect("the coordinator's");
+                let group = match &decoded {
+                    OffsetsRecord::Offset { group, .. }
+                    | OffsetsRecord::Group { group, .. }
+                    | OffsetsRecord::OffsetTombstone { group, .. }
+                    | OffsetsRecord::GroupTombstone { group } => group.clone(),
+                };
+                assert_eq!(group, "g1", "broker-{broker}: backfill left no record");
+                last.insert(key, decoded);
+            }
+        }
+        assert!(
+            below.values().all(|n| *n == 1),
+            "broker-{broker}: one record per key in the cleaned part: {below:?}"
+        );
+        for (p, offset) in &g1.committed {
+            let latest = last.values().any(|r| {
+                matches!(r, OffsetsRecord::Offset { tp, offset: o, .. }
+                    if tp == p && o.offset == *offset)
+            });
+            assert!(latest, "broker-{broker}: g1's commit of {p} survives");
+        }
+        assert_eq!(g1.committed.len(), 3, "g1 committed all of orders");
+    }
+}

@@ -344,6 +344,11 @@ pub struct ClusterConfig {
     pub offsets_topic_replication_factor: u32,
     /// `offsets.commit.timeout.ms`: how long a commit waits for the offsets partition's ISR.
     pub offsets_commit_timeout_ms: u64,
+    /// `offsets.retention.minutes`: an empty group's offsets expire this long after it became
+    /// empty (KIP-211), a simple consumer's this long after each commit.
+    pub offsets_retention_minutes: u64,
+    /// `offsets.retention.check.interval.ms`: how often the coordinator expires offsets.
+    pub offsets_retention_check_interval_ms: u64,
     /// `group.initial.rebalance.delay.ms`: how long the first rebalance of an empty group
     /// waits for more members.
     pub group_initial_rebalance_delay_ms: u64,
@@ -383,7 +388,17 @@ impl ClusterConfig {
             min_insync_replicas: r.int("min.insync.replicas", 1, 1, i64::from(i32::MAX))? as u32,
             // ReplicationConfigs: BOOLEAN.
             unclean_leader_election_enable: r.flag("unclean.leader.election.enable", false)?,
-            log: crate::log::LogConfig::default(),
+            log: crate::log::LogConfig {
+                // CleanerConfig: LONG, atLeast(0), default 1 day; the broker's default of
+                // every topic's `delete.retention.ms`, `__consumer_offsets` included.
+                delete_retention_ms: r.int(
+                    "log.cleaner.delete.retention.ms",
+                    86_400_000,
+                    0,
+                    i64::MAX,
+                )? as u64,
+                ..crate::log::LogConfig::default()
+            },
         };
         let config = ClusterConfig {
             topic_defaults,
@@ -415,6 +430,20 @@ impl ClusterConfig {
             )? as u32,
             // GroupCoordinatorConfig: INT, atLeast(1).
             offsets_commit_timeout_ms: r.ms_at_least("offsets.commit.timeout.ms", 5000, 1)?,
+            // GroupCoordinatorConfig: INT, atLeast(1), default 7 days.
+            offsets_retention_minutes: r.int(
+                "offsets.retention.minutes",
+                7 * 24 * 60,
+                1,
+                i64::from(i32::MAX),
+            )? as u64,
+            // GroupCoordinatorConfig: LONG, atLeast(1), default 10 minutes.
+            offsets_retention_check_interval_ms: r.int(
+                "offsets.retention.check.interval.ms",
+                600_000,
+                1,
+                i64::MAX,
+            )? as u64,
             // GroupCoordinatorConfig: INT, no validator (the lab: at least 0).
             group_initial_rebalance_delay_ms: r.ms("group.initial.rebalance.delay.ms", 3000)?,
             // `GroupCoordinatorConfig.GROUP_MIN/MAX_SESSION_TIMEOUT_MS_DEFAULT`.

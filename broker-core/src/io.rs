@@ -130,6 +130,8 @@ pub enum FileName {
     HighWatermarkCheckpoint,
     /// `log-start-offset-checkpoint`: the log start offsets above 0.
     LogStartOffsetCheckpoint,
+    /// `cleaner-offset-checkpoint`: the log cleaner's first dirty offset per compacted partition.
+    CleanerOffsetCheckpoint,
     /// `leader-epoch-checkpoint` of a partition.
     LeaderEpochCheckpoint(TopicPartition),
     /// `.kafka_cleanshutdown`: written at the end of a controlled shutdown.
@@ -164,6 +166,9 @@ pub enum Checkpoint {
     HighWatermarks(BTreeMap<TopicPartition, Offset>),
     /// Log start offset per partition (`LogManager.checkpointLogStartOffsets`).
     LogStartOffsets(BTreeMap<TopicPartition, Offset>),
+    /// The cleaner's first dirty offset per partition (`LogCleanerManager.updateCheckpoints`,
+    /// an `OffsetCheckpointFile`): below it a log is clean.
+    CleanerOffsets(BTreeMap<TopicPartition, Offset>),
     /// The leader-epoch cache: `(epoch, start offset)` entries.
     LeaderEpochs(Vec<(LeaderEpoch, Offset)>),
     /// The broker epoch of the registration that shut down cleanly (`CleanShutdownFileHandler`,

@@ -46,8 +46,9 @@ pub struct PartitionLog {
     log_start_offset: Offset,
     epochs: Vec<(LeaderEpoch, Offset)>,
     high_watermark: Offset,
-    /// The cleaner's checkpoint (`cleaner-offset-checkpoint`): below it the log is clean. Kept
-    /// in memory only: after a restart the whole log counts as dirty, which costs a cleaning.
+    /// The cleaner's position (`cleaner-offset-checkpoint`): below it the log is clean. The
+    /// broker writes it to disk after each cleaning and gives it back at recovery
+    /// (`restore_cleaner_checkpoint`).
     first_dirty_offset: Offset,
 }
 

@@ -116,6 +116,7 @@ const BUILTINS: &[Builtin] = builtins![
     (Storage, "retention-by-size"),
     (Storage, "compaction-latest-value"),
     (Storage, "consumer-offsets-compacted"),
+    (Storage, "consumer-offsets-expire"),
     (FailuresFromHistory, "kip-101-hw-truncation"),
     (FailuresFromHistory, "kip-101-hw-truncation-fixed"),
     (FailuresFromHistory, "kip-101-divergence"),

@@ -147,5 +147,6 @@ impl Broker {
             self.write_epoch_checkpoint(&tp, Vec::new());
         }
         self.write_hw_checkpoint();
+        self.write_cleaner_checkpoint();
     }
 }

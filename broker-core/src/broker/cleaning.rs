@@ -4,7 +4,7 @@
 //! segment files replace the old ones on disk in one durable step (`DiskOp::ReplaceSegment`).
 
 use super::*;
-use crate::io::{DiskEntry, DiskOp, Event, FileName};
+use crate::io::{Checkpoint, DiskEntry, DiskImage, DiskOp, Event, FileName};
 use crate::log::CleanResult;
 
 impl Broker {
@@ -19,6 +19,7 @@ impl Broker {
                 cleaned.push((tp.clone(), result));
             }
         }
+        let any = !cleaned.is_empty();
         for (tp, result) in cleaned {
             self.replace_cleaned_files(&tp, &result);
             self.out.event(Event::LogCleaned {
@@ -28,6 +29,41 @@ impl Broker {
                 segments: (result.rewritten.len() + result.removed.len()) as u32,
                 end: result.end,
             });
+        }
+        if any {
+            self.write_cleaner_checkpoint();
+        }
+    }
+
+    /// `LogCleanerManager.updateCheckpoints` (after a cleaning) and `maybeTruncateCheckpoint`
+    /// (after a truncation): rewrite `cleaner-offset-checkpoint` with every log's position when
+    /// one changed. It goes after the cleaned segment files, and a node's disk operations
+    /// complete in order, so the checkpoint on disk never runs ahead of the files; a power
+    /// failure may lose the newest one, and the older one only means cleaning again.
+    pub(super) fn write_cleaner_checkpoint(&mut self) {
+        let positions: BTreeMap<TopicPartition, Offset> = self
+            .replicas
+            .iter()
+            .filter_map(|(tp, r)| Some((tp.clone(), r.log.cleaner_checkpoint()?)))
+            .collect();
+        if positions == self.cleaner_checkpoint {
+            return;
+        }
+        self.cleaner_checkpoint = positions.clone();
+        self.issue_disk(DiskPurpose::Other, |id| DiskOp::WriteCheckpoint {
+            id,
+            file: FileName::CleanerOffsetCheckpoint,
+            checkpoint: Checkpoint::CleanerOffsets(positions),
+        });
+    }
+
+    /// The cleaner positions found on disk at start (`LogCleanerManager` reads the file per
+    /// log dir); the logs take theirs in `recover`.
+    pub(super) fn read_cleaner_checkpoint(&mut self, disk: &DiskImage) {
+        if let Some(Checkpoint::CleanerOffsets(positions)) =
+            disk.checkpoints.get(&FileName::CleanerOffsetCheckpoint)
+        {
+            self.cleaner_checkpoint = positions.clone();
         }
     }
 

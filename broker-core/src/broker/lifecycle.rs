@@ -20,6 +20,7 @@ impl Broker {
         );
         self.incarnation_id = incarnation_id;
         self.read_clean_shutdown(&disk);
+        self.read_cleaner_checkpoint(&disk);
         self.recover(disk);
         self.phase = Phase::Registering;
         self.send_registration();
@@ -69,7 +70,10 @@ impl Broker {
             };
             let hw = high_watermarks.get(&tp).copied().unwrap_or(Offset(0));
             let log_start = log_starts.get(&tp).copied().unwrap_or(Offset(0));
-            let log = PartitionLog::recovered_segments(batches, &bases, epochs, hw, log_start);
+            let mut log = PartitionLog::recovered_segments(batches, &bases, epochs, hw, log_start);
+            if let Some(first_dirty) = self.cleaner_checkpoint.get(&tp) {
+                log.restore_cleaner_checkpoint(*first_dirty);
+            }
             self.out.event(Event::LogRecovered {
                 broker: self.id,
                 tp: tp.clone(),
@@ -453,6 +457,7 @@ impl Broker {
         if removed || epochs.len() != epochs_before {
             self.write_epoch_checkpoint(tp, epochs);
         }
+        self.write_cleaner_checkpoint();
     }
 
     /// Empty a replica's log and start it at `offset` (`UnifiedLog.truncateFullyAndStartAt`):
@@ -485,6 +490,7 @@ impl Broker {
         });
         self.write_epoch_checkpoint(tp, Vec::new());
         self.write_log_start_checkpoint();
+        self.write_cleaner_checkpoint();
     }
 
     pub(super) fn write_epoch_checkpoint(

@@ -216,6 +216,8 @@ pub struct Broker {
     retention_check_due: Time,
     /// When the log cleaner's next pass runs (`log.cleaner.backoff.ms`).
     cleaner_due: Time,
+    /// The last `cleaner-offset-checkpoint` written (or found at start).
+    cleaner_checkpoint: BTreeMap<TopicPartition, Offset>,
     isr_check_due: Time,
     fetchers: BTreeMap<BrokerId, Fetcher>,
     delayed_fetches: Vec<DelayedFetch>,
@@ -237,6 +239,8 @@ impl Broker {
             initial_rebalance_delay_ms: config.group_initial_rebalance_delay_ms,
             min_session_timeout_ms: config.group_min_session_timeout_ms,
             max_session_timeout_ms: config.group_max_session_timeout_ms,
+            offsets_retention_ms: config.offsets_retention_minutes * 60_000,
+            offsets_retention_check_interval_ms: config.offsets_retention_check_interval_ms,
         };
         Broker {
             id,
@@ -263,6 +267,7 @@ impl Broker {
             log_starts_checkpointed: false,
             retention_check_due: Time(u64::MAX),
             cleaner_due: Time(u64::MAX),
+            cleaner_checkpoint: BTreeMap::new(),
             isr_check_due: Time(u64::MAX),
             fetchers: BTreeMap::new(),
             producer_ids_issued: 0,

@@ -1695,3 +1695,179 @@ fn delete_records_moves_the_leaders_log_start_up_to_the_high_watermark() {
     let answer = delete(&mut h, DeleteRecordsTo::HighWatermark);
     assert_eq!(answer.0, ErrorCode::NOT_LEADER_OR_FOLLOWER);
 }
+
+// ---- The cleaner's checkpoint on disk (LogCleanerManager, `cleaner-offset-checkpoint`) ----
+
+/// What a restart finds: every disk operation the broker saw complete, applied in order (the
+/// page cache; a power failure loses only operations still in flight here, as the test holds
+/// the checkpoint write back).
+fn disk_image(h: &Harness) -> DiskImage {
+    let mut image = DiskImage::default();
+    for output in &h.out {
+        let Output::Disk(op) = output else { continue };
+        if h.disk.contains(&op.id()) {
+            continue;
+        }
+        match op {
+            DiskOp::Append { file, entries, .. } => {
+                let target = image.files.entry(file.clone()).or_default();
+                target.extend(entries.iter().cloned());
+            }
+            DiskOp::Truncate { file, offset, .. } => {
+                let target = image.files.entry(file.clone()).or_default();
+                target.retain(|e| e.last_offset() < *offset);
+            }
+            DiskOp::Delete { file, .. } => {
+                image.files.remove(file);
+            }
+            DiskOp::WriteCheckpoint {
+                file, checkpoint, ..
+            } => {
+                image.checkpoints.insert(file.clone(), checkpoint.clone());
+            }
+            DiskOp::ReplaceSegment { file, entries, .. } => {
+                image.files.insert(file.clone(), entries.clone());
+            }
+            DiskOp::Fsync { .. } => {}
+        }
+    }
+    image
+}
+
+/// A leader of a compacted `t-0` (one batch per segment, cleaned at any dirty ratio).
+fn compacted_leader(disk: DiskImage) -> Harness {
+    let mut h = Harness::new(1, ProtocolSwitches::default(), disk, 1, state(1, 0, &[1]));
+    let log = crate::log::LogConfig {
+        segment_bytes: keyed_batch().size_in_bytes(),
+        cleanup_policy: crate::log::CleanupPolicy::Compact,
+        min_cleanable_dirty_ratio: crate::log::DirtyRatio(0),
+        ..Default::default()
+    };
+    h.set_log_config(log, state(1, 0, &[1]));
+    h
+}
+
+fn keyed_batch_of(key: &'static str) -> RecordBatch {
+    let record = Record::new(
+        Some(Bytes::from_static(key.as_bytes())),
+        Bytes::from_static(b"v"),
+        0,
+    );
+    RecordBatch::new(None, vec![record])
+}
+
+fn keyed_batch() -> RecordBatch {
+    let record = Record::new(Some(Bytes::from_static(b"k")), Bytes::from_static(b"v"), 0);
+    RecordBatch::new(None, vec![record])
+}
+
+fn cleaner_checkpoints(h: &Harness) -> Vec<(DiskOpId, Vec<(TopicPartition, Offset)>)> {
+    h.out
+        .iter()
+        .filter_map(|o| match o {
+            Output::Disk(DiskOp::WriteCheckpoint {
+                id,
+                checkpoint: Checkpoint::CleanerOffsets(positions),
+                ..
+            }) => Some((*id, positions.clone().into_iter().collect())),
+            _ => None,
+        })
+        .collect()
+}
+
+fn base_offsets(h: &Harness) -> Vec<u64> {
+    h.replica().log.batches().map(|b| b.base_offset.0).collect()
+}
+
+#[test]
+fn a_restart_keeps_the_cleaners_position_from_its_checkpoint_file() {
+    let mut h = compacted_leader(DiskImage::default());
+    h.produce_batch(Acks::Leader, keyed_batch_of("a"));
+    for _ in 0..3 {
+        h.produce_batch(Acks::Leader, keyed_batch());
+    }
+    h.timeout(15_000);
+    let written = cleaner_checkpoints(&h);
+    assert_eq!(written.len(), 1, "written once, after the cleaning");
+    assert_eq!(written[0].1, vec![(tp(), Offset(3))]);
+    h.timeout(30_000);
+    assert_eq!(
+        cleaner_checkpoints(&h).len(),
+        1,
+        "unchanged: not written again"
+    );
+
+    let restarted = compacted_leader(disk_image(&h));
+    let cleanable = restarted
+        .replica()
+        .log
+        .cleanable(Time(0))
+        .expect("compacts");
+    assert_eq!(cleanable.first_dirty, Offset(3), "the position survived");
+    assert_eq!(cleanable.dirty_bytes, 0, "nothing to clean again");
+    let marks: Vec<bool> = (0..4)
+        .map(|o| restarted.replica().log.removed_by_cleaner(Offset(o)))
+        .collect();
+    assert_eq!(
+        marks,
+        vec![false, true, false, false],
+        "the gap read from the files"
+    );
+}
+
+#[test]
+fn a_power_failure_before_the_checkpoint_lands_falls_back_to_the_older_one() {
+    let mut h = compacted_leader(DiskImage::default());
+    h.produce_batch(Acks::Leader, keyed_batch_of("a"));
+    for _ in 0..3 {
+        h.produce_batch(Acks::Leader, keyed_batch());
+    }
+    h.timeout(15_000);
+    for _ in 0..2 {
+        h.produce_batch(Acks::Leader, keyed_batch());
+    }
+    h.hold_disk = true;
+    h.timeout(30_000);
+    let (newest, positions) = cleaner_checkpoints(&h).pop().expect("a second cleaning");
+    assert_eq!(positions, vec![(tp(), Offset(5))]);
+    // Every operation of the second cleaning completes but the checkpoint write: the power
+    // fails before it is on disk.
+    let pending: Vec<DiskOpId> = h.disk.drain(..).collect();
+    for id in pending {
+        if id == newest {
+            h.disk.push_back(id);
+        } else {
+            h.broker
+                .handle(h.now, Input::DiskCompleted { id, ok: true });
+        }
+    }
+    let before = base_offsets(&h);
+    assert_eq!(
+        before,
+        vec![0, 4, 5],
+        "a, the latest k, and the active segment"
+    );
+
+    let mut restarted = compacted_leader(disk_image(&h));
+    let log = &restarted.replica().log;
+    assert_eq!(
+        log.cleanable(Time(0)).expect("compacts").first_dirty,
+        Offset(3)
+    );
+    assert_eq!(
+        base_offsets(&restarted),
+        before,
+        "the cleaned files did land"
+    );
+    restarted.timeout(15_000);
+    assert_eq!(
+        base_offsets(&restarted),
+        before,
+        "cleaning again from the older position loses nothing"
+    );
+    let written = cleaner_checkpoints(&restarted);
+    assert_eq!(
+        written.last().map(|w| w.1.clone()),
+        Some(vec![(tp(), Offset(5))])
+    );
+}

@@ -11,6 +11,7 @@ use crate::protocol::{CommittedOffset, JoinedMember, Message, Subscription};
 use crate::types::*;
 use std::collections::{BTreeMap, BTreeSet};
 
+mod expiry;
 mod join;
 use join::{InitialDelay, Join};
 
@@ -25,6 +26,10 @@ pub struct CoordinatorConfig {
     pub min_session_timeout_ms: u64,
     /// `group.max.session.timeout.ms`.
     pub max_session_timeout_ms: u64,
+    /// `offsets.retention.minutes`, in ms: how long an empty group keeps its offsets (KIP-211).
+    pub offsets_retention_ms: u64,
+    /// `offsets.retention.check.interval.ms`: how often expired offsets are looked for.
+    pub offsets_retention_check_interval_ms: u64,
 }
 
 /// What the coordinator asks the broker to do.
@@ -117,6 +122,11 @@ pub struct Group {
     /// The leader epoch committed with each offset, where the committer had one (KIP-320).
     /// Written only by [`Group::record_commit`], with `committed`.
     committed_epochs: BTreeMap<TopicPartition, LeaderEpoch>,
+    /// When each offset was committed (or loaded): a simple consumer's offsets expire by it.
+    committed_at: BTreeMap<TopicPartition, Time>,
+    /// Since when the group is `Empty` after having members (`currentStateTimestamp`): an
+    /// empty group's offsets expire `offsets.retention.minutes` after it (KIP-211).
+    empty_since: Option<Time>,
     /// When the current phase gives up waiting: the join phase (rebalance timeout or initial
     /// delay) or the sync phase.
     deadline: Option<Time>,
@@ -139,6 +149,8 @@ impl Group {
             members: BTreeMap::new(),
             committed: BTreeMap::new(),
             committed_epochs: BTreeMap::new(),
+            committed_at: BTreeMap::new(),
+            empty_since: None,
             deadline: None,
             initial_delay: None,
             pending: BTreeMap::new(),
@@ -156,7 +168,8 @@ impl Group {
     }
 
     /// Record an acknowledged (or loaded) commit: the offset and its leader epoch.
-    fn record_commit(&mut self, tp: TopicPartition, committed: CommittedOffset) {
+    fn record_commit(&mut self, tp: TopicPartition, committed: CommittedOffset, now: Time) {
+        self.committed_at.insert(tp.clone(), now);
         match committed.leader_epoch {
             Some(epoch) => self.committed_epochs.insert(tp.clone(), epoch),
             None => self.committed_epochs.remove(&tp),
@@ -194,6 +207,8 @@ pub struct GroupCoordinator {
     now: Time,
     broker: BrokerId,
     effects: Vec<Effect>,
+    /// When `cleanupGroupMetadata` runs next, once a partition is loaded.
+    expiry_due: Option<Time>,
 }
 
 impl GroupCoordinator {
@@ -208,6 +223,7 @@ impl GroupCoordinator {
             now: Time(0),
             broker,
             effects: Vec::new(),
+            expiry_due: None,
         }
     }
 
@@ -244,16 +260,25 @@ impl GroupCoordinator {
         self.now = now;
         self.unload(now, partition);
         self.loaded.insert(partition);
+        self.schedule_expiry();
         let mut loaded: BTreeMap<String, Group> = BTreeMap::new();
         for record in log {
             match record {
                 OffsetsRecord::Offset { group, tp, offset } => {
                     let g = loaded.entry(group).or_insert_with(Group::new);
-                    g.record_commit(tp, offset);
+                    g.record_commit(tp, offset, now);
                 }
                 OffsetsRecord::Group { group, value } => {
                     let g = loaded.entry(group).or_insert_with(Group::new);
                     restore(g, value, now);
+                }
+                OffsetsRecord::OffsetTombstone { group, tp } => {
+                    if let Some(g) = loaded.get_mut(&group) {
+                        g.forget_offset(&tp);
+                    }
+                }
+                OffsetsRecord::GroupTombstone { group } => {
+                    loaded.remove(&group);
                 }
             }
         }
@@ -403,7 +428,7 @@ impl GroupCoordinator {
                 if error.is_ok() {
                     if let Some(g) = self.groups.get_mut(&group) {
                         for (tp, committed) in &offsets {
-                            g.record_commit(tp.clone(), *committed);
+                            g.record_commit(tp.clone(), *committed, self.now);
                         }
                     }
                 }
@@ -427,6 +452,9 @@ impl GroupCoordinator {
     /// Expire sessions and phases whose time has come.
     pub fn handle_timeout(&mut self, now: Time) {
         self.now = now;
+        if self.expiry_due.is_some_and(|due| due <= now) {
+            self.expire_offsets();
+        }
         let ids: Vec<String> = self.groups.keys().cloned().collect();
         for id in ids {
             self.expire_members(&id);
@@ -447,7 +475,7 @@ impl GroupCoordinator {
 
     /// The next deadline.
     pub fn next_deadline(&self) -> Option<Time> {
-        let mut next: Option<Time> = None;
+        let mut next: Option<Time> = self.expiry_due;
         for group in self.groups.values() {
             let sessions = group
                 .members
@@ -467,6 +495,12 @@ impl GroupCoordinator {
     }
 
     fn state_changed(&mut self, id: &str) {
+        let now = self.now;
+        let group = self.groups.get_mut(id).expect("exists");
+        group.empty_since = match group.state {
+            GroupState::Empty => group.empty_since.or(Some(now)),
+            _ => None,
+        };
         let group = &self.groups[id];
         let event = Event::GroupStateChanged {
             broker: self.broker,
@@ -502,6 +536,9 @@ fn restore(group: &mut Group, value: GroupValue, now: Time) {
     } else {
         GroupState::Stable
     };
+    // The lab's group record has no `currentStateTimestamp`: a loaded empty group's retention
+    // clock starts at the load, so its offsets expire later than Kafka's, never earlier.
+    group.empty_since = (group.state == GroupState::Empty).then_some(now);
     group.deadline = None;
     group.initial_delay = None;
     group.pending.clear();

@@ -81,6 +81,19 @@ pub enum OffsetsRecord {
         /// Its state.
         value: GroupValue,
     },
+    /// The committed offset of `tp` is gone (expired, or its group deleted): a tombstone of
+    /// its key (`GroupCoordinatorRecordHelpers.newOffsetCommitTombstoneRecord`).
+    OffsetTombstone {
+        /// The group.
+        group: String,
+        /// The partition.
+        tp: TopicPartition,
+    },
+    /// The group is gone: a tombstone of its key (`newGroupMetadataTombstoneRecord`).
+    GroupTombstone {
+        /// The group.
+        group: String,
+    },
 }
 
 impl OffsetsRecord {
@@ -92,31 +105,53 @@ impl OffsetsRecord {
                     group: group.clone(),
                     tp: tp.clone(),
                 };
-                (key, serde_json::to_vec(offset))
+                (key, Some(serde_json::to_vec(offset)))
             }
             OffsetsRecord::Group { group, value } => {
                 let key = OffsetsKey::Group {
                     group: group.clone(),
                 };
-                (key, serde_json::to_vec(value))
+                (key, Some(serde_json::to_vec(value)))
+            }
+            OffsetsRecord::OffsetTombstone { group, tp } => {
+                let key = OffsetsKey::Offset {
+                    group: group.clone(),
+                    tp: tp.clone(),
+                };
+                (key, None)
+            }
+            OffsetsRecord::GroupTombstone { group } => {
+                let key = OffsetsKey::Group {
+                    group: group.clone(),
+                };
+                (key, None)
             }
         };
         let key = Bytes::from(serde_json::to_vec(&key).expect("serializable"));
-        Record::new(Some(key), value.expect("serializable"), timestamp_ms)
+        Record {
+            key: Some(key),
+            value: value.map(|v| Bytes::from(v.expect("serializable"))),
+            timestamp_ms,
+            headers: Vec::new(),
+        }
     }
 
     /// The record a log entry holds; `None` for one the coordinator did not write.
     pub fn decode(record: &Record) -> Option<OffsetsRecord> {
         let key: OffsetsKey = serde_json::from_slice(record.key.as_ref()?).ok()?;
-        Some(match key {
-            OffsetsKey::Offset { group, tp } => OffsetsRecord::Offset {
+        Some(match (key, &record.value) {
+            (OffsetsKey::Offset { group, tp }, None) => {
+                OffsetsRecord::OffsetTombstone { group, tp }
+            }
+            (OffsetsKey::Group { group }, None) => OffsetsRecord::GroupTombstone { group },
+            (OffsetsKey::Offset { group, tp }, Some(value)) => OffsetsRecord::Offset {
                 group,
                 tp,
-                offset: serde_json::from_slice(record.value.as_ref()?).ok()?,
+                offset: serde_json::from_slice(value).ok()?,
             },
-            OffsetsKey::Group { group } => OffsetsRecord::Group {
+            (OffsetsKey::Group { group }, Some(value)) => OffsetsRecord::Group {
                 group,
-                value: serde_json::from_slice(record.value.as_ref()?).ok()?,
+                value: serde_json::from_slice(value).ok()?,
             },
         })
     }
@@ -180,5 +215,16 @@ mod tests {
             },
         };
         assert_eq!(OffsetsRecord::decode(&group.encode(7)), Some(group));
+        for tombstone in [
+            OffsetsRecord::OffsetTombstone {
+                group: "g1".into(),
+                tp: TopicPartition::new(&Topic::new("orders"), 2),
+            },
+            OffsetsRecord::GroupTombstone { group: "g1".into() },
+        ] {
+            let record = tombstone.encode(7);
+            assert!(record.is_tombstone(), "a null value deletes the key");
+            assert_eq!(OffsetsRecord::decode(&record), Some(tombstone));
+        }
     }
 }

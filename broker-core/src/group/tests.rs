@@ -30,6 +30,8 @@ fn config(initial_rebalance_delay_ms: u64) -> CoordinatorConfig {
         initial_rebalance_delay_ms,
         min_session_timeout_ms: 6_000,
         max_session_timeout_ms: 1_800_000,
+        offsets_retention_ms: 60_000,
+        offsets_retention_check_interval_ms: 10_000,
     }
 }
 
@@ -646,4 +648,103 @@ fn committed_offsets_survive_compaction_of_the_offsets_log() {
         (tp(2), Some(committed(1, Some(1)))),
     ];
     assert_eq!(offsets, Some(expected));
+}
+
+// ---- Offset expiration (KIP-211, `GroupCoordinatorShard.cleanupGroupMetadata`) ----
+
+impl Harness {
+    /// Both members leave; the group is `Empty` from now.
+    fn both_leave(&mut self, m1: &str, m2: &str) {
+        for (n, m) in [(1, m1), (2, m2)] {
+            let member_id = m.to_owned();
+            self.request(n, |correlation_id| Message::LeaveGroup {
+                correlation_id,
+                group: GROUP.into(),
+                member_id,
+            });
+        }
+        self.commit_appends();
+        assert_eq!(self.state(), GroupState::Empty);
+    }
+
+    fn tombstones(&self) -> Vec<OffsetsRecord> {
+        self.log
+            .iter()
+            .filter(|r| {
+                matches!(
+                    r,
+                    OffsetsRecord::OffsetTombstone { .. } | OffsetsRecord::GroupTombstone { .. }
+                )
+            })
+            .cloned()
+            .collect()
+    }
+}
+
+/// The test config: `offsets.retention.minutes` = 1, checked every 10 s.
+#[test]
+fn an_empty_groups_offsets_expire_a_retention_after_it_emptied_then_the_group_goes() {
+    let (mut h, m1, m2) = Harness::two_members_stable();
+    h.commit(1, 2, &m1, 7);
+    h.commit_appends();
+    h.both_leave(&m1, &m2);
+    // Emptied at 0 s: the checks at 10..50 s find its offsets younger than a minute.
+    for _ in 0..5 {
+        h.advance(10_000);
+        h.commit_appends();
+    }
+    assert!(h.tombstones().is_empty(), "{:?}", h.tombstones());
+    assert_eq!(h.c.groups()[GROUP].committed[&tp(0)], Offset(7));
+    h.advance(10_000);
+    h.commit_appends();
+    assert_eq!(
+        h.tombstones(),
+        vec![
+            OffsetsRecord::OffsetTombstone {
+                group: GROUP.into(),
+                tp: tp(0)
+            },
+            OffsetsRecord::GroupTombstone {
+                group: GROUP.into()
+            },
+        ],
+        "the check at 60 s: one minute since the group emptied"
+    );
+    assert!(!h.c.groups().contains_key(GROUP), "Dead, out of the cache");
+    // A coordinator that loads the log finds neither the group nor its offset.
+    let mut next = GroupCoordinator::new(BrokerId(2), config(0));
+    let partition = next.partition(GROUP);
+    next.load(Time(100_000), partition, h.log.clone().into_iter());
+    assert!(next.groups().is_empty());
+}
+
+#[test]
+fn a_group_with_members_keeps_its_offsets_however_old() {
+    let (mut h, m1, m2) = Harness::two_members_stable();
+    h.commit(1, 2, &m1, 7);
+    h.commit_appends();
+    for _ in 0..30 {
+        h.advance(5_000);
+        assert_eq!(h.heartbeat(1, 2, &m1), ErrorCode::NONE);
+        assert_eq!(h.heartbeat(2, 2, &m2), ErrorCode::NONE);
+        h.commit_appends();
+    }
+    assert!(h.tombstones().is_empty());
+    assert_eq!(h.c.groups()[GROUP].committed[&tp(0)], Offset(7));
+}
+
+#[test]
+fn a_simple_consumers_offset_expires_a_retention_after_its_commit() {
+    let mut h = Harness::new();
+    h.commit(1, -1, "", 3);
+    h.commit_appends();
+    h.advance(30_000);
+    h.commit(1, -1, "", 4);
+    h.commit_appends();
+    h.advance(50_000);
+    h.commit_appends();
+    assert!(h.tombstones().is_empty(), "committed again at 30 s");
+    h.advance(10_000);
+    h.commit_appends();
+    assert_eq!(h.tombstones().len(), 2, "the offset, then the group");
 }

@@ -83,11 +83,13 @@ impl PartitionLog {
         self.entries[from..to.max(from)].iter().map(|e| &e.batch)
     }
 
-    /// Whether the cleaner removed the record at `offset`: an offset of the log (at or above its
-    /// start, below the end of what the cleaner has cleaned) that no record holds. Offsets are
-    /// positions, so the cleaner's gaps are the only holes a log has.
+    /// Whether compaction removed the record at `offset`, answered from the log itself so that
+    /// it holds after a restart and on a follower that copied its leader's cleaned batches: an
+    /// offset inside the log (at or above its start, below its end) that no record holds.
+    /// Retention and `DeleteRecords` only move the start, and offsets are positions, so the
+    /// holes inside a log are the ones compaction left (`Cleaner.cleanInto` keeps offsets).
     pub fn removed_by_cleaner(&self, offset: Offset) -> bool {
-        if offset < self.log_start_offset || offset >= self.first_dirty_offset {
+        if offset < self.log_start_offset || offset >= self.log_end_offset() {
             return false;
         }
         let i = self
@@ -95,6 +97,33 @@ impl PartitionLog {
             .partition_point(|e| e.batch.base_offset <= offset);
         let holder = i.checked_sub(1).map(|i| &self.entries[i].batch);
         !holder.is_some_and(|b| b.records_with_offsets().any(|(o, _)| o == offset))
+    }
+
+    /// The cleaner's position, for `cleaner-offset-checkpoint`: `None` while it says nothing
+    /// beyond the log start (Kafka's checkpoint has no entry for a log never cleaned).
+    pub fn cleaner_checkpoint(&self) -> Option<Offset> {
+        (self.first_dirty_offset > self.log_start_offset).then_some(self.first_dirty_offset)
+    }
+
+    /// Take the cleaner's position from the checkpoint found at start, checked at once against
+    /// the log as recovered (`first_dirty`), so that a position past a lost tail is not taken
+    /// up again once new appends pass it.
+    pub fn restore_cleaner_checkpoint(&mut self, first_dirty: Offset) {
+        self.first_dirty_offset = first_dirty;
+        self.first_dirty_offset = self.first_dirty();
+    }
+
+    /// `LogCleanerManager.cleanableOffsets`: the checkpointed first dirty offset, or the log
+    /// start when there is none, when it is below the start, or when it is past the LEO (data
+    /// lost at the end of the log, e.g. a torn tail after a power failure: the whole log is
+    /// cleaned again, which is safe).
+    fn first_dirty(&self) -> Offset {
+        let checkpoint = self.first_dirty_offset;
+        if checkpoint < self.log_start_offset || checkpoint > self.log_end_offset() {
+            self.log_start_offset
+        } else {
+            checkpoint
+        }
     }
 
     /// `LogCleanerManager.cleanableOffsets`: the first uncleanable offset is the base of the
@@ -105,7 +134,7 @@ impl PartitionLog {
         if !self.config.cleanup_policy.compacts() {
             return None;
         }
-        let first_dirty = self.first_dirty_offset.max(self.log_start_offset);
+        let first_dirty = self.first_dirty();
         let stable = self.high_watermark.min(self.written_end());
         let min_lag = self.config.min_compaction_lag_ms;
         let young =
@@ -385,6 +414,63 @@ mod tests {
         );
         assert_eq!(log.read(Offset(0), Offset(5), 10).len(), 3);
         assert!(log.clean(Time(0)).is_none(), "nothing dirty is left");
+    }
+
+    /// The log as recovery rebuilds it from its segment files, with this cleaner checkpoint.
+    fn reloaded(log: &PartitionLog, checkpoint: Option<Offset>) -> PartitionLog {
+        let bases: Vec<Offset> = log.segments().iter().map(|s| s.base_offset).collect();
+        let batches = log.batches().cloned().collect();
+        let epochs = log.epochs().to_vec();
+        let hw = log.high_watermark();
+        let start = log.log_start_offset();
+        let mut loaded = PartitionLog::recovered_segments(batches, &bases, epochs, hw, start);
+        loaded.configure(log.config());
+        if let Some(offset) = checkpoint {
+            loaded.restore_cleaner_checkpoint(offset);
+        }
+        loaded
+    }
+
+    #[test]
+    fn compaction_gaps_are_read_from_the_log_itself_after_a_restart() {
+        let records = [("a", "1", 0), ("a", "2", 0), ("b", "1", 0), ("a", "3", 0)];
+        let mut log = log(&records, compacted(0));
+        log.clean(Time(0)).expect("dirty");
+        let marks = |log: &PartitionLog| -> Vec<bool> {
+            (0..5).map(|o| log.removed_by_cleaner(Offset(o))).collect()
+        };
+        let expected = vec![true, false, false, false, false];
+        assert_eq!(marks(&log), expected);
+        // No cleaner checkpoint at all: the hole is still a hole of the log.
+        assert_eq!(marks(&reloaded(&log, None)), expected);
+        // Offsets below the log start are not compaction's, even with nothing there.
+        log.advance_log_start(Offset(1));
+        assert_eq!(marks(&reloaded(&log, None)), vec![false; 5]);
+    }
+
+    #[test]
+    fn the_checkpointed_position_survives_a_reload_and_a_bad_one_means_clean_it_all() {
+        let records = [("a", "1", 0), ("a", "2", 0), ("b", "1", 0), ("a", "3", 0)];
+        let mut log = log(&records, compacted(0));
+        let end = log.clean(Time(0)).expect("dirty").end;
+        assert_eq!(log.cleaner_checkpoint(), Some(end));
+        let first_dirty =
+            |log: &PartitionLog| log.cleanable(Time(0)).expect("compacts").first_dirty;
+        let kept = reloaded(&log, Some(end));
+        assert_eq!(first_dirty(&kept), end, "the restart keeps the position");
+        assert_eq!(kept.clone().clean(Time(0)), None, "nothing to clean again");
+        // Lost (an older file, or none): the log is dirty from the start and cleaned again.
+        let mut lost = reloaded(&log, None);
+        assert_eq!(first_dirty(&lost), Offset(0));
+        let again = lost.clean(Time(0)).expect("the whole log counts as dirty");
+        assert_eq!(
+            again.records_removed, 0,
+            "cleaning a clean log again loses nothing"
+        );
+        assert_eq!(contents(&lost), contents(&log));
+        // Past the LEO (the log lost its tail): `cleanableOffsets` starts from the log start.
+        let ahead = reloaded(&log, Some(Offset(9)));
+        assert_eq!(first_dirty(&ahead), Offset(0));
     }
 
     #[test]
