@@ -54,6 +54,8 @@ struct Figures {
     live_mib: f64,
     /// What the world holds at the end, by component (estimated, `sim::Held`).
     held: sim::Held,
+    /// Peak resident set when the run ended, before the checker ran.
+    sim_peak_rss_kib: Option<u64>,
     peak_rss_kib: Option<u64>,
     check_seeds: u64,
     check_jobs: usize,
@@ -82,7 +84,7 @@ pub fn bench(args: &BenchArgs) -> anyhow::Result<bool> {
     let region = Region::new(GLOBAL);
     let started = Instant::now();
     let mut world = sim::World::new(spec);
-    world.run_to_end();
+    world.run_to_end_keeping_trace(TRACE_KEPT);
     let wall_s = started.elapsed().as_secs_f64().max(1e-9);
     let change = region.change();
     let allocated = change.bytes_allocated;
@@ -90,6 +92,7 @@ pub fn bench(args: &BenchArgs) -> anyhow::Result<bool> {
     let live_bytes = change
         .bytes_allocated
         .saturating_sub(change.bytes_deallocated);
+    let sim_peak_rss_kib = peak_rss_kib();
     let checked = Instant::now();
     let findings = sim::check(&world);
     let check_s = checked.elapsed().as_secs_f64();
@@ -124,6 +127,7 @@ pub fn bench(args: &BenchArgs) -> anyhow::Result<bool> {
         bytes_allocated_per_record: allocated as f64 / records.max(1) as f64,
         live_mib: live_bytes as f64 / (1024.0 * 1024.0),
         held: world.held(),
+        sim_peak_rss_kib,
         peak_rss_kib: peak_rss_kib(),
         check_seeds: args.check_seeds,
         check_jobs,
@@ -132,6 +136,11 @@ pub fn bench(args: &BenchArgs) -> anyhow::Result<bool> {
     print(args.format, &figures)?;
     Ok(true)
 }
+
+/// Trace entries `bench` keeps, as `serve` keeps its latest (`World::run_to_end_keeping_trace`):
+/// the checker does not read the trace and the fingerprint is computed as entries are recorded,
+/// so neither changes; a long run's trace would otherwise grow with simulated time (issue 17).
+const TRACE_KEPT: usize = 100_000;
 
 /// Seeds per second of `check --profile safe` (no shrinking), on `--jobs` threads.
 fn check_batch(args: &BenchArgs) -> anyhow::Result<(usize, Option<f64>)> {
@@ -176,17 +185,26 @@ fn print(format: Format, f: &Figures) -> anyhow::Result<()> {
     let mib = |bytes: u64| bytes as f64 / (1024.0 * 1024.0);
     let h = &f.held;
     println!(
-        "  held at end (est.)    logs {:.1} MiB, disks {:.1} MiB ({:.1} MiB of distinct batches in logs, disks and trace); trace {:.1} MiB, history {:.1} MiB",
+        "  held at end (est.)    logs {:.1} MiB, disks {:.1} MiB ({:.1} MiB of distinct batches in logs, disks and trace); trace {:.1} MiB (latest {TRACE_KEPT} entries), history {:.1} MiB, event queue {:.1} MiB",
         mib(h.logs),
         mib(h.disks),
         mib(h.unique_batches),
         mib(h.trace),
-        mib(h.history)
+        mib(h.history),
+        mib(h.queue)
+    );
+    println!(
+        "  in no account         {:.1} MiB (world heap minus the accounts: nodes' own state, disks' vectors)",
+        f.live_mib - mib(h.accounted())
     );
     println!("  checker on history    {:.3} s", f.check_s);
-    match f.peak_rss_kib {
-        Some(kib) => println!("  peak memory           {:.1} MiB", kib as f64 / 1024.0),
-        None => println!("  peak memory           (not reported on this system)"),
+    match (f.sim_peak_rss_kib, f.peak_rss_kib) {
+        (Some(sim), Some(kib)) => println!(
+            "  peak memory           {:.1} MiB ({:.1} MiB before the checker ran)",
+            kib as f64 / 1024.0,
+            sim as f64 / 1024.0
+        ),
+        _ => println!("  peak memory           (not reported on this system)"),
     }
     if let Some(rate) = f.check_seeds_per_s {
         println!(

@@ -6,6 +6,7 @@ mod delete_records;
 mod groups;
 mod links;
 mod livelock;
+mod memory;
 mod quorum;
 mod replication_test;
 mod scenarios_run;

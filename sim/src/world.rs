@@ -1060,6 +1060,15 @@ impl World {
     pub fn spec(&self) -> &WorldSpec {
         &self.spec
     }
+    /// The event queue's heap and its slab's (`World::held`): capacities, since a queue that
+    /// once grew keeps its room.
+    pub(crate) fn queue_heap(&self) -> u64 {
+        let queue = self.queue.capacity() * std::mem::size_of::<Reverse<Scheduled>>();
+        let slab = self.pending.events.capacity() * std::mem::size_of::<Option<Ev>>()
+            + self.pending.free.capacity() * std::mem::size_of::<u32>();
+        (queue + slab) as u64
+    }
+
     /// The trace so far.
     pub fn trace(&self) -> &[TraceEntry] {
         &self.trace

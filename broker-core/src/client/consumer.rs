@@ -464,7 +464,11 @@ impl Consumer {
                     self.busy_until = self.busy_until.max(self.now.plus_ms(processing_ms));
                     position.offset = Some(last.next());
                     position.epoch = Some(*epoch);
-                    let records = read.into_iter().map(|(o, v, _)| (o, v)).collect();
+                    let mut records: Vec<_> = read.into_iter().map(|(o, v, _)| (o, v)).collect();
+                    // The history keeps this list for the whole run: the collect reuses
+                    // `read`'s buffer, grown by doubling and sized for wider tuples, so its
+                    // spare capacity was most of the history's polled bytes (issue 17).
+                    records.shrink_to_fit();
                     let entry = HistoryEntry::Polled {
                         tp,
                         records,
