@@ -88,7 +88,8 @@ struct Conn {
     feeder: Feeder,
 }
 
-/// A real client's connection as the verdict names it: it stays listed after it closed.
+/// A real client's connection as the verdict names it: it stays listed after it closed if the
+/// history holds what it did.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Client {
     /// The connection's number.
@@ -402,6 +403,11 @@ impl Engine {
             let _ = c.out.send(Out::Close);
             self.world
                 .disconnect_external(c.node, NodeId::Broker(c.broker));
+            // A closed connection stays listed only for what the history holds of it: a long
+            // session's probes and metadata connections leave nothing behind.
+            if !self.world.in_history(c.node) {
+                self.clients.remove(&c.node);
+            }
         }
     }
 
@@ -410,7 +416,8 @@ impl Engine {
         &self.advertised
     }
 
-    /// Every connection there has been (open or closed), by its node in the world.
+    /// The open connections, and the closed ones the history holds operations of, by their
+    /// node in the world.
     pub fn clients(&self) -> &BTreeMap<NodeId, Client> {
         &self.clients
     }

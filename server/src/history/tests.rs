@@ -278,3 +278,97 @@ fn closing_leaves_sends_unknown_and_a_new_fetch_offset_is_a_position() {
     feeder.sent(&mut world, node, &fetch(4, 2));
     assert_eq!(positioned(&world), 2, "a seek back is a new position");
 }
+
+fn list_offsets_frame(client: &str) -> String {
+    use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
+    let request = kafka_protocol::messages::ListOffsetsRequest::default()
+        .with_replica_id(kafka_protocol::messages::BrokerId(-1))
+        .with_topics(vec![ListOffsetsTopic::default()
+            .with_name(TopicName(StrBytes::from_static_str("test")))
+            .with_partitions(vec![ListOffsetsPartition::default()
+                .with_partition_index(0)
+                .with_timestamp(-1)])]);
+    frame(ApiKey::ListOffsets, 1, client, &request)
+}
+
+/// A recording's writer the test reads back.
+#[derive(Clone, Default)]
+struct Shared(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Shared {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A long session opens and closes connections without end: a closed connection's node goes
+/// from the world and from the engine's table unless the history holds what it did. 300
+/// probes (a ListOffsets each, half closed before their answer came) leave the world with the
+/// nodes it started with and the engine with one client, the producer, still named. The
+/// recording of it replays to the live fingerprint.
+#[test]
+fn closed_connections_are_freed_and_the_session_still_replays() {
+    use crate::engine::Command;
+    let (scenario, world) = served_world();
+    let nodes_before = world.nodes().count();
+    let mut live = crate::test_engine(&scenario);
+    let recording = Shared::default();
+    live.set_recorder(crate::record::Recorder::new(Box::new(recording.clone())));
+    let leader = leader_at_3s();
+    let connect = |engine: &mut crate::engine::Engine, conn: u32, broker: BrokerId| {
+        let (out, _) = std::sync::mpsc::channel();
+        let name = format!("client-{conn}");
+        engine.handle(Command::Connect {
+            conn,
+            broker,
+            name,
+            out,
+        });
+    };
+    let send = |engine: &mut crate::engine::Engine, conn: u32, hex: &str| {
+        let bytes = crate::record::from_hex(hex).unwrap();
+        let command = crate::serve::frame_command(conn, bytes.into()).unwrap();
+        engine.handle(command);
+    };
+    connect(&mut live, 0, leader);
+    send(
+        &mut live,
+        0,
+        &produce_frame("student-producer", &["a", "b"]),
+    );
+    let mut at = 3_000;
+    for conn in 1..=300 {
+        connect(&mut live, conn, BrokerId(1 + conn % 3));
+        send(&mut live, conn, &list_offsets_frame("probe"));
+        // Odd ones close before the answer arrives (it is dropped), even ones after it.
+        at += if conn % 2 == 0 { 20 } else { 0 };
+        live.run_until(Time(at));
+        live.handle(Command::Disconnect { conn });
+    }
+    live.run_until(Time(at + 500));
+    live.handle(Command::Disconnect { conn: 0 });
+    live.run_until(Time(at + 1_000));
+    live.mark();
+    assert_eq!(live.connections(), 0);
+    assert_eq!(
+        live.world().nodes().count(),
+        nodes_before,
+        "no slot is left"
+    );
+    let kept: Vec<_> = live.clients().keys().copied().collect();
+    assert_eq!(kept.len(), 1, "only the producer is judged");
+    assert_eq!(live.world().name(kept[0]), "student-producer#0");
+    let verdict = crate::verdict::verdict(&live);
+    assert!(verdict.passed, "{}", verdict.text());
+    assert_eq!(verdict.clients[0].counts.acknowledged, 2);
+    let text = String::from_utf8(recording.0.lock().unwrap().clone()).unwrap();
+    let text = format!("{}\n{text}", crate::record::SESSION_HEADER);
+    let events = crate::record::parse(&text, "session").unwrap().unwrap();
+    let replayed = replay(&scenario, &events).expect("replays to the live marks");
+    assert_eq!(replayed.marks, 1);
+    assert_eq!(replayed.connections, 301);
+}
