@@ -422,13 +422,13 @@ impl Engine {
 
     /// A broker whose process is not running refuses connections, as a dead broker's port
     /// does: the client sees the socket close at once and tries another bootstrap broker,
-    /// instead of waiting out its request timeout. A paused process still accepts them (the
-    /// kernel does), and its requests wait.
+    /// instead of waiting out its request timeout. The simulated network's rule
+    /// (`World::connection_answer`): a paused process still accepts them (the kernel does) and
+    /// its requests wait; a machine without power answers nothing, and the client's requests
+    /// time out as a lab client's do.
     fn refuses_connections(&self, broker: BrokerId) -> bool {
-        matches!(
-            self.world.status(NodeId::Broker(broker)),
-            sim::Status::Crashed | sim::Status::PowerFailed | sim::Status::Stopped
-        )
+        let answer = self.world.connection_answer(NodeId::Broker(broker));
+        answer == sim::ConnectionAnswer::Refused
     }
 
     /// Close a connection: the client sees its socket close, the broker its peer leave.

@@ -39,6 +39,18 @@ pub enum Status {
     Stopped,
 }
 
+/// How a node's machine answers a connection, or a message on one, now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConnectionAnswer {
+    /// Its process runs (or is paused: the kernel still accepts and queues).
+    Accepted,
+    /// Its process is gone (crashed, stopped, not started): the kernel answers with a reset,
+    /// which the sender notices at once (Kafka's `NetworkClient` sees the disconnect).
+    Refused,
+    /// The machine has no power: nothing answers, the sender times out.
+    Unanswered,
+}
+
 /// The run's phase.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -791,8 +803,8 @@ impl World {
     /// the connection opened): its kernel answers with a reset, which the sender notices one
     /// latency later. A machine without power answers nothing; the sender times out.
     fn refuse(&mut self, from: NodeId, to: NodeId) {
-        let power_failed = self.slots[&to].status == Status::PowerFailed;
-        if power_failed || self.slots.get(&from).is_none_or(|s| s.node.is_none()) {
+        let unanswered = self.connection_answer(to) == ConnectionAnswer::Unanswered;
+        if unanswered || self.slots.get(&from).is_none_or(|s| s.node.is_none()) {
             return;
         }
         let at = self.now.plus_ms(self.spec.network.latency_ms.0);
@@ -1102,6 +1114,15 @@ impl World {
         self.slots
             .iter()
             .map(|(id, s)| (*id, s.status, s.node.as_ref()))
+    }
+    /// How `id`'s machine answers a connection now (the one rule for the simulated network's
+    /// resets and `serve`'s listening ports). A node the world does not have is refused.
+    pub fn connection_answer(&self, id: NodeId) -> ConnectionAnswer {
+        match self.slots.get(&id) {
+            Some(s) if s.status == Status::PowerFailed => ConnectionAnswer::Unanswered,
+            Some(s) if s.node.is_some() => ConnectionAnswer::Accepted,
+            _ => ConnectionAnswer::Refused,
+        }
     }
     /// A node's status.
     pub fn status(&self, id: NodeId) -> Status {

@@ -55,3 +55,35 @@ fn a_crashed_broker_refuses_new_connections() {
     assert!(connect(&mut engine, 0, 2), "broker-2 is down: refused");
     assert!(!connect(&mut engine, 1, 1), "broker-1 is up: open");
 }
+
+/// The engine refuses a connection as the simulated network does (`World::connection_answer`):
+/// a stopped broker's port refuses it; a broker whose machine lost power answers nothing, so
+/// the connection stays open and its requests time out, as a lab client's would.
+#[test]
+fn a_powered_off_broker_answers_nothing_and_a_stopped_one_refuses() {
+    use super::{Command, Out};
+    use broker_core::{BrokerId, NodeId};
+    let scenario = crate::default_scenario().unwrap();
+    let mut engine = crate::test_engine(&scenario);
+    engine.inject_fault(sim::FaultAction::PowerFail {
+        target: NodeId::Broker(BrokerId(2)),
+    });
+    engine.inject_fault(sim::FaultAction::Shutdown {
+        target: NodeId::Broker(BrokerId(3)),
+    });
+    engine.run_until(Time(10_000));
+    let status = engine.world().status(NodeId::Broker(BrokerId(3)));
+    assert_eq!(status, sim::Status::Stopped, "the shutdown completed");
+    let refused = |engine: &mut Engine, conn: u32, broker: u32| {
+        let (out, answers) = std::sync::mpsc::channel();
+        engine.handle(Command::Connect {
+            conn,
+            broker: BrokerId(broker),
+            name: format!("probe-{conn}"),
+            out,
+        });
+        matches!(answers.try_recv(), Ok(Out::Close))
+    };
+    assert!(!refused(&mut engine, 0, 2), "no power: no answer, open");
+    assert!(refused(&mut engine, 1, 3), "stopped: refused");
+}
