@@ -288,12 +288,36 @@ fn kafka_python_defaults_survive_a_leader_crash() {
 
 /// A group of 2 confluent-kafka consumers (subscribe, synchronous commits) reads while the
 /// idempotent acks=all producer writes and the leader of orders-0 is crashed through the
-/// control port: every acknowledged record is consumed, none twice.
+/// control port: every acknowledged record is consumed, none twice. The session, recorded,
+/// replays to the live fingerprint, and the checker judges the real group as a group (its
+/// fetch connections tied to it) and passes it.
 #[test]
 fn confluent_kafka_group_of_two_reads_everything_once_through_a_leader_crash() {
-    let report = run_script("group.py", "confluent", 29182, "600");
+    let dir = repo().join("target/serve-group-test");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("session.toml");
+    let served = Served::start(29182, &["--record", file.to_str().unwrap()]);
+    let args = [
+        "confluent",
+        &served.bootstrap_all(),
+        &served.control(),
+        "orders",
+        "600",
+    ];
+    let report = python("group.py", "confluent", &args);
     assert!(report.contains("\"acked\": 600"), "{report}");
     assert!(report.contains("\"consumed\": 600"), "{report}");
+    let live = live_fingerprint(served);
+    let verdict = assert_replays_to(&file, &live);
+    let group = verdict
+        .lines()
+        .find(|l| l.starts_with("group group-confluent-"))
+        .unwrap_or_else(|| panic!("the group is judged: {verdict}"));
+    assert!(
+        !group.contains("fetch connections []"),
+        "its fetch connections are tied to it: {group}"
+    );
+    assert!(verdict.contains(": pass ("), "{verdict}");
 }
 
 fn get_cluster(control: &str) -> String {

@@ -8,7 +8,7 @@
 //! order.
 
 use crate::api::{self, Advertised, Ctx, Pending, Start};
-use crate::history::Feeder;
+use crate::history::{Feeder, RealGroups};
 use crate::record::{Event, Recorder};
 use crate::request::Request;
 use broker_core::{BrokerId, Input, Message, NodeId, Time};
@@ -86,9 +86,25 @@ struct Conn {
     next_correlation: u64,
     /// What it sent and was told, for the world's client history.
     feeder: Feeder,
+    /// The peer's address as Kafka prints it (`/127.0.0.1`), for DescribeGroups' `clientHost`.
+    host: String,
+    /// The group members that joined over it.
+    members: Vec<String>,
 }
 
-/// A real client's connection as the verdict names it: it stays listed after it closed.
+/// `InetAddress.toString` of a connection's peer, from its name (`client-3 (127.0.0.1:5000)`):
+/// `/127.0.0.1`; empty when the name holds no address.
+fn peer_host(name: &str) -> String {
+    let peer = name
+        .rsplit_once('(')
+        .and_then(|(_, rest)| rest.strip_suffix(')'))
+        .and_then(|addr| addr.rsplit_once(':'))
+        .map(|(ip, _)| ip.trim_start_matches('[').trim_end_matches(']'));
+    peer.map(|ip| format!("/{ip}")).unwrap_or_default()
+}
+
+/// A real client's connection as the verdict names it: it stays listed after it closed if the
+/// history holds what it did.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Client {
     /// The connection's number.
@@ -112,6 +128,10 @@ pub struct Engine {
     clients: BTreeMap<NodeId, Client>,
     /// How many trace entries to keep ([`TRACE_KEPT`]).
     trace_kept: usize,
+    /// The real consumer groups, for the history (`history/groups.rs`).
+    groups: RealGroups,
+    /// The host each member of a group joined from, while its connection is open.
+    client_hosts: BTreeMap<String, String>,
 }
 
 impl Engine {
@@ -124,6 +144,8 @@ impl Engine {
             recorder: None,
             clients: BTreeMap::new(),
             trace_kept: TRACE_KEPT,
+            groups: RealGroups::default(),
+            client_hosts: BTreeMap::new(),
         }
     }
 
@@ -204,7 +226,7 @@ impl Engine {
                     at,
                     conn,
                     broker: broker.0,
-                    name: n,
+                    name: n.clone(),
                 });
                 let node = self.world.connect_external(conn, name);
                 let client_id = None;
@@ -217,6 +239,8 @@ impl Engine {
                     in_flight: None,
                     next_correlation: 0,
                     feeder: Feeder::default(),
+                    host: peer_host(&n),
+                    members: Vec::new(),
                 };
                 self.conns.insert(conn, conn_state);
                 if self.refuses_connections(broker) {
@@ -283,6 +307,7 @@ impl Engine {
                 advertised: &self.advertised,
                 next_correlation: &mut c.next_correlation,
                 state: self.world.broker(c.broker),
+                client_hosts: &self.client_hosts,
             };
             let (node, broker) = (c.node, c.broker);
             match api::start(*request, &mut ctx) {
@@ -316,7 +341,8 @@ impl Engine {
         let at = self.world.now().plus_ms(1);
         for message in messages {
             if let Some(c) = self.conns.get_mut(&conn) {
-                c.feeder.sent(&mut self.world, node, &message);
+                c.feeder
+                    .sent(&mut self.world, &mut self.groups, node, &message);
             }
             if !self
                 .world
@@ -358,7 +384,17 @@ impl Engine {
         let Some(c) = self.conns.get_mut(&conn) else {
             return;
         };
-        c.feeder.answered(&mut self.world, c.node, &message);
+        c.feeder
+            .answered(&mut self.world, &mut self.groups, c.node, &message);
+        if let Message::JoinGroupResponse {
+            error, member_id, ..
+        } = &message
+        {
+            if error.is_ok() && !c.members.contains(member_id) {
+                c.members.push(member_id.clone());
+                self.client_hosts.insert(member_id.clone(), c.host.clone());
+            }
+        }
         let Some(pending) = c.in_flight.as_mut() else {
             return;
         };
@@ -386,22 +422,30 @@ impl Engine {
 
     /// A broker whose process is not running refuses connections, as a dead broker's port
     /// does: the client sees the socket close at once and tries another bootstrap broker,
-    /// instead of waiting out its request timeout. A paused process still accepts them (the
-    /// kernel does), and its requests wait.
+    /// instead of waiting out its request timeout. The simulated network's rule
+    /// (`World::connection_answer`): a paused process still accepts them (the kernel does) and
+    /// its requests wait; a machine without power answers nothing, and the client's requests
+    /// time out as a lab client's do.
     fn refuses_connections(&self, broker: BrokerId) -> bool {
-        matches!(
-            self.world.status(NodeId::Broker(broker)),
-            sim::Status::Crashed | sim::Status::PowerFailed | sim::Status::Stopped
-        )
+        let answer = self.world.connection_answer(NodeId::Broker(broker));
+        answer == sim::ConnectionAnswer::Refused
     }
 
     /// Close a connection: the client sees its socket close, the broker its peer leave.
     fn close(&mut self, conn: ConnId) {
         if let Some(mut c) = self.conns.remove(&conn) {
             c.feeder.closed(&mut self.world, c.node);
+            for member in &c.members {
+                self.client_hosts.remove(member);
+            }
             let _ = c.out.send(Out::Close);
             self.world
                 .disconnect_external(c.node, NodeId::Broker(c.broker));
+            // A closed connection stays listed only for what the history holds of it: a long
+            // session's probes and metadata connections leave nothing behind.
+            if !self.world.in_history(c.node) {
+                self.clients.remove(&c.node);
+            }
         }
     }
 
@@ -410,9 +454,15 @@ impl Engine {
         &self.advertised
     }
 
-    /// Every connection there has been (open or closed), by its node in the world.
+    /// The open connections, and the closed ones the history holds operations of, by their
+    /// node in the world.
     pub fn clients(&self) -> &BTreeMap<NodeId, Client> {
         &self.clients
+    }
+
+    /// The real consumer groups.
+    pub fn groups(&self) -> &RealGroups {
+        &self.groups
     }
 
     /// Open connections.

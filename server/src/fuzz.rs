@@ -1,8 +1,8 @@
 //! The frame decoder's fuzz target: valid request frames of every served API, mutated (bytes
 //! flipped, cut, lengths overwritten with huge or negative values, garbage appended), and raw
 //! garbage. Reading and decoding them must never panic, never abort and never allocate by a
-//! claimed length; each is a request or an error. `server/tests/malformed.rs` sends the same
-//! kind of frames to a running server.
+//! claimed length; each is a request or an error. `serve_tests.rs` sends the same kind of
+//! frames to a running server.
 
 use crate::frame::read_frame;
 use crate::request::{decode, SUPPORTED};

@@ -14,6 +14,9 @@
 //!   client chose a new position (a committed offset, a reset, a seek: the wire does not say
 //!   which): `Positioned` with `PositionReason::Fetched`, so the checker promises it only what
 //!   follows, and only as far as it fetched.
+//! - a SyncGroup answer is the member's `Rebalanced`, an OffsetCommit answer its `Committed`,
+//!   and the reads of a fetch connection tied to a real group are the group's, judged as a
+//!   scenario group's are (`groups.rs` says what a real group is promised).
 //!
 //! Everything here is a function of the messages the engine injects and collects, so a
 //! recorded session's replay feeds the same history.
@@ -24,7 +27,10 @@ use broker_core::{
 };
 use bytes::Bytes;
 use sim::World;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+
+mod groups;
+pub use groups::{RealGroups, Synced};
 
 /// A Produce on its way: the partition and the values of its records, in order.
 struct Sent {
@@ -38,13 +44,26 @@ struct Fetching {
     offsets: BTreeMap<TopicPartition, Offset>,
 }
 
+/// A SyncGroup on its way: the group, generation and member.
+struct Syncing {
+    group: String,
+    generation: i32,
+    member_id: String,
+}
+
 /// One connection's operations in flight, and where its reads left off.
 #[derive(Default)]
 pub struct Feeder {
     produces: BTreeMap<CorrelationId, Sent>,
     fetches: BTreeMap<CorrelationId, Fetching>,
+    syncs: BTreeMap<CorrelationId, Syncing>,
+    /// Commits on their way: the group and the offsets.
+    commits: BTreeMap<CorrelationId, (String, Vec<(TopicPartition, Offset)>)>,
     /// Per partition, the offset after the last record this connection was given.
     next: BTreeMap<TopicPartition, Offset>,
+    /// Partitions the leader answered OFFSET_OUT_OF_RANGE: the client's reset policy (not on
+    /// the wire) chooses its next position.
+    out_of_range: BTreeSet<TopicPartition>,
     /// The last (acks, idempotent) this connection produced with, told to the world once.
     producer: Option<(Acks, bool)>,
     /// Who the client is, for the promises' reasons: its `client.id` once a request said it.
@@ -53,7 +72,13 @@ pub struct Feeder {
 
 impl Feeder {
     /// The engine injected `message` from the client `node`.
-    pub fn sent(&mut self, world: &mut World, node: NodeId, message: &Message) {
+    pub fn sent(
+        &mut self,
+        world: &mut World,
+        groups: &mut RealGroups,
+        node: NodeId,
+        message: &Message,
+    ) {
         match message {
             Message::Produce {
                 correlation_id,
@@ -61,35 +86,7 @@ impl Feeder {
                 acks,
                 batch,
                 ..
-            } => {
-                let idempotent = batch.producer.is_some();
-                if self.producer != Some((*acks, idempotent)) {
-                    self.producer = Some((*acks, idempotent));
-                    let who = match &self.client_id {
-                        Some(id) => id.clone(),
-                        None => world.name(node).to_owned(),
-                    };
-                    world.external_producer(&who, *acks, idempotent);
-                }
-                let values: Vec<Bytes> = batch.records.iter().filter_map(judged_identity).collect();
-                for value in &values {
-                    let entry = HistoryEntry::SendInvoked {
-                        value: value.clone(),
-                        tp: tp.clone(),
-                    };
-                    world.external_history(node, entry);
-                }
-                let sent = Sent {
-                    tp: tp.clone(),
-                    values,
-                };
-                if *acks == Acks::None {
-                    // acks=0: no answer comes; the client calls it a success.
-                    complete(world, node, sent, |_| SendOutcome::Ok(None));
-                } else {
-                    self.produces.insert(*correlation_id, sent);
-                }
-            }
+            } => self.produce(world, node, *correlation_id, tp, *acks, batch),
             Message::Fetch {
                 correlation_id,
                 partitions,
@@ -97,27 +94,115 @@ impl Feeder {
             } => {
                 let mut offsets = BTreeMap::new();
                 for p in partitions {
-                    if self.next.get(&p.tp) != Some(&p.fetch_offset) {
-                        let entry = HistoryEntry::Positioned {
-                            tp: p.tp.clone(),
-                            offset: p.fetch_offset,
-                            reason: PositionReason::Fetched,
-                        };
-                        world.external_history(node, entry);
-                        self.next.insert(p.tp.clone(), p.fetch_offset);
-                    }
+                    self.fetch_from(world, groups, node, &p.tp, p.fetch_offset);
                     offsets.insert(p.tp.clone(), p.fetch_offset);
                 }
                 let invoked = world.now();
                 self.fetches
                     .insert(*correlation_id, Fetching { invoked, offsets });
             }
+            Message::SyncGroup {
+                correlation_id,
+                group,
+                generation,
+                member_id,
+                ..
+            } => {
+                let syncing = Syncing {
+                    group: group.clone(),
+                    generation: *generation,
+                    member_id: member_id.clone(),
+                };
+                self.syncs.insert(*correlation_id, syncing);
+            }
+            Message::OffsetCommit {
+                correlation_id,
+                group,
+                offsets,
+                ..
+            } => {
+                let offsets = offsets.iter().map(|(tp, c)| (tp.clone(), c.offset));
+                self.commits
+                    .insert(*correlation_id, (group.clone(), offsets.collect()));
+            }
             _ => {}
         }
     }
 
+    fn produce(
+        &mut self,
+        world: &mut World,
+        node: NodeId,
+        correlation_id: CorrelationId,
+        tp: &TopicPartition,
+        acks: Acks,
+        batch: &broker_core::RecordBatch,
+    ) {
+        let idempotent = batch.producer.is_some();
+        if self.producer != Some((acks, idempotent)) {
+            self.producer = Some((acks, idempotent));
+            let who = match &self.client_id {
+                Some(id) => id.clone(),
+                None => world.name(node).to_owned(),
+            };
+            world.external_producer(&who, acks, idempotent);
+        }
+        let values: Vec<Bytes> = batch.records.iter().filter_map(judged_identity).collect();
+        for value in &values {
+            let entry = HistoryEntry::SendInvoked {
+                value: value.clone(),
+                tp: tp.clone(),
+            };
+            world.external_history(node, entry);
+        }
+        let sent = Sent {
+            tp: tp.clone(),
+            values,
+        };
+        if acks == Acks::None {
+            // acks=0: no answer comes; the client calls it a success.
+            complete(world, node, sent, |_| SendOutcome::Ok(None));
+        } else {
+            self.produces.insert(correlation_id, sent);
+        }
+    }
+
+    /// A fetch of `tp` from `offset`: where it does not continue this connection's reads, a
+    /// new position (the group's, for a connection tied to a real group: `groups.rs`).
+    fn fetch_from(
+        &mut self,
+        world: &mut World,
+        groups: &mut RealGroups,
+        node: NodeId,
+        tp: &TopicPartition,
+        offset: Offset,
+    ) {
+        let group = groups.reader(world, node, self.client_id.as_deref(), tp);
+        if self.next.get(tp) == Some(&offset) {
+            return;
+        }
+        let reset = self.out_of_range.remove(tp);
+        let (at, reason) = match group {
+            Some(group) if !reset => groups.position(&group, tp, offset),
+            _ => (offset, PositionReason::Fetched),
+        };
+        let entry = HistoryEntry::Positioned {
+            tp: tp.clone(),
+            offset: at,
+            reason,
+        };
+        world.external_history(node, entry);
+        self.next.insert(tp.clone(), offset);
+    }
+
     /// The broker answered the client `node` with `message`.
-    pub fn answered(&mut self, world: &mut World, node: NodeId, message: &Message) {
+    pub fn answered(
+        &mut self,
+        world: &mut World,
+        groups: &mut RealGroups,
+        node: NodeId,
+        message: &Message,
+    ) {
         match message {
             Message::ProduceResponse {
                 correlation_id,
@@ -144,32 +229,89 @@ impl Feeder {
                 let Some(fetching) = self.fetches.remove(correlation_id) else {
                     return;
                 };
-                for p in partitions.iter().filter(|p| p.error.is_ok()) {
-                    let Some(&from) = fetching.offsets.get(&p.tp) else {
-                        continue;
-                    };
-                    // A batch may begin before the fetch offset: the client drops those records.
-                    let records: Vec<(Offset, Bytes)> = p
-                        .batches
-                        .iter()
-                        .flat_map(|b| b.records_with_offsets())
-                        .filter(|(offset, _)| *offset >= from)
-                        .filter_map(|(offset, r)| Some((offset, judged_identity(r)?)))
-                        .collect();
-                    let Some(&(last, _)) = records.last() else {
-                        continue;
-                    };
-                    self.next.insert(p.tp.clone(), last.next());
-                    let entry = HistoryEntry::Polled {
-                        tp: p.tp.clone(),
-                        records,
-                        invoked: fetching.invoked,
-                    };
-                    world.external_history(node, entry);
+                for p in partitions {
+                    self.fetched(world, groups, node, &fetching, p);
                 }
+            }
+            Message::SyncGroupResponse {
+                correlation_id,
+                error,
+                assignment,
+            } => {
+                let Some(s) = self.syncs.remove(correlation_id) else {
+                    return;
+                };
+                if error.is_ok() {
+                    let synced = Synced {
+                        node,
+                        client_id: self.client_id.as_deref(),
+                        group: &s.group,
+                        generation: s.generation,
+                        member_id: &s.member_id,
+                        assigned: assignment.clone(),
+                    };
+                    groups.synced(world, synced);
+                }
+            }
+            Message::OffsetCommitResponse {
+                correlation_id,
+                error,
+                ..
+            } => {
+                let Some((group, offsets)) = self.commits.remove(correlation_id) else {
+                    return;
+                };
+                if error.is_ok() {
+                    groups.committed(&group, &offsets);
+                }
+                let error = *error;
+                let entry = HistoryEntry::Committed {
+                    group,
+                    offsets,
+                    error,
+                };
+                world.external_history(node, entry);
             }
             _ => {}
         }
+    }
+
+    /// One partition of a fetch answer: its records from the fetch offset on are a poll.
+    fn fetched(
+        &mut self,
+        world: &mut World,
+        groups: &mut RealGroups,
+        node: NodeId,
+        fetching: &Fetching,
+        p: &broker_core::FetchPartitionResponse,
+    ) {
+        if p.error == ErrorCode::OFFSET_OUT_OF_RANGE {
+            self.out_of_range.insert(p.tp.clone());
+        }
+        let Some(&from) = fetching.offsets.get(&p.tp).filter(|_| p.error.is_ok()) else {
+            return;
+        };
+        // A batch may begin before the fetch offset: the client drops those records.
+        let records: Vec<(Offset, Bytes)> = p
+            .batches
+            .iter()
+            .flat_map(|b| b.records_with_offsets())
+            .filter(|(offset, _)| *offset >= from)
+            .filter_map(|(offset, r)| Some((offset, judged_identity(r)?)))
+            .collect();
+        let Some(&(last, _)) = records.last() else {
+            return;
+        };
+        self.next.insert(p.tp.clone(), last.next());
+        if let Some(group) = groups.tied_group(node) {
+            groups.read(&group, &p.tp, last.next());
+        }
+        let entry = HistoryEntry::Polled {
+            tp: p.tp.clone(),
+            records,
+            invoked: fetching.invoked,
+        };
+        world.external_history(node, entry);
     }
 
     /// The connection closed: the sends still waiting for an answer may or may not have been

@@ -39,6 +39,8 @@ pub struct Verdict {
     pub findings: Vec<Finding>,
     /// Kinds not judged (see the module's doc).
     pub not_judged: Vec<FindingKind>,
+    /// What the verdict on each real consumer group rests on, and what it cannot know.
+    pub groups: Vec<String>,
     /// Whether no finding is a violation.
     pub passed: bool,
 }
@@ -58,6 +60,7 @@ pub fn verdict(engine: &Engine) -> Verdict {
         clients: clients(engine),
         findings,
         not_judged: NEEDS_DRAIN.to_vec(),
+        groups: groups(engine),
         passed,
     }
 }
@@ -99,6 +102,30 @@ pub fn clients(engine: &Engine) -> Vec<RealClient> {
     listed
 }
 
+/// Per real consumer group, in words: who read for it, what it is promised and what the wire
+/// does not show (`history/groups.rs`).
+fn groups(engine: &Engine) -> Vec<String> {
+    let conn = |node: &broker_core::NodeId| engine.clients().get(node).map(|c| c.conn.to_string());
+    engine
+        .groups()
+        .tied()
+        .into_iter()
+        .map(|(group, nodes)| {
+            let conns: Vec<String> = nodes.iter().filter_map(conn).collect();
+            format!(
+                "group {group}: judged as one reader, its reads those of fetch connections [{}] \
+                 (tied to it by client.id and assignment); a member is promised every record \
+                 from the group's last acknowledged commit on (a seek past it, which the wire \
+                 does not show, is reported); where the group had no commit, auto.offset.reset \
+                 (a client config the wire does not show) chose the start and nothing before \
+                 it is promised; a record read again after a rebalance is redelivery, allowed \
+                 (when a client commits is its own choice)",
+                conns.join(", ")
+            )
+        })
+        .collect()
+}
+
 impl Verdict {
     /// The verdict in lines of text: each real client, then each finding.
     pub fn text(&self) -> String {
@@ -115,6 +142,9 @@ impl Verdict {
                 c.counts.unknown,
                 c.counts.read
             );
+        }
+        for g in &self.groups {
+            out += &format!("{g}\n");
         }
         for f in &self.findings {
             let verdict = match f.verdict {

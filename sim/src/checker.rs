@@ -274,15 +274,25 @@ fn group(history: &[HistoryRecord]) -> BTreeMap<&TopicPartition, Ops<'_>> {
             HistoryEntry::ConsumerError { tp: None, .. } => {}
         }
     }
+    // A group with a real client among its members (`kafka-lab serve`).
+    let real_groups: BTreeSet<&str> = member_of
+        .iter()
+        .filter(|(id, _)| crate::World::is_external(**id))
+        .map(|(_, group)| *group)
+        .collect();
     for ops in parts.values_mut() {
         ops.invoked.sort_unstable();
-        // A real client's reads promise nothing past where it stopped (see `Readers::stopped`).
+        // A real client's reads, or its group's, promise nothing past where it stopped (see
+        // `Readers::stopped`): no drain phase reads on for them.
         let external: Vec<Reader<'_>> = ops
             .readers
             .reached
             .keys()
             .copied()
-            .filter(|r| matches!(r, Reader::Client(id) if crate::World::is_external(*id)))
+            .filter(|r| match r {
+                Reader::Client(id) => crate::World::is_external(*id),
+                Reader::Group(group) => real_groups.contains(group),
+            })
             .collect();
         for reader in external {
             ops.readers.stopped(reader);

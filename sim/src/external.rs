@@ -29,17 +29,23 @@ impl World {
     }
 
     /// The client closed its connection to `broker`: that broker (only: the client's other
-    /// connections are other nodes) sees it close one minimum latency later.
+    /// connections are other nodes) sees it close one minimum latency later. The node's slot
+    /// goes (a long session opens connections without end), and its name too unless the
+    /// history holds what it did ([`World::name`] still names it then). Whatever is still on
+    /// its way to it is dropped as sent to a closed connection.
     pub fn disconnect_external(&mut self, id: NodeId, broker: NodeId) {
-        let Some(slot) = self.slots.get_mut(&id) else {
-            return;
-        };
-        if slot.node.take().is_none() {
+        if !World::is_external(id) {
             return;
         }
-        slot.status = Status::Stopped;
-        let at = self.now().plus_ms(self.spec.network.latency_ms.0);
-        self.notify_disconnect(at, broker, id);
+        let Some(slot) = self.slots.remove(&id) else {
+            return;
+        };
+        self.names.remove(&id);
+        self.forget_links(id);
+        if slot.node.is_some() {
+            let at = self.now().plus_ms(self.spec.network.latency_ms.0);
+            self.notify_disconnect(at, broker, id);
+        }
     }
 
     /// What reached an external client since the last call: responses
@@ -54,6 +60,9 @@ impl World {
     /// Name a real client's node now that it said who it is (its `client.id`).
     pub fn rename_external(&mut self, id: NodeId, name: String) {
         if World::is_external(id) && self.names.contains_key(&id) {
+            if let Some(judged) = self.judged_names.get_mut(&id) {
+                judged.clone_from(&name);
+            }
             self.names.insert(id, name);
         }
     }
@@ -61,6 +70,10 @@ impl World {
     /// A real client's operation, as the server saw it on the wire: it enters the history the
     /// checker judges, as a lab client's does, at the current simulated millisecond.
     pub fn external_history(&mut self, id: NodeId, entry: HistoryEntry) {
+        if !self.judged_names.contains_key(&id) {
+            let name = self.name(id).to_owned();
+            self.judged_names.insert(id, name);
+        }
         self.history.push(HistoryRecord {
             time: self.now(),
             client: id,
@@ -85,6 +98,11 @@ impl World {
     pub fn forget_old_trace(&mut self, keep: usize) {
         let cut = self.trace.len().saturating_sub(keep);
         self.trace.drain(..cut);
+    }
+
+    /// Whether the real client `id` did anything the history holds.
+    pub fn in_history(&self, id: NodeId) -> bool {
+        self.judged_names.contains_key(&id)
     }
 
     /// Whether `id` is an external client.

@@ -44,4 +44,6 @@ pub use network::NetworkConfig;
 pub use spec::*;
 pub use trace::{TraceEntry, TraceKind, TracedBatch};
 pub use watchdog::{CutShort, Livelock};
-pub use world::{Acked, Checkpoint, HistoryRecord, Phase, Status, World, CONTROLLER};
+pub use world::{
+    Acked, Checkpoint, ConnectionAnswer, HistoryRecord, Phase, Status, World, CONTROLLER,
+};

@@ -39,6 +39,18 @@ pub enum Status {
     Stopped,
 }
 
+/// How a node's machine answers a connection, or a message on one, now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConnectionAnswer {
+    /// Its process runs (or is paused: the kernel still accepts and queues).
+    Accepted,
+    /// Its process is gone (crashed, stopped, not started): the kernel answers with a reset,
+    /// which the sender notices at once (Kafka's `NetworkClient` sees the disconnect).
+    Refused,
+    /// The machine has no power: nothing answers, the sender times out.
+    Unanswered,
+}
+
 /// The run's phase.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -238,6 +250,10 @@ pub struct World {
     seq: u64,
     pub(crate) slots: BTreeMap<NodeId, Slot>,
     pub(crate) names: BTreeMap<NodeId, String>,
+    /// The names of real clients (`kafka-lab serve`) that entered the history: a closed
+    /// connection's slot and name go (`World::disconnect_external`), but findings and
+    /// verdicts still name the client that did what the history holds.
+    pub(crate) judged_names: BTreeMap<NodeId, String>,
     network: Network,
     pub(crate) rngs: Rngs4,
     pub(crate) trace: Vec<TraceEntry>,
@@ -283,6 +299,7 @@ impl World {
             seq: 0,
             slots: BTreeMap::new(),
             names: BTreeMap::new(),
+            judged_names: BTreeMap::new(),
             network: Network::new(spec.network.clone()),
             rngs: Rngs4 {
                 network: rngs.stream("network"),
@@ -510,7 +527,11 @@ impl World {
                 self.fingerprint.u64(self.now.0);
                 self.fingerprint.bytes(message.api_name().as_bytes());
                 let connected = self.network.connected(from, to);
-                let slot = &self.slots[&to];
+                let Some(slot) = self.slots.get(&to) else {
+                    // A real client's connection closed and its slot went: nobody reads it.
+                    self.trace_drop(from, to, &message, "connection closed");
+                    return;
+                };
                 if slot.incarnation == incarnation && slot.node.is_some() && connected {
                     self.input(to, Input::Message { from, message });
                 } else {
@@ -525,7 +546,7 @@ impl World {
                 incarnation,
                 peer,
             } => {
-                if self.slots[&to].incarnation == incarnation {
+                if self.slots.get(&to).map(|s| s.incarnation) == Some(incarnation) {
                     self.input(to, Input::Disconnected { peer });
                 }
             }
@@ -552,7 +573,7 @@ impl World {
                 self.watch_quorum();
             }
             Ev::External { from, to, message } => {
-                if self.slots[&from].node.is_some() {
+                if self.slots.get(&from).is_some_and(|s| s.node.is_some()) {
                     self.send(from, to, message);
                 }
             }
@@ -702,7 +723,10 @@ impl World {
                 self.trace_drop(from, to, &message, "connection reset");
             }
             Route::Deliver(times) => {
-                let incarnation = self.slots[&to].incarnation;
+                let Some(incarnation) = self.slots.get(&to).map(|s| s.incarnation) else {
+                    self.trace_drop(from, to, &message, "connection closed");
+                    return;
+                };
                 let last = times.len() - 1;
                 let mut message = Some(message);
                 for (i, at) in times.into_iter().enumerate() {
@@ -770,9 +794,18 @@ impl World {
         }
     }
 
+    /// Forget what the network keeps about `id`'s links: a node that is gone for good (a real
+    /// client's closed connection) sends and receives nothing more.
+    pub(crate) fn forget_links(&mut self, id: NodeId) {
+        self.network.forget_link_order(id);
+        self.resets.retain(|&(a, b), _| a != id && b != id);
+    }
+
     /// `to` (its current process) learns at `at` that its connection to `peer` broke.
     pub(crate) fn notify_disconnect(&mut self, at: Time, to: NodeId, peer: NodeId) {
-        let incarnation = self.slots[&to].incarnation;
+        let Some(incarnation) = self.slots.get(&to).map(|s| s.incarnation) else {
+            return;
+        };
         self.schedule(
             at,
             Ev::Disconnect {
@@ -787,7 +820,8 @@ impl World {
     /// the connection opened): its kernel answers with a reset, which the sender notices one
     /// latency later. A machine without power answers nothing; the sender times out.
     fn refuse(&mut self, from: NodeId, to: NodeId) {
-        if self.slots[&to].status == Status::PowerFailed || self.slots[&from].node.is_none() {
+        let unanswered = self.connection_answer(to) == ConnectionAnswer::Unanswered;
+        if unanswered || self.slots.get(&from).is_none_or(|s| s.node.is_none()) {
             return;
         }
         let at = self.now.plus_ms(self.spec.network.latency_ms.0);
@@ -796,7 +830,9 @@ impl World {
 
     pub(crate) fn schedule_releases(&mut self, releases: Vec<crate::network::Release>) {
         for (at, from, to, message) in releases {
-            let incarnation = self.slots[&to].incarnation;
+            let Some(incarnation) = self.slots.get(&to).map(|s| s.incarnation) else {
+                continue;
+            };
             self.schedule(
                 at,
                 Ev::Deliver {
@@ -1087,7 +1123,11 @@ impl World {
     }
     /// A node's name (`broker-1`, `producer-1`, ...).
     pub fn name(&self, id: NodeId) -> &str {
-        &self.names[&id]
+        match self.names.get(&id).or_else(|| self.judged_names.get(&id)) {
+            Some(name) => name,
+            // Only a real client's closed connection that did nothing judged is forgotten.
+            None => "closed connection",
+        }
     }
     /// Find a node by name.
     pub fn node_id(&self, name: &str) -> Option<NodeId> {
@@ -1101,6 +1141,15 @@ impl World {
         self.slots
             .iter()
             .map(|(id, s)| (*id, s.status, s.node.as_ref()))
+    }
+    /// How `id`'s machine answers a connection now (the one rule for the simulated network's
+    /// resets and `serve`'s listening ports). A node the world does not have is refused.
+    pub fn connection_answer(&self, id: NodeId) -> ConnectionAnswer {
+        match self.slots.get(&id) {
+            Some(s) if s.status == Status::PowerFailed => ConnectionAnswer::Unanswered,
+            Some(s) if s.node.is_some() => ConnectionAnswer::Accepted,
+            _ => ConnectionAnswer::Refused,
+        }
     }
     /// A node's status.
     pub fn status(&self, id: NodeId) -> Status {

@@ -6,8 +6,13 @@ CLIENT `kafka-python`: kafka.admin.KafkaAdminClient (kafka-python 3.0.12).
 Creates a topic (2 partitions, 3 replicas, retention.ms=60000) and two it must refuse (one that
 exists: TOPIC_ALREADY_EXISTS 36; 5 replicas on 3 brokers: INVALID_REPLICATION_FACTOR 38),
 describes the topic's and broker 1's configs, lets a consumer group of one join on it, lists and
-describes the groups while the member is in, deletes the topic and an unknown one
-(UNKNOWN_TOPIC_OR_PARTITION 3). Prints one JSON line of what it saw; exit 0 when every check held.
+describes the groups while the member is in (its clientHost is "/127.0.0.1", the address it
+connected from, as Kafka prints it), deletes the topic and an unknown one
+(UNKNOWN_TOPIC_OR_PARTITION 3). kafka-python also checks what CreateTopics v5+ answers for a created topic: its partitions,
+replication factor and configs (retention.ms as given, DYNAMIC_TOPIC_CONFIG; cleanup.policy,
+DEFAULT_CONFIG); the
+confluent client does not expose them. Prints one JSON line of what it saw; exit 0 when every
+check held.
 """
 import json
 import sys
@@ -75,6 +80,8 @@ def confluent():
     description = admin.describe_consumer_groups([group])[group].result(timeout=30)
     members = [(m.client_id, sorted(p.partition for p in m.assignment.topic_partitions))
                for m in description.members]
+    hosts = [m.host for m in description.members]
+    check("client_host", hosts == ["/127.0.0.1"], hosts)
     check("describe_groups",
           "STABLE" in str(description.state) and members == [("adm-member", [0, 1])]
           and description.partition_assignor != "",
@@ -98,6 +105,14 @@ def kafka_python():
         topic: {"num_partitions": 2, "replication_factor": 3, "configs": {"retention.ms": "60000"}},
         topic + "-wide": {"num_partitions": 1, "replication_factor": 5},
     }, raise_errors=False)
+    result = next((t for t in created["topics"] if t["name"] == topic), {})
+    given = {k: (c["value"], c["config_source"]) for k, c in (result.get("configs") or {}).items()}
+    check("create_result",
+          (result.get("num_partitions"), result.get("replication_factor")) == (2, 3)
+          and given.get("retention.ms") == ("60000", "DYNAMIC_TOPIC_CONFIG")
+          and given.get("cleanup.policy") == ("delete", "DEFAULT_CONFIG"),
+          {k: result.get(k) for k in ("num_partitions", "replication_factor")}
+          | {"retention.ms": given.get("retention.ms"), "configs": len(given)})
     created = {t["name"]: t["error_code"] for t in created["topics"]}
     again = admin.create_topics({topic: {"num_partitions": 1, "replication_factor": 1}},
                                 raise_errors=False)
@@ -132,6 +147,8 @@ def kafka_python():
     ids = [g.get("group_id") if isinstance(g, dict) else g[0] for g in listed]
     check("list_groups", group in ids, listed)
     description = admin.describe_groups([group])[group]
+    hosts = [m.get("client_host") for m in description.get("members", [])]
+    check("client_host", hosts == ["/127.0.0.1"], hosts)
     members = [(m.get("client_id"),
                 [sorted(t["partitions"]) for t in (m.get("member_assignment") or {}).get("assigned_partitions", [])])
                for m in description.get("members", [])]

@@ -3,7 +3,9 @@
 //! group's coordinator (DescribeGroups) and every broker (ListGroups): each broker speaks only
 //! for the groups whose offsets partition it leads (`GroupCoordinatorService`).
 //!
-//! The coordinator does not know a member's host; `clientHost` is empty.
+//! A member's `clientHost` is the address its JoinGroup came from, as Kafka fills it
+//! (`"/" + ip`, `InetAddress.toString` of the request's client address): the coordinator does
+//! not keep it, the server does (`Engine`), while the member's connection is open.
 
 use super::groups::{assignment_bytes, subscription_bytes};
 use super::Reply;
@@ -17,6 +19,7 @@ use kafka_protocol::messages::{
     DescribeGroupsRequest, DescribeGroupsResponse, GroupId, ListGroupsRequest, ListGroupsResponse,
 };
 use kafka_protocol::protocol::StrBytes;
+use std::collections::BTreeMap;
 
 /// Every group of the lab is a classic consumer group.
 const PROTOCOL_TYPE: &str = "consumer";
@@ -26,11 +29,12 @@ pub fn describe(
     request: DescribeGroupsRequest,
     reply: Reply,
     broker: Option<&Broker>,
+    hosts: &BTreeMap<String, String>,
 ) -> crate::request::Frame {
     let groups = request
         .groups
         .into_iter()
-        .map(|id| describe_group(id, broker))
+        .map(|id| describe_group(id, broker, hosts))
         .collect();
     reply.encode(&DescribeGroupsResponse::default().with_groups(groups))
 }
@@ -40,7 +44,11 @@ pub fn describe(
 /// protocol and members without their subscription (`describeNoMetadata`); the assignment
 /// either way. A group the coordinator does not have is `Dead` with no members (DescribeGroups
 /// v0-5).
-fn describe_group(id: GroupId, broker: Option<&Broker>) -> DescribedGroup {
+fn describe_group(
+    id: GroupId,
+    broker: Option<&Broker>,
+    hosts: &BTreeMap<String, String>,
+) -> DescribedGroup {
     let entry = DescribedGroup::default().with_group_id(id.clone());
     let coordinator = broker
         .map(|b| b.group_coordinator())
@@ -67,10 +75,14 @@ fn describe_group(id: GroupId, broker: Option<&Broker>) -> DescribedGroup {
         .with_group_state(StrBytes::from_string(group.state.to_string()))
         .with_protocol_type(StrBytes::from_static_str(PROTOCOL_TYPE))
         .with_protocol_data(StrBytes::from_string(protocol.clone()))
-        .with_members(members(group, stable.then_some(protocol.as_str())))
+        .with_members(members(group, stable.then_some(protocol.as_str()), hosts))
 }
 
-fn members(group: &Group, protocol: Option<&str>) -> Vec<DescribedGroupMember> {
+fn members(
+    group: &Group,
+    protocol: Option<&str>,
+    hosts: &BTreeMap<String, String>,
+) -> Vec<DescribedGroupMember> {
     group
         .members
         .values()
@@ -79,7 +91,10 @@ fn members(group: &Group, protocol: Option<&str>) -> Vec<DescribedGroupMember> {
             let mut member = DescribedGroupMember::default()
                 .with_member_id(StrBytes::from_string(stored.member_id.clone()))
                 .with_group_instance_id(stored.group_instance_id.clone().map(StrBytes::from_string))
-                .with_client_id(StrBytes::from_string(stored.client.clone()));
+                .with_client_id(StrBytes::from_string(stored.client.clone()))
+                .with_client_host(StrBytes::from_string(
+                    hosts.get(&stored.member_id).cloned().unwrap_or_default(),
+                ));
             let subscription =
                 protocol.and_then(|protocol| stored.protocols.iter().find(|(p, _)| p == protocol));
             if let Some((_, sub)) = subscription {

@@ -47,6 +47,8 @@ pub struct Ctx<'a> {
     /// The broker's state, for the APIs answered from it (OffsetForLeaderEpoch); `None` when
     /// it is down.
     pub state: Option<&'a broker_core::Broker>,
+    /// The host each group member joined from, by member id (DescribeGroups' `clientHost`).
+    pub client_hosts: &'a std::collections::BTreeMap<String, String>,
 }
 
 impl Ctx<'_> {
@@ -149,7 +151,12 @@ pub fn start(request: Request, ctx: &mut Ctx<'_>) -> Start {
         Body::CreateTopics(r) => topics_admin::create_topics(r, reply, ctx),
         Body::DeleteTopics(r) => topics_admin::delete_topics(r, reply, ctx),
         Body::DescribeConfigs(r) => Start::Answer(describe_configs::answer(r, reply, ctx.state)),
-        Body::DescribeGroups(r) => Start::Answer(groups_admin::describe(r, reply, ctx.state)),
+        Body::DescribeGroups(r) => Start::Answer(groups_admin::describe(
+            r,
+            reply,
+            ctx.state,
+            ctx.client_hosts,
+        )),
         Body::ListGroups(r) => Start::Answer(groups_admin::list(r, reply, ctx.state)),
     }
 }

@@ -192,6 +192,7 @@ fn every_served_version_converts_and_encodes() {
                 advertised: &advertised,
                 next_correlation: &mut next,
                 state: None,
+                client_hosts: &Default::default(),
             };
             let response = match start(request, &mut ctx) {
                 Start::Answer(frame) => frame,
@@ -255,6 +256,7 @@ fn a_produce_of_several_partitions_waits_for_all_and_answers_in_order() {
         advertised: &advertised,
         next_correlation: &mut next,
         state: None,
+        client_hosts: &Default::default(),
     };
     let Start::Send(messages, mut pending) = produce::start(request, reply, &mut ctx) else {
         panic!("sent")

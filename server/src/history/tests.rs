@@ -1,7 +1,7 @@
 //! The real client's history: what the wire shows enters the checker's history, a recorded
 //! session's replay judges it, and its verdict names the client and its counts.
 
-use super::Feeder;
+use super::{Feeder, RealGroups};
 use crate::record::{replay, to_hex, Event};
 use broker_core::{
     Acks, BrokerId, CorrelationId, ErrorCode, Message, Offset, ProducerFields, ProducerId, Record,
@@ -179,14 +179,19 @@ fn an_acknowledged_record_missing_from_the_log_is_a_lost_write() {
     world.run_until(Time(3_000));
     let node = world.connect_external(0, "student#0".into());
     let mut feeder = Feeder::default();
-    feeder.sent(&mut world, node, &produce(1, Acks::All, &["ghost"], true));
+    feeder.sent(
+        &mut world,
+        &mut RealGroups::default(),
+        node,
+        &produce(1, Acks::All, &["ghost"], true),
+    );
     let answer = Message::ProduceResponse {
         correlation_id: CorrelationId(1),
         tp: test_0(),
         error: ErrorCode::NONE,
         base_offset: Some(Offset(0)),
     };
-    feeder.answered(&mut world, node, &answer);
+    feeder.answered(&mut world, &mut RealGroups::default(), node, &answer);
     let findings = sim::check(&world);
     let lost: Vec<_> = findings
         .iter()
@@ -219,10 +224,20 @@ fn a_real_producers_acks_decide_what_is_promised() {
         client_id: Some("careful".into()),
         ..Feeder::default()
     };
-    feeder.sent(&mut world, node, &produce(1, Acks::All, &["x"], true));
+    feeder.sent(
+        &mut world,
+        &mut RealGroups::default(),
+        node,
+        &produce(1, Acks::All, &["x"], true),
+    );
     assert!(world.observer_promises().durability);
     assert!(world.observer_promises().idempotence);
-    feeder.sent(&mut world, node, &produce(2, Acks::Leader, &["x"], true));
+    feeder.sent(
+        &mut world,
+        &mut RealGroups::default(),
+        node,
+        &produce(2, Acks::Leader, &["x"], true),
+    );
     let promises = world.observer_promises();
     assert!(!promises.durability);
     assert!(
@@ -239,7 +254,12 @@ fn closing_leaves_sends_unknown_and_a_new_fetch_offset_is_a_position() {
     let (_, mut world) = served_world();
     let node = world.connect_external(0, "c#0".into());
     let mut feeder = Feeder::default();
-    feeder.sent(&mut world, node, &produce(1, Acks::All, &["p"], false));
+    feeder.sent(
+        &mut world,
+        &mut RealGroups::default(),
+        node,
+        &produce(1, Acks::All, &["p"], false),
+    );
     feeder.closed(&mut world, node);
     let last = &world.history().last().unwrap().entry;
     assert_eq!(
@@ -268,13 +288,245 @@ fn closing_leaves_sends_unknown_and_a_new_fetch_offset_is_a_position() {
             .filter(|r| matches!(r.entry, broker_core::HistoryEntry::Positioned { .. }))
             .count()
     };
-    feeder.sent(&mut world, node, &fetch(2, 5));
-    feeder.sent(&mut world, node, &fetch(3, 5));
+    feeder.sent(&mut world, &mut RealGroups::default(), node, &fetch(2, 5));
+    feeder.sent(&mut world, &mut RealGroups::default(), node, &fetch(3, 5));
     assert_eq!(
         positioned(&world),
         1,
         "the same offset again is no new position"
     );
-    feeder.sent(&mut world, node, &fetch(4, 2));
+    feeder.sent(&mut world, &mut RealGroups::default(), node, &fetch(4, 2));
     assert_eq!(positioned(&world), 2, "a seek back is a new position");
+}
+
+fn list_offsets_frame(client: &str) -> String {
+    use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
+    let request = kafka_protocol::messages::ListOffsetsRequest::default()
+        .with_replica_id(kafka_protocol::messages::BrokerId(-1))
+        .with_topics(vec![ListOffsetsTopic::default()
+            .with_name(TopicName(StrBytes::from_static_str("test")))
+            .with_partitions(vec![ListOffsetsPartition::default()
+                .with_partition_index(0)
+                .with_timestamp(-1)])]);
+    frame(ApiKey::ListOffsets, 1, client, &request)
+}
+
+/// A recording's writer the test reads back.
+#[derive(Clone, Default)]
+struct Shared(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Shared {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A long session opens and closes connections without end: a closed connection's node goes
+/// from the world and from the engine's table unless the history holds what it did. 300
+/// probes (a ListOffsets each, half closed before their answer came) leave the world with the
+/// nodes it started with and the engine with one client, the producer, still named. The
+/// recording of it replays to the live fingerprint.
+#[test]
+fn closed_connections_are_freed_and_the_session_still_replays() {
+    use crate::engine::Command;
+    let (scenario, world) = served_world();
+    let nodes_before = world.nodes().count();
+    let mut live = crate::test_engine(&scenario);
+    let recording = Shared::default();
+    live.set_recorder(crate::record::Recorder::new(Box::new(recording.clone())));
+    let leader = leader_at_3s();
+    let connect = |engine: &mut crate::engine::Engine, conn: u32, broker: BrokerId| {
+        let (out, _) = std::sync::mpsc::channel();
+        let name = format!("client-{conn}");
+        engine.handle(Command::Connect {
+            conn,
+            broker,
+            name,
+            out,
+        });
+    };
+    let send = |engine: &mut crate::engine::Engine, conn: u32, hex: &str| {
+        let bytes = crate::record::from_hex(hex).unwrap();
+        let command = crate::serve::frame_command(conn, bytes.into()).unwrap();
+        engine.handle(command);
+    };
+    connect(&mut live, 0, leader);
+    send(
+        &mut live,
+        0,
+        &produce_frame("student-producer", &["a", "b"]),
+    );
+    let mut at = 3_000;
+    for conn in 1..=300 {
+        connect(&mut live, conn, BrokerId(1 + conn % 3));
+        send(&mut live, conn, &list_offsets_frame("probe"));
+        // Odd ones close before the answer arrives (it is dropped), even ones after it.
+        at += if conn % 2 == 0 { 20 } else { 0 };
+        live.run_until(Time(at));
+        live.handle(Command::Disconnect { conn });
+    }
+    live.run_until(Time(at + 500));
+    live.handle(Command::Disconnect { conn: 0 });
+    live.run_until(Time(at + 1_000));
+    live.mark();
+    assert_eq!(live.connections(), 0);
+    assert_eq!(
+        live.world().nodes().count(),
+        nodes_before,
+        "no slot is left"
+    );
+    let kept: Vec<_> = live.clients().keys().copied().collect();
+    assert_eq!(kept.len(), 1, "only the producer is judged");
+    assert_eq!(live.world().name(kept[0]), "student-producer#0");
+    let verdict = crate::verdict::verdict(&live);
+    assert!(verdict.passed, "{}", verdict.text());
+    assert_eq!(verdict.clients[0].counts.acknowledged, 2);
+    let text = String::from_utf8(recording.0.lock().unwrap().clone()).unwrap();
+    let text = format!("{}\n{text}", crate::record::SESSION_HEADER);
+    let events = crate::record::parse(&text, "session").unwrap().unwrap();
+    let replayed = replay(&scenario, &events).expect("replays to the live marks");
+    assert_eq!(replayed.marks, 1);
+    assert_eq!(replayed.connections, 301);
+}
+
+/// A consumer group's session on test-0, fed through the Feeder as the wire shows it: the
+/// records a..f acknowledged at offsets 0..5; member m1 (coordinator connection 1, fetch
+/// connection 2) reads a, b, c; with `commit`, it commits offset 3; a rebalance gives test-0 to
+/// m2 (connections 3 and 4), which fetches from offset 5 and reads f. Returns the history's
+/// findings (`sim::checker`, the history alone).
+fn group_session(commit: bool) -> Vec<sim::checker::HistoryFinding> {
+    use broker_core::{CommittedOffset, FetchPartition, FetchPartitionResponse, LeaderEpoch};
+    let (_, mut world) = served_world();
+    let mut groups = RealGroups::default();
+    let mut conns: Vec<(broker_core::NodeId, Feeder)> = (0..5)
+        .map(|n| {
+            let node = world.connect_external(n, format!("c#{n}"));
+            let feeder = Feeder {
+                client_id: Some("c".into()),
+                ..Feeder::default()
+            };
+            (node, feeder)
+        })
+        .collect();
+    let mut exchange = |conn: usize, request: Message, answer: Message| {
+        let (node, feeder) = &mut conns[conn];
+        feeder.sent(&mut world, &mut groups, *node, &request);
+        feeder.answered(&mut world, &mut groups, *node, &answer);
+    };
+    let values = ["a", "b", "c", "d", "e", "f"];
+    let base_offset = Some(Offset(0));
+    let acked = Message::ProduceResponse {
+        correlation_id: CorrelationId(1),
+        tp: test_0(),
+        error: ErrorCode::NONE,
+        base_offset,
+    };
+    exchange(0, produce(1, Acks::All, &values, true), acked);
+    let sync = |id, generation, member: &str, assignment: Vec<TopicPartition>| {
+        let request = Message::SyncGroup {
+            correlation_id: CorrelationId(id),
+            group: "g".into(),
+            generation,
+            member_id: member.into(),
+            assignments: vec![],
+        };
+        let answer = Message::SyncGroupResponse {
+            correlation_id: CorrelationId(id),
+            error: ErrorCode::NONE,
+            assignment,
+        };
+        (request, answer)
+    };
+    let fetch = |id, from: u64, read: &[&str]| {
+        let request = Message::Fetch {
+            correlation_id: CorrelationId(id),
+            replica_id: None,
+            broker_epoch: None,
+            max_wait_ms: 0,
+            partitions: vec![FetchPartition {
+                tp: test_0(),
+                fetch_offset: Offset(from),
+                last_fetched_epoch: None,
+                current_leader_epoch: None,
+            }],
+        };
+        let mut batch = batch(read, false);
+        batch.base_offset = Offset(from);
+        let answer = Message::FetchResponse {
+            correlation_id: CorrelationId(id),
+            partitions: vec![FetchPartitionResponse {
+                tp: test_0(),
+                error: ErrorCode::NONE,
+                high_watermark: Offset(6),
+                log_start_offset: Offset(0),
+                log_end_offset: Offset(6),
+                diverging_epoch: None,
+                batches: vec![batch],
+            }],
+        };
+        (request, answer)
+    };
+    let (request, answer) = sync(2, 1, "m1", vec![test_0()]);
+    exchange(1, request, answer);
+    let (request, answer) = fetch(3, 0, &["a", "b", "c"]);
+    exchange(2, request, answer);
+    if commit {
+        let committed = CommittedOffset {
+            offset: Offset(3),
+            leader_epoch: Some(LeaderEpoch(0)),
+        };
+        let request = Message::OffsetCommit {
+            correlation_id: CorrelationId(4),
+            group: "g".into(),
+            generation: 1,
+            member_id: "m1".into(),
+            offsets: vec![(test_0(), committed)],
+        };
+        let answer = Message::OffsetCommitResponse {
+            correlation_id: CorrelationId(4),
+            error: ErrorCode::NONE,
+            offsets: vec![(test_0(), committed)],
+        };
+        exchange(1, request, answer);
+    }
+    let (request, answer) = sync(5, 2, "m1", vec![]);
+    exchange(1, request, answer);
+    let (request, answer) = sync(6, 2, "m2", vec![test_0()]);
+    exchange(3, request, answer);
+    let (request, answer) = fetch(7, 5, &["f"]);
+    exchange(4, request, answer);
+    sim::checker::check_history(world.history())
+}
+
+/// A real group is judged as a group: once m1 committed offset 3, m2 takes test-0 over from
+/// there (Kafka's consumer starts at the group's committed offset), so d and e, acknowledged
+/// and skipped by m2's fetch from 5, are records the group never read: `lost-write` as seen by
+/// reads. Judged per connection (before), m2's fetch from 5 promised it nothing before 5 and
+/// nothing was found. Without a commit, `auto.offset.reset` (a config the wire does not show)
+/// chose m2's start: nothing before it is promised, and nothing is found.
+#[test]
+fn a_real_group_member_that_skips_past_the_groups_commit_is_found() {
+    let findings = group_session(true);
+    let lost: Vec<_> = findings
+        .iter()
+        .filter(|f| f.kind == FindingKind::LostWrite)
+        .collect();
+    assert_eq!(lost.len(), 1, "{findings:#?}");
+    let records = lost[0].records.join("\n");
+    assert!(
+        records.contains("value d ") && records.contains("value e "),
+        "{records}"
+    );
+    assert!(!records.contains("value c "), "{records}");
+    let without_commit = group_session(false);
+    assert!(
+        without_commit
+            .iter()
+            .all(|f| f.kind != FindingKind::LostWrite),
+        "{without_commit:#?}"
+    );
 }
