@@ -55,13 +55,13 @@ impl Feeder {
     /// The engine injected `message` from the client `node`.
     pub fn sent(&mut self, world: &mut World, node: NodeId, message: &Message) {
         match message {
-            Message::Produce {
+            Message::Produce(broker_core::ProduceRequest {
                 correlation_id,
                 tp,
                 acks,
                 batch,
                 ..
-            } => {
+            }) => {
                 let idempotent = batch.producer.is_some();
                 if self.producer != Some((*acks, idempotent)) {
                     self.producer = Some((*acks, idempotent));
@@ -90,11 +90,11 @@ impl Feeder {
                     self.produces.insert(*correlation_id, sent);
                 }
             }
-            Message::Fetch {
+            Message::Fetch(broker_core::FetchRequest {
                 correlation_id,
                 partitions,
                 ..
-            } => {
+            }) => {
                 let mut offsets = BTreeMap::new();
                 for p in partitions {
                     if self.next.get(&p.tp) != Some(&p.fetch_offset) {
@@ -119,12 +119,12 @@ impl Feeder {
     /// The broker answered the client `node` with `message`.
     pub fn answered(&mut self, world: &mut World, node: NodeId, message: &Message) {
         match message {
-            Message::ProduceResponse {
+            Message::ProduceResponse(broker_core::ProduceResponse {
                 correlation_id,
                 error,
                 base_offset,
                 ..
-            } => {
+            }) => {
                 let Some(sent) = self.produces.remove(correlation_id) else {
                     return;
                 };
@@ -137,10 +137,10 @@ impl Feeder {
                     None => SendOutcome::Fail(error),
                 });
             }
-            Message::FetchResponse {
+            Message::FetchResponse(broker_core::FetchResponse {
                 correlation_id,
                 partitions,
-            } => {
+            }) => {
                 let Some(fetching) = self.fetches.remove(correlation_id) else {
                     return;
                 };

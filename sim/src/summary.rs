@@ -26,9 +26,9 @@ pub fn keys(batch: &RecordBatch) -> String {
 /// A short description: the API and the fields a student looks at.
 pub fn summarize(message: &Message) -> String {
     match message {
-        Message::Produce {
+        Message::Produce(broker_core::ProduceRequest {
             tp, acks, batch, ..
-        } => match batch.producer {
+        }) => match batch.producer {
             Some(p) => format!(
                 "{tp} key {} acks={acks} {} record(s) producer {} epoch {} seq {}",
                 keys(batch),
@@ -43,20 +43,20 @@ pub fn summarize(message: &Message) -> String {
                 batch.len()
             ),
         },
-        Message::ProduceResponse {
+        Message::ProduceResponse(broker_core::ProduceResponse {
             tp,
             error,
             base_offset,
             ..
-        } => match base_offset {
+        }) => match base_offset {
             Some(o) => format!("{tp} {error} offset={o}"),
             None => format!("{tp} {error}"),
         },
-        Message::Fetch {
+        Message::Fetch(broker_core::FetchRequest {
             replica_id,
             partitions,
             ..
-        } => {
+        }) => {
             let who = replica_id.map_or("consumer".to_owned(), |r| format!("replica {r}"));
             let parts: Vec<String> = partitions
                 .iter()
@@ -64,7 +64,7 @@ pub fn summarize(message: &Message) -> String {
                 .collect();
             format!("{who} {}", parts.join(" "))
         }
-        Message::FetchResponse { partitions, .. } => {
+        Message::FetchResponse(broker_core::FetchResponse { partitions, .. }) => {
             let parts: Vec<String> = partitions
                 .iter()
                 .map(|p| {
@@ -81,16 +81,18 @@ pub fn summarize(message: &Message) -> String {
                 .collect();
             parts.join(" ")
         }
-        Message::AlterPartition { tp, new_isr, .. } => format!(
+        Message::AlterPartition(broker_core::AlterPartitionRequest { tp, new_isr, .. }) => format!(
             "{tp} isr={:?}",
             new_isr.iter().map(|m| m.broker_id.0).collect::<Vec<_>>()
         ),
-        Message::AlterPartitionResponse { tp, error, .. } => format!("{tp} {error}"),
-        Message::BrokerHeartbeat {
+        Message::AlterPartitionResponse(broker_core::AlterPartitionResponse {
+            tp, error, ..
+        }) => format!("{tp} {error}"),
+        Message::BrokerHeartbeat(broker_core::BrokerHeartbeatRequest {
             broker_id,
             want_shut_down,
             ..
-        } => {
+        }) => {
             format!(
                 "broker-{broker_id}{}",
                 if *want_shut_down {
@@ -100,7 +102,9 @@ pub fn summarize(message: &Message) -> String {
                 }
             )
         }
-        Message::MetadataUpdate { records } => format!("{} record(s)", records.len()),
+        Message::MetadataUpdate(broker_core::MetadataUpdate { records }) => {
+            format!("{} record(s)", records.len())
+        }
         other => other.api_name().to_owned(),
     }
 }

@@ -7,7 +7,10 @@ use crate::error::ErrorCode;
 use crate::io::Event;
 use crate::metadata::PartitionState;
 use crate::producer_state::AppendCheck;
-use crate::protocol::{EpochEndOffset, FetchPartitionResponse, IsrMember, OffsetSpec};
+use crate::protocol::{
+    AlterPartitionRequest, EpochEndOffset, FetchPartitionResponse, FetchResponse, IsrMember,
+    ListOffsetsResponse, OffsetSpec, ProduceResponse,
+};
 use crate::record::RecordBatch;
 
 /// At most this many batches per partition in one fetch response (stands in for
@@ -101,12 +104,12 @@ impl Broker {
         }
         self.out.send(
             from,
-            Message::ProduceResponse {
+            Message::ProduceResponse(ProduceResponse {
                 correlation_id,
                 tp,
                 error,
                 base_offset: None,
-            },
+            }),
         );
     }
 
@@ -181,12 +184,12 @@ impl Broker {
             let base_offset = error.is_ok().then_some(base_offset);
             self.out.send(
                 from,
-                Message::ProduceResponse {
+                Message::ProduceResponse(ProduceResponse {
                     correlation_id,
                     tp: tp.clone(),
                     error,
                     base_offset,
-                },
+                }),
             );
         }
         self.complete_group_writes(tp);
@@ -209,12 +212,12 @@ impl Broker {
             .extract_if(.., |p| doomed(p))
             .collect();
         for p in failed {
-            let response = Message::ProduceResponse {
+            let response = Message::ProduceResponse(ProduceResponse {
                 correlation_id: p.correlation_id,
                 tp: p.tp,
                 error,
                 base_offset: None,
-            };
+            });
             self.out.send(p.from, response);
         }
     }
@@ -333,10 +336,10 @@ impl Broker {
             .collect();
         self.out.send(
             from,
-            Message::FetchResponse {
+            Message::FetchResponse(FetchResponse {
                 correlation_id,
                 partitions: responses,
-            },
+            }),
         );
     }
 
@@ -583,14 +586,14 @@ impl Broker {
                 },
             })
             .collect();
-        let message = Message::AlterPartition {
+        let message = Message::AlterPartition(AlterPartitionRequest {
             broker_id: self.id,
             broker_epoch,
             tp: tp.clone(),
             leader_epoch: replica.leader_epoch,
             partition_epoch: replica.partition_epoch,
             new_isr: members,
-        };
+        });
         self.out.event(Event::IsrChangeProposed {
             broker: self.id,
             tp: tp.clone(),
@@ -670,13 +673,13 @@ impl Broker {
         };
         self.out.send(
             from,
-            Message::ListOffsetsResponse {
+            Message::ListOffsetsResponse(ListOffsetsResponse {
                 correlation_id,
                 tp,
                 error,
                 offset,
                 leader_epoch,
-            },
+            }),
         );
     }
 }

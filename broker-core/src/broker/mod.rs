@@ -24,7 +24,11 @@ use crate::log::PartitionLog;
 use crate::metadata::MetadataImage;
 use crate::outbox::Outbox;
 use crate::producer_state::ProducerState;
-use crate::protocol::{Acks, FetchPartition, Message};
+use crate::protocol::{
+    Acks, AlterPartitionResponse, BrokerHeartbeatResponse, BrokerRegistrationResponse,
+    FetchPartition, FetchRequest, FetchResponse, InitProducerIdRequest, InitProducerIdResponse,
+    ListOffsetsRequest, Message, MetadataRequest, MetadataUpdate, ProduceRequest,
+};
 use crate::types::*;
 use std::collections::{BTreeMap, VecDeque};
 
@@ -436,20 +440,20 @@ impl Broker {
 
     fn on_message(&mut self, from: NodeId, message: Message) {
         match message {
-            Message::Produce {
+            Message::Produce(ProduceRequest {
                 correlation_id,
                 tp,
                 acks,
                 timeout_ms,
                 batch,
-            } => self.handle_produce(from, correlation_id, tp, acks, timeout_ms, batch),
-            Message::Fetch {
+            }) => self.handle_produce(from, correlation_id, tp, acks, timeout_ms, batch),
+            Message::Fetch(FetchRequest {
                 correlation_id,
                 replica_id,
                 broker_epoch,
                 max_wait_ms,
                 partitions,
-            } => self.handle_fetch(
+            }) => self.handle_fetch(
                 from,
                 correlation_id,
                 replica_id,
@@ -457,60 +461,60 @@ impl Broker {
                 max_wait_ms,
                 partitions,
             ),
-            Message::FetchResponse {
+            Message::FetchResponse(FetchResponse {
                 correlation_id,
                 partitions,
-            } => self.handle_fetch_response(from, correlation_id, partitions),
-            Message::ListOffsets {
+            }) => self.handle_fetch_response(from, correlation_id, partitions),
+            Message::ListOffsets(ListOffsetsRequest {
                 correlation_id,
                 tp,
                 spec,
                 current_leader_epoch,
-            } => self.handle_list_offsets(from, correlation_id, tp, spec, current_leader_epoch),
-            Message::Metadata { correlation_id } => {
+            }) => self.handle_list_offsets(from, correlation_id, tp, spec, current_leader_epoch),
+            Message::Metadata(MetadataRequest { correlation_id }) => {
                 self.handle_metadata_request(from, correlation_id)
             }
-            Message::InitProducerId { correlation_id } => {
+            Message::InitProducerId(InitProducerIdRequest { correlation_id }) => {
                 self.handle_init_producer_id(from, correlation_id)
             }
-            Message::BrokerRegistrationResponse {
+            Message::BrokerRegistrationResponse(BrokerRegistrationResponse {
                 error: crate::error::ErrorCode::NOT_CONTROLLER,
                 ..
-            }
-            | Message::BrokerHeartbeatResponse {
+            })
+            | Message::BrokerHeartbeatResponse(BrokerHeartbeatResponse {
                 error: crate::error::ErrorCode::NOT_CONTROLLER,
                 ..
-            } => self.on_not_controller(from),
-            Message::BrokerRegistrationResponse {
+            }) => self.on_not_controller(from),
+            Message::BrokerRegistrationResponse(BrokerRegistrationResponse {
                 error,
                 broker_epoch,
-            } => {
+            }) => {
                 self.on_controller_answer(from);
                 self.on_registration_response(error, broker_epoch)
             }
-            Message::BrokerHeartbeatResponse {
+            Message::BrokerHeartbeatResponse(BrokerHeartbeatResponse {
                 error,
                 is_fenced,
                 should_shut_down,
                 records,
-            } => {
+            }) => {
                 self.on_controller_answer(from);
                 self.on_heartbeat_response(error, is_fenced, should_shut_down, records)
             }
-            Message::MetadataUpdate { records } => self.apply_metadata(records),
-            Message::AlterPartitionResponse { tp, error, state } => {
+            Message::MetadataUpdate(MetadataUpdate { records }) => self.apply_metadata(records),
+            Message::AlterPartitionResponse(AlterPartitionResponse { tp, error, state }) => {
                 if error == crate::error::ErrorCode::NOT_CONTROLLER {
                     self.on_not_controller(from);
                 }
                 self.on_alter_partition_response(tp, error, state)
             }
-            group @ (Message::FindCoordinator { .. }
-            | Message::JoinGroup { .. }
-            | Message::SyncGroup { .. }
-            | Message::Heartbeat { .. }
-            | Message::LeaveGroup { .. }
-            | Message::OffsetCommit { .. }
-            | Message::OffsetFetch { .. }) => self.handle_group_request(from, group),
+            group @ (Message::FindCoordinator(_)
+            | Message::JoinGroup(_)
+            | Message::SyncGroup(_)
+            | Message::Heartbeat(_)
+            | Message::LeaveGroup(_)
+            | Message::OffsetCommit(_)
+            | Message::OffsetFetch(_)) => self.handle_group_request(from, group),
             forward @ (Message::CreateTopics(_) | Message::DeleteTopics(_)) => {
                 self.forward_to_controller(from, forward)
             }
@@ -541,12 +545,12 @@ impl Broker {
             }
             _ => (crate::ErrorCode::COORDINATOR_NOT_AVAILABLE, ProducerId(0)),
         };
-        let response = Message::InitProducerIdResponse {
+        let response = Message::InitProducerIdResponse(InitProducerIdResponse {
             correlation_id,
             error,
             producer_id,
             producer_epoch: 0,
-        };
+        });
         self.out.send(from, response);
     }
 

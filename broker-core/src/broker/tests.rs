@@ -8,7 +8,12 @@ use crate::config::{ClusterConfig, ConfigMap, ProtocolSwitches, TopicConfig, Tru
 use crate::error::ErrorCode;
 use crate::io::{Checkpoint, DiskEntry, DiskImage, DiskOp, Event, FileName, TruncationReason};
 use crate::metadata::{MetadataRecord, PartitionState};
-use crate::protocol::{EpochEndOffset, FetchPartitionResponse};
+use crate::protocol::{
+    AlterPartitionRequest, AlterPartitionResponse, BrokerHeartbeatResponse,
+    BrokerRegistrationRequest, BrokerRegistrationResponse, EpochEndOffset, FetchPartitionResponse,
+    FetchRequest, FetchResponse, InitProducerIdRequest, InitProducerIdResponse, MetadataUpdate,
+    ProduceRequest, ProduceResponse,
+};
 use crate::record::{Record, RecordBatch};
 use bytes::Bytes;
 
@@ -127,10 +132,12 @@ impl Harness {
         state: PartitionState,
     ) -> Harness {
         let mut h = Harness::started(id, protocol, disk);
-        h.deliver_from_controller(Message::BrokerRegistrationResponse {
-            error: ErrorCode::NONE,
-            broker_epoch: broker_epoch(id),
-        });
+        h.deliver_from_controller(Message::BrokerRegistrationResponse(
+            BrokerRegistrationResponse {
+                error: ErrorCode::NONE,
+                broker_epoch: broker_epoch(id),
+            },
+        ));
         let mut records: Vec<MetadataRecord> = (1..=3)
             .map(|b| MetadataRecord::RegisterBroker {
                 broker_id: BrokerId(b),
@@ -200,7 +207,7 @@ impl Harness {
     fn metadata(&mut self, records: Vec<MetadataRecord>) {
         let start = self.broker.metadata().offset;
         let records = (start..).zip(records).collect();
-        self.deliver_from_controller(Message::MetadataUpdate { records });
+        self.deliver_from_controller(Message::MetadataUpdate(MetadataUpdate { records }));
     }
 
     fn set_partition(&mut self, state: PartitionState) {
@@ -219,13 +226,13 @@ impl Harness {
     /// A client's Produce of `batch` to `tp()`; its correlation id.
     fn produce_batch(&mut self, acks: Acks, batch: RecordBatch) -> CorrelationId {
         let correlation_id = self.correlation_id();
-        let message = Message::Produce {
+        let message = Message::Produce(ProduceRequest {
             correlation_id,
             tp: tp(),
             acks,
             timeout_ms: 30_000,
             batch,
-        };
+        });
         self.input(Input::Message {
             from: CLIENT,
             message,
@@ -238,12 +245,12 @@ impl Harness {
         self.out.iter().find_map(|o| match o {
             Output::Send {
                 message:
-                    Message::ProduceResponse {
+                    Message::ProduceResponse(ProduceResponse {
                         correlation_id,
                         error,
                         base_offset,
                         ..
-                    },
+                    }),
                 ..
             } if *correlation_id == id => Some((*error, *base_offset)),
             _ => None,
@@ -259,7 +266,7 @@ impl Harness {
         current_epoch: u32,
     ) -> FetchPartitionResponse {
         let correlation_id = self.correlation_id();
-        let message = Message::Fetch {
+        let message = Message::Fetch(FetchRequest {
             correlation_id,
             replica_id: Some(BrokerId(follower)),
             broker_epoch: Some(broker_epoch(follower)),
@@ -270,7 +277,7 @@ impl Harness {
                 last_fetched_epoch: last_epoch.map(LeaderEpoch),
                 current_leader_epoch: Some(LeaderEpoch(current_epoch)),
             }],
-        };
+        });
         self.input(Input::Message {
             from: NodeId::Broker(BrokerId(follower)),
             message,
@@ -280,10 +287,10 @@ impl Harness {
             .find_map(|o| match o {
                 Output::Send {
                     message:
-                        Message::FetchResponse {
+                        Message::FetchResponse(FetchResponse {
                             correlation_id: id,
                             partitions,
-                        },
+                        }),
                     ..
                 } if *id == correlation_id => Some(partitions[0].clone()),
                 _ => None,
@@ -300,11 +307,11 @@ impl Harness {
                 Output::Send {
                     to,
                     message:
-                        Message::Fetch {
+                        Message::Fetch(FetchRequest {
                             correlation_id,
                             partitions,
                             ..
-                        },
+                        }),
                 } if *to == NodeId::Broker(BrokerId(leader)) => {
                     Some((*correlation_id, partitions[0].clone()))
                 }
@@ -330,10 +337,10 @@ impl Harness {
         };
         self.input(Input::Message {
             from: NodeId::Broker(BrokerId(leader)),
-            message: Message::FetchResponse {
+            message: Message::FetchResponse(FetchResponse {
                 correlation_id,
                 partitions: vec![response],
-            },
+            }),
         });
     }
 
@@ -356,7 +363,7 @@ impl Harness {
             .filter_map(|o| match o {
                 Output::Send {
                     to,
-                    message: Message::AlterPartition { new_isr, .. },
+                    message: Message::AlterPartition(AlterPartitionRequest { new_isr, .. }),
                 } if *to == CONTROLLER => Some(crate::protocol::isr_ids(new_isr)),
                 _ => None,
             })
@@ -720,11 +727,11 @@ fn isr_shrinks_only_after_replica_lag_time_max() {
     let alter = h.out.iter().find_map(|o| match o {
         Output::Send {
             to,
-            message: message @ Message::AlterPartition { .. },
+            message: message @ Message::AlterPartition(_),
         } => Some((*to, message.clone())),
         _ => None,
     });
-    let expected = Message::AlterPartition {
+    let expected = Message::AlterPartition(AlterPartitionRequest {
         broker_id: BrokerId(1),
         broker_epoch: broker_epoch(1),
         tp: tp(),
@@ -738,7 +745,7 @@ fn isr_shrinks_only_after_replica_lag_time_max() {
                 broker_epoch: Some(broker_epoch(b)),
             })
             .collect(),
-    };
+    });
     assert_eq!(alter, Some((CONTROLLER, expected)));
 }
 
@@ -783,11 +790,11 @@ fn one_alter_partition_in_flight_at_a_time() {
         partition_epoch: PartitionEpoch(1),
         ..state(1, 0, &[1])
     };
-    h.deliver_from_controller(Message::AlterPartitionResponse {
+    h.deliver_from_controller(Message::AlterPartitionResponse(AlterPartitionResponse {
         tp: tp(),
         error: ErrorCode::NONE,
         state: Some(committed),
-    });
+    }));
     assert_eq!(h.replica().isr, ids(&[1, 2]));
     h.fetch(3, 0, None, 0);
     assert_eq!(h.alter_partitions(), vec![ids(&[1, 2]), ids(&[1, 2, 3])]);
@@ -1056,19 +1063,19 @@ impl Harness {
         let correlation_id = self.correlation_id();
         self.input(Input::Message {
             from: CLIENT,
-            message: Message::InitProducerId { correlation_id },
+            message: Message::InitProducerId(InitProducerIdRequest { correlation_id }),
         });
         self.out
             .iter()
             .find_map(|o| match o {
                 Output::Send {
                     message:
-                        Message::InitProducerIdResponse {
+                        Message::InitProducerIdResponse(InitProducerIdResponse {
                             correlation_id: id,
                             error,
                             producer_id,
                             ..
-                        },
+                        }),
                     ..
                 } if *id == correlation_id => Some((*error, *producer_id)),
                 _ => None,
@@ -1134,10 +1141,10 @@ fn registrations_sent(h: &Harness) -> Vec<Option<BrokerEpoch>> {
         .filter_map(|o| match o {
             Output::Send {
                 message:
-                    Message::BrokerRegistration {
+                    Message::BrokerRegistration(BrokerRegistrationRequest {
                         previous_broker_epoch,
                         ..
-                    },
+                    }),
                 ..
             } => Some(*previous_broker_epoch),
             _ => None,
@@ -1163,12 +1170,12 @@ fn checkpoints_written(h: &Harness) -> Vec<Checkpoint> {
 fn a_controlled_shutdown_leaves_its_epoch_and_the_next_start_offers_it_once() {
     let mut h = Harness::leader(ProtocolSwitches::default(), 1, &[1, 2, 3]);
     h.input(Input::Shutdown);
-    h.deliver_from_controller(Message::BrokerHeartbeatResponse {
+    h.deliver_from_controller(Message::BrokerHeartbeatResponse(BrokerHeartbeatResponse {
         error: ErrorCode::NONE,
         is_fenced: true,
         should_shut_down: true,
         records: vec![],
-    });
+    }));
     let epoch = broker_epoch(1);
     assert_eq!(
         checkpoints_written(&h),
@@ -1293,10 +1300,10 @@ fn a_follower_below_the_leaders_log_start_starts_over_there() {
     };
     h.input(Input::Message {
         from: NodeId::Broker(BrokerId(2)),
-        message: Message::FetchResponse {
+        message: Message::FetchResponse(FetchResponse {
             correlation_id,
             partitions: vec![response],
-        },
+        }),
     });
     let reason = TruncationReason::BelowLogStart;
     assert_eq!(h.truncations(), vec![(Offset(2), Offset(50), reason)]);
@@ -1429,7 +1436,7 @@ fn last_registration_target(h: &Harness) -> Option<NodeId> {
     h.out.iter().rev().find_map(|o| match o {
         Output::Send {
             to,
-            message: Message::BrokerRegistration { .. },
+            message: Message::BrokerRegistration(_),
         } => Some(*to),
         _ => None,
     })
@@ -1449,10 +1456,10 @@ fn not_controller_sends_the_next_registration_to_the_next_voter() {
         incarnation_id: 7,
     });
     assert_eq!(last_registration_target(&h), Some(voters[0]));
-    let refusal = Message::BrokerRegistrationResponse {
+    let refusal = Message::BrokerRegistrationResponse(BrokerRegistrationResponse {
         error: ErrorCode::NOT_CONTROLLER,
         broker_epoch: BrokerEpoch(0),
-    };
+    });
     // A controller the broker no longer targets changes nothing.
     h.input(Input::Message {
         from: voters[2],
@@ -1474,12 +1481,12 @@ fn not_controller_sends_the_next_registration_to_the_next_voter() {
 fn a_heartbeat_refused_not_controller_neither_fences_nor_re_registers() {
     let mut h = Harness::leader(ProtocolSwitches::default(), 1, &[1]);
     let fenced = h.broker.is_fenced();
-    h.deliver_from_controller(Message::BrokerHeartbeatResponse {
+    h.deliver_from_controller(Message::BrokerHeartbeatResponse(BrokerHeartbeatResponse {
         error: ErrorCode::NOT_CONTROLLER,
         is_fenced: true,
         should_shut_down: false,
         records: vec![],
-    });
+    }));
     assert_eq!(h.broker.is_fenced(), fenced);
     assert_eq!(
         last_registration_target(&h),
@@ -1493,7 +1500,7 @@ fn a_heartbeat_refused_not_controller_neither_fences_nor_re_registers() {
             matches!(
                 o,
                 Output::Send {
-                    message: Message::BrokerRegistration { .. },
+                    message: Message::BrokerRegistration(_),
                     ..
                 }
             )
@@ -1536,10 +1543,10 @@ fn a_silent_controller_is_given_up_after_half_the_session_timeout() {
     // voters[1] refuses with DUPLICATE_BROKER_REGISTRATION: an answer, so it is kept.
     h.input(Input::Message {
         from: voters[1],
-        message: Message::BrokerRegistrationResponse {
+        message: Message::BrokerRegistrationResponse(BrokerRegistrationResponse {
             error: ErrorCode::DUPLICATE_BROKER_REGISTRATION,
             broker_epoch: BrokerEpoch(0),
-        },
+        }),
     });
     for at in [4_000, 5_000, 6_000] {
         h.timeout(at);
@@ -1592,10 +1599,12 @@ fn a_registering_broker_does_not_act_on_metadata_until_caught_up_to_its_registra
         "the image is applied"
     );
     assert!(!became_leader(&h), "not registered: no leadership");
-    h.deliver_from_controller(Message::BrokerRegistrationResponse {
-        error: ErrorCode::NONE,
-        broker_epoch: broker_epoch(1),
-    });
+    h.deliver_from_controller(Message::BrokerRegistrationResponse(
+        BrokerRegistrationResponse {
+            error: ErrorCode::NONE,
+            broker_epoch: broker_epoch(1),
+        },
+    ));
     assert!(became_leader(&h), "registered and caught up: it leads");
 }
 

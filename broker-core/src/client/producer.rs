@@ -10,7 +10,10 @@ use crate::config::{Partitioner, ProducerConfig};
 use crate::error::ErrorCode;
 use crate::io::{ClientCommand, HistoryEntry, Input, Output, SendOutcome, WriteKind};
 use crate::outbox::Outbox;
-use crate::protocol::{Acks, Message};
+use crate::protocol::{
+    Acks, InitProducerIdRequest, InitProducerIdResponse, Message, MetadataResponse, ProduceRequest,
+    ProduceResponse,
+};
 use crate::record::{ProducerFields, Record, RecordBatch};
 use crate::types::*;
 use bytes::Bytes;
@@ -297,7 +300,7 @@ impl Producer {
         self.idempotence.init = Some((correlation_id, broker, deadline));
         self.out.send(
             NodeId::Broker(broker),
-            Message::InitProducerId { correlation_id },
+            Message::InitProducerId(InitProducerIdRequest { correlation_id }),
         );
     }
 
@@ -672,13 +675,13 @@ impl Producer {
             })
             .collect();
         let correlation_id = self.out.correlation_id();
-        let message = Message::Produce {
+        let message = Message::Produce(ProduceRequest {
             correlation_id,
             tp: tp.clone(),
             acks: self.config.acks,
             timeout_ms: self.config.request_timeout_ms,
             batch: RecordBatch::new(batch.fields, records),
-        };
+        });
         self.out.send(NodeId::Broker(leader), message);
         if self.config.acks == Acks::None {
             // acks=0: the producer never learns what happened; it calls it a success.
@@ -706,26 +709,26 @@ impl Producer {
 
     fn on_message(&mut self, _from: NodeId, message: Message) {
         match message {
-            Message::MetadataResponse {
+            Message::MetadataResponse(MetadataResponse {
                 correlation_id,
                 partitions,
                 ..
-            } => {
+            }) => {
                 self.metadata
                     .on_response(self.now, correlation_id, partitions);
             }
-            Message::InitProducerIdResponse {
+            Message::InitProducerIdResponse(InitProducerIdResponse {
                 correlation_id,
                 error,
                 producer_id,
                 producer_epoch,
-            } => self.on_init_producer_id(correlation_id, error, (producer_id, producer_epoch)),
-            Message::ProduceResponse {
+            }) => self.on_init_producer_id(correlation_id, error, (producer_id, producer_epoch)),
+            Message::ProduceResponse(ProduceResponse {
                 correlation_id,
                 error,
                 base_offset,
                 ..
-            } => match (error, base_offset) {
+            }) => match (error, base_offset) {
                 (ErrorCode::NONE, Some(base)) => self.on_success(correlation_id, base),
                 (error, _) => self.on_error(correlation_id, error),
             },

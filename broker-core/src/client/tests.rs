@@ -6,7 +6,11 @@ use crate::error::ErrorCode;
 use crate::io::{
     ClientCommand, HistoryEntry, Input, Output, PositionReason, ResetReason, SendOutcome, WriteKind,
 };
-use crate::protocol::{EpochEndOffset, FetchPartitionResponse, Message, PartitionMetadata};
+use crate::protocol::{
+    EpochEndOffset, FetchPartitionResponse, FetchRequest, FetchResponse, InitProducerIdRequest,
+    InitProducerIdResponse, ListOffsetsRequest, ListOffsetsResponse, Message, MetadataRequest,
+    MetadataResponse, PartitionMetadata, ProduceRequest, ProduceResponse,
+};
 use crate::record::{ProducerFields, Record, RecordBatch};
 use crate::types::*;
 use crate::{Consumer, Producer};
@@ -27,7 +31,7 @@ fn partitions_response(
     leader_epoch: u32,
     partitions: u32,
 ) -> Message {
-    Message::MetadataResponse {
+    Message::MetadataResponse(MetadataResponse {
         correlation_id,
         brokers: vec![BrokerId(1)],
         partitions: (0..partitions)
@@ -39,7 +43,7 @@ fn partitions_response(
                 isr: vec![BrokerId(1)],
             })
             .collect(),
-    }
+    })
 }
 
 fn from_broker(message: Message) -> Input {
@@ -89,8 +93,8 @@ impl ProducerHarness {
             value: Bytes::from_static(b"v0"),
             kind: WriteKind::Value,
         }));
-        let metadata = h.take(|m| matches!(m, Message::Metadata { .. }));
-        let Message::Metadata { correlation_id } = metadata else {
+        let metadata = h.take(|m| matches!(m, Message::Metadata(_)));
+        let Message::Metadata(MetadataRequest { correlation_id }) = metadata else {
             unreachable!()
         };
         h.input(from_broker(partitions_response(
@@ -131,32 +135,34 @@ impl ProducerHarness {
     fn produces(&mut self) -> Vec<(CorrelationId, Option<ProducerFields>)> {
         let (produces, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut self.sent)
             .into_iter()
-            .partition(|m| matches!(m, Message::Produce { .. }));
+            .partition(|m| matches!(m, Message::Produce(_)));
         self.sent = rest;
         produces
             .into_iter()
             .map(|m| match m {
-                Message::Produce {
+                Message::Produce(ProduceRequest {
                     correlation_id,
                     batch,
                     ..
-                } => (correlation_id, batch.producer),
+                }) => (correlation_id, batch.producer),
                 _ => unreachable!(),
             })
             .collect()
     }
 
     fn grant_producer_id(&mut self, id: u64) {
-        let init = self.take(|m| matches!(m, Message::InitProducerId { .. }));
-        let Message::InitProducerId { correlation_id } = init else {
+        let init = self.take(|m| matches!(m, Message::InitProducerId(_)));
+        let Message::InitProducerId(InitProducerIdRequest { correlation_id }) = init else {
             unreachable!()
         };
-        self.input(from_broker(Message::InitProducerIdResponse {
-            correlation_id,
-            error: ErrorCode::NONE,
-            producer_id: ProducerId(id),
-            producer_epoch: 0,
-        }));
+        self.input(from_broker(Message::InitProducerIdResponse(
+            InitProducerIdResponse {
+                correlation_id,
+                error: ErrorCode::NONE,
+                producer_id: ProducerId(id),
+                producer_epoch: 0,
+            },
+        )));
     }
 
     fn send(&mut self, value: &'static str) {
@@ -218,7 +224,7 @@ fn a_disconnect_alone_makes_the_producer_refresh_its_metadata() {
     let metadata_requests = |h: &ProducerHarness| {
         h.sent
             .iter()
-            .filter(|m| matches!(m, Message::Metadata { .. }))
+            .filter(|m| matches!(m, Message::Metadata(_)))
             .count()
     };
     h.advance(1_000);
@@ -235,38 +241,38 @@ fn a_disconnect_alone_makes_the_producer_refresh_its_metadata() {
 impl ProducerHarness {
     fn answer(&mut self, correlation_id: CorrelationId, error: ErrorCode) {
         let base_offset = error.is_ok().then_some(Offset(0));
-        self.input(from_broker(Message::ProduceResponse {
+        self.input(from_broker(Message::ProduceResponse(ProduceResponse {
             correlation_id,
             tp: tp(),
             error,
             base_offset,
-        }));
+        })));
     }
 
     /// Answer every produce sent so far with success; `(partition, records)` of each.
     fn ack_all(&mut self) -> Vec<(u32, usize)> {
         let (produces, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut self.sent)
             .into_iter()
-            .partition(|m| matches!(m, Message::Produce { .. }));
+            .partition(|m| matches!(m, Message::Produce(_)));
         self.sent = rest;
         let mut acked = Vec::new();
         for m in produces {
-            let Message::Produce {
+            let Message::Produce(ProduceRequest {
                 correlation_id,
                 tp,
                 batch,
                 ..
-            } = m
+            }) = m
             else {
                 unreachable!()
             };
             acked.push((tp.partition, batch.len() as usize));
-            self.input(from_broker(Message::ProduceResponse {
+            self.input(from_broker(Message::ProduceResponse(ProduceResponse {
                 correlation_id,
                 tp,
                 error: ErrorCode::NONE,
                 base_offset: Some(Offset(0)),
-            }));
+            })));
         }
         acked
     }
@@ -296,7 +302,7 @@ fn an_unknown_producer_id_bumps_the_epoch_and_retries() {
     assert!(!h
         .sent
         .iter()
-        .any(|m| matches!(m, Message::InitProducerId { .. })));
+        .any(|m| matches!(m, Message::InitProducerId(_))));
     h.answer(resent[0].0, ErrorCode::NONE);
     assert!(h.history.iter().any(|(_, e)| matches!(
         e,
@@ -540,7 +546,7 @@ fn without_idempotence_batches_carry_no_producer_fields() {
     assert!(!h
         .sent
         .iter()
-        .any(|m| matches!(m, Message::InitProducerId { .. })));
+        .any(|m| matches!(m, Message::InitProducerId(_))));
     let produces = h.produces();
     assert_eq!(produces.len(), 1);
     assert_eq!(produces[0].1, None);
@@ -585,7 +591,7 @@ fn a_consumer_detects_truncation_below_its_position() {
         }
     };
     step(&mut consumer, None, &mut sent, &mut history);
-    let Some(Message::Metadata { correlation_id }) = sent.pop() else {
+    let Some(Message::Metadata(MetadataRequest { correlation_id })) = sent.pop() else {
         panic!("{sent:?}")
     };
     step(
@@ -594,16 +600,16 @@ fn a_consumer_detects_truncation_below_its_position() {
         &mut sent,
         &mut history,
     );
-    let Some(Message::ListOffsets { correlation_id, .. }) = sent.pop() else {
+    let Some(Message::ListOffsets(ListOffsetsRequest { correlation_id, .. })) = sent.pop() else {
         panic!("{sent:?}")
     };
-    let listed = Message::ListOffsetsResponse {
+    let listed = Message::ListOffsetsResponse(ListOffsetsResponse {
         correlation_id,
         tp: tp(),
         error: ErrorCode::NONE,
         offset: Offset(0),
         leader_epoch: LeaderEpoch(0),
-    };
+    });
     step(
         &mut consumer,
         Some(from_broker(listed)),
@@ -618,11 +624,11 @@ fn a_consumer_detects_truncation_below_its_position() {
     };
     assert_eq!(history, vec![started]);
     let fetch_answer = |sent: &mut Vec<Message>, batches, diverging_epoch| {
-        let Some(Message::Fetch {
+        let Some(Message::Fetch(FetchRequest {
             correlation_id,
             partitions,
             ..
-        }) = sent.pop()
+        })) = sent.pop()
         else {
             panic!("expected a fetch: {sent:?}")
         };
@@ -637,10 +643,10 @@ fn a_consumer_detects_truncation_below_its_position() {
         };
         (
             partitions,
-            Message::FetchResponse {
+            Message::FetchResponse(FetchResponse {
                 correlation_id,
                 partitions: vec![response],
-            },
+            }),
         )
     };
     let batches = vec![batch_at(0, 0, "a"), batch_at(1, 0, "b")];
@@ -686,7 +692,7 @@ fn a_consumer_detects_truncation_below_its_position() {
 #[test]
 fn a_producer_backs_off_after_a_broken_connection() {
     let mut h = ProducerHarness::new(true);
-    h.take(|m| matches!(m, Message::InitProducerId { .. }));
+    h.take(|m| matches!(m, Message::InitProducerId(_)));
     h.input(Input::Disconnected {
         peer: NodeId::Broker(BrokerId(1)),
     });
@@ -704,7 +710,7 @@ fn a_producer_backs_off_after_a_broken_connection() {
     assert!(h
         .sent
         .iter()
-        .any(|m| matches!(m, Message::InitProducerId { .. })));
+        .any(|m| matches!(m, Message::InitProducerId(_))));
 }
 
 /// `close()` on a consumer without a group (assign mode, the default `enable.auto.commit=true`)
@@ -761,11 +767,12 @@ fn a_disconnect_retries_only_its_own_list_offsets_after_the_backoff() {
     };
     let list_offsets = |sent: &[Message]| {
         sent.iter()
-            .filter(|m| matches!(m, Message::ListOffsets { .. }))
+            .filter(|m| matches!(m, Message::ListOffsets(_)))
             .count()
     };
     consumer.handle_timeout(Time(10));
-    let Some(Message::Metadata { correlation_id }) = drain(&mut consumer).pop() else {
+    let Some(Message::Metadata(MetadataRequest { correlation_id })) = drain(&mut consumer).pop()
+    else {
         panic!("a metadata request first")
     };
     consumer.handle(Time(10), from_broker(metadata_response(correlation_id, 0)));

@@ -63,13 +63,13 @@ pub(super) fn start(request: ProduceRequest, reply: Reply, ctx: &mut Ctx<'_>) ->
                     for batch in batches {
                         let correlation_id = ctx.correlation();
                         slot.waiting.push(correlation_id);
-                        messages.push(Message::Produce {
+                        messages.push(Message::Produce(broker_core::ProduceRequest {
                             correlation_id,
                             tp: tp.clone(),
                             acks,
                             timeout_ms,
                             batch,
-                        });
+                        }));
                     }
                 }
             }
@@ -96,12 +96,12 @@ fn batch_error(error: &BatchError) -> i16 {
 
 impl Pending {
     pub(super) fn on_message(&mut self, message: Message) -> Option<crate::request::Frame> {
-        let Message::ProduceResponse {
+        let Message::ProduceResponse(broker_core::ProduceResponse {
             correlation_id,
             error,
             base_offset,
             ..
-        } = message
+        }) = message
         else {
             return None;
         };

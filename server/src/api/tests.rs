@@ -17,39 +17,41 @@ fn answer(message: &Message) -> Message {
         2,
     );
     match message.clone() {
-        Message::Metadata { correlation_id } => Message::MetadataResponse {
-            correlation_id,
-            brokers: vec![BrokerId(1), BrokerId(2)],
-            partitions: vec![
-                PartitionMetadata {
-                    tp: tp.clone(),
-                    leader: Some(BrokerId(1)),
-                    leader_epoch: LeaderEpoch(3),
-                    replicas: vec![BrokerId(1)],
-                    isr: vec![BrokerId(1)],
-                },
-                PartitionMetadata {
-                    tp: TopicPartition::new(&Topic::new("__consumer_offsets"), 0),
-                    leader: None,
-                    leader_epoch: LeaderEpoch(1),
-                    replicas: vec![BrokerId(2)],
-                    isr: vec![],
-                },
-            ],
-        },
-        Message::Produce {
+        Message::Metadata(broker_core::MetadataRequest { correlation_id }) => {
+            Message::MetadataResponse(broker_core::MetadataResponse {
+                correlation_id,
+                brokers: vec![BrokerId(1), BrokerId(2)],
+                partitions: vec![
+                    PartitionMetadata {
+                        tp: tp.clone(),
+                        leader: Some(BrokerId(1)),
+                        leader_epoch: LeaderEpoch(3),
+                        replicas: vec![BrokerId(1)],
+                        isr: vec![BrokerId(1)],
+                    },
+                    PartitionMetadata {
+                        tp: TopicPartition::new(&Topic::new("__consumer_offsets"), 0),
+                        leader: None,
+                        leader_epoch: LeaderEpoch(1),
+                        replicas: vec![BrokerId(2)],
+                        isr: vec![],
+                    },
+                ],
+            })
+        }
+        Message::Produce(broker_core::ProduceRequest {
             correlation_id, tp, ..
-        } => Message::ProduceResponse {
+        }) => Message::ProduceResponse(broker_core::ProduceResponse {
             correlation_id,
             tp,
             error: ErrorCode::NONE,
             base_offset: Some(Offset(9)),
-        },
-        Message::Fetch {
+        }),
+        Message::Fetch(broker_core::FetchRequest {
             correlation_id,
             partitions,
             ..
-        } => Message::FetchResponse {
+        }) => Message::FetchResponse(broker_core::FetchResponse {
             correlation_id,
             partitions: partitions
                 .into_iter()
@@ -63,69 +65,81 @@ fn answer(message: &Message) -> Message {
                     batches: vec![batch.clone()],
                 })
                 .collect(),
-        },
-        Message::ListOffsets {
+        }),
+        Message::ListOffsets(broker_core::ListOffsetsRequest {
             correlation_id, tp, ..
-        } => Message::ListOffsetsResponse {
+        }) => Message::ListOffsetsResponse(broker_core::ListOffsetsResponse {
             correlation_id,
             tp,
             error: ErrorCode::NONE,
             offset: Offset(8),
             leader_epoch: LeaderEpoch(2),
-        },
-        Message::InitProducerId { correlation_id } => Message::InitProducerIdResponse {
-            correlation_id,
-            error: ErrorCode::NONE,
-            producer_id: ProducerId(4),
-            producer_epoch: 0,
-        },
-        Message::FindCoordinator { correlation_id, .. } => Message::FindCoordinatorResponse {
+        }),
+        Message::InitProducerId(broker_core::InitProducerIdRequest { correlation_id }) => {
+            Message::InitProducerIdResponse(broker_core::InitProducerIdResponse {
+                correlation_id,
+                error: ErrorCode::NONE,
+                producer_id: ProducerId(4),
+                producer_epoch: 0,
+            })
+        }
+        Message::FindCoordinator(broker_core::FindCoordinatorRequest {
+            correlation_id, ..
+        }) => Message::FindCoordinatorResponse(broker_core::FindCoordinatorResponse {
             correlation_id,
             error: ErrorCode::NONE,
             coordinator: Some(BrokerId(2)),
-        },
-        Message::JoinGroup { correlation_id, .. } => Message::JoinGroupResponse {
-            correlation_id,
-            error: ErrorCode::NONE,
-            generation: 1,
-            protocol: Some("range".into()),
-            leader: "m1".into(),
-            member_id: "m1".into(),
-            members: vec![JoinedMember {
+        }),
+        Message::JoinGroup(broker_core::JoinGroupRequest { correlation_id, .. }) => {
+            Message::JoinGroupResponse(broker_core::JoinGroupResponse {
+                correlation_id,
+                error: ErrorCode::NONE,
+                generation: 1,
+                protocol: Some("range".into()),
+                leader: "m1".into(),
                 member_id: "m1".into(),
-                subscription: Subscription {
-                    topics: vec![Topic::new("test")],
-                    owned: vec![tp.clone()],
-                },
-            }],
-        },
-        Message::SyncGroup { correlation_id, .. } => Message::SyncGroupResponse {
-            correlation_id,
-            error: ErrorCode::NONE,
-            assignment: vec![tp.clone()],
-        },
-        Message::Heartbeat { correlation_id, .. } => Message::HeartbeatResponse {
-            correlation_id,
-            error: ErrorCode::REBALANCE_IN_PROGRESS,
-        },
-        Message::LeaveGroup { correlation_id, .. } => Message::LeaveGroupResponse {
-            correlation_id,
-            error: ErrorCode::NONE,
-        },
-        Message::OffsetCommit {
+                members: vec![JoinedMember {
+                    member_id: "m1".into(),
+                    subscription: Subscription {
+                        topics: vec![Topic::new("test")],
+                        owned: vec![tp.clone()],
+                    },
+                }],
+            })
+        }
+        Message::SyncGroup(broker_core::SyncGroupRequest { correlation_id, .. }) => {
+            Message::SyncGroupResponse(broker_core::SyncGroupResponse {
+                correlation_id,
+                error: ErrorCode::NONE,
+                assignment: vec![tp.clone()],
+            })
+        }
+        Message::Heartbeat(broker_core::HeartbeatRequest { correlation_id, .. }) => {
+            Message::HeartbeatResponse(broker_core::HeartbeatResponse {
+                correlation_id,
+                error: ErrorCode::REBALANCE_IN_PROGRESS,
+            })
+        }
+        Message::LeaveGroup(broker_core::LeaveGroupRequest { correlation_id, .. }) => {
+            Message::LeaveGroupResponse(broker_core::LeaveGroupResponse {
+                correlation_id,
+                error: ErrorCode::NONE,
+            })
+        }
+        Message::OffsetCommit(broker_core::OffsetCommitRequest {
             correlation_id,
             offsets,
             ..
-        } => Message::OffsetCommitResponse {
+        }) => Message::OffsetCommitResponse(broker_core::OffsetCommitResponse {
             correlation_id,
             error: ErrorCode::NONE,
             offsets,
-        },
-        Message::OffsetFetch {
+        }),
+        Message::OffsetFetch(broker_core::OffsetFetchRequest {
             correlation_id,
             partitions,
             ..
-        } => Message::OffsetFetchResponse {
+        }) => Message::OffsetFetchResponse(broker_core::OffsetFetchResponse {
             correlation_id,
             error: ErrorCode::NONE,
             offsets: partitions
@@ -140,7 +154,7 @@ fn answer(message: &Message) -> Message {
                     )
                 })
                 .collect(),
-        },
+        }),
         Message::AutoCreateTopics(r) => {
             Message::AutoCreateTopicsResponse(AutoCreateTopicsResponse {
                 correlation_id: r.correlation_id,

@@ -38,13 +38,13 @@ fn batch(values: &[&str], idempotent: bool) -> RecordBatch {
 
 /// The internal Produce of `values` to test-0, as the server makes it from a request.
 fn produce(id: u64, acks: Acks, values: &[&str], idempotent: bool) -> Message {
-    Message::Produce {
+    Message::Produce(broker_core::ProduceRequest {
         correlation_id: CorrelationId(id),
         tp: test_0(),
         acks,
         timeout_ms: 30_000,
         batch: batch(values, idempotent),
-    }
+    })
 }
 
 /// A request frame (no size prefix, as a recording keeps it) from `client`.
@@ -180,12 +180,12 @@ fn an_acknowledged_record_missing_from_the_log_is_a_lost_write() {
     let node = world.connect_external(0, "student#0".into());
     let mut feeder = Feeder::default();
     feeder.sent(&mut world, node, &produce(1, Acks::All, &["ghost"], true));
-    let answer = Message::ProduceResponse {
+    let answer = Message::ProduceResponse(broker_core::ProduceResponse {
         correlation_id: CorrelationId(1),
         tp: test_0(),
         error: ErrorCode::NONE,
         base_offset: Some(Offset(0)),
-    };
+    });
     feeder.answered(&mut world, node, &answer);
     let findings = sim::check(&world);
     let lost: Vec<_> = findings
@@ -250,17 +250,19 @@ fn closing_leaves_sends_unknown_and_a_new_fetch_offset_is_a_position() {
             outcome: broker_core::SendOutcome::Info(ErrorCode::NETWORK_EXCEPTION),
         }
     );
-    let fetch = |id, offset| Message::Fetch {
-        correlation_id: CorrelationId(id),
-        replica_id: None,
-        broker_epoch: None,
-        max_wait_ms: 0,
-        partitions: vec![broker_core::FetchPartition {
-            tp: test_0(),
-            fetch_offset: Offset(offset),
-            last_fetched_epoch: None,
-            current_leader_epoch: None,
-        }],
+    let fetch = |id, offset| {
+        Message::Fetch(broker_core::FetchRequest {
+            correlation_id: CorrelationId(id),
+            replica_id: None,
+            broker_epoch: None,
+            max_wait_ms: 0,
+            partitions: vec![broker_core::FetchPartition {
+                tp: test_0(),
+                fetch_offset: Offset(offset),
+                last_fetched_epoch: None,
+                current_leader_epoch: None,
+            }],
+        })
     };
     let positioned = |w: &World| {
         w.history()
