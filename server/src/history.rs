@@ -41,7 +41,8 @@ struct Fetching {
 /// One connection's operations in flight, and where its reads left off.
 #[derive(Default)]
 pub struct Feeder {
-    produces: BTreeMap<CorrelationId, Sent>,
+    /// Each Produce in flight: its partitions.
+    produces: BTreeMap<CorrelationId, Vec<Sent>>,
     fetches: BTreeMap<CorrelationId, Fetching>,
     /// Per partition, the offset after the last record this connection was given.
     next: BTreeMap<TopicPartition, Offset>,
@@ -57,12 +58,11 @@ impl Feeder {
         match message {
             Message::Produce(broker_core::ProduceRequest {
                 correlation_id,
-                tp,
                 acks,
-                batch,
+                partitions,
                 ..
             }) => {
-                let idempotent = batch.producer.is_some();
+                let idempotent = partitions.iter().any(|p| p.batch.producer.is_some());
                 if self.producer != Some((*acks, idempotent)) {
                     self.producer = Some((*acks, idempotent));
                     let who = match &self.client_id {
@@ -71,21 +71,27 @@ impl Feeder {
                     };
                     world.external_producer(&who, *acks, idempotent);
                 }
-                let values: Vec<Bytes> = batch.records.iter().filter_map(judged_identity).collect();
-                for value in &values {
-                    let entry = HistoryEntry::SendInvoked {
-                        value: value.clone(),
-                        tp: tp.clone(),
-                    };
-                    world.external_history(node, entry);
+                let mut sent = Vec::with_capacity(partitions.len());
+                for p in partitions {
+                    let values: Vec<Bytes> =
+                        p.batch.records.iter().filter_map(judged_identity).collect();
+                    for value in &values {
+                        let entry = HistoryEntry::SendInvoked {
+                            value: value.clone(),
+                            tp: p.tp.clone(),
+                        };
+                        world.external_history(node, entry);
+                    }
+                    sent.push(Sent {
+                        tp: p.tp.clone(),
+                        values,
+                    });
                 }
-                let sent = Sent {
-                    tp: tp.clone(),
-                    values,
-                };
                 if *acks == Acks::None {
                     // acks=0: no answer comes; the client calls it a success.
-                    complete(world, node, sent, |_| SendOutcome::Ok(None));
+                    for s in sent {
+                        complete(world, node, s, |_| SendOutcome::Ok(None));
+                    }
                 } else {
                     self.produces.insert(*correlation_id, sent);
                 }
@@ -121,21 +127,24 @@ impl Feeder {
         match message {
             Message::ProduceResponse(broker_core::ProduceResponse {
                 correlation_id,
-                error,
-                base_offset,
-                ..
+                partitions,
             }) => {
-                let Some(sent) = self.produces.remove(correlation_id) else {
+                let Some(mut sent) = self.produces.remove(correlation_id) else {
                     return;
                 };
-                let error = *error;
-                let base = base_offset.filter(|_| error.is_ok());
-                complete(world, node, sent, |i| match base {
-                    Some(base) => SendOutcome::Ok(Some(base.plus(i as u64))),
-                    None if error.is_ok() => SendOutcome::Ok(None),
-                    None if error.may_have_been_written() => SendOutcome::Info(error),
-                    None => SendOutcome::Fail(error),
-                });
+                for p in partitions {
+                    let Some(at) = sent.iter().position(|s| s.tp == p.tp) else {
+                        continue;
+                    };
+                    let error = p.error;
+                    let base = p.base_offset.filter(|_| error.is_ok());
+                    complete(world, node, sent.swap_remove(at), |i| match base {
+                        Some(base) => SendOutcome::Ok(Some(base.plus(i as u64))),
+                        None if error.is_ok() => SendOutcome::Ok(None),
+                        None if error.may_have_been_written() => SendOutcome::Info(error),
+                        None => SendOutcome::Fail(error),
+                    });
+                }
             }
             Message::FetchResponse(broker_core::FetchResponse {
                 correlation_id,
@@ -175,7 +184,7 @@ impl Feeder {
     /// The connection closed: the sends still waiting for an answer may or may not have been
     /// written (the client sees `NETWORK_EXCEPTION`).
     pub fn closed(&mut self, world: &mut World, node: NodeId) {
-        for (_, sent) in std::mem::take(&mut self.produces) {
+        for sent in std::mem::take(&mut self.produces).into_values().flatten() {
             complete(world, node, sent, |_| {
                 SendOutcome::Info(ErrorCode::NETWORK_EXCEPTION)
             });

@@ -1,6 +1,6 @@
 //! One-line summaries of messages for the trace and the message-flow view.
 
-use broker_core::{Message, RecordBatch};
+use broker_core::{Acks, Message, RecordBatch, TopicPartition};
 
 /// The keys of a batch's records, distinct, in order: `k3`, `k0,k2`, `null`; at most three,
 /// then `…`. A Produce summary begins `<partition> key <keys>`: the message-flow view reads
@@ -23,35 +23,49 @@ pub fn keys(batch: &RecordBatch) -> String {
     keys.join(",")
 }
 
-/// A short description: the API and the fields a student looks at.
+/// One partition of a Produce: `<partition> key <keys> acks=<acks> <n> record(s)`, then the
+/// idempotent producer's fields.
+fn produced(tp: &TopicPartition, acks: Acks, batch: &RecordBatch) -> String {
+    match batch.producer {
+        Some(p) => format!(
+            "{tp} key {} acks={acks} {} record(s) producer {} epoch {} seq {}",
+            keys(batch),
+            batch.len(),
+            p.producer_id,
+            p.producer_epoch,
+            p.base_sequence
+        ),
+        None => format!(
+            "{tp} key {} acks={acks} {} record(s)",
+            keys(batch),
+            batch.len()
+        ),
+    }
+}
+
+/// A short description: the API and the fields a student looks at; a Produce's partitions
+/// are separated by `; `.
 pub fn summarize(message: &Message) -> String {
     match message {
         Message::Produce(broker_core::ProduceRequest {
-            tp, acks, batch, ..
-        }) => match batch.producer {
-            Some(p) => format!(
-                "{tp} key {} acks={acks} {} record(s) producer {} epoch {} seq {}",
-                keys(batch),
-                batch.len(),
-                p.producer_id,
-                p.producer_epoch,
-                p.base_sequence
-            ),
-            None => format!(
-                "{tp} key {} acks={acks} {} record(s)",
-                keys(batch),
-                batch.len()
-            ),
-        },
-        Message::ProduceResponse(broker_core::ProduceResponse {
-            tp,
-            error,
-            base_offset,
-            ..
-        }) => match base_offset {
-            Some(o) => format!("{tp} {error} offset={o}"),
-            None => format!("{tp} {error}"),
-        },
+            acks, partitions, ..
+        }) => {
+            let parts: Vec<String> = partitions
+                .iter()
+                .map(|p| produced(&p.tp, *acks, &p.batch))
+                .collect();
+            parts.join("; ")
+        }
+        Message::ProduceResponse(broker_core::ProduceResponse { partitions, .. }) => {
+            let parts: Vec<String> = partitions
+                .iter()
+                .map(|p| match p.base_offset {
+                    Some(o) => format!("{} {} offset={o}", p.tp, p.error),
+                    None => format!("{} {}", p.tp, p.error),
+                })
+                .collect();
+            parts.join("; ")
+        }
         Message::Fetch(broker_core::FetchRequest {
             replica_id,
             partitions,

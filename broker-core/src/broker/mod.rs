@@ -27,7 +27,7 @@ use crate::producer_state::ProducerState;
 use crate::protocol::{
     Acks, AlterPartitionResponse, BrokerHeartbeatResponse, BrokerRegistrationResponse,
     FetchPartition, FetchRequest, FetchResponse, InitProducerIdRequest, InitProducerIdResponse,
-    ListOffsetsRequest, Message, MetadataRequest, MetadataUpdate, ProduceRequest,
+    ListOffsetsRequest, Message, MetadataRequest, MetadataUpdate, PartitionProduceResponse,
 };
 use crate::types::*;
 use std::collections::{BTreeMap, VecDeque};
@@ -178,15 +178,27 @@ struct DelayedFetch {
     deadline: Time,
 }
 
+/// A produce request waiting for its acks (`DelayedProduce`): the response goes when every
+/// partition is done.
 #[derive(Clone, Debug)]
 struct DelayedProduce {
     from: NodeId,
     correlation_id: CorrelationId,
-    tp: TopicPartition,
     acks: Acks,
-    base_offset: Offset,
-    required: Offset,
     deadline: Time,
+    /// Every partition of the request, in request order.
+    partitions: Vec<DelayedPartition>,
+}
+
+/// One partition of a `DelayedProduce` (`ProducePartitionStatus`).
+#[derive(Clone, Debug)]
+struct DelayedPartition {
+    /// The answer so far: a waiting partition holds `REQUEST_TIMED_OUT`, its answer if the
+    /// request expires (as Kafka's `DelayedProduce` presets it).
+    response: PartitionProduceResponse,
+    /// `Some((base offset, required offset))` while the partition waits for its acks
+    /// (`acksPending`).
+    waiting: Option<(Offset, Offset)>,
 }
 
 /// A Kafka broker as a sans-IO state machine.
@@ -440,13 +452,7 @@ impl Broker {
 
     fn on_message(&mut self, from: NodeId, message: Message) {
         match message {
-            Message::Produce(ProduceRequest {
-                correlation_id,
-                tp,
-                acks,
-                timeout_ms,
-                batch,
-            }) => self.handle_produce(from, correlation_id, tp, acks, timeout_ms, batch),
+            Message::Produce(request) => self.handle_produce(from, request),
             Message::Fetch(FetchRequest {
                 correlation_id,
                 replica_id,

@@ -12,7 +12,7 @@ use crate::protocol::{
     AlterPartitionRequest, AlterPartitionResponse, BrokerHeartbeatResponse,
     BrokerRegistrationRequest, BrokerRegistrationResponse, EpochEndOffset, FetchPartitionResponse,
     FetchRequest, FetchResponse, InitProducerIdRequest, InitProducerIdResponse, MetadataUpdate,
-    ProduceRequest, ProduceResponse,
+    PartitionProduceData, ProduceRequest, ProduceResponse,
 };
 use crate::record::{Record, RecordBatch};
 use bytes::Bytes;
@@ -228,10 +228,9 @@ impl Harness {
         let correlation_id = self.correlation_id();
         let message = Message::Produce(ProduceRequest {
             correlation_id,
-            tp: tp(),
             acks,
             timeout_ms: 30_000,
-            batch,
+            partitions: vec![PartitionProduceData { tp: tp(), batch }],
         });
         self.input(Input::Message {
             from: CLIENT,
@@ -247,12 +246,15 @@ impl Harness {
                 message:
                     Message::ProduceResponse(ProduceResponse {
                         correlation_id,
-                        error,
-                        base_offset,
-                        ..
+                        partitions,
                     }),
                 ..
-            } if *correlation_id == id => Some((*error, *base_offset)),
+            } if *correlation_id == id => {
+                let [p] = &partitions[..] else {
+                    panic!("one partition produced, one answered: {partitions:?}")
+                };
+                Some((p.error, p.base_offset))
+            }
             _ => None,
         })
     }
@@ -1703,4 +1705,99 @@ fn delete_records_moves_the_leaders_log_start_up_to_the_high_watermark() {
     h.set_partition(state(2, 1, &[1, 2]));
     let answer = delete(&mut h, DeleteRecordsTo::HighWatermark);
     assert_eq!(answer.0, ErrorCode::NOT_LEADER_OR_FOLLOWER);
+}
+
+// ---- Produce of several partitions (`ReplicaManager.appendRecords`, `DelayedProduce`) ----
+
+impl Harness {
+    /// A client's Produce of one batch to each of `tps`, timing out after 1 s; its correlation
+    /// id.
+    fn produce_partitions(&mut self, acks: Acks, tps: &[TopicPartition]) -> CorrelationId {
+        let correlation_id = self.correlation_id();
+        let partitions = tps
+            .iter()
+            .map(|tp| PartitionProduceData {
+                tp: tp.clone(),
+                batch: batch(2),
+            })
+            .collect();
+        let message = Message::Produce(ProduceRequest {
+            correlation_id,
+            acks,
+            timeout_ms: 1_000,
+            partitions,
+        });
+        self.input(Input::Message {
+            from: CLIENT,
+            message,
+        });
+        correlation_id
+    }
+
+    /// Every answer to produce `id`: per partition `(partition, error, base offset)`.
+    fn produce_answers(&self, id: CorrelationId) -> Vec<Vec<(u32, ErrorCode, Option<Offset>)>> {
+        let answers = self.out.iter().filter_map(|o| match o {
+            Output::Send {
+                message: Message::ProduceResponse(r),
+                ..
+            } if r.correlation_id == id => Some(r),
+            _ => None,
+        });
+        answers
+            .map(|r| {
+                r.partitions
+                    .iter()
+                    .map(|p| (p.tp.partition, p.error, p.base_offset))
+                    .collect()
+            })
+            .collect()
+    }
+}
+
+/// A partition this broker does not lead fails alone with `NOT_LEADER_OR_FOLLOWER`; the led one
+/// is appended, and the one response waits for its acks=all (`DelayedProduce` completes when
+/// every partition is done), answering the partitions in request order.
+#[test]
+fn a_produce_answers_each_partition_and_waits_for_every_one() {
+    let mut h = Harness::leader(ProtocolSwitches::default(), 1, &[1, 2, 3]);
+    let elsewhere = TopicPartition::new(&Topic::new("t"), 7);
+    let id = h.produce_partitions(Acks::All, &[elsewhere, tp()]);
+    assert_eq!(h.leo(), Offset(2), "the led partition is appended");
+    assert!(
+        h.produce_answers(id).is_empty(),
+        "one partition's error does not answer the request while another waits"
+    );
+    h.fetch(2, 0, None, 0);
+    h.fetch(2, 2, Some(0), 0);
+    h.fetch(3, 0, None, 0);
+    h.fetch(3, 2, Some(0), 0);
+    assert_eq!(h.hw(), Offset(2));
+    assert_eq!(
+        h.produce_answers(id),
+        vec![vec![
+            (7, ErrorCode::NOT_LEADER_OR_FOLLOWER, None),
+            (0, ErrorCode::NONE, Some(Offset(0))),
+        ]],
+        "one response, in request order"
+    );
+}
+
+/// `DelayedProduce.onExpiration`: a partition still waiting at the timeout answers
+/// `REQUEST_TIMED_OUT`; a partition that failed at once keeps its own error.
+#[test]
+fn an_expired_produce_times_out_only_the_waiting_partitions() {
+    let mut h = Harness::leader(ProtocolSwitches::default(), 1, &[1, 2, 3]);
+    let elsewhere = TopicPartition::new(&Topic::new("t"), 7);
+    let id = h.produce_partitions(Acks::All, &[tp(), elsewhere]);
+    let deadline = h.now.0 + 1_000;
+    h.timeout(deadline - 1);
+    assert!(h.produce_answers(id).is_empty());
+    h.timeout(deadline);
+    assert_eq!(
+        h.produce_answers(id),
+        vec![vec![
+            (0, ErrorCode::REQUEST_TIMED_OUT, None),
+            (7, ErrorCode::NOT_LEADER_OR_FOLLOWER, None),
+        ]]
+    );
 }

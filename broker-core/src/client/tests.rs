@@ -9,7 +9,7 @@ use crate::io::{
 use crate::protocol::{
     EpochEndOffset, FetchPartitionResponse, FetchRequest, FetchResponse, InitProducerIdRequest,
     InitProducerIdResponse, ListOffsetsRequest, ListOffsetsResponse, Message, MetadataRequest,
-    MetadataResponse, PartitionMetadata, ProduceRequest, ProduceResponse,
+    MetadataResponse, PartitionMetadata, PartitionProduceResponse, ProduceRequest, ProduceResponse,
 };
 use crate::record::{ProducerFields, Record, RecordBatch};
 use crate::types::*;
@@ -139,12 +139,14 @@ impl ProducerHarness {
         self.sent = rest;
         produces
             .into_iter()
-            .map(|m| match m {
+            .flat_map(|m| match m {
                 Message::Produce(ProduceRequest {
                     correlation_id,
-                    batch,
+                    partitions,
                     ..
-                }) => (correlation_id, batch.producer),
+                }) => partitions
+                    .into_iter()
+                    .map(move |p| (correlation_id, p.batch.producer)),
                 _ => unreachable!(),
             })
             .collect()
@@ -243,9 +245,11 @@ impl ProducerHarness {
         let base_offset = error.is_ok().then_some(Offset(0));
         self.input(from_broker(Message::ProduceResponse(ProduceResponse {
             correlation_id,
-            tp: tp(),
-            error,
-            base_offset,
+            partitions: vec![PartitionProduceResponse {
+                tp: tp(),
+                error,
+                base_offset,
+            }],
         })));
     }
 
@@ -259,19 +263,24 @@ impl ProducerHarness {
         for m in produces {
             let Message::Produce(ProduceRequest {
                 correlation_id,
-                tp,
-                batch,
+                partitions,
                 ..
             }) = m
             else {
                 unreachable!()
             };
-            acked.push((tp.partition, batch.len() as usize));
+            let mut answers = Vec::new();
+            for p in partitions {
+                acked.push((p.tp.partition, p.batch.len() as usize));
+                answers.push(PartitionProduceResponse {
+                    tp: p.tp,
+                    error: ErrorCode::NONE,
+                    base_offset: Some(Offset(0)),
+                });
+            }
             self.input(from_broker(Message::ProduceResponse(ProduceResponse {
                 correlation_id,
-                tp,
-                error: ErrorCode::NONE,
-                base_offset: Some(Offset(0)),
+                partitions: answers,
             })));
         }
         acked
@@ -808,4 +817,83 @@ fn a_disconnect_retries_only_its_own_list_offsets_after_the_backoff() {
         1,
         "retried after the backoff"
     );
+}
+
+/// A producer to `t` with three partitions (all led by broker 1), round-robin, no idempotence,
+/// and these settings; `v0` is sent to partition 0 and in flight.
+fn three_partition_producer(settings: &[(&str, ConfigValue)]) -> ProducerHarness {
+    let mut all = vec![
+        ("enable.idempotence", ConfigValue::Bool(false)),
+        ("partitioner.class", ConfigValue::Str("round-robin".into())),
+    ];
+    all.extend(settings.iter().cloned());
+    ProducerHarness::with(&all, 3)
+}
+
+impl ProducerHarness {
+    fn send_values(&mut self, values: &[&'static str]) {
+        for v in values {
+            self.input(Input::Command(ClientCommand::Send {
+                key: None,
+                value: Bytes::from_static(v.as_bytes()),
+                kind: WriteKind::Value,
+            }));
+        }
+    }
+
+    /// The partitions of each Produce sent and not yet answered, in order.
+    fn produce_partitions(&self) -> Vec<Vec<u32>> {
+        self.sent
+            .iter()
+            .filter_map(|m| match m {
+                Message::Produce(r) => Some(r.partitions.iter().map(|p| p.tp.partition).collect()),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+/// `Sender.sendProducerData` / `RecordAccumulator.drain`: one Produce per broker carries a batch
+/// of every ready partition it leads; `max.in.flight.requests.per.connection` counts requests
+/// on the connection, so with 1 the batches that became ready meanwhile wait and then go
+/// together.
+#[test]
+fn the_sender_puts_every_ready_partition_of_a_broker_in_one_request() {
+    let mut h =
+        three_partition_producer(&[("max.in.flight.requests.per.connection", ConfigValue::Int(1))]);
+    assert_eq!(h.produce_partitions(), vec![vec![0]]);
+    h.send_values(&["v1", "v2", "v3"]);
+    assert_eq!(
+        h.produce_partitions(),
+        vec![vec![0]],
+        "one request in flight on the connection: nothing more goes"
+    );
+    h.ack_all();
+    assert_eq!(
+        h.produce_partitions(),
+        vec![vec![1, 2, 0]],
+        "the three ready partitions go in one request, from the one after where the last \
+         request started (`nodesDrainIndex`)"
+    );
+    let acked: usize = h.ack_all().iter().map(|(_, records)| records).sum();
+    assert_eq!(acked, 3);
+}
+
+/// `max.request.size`: the batches of one request stay under it, except that the first batch
+/// always goes; the rest wait for the next request.
+#[test]
+fn max_request_size_splits_the_ready_partitions_into_several_requests() {
+    let mut h = three_partition_producer(&[
+        ("max.in.flight.requests.per.connection", ConfigValue::Int(1)),
+        ("max.request.size", ConfigValue::Int(30)),
+    ]);
+    h.send_values(&["v1", "v2"]);
+    h.ack_all();
+    assert_eq!(
+        h.produce_partitions(),
+        vec![vec![1]],
+        "one 22-byte batch fits in 30 bytes, two do not"
+    );
+    h.ack_all();
+    assert_eq!(h.produce_partitions(), vec![vec![2]]);
 }

@@ -27,19 +27,40 @@ impl std::fmt::Display for Acks {
     }
 }
 
-/// `ProduceRequest`: one batch to one partition.
+/// One partition's records in a `ProduceRequest` (`PartitionProduceData`): one batch, as
+/// Kafka's `LogValidator.getFirstBatchAndMaybeValidateNoMoreBatches` requires of record batch v2.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartitionProduceData {
+    /// The partition.
+    pub tp: TopicPartition,
+    /// The records.
+    pub batch: RecordBatch,
+}
+
+/// `ProduceRequest`: batches for several partitions of one leader (Kafka's topics → partitions
+/// → records, flattened to partitions as `FetchRequest` has them). Each partition is appended
+/// and answered on its own; the response goes when every partition is done.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProduceRequest {
     /// Echoed by the response.
     pub correlation_id: CorrelationId,
-    /// The partition.
-    pub tp: TopicPartition,
     /// When the leader answers.
     pub acks: Acks,
     /// How long an acks=all request may wait for the ISR.
     pub timeout_ms: u64,
-    /// The records.
-    pub batch: RecordBatch,
+    /// The partitions, each at most once.
+    pub partitions: Vec<PartitionProduceData>,
+}
+
+/// One partition of a `ProduceResponse` (`PartitionProduceResponse`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartitionProduceResponse {
+    /// The partition.
+    pub tp: TopicPartition,
+    /// `NONE` or why not (this partition alone).
+    pub error: ErrorCode,
+    /// The offset of the batch's first record, when appended.
+    pub base_offset: Option<Offset>,
 }
 
 /// `ProduceResponse` (never sent for acks=0).
@@ -47,12 +68,8 @@ pub struct ProduceRequest {
 pub struct ProduceResponse {
     /// The request's.
     pub correlation_id: CorrelationId,
-    /// The partition.
-    pub tp: TopicPartition,
-    /// `NONE` or why not.
-    pub error: ErrorCode,
-    /// The offset of the batch's first record, when appended.
-    pub base_offset: Option<Offset>,
+    /// One per requested partition, in request order.
+    pub partitions: Vec<PartitionProduceResponse>,
 }
 
 /// `InitProducerIdRequest`: an idempotent producer asks for its producer id and epoch (any

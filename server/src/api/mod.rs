@@ -1,8 +1,8 @@
 //! One conversion per API between the wire (`kafka-protocol` structs) and the world's
 //! `Message`s. `start` turns a request into the messages a broker gets (or an answer now);
 //! `Pending::on_message` gathers the broker's answers and encodes the wire response once all
-//! are in. The internal `Message` carries one partition per Produce/ListOffsets, so those
-//! fan out and gather; Fetch and Metadata map one to one.
+//! are in. The internal `Message` carries one partition per ListOffsets, so that one fans out
+//! and gathers; Produce, Fetch and Metadata map one to one.
 
 mod describe_configs;
 mod fetch;

@@ -40,10 +40,12 @@ fn batch(values: &[&str], idempotent: bool) -> RecordBatch {
 fn produce(id: u64, acks: Acks, values: &[&str], idempotent: bool) -> Message {
     Message::Produce(broker_core::ProduceRequest {
         correlation_id: CorrelationId(id),
-        tp: test_0(),
         acks,
         timeout_ms: 30_000,
-        batch: batch(values, idempotent),
+        partitions: vec![broker_core::PartitionProduceData {
+            tp: test_0(),
+            batch: batch(values, idempotent),
+        }],
     })
 }
 
@@ -182,9 +184,11 @@ fn an_acknowledged_record_missing_from_the_log_is_a_lost_write() {
     feeder.sent(&mut world, node, &produce(1, Acks::All, &["ghost"], true));
     let answer = Message::ProduceResponse(broker_core::ProduceResponse {
         correlation_id: CorrelationId(1),
-        tp: test_0(),
-        error: ErrorCode::NONE,
-        base_offset: Some(Offset(0)),
+        partitions: vec![broker_core::PartitionProduceResponse {
+            tp: test_0(),
+            error: ErrorCode::NONE,
+            base_offset: Some(Offset(0)),
+        }],
     });
     feeder.answered(&mut world, node, &answer);
     let findings = sim::check(&world);
