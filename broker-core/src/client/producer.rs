@@ -583,7 +583,8 @@ impl Producer {
     /// connection has fewer than `max.in.flight.requests.per.connection` requests unanswered
     /// (`InFlightRequests.canSendMore`, counted per connection, not per partition).
     fn send_ready_batches(&mut self) {
-        if self.needs_producer_id() {
+        // Most inputs leave nothing to send: skip building the per-broker lists then.
+        if self.needs_producer_id() || self.queues.values().all(|q| q.ready.is_empty()) {
             return;
         }
         let mut by_leader: BTreeMap<BrokerId, Vec<TopicPartition>> = BTreeMap::new();
