@@ -547,6 +547,9 @@ pub struct ProducerConfig {
     pub batch_size: u64,
     /// `max.in.flight.requests.per.connection`.
     pub max_in_flight_requests_per_connection: u32,
+    /// `max.request.size` in bytes: a Produce request's batches together stay under it (a
+    /// single batch larger than it still goes alone).
+    pub max_request_size: u64,
     /// `partitioner.class`.
     pub partitioner: Partitioner,
     /// `partitioner.ignore.keys` (KIP-794): keyed records stick to a partition like null keys.
@@ -600,6 +603,8 @@ impl ProducerConfig {
                 1,
                 i64::from(i32::MAX),
             )? as u32,
+            // INT, atLeast(0).
+            max_request_size: r.int("max.request.size", 1_048_576, 0, i64::from(i32::MAX))? as u64,
             partitioner,
             // BOOLEAN.
             partitioner_ignore_keys: r.flag("partitioner.ignore.keys", false)?,

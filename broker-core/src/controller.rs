@@ -13,7 +13,11 @@ use crate::metadata::{
     effective_min_isr, BrokerRegistration, MetadataImage, MetadataRecord, PartitionState,
 };
 use crate::outbox::Outbox;
-use crate::protocol::{isr_ids, IsrMember, Message};
+use crate::protocol::{
+    isr_ids, AlterPartitionRequest, AlterPartitionResponse, BrokerHeartbeatRequest,
+    BrokerHeartbeatResponse, BrokerRegistrationRequest, BrokerRegistrationResponse, IsrMember,
+    Message, MetadataUpdate,
+};
 use crate::types::*;
 use metadata_log::{LocalMetadataLog, MetadataLog};
 use partition_change::{Election, PartitionChange};
@@ -342,9 +346,9 @@ impl Controller {
         for broker in self.image.brokers.keys() {
             self.out.send(
                 NodeId::Broker(*broker),
-                Message::MetadataUpdate {
+                Message::MetadataUpdate(MetadataUpdate {
                     records: records.clone(),
-                },
+                }),
             );
         }
         let durable = self.log.committed_end();
@@ -377,31 +381,31 @@ impl Controller {
             return;
         }
         match message {
-            Message::BrokerRegistration {
+            Message::BrokerRegistration(BrokerRegistrationRequest {
                 broker_id,
                 incarnation_id,
                 previous_broker_epoch,
-            } => self.register(from, broker_id, incarnation_id, previous_broker_epoch),
-            Message::BrokerHeartbeat {
+            }) => self.register(from, broker_id, incarnation_id, previous_broker_epoch),
+            Message::BrokerHeartbeat(BrokerHeartbeatRequest {
                 broker_id,
                 broker_epoch,
                 metadata_offset,
                 want_shut_down,
-            } => self.heartbeat(
+            }) => self.heartbeat(
                 from,
                 broker_id,
                 broker_epoch,
                 metadata_offset,
                 want_shut_down,
             ),
-            Message::AlterPartition {
+            Message::AlterPartition(AlterPartitionRequest {
                 broker_id,
                 broker_epoch,
                 tp,
                 leader_epoch,
                 partition_epoch,
                 new_isr,
-            } => {
+            }) => {
                 let (error, state) = self.alter_partition(
                     broker_id,
                     broker_epoch,
@@ -412,7 +416,7 @@ impl Controller {
                 );
                 self.respond_when_durable(
                     from,
-                    Message::AlterPartitionResponse { tp, error, state },
+                    Message::AlterPartitionResponse(AlterPartitionResponse { tp, error, state }),
                 );
             }
             Message::CreateTopics(request) => self.create_topics(from, request),
@@ -441,10 +445,10 @@ impl Controller {
                 let epoch = existing.broker_epoch;
                 self.respond_when_durable(
                     from,
-                    Message::BrokerRegistrationResponse {
+                    Message::BrokerRegistrationResponse(BrokerRegistrationResponse {
                         error: ErrorCode::NONE,
                         broker_epoch: epoch,
-                    },
+                    }),
                 );
                 return;
             }
@@ -452,10 +456,10 @@ impl Controller {
                 let error = ErrorCode::DUPLICATE_BROKER_REGISTRATION;
                 self.out.send(
                     from,
-                    Message::BrokerRegistrationResponse {
+                    Message::BrokerRegistrationResponse(BrokerRegistrationResponse {
                         error,
                         broker_epoch: BrokerEpoch(0),
-                    },
+                    }),
                 );
                 return;
             }
@@ -481,10 +485,10 @@ impl Controller {
         }
         self.respond_when_durable(
             from,
-            Message::BrokerRegistrationResponse {
+            Message::BrokerRegistrationResponse(BrokerRegistrationResponse {
                 error: ErrorCode::NONE,
                 broker_epoch,
-            },
+            }),
         );
     }
 
@@ -545,23 +549,23 @@ impl Controller {
             .collect();
         // Answer only once what this heartbeat decided (an unfencing, a leadership move) is
         // durable: the broker must not shut down before its leaderships moved.
-        let response = Message::BrokerHeartbeatResponse {
+        let response = Message::BrokerHeartbeatResponse(BrokerHeartbeatResponse {
             error: ErrorCode::NONE,
             is_fenced,
             should_shut_down,
             records,
-        };
+        });
         self.respond_when_durable(from, response);
     }
 
     /// A heartbeat from an unknown or replaced registration: the broker registers again.
     fn refuse_heartbeat(&mut self, to: NodeId, error: ErrorCode) {
-        let response = Message::BrokerHeartbeatResponse {
+        let response = Message::BrokerHeartbeatResponse(BrokerHeartbeatResponse {
             error,
             is_fenced: true,
             should_shut_down: false,
             records: vec![],
-        };
+        });
         self.out.send(to, response);
     }
 

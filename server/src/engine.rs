@@ -386,9 +386,9 @@ impl Engine {
         };
         c.feeder
             .answered(&mut self.world, &mut self.groups, c.node, &message);
-        if let Message::JoinGroupResponse {
+        if let Message::JoinGroupResponse(broker_core::JoinGroupResponse {
             error, member_id, ..
-        } = &message
+        }) = &message
         {
             if error.is_ok() && !c.members.contains(member_id) {
                 c.members.push(member_id.clone());

@@ -54,7 +54,8 @@ struct Syncing {
 /// One connection's operations in flight, and where its reads left off.
 #[derive(Default)]
 pub struct Feeder {
-    produces: BTreeMap<CorrelationId, Sent>,
+    /// Each Produce in flight: its partitions.
+    produces: BTreeMap<CorrelationId, Vec<Sent>>,
     fetches: BTreeMap<CorrelationId, Fetching>,
     syncs: BTreeMap<CorrelationId, Syncing>,
     /// Commits on their way: the group and the offsets.
@@ -80,18 +81,17 @@ impl Feeder {
         message: &Message,
     ) {
         match message {
-            Message::Produce {
+            Message::Produce(broker_core::ProduceRequest {
                 correlation_id,
-                tp,
                 acks,
-                batch,
+                partitions,
                 ..
-            } => self.produce(world, node, *correlation_id, tp, *acks, batch),
-            Message::Fetch {
+            }) => self.produce(world, node, *correlation_id, *acks, partitions),
+            Message::Fetch(broker_core::FetchRequest {
                 correlation_id,
                 partitions,
                 ..
-            } => {
+            }) => {
                 let mut offsets = BTreeMap::new();
                 for p in partitions {
                     self.fetch_from(world, groups, node, &p.tp, p.fetch_offset);
@@ -101,13 +101,13 @@ impl Feeder {
                 self.fetches
                     .insert(*correlation_id, Fetching { invoked, offsets });
             }
-            Message::SyncGroup {
+            Message::SyncGroup(broker_core::SyncGroupRequest {
                 correlation_id,
                 group,
                 generation,
                 member_id,
                 ..
-            } => {
+            }) => {
                 let syncing = Syncing {
                     group: group.clone(),
                     generation: *generation,
@@ -115,12 +115,12 @@ impl Feeder {
                 };
                 self.syncs.insert(*correlation_id, syncing);
             }
-            Message::OffsetCommit {
+            Message::OffsetCommit(broker_core::OffsetCommitRequest {
                 correlation_id,
                 group,
                 offsets,
                 ..
-            } => {
+            }) => {
                 let offsets = offsets.iter().map(|(tp, c)| (tp.clone(), c.offset));
                 self.commits
                     .insert(*correlation_id, (group.clone(), offsets.collect()));
@@ -129,16 +129,17 @@ impl Feeder {
         }
     }
 
+    /// A Produce of several partitions: each partition's records enter the history, and wait
+    /// for that partition's answer (acks=0: none comes, the client calls it a success).
     fn produce(
         &mut self,
         world: &mut World,
         node: NodeId,
         correlation_id: CorrelationId,
-        tp: &TopicPartition,
         acks: Acks,
-        batch: &broker_core::RecordBatch,
+        partitions: &[broker_core::PartitionProduceData],
     ) {
-        let idempotent = batch.producer.is_some();
+        let idempotent = partitions.iter().any(|p| p.batch.producer.is_some());
         if self.producer != Some((acks, idempotent)) {
             self.producer = Some((acks, idempotent));
             let who = match &self.client_id {
@@ -147,21 +148,25 @@ impl Feeder {
             };
             world.external_producer(&who, acks, idempotent);
         }
-        let values: Vec<Bytes> = batch.records.iter().filter_map(judged_identity).collect();
-        for value in &values {
-            let entry = HistoryEntry::SendInvoked {
-                value: value.clone(),
-                tp: tp.clone(),
-            };
-            world.external_history(node, entry);
+        let mut sent = Vec::with_capacity(partitions.len());
+        for p in partitions {
+            let values: Vec<Bytes> = p.batch.records.iter().filter_map(judged_identity).collect();
+            for value in &values {
+                let entry = HistoryEntry::SendInvoked {
+                    value: value.clone(),
+                    tp: p.tp.clone(),
+                };
+                world.external_history(node, entry);
+            }
+            sent.push(Sent {
+                tp: p.tp.clone(),
+                values,
+            });
         }
-        let sent = Sent {
-            tp: tp.clone(),
-            values,
-        };
         if acks == Acks::None {
-            // acks=0: no answer comes; the client calls it a success.
-            complete(world, node, sent, |_| SendOutcome::Ok(None));
+            for s in sent {
+                complete(world, node, s, |_| SendOutcome::Ok(None));
+            }
         } else {
             self.produces.insert(correlation_id, sent);
         }
@@ -204,28 +209,31 @@ impl Feeder {
         message: &Message,
     ) {
         match message {
-            Message::ProduceResponse {
-                correlation_id,
-                error,
-                base_offset,
-                ..
-            } => {
-                let Some(sent) = self.produces.remove(correlation_id) else {
-                    return;
-                };
-                let error = *error;
-                let base = base_offset.filter(|_| error.is_ok());
-                complete(world, node, sent, |i| match base {
-                    Some(base) => SendOutcome::Ok(Some(base.plus(i as u64))),
-                    None if error.is_ok() => SendOutcome::Ok(None),
-                    None if error.may_have_been_written() => SendOutcome::Info(error),
-                    None => SendOutcome::Fail(error),
-                });
-            }
-            Message::FetchResponse {
+            Message::ProduceResponse(broker_core::ProduceResponse {
                 correlation_id,
                 partitions,
-            } => {
+            }) => {
+                let Some(mut sent) = self.produces.remove(correlation_id) else {
+                    return;
+                };
+                for p in partitions {
+                    let Some(at) = sent.iter().position(|s| s.tp == p.tp) else {
+                        continue;
+                    };
+                    let error = p.error;
+                    let base = p.base_offset.filter(|_| error.is_ok());
+                    complete(world, node, sent.swap_remove(at), |i| match base {
+                        Some(base) => SendOutcome::Ok(Some(base.plus(i as u64))),
+                        None if error.is_ok() => SendOutcome::Ok(None),
+                        None if error.may_have_been_written() => SendOutcome::Info(error),
+                        None => SendOutcome::Fail(error),
+                    });
+                }
+            }
+            Message::FetchResponse(broker_core::FetchResponse {
+                correlation_id,
+                partitions,
+            }) => {
                 let Some(fetching) = self.fetches.remove(correlation_id) else {
                     return;
                 };
@@ -233,11 +241,11 @@ impl Feeder {
                     self.fetched(world, groups, node, &fetching, p);
                 }
             }
-            Message::SyncGroupResponse {
+            Message::SyncGroupResponse(broker_core::SyncGroupResponse {
                 correlation_id,
                 error,
                 assignment,
-            } => {
+            }) => {
                 let Some(s) = self.syncs.remove(correlation_id) else {
                     return;
                 };
@@ -253,11 +261,11 @@ impl Feeder {
                     groups.synced(world, synced);
                 }
             }
-            Message::OffsetCommitResponse {
+            Message::OffsetCommitResponse(broker_core::OffsetCommitResponse {
                 correlation_id,
                 error,
                 ..
-            } => {
+            }) => {
                 let Some((group, offsets)) = self.commits.remove(correlation_id) else {
                     return;
                 };
@@ -317,7 +325,7 @@ impl Feeder {
     /// The connection closed: the sends still waiting for an answer may or may not have been
     /// written (the client sees `NETWORK_EXCEPTION`).
     pub fn closed(&mut self, world: &mut World, node: NodeId) {
-        for (_, sent) in std::mem::take(&mut self.produces) {
+        for sent in std::mem::take(&mut self.produces).into_values().flatten() {
             complete(world, node, sent, |_| {
                 SendOutcome::Info(ErrorCode::NETWORK_EXCEPTION)
             });

@@ -250,9 +250,9 @@ mod tests {
     }
 
     fn msg(n: u64) -> Message {
-        Message::Metadata {
+        Message::Metadata(broker_core::MetadataRequest {
             correlation_id: CorrelationId(n),
-        }
+        })
     }
 
     fn config(latency_ms: (u64, u64), drop_rate: f64, duplicate_rate: f64) -> NetworkConfig {

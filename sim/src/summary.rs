@@ -1,6 +1,6 @@
 //! One-line summaries of messages for the trace and the message-flow view.
 
-use broker_core::{Message, RecordBatch};
+use broker_core::{Acks, Message, RecordBatch, TopicPartition};
 
 /// The keys of a batch's records, distinct, in order: `k3`, `k0,k2`, `null`; at most three,
 /// then `…`. A Produce summary begins `<partition> key <keys>`: the message-flow view reads
@@ -23,40 +23,54 @@ pub fn keys(batch: &RecordBatch) -> String {
     keys.join(",")
 }
 
-/// A short description: the API and the fields a student looks at.
+/// One partition of a Produce: `<partition> key <keys> acks=<acks> <n> record(s)`, then the
+/// idempotent producer's fields.
+fn produced(tp: &TopicPartition, acks: Acks, batch: &RecordBatch) -> String {
+    match batch.producer {
+        Some(p) => format!(
+            "{tp} key {} acks={acks} {} record(s) producer {} epoch {} seq {}",
+            keys(batch),
+            batch.len(),
+            p.producer_id,
+            p.producer_epoch,
+            p.base_sequence
+        ),
+        None => format!(
+            "{tp} key {} acks={acks} {} record(s)",
+            keys(batch),
+            batch.len()
+        ),
+    }
+}
+
+/// A short description: the API and the fields a student looks at; a Produce's partitions
+/// are separated by `; `.
 pub fn summarize(message: &Message) -> String {
     match message {
-        Message::Produce {
-            tp, acks, batch, ..
-        } => match batch.producer {
-            Some(p) => format!(
-                "{tp} key {} acks={acks} {} record(s) producer {} epoch {} seq {}",
-                keys(batch),
-                batch.len(),
-                p.producer_id,
-                p.producer_epoch,
-                p.base_sequence
-            ),
-            None => format!(
-                "{tp} key {} acks={acks} {} record(s)",
-                keys(batch),
-                batch.len()
-            ),
-        },
-        Message::ProduceResponse {
-            tp,
-            error,
-            base_offset,
-            ..
-        } => match base_offset {
-            Some(o) => format!("{tp} {error} offset={o}"),
-            None => format!("{tp} {error}"),
-        },
-        Message::Fetch {
+        Message::Produce(broker_core::ProduceRequest {
+            acks, partitions, ..
+        }) => {
+            let parts: Vec<String> = partitions
+                .iter()
+                .map(|p| produced(&p.tp, *acks, &p.batch))
+                .collect();
+            parts.join("; ")
+        }
+        Message::ProduceResponse(broker_core::ProduceResponse { partitions, .. }) => {
+            let parts: Vec<String> = partitions
+                .iter()
+                .map(|p| match p.base_offset {
+                    Some(o) => format!("{} {} offset={o}", p.tp, p.error),
+                    None => format!("{} {}", p.tp, p.error),
+                })
+                .collect();
+            parts.join("; ")
+        }
+        Message::Fetch(broker_core::FetchRequest {
             replica_id,
             partitions,
             ..
-        } => {
+        }) => {
             let who = replica_id.map_or("consumer".to_owned(), |r| format!("replica {r}"));
             let parts: Vec<String> = partitions
                 .iter()
@@ -64,7 +78,7 @@ pub fn summarize(message: &Message) -> String {
                 .collect();
             format!("{who} {}", parts.join(" "))
         }
-        Message::FetchResponse { partitions, .. } => {
+        Message::FetchResponse(broker_core::FetchResponse { partitions, .. }) => {
             let parts: Vec<String> = partitions
                 .iter()
                 .map(|p| {
@@ -81,16 +95,18 @@ pub fn summarize(message: &Message) -> String {
                 .collect();
             parts.join(" ")
         }
-        Message::AlterPartition { tp, new_isr, .. } => format!(
+        Message::AlterPartition(broker_core::AlterPartitionRequest { tp, new_isr, .. }) => format!(
             "{tp} isr={:?}",
             new_isr.iter().map(|m| m.broker_id.0).collect::<Vec<_>>()
         ),
-        Message::AlterPartitionResponse { tp, error, .. } => format!("{tp} {error}"),
-        Message::BrokerHeartbeat {
+        Message::AlterPartitionResponse(broker_core::AlterPartitionResponse {
+            tp, error, ..
+        }) => format!("{tp} {error}"),
+        Message::BrokerHeartbeat(broker_core::BrokerHeartbeatRequest {
             broker_id,
             want_shut_down,
             ..
-        } => {
+        }) => {
             format!(
                 "broker-{broker_id}{}",
                 if *want_shut_down {
@@ -100,7 +116,9 @@ pub fn summarize(message: &Message) -> String {
                 }
             )
         }
-        Message::MetadataUpdate { records } => format!("{} record(s)", records.len()),
+        Message::MetadataUpdate(broker_core::MetadataUpdate { records }) => {
+            format!("{} record(s)", records.len())
+        }
         other => other.api_name().to_owned(),
     }
 }

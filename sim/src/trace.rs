@@ -84,12 +84,15 @@ impl TracedBatch {
     /// The batches `message` carries: a `Produce`'s, or each partition's of a `FetchResponse`.
     pub fn of(message: &Message) -> Vec<TracedBatch> {
         match message {
-            Message::Produce { tp, batch, .. } => vec![TracedBatch {
-                tp: tp.clone(),
-                batch: batch.clone(),
-                has_offsets: false,
-            }],
-            Message::FetchResponse { partitions, .. } => partitions
+            Message::Produce(broker_core::ProduceRequest { partitions, .. }) => partitions
+                .iter()
+                .map(|p| TracedBatch {
+                    tp: p.tp.clone(),
+                    batch: p.batch.clone(),
+                    has_offsets: false,
+                })
+                .collect(),
+            Message::FetchResponse(broker_core::FetchResponse { partitions, .. }) => partitions
                 .iter()
                 .flat_map(|p| {
                     p.batches.iter().map(|batch| TracedBatch {
@@ -284,13 +287,15 @@ mod tests {
                 record(None, "producer-1:1"),
             ],
         );
-        let message = Message::Produce {
+        let message = Message::Produce(broker_core::ProduceRequest {
             correlation_id: CorrelationId(1),
-            tp: tp.clone(),
             acks: Acks::All,
             timeout_ms: 30_000,
-            batch,
-        };
+            partitions: vec![broker_core::PartitionProduceData {
+                tp: tp.clone(),
+                batch,
+            }],
+        });
         let traced = TracedBatch::of(&message);
         let json = serde_json::to_value(&traced).expect("serializes");
         assert_eq!(

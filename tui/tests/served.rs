@@ -43,9 +43,9 @@ fn served() -> (App, Rc<RefCell<Vec<Fault>>>) {
     world.run_until(Time(2_000));
     let pupil = world.connect_external(0, "client-0 (127.0.0.1:50000)".into());
     world.rename_external(pupil, "pupil#0".into());
-    let metadata = Message::Metadata {
+    let metadata = Message::Metadata(broker_core::MetadataRequest {
         correlation_id: CorrelationId(1),
-    };
+    });
     assert!(world.inject_request_at(Time(2_001), pupil, NodeId::Broker(BrokerId(1)), metadata));
     world.run_until(Time(2_100));
     let injected = Rc::new(RefCell::new(Vec::new()));

@@ -135,7 +135,7 @@ impl Broker {
         if gone.is_empty() {
             return;
         }
-        self.fail_delayed_produces(ErrorCode::NOT_LEADER_OR_FOLLOWER, |p| p.tp.topic == *topic);
+        self.fail_delayed_partitions(ErrorCode::NOT_LEADER_OR_FOLLOWER, |tp| tp.topic == *topic);
         for tp in gone {
             let replica = self.replicas.remove(&tp).expect("listed above");
             for segment in replica.log.segments() {

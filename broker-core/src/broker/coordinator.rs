@@ -5,6 +5,7 @@
 use super::*;
 use crate::error::ErrorCode;
 use crate::group::{partition_for, Effect, GroupWrite, OffsetsRecord, OFFSETS_TOPIC};
+use crate::protocol::{FindCoordinatorRequest, FindCoordinatorResponse};
 use crate::record::RecordBatch;
 
 /// An append of the coordinator waiting for the high watermark.
@@ -19,21 +20,21 @@ pub(super) struct PendingGroupWrite {
 impl Broker {
     /// Group requests; `FindCoordinator` any broker answers from its metadata.
     pub(super) fn handle_group_request(&mut self, from: NodeId, message: Message) {
-        if let Message::FindCoordinator {
+        if let Message::FindCoordinator(FindCoordinatorRequest {
             correlation_id,
             group,
-        } = message
+        }) = message
         {
             let coordinator = self.coordinator_of(&group);
             let error = match coordinator {
                 Some(_) => ErrorCode::NONE,
                 None => ErrorCode::COORDINATOR_NOT_AVAILABLE,
             };
-            let response = Message::FindCoordinatorResponse {
+            let response = Message::FindCoordinatorResponse(FindCoordinatorResponse {
                 correlation_id,
                 error,
                 coordinator,
-            };
+            });
             self.out.send(from, response);
             return;
         }

@@ -7,7 +7,11 @@ use crate::error::ErrorCode;
 use crate::io::Event;
 use crate::metadata::PartitionState;
 use crate::producer_state::AppendCheck;
-use crate::protocol::{EpochEndOffset, FetchPartitionResponse, IsrMember, OffsetSpec};
+use crate::protocol::{
+    AlterPartitionRequest, EpochEndOffset, FetchPartitionResponse, FetchResponse, IsrMember,
+    ListOffsetsResponse, OffsetSpec, PartitionProduceData, PartitionProduceResponse,
+    ProduceRequest, ProduceResponse,
+};
 use crate::record::RecordBatch;
 
 /// At most this many batches per partition in one fetch response (stands in for
@@ -27,17 +31,76 @@ fn validate_keys(replica: &Replica, batch: &RecordBatch) -> ErrorCode {
 }
 
 impl Broker {
-    /// `ReplicaManager.appendRecords` → `Partition.appendRecordsToLeader`.
-    pub(super) fn handle_produce(
+    /// `ReplicaManager.appendRecords` → `Partition.appendRecordsToLeader` for each partition of
+    /// the request: a partition's error (`NOT_LEADER_OR_FOLLOWER`, ...) is its own, the others
+    /// are appended. The request then waits as one `DelayedProduce` until every partition is
+    /// done.
+    pub(super) fn handle_produce(&mut self, from: NodeId, request: ProduceRequest) {
+        let ProduceRequest {
+            correlation_id,
+            acks,
+            timeout_ms,
+            partitions,
+        } = request;
+        let mut delayed = DelayedProduce {
+            from,
+            correlation_id,
+            acks,
+            deadline: self.now.plus_ms(timeout_ms),
+            partitions: Vec::with_capacity(partitions.len()),
+        };
+        for PartitionProduceData { tp, batch } in partitions {
+            let (error, waiting) = match self.append_produced(&tp, acks, batch) {
+                Ok(offsets) => (ErrorCode::REQUEST_TIMED_OUT, Some(offsets)),
+                Err(error) => {
+                    self.out.event(Event::ProduceRejected {
+                        broker: self.id,
+                        tp: tp.clone(),
+                        error,
+                    });
+                    (error, None)
+                }
+            };
+            let response = PartitionProduceResponse {
+                tp,
+                error,
+                base_offset: None,
+            };
+            delayed
+                .partitions
+                .push(DelayedPartition { response, waiting });
+        }
+        if acks == Acks::None {
+            // `KafkaApis.handleProduceRequest`: an acks=0 client expects no answer, so on an
+            // error the broker closes its connection; the client's `NetworkClient` sees the
+            // disconnect and refreshes its metadata (a deposed leader otherwise swallows its
+            // writes).
+            if delayed.partitions.iter().any(|p| p.waiting.is_none()) {
+                self.out.close_connection(from);
+            }
+            return;
+        }
+        let waiting: Vec<TopicPartition> = delayed.waiting().cloned().collect();
+        if waiting.is_empty() {
+            self.answer_produce(delayed);
+            return;
+        }
+        self.delayed_produces.push(delayed);
+        // A duplicate may already be written and committed: answer it now if so.
+        for tp in &waiting {
+            self.complete_delayed_produces(tp);
+        }
+    }
+
+    /// One partition of a produce request: checked and appended, `Ok((base offset, required
+    /// offset))` to wait for, or why not.
+    fn append_produced(
         &mut self,
-        from: NodeId,
-        correlation_id: CorrelationId,
-        tp: TopicPartition,
+        tp: &TopicPartition,
         acks: Acks,
-        timeout_ms: u64,
         batch: RecordBatch,
-    ) {
-        let error = match self.replicas.get(&tp) {
+    ) -> Result<(Offset, Offset), ErrorCode> {
+        let error = match self.replicas.get(tp) {
             Some(r) if r.leading.is_some() && !self.fenced => {
                 // Checked before the append against the committed ISR: NOT_ENOUGH_REPLICAS.
                 if acks == Acks::All && r.under_min_isr() {
@@ -49,65 +112,24 @@ impl Broker {
             _ => ErrorCode::NOT_LEADER_OR_FOLLOWER,
         };
         if !error.is_ok() {
-            self.reject_produce(from, correlation_id, tp, acks, error);
-            return;
+            return Err(error);
         }
-        let (base_offset, required) = match self.check_producer(&tp, &batch) {
-            Ok(None) => self.append_as_leader(&tp, batch),
+        match self.check_producer(tp, &batch)? {
+            None => Ok(self.append_as_leader(tp, batch)),
             // A retried batch already in the log: answer with its original offsets
             // (`UnifiedLog.analyzeAndValidateProducerState` finds the duplicate).
-            Ok(Some(first_offset)) => (first_offset, first_offset.plus(batch.len())),
-            Err(error) => {
-                self.reject_produce(from, correlation_id, tp, acks, error);
-                return;
-            }
-        };
-        if acks == Acks::None {
-            return;
+            Some(first_offset) => Ok((first_offset, first_offset.plus(batch.len()))),
         }
-        let deadline = self.now.plus_ms(timeout_ms);
-        self.delayed_produces.push(DelayedProduce {
-            from,
-            correlation_id,
-            tp: tp.clone(),
-            acks,
-            base_offset,
-            required,
-            deadline,
-        });
-        // A duplicate may already be written and committed: answer it now if so.
-        self.complete_delayed_produces(&tp);
     }
 
-    fn reject_produce(
-        &mut self,
-        from: NodeId,
-        correlation_id: CorrelationId,
-        tp: TopicPartition,
-        acks: Acks,
-        error: ErrorCode,
-    ) {
-        self.out.event(Event::ProduceRejected {
-            broker: self.id,
-            tp: tp.clone(),
-            error,
-        });
-        if acks == Acks::None {
-            // `KafkaApis.handleProduceRequest`: an acks=0 client expects no answer, so the
-            // broker closes its connection; the client's `NetworkClient` sees the disconnect and
-            // refreshes its metadata (a deposed leader otherwise swallows its writes).
-            self.out.close_connection(from);
-            return;
-        }
-        self.out.send(
-            from,
-            Message::ProduceResponse {
-                correlation_id,
-                tp,
-                error,
-                base_offset: None,
-            },
-        );
+    /// Send a finished request's response.
+    fn answer_produce(&mut self, produce: DelayedProduce) {
+        let response = ProduceResponse {
+            correlation_id: produce.correlation_id,
+            partitions: produce.partitions.into_iter().map(|p| p.response).collect(),
+        };
+        self.out
+            .send(produce.from, Message::ProduceResponse(response));
     }
 
     /// The idempotence check of a batch: `Ok(None)` to append, `Ok(Some(offset))` for a
@@ -143,84 +165,80 @@ impl Broker {
     }
 
     /// Answer the produce requests whose condition now holds (`DelayedProduce.tryComplete` and
-    /// `Partition.checkEnoughReplicasReachOffset`).
+    /// `Partition.checkEnoughReplicasReachOffset`, for the partitions of `tp`).
     pub(super) fn complete_delayed_produces(&mut self, tp: &TopicPartition) {
         let Some(replica) = self.replicas.get(tp) else {
             return;
         };
-        let written = replica.log.written_end();
-        let hw = replica.log.high_watermark();
-        let enough = replica.maximal_isr_len() as u32 >= replica.effective_min_isr();
-        let mut ready = Vec::new();
-        self.delayed_produces.retain(|p| {
-            if &p.tp != tp {
-                return true;
+        let acked = AckState {
+            written: replica.log.written_end(),
+            high_watermark: replica.log.high_watermark(),
+            enough_replicas: replica.maximal_isr_len() as u32 >= replica.effective_min_isr(),
+        };
+        let mut done = Vec::new();
+        let mut k = 0;
+        while k < self.delayed_produces.len() {
+            let rejected = self.delayed_produces[k].try_complete(tp, &acked);
+            if self.delayed_produces[k].waiting().next().is_none() {
+                done.push((rejected, Some(self.delayed_produces.remove(k))));
+            } else {
+                done.push((rejected, None));
+                k += 1;
             }
-            let done = match p.acks {
-                Acks::Leader => written >= p.required,
-                _ => written >= p.required && hw >= p.required,
-            };
-            if done {
-                let error = if p.acks == Acks::All && !enough {
-                    ErrorCode::NOT_ENOUGH_REPLICAS_AFTER_APPEND
-                } else {
-                    ErrorCode::NONE
-                };
-                ready.push((p.from, p.correlation_id, error, p.base_offset));
-            }
-            !done
-        });
-        for (from, correlation_id, error, base_offset) in ready {
-            if !error.is_ok() {
+        }
+        for (rejected, produce) in done {
+            if let Some(error) = rejected {
                 self.out.event(Event::ProduceRejected {
                     broker: self.id,
                     tp: tp.clone(),
                     error,
                 });
             }
-            let base_offset = error.is_ok().then_some(base_offset);
-            self.out.send(
-                from,
-                Message::ProduceResponse {
-                    correlation_id,
-                    tp: tp.clone(),
-                    error,
-                    base_offset,
-                },
-            );
+            if let Some(produce) = produce {
+                self.answer_produce(produce);
+            }
         }
         self.complete_group_writes(tp);
     }
 
     /// A replica stopped leading: its waiting requests fail (`Partition.makeFollower`).
     pub(super) fn fail_delayed_for(&mut self, tp: &TopicPartition) {
-        self.fail_delayed_produces(ErrorCode::NOT_LEADER_OR_FOLLOWER, |p| &p.tp == tp);
+        self.fail_delayed_partitions(ErrorCode::NOT_LEADER_OR_FOLLOWER, |t| t == tp);
         self.complete_delayed_fetches(tp, true);
     }
 
-    /// Answer and forget the waiting produce requests `doomed` picks.
-    pub(super) fn fail_delayed_produces(
+    /// The waiting partitions `doomed` picks fail with `error`; the requests with nothing left
+    /// to wait for are answered (the other partitions keep waiting).
+    pub(super) fn fail_delayed_partitions(
         &mut self,
         error: ErrorCode,
-        doomed: impl Fn(&DelayedProduce) -> bool,
+        doomed: impl Fn(&TopicPartition) -> bool,
     ) {
-        let failed: Vec<DelayedProduce> = self
+        for produce in &mut self.delayed_produces {
+            for p in &mut produce.partitions {
+                if p.waiting.is_some() && doomed(&p.response.tp) {
+                    p.response.error = error;
+                    p.waiting = None;
+                }
+            }
+        }
+        self.answer_finished_produces(|_| false);
+    }
+
+    /// Answer and forget the requests with no partition waiting, and those `expired` picks
+    /// (whose waiting partitions keep their preset `REQUEST_TIMED_OUT`).
+    fn answer_finished_produces(&mut self, expired: impl Fn(&DelayedProduce) -> bool) {
+        let finished: Vec<DelayedProduce> = self
             .delayed_produces
-            .extract_if(.., |p| doomed(p))
+            .extract_if(.., |p| p.waiting().next().is_none() || expired(p))
             .collect();
-        for p in failed {
-            let response = Message::ProduceResponse {
-                correlation_id: p.correlation_id,
-                tp: p.tp,
-                error,
-                base_offset: None,
-            };
-            self.out.send(p.from, response);
+        for produce in finished {
+            self.answer_produce(produce);
         }
     }
 
     pub(super) fn expire_delayed(&mut self, now: Time) {
-        self.fail_delayed_produces(ErrorCode::REQUEST_TIMED_OUT, |p| p.deadline <= now);
+        self.answer_finished_produces(|p| p.deadline <= now);
         let (due, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut self.delayed_fetches)
             .into_iter()
             .partition(|f| f.deadline <= now);
@@ -333,10 +351,10 @@ impl Broker {
             .collect();
         self.out.send(
             from,
-            Message::FetchResponse {
+            Message::FetchResponse(FetchResponse {
                 correlation_id,
                 partitions: responses,
-            },
+            }),
         );
     }
 
@@ -583,14 +601,14 @@ impl Broker {
                 },
             })
             .collect();
-        let message = Message::AlterPartition {
+        let message = Message::AlterPartition(AlterPartitionRequest {
             broker_id: self.id,
             broker_epoch,
             tp: tp.clone(),
             leader_epoch: replica.leader_epoch,
             partition_epoch: replica.partition_epoch,
             new_isr: members,
-        };
+        });
         self.out.event(Event::IsrChangeProposed {
             broker: self.id,
             tp: tp.clone(),
@@ -670,13 +688,13 @@ impl Broker {
         };
         self.out.send(
             from,
-            Message::ListOffsetsResponse {
+            Message::ListOffsetsResponse(ListOffsetsResponse {
                 correlation_id,
                 tp,
                 error,
                 offset,
                 leader_epoch,
-            },
+            }),
         );
     }
 }
@@ -699,4 +717,49 @@ pub(crate) fn is_caught_up(
     f.log_end_offset == Some(leader_leo)
         || f.last_caught_up_time
             .is_some_and(|t| now.ms_since(t) <= lag_max_ms)
+}
+
+/// What a leader knows of a partition's acks (`Partition.checkEnoughReplicasReachOffset`).
+struct AckState {
+    /// The end of the local log written to disk.
+    written: Offset,
+    high_watermark: Offset,
+    /// The ISR is at least `min.insync.replicas`.
+    enough_replicas: bool,
+}
+
+impl DelayedProduce {
+    /// The partitions still waiting for their acks.
+    fn waiting(&self) -> impl Iterator<Item = &TopicPartition> {
+        self.partitions
+            .iter()
+            .filter(|p| p.waiting.is_some())
+            .map(|p| &p.response.tp)
+    }
+
+    /// `DelayedProduce.tryComplete` for partition `tp`: done once its batch is written (acks=1)
+    /// or under the high watermark (acks=all). Returns the error it failed with, if any.
+    fn try_complete(&mut self, tp: &TopicPartition, acked: &AckState) -> Option<ErrorCode> {
+        let acks = self.acks;
+        let p = self
+            .partitions
+            .iter_mut()
+            .find(|p| &p.response.tp == tp && p.waiting.is_some())?;
+        let (base_offset, required) = p.waiting.expect("waiting");
+        let done = match acks {
+            Acks::Leader => acked.written >= required,
+            _ => acked.written >= required && acked.high_watermark >= required,
+        };
+        if !done {
+            return None;
+        }
+        p.waiting = None;
+        if acks == Acks::All && !acked.enough_replicas {
+            p.response.error = ErrorCode::NOT_ENOUGH_REPLICAS_AFTER_APPEND;
+            return Some(p.response.error);
+        }
+        p.response.error = ErrorCode::NONE;
+        p.response.base_offset = Some(base_offset);
+        None
+    }
 }

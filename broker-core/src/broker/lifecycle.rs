@@ -4,7 +4,9 @@ use super::*;
 use crate::error::ErrorCode;
 use crate::io::{Checkpoint, DiskEntry, DiskImage, DiskOp, Event, FileName, TruncationReason};
 use crate::metadata::{MetadataRecord, PartitionState};
-use crate::protocol::PartitionMetadata;
+use crate::protocol::{
+    BrokerHeartbeatRequest, BrokerRegistrationRequest, MetadataResponse, PartitionMetadata,
+};
 use crate::record::RecordBatch;
 
 /// `BrokerLifecycleManager.resendExponentialBackoff` starts at 100 ms: a registration or a
@@ -95,11 +97,11 @@ impl Broker {
     }
 
     pub(super) fn send_registration(&mut self) {
-        let message = Message::BrokerRegistration {
+        let message = Message::BrokerRegistration(BrokerRegistrationRequest {
             broker_id: self.id,
             incarnation_id: self.incarnation_id,
             previous_broker_epoch: self.previous_broker_epoch,
-        };
+        });
         self.send_to_controller(message);
         // Retry until the controller accepts (it refuses while the old incarnation's session
         // lives), at least `RESEND_BACKOFF_MS` apart.
@@ -172,12 +174,12 @@ impl Broker {
         let Some(broker_epoch) = self.broker_epoch else {
             return;
         };
-        let message = Message::BrokerHeartbeat {
+        let message = Message::BrokerHeartbeat(BrokerHeartbeatRequest {
             broker_id: self.id,
             broker_epoch,
             metadata_offset: self.image.offset,
             want_shut_down: self.shutting_down,
-        };
+        });
         self.send_to_controller(message);
         // Due again `broker.heartbeat.interval.ms` after this one, but not before its response
         // (see `on_heartbeat_response`) or, if that is lost, `RESEND_BACKOFF_MS`: with an
@@ -565,11 +567,11 @@ impl Broker {
             .collect();
         self.out.send(
             from,
-            Message::MetadataResponse {
+            Message::MetadataResponse(MetadataResponse {
                 correlation_id,
                 brokers,
                 partitions,
-            },
+            }),
         );
     }
 }

@@ -24,7 +24,11 @@ use crate::log::PartitionLog;
 use crate::metadata::MetadataImage;
 use crate::outbox::Outbox;
 use crate::producer_state::ProducerState;
-use crate::protocol::{Acks, FetchPartition, Message};
+use crate::protocol::{
+    Acks, AlterPartitionResponse, BrokerHeartbeatResponse, BrokerRegistrationResponse,
+    FetchPartition, FetchRequest, FetchResponse, InitProducerIdRequest, InitProducerIdResponse,
+    ListOffsetsRequest, Message, MetadataRequest, MetadataUpdate, PartitionProduceResponse,
+};
 use crate::types::*;
 use std::collections::{BTreeMap, VecDeque};
 
@@ -174,15 +178,27 @@ struct DelayedFetch {
     deadline: Time,
 }
 
+/// A produce request waiting for its acks (`DelayedProduce`): the response goes when every
+/// partition is done.
 #[derive(Clone, Debug)]
 struct DelayedProduce {
     from: NodeId,
     correlation_id: CorrelationId,
-    tp: TopicPartition,
     acks: Acks,
-    base_offset: Offset,
-    required: Offset,
     deadline: Time,
+    /// Every partition of the request, in request order.
+    partitions: Vec<DelayedPartition>,
+}
+
+/// One partition of a `DelayedProduce` (`ProducePartitionStatus`).
+#[derive(Clone, Debug)]
+struct DelayedPartition {
+    /// The answer so far: a waiting partition holds `REQUEST_TIMED_OUT`, its answer if the
+    /// request expires (as Kafka's `DelayedProduce` presets it).
+    response: PartitionProduceResponse,
+    /// `Some((base offset, required offset))` while the partition waits for its acks
+    /// (`acksPending`).
+    waiting: Option<(Offset, Offset)>,
 }
 
 /// A Kafka broker as a sans-IO state machine.
@@ -441,20 +457,14 @@ impl Broker {
 
     fn on_message(&mut self, from: NodeId, message: Message) {
         match message {
-            Message::Produce {
-                correlation_id,
-                tp,
-                acks,
-                timeout_ms,
-                batch,
-            } => self.handle_produce(from, correlation_id, tp, acks, timeout_ms, batch),
-            Message::Fetch {
+            Message::Produce(request) => self.handle_produce(from, request),
+            Message::Fetch(FetchRequest {
                 correlation_id,
                 replica_id,
                 broker_epoch,
                 max_wait_ms,
                 partitions,
-            } => self.handle_fetch(
+            }) => self.handle_fetch(
                 from,
                 correlation_id,
                 replica_id,
@@ -462,60 +472,60 @@ impl Broker {
                 max_wait_ms,
                 partitions,
             ),
-            Message::FetchResponse {
+            Message::FetchResponse(FetchResponse {
                 correlation_id,
                 partitions,
-            } => self.handle_fetch_response(from, correlation_id, partitions),
-            Message::ListOffsets {
+            }) => self.handle_fetch_response(from, correlation_id, partitions),
+            Message::ListOffsets(ListOffsetsRequest {
                 correlation_id,
                 tp,
                 spec,
                 current_leader_epoch,
-            } => self.handle_list_offsets(from, correlation_id, tp, spec, current_leader_epoch),
-            Message::Metadata { correlation_id } => {
+            }) => self.handle_list_offsets(from, correlation_id, tp, spec, current_leader_epoch),
+            Message::Metadata(MetadataRequest { correlation_id }) => {
                 self.handle_metadata_request(from, correlation_id)
             }
-            Message::InitProducerId { correlation_id } => {
+            Message::InitProducerId(InitProducerIdRequest { correlation_id }) => {
                 self.handle_init_producer_id(from, correlation_id)
             }
-            Message::BrokerRegistrationResponse {
+            Message::BrokerRegistrationResponse(BrokerRegistrationResponse {
                 error: crate::error::ErrorCode::NOT_CONTROLLER,
                 ..
-            }
-            | Message::BrokerHeartbeatResponse {
+            })
+            | Message::BrokerHeartbeatResponse(BrokerHeartbeatResponse {
                 error: crate::error::ErrorCode::NOT_CONTROLLER,
                 ..
-            } => self.on_not_controller(from),
-            Message::BrokerRegistrationResponse {
+            }) => self.on_not_controller(from),
+            Message::BrokerRegistrationResponse(BrokerRegistrationResponse {
                 error,
                 broker_epoch,
-            } => {
+            }) => {
                 self.on_controller_answer(from);
                 self.on_registration_response(error, broker_epoch)
             }
-            Message::BrokerHeartbeatResponse {
+            Message::BrokerHeartbeatResponse(BrokerHeartbeatResponse {
                 error,
                 is_fenced,
                 should_shut_down,
                 records,
-            } => {
+            }) => {
                 self.on_controller_answer(from);
                 self.on_heartbeat_response(error, is_fenced, should_shut_down, records)
             }
-            Message::MetadataUpdate { records } => self.apply_metadata(records),
-            Message::AlterPartitionResponse { tp, error, state } => {
+            Message::MetadataUpdate(MetadataUpdate { records }) => self.apply_metadata(records),
+            Message::AlterPartitionResponse(AlterPartitionResponse { tp, error, state }) => {
                 if error == crate::error::ErrorCode::NOT_CONTROLLER {
                     self.on_not_controller(from);
                 }
                 self.on_alter_partition_response(tp, error, state)
             }
-            group @ (Message::FindCoordinator { .. }
-            | Message::JoinGroup { .. }
-            | Message::SyncGroup { .. }
-            | Message::Heartbeat { .. }
-            | Message::LeaveGroup { .. }
-            | Message::OffsetCommit { .. }
-            | Message::OffsetFetch { .. }) => self.handle_group_request(from, group),
+            group @ (Message::FindCoordinator(_)
+            | Message::JoinGroup(_)
+            | Message::SyncGroup(_)
+            | Message::Heartbeat(_)
+            | Message::LeaveGroup(_)
+            | Message::OffsetCommit(_)
+            | Message::OffsetFetch(_)) => self.handle_group_request(from, group),
             forward @ (Message::CreateTopics(_) | Message::DeleteTopics(_)) => {
                 self.forward_to_controller(from, forward)
             }
@@ -546,12 +556,12 @@ impl Broker {
             }
             _ => (crate::ErrorCode::COORDINATOR_NOT_AVAILABLE, ProducerId(0)),
         };
-        let response = Message::InitProducerIdResponse {
+        let response = Message::InitProducerIdResponse(InitProducerIdResponse {
             correlation_id,
             error,
             producer_id,
             producer_epoch: 0,
-        };
+        });
         self.out.send(from, response);
     }
 

@@ -4,7 +4,7 @@ use super::*;
 use crate::config::Truncation;
 use crate::error::ErrorCode;
 use crate::io::TruncationReason;
-use crate::protocol::{EpochEndOffset, FetchPartitionResponse};
+use crate::protocol::{EpochEndOffset, FetchPartitionResponse, FetchRequest};
 
 impl Broker {
     /// Send a fetch to every leader that has none in flight, for the partitions this broker
@@ -72,13 +72,13 @@ impl Broker {
                 self.now
                     .plus_ms(self.config.replica_socket_timeout_ms.max(wait_ms + 1)),
             ));
-            let message = Message::Fetch {
+            let message = Message::Fetch(FetchRequest {
                 correlation_id,
                 replica_id: Some(self.id),
                 broker_epoch: self.broker_epoch,
                 max_wait_ms: wait_ms,
                 partitions,
-            };
+            });
             self.out.send(NodeId::Broker(leader), message);
         }
     }

@@ -8,7 +8,12 @@ use crate::config::{ClusterConfig, ConfigMap, ProtocolSwitches, TopicConfig, Tru
 use crate::error::ErrorCode;
 use crate::io::{Checkpoint, DiskEntry, DiskImage, DiskOp, Event, FileName, TruncationReason};
 use crate::metadata::{MetadataRecord, PartitionState};
-use crate::protocol::{EpochEndOffset, FetchPartitionResponse};
+use crate::protocol::{
+    AlterPartitionRequest, AlterPartitionResponse, BrokerHeartbeatResponse,
+    BrokerRegistrationRequest, BrokerRegistrationResponse, EpochEndOffset, FetchPartitionResponse,
+    FetchRequest, FetchResponse, InitProducerIdRequest, InitProducerIdResponse, MetadataUpdate,
+    PartitionProduceData, ProduceRequest, ProduceResponse,
+};
 use crate::record::{Record, RecordBatch};
 use bytes::Bytes;
 
@@ -127,10 +132,12 @@ impl Harness {
         state: PartitionState,
     ) -> Harness {
         let mut h = Harness::started(id, protocol, disk);
-        h.deliver_from_controller(Message::BrokerRegistrationResponse {
-            error: ErrorCode::NONE,
-            broker_epoch: broker_epoch(id),
-        });
+        h.deliver_from_controller(Message::BrokerRegistrationResponse(
+            BrokerRegistrationResponse {
+                error: ErrorCode::NONE,
+                broker_epoch: broker_epoch(id),
+            },
+        ));
         let mut records: Vec<MetadataRecord> = (1..=3)
             .map(|b| MetadataRecord::RegisterBroker {
                 broker_id: BrokerId(b),
@@ -200,7 +207,7 @@ impl Harness {
     fn metadata(&mut self, records: Vec<MetadataRecord>) {
         let start = self.broker.metadata().offset;
         let records = (start..).zip(records).collect();
-        self.deliver_from_controller(Message::MetadataUpdate { records });
+        self.deliver_from_controller(Message::MetadataUpdate(MetadataUpdate { records }));
     }
 
     fn set_partition(&mut self, state: PartitionState) {
@@ -219,13 +226,12 @@ impl Harness {
     /// A client's Produce of `batch` to `tp()`; its correlation id.
     fn produce_batch(&mut self, acks: Acks, batch: RecordBatch) -> CorrelationId {
         let correlation_id = self.correlation_id();
-        let message = Message::Produce {
+        let message = Message::Produce(ProduceRequest {
             correlation_id,
-            tp: tp(),
             acks,
             timeout_ms: 30_000,
-            batch,
-        };
+            partitions: vec![PartitionProduceData { tp: tp(), batch }],
+        });
         self.input(Input::Message {
             from: CLIENT,
             message,
@@ -238,14 +244,17 @@ impl Harness {
         self.out.iter().find_map(|o| match o {
             Output::Send {
                 message:
-                    Message::ProduceResponse {
+                    Message::ProduceResponse(ProduceResponse {
                         correlation_id,
-                        error,
-                        base_offset,
-                        ..
-                    },
+                        partitions,
+                    }),
                 ..
-            } if *correlation_id == id => Some((*error, *base_offset)),
+            } if *correlation_id == id => {
+                let [p] = &partitions[..] else {
+                    panic!("one partition produced, one answered: {partitions:?}")
+                };
+                Some((p.error, p.base_offset))
+            }
             _ => None,
         })
     }
@@ -259,7 +268,7 @@ impl Harness {
         current_epoch: u32,
     ) -> FetchPartitionResponse {
         let correlation_id = self.correlation_id();
-        let message = Message::Fetch {
+        let message = Message::Fetch(FetchRequest {
             correlation_id,
             replica_id: Some(BrokerId(follower)),
             broker_epoch: Some(broker_epoch(follower)),
@@ -270,7 +279,7 @@ impl Harness {
                 last_fetched_epoch: last_epoch.map(LeaderEpoch),
                 current_leader_epoch: Some(LeaderEpoch(current_epoch)),
             }],
-        };
+        });
         self.input(Input::Message {
             from: NodeId::Broker(BrokerId(follower)),
             message,
@@ -280,10 +289,10 @@ impl Harness {
             .find_map(|o| match o {
                 Output::Send {
                     message:
-                        Message::FetchResponse {
+                        Message::FetchResponse(FetchResponse {
                             correlation_id: id,
                             partitions,
-                        },
+                        }),
                     ..
                 } if *id == correlation_id => Some(partitions[0].clone()),
                 _ => None,
@@ -300,11 +309,11 @@ impl Harness {
                 Output::Send {
                     to,
                     message:
-                        Message::Fetch {
+                        Message::Fetch(FetchRequest {
                             correlation_id,
                             partitions,
                             ..
-                        },
+                        }),
                 } if *to == NodeId::Broker(BrokerId(leader)) => {
                     Some((*correlation_id, partitions[0].clone()))
                 }
@@ -330,10 +339,10 @@ impl Harness {
         };
         self.input(Input::Message {
             from: NodeId::Broker(BrokerId(leader)),
-            message: Message::FetchResponse {
+            message: Message::FetchResponse(FetchResponse {
                 correlation_id,
                 partitions: vec![response],
-            },
+            }),
         });
     }
 
@@ -356,7 +365,7 @@ impl Harness {
             .filter_map(|o| match o {
                 Output::Send {
                     to,
-                    message: Message::AlterPartition { new_isr, .. },
+                    message: Message::AlterPartition(AlterPartitionRequest { new_isr, .. }),
                 } if *to == CONTROLLER => Some(crate::protocol::isr_ids(new_isr)),
                 _ => None,
             })
@@ -720,11 +729,11 @@ fn isr_shrinks_only_after_replica_lag_time_max() {
     let alter = h.out.iter().find_map(|o| match o {
         Output::Send {
             to,
-            message: message @ Message::AlterPartition { .. },
+            message: message @ Message::AlterPartition(_),
         } => Some((*to, message.clone())),
         _ => None,
     });
-    let expected = Message::AlterPartition {
+    let expected = Message::AlterPartition(AlterPartitionRequest {
         broker_id: BrokerId(1),
         broker_epoch: broker_epoch(1),
         tp: tp(),
@@ -738,7 +747,7 @@ fn isr_shrinks_only_after_replica_lag_time_max() {
                 broker_epoch: Some(broker_epoch(b)),
             })
             .collect(),
-    };
+    });
     assert_eq!(alter, Some((CONTROLLER, expected)));
 }
 
@@ -783,11 +792,11 @@ fn one_alter_partition_in_flight_at_a_time() {
         partition_epoch: PartitionEpoch(1),
         ..state(1, 0, &[1])
     };
-    h.deliver_from_controller(Message::AlterPartitionResponse {
+    h.deliver_from_controller(Message::AlterPartitionResponse(AlterPartitionResponse {
         tp: tp(),
         error: ErrorCode::NONE,
         state: Some(committed),
-    });
+    }));
     assert_eq!(h.replica().isr, ids(&[1, 2]));
     h.fetch(3, 0, None, 0);
     assert_eq!(h.alter_partitions(), vec![ids(&[1, 2]), ids(&[1, 2, 3])]);
@@ -1056,19 +1065,19 @@ impl Harness {
         let correlation_id = self.correlation_id();
         self.input(Input::Message {
             from: CLIENT,
-            message: Message::InitProducerId { correlation_id },
+            message: Message::InitProducerId(InitProducerIdRequest { correlation_id }),
         });
         self.out
             .iter()
             .find_map(|o| match o {
                 Output::Send {
                     message:
-                        Message::InitProducerIdResponse {
+                        Message::InitProducerIdResponse(InitProducerIdResponse {
                             correlation_id: id,
                             error,
                             producer_id,
                             ..
-                        },
+                        }),
                     ..
                 } if *id == correlation_id => Some((*error, *producer_id)),
                 _ => None,
@@ -1134,10 +1143,10 @@ fn registrations_sent(h: &Harness) -> Vec<Option<BrokerEpoch>> {
         .filter_map(|o| match o {
             Output::Send {
                 message:
-                    Message::BrokerRegistration {
+                    Message::BrokerRegistration(BrokerRegistrationRequest {
                         previous_broker_epoch,
                         ..
-                    },
+                    }),
                 ..
             } => Some(*previous_broker_epoch),
             _ => None,
@@ -1163,12 +1172,12 @@ fn checkpoints_written(h: &Harness) -> Vec<Checkpoint> {
 fn a_controlled_shutdown_leaves_its_epoch_and_the_next_start_offers_it_once() {
     let mut h = Harness::leader(ProtocolSwitches::default(), 1, &[1, 2, 3]);
     h.input(Input::Shutdown);
-    h.deliver_from_controller(Message::BrokerHeartbeatResponse {
+    h.deliver_from_controller(Message::BrokerHeartbeatResponse(BrokerHeartbeatResponse {
         error: ErrorCode::NONE,
         is_fenced: true,
         should_shut_down: true,
         records: vec![],
-    });
+    }));
     let epoch = broker_epoch(1);
     assert_eq!(
         checkpoints_written(&h),
@@ -1293,10 +1302,10 @@ fn a_follower_below_the_leaders_log_start_starts_over_there() {
     };
     h.input(Input::Message {
         from: NodeId::Broker(BrokerId(2)),
-        message: Message::FetchResponse {
+        message: Message::FetchResponse(FetchResponse {
             correlation_id,
             partitions: vec![response],
-        },
+        }),
     });
     let reason = TruncationReason::BelowLogStart;
     assert_eq!(h.truncations(), vec![(Offset(2), Offset(50), reason)]);
@@ -1429,7 +1438,7 @@ fn last_registration_target(h: &Harness) -> Option<NodeId> {
     h.out.iter().rev().find_map(|o| match o {
         Output::Send {
             to,
-            message: Message::BrokerRegistration { .. },
+            message: Message::BrokerRegistration(_),
         } => Some(*to),
         _ => None,
     })
@@ -1449,10 +1458,10 @@ fn not_controller_sends_the_next_registration_to_the_next_voter() {
         incarnation_id: 7,
     });
     assert_eq!(last_registration_target(&h), Some(voters[0]));
-    let refusal = Message::BrokerRegistrationResponse {
+    let refusal = Message::BrokerRegistrationResponse(BrokerRegistrationResponse {
         error: ErrorCode::NOT_CONTROLLER,
         broker_epoch: BrokerEpoch(0),
-    };
+    });
     // A controller the broker no longer targets changes nothing.
     h.input(Input::Message {
         from: voters[2],
@@ -1474,12 +1483,12 @@ fn not_controller_sends_the_next_registration_to_the_next_voter() {
 fn a_heartbeat_refused_not_controller_neither_fences_nor_re_registers() {
     let mut h = Harness::leader(ProtocolSwitches::default(), 1, &[1]);
     let fenced = h.broker.is_fenced();
-    h.deliver_from_controller(Message::BrokerHeartbeatResponse {
+    h.deliver_from_controller(Message::BrokerHeartbeatResponse(BrokerHeartbeatResponse {
         error: ErrorCode::NOT_CONTROLLER,
         is_fenced: true,
         should_shut_down: false,
         records: vec![],
-    });
+    }));
     assert_eq!(h.broker.is_fenced(), fenced);
     assert_eq!(
         last_registration_target(&h),
@@ -1493,7 +1502,7 @@ fn a_heartbeat_refused_not_controller_neither_fences_nor_re_registers() {
             matches!(
                 o,
                 Output::Send {
-                    message: Message::BrokerRegistration { .. },
+                    message: Message::BrokerRegistration(_),
                     ..
                 }
             )
@@ -1536,10 +1545,10 @@ fn a_silent_controller_is_given_up_after_half_the_session_timeout() {
     // voters[1] refuses with DUPLICATE_BROKER_REGISTRATION: an answer, so it is kept.
     h.input(Input::Message {
         from: voters[1],
-        message: Message::BrokerRegistrationResponse {
+        message: Message::BrokerRegistrationResponse(BrokerRegistrationResponse {
             error: ErrorCode::DUPLICATE_BROKER_REGISTRATION,
             broker_epoch: BrokerEpoch(0),
-        },
+        }),
     });
     for at in [4_000, 5_000, 6_000] {
         h.timeout(at);
@@ -1592,10 +1601,12 @@ fn a_registering_broker_does_not_act_on_metadata_until_caught_up_to_its_registra
         "the image is applied"
     );
     assert!(!became_leader(&h), "not registered: no leadership");
-    h.deliver_from_controller(Message::BrokerRegistrationResponse {
-        error: ErrorCode::NONE,
-        broker_epoch: broker_epoch(1),
-    });
+    h.deliver_from_controller(Message::BrokerRegistrationResponse(
+        BrokerRegistrationResponse {
+            error: ErrorCode::NONE,
+            broker_epoch: broker_epoch(1),
+        },
+    ));
     assert!(became_leader(&h), "registered and caught up: it leads");
 }
 
@@ -1869,5 +1880,100 @@ fn a_power_failure_before_the_checkpoint_lands_falls_back_to_the_older_one() {
     assert_eq!(
         written.last().map(|w| w.1.clone()),
         Some(vec![(tp(), Offset(5))])
+    );
+}
+
+// ---- Produce of several partitions (`ReplicaManager.appendRecords`, `DelayedProduce`) ----
+
+impl Harness {
+    /// A client's Produce of one batch to each of `tps`, timing out after 1 s; its correlation
+    /// id.
+    fn produce_partitions(&mut self, acks: Acks, tps: &[TopicPartition]) -> CorrelationId {
+        let correlation_id = self.correlation_id();
+        let partitions = tps
+            .iter()
+            .map(|tp| PartitionProduceData {
+                tp: tp.clone(),
+                batch: batch(2),
+            })
+            .collect();
+        let message = Message::Produce(ProduceRequest {
+            correlation_id,
+            acks,
+            timeout_ms: 1_000,
+            partitions,
+        });
+        self.input(Input::Message {
+            from: CLIENT,
+            message,
+        });
+        correlation_id
+    }
+
+    /// Every answer to produce `id`: per partition `(partition, error, base offset)`.
+    fn produce_answers(&self, id: CorrelationId) -> Vec<Vec<(u32, ErrorCode, Option<Offset>)>> {
+        let answers = self.out.iter().filter_map(|o| match o {
+            Output::Send {
+                message: Message::ProduceResponse(r),
+                ..
+            } if r.correlation_id == id => Some(r),
+            _ => None,
+        });
+        answers
+            .map(|r| {
+                r.partitions
+                    .iter()
+                    .map(|p| (p.tp.partition, p.error, p.base_offset))
+                    .collect()
+            })
+            .collect()
+    }
+}
+
+/// A partition this broker does not lead fails alone with `NOT_LEADER_OR_FOLLOWER`; the led one
+/// is appended, and the one response waits for its acks=all (`DelayedProduce` completes when
+/// every partition is done), answering the partitions in request order.
+#[test]
+fn a_produce_answers_each_partition_and_waits_for_every_one() {
+    let mut h = Harness::leader(ProtocolSwitches::default(), 1, &[1, 2, 3]);
+    let elsewhere = TopicPartition::new(&Topic::new("t"), 7);
+    let id = h.produce_partitions(Acks::All, &[elsewhere, tp()]);
+    assert_eq!(h.leo(), Offset(2), "the led partition is appended");
+    assert!(
+        h.produce_answers(id).is_empty(),
+        "one partition's error does not answer the request while another waits"
+    );
+    h.fetch(2, 0, None, 0);
+    h.fetch(2, 2, Some(0), 0);
+    h.fetch(3, 0, None, 0);
+    h.fetch(3, 2, Some(0), 0);
+    assert_eq!(h.hw(), Offset(2));
+    assert_eq!(
+        h.produce_answers(id),
+        vec![vec![
+            (7, ErrorCode::NOT_LEADER_OR_FOLLOWER, None),
+            (0, ErrorCode::NONE, Some(Offset(0))),
+        ]],
+        "one response, in request order"
+    );
+}
+
+/// `DelayedProduce.onExpiration`: a partition still waiting at the timeout answers
+/// `REQUEST_TIMED_OUT`; a partition that failed at once keeps its own error.
+#[test]
+fn an_expired_produce_times_out_only_the_waiting_partitions() {
+    let mut h = Harness::leader(ProtocolSwitches::default(), 1, &[1, 2, 3]);
+    let elsewhere = TopicPartition::new(&Topic::new("t"), 7);
+    let id = h.produce_partitions(Acks::All, &[tp(), elsewhere]);
+    let deadline = h.now.0 + 1_000;
+    h.timeout(deadline - 1);
+    assert!(h.produce_answers(id).is_empty());
+    h.timeout(deadline);
+    assert_eq!(
+        h.produce_answers(id),
+        vec![vec![
+            (0, ErrorCode::REQUEST_TIMED_OUT, None),
+            (7, ErrorCode::NOT_LEADER_OR_FOLLOWER, None),
+        ]]
     );
 }

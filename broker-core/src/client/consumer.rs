@@ -11,7 +11,10 @@ use crate::config::{AutoOffsetReset, ConsumerConfig};
 use crate::error::ErrorCode;
 use crate::io::{ConsumerError, HistoryEntry, Input, Output, PositionReason, ResetReason};
 use crate::outbox::Outbox;
-use crate::protocol::{FetchPartition, FetchPartitionResponse, Message, OffsetSpec};
+use crate::protocol::{
+    FetchPartition, FetchPartitionResponse, FetchRequest, FetchResponse, ListOffsetsRequest,
+    ListOffsetsResponse, Message, MetadataResponse, OffsetSpec,
+};
 use crate::types::*;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -269,12 +272,12 @@ impl Consumer {
             }
             let correlation_id = self.out.correlation_id();
             position.list_in_flight = Some((correlation_id, now.plus_ms(timeout_ms), leader));
-            let message = Message::ListOffsets {
+            let message = Message::ListOffsets(ListOffsetsRequest {
                 correlation_id,
                 tp: tp.clone(),
                 spec,
                 current_leader_epoch: Some(epoch),
-            };
+            });
             self.out.send(NodeId::Broker(leader), message);
         }
     }
@@ -340,31 +343,31 @@ impl Consumer {
                     self.now,
                 ),
             );
-            let message = Message::Fetch {
+            let message = Message::Fetch(FetchRequest {
                 correlation_id,
                 replica_id: None,
                 broker_epoch: None,
                 max_wait_ms: wait_ms,
                 partitions,
-            };
+            });
             self.out.send(NodeId::Broker(leader), message);
         }
     }
 
     fn on_message(&mut self, from: NodeId, message: Message) {
         match message {
-            Message::MetadataResponse {
+            Message::MetadataResponse(MetadataResponse {
                 correlation_id,
                 partitions,
                 ..
-            } => {
+            }) => {
                 self.metadata
                     .on_response(self.now, correlation_id, partitions);
             }
-            Message::FetchResponse {
+            Message::FetchResponse(FetchResponse {
                 correlation_id,
                 partitions,
-            } => {
+            }) => {
                 let NodeId::Broker(broker) = from else { return };
                 let Some((expected, _, invoked)) = self.fetches.get(&broker).copied() else {
                     return;
@@ -378,13 +381,13 @@ impl Consumer {
                     self.on_partition_data(response, invoked, &mut budget);
                 }
             }
-            Message::ListOffsetsResponse {
+            Message::ListOffsetsResponse(ListOffsetsResponse {
                 correlation_id,
                 tp,
                 error,
                 offset,
                 ..
-            } => self.on_list_offsets(correlation_id, tp, error, offset),
+            }) => self.on_list_offsets(correlation_id, tp, error, offset),
             other if self.group.is_some() => {
                 self.on_group_message(other);
             }

@@ -6,7 +6,10 @@ use crate::config::{ConfigMap, ConfigValue, ConsumerConfig};
 use crate::error::ErrorCode;
 use crate::io::{ClientCommand, ConsumerError, HistoryEntry, Input, Output};
 use crate::protocol::{
-    CommittedOffset, EpochEndOffset, FetchPartitionResponse, Message, PartitionMetadata,
+    CommittedOffset, EpochEndOffset, FetchPartitionResponse, FetchRequest, FetchResponse,
+    FindCoordinatorRequest, FindCoordinatorResponse, JoinGroupRequest, JoinGroupResponse, Message,
+    MetadataRequest, MetadataResponse, OffsetCommitRequest, OffsetFetchRequest,
+    OffsetFetchResponse, PartitionMetadata, SyncGroupRequest, SyncGroupResponse,
 };
 use crate::record::{Record, RecordBatch};
 use crate::types::*;
@@ -47,10 +50,10 @@ impl Harness {
             history: Vec::new(),
         };
         h.advance(0);
-        let Message::Metadata { correlation_id } = h.take("Metadata") else {
+        let Message::Metadata(MetadataRequest { correlation_id }) = h.take("Metadata") else {
             unreachable!()
         };
-        h.answer(Message::MetadataResponse {
+        h.answer(Message::MetadataResponse(MetadataResponse {
             correlation_id,
             brokers: vec![BrokerId(1)],
             partitions: vec![PartitionMetadata {
@@ -60,7 +63,7 @@ impl Harness {
                 replicas: vec![BrokerId(1)],
                 isr: vec![BrokerId(1)],
             }],
-        });
+        }));
         h
     }
 
@@ -110,26 +113,28 @@ impl Harness {
 
     /// The coordinator is broker 1; returns the first `JoinGroup`'s correlation id.
     fn find_coordinator(&mut self) -> CorrelationId {
-        let Message::FindCoordinator { correlation_id, .. } = self.take("FindCoordinator") else {
+        let Message::FindCoordinator(FindCoordinatorRequest { correlation_id, .. }) =
+            self.take("FindCoordinator")
+        else {
             unreachable!()
         };
-        self.answer(Message::FindCoordinatorResponse {
+        self.answer(Message::FindCoordinatorResponse(FindCoordinatorResponse {
             correlation_id,
             error: ErrorCode::NONE,
             coordinator: Some(BrokerId(1)),
-        });
+        }));
         self.advance(0);
         self.join_request().0
     }
 
     /// The last `JoinGroup` sent: (correlation id, member id, instance id).
     fn join_request(&mut self) -> (CorrelationId, String, Option<String>) {
-        let Message::JoinGroup {
+        let Message::JoinGroup(JoinGroupRequest {
             correlation_id,
             member_id,
             group_instance_id,
             ..
-        } = self.take("JoinGroup")
+        }) = self.take("JoinGroup")
         else {
             unreachable!()
         };
@@ -137,7 +142,7 @@ impl Harness {
     }
 
     fn join_error(&mut self, correlation_id: CorrelationId, error: ErrorCode, member_id: &str) {
-        self.answer(Message::JoinGroupResponse {
+        self.answer(Message::JoinGroupResponse(JoinGroupResponse {
             correlation_id,
             error,
             generation: -1,
@@ -145,7 +150,7 @@ impl Harness {
             leader: String::new(),
             member_id: member_id.into(),
             members: Vec::new(),
-        });
+        }));
     }
 }
 
@@ -193,7 +198,7 @@ fn a_static_member_sends_its_instance_id_and_no_leave_group_on_close() {
         h.join_error(first, ErrorCode::MEMBER_ID_REQUIRED, "consumer-1-7.1");
         let (correlation_id, member_id, sent_instance) = h.join_request();
         assert_eq!(sent_instance.as_deref(), instance);
-        h.answer(Message::JoinGroupResponse {
+        h.answer(Message::JoinGroupResponse(JoinGroupResponse {
             correlation_id,
             error: ErrorCode::NONE,
             generation: 1,
@@ -201,7 +206,7 @@ fn a_static_member_sends_its_instance_id_and_no_leave_group_on_close() {
             leader: "someone-else".into(),
             member_id,
             members: Vec::new(),
-        });
+        }));
         h.input(Input::Command(ClientCommand::Close));
         assert_eq!(h.sent_any("LeaveGroup"), leaves, "{instance:?}");
     }
@@ -244,7 +249,7 @@ fn without_a_reset_policy_a_truncation_throws_instead_of_seeking() {
     let first = h.find_coordinator();
     h.join_error(first, ErrorCode::MEMBER_ID_REQUIRED, "m");
     let (correlation_id, member_id, _) = h.join_request();
-    h.answer(Message::JoinGroupResponse {
+    h.answer(Message::JoinGroupResponse(JoinGroupResponse {
         correlation_id,
         error: ErrorCode::NONE,
         generation: 1,
@@ -252,17 +257,18 @@ fn without_a_reset_policy_a_truncation_throws_instead_of_seeking() {
         leader: "someone-else".into(),
         member_id,
         members: Vec::new(),
-    });
-    let Message::SyncGroup { correlation_id, .. } = h.take("SyncGroup") else {
+    }));
+    let Message::SyncGroup(SyncGroupRequest { correlation_id, .. }) = h.take("SyncGroup") else {
         unreachable!()
     };
     let assignment = vec![tp()];
-    h.answer(Message::SyncGroupResponse {
+    h.answer(Message::SyncGroupResponse(SyncGroupResponse {
         correlation_id,
         error: ErrorCode::NONE,
         assignment,
-    });
-    let Message::OffsetFetch { correlation_id, .. } = h.take("OffsetFetch") else {
+    }));
+    let Message::OffsetFetch(OffsetFetchRequest { correlation_id, .. }) = h.take("OffsetFetch")
+    else {
         unreachable!()
     };
     let committed = CommittedOffset {
@@ -270,13 +276,13 @@ fn without_a_reset_policy_a_truncation_throws_instead_of_seeking() {
         leader_epoch: None,
     };
     let offsets = vec![(tp(), Some(committed))];
-    h.answer(Message::OffsetFetchResponse {
+    h.answer(Message::OffsetFetchResponse(OffsetFetchResponse {
         correlation_id,
         error: ErrorCode::NONE,
         offsets,
-    });
+    }));
     let fetch_response = |h: &mut Harness, batches, diverging_epoch| {
-        let Message::Fetch { correlation_id, .. } = h.take("Fetch") else {
+        let Message::Fetch(FetchRequest { correlation_id, .. }) = h.take("Fetch") else {
             unreachable!()
         };
         let response = FetchPartitionResponse {
@@ -289,10 +295,10 @@ fn without_a_reset_policy_a_truncation_throws_instead_of_seeking() {
             batches,
         };
         let partitions = vec![response];
-        h.answer(Message::FetchResponse {
+        h.answer(Message::FetchResponse(FetchResponse {
             correlation_id,
             partitions,
-        });
+        }));
     };
     fetch_response(&mut h, vec![batch(0, "a"), batch(1, "b")], None);
     assert_eq!(h.c.positions()[&tp()], Some(Offset(2)));
@@ -333,7 +339,7 @@ fn a_committed_leader_epoch_is_validated_by_the_first_fetch_and_committed_back()
     let first = h.find_coordinator();
     h.join_error(first, ErrorCode::MEMBER_ID_REQUIRED, "m");
     let (correlation_id, member_id, _) = h.join_request();
-    h.answer(Message::JoinGroupResponse {
+    h.answer(Message::JoinGroupResponse(JoinGroupResponse {
         correlation_id,
         error: ErrorCode::NONE,
         generation: 1,
@@ -341,32 +347,33 @@ fn a_committed_leader_epoch_is_validated_by_the_first_fetch_and_committed_back()
         leader: "someone-else".into(),
         member_id,
         members: Vec::new(),
-    });
-    let Message::SyncGroup { correlation_id, .. } = h.take("SyncGroup") else {
+    }));
+    let Message::SyncGroup(SyncGroupRequest { correlation_id, .. }) = h.take("SyncGroup") else {
         unreachable!()
     };
-    h.answer(Message::SyncGroupResponse {
+    h.answer(Message::SyncGroupResponse(SyncGroupResponse {
         correlation_id,
         error: ErrorCode::NONE,
         assignment: vec![tp()],
-    });
-    let Message::OffsetFetch { correlation_id, .. } = h.take("OffsetFetch") else {
+    }));
+    let Message::OffsetFetch(OffsetFetchRequest { correlation_id, .. }) = h.take("OffsetFetch")
+    else {
         unreachable!()
     };
     let committed = CommittedOffset {
         offset: Offset(1),
         leader_epoch: Some(LeaderEpoch(0)),
     };
-    h.answer(Message::OffsetFetchResponse {
+    h.answer(Message::OffsetFetchResponse(OffsetFetchResponse {
         correlation_id,
         error: ErrorCode::NONE,
         offsets: vec![(tp(), Some(committed))],
-    });
-    let Message::Fetch {
+    }));
+    let Message::Fetch(FetchRequest {
         correlation_id,
         partitions,
         ..
-    } = h.take("Fetch")
+    }) = h.take("Fetch")
     else {
         unreachable!()
     };
@@ -374,7 +381,7 @@ fn a_committed_leader_epoch_is_validated_by_the_first_fetch_and_committed_back()
     assert_eq!(partitions[0].last_fetched_epoch, Some(LeaderEpoch(0)));
     let mut read = batch(1, "b");
     read.leader_epoch = LeaderEpoch(3);
-    h.answer(Message::FetchResponse {
+    h.answer(Message::FetchResponse(FetchResponse {
         correlation_id,
         partitions: vec![FetchPartitionResponse {
             tp: tp(),
@@ -385,9 +392,9 @@ fn a_committed_leader_epoch_is_validated_by_the_first_fetch_and_committed_back()
             diverging_epoch: None,
             batches: vec![read],
         }],
-    });
+    }));
     h.advance(1_000);
-    let Message::OffsetCommit { offsets, .. } = h.take("OffsetCommit") else {
+    let Message::OffsetCommit(OffsetCommitRequest { offsets, .. }) = h.take("OffsetCommit") else {
         unreachable!()
     };
     let expected = CommittedOffset {

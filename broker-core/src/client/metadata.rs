@@ -2,7 +2,7 @@
 //! which partition, refreshed on errors and every `metadata.max.age.ms`.
 
 use crate::outbox::Outbox;
-use crate::protocol::{Message, PartitionMetadata};
+use crate::protocol::{Message, MetadataRequest, PartitionMetadata};
 use crate::types::*;
 use std::collections::BTreeMap;
 
@@ -95,7 +95,10 @@ impl ClientMetadata {
             broker,
             now.plus_ms(self.timeouts.request_timeout_ms),
         ));
-        out.send(NodeId::Broker(broker), Message::Metadata { correlation_id });
+        out.send(
+            NodeId::Broker(broker),
+            Message::Metadata(MetadataRequest { correlation_id }),
+        );
     }
 
     /// The next reachable bootstrap broker, in turn: where a request any broker can answer

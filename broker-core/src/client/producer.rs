@@ -10,7 +10,10 @@ use crate::config::{Partitioner, ProducerConfig};
 use crate::error::ErrorCode;
 use crate::io::{ClientCommand, HistoryEntry, Input, Output, SendOutcome, WriteKind};
 use crate::outbox::Outbox;
-use crate::protocol::{Acks, Message};
+use crate::protocol::{
+    Acks, InitProducerIdRequest, InitProducerIdResponse, Message, MetadataResponse,
+    PartitionProduceData, PartitionProduceResponse, ProduceRequest, ProduceResponse,
+};
 use crate::record::{ProducerFields, Record, RecordBatch};
 use crate::types::*;
 use bytes::Bytes;
@@ -70,9 +73,13 @@ pub struct Producer {
     metadata: ClientMetadata,
     unassigned: VecDeque<PendingRecord>,
     queues: BTreeMap<TopicPartition, PartitionQueue>,
-    in_flight: BTreeMap<CorrelationId, InFlight>,
+    /// The batches in flight, by request and partition (a request carries one batch of each of
+    /// several partitions).
+    in_flight: BTreeMap<(CorrelationId, TopicPartition), InFlight>,
     sticky: StickyPartition,
     round_robin_next: u32,
+    /// Per broker, the partition the next drain starts at (`RecordAccumulator.nodesDrainIndex`).
+    drain_index: BTreeMap<BrokerId, usize>,
     idempotence: Idempotence,
 }
 
@@ -127,6 +134,7 @@ impl Producer {
             in_flight: BTreeMap::new(),
             sticky: StickyPartition::default(),
             round_robin_next: 0,
+            drain_index: BTreeMap::new(),
             idempotence: Idempotence::default(),
         }
     }
@@ -176,10 +184,10 @@ impl Producer {
             .in_flight
             .iter()
             .filter(|(_, f)| f.deadline <= now)
-            .map(|(c, f)| (*c, f.tp.clone()))
+            .map(|(key, _)| key.clone())
             .collect();
         for (correlation_id, tp) in timed_out {
-            self.on_error(correlation_id, ErrorCode::REQUEST_TIMED_OUT);
+            self.on_error(correlation_id, &tp, ErrorCode::REQUEST_TIMED_OUT);
             // The retry waits for the new connection when retry.backoff.ms is shorter than
             // reconnect.backoff.ms (with the defaults, 100 > 50, this changes nothing).
             if self.config.retry_backoff_ms >= RECONNECT_BACKOFF_MS {
@@ -297,7 +305,7 @@ impl Producer {
         self.idempotence.init = Some((correlation_id, broker, deadline));
         self.out.send(
             NodeId::Broker(broker),
-            Message::InitProducerId { correlation_id },
+            Message::InitProducerId(InitProducerIdRequest { correlation_id }),
         );
     }
 
@@ -537,14 +545,14 @@ impl Producer {
     /// `delivery.timeout.ms` too, without waiting for `request.timeout.ms`. A late answer to it
     /// is ignored.
     fn expire_in_flight(&mut self) {
-        let expired: Vec<CorrelationId> = self
+        let expired: Vec<(CorrelationId, TopicPartition)> = self
             .in_flight
             .iter()
             .filter(|(_, f)| self.now >= self.expiry(&f.batch))
-            .map(|(c, _)| *c)
+            .map(|(key, _)| key.clone())
             .collect();
-        for correlation_id in expired {
-            let flight = self.in_flight.remove(&correlation_id).expect("listed");
+        for key in expired {
+            let flight = self.in_flight.remove(&key).expect("listed");
             let mut batch = flight.batch;
             // It was sent: it may be in the log, its outcome is unknown.
             batch.maybe_written = true;
@@ -570,44 +578,88 @@ impl Producer {
         self.complete_failed(tp, batch, ErrorCode::REQUEST_TIMED_OUT);
     }
 
+    /// `Sender.sendProducerData`: one Produce per broker carries a batch of every partition it
+    /// leads that has one to send (`RecordAccumulator.drain`), and more follow while the
+    /// connection has fewer than `max.in.flight.requests.per.connection` requests unanswered
+    /// (`InFlightRequests.canSendMore`, counted per connection, not per partition).
     fn send_ready_batches(&mut self) {
-        if self.needs_producer_id() {
+        // Most inputs leave nothing to send: skip building the per-broker lists then.
+        if self.needs_producer_id() || self.queues.values().all(|q| q.ready.is_empty()) {
             return;
         }
-        let tps: Vec<TopicPartition> = self
-            .queues
-            .iter()
-            .filter(|(_, q)| !q.ready.is_empty())
-            .map(|(tp, _)| tp.clone())
-            .collect();
-        for tp in tps {
-            let Some((leader, _)) = self.metadata.leader(&tp) else {
-                self.metadata.invalidate();
-                continue;
-            };
+        let mut by_leader: BTreeMap<BrokerId, Vec<TopicPartition>> = BTreeMap::new();
+        let mut unknown_leader = false;
+        // Every partition of a broker, ready or not, so that the drain's start rotates over a
+        // stable list (Kafka's over `partitionsForNode`).
+        for (tp, queue) in &self.queues {
+            match self.metadata.leader(tp) {
+                Some((leader, _)) => by_leader.entry(leader).or_default().push(tp.clone()),
+                None => unknown_leader |= !queue.ready.is_empty(),
+            }
+        }
+        if unknown_leader {
+            self.metadata.invalidate();
+        }
+        for (leader, tps) in by_leader {
             if !self.metadata.reachable(self.now, leader) {
                 continue;
             }
-            loop {
-                let in_flight_to_leader = self
-                    .in_flight
-                    .values()
-                    .filter(|f| f.broker == leader)
-                    .count() as u32;
-                let sendable = self.queues[&tp]
-                    .ready
-                    .front()
-                    .is_some_and(|b| b.retry_at <= self.now && self.may_drain(&tp, b));
-                if !sendable
-                    || in_flight_to_leader >= self.config.max_in_flight_requests_per_connection
-                {
+            while self.requests_in_flight(leader)
+                < self.config.max_in_flight_requests_per_connection
+            {
+                let drained = self.drain(leader, &tps);
+                if drained.is_empty() {
                     break;
                 }
-                let queue = self.queues.get_mut(&tp).expect("listed");
-                let batch = queue.ready.pop_front().expect("checked");
-                self.send_batch(tp.clone(), leader, batch);
+                self.send_produce(leader, drained);
             }
         }
+    }
+
+    /// The Produce requests to `broker` not yet answered (the in-flight map holds a request's
+    /// batches side by side under its correlation id).
+    fn requests_in_flight(&self, broker: BrokerId) -> u32 {
+        let mut requests = 0;
+        let mut last = None;
+        for ((correlation_id, _), flight) in &self.in_flight {
+            if flight.broker == broker && last != Some(*correlation_id) {
+                requests += 1;
+                last = Some(*correlation_id);
+            }
+        }
+        requests
+    }
+
+    /// `RecordAccumulator.drainBatchesForOneNode`: the first batch of each partition led by
+    /// `broker` that may go now, at most one per partition, until the request would pass
+    /// `max.request.size` (the first batch goes even if larger). The start rotates over the
+    /// partitions (`nodesDrainIndex`) so that a full request does not always leave out the
+    /// same ones.
+    fn drain(
+        &mut self,
+        broker: BrokerId,
+        tps: &[TopicPartition],
+    ) -> Vec<(TopicPartition, ProducerBatch)> {
+        let start = self.drain_index.get(&broker).copied().unwrap_or(0) % tps.len();
+        let mut drained = Vec::new();
+        let mut size = 0u64;
+        for k in 0..tps.len() {
+            let tp = &tps[(start + k) % tps.len()];
+            let Some(batch) = self.queues[tp].ready.front() else {
+                continue;
+            };
+            if batch.retry_at > self.now || !self.may_drain(tp, batch) {
+                continue;
+            }
+            if !drained.is_empty() && size + batch.bytes > self.config.max_request_size {
+                break;
+            }
+            size += batch.bytes;
+            let batch = self.queues.get_mut(tp).expect("listed").ready.pop_front();
+            drained.push((tp.clone(), batch.expect("checked")));
+        }
+        self.drain_index.insert(broker, start + 1);
+        drained
     }
 
     /// `RecordAccumulator.shouldStopDrainBatchesForPartition` for an idempotent producer.
@@ -636,7 +688,50 @@ impl Producer {
         !(unresolved || stale && self.has_sequenced_batches(tp))
     }
 
-    fn send_batch(&mut self, tp: TopicPartition, leader: BrokerId, mut batch: ProducerBatch) {
+    /// One Produce to `leader` with the drained batches; each waits in flight for its
+    /// partition's answer.
+    fn send_produce(&mut self, leader: BrokerId, drained: Vec<(TopicPartition, ProducerBatch)>) {
+        let correlation_id = self.out.correlation_id();
+        let mut partitions = Vec::with_capacity(drained.len());
+        let mut batches = Vec::with_capacity(drained.len());
+        for (tp, mut batch) in drained {
+            partitions.push(self.prepare(&tp, &mut batch));
+            batches.push((tp, batch));
+        }
+        let message = Message::Produce(ProduceRequest {
+            correlation_id,
+            acks: self.config.acks,
+            timeout_ms: self.config.request_timeout_ms,
+            partitions,
+        });
+        self.out.send(NodeId::Broker(leader), message);
+        let deadline = self.now.plus_ms(self.config.request_timeout_ms);
+        for (tp, batch) in batches {
+            if self.config.acks == Acks::None {
+                // acks=0: the producer never learns what happened; it calls it a success.
+                for r in &batch.records {
+                    let entry = HistoryEntry::SendCompleted {
+                        value: r.value.clone(),
+                        tp: tp.clone(),
+                        outcome: SendOutcome::Ok(None),
+                    };
+                    self.out.history(entry);
+                }
+                continue;
+            }
+            let flight = InFlight {
+                tp: tp.clone(),
+                broker: leader,
+                batch,
+                deadline,
+            };
+            self.in_flight.insert((correlation_id, tp), flight);
+        }
+    }
+
+    /// A batch about to be sent: one more attempt, its sequence if it has none yet, and its
+    /// records as the request carries them.
+    fn prepare(&mut self, tp: &TopicPartition, batch: &mut ProducerBatch) -> PartitionProduceData {
         batch.attempts += 1;
         if let (None, Some(producer)) = (batch.fields, self.idempotence.producer) {
             // `maybeUpdateProducerIdAndEpoch`: a partition whose sequences belong to an older
@@ -671,70 +766,51 @@ impl Producer {
                 }
             })
             .collect();
-        let correlation_id = self.out.correlation_id();
-        let message = Message::Produce {
-            correlation_id,
+        PartitionProduceData {
             tp: tp.clone(),
-            acks: self.config.acks,
-            timeout_ms: self.config.request_timeout_ms,
             batch: RecordBatch::new(batch.fields, records),
-        };
-        self.out.send(NodeId::Broker(leader), message);
-        if self.config.acks == Acks::None {
-            // acks=0: the producer never learns what happened; it calls it a success.
-            for r in &batch.records {
-                let entry = HistoryEntry::SendCompleted {
-                    value: r.value.clone(),
-                    tp: tp.clone(),
-                    outcome: SendOutcome::Ok(None),
-                };
-                self.out.history(entry);
-            }
-            return;
         }
-        let deadline = self.now.plus_ms(self.config.request_timeout_ms);
-        self.in_flight.insert(
-            correlation_id,
-            InFlight {
-                tp,
-                broker: leader,
-                batch,
-                deadline,
-            },
-        );
     }
 
     fn on_message(&mut self, _from: NodeId, message: Message) {
         match message {
-            Message::MetadataResponse {
+            Message::MetadataResponse(MetadataResponse {
                 correlation_id,
                 partitions,
                 ..
-            } => {
+            }) => {
                 self.metadata
                     .on_response(self.now, correlation_id, partitions);
             }
-            Message::InitProducerIdResponse {
+            Message::InitProducerIdResponse(InitProducerIdResponse {
                 correlation_id,
                 error,
                 producer_id,
                 producer_epoch,
-            } => self.on_init_producer_id(correlation_id, error, (producer_id, producer_epoch)),
-            Message::ProduceResponse {
+            }) => self.on_init_producer_id(correlation_id, error, (producer_id, producer_epoch)),
+            Message::ProduceResponse(ProduceResponse {
                 correlation_id,
-                error,
-                base_offset,
-                ..
-            } => match (error, base_offset) {
-                (ErrorCode::NONE, Some(base)) => self.on_success(correlation_id, base),
-                (error, _) => self.on_error(correlation_id, error),
-            },
+                partitions,
+            }) => {
+                // `Sender.handleProduceResponse`: each partition's batch completes on its own.
+                for PartitionProduceResponse {
+                    tp,
+                    error,
+                    base_offset,
+                } in partitions
+                {
+                    match (error, base_offset) {
+                        (ErrorCode::NONE, Some(base)) => self.on_success(correlation_id, &tp, base),
+                        (error, _) => self.on_error(correlation_id, &tp, error),
+                    }
+                }
+            }
             _ => {}
         }
     }
 
-    fn on_success(&mut self, correlation_id: CorrelationId, base_offset: Offset) {
-        let Some(flight) = self.in_flight.remove(&correlation_id) else {
+    fn on_success(&mut self, correlation_id: CorrelationId, tp: &TopicPartition, base: Offset) {
+        let Some(flight) = self.in_flight.remove(&(correlation_id, tp.clone())) else {
             return;
         };
         if let Some(fields) = flight.batch.fields {
@@ -749,7 +825,7 @@ impl Producer {
             }
         }
         for (i, r) in flight.batch.records.iter().enumerate() {
-            let outcome = SendOutcome::Ok(Some(base_offset.plus(i as u64)));
+            let outcome = SendOutcome::Ok(Some(base.plus(i as u64)));
             self.out.history(HistoryEntry::SendCompleted {
                 value: r.value.clone(),
                 tp: flight.tp.clone(),
@@ -759,8 +835,8 @@ impl Producer {
     }
 
     /// `Sender.completeBatch` on an error: retry if allowed, else fail the batch.
-    fn on_error(&mut self, correlation_id: CorrelationId, error: ErrorCode) {
-        let Some(flight) = self.in_flight.remove(&correlation_id) else {
+    fn on_error(&mut self, correlation_id: CorrelationId, tp: &TopicPartition, error: ErrorCode) {
+        let Some(flight) = self.in_flight.remove(&(correlation_id, tp.clone())) else {
             return;
         };
         let mut batch = flight.batch;
@@ -876,14 +952,14 @@ impl Producer {
         if self.idempotence.init.is_some_and(|(_, b, _)| b == broker) {
             self.idempotence.init = None;
         }
-        let lost: Vec<CorrelationId> = self
+        let lost: Vec<(CorrelationId, TopicPartition)> = self
             .in_flight
             .iter()
             .filter(|(_, f)| f.broker == broker)
-            .map(|(c, _)| *c)
+            .map(|(key, _)| key.clone())
             .collect();
-        for correlation_id in lost {
-            self.on_error(correlation_id, ErrorCode::NETWORK_EXCEPTION);
+        for (correlation_id, tp) in lost {
+            self.on_error(correlation_id, &tp, ErrorCode::NETWORK_EXCEPTION);
         }
     }
 }

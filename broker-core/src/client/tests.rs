@@ -6,7 +6,11 @@ use crate::error::ErrorCode;
 use crate::io::{
     ClientCommand, HistoryEntry, Input, Output, PositionReason, ResetReason, SendOutcome, WriteKind,
 };
-use crate::protocol::{EpochEndOffset, FetchPartitionResponse, Message, PartitionMetadata};
+use crate::protocol::{
+    EpochEndOffset, FetchPartitionResponse, FetchRequest, FetchResponse, InitProducerIdRequest,
+    InitProducerIdResponse, ListOffsetsRequest, ListOffsetsResponse, Message, MetadataRequest,
+    MetadataResponse, PartitionMetadata, PartitionProduceResponse, ProduceRequest, ProduceResponse,
+};
 use crate::record::{ProducerFields, Record, RecordBatch};
 use crate::types::*;
 use crate::{Consumer, Producer};
@@ -27,7 +31,7 @@ fn partitions_response(
     leader_epoch: u32,
     partitions: u32,
 ) -> Message {
-    Message::MetadataResponse {
+    Message::MetadataResponse(MetadataResponse {
         correlation_id,
         brokers: vec![BrokerId(1)],
         partitions: (0..partitions)
@@ -39,7 +43,7 @@ fn partitions_response(
                 isr: vec![BrokerId(1)],
             })
             .collect(),
-    }
+    })
 }
 
 fn from_broker(message: Message) -> Input {
@@ -89,8 +93,8 @@ impl ProducerHarness {
             value: Bytes::from_static(b"v0"),
             kind: WriteKind::Value,
         }));
-        let metadata = h.take(|m| matches!(m, Message::Metadata { .. }));
-        let Message::Metadata { correlation_id } = metadata else {
+        let metadata = h.take(|m| matches!(m, Message::Metadata(_)));
+        let Message::Metadata(MetadataRequest { correlation_id }) = metadata else {
             unreachable!()
         };
         h.input(from_broker(partitions_response(
@@ -131,32 +135,36 @@ impl ProducerHarness {
     fn produces(&mut self) -> Vec<(CorrelationId, Option<ProducerFields>)> {
         let (produces, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut self.sent)
             .into_iter()
-            .partition(|m| matches!(m, Message::Produce { .. }));
+            .partition(|m| matches!(m, Message::Produce(_)));
         self.sent = rest;
         produces
             .into_iter()
-            .map(|m| match m {
-                Message::Produce {
+            .flat_map(|m| match m {
+                Message::Produce(ProduceRequest {
                     correlation_id,
-                    batch,
+                    partitions,
                     ..
-                } => (correlation_id, batch.producer),
+                }) => partitions
+                    .into_iter()
+                    .map(move |p| (correlation_id, p.batch.producer)),
                 _ => unreachable!(),
             })
             .collect()
     }
 
     fn grant_producer_id(&mut self, id: u64) {
-        let init = self.take(|m| matches!(m, Message::InitProducerId { .. }));
-        let Message::InitProducerId { correlation_id } = init else {
+        let init = self.take(|m| matches!(m, Message::InitProducerId(_)));
+        let Message::InitProducerId(InitProducerIdRequest { correlation_id }) = init else {
             unreachable!()
         };
-        self.input(from_broker(Message::InitProducerIdResponse {
-            correlation_id,
-            error: ErrorCode::NONE,
-            producer_id: ProducerId(id),
-            producer_epoch: 0,
-        }));
+        self.input(from_broker(Message::InitProducerIdResponse(
+            InitProducerIdResponse {
+                correlation_id,
+                error: ErrorCode::NONE,
+                producer_id: ProducerId(id),
+                producer_epoch: 0,
+            },
+        )));
     }
 
     fn send(&mut self, value: &'static str) {
@@ -218,7 +226,7 @@ fn a_disconnect_alone_makes_the_producer_refresh_its_metadata() {
     let metadata_requests = |h: &ProducerHarness| {
         h.sent
             .iter()
-            .filter(|m| matches!(m, Message::Metadata { .. }))
+            .filter(|m| matches!(m, Message::Metadata(_)))
             .count()
     };
     h.advance(1_000);
@@ -235,38 +243,45 @@ fn a_disconnect_alone_makes_the_producer_refresh_its_metadata() {
 impl ProducerHarness {
     fn answer(&mut self, correlation_id: CorrelationId, error: ErrorCode) {
         let base_offset = error.is_ok().then_some(Offset(0));
-        self.input(from_broker(Message::ProduceResponse {
+        self.input(from_broker(Message::ProduceResponse(ProduceResponse {
             correlation_id,
-            tp: tp(),
-            error,
-            base_offset,
-        }));
+            partitions: vec![PartitionProduceResponse {
+                tp: tp(),
+                error,
+                base_offset,
+            }],
+        })));
     }
 
     /// Answer every produce sent so far with success; `(partition, records)` of each.
     fn ack_all(&mut self) -> Vec<(u32, usize)> {
         let (produces, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut self.sent)
             .into_iter()
-            .partition(|m| matches!(m, Message::Produce { .. }));
+            .partition(|m| matches!(m, Message::Produce(_)));
         self.sent = rest;
         let mut acked = Vec::new();
         for m in produces {
-            let Message::Produce {
+            let Message::Produce(ProduceRequest {
                 correlation_id,
-                tp,
-                batch,
+                partitions,
                 ..
-            } = m
+            }) = m
             else {
                 unreachable!()
             };
-            acked.push((tp.partition, batch.len() as usize));
-            self.input(from_broker(Message::ProduceResponse {
+            let mut answers = Vec::new();
+            for p in partitions {
+                acked.push((p.tp.partition, p.batch.len() as usize));
+                answers.push(PartitionProduceResponse {
+                    tp: p.tp,
+                    error: ErrorCode::NONE,
+                    base_offset: Some(Offset(0)),
+                });
+            }
+            self.input(from_broker(Message::ProduceResponse(ProduceResponse {
                 correlation_id,
-                tp,
-                error: ErrorCode::NONE,
-                base_offset: Some(Offset(0)),
-            }));
+                partitions: answers,
+            })));
         }
         acked
     }
@@ -296,7 +311,7 @@ fn an_unknown_producer_id_bumps_the_epoch_and_retries() {
     assert!(!h
         .sent
         .iter()
-        .any(|m| matches!(m, Message::InitProducerId { .. })));
+        .any(|m| matches!(m, Message::InitProducerId(_))));
     h.answer(resent[0].0, ErrorCode::NONE);
     assert!(h.history.iter().any(|(_, e)| matches!(
         e,
@@ -540,7 +555,7 @@ fn without_idempotence_batches_carry_no_producer_fields() {
     assert!(!h
         .sent
         .iter()
-        .any(|m| matches!(m, Message::InitProducerId { .. })));
+        .any(|m| matches!(m, Message::InitProducerId(_))));
     let produces = h.produces();
     assert_eq!(produces.len(), 1);
     assert_eq!(produces[0].1, None);
@@ -585,7 +600,7 @@ fn a_consumer_detects_truncation_below_its_position() {
         }
     };
     step(&mut consumer, None, &mut sent, &mut history);
-    let Some(Message::Metadata { correlation_id }) = sent.pop() else {
+    let Some(Message::Metadata(MetadataRequest { correlation_id })) = sent.pop() else {
         panic!("{sent:?}")
     };
     step(
@@ -594,16 +609,16 @@ fn a_consumer_detects_truncation_below_its_position() {
         &mut sent,
         &mut history,
     );
-    let Some(Message::ListOffsets { correlation_id, .. }) = sent.pop() else {
+    let Some(Message::ListOffsets(ListOffsetsRequest { correlation_id, .. })) = sent.pop() else {
         panic!("{sent:?}")
     };
-    let listed = Message::ListOffsetsResponse {
+    let listed = Message::ListOffsetsResponse(ListOffsetsResponse {
         correlation_id,
         tp: tp(),
         error: ErrorCode::NONE,
         offset: Offset(0),
         leader_epoch: LeaderEpoch(0),
-    };
+    });
     step(
         &mut consumer,
         Some(from_broker(listed)),
@@ -618,11 +633,11 @@ fn a_consumer_detects_truncation_below_its_position() {
     };
     assert_eq!(history, vec![started]);
     let fetch_answer = |sent: &mut Vec<Message>, batches, diverging_epoch| {
-        let Some(Message::Fetch {
+        let Some(Message::Fetch(FetchRequest {
             correlation_id,
             partitions,
             ..
-        }) = sent.pop()
+        })) = sent.pop()
         else {
             panic!("expected a fetch: {sent:?}")
         };
@@ -637,10 +652,10 @@ fn a_consumer_detects_truncation_below_its_position() {
         };
         (
             partitions,
-            Message::FetchResponse {
+            Message::FetchResponse(FetchResponse {
                 correlation_id,
                 partitions: vec![response],
-            },
+            }),
         )
     };
     let batches = vec![batch_at(0, 0, "a"), batch_at(1, 0, "b")];
@@ -686,7 +701,7 @@ fn a_consumer_detects_truncation_below_its_position() {
 #[test]
 fn a_producer_backs_off_after_a_broken_connection() {
     let mut h = ProducerHarness::new(true);
-    h.take(|m| matches!(m, Message::InitProducerId { .. }));
+    h.take(|m| matches!(m, Message::InitProducerId(_)));
     h.input(Input::Disconnected {
         peer: NodeId::Broker(BrokerId(1)),
     });
@@ -704,7 +719,7 @@ fn a_producer_backs_off_after_a_broken_connection() {
     assert!(h
         .sent
         .iter()
-        .any(|m| matches!(m, Message::InitProducerId { .. })));
+        .any(|m| matches!(m, Message::InitProducerId(_))));
 }
 
 /// `close()` on a consumer without a group (assign mode, the default `enable.auto.commit=true`)
@@ -761,11 +776,12 @@ fn a_disconnect_retries_only_its_own_list_offsets_after_the_backoff() {
     };
     let list_offsets = |sent: &[Message]| {
         sent.iter()
-            .filter(|m| matches!(m, Message::ListOffsets { .. }))
+            .filter(|m| matches!(m, Message::ListOffsets(_)))
             .count()
     };
     consumer.handle_timeout(Time(10));
-    let Some(Message::Metadata { correlation_id }) = drain(&mut consumer).pop() else {
+    let Some(Message::Metadata(MetadataRequest { correlation_id })) = drain(&mut consumer).pop()
+    else {
         panic!("a metadata request first")
     };
     consumer.handle(Time(10), from_broker(metadata_response(correlation_id, 0)));
@@ -801,4 +817,83 @@ fn a_disconnect_retries_only_its_own_list_offsets_after_the_backoff() {
         1,
         "retried after the backoff"
     );
+}
+
+/// A producer to `t` with three partitions (all led by broker 1), round-robin, no idempotence,
+/// and these settings; `v0` is sent to partition 0 and in flight.
+fn three_partition_producer(settings: &[(&str, ConfigValue)]) -> ProducerHarness {
+    let mut all = vec![
+        ("enable.idempotence", ConfigValue::Bool(false)),
+        ("partitioner.class", ConfigValue::Str("round-robin".into())),
+    ];
+    all.extend(settings.iter().cloned());
+    ProducerHarness::with(&all, 3)
+}
+
+impl ProducerHarness {
+    fn send_values(&mut self, values: &[&'static str]) {
+        for v in values {
+            self.input(Input::Command(ClientCommand::Send {
+                key: None,
+                value: Bytes::from_static(v.as_bytes()),
+                kind: WriteKind::Value,
+            }));
+        }
+    }
+
+    /// The partitions of each Produce sent and not yet answered, in order.
+    fn produce_partitions(&self) -> Vec<Vec<u32>> {
+        self.sent
+            .iter()
+            .filter_map(|m| match m {
+                Message::Produce(r) => Some(r.partitions.iter().map(|p| p.tp.partition).collect()),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+/// `Sender.sendProducerData` / `RecordAccumulator.drain`: one Produce per broker carries a batch
+/// of every ready partition it leads; `max.in.flight.requests.per.connection` counts requests
+/// on the connection, so with 1 the batches that became ready meanwhile wait and then go
+/// together.
+#[test]
+fn the_sender_puts_every_ready_partition_of_a_broker_in_one_request() {
+    let mut h =
+        three_partition_producer(&[("max.in.flight.requests.per.connection", ConfigValue::Int(1))]);
+    assert_eq!(h.produce_partitions(), vec![vec![0]]);
+    h.send_values(&["v1", "v2", "v3"]);
+    assert_eq!(
+        h.produce_partitions(),
+        vec![vec![0]],
+        "one request in flight on the connection: nothing more goes"
+    );
+    h.ack_all();
+    assert_eq!(
+        h.produce_partitions(),
+        vec![vec![1, 2, 0]],
+        "the three ready partitions go in one request, from the one after where the last \
+         request started (`nodesDrainIndex`)"
+    );
+    let acked: usize = h.ack_all().iter().map(|(_, records)| records).sum();
+    assert_eq!(acked, 3);
+}
+
+/// `max.request.size`: the batches of one request stay under it, except that the first batch
+/// always goes; the rest wait for the next request.
+#[test]
+fn max_request_size_splits_the_ready_partitions_into_several_requests() {
+    let mut h = three_partition_producer(&[
+        ("max.in.flight.requests.per.connection", ConfigValue::Int(1)),
+        ("max.request.size", ConfigValue::Int(30)),
+    ]);
+    h.send_values(&["v1", "v2"]);
+    h.ack_all();
+    assert_eq!(
+        h.produce_partitions(),
+        vec![vec![1]],
+        "one 22-byte batch fits in 30 bytes, two do not"
+    );
+    h.ack_all();
+    assert_eq!(h.produce_partitions(), vec![vec![2]]);
 }

@@ -8,6 +8,10 @@ use super::metadata_log::{LocalMetadataLog, MetadataLog};
 use super::raft_metadata_log::RaftMetadataLog;
 use crate::metadata::MetadataRecord;
 use crate::outbox::Outbox;
+use crate::protocol::{
+    AlterPartitionRequest, AlterPartitionResponse, BrokerHeartbeatResponse,
+    BrokerRegistrationResponse, CreateTopicsResponse, CreatedTopic, DeleteTopicsResponse, Message,
+};
 use crate::raft::QuorumConfig;
 use crate::types::{DiskOpId, NodeId};
 use std::ops::Range;
@@ -97,7 +101,6 @@ impl MetadataLog for ControllerLog {
 use super::{Controller, Session};
 use crate::error::ErrorCode;
 use crate::metadata::MetadataImage;
-use crate::protocol::{CreateTopicsResponse, CreatedTopic, DeleteTopicsResponse, Message};
 use crate::raft::RaftMessage;
 use crate::types::BrokerEpoch;
 
@@ -172,21 +175,27 @@ impl Controller {
     pub(super) fn refuse_not_controller(&mut self, from: NodeId, message: Message) {
         let error = ErrorCode::NOT_CONTROLLER;
         let response = match message {
-            Message::BrokerRegistration { .. } => Message::BrokerRegistrationResponse {
-                error,
-                broker_epoch: BrokerEpoch::default(),
-            },
-            Message::BrokerHeartbeat { .. } => Message::BrokerHeartbeatResponse {
-                error,
-                is_fenced: true,
-                should_shut_down: false,
-                records: vec![],
-            },
-            Message::AlterPartition { tp, .. } => Message::AlterPartitionResponse {
-                tp,
-                error,
-                state: None,
-            },
+            Message::BrokerRegistration(_) => {
+                Message::BrokerRegistrationResponse(BrokerRegistrationResponse {
+                    error,
+                    broker_epoch: BrokerEpoch::default(),
+                })
+            }
+            Message::BrokerHeartbeat(_) => {
+                Message::BrokerHeartbeatResponse(BrokerHeartbeatResponse {
+                    error,
+                    is_fenced: true,
+                    should_shut_down: false,
+                    records: vec![],
+                })
+            }
+            Message::AlterPartition(AlterPartitionRequest { tp, .. }) => {
+                Message::AlterPartitionResponse(AlterPartitionResponse {
+                    tp,
+                    error,
+                    state: None,
+                })
+            }
             // Every topic of a forwarded topic change is NOT_CONTROLLER; the client retries
             // (the admin client's `NotControllerException` is retriable), and the broker that
             // forwarded it moves its channel on when it relays the answer.

@@ -5,6 +5,7 @@ use super::super::raft_metadata_log::tests::apply;
 use super::*;
 use crate::config::{ClusterConfig, ConfigMap, ProtocolSwitches};
 use crate::io::{DiskImage, Input, Output};
+use crate::protocol::{BrokerRegistrationRequest, BrokerRegistrationResponse};
 use crate::raft::{QuorumConfig, Role};
 use crate::types::{BrokerId, ControllerId, LeaderEpoch, Time};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -126,18 +127,18 @@ impl Cluster {
     }
 
     fn register(&mut self, to: ControllerId, broker: u32) {
-        let message = Message::BrokerRegistration {
+        let message = Message::BrokerRegistration(BrokerRegistrationRequest {
             broker_id: BrokerId(broker),
             incarnation_id: u64::from(broker),
             previous_broker_epoch: None,
-        };
+        });
         let from = NodeId::Broker(BrokerId(broker));
         self.deliver(to, Input::Message { from, message });
     }
 
     fn registration_error(&self, broker: u32) -> Option<ErrorCode> {
         self.to_brokers.iter().rev().find_map(|(to, m)| match m {
-            Message::BrokerRegistrationResponse { error, .. }
+            Message::BrokerRegistrationResponse(BrokerRegistrationResponse { error, .. })
                 if *to == NodeId::Broker(BrokerId(broker)) =>
             {
                 Some(*error)

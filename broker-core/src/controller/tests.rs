@@ -7,6 +7,10 @@
 use super::*;
 use crate::config::{ConfigMap, ProtocolSwitches};
 use crate::metadata::BrokerRegistration;
+use crate::protocol::{
+    AlterPartitionRequest, AlterPartitionResponse, BrokerHeartbeatRequest, BrokerHeartbeatResponse,
+    BrokerRegistrationRequest, BrokerRegistrationResponse, MetadataUpdate,
+};
 use std::collections::VecDeque;
 
 /// `broker.session.timeout.ms` default.
@@ -131,19 +135,19 @@ impl Harness {
         incarnation_id: u64,
         previous_broker_epoch: Option<BrokerEpoch>,
     ) -> (ErrorCode, BrokerEpoch) {
-        let message = Message::BrokerRegistration {
+        let message = Message::BrokerRegistration(BrokerRegistrationRequest {
             broker_id: BrokerId(b),
             incarnation_id,
             previous_broker_epoch,
-        };
+        });
         let reply = self
             .deliver_from(b, message)
             .into_iter()
             .find_map(|m| match m {
-                Message::BrokerRegistrationResponse {
+                Message::BrokerRegistrationResponse(BrokerRegistrationResponse {
                     error,
                     broker_epoch,
-                } => Some((error, broker_epoch)),
+                }) => Some((error, broker_epoch)),
                 _ => None,
             });
         let (error, epoch) = reply.expect("registration answered");
@@ -196,14 +200,14 @@ impl Harness {
                 broker_epoch: *broker_epoch,
             })
             .collect();
-        let message = Message::AlterPartition {
+        let message = Message::AlterPartition(AlterPartitionRequest {
             broker_id: BrokerId(b),
             broker_epoch: self.epochs[&BrokerId(b)],
             tp: tp(),
             leader_epoch: LeaderEpoch(leader_epoch),
             partition_epoch: PartitionEpoch(partition_epoch),
             new_isr,
-        };
+        });
         self.deliver_from(b, message);
         self.alter_reply()
     }
@@ -215,21 +219,21 @@ impl Harness {
         want_shut_down: bool,
         metadata_offset: u64,
     ) -> Option<HeartbeatReply> {
-        let message = Message::BrokerHeartbeat {
+        let message = Message::BrokerHeartbeat(BrokerHeartbeatRequest {
             broker_id: BrokerId(b),
             broker_epoch: self.epochs[&BrokerId(b)],
             metadata_offset,
             want_shut_down,
-        };
+        });
         self.deliver_from(b, message)
             .into_iter()
             .find_map(|m| match m {
-                Message::BrokerHeartbeatResponse {
+                Message::BrokerHeartbeatResponse(BrokerHeartbeatResponse {
                     error,
                     is_fenced,
                     should_shut_down,
                     ..
-                } => Some((error, is_fenced, should_shut_down)),
+                }) => Some((error, is_fenced, should_shut_down)),
                 _ => None,
             })
     }
@@ -238,7 +242,8 @@ impl Harness {
     fn alter_reply(&self) -> Option<(ErrorCode, Option<PartitionState>)> {
         self.out.iter().rev().find_map(|o| match o {
             Output::Send {
-                message: Message::AlterPartitionResponse { error, state, .. },
+                message:
+                    Message::AlterPartitionResponse(AlterPartitionResponse { error, state, .. }),
                 ..
             } => Some((*error, state.clone())),
             _ => None,
@@ -258,7 +263,7 @@ impl Harness {
         sent_to(&self.out, b)
             .into_iter()
             .filter_map(|m| match m {
-                Message::MetadataUpdate { records } => Some(records),
+                Message::MetadataUpdate(MetadataUpdate { records }) => Some(records),
                 _ => None,
             })
             .flatten()

@@ -4,7 +4,10 @@
 use super::*;
 use crate::config::{ClusterConfig, ConfigMap, ProtocolSwitches};
 use crate::io::{DiskImage, Input, Output};
-use crate::protocol::{CreatedTopic, Requester};
+use crate::protocol::{
+    BrokerHeartbeatRequest, BrokerRegistrationRequest, BrokerRegistrationResponse, CreatedTopic,
+    Requester,
+};
 use std::collections::VecDeque;
 
 struct Harness {
@@ -35,12 +38,12 @@ impl Harness {
             let offset = h.controller.metadata().offset;
             h.send(
                 b,
-                Message::BrokerHeartbeat {
+                Message::BrokerHeartbeat(BrokerHeartbeatRequest {
                     broker_id: BrokerId(b),
                     broker_epoch: epoch,
                     metadata_offset: offset,
                     want_shut_down: false,
-                },
+                }),
             );
         }
         h
@@ -74,15 +77,18 @@ impl Harness {
     fn register(&mut self, b: u32) -> BrokerEpoch {
         let sent = self.send(
             b,
-            Message::BrokerRegistration {
+            Message::BrokerRegistration(BrokerRegistrationRequest {
                 broker_id: BrokerId(b),
                 incarnation_id: u64::from(b),
                 previous_broker_epoch: None,
-            },
+            }),
         );
         sent.into_iter()
             .find_map(|m| match m {
-                Message::BrokerRegistrationResponse { broker_epoch, .. } => Some(broker_epoch),
+                Message::BrokerRegistrationResponse(BrokerRegistrationResponse {
+                    broker_epoch,
+                    ..
+                }) => Some(broker_epoch),
                 _ => None,
             })
             .expect("registered")

@@ -7,7 +7,12 @@ use super::records::{partition_for, GroupValue, OffsetsRecord, StoredMember};
 use super::GroupState;
 use crate::error::ErrorCode;
 use crate::io::Event;
-use crate::protocol::{CommittedOffset, JoinedMember, Message, Subscription};
+use crate::protocol::{
+    CommittedOffset, HeartbeatRequest, HeartbeatResponse, JoinGroupRequest, JoinGroupResponse,
+    JoinedMember, LeaveGroupRequest, LeaveGroupResponse, Message, OffsetCommitRequest,
+    OffsetCommitResponse, OffsetFetchRequest, OffsetFetchResponse, Subscription, SyncGroupRequest,
+    SyncGroupResponse,
+};
 use crate::types::*;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -317,7 +322,7 @@ impl GroupCoordinator {
     pub fn handle(&mut self, now: Time, from: NodeId, message: Message) -> Option<()> {
         self.now = now;
         match message {
-            Message::JoinGroup {
+            Message::JoinGroup(JoinGroupRequest {
                 correlation_id,
                 group,
                 client,
@@ -326,7 +331,7 @@ impl GroupCoordinator {
                 session_timeout_ms,
                 rebalance_timeout_ms,
                 protocols,
-            } => {
+            }) => {
                 let join = Join {
                     from,
                     correlation_id,
@@ -339,13 +344,13 @@ impl GroupCoordinator {
                 };
                 self.join(&group, join);
             }
-            Message::SyncGroup {
+            Message::SyncGroup(SyncGroupRequest {
                 correlation_id,
                 group,
                 generation,
                 member_id,
                 assignments,
-            } => self.sync(
+            }) => self.sync(
                 &group,
                 from,
                 correlation_id,
@@ -353,42 +358,42 @@ impl GroupCoordinator {
                 member_id,
                 assignments,
             ),
-            Message::Heartbeat {
+            Message::Heartbeat(HeartbeatRequest {
                 correlation_id,
                 group,
                 generation,
                 member_id,
-            } => {
+            }) => {
                 let error = self.heartbeat(&group, generation, &member_id);
                 self.send(
                     from,
-                    Message::HeartbeatResponse {
+                    Message::HeartbeatResponse(HeartbeatResponse {
                         correlation_id,
                         error,
-                    },
+                    }),
                 );
             }
-            Message::LeaveGroup {
+            Message::LeaveGroup(LeaveGroupRequest {
                 correlation_id,
                 group,
                 member_id,
-            } => {
+            }) => {
                 let error = self.leave(&group, &member_id);
                 self.send(
                     from,
-                    Message::LeaveGroupResponse {
+                    Message::LeaveGroupResponse(LeaveGroupResponse {
                         correlation_id,
                         error,
-                    },
+                    }),
                 );
             }
-            Message::OffsetCommit {
+            Message::OffsetCommit(OffsetCommitRequest {
                 correlation_id,
                 group,
                 generation,
                 member_id,
                 offsets,
-            } => self.commit(
+            }) => self.commit(
                 &group,
                 from,
                 correlation_id,
@@ -396,11 +401,11 @@ impl GroupCoordinator {
                 &member_id,
                 offsets,
             ),
-            Message::OffsetFetch {
+            Message::OffsetFetch(OffsetFetchRequest {
                 correlation_id,
                 group,
                 partitions,
-            } => self.fetch_offsets(&group, from, correlation_id, partitions),
+            }) => self.fetch_offsets(&group, from, correlation_id, partitions),
             _ => return None,
         }
         Some(())
@@ -432,11 +437,11 @@ impl GroupCoordinator {
                         }
                     }
                 }
-                let response = Message::OffsetCommitResponse {
+                let response = Message::OffsetCommitResponse(OffsetCommitResponse {
                     correlation_id,
                     error,
                     offsets,
-                };
+                });
                 self.send(to, response);
             }
             GroupWrite::Sync { group, generation } => self.sync_stored(&group, generation, error),
@@ -574,7 +579,7 @@ impl GroupCoordinator {
         } else {
             Vec::new()
         };
-        Message::JoinGroupResponse {
+        Message::JoinGroupResponse(JoinGroupResponse {
             correlation_id,
             error: ErrorCode::NONE,
             generation: group.generation,
@@ -582,7 +587,7 @@ impl GroupCoordinator {
             leader: group.leader.clone().unwrap_or_default(),
             member_id: member_id.to_owned(),
             members,
-        }
+        })
     }
 
     /// `GroupCoordinator.handleSyncGroup`.
@@ -595,10 +600,12 @@ impl GroupCoordinator {
         member_id: String,
         assignments: Vec<(String, Vec<TopicPartition>)>,
     ) {
-        let respond = |error| Message::SyncGroupResponse {
-            correlation_id,
-            error,
-            assignment: Vec::new(),
+        let respond = |error| {
+            Message::SyncGroupResponse(SyncGroupResponse {
+                correlation_id,
+                error,
+                assignment: Vec::new(),
+            })
         };
         if !self.is_coordinator(id) {
             self.send(from, respond(ErrorCode::NOT_COORDINATOR));
@@ -624,11 +631,11 @@ impl GroupCoordinator {
         let member = group.members.get_mut(&member_id).expect("checked");
         member.session_deadline = now.plus_ms(member.stored.session_timeout_ms);
         if group.state == GroupState::Stable {
-            let response = Message::SyncGroupResponse {
+            let response = Message::SyncGroupResponse(SyncGroupResponse {
                 correlation_id,
                 error: ErrorCode::NONE,
                 assignment: member.stored.assignment.clone(),
-            };
+            });
             self.send(from, response);
             return;
         }
@@ -801,11 +808,11 @@ impl GroupCoordinator {
     ) {
         let error = self.commit_error(id, generation, member_id);
         if !error.is_ok() {
-            let response = Message::OffsetCommitResponse {
+            let response = Message::OffsetCommitResponse(OffsetCommitResponse {
                 correlation_id,
                 error,
                 offsets,
-            };
+            });
             self.send(from, response);
             return;
         }
@@ -856,11 +863,11 @@ impl GroupCoordinator {
         } else {
             (ErrorCode::NOT_COORDINATOR, Vec::new())
         };
-        let response = Message::OffsetFetchResponse {
+        let response = Message::OffsetFetchResponse(OffsetFetchResponse {
             correlation_id,
             error,
             offsets,
-        };
+        });
         self.send(from, response);
     }
 
@@ -886,18 +893,18 @@ impl GroupCoordinator {
 
     fn answer_sync(&mut self, member: &Member, error: ErrorCode, assignment: Vec<TopicPartition>) {
         if let Some((to, correlation_id)) = member.awaiting_sync {
-            let response = Message::SyncGroupResponse {
+            let response = Message::SyncGroupResponse(SyncGroupResponse {
                 correlation_id,
                 error,
                 assignment,
-            };
+            });
             self.send(to, response);
         }
     }
 }
 
 fn join_response(correlation_id: CorrelationId, error: ErrorCode, member_id: &str) -> Message {
-    Message::JoinGroupResponse {
+    Message::JoinGroupResponse(JoinGroupResponse {
         correlation_id,
         error,
         generation: -1,
@@ -905,7 +912,7 @@ fn join_response(correlation_id: CorrelationId, error: ErrorCode, member_id: &st
         leader: String::new(),
         member_id: member_id.to_owned(),
         members: Vec::new(),
-    }
+    })
 }
 
 /// `ClassicGroup.selectProtocol`: among the protocols every member supports, each member votes

@@ -3,7 +3,11 @@
 
 use super::*;
 use crate::error::ErrorCode;
-use crate::protocol::{CommittedOffset, Message, Subscription};
+use crate::protocol::{
+    CommittedOffset, HeartbeatRequest, HeartbeatResponse, JoinGroupRequest, JoinGroupResponse,
+    LeaveGroupRequest, Message, OffsetCommitRequest, OffsetCommitResponse, OffsetFetchRequest,
+    OffsetFetchResponse, Subscription, SyncGroupRequest, SyncGroupResponse,
+};
 use crate::types::*;
 
 const GROUP: &str = "g1";
@@ -109,15 +113,17 @@ impl Harness {
     fn join_as(&mut self, from: u32, member_id: &str, instance: Option<&str>, session_ms: u64) {
         let member_id = member_id.to_owned();
         let group_instance_id = instance.map(str::to_owned);
-        self.request(from, |correlation_id| Message::JoinGroup {
-            correlation_id,
-            group: GROUP.into(),
-            client: format!("consumer-{from}"),
-            member_id,
-            group_instance_id,
-            session_timeout_ms: session_ms,
-            rebalance_timeout_ms: 5_000,
-            protocols: vec![("range".into(), Subscription::default())],
+        self.request(from, |correlation_id| {
+            Message::JoinGroup(JoinGroupRequest {
+                correlation_id,
+                group: GROUP.into(),
+                client: format!("consumer-{from}"),
+                member_id,
+                group_instance_id,
+                session_timeout_ms: session_ms,
+                rebalance_timeout_ms: 5_000,
+                protocols: vec![("range".into(), Subscription::default())],
+            })
         });
     }
 
@@ -138,13 +144,13 @@ impl Harness {
             .iter()
             .rev()
             .find_map(|(t, m)| match m {
-                Message::JoinGroupResponse {
+                Message::JoinGroupResponse(JoinGroupResponse {
                     error,
                     generation,
                     member_id,
                     leader,
                     ..
-                } if *t == client(to) => {
+                }) if *t == client(to) => {
                     Some((*error, *generation, member_id.clone(), leader.clone()))
                 }
                 _ => None,
@@ -158,12 +164,14 @@ impl Harness {
             .into_iter()
             .map(|(m, ps)| (m.to_owned(), ps.into_iter().map(tp).collect()))
             .collect();
-        self.request(from, |correlation_id| Message::SyncGroup {
-            correlation_id,
-            group: GROUP.into(),
-            generation,
-            member_id,
-            assignments,
+        self.request(from, |correlation_id| {
+            Message::SyncGroup(SyncGroupRequest {
+                correlation_id,
+                group: GROUP.into(),
+                generation,
+                member_id,
+                assignments,
+            })
         });
     }
 
@@ -172,9 +180,9 @@ impl Harness {
             .iter()
             .rev()
             .find_map(|(t, m)| match m {
-                Message::HeartbeatResponse { error, .. }
-                | Message::OffsetCommitResponse { error, .. }
-                | Message::SyncGroupResponse { error, .. }
+                Message::HeartbeatResponse(HeartbeatResponse { error, .. })
+                | Message::OffsetCommitResponse(OffsetCommitResponse { error, .. })
+                | Message::SyncGroupResponse(SyncGroupResponse { error, .. })
                     if *t == client(to) =>
                 {
                     Some(*error)
@@ -186,23 +194,27 @@ impl Harness {
 
     fn heartbeat(&mut self, from: u32, generation: i32, member_id: &str) -> ErrorCode {
         let member_id = member_id.to_owned();
-        self.request(from, |correlation_id| Message::Heartbeat {
-            correlation_id,
-            group: GROUP.into(),
-            generation,
-            member_id,
+        self.request(from, |correlation_id| {
+            Message::Heartbeat(HeartbeatRequest {
+                correlation_id,
+                group: GROUP.into(),
+                generation,
+                member_id,
+            })
         });
         self.last_error(from)
     }
 
     fn commit(&mut self, from: u32, generation: i32, member_id: &str, offset: u64) {
         let member_id = member_id.to_owned();
-        self.request(from, |correlation_id| Message::OffsetCommit {
-            correlation_id,
-            group: GROUP.into(),
-            generation,
-            member_id,
-            offsets: vec![(tp(0), committed(offset, None))],
+        self.request(from, |correlation_id| {
+            Message::OffsetCommit(OffsetCommitRequest {
+                correlation_id,
+                group: GROUP.into(),
+                generation,
+                member_id,
+                offsets: vec![(tp(0), committed(offset, None))],
+            })
         });
     }
 
@@ -238,11 +250,11 @@ fn a_group_goes_through_its_states_and_hands_out_assignments() {
     let (h, m1, m2) = Harness::two_members_stable();
     let assignment = |to: u32| {
         h.sent.iter().rev().find_map(|(t, m)| match m {
-            Message::SyncGroupResponse {
+            Message::SyncGroupResponse(SyncGroupResponse {
                 assignment,
                 error: ErrorCode::NONE,
                 ..
-            } if *t == client(to) => Some(assignment.clone()),
+            }) if *t == client(to) => Some(assignment.clone()),
             _ => None,
         })
     };
@@ -319,10 +331,12 @@ fn leaving_empties_the_group_and_keeps_its_offsets() {
     h.commit_appends();
     for (n, m) in [(1, &m1), (2, &m2)] {
         let member_id = m.clone();
-        h.request(n, |correlation_id| Message::LeaveGroup {
-            correlation_id,
-            group: GROUP.into(),
-            member_id,
+        h.request(n, |correlation_id| {
+            Message::LeaveGroup(LeaveGroupRequest {
+                correlation_id,
+                group: GROUP.into(),
+                member_id,
+            })
         });
     }
     h.commit_appends();
@@ -348,21 +362,21 @@ fn a_new_coordinator_loads_the_group_and_its_offsets_from_the_log() {
     next.handle(
         Time(20_001),
         client(1),
-        Message::Heartbeat {
+        Message::Heartbeat(HeartbeatRequest {
             correlation_id: CorrelationId(1),
             group: GROUP.into(),
             generation: 2,
             member_id: m1,
-        },
+        }),
     );
     let effects = next.take_effects();
     assert!(matches!(
         &effects[..],
         [Effect::Send {
-            message: Message::HeartbeatResponse {
+            message: Message::HeartbeatResponse(HeartbeatResponse {
                 error: ErrorCode::NONE,
                 ..
-            },
+            }),
             ..
         }]
     ));
@@ -504,7 +518,9 @@ fn a_static_member_restarting_within_its_session_keeps_its_assignment_without_a_
     assert_eq!(group.members[&m2_new].stored.assignment, vec![tp(2)]);
     h.sync(2, 2, &m2_new, vec![]);
     let assignment = h.sent.iter().rev().find_map(|(t, m)| match m {
-        Message::SyncGroupResponse { assignment, .. } if *t == client(2) => Some(assignment),
+        Message::SyncGroupResponse(SyncGroupResponse { assignment, .. }) if *t == client(2) => {
+            Some(assignment)
+        }
         _ => None,
     });
     assert_eq!(assignment, Some(&vec![tp(2)]));
@@ -536,27 +552,29 @@ fn a_static_member_back_after_its_session_rejoins_through_a_rebalance() {
 #[test]
 fn committed_offsets_keep_their_leader_epoch_through_fetch_and_reload() {
     let (mut h, m1, _) = Harness::two_members_stable();
-    h.request(1, |correlation_id| Message::OffsetCommit {
-        correlation_id,
-        group: GROUP.into(),
-        generation: 2,
-        member_id: m1.clone(),
-        offsets: vec![(tp(0), committed(10, Some(4))), (tp(1), committed(3, None))],
+    h.request(1, |correlation_id| {
+        Message::OffsetCommit(OffsetCommitRequest {
+            correlation_id,
+            group: GROUP.into(),
+            generation: 2,
+            member_id: m1.clone(),
+            offsets: vec![(tp(0), committed(10, Some(4))), (tp(1), committed(3, None))],
+        })
     });
     h.commit_appends();
     let fetch = |c: &mut GroupCoordinator| {
         c.handle(
             Time(1),
             client(1),
-            Message::OffsetFetch {
+            Message::OffsetFetch(OffsetFetchRequest {
                 correlation_id: CorrelationId(99),
                 group: GROUP.into(),
                 partitions: vec![tp(0), tp(1), tp(2)],
-            },
+            }),
         );
         c.take_effects().into_iter().find_map(|e| match e {
             Effect::Send {
-                message: Message::OffsetFetchResponse { offsets, .. },
+                message: Message::OffsetFetchResponse(OffsetFetchResponse { offsets, .. }),
                 ..
             } => Some(offsets),
             _ => None,
@@ -629,15 +647,15 @@ fn committed_offsets_survive_compaction_of_the_offsets_log() {
     c.handle(
         Time(1),
         client(1),
-        Message::OffsetFetch {
+        Message::OffsetFetch(OffsetFetchRequest {
             correlation_id: CorrelationId(1),
             group: GROUP.into(),
             partitions: vec![tp(0), tp(1), tp(2)],
-        },
+        }),
     );
     let offsets = c.take_effects().into_iter().find_map(|e| match e {
         Effect::Send {
-            message: Message::OffsetFetchResponse { offsets, .. },
+            message: Message::OffsetFetchResponse(OffsetFetchResponse { offsets, .. }),
             ..
         } => Some(offsets),
         _ => None,
@@ -657,10 +675,12 @@ impl Harness {
     fn both_leave(&mut self, m1: &str, m2: &str) {
         for (n, m) in [(1, m1), (2, m2)] {
             let member_id = m.to_owned();
-            self.request(n, |correlation_id| Message::LeaveGroup {
-                correlation_id,
-                group: GROUP.into(),
-                member_id,
+            self.request(n, |correlation_id| {
+                Message::LeaveGroup(LeaveGroupRequest {
+                    correlation_id,
+                    group: GROUP.into(),
+                    member_id,
+                })
             });
         }
         self.commit_appends();

@@ -35,13 +35,13 @@ pub(super) fn start(request: FetchRequest, reply: Reply, ctx: &mut Ctx<'_>) -> S
         .collect::<Vec<_>>();
     let correlation_id = ctx.correlation();
     Start::Send(
-        vec![Message::Fetch {
+        vec![Message::Fetch(broker_core::FetchRequest {
             correlation_id,
             replica_id: None,
             broker_epoch: None,
             max_wait_ms: request.max_wait_ms.max(0) as u64,
             partitions,
-        }],
+        })],
         super::Pending::Fetch(Pending {
             reply,
             correlation_id,
@@ -51,10 +51,10 @@ pub(super) fn start(request: FetchRequest, reply: Reply, ctx: &mut Ctx<'_>) -> S
 
 impl Pending {
     pub(super) fn on_message(&mut self, message: Message) -> Option<crate::request::Frame> {
-        let Message::FetchResponse {
+        let Message::FetchResponse(broker_core::FetchResponse {
             correlation_id,
             partitions,
-        } = message
+        }) = message
         else {
             return None;
         };

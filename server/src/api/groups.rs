@@ -156,9 +156,11 @@ pub(super) fn find_coordinator(
     }
     let messages = keys
         .iter()
-        .map(|k| Message::FindCoordinator {
-            correlation_id: ctx.correlation(),
-            group: k.as_str().to_owned(),
+        .map(|k| {
+            Message::FindCoordinator(broker_core::FindCoordinatorRequest {
+                correlation_id: ctx.correlation(),
+                group: k.as_str().to_owned(),
+            })
         })
         .collect();
     let advertised = ctx.advertised.clone();
@@ -166,9 +168,11 @@ pub(super) fn find_coordinator(
         let found: Vec<(i16, i32, i32)> = answers
             .iter()
             .map(|a| match a {
-                Message::FindCoordinatorResponse {
-                    error, coordinator, ..
-                } => match coordinator {
+                Message::FindCoordinatorResponse(broker_core::FindCoordinatorResponse {
+                    error,
+                    coordinator,
+                    ..
+                }) => match coordinator {
                     Some(b) if error.is_ok() => (0, b.0 as i32, advertised.port(*b)),
                     _ => (
                         errors::wire(if error.is_ok() {
@@ -223,7 +227,7 @@ pub(super) fn join_group(
     } else {
         session
     };
-    let message = Message::JoinGroup {
+    let message = Message::JoinGroup(broker_core::JoinGroupRequest {
         correlation_id: ctx.correlation(),
         group: r.group_id.0.as_str().to_owned(),
         client,
@@ -236,9 +240,9 @@ pub(super) fn join_group(
             .iter()
             .map(|p| (p.name.as_str().to_owned(), subscription(p.metadata.clone())))
             .collect(),
-    };
+    });
     send(vec![message], reply, |reply, answers| {
-        let Some(Message::JoinGroupResponse {
+        let Some(Message::JoinGroupResponse(broker_core::JoinGroupResponse {
             error,
             generation,
             protocol,
@@ -246,7 +250,7 @@ pub(super) fn join_group(
             member_id,
             members,
             ..
-        }) = answers.into_iter().next()
+        })) = answers.into_iter().next()
         else {
             unreachable!("gathered a JoinGroupResponse")
         };
@@ -274,7 +278,7 @@ pub(super) fn join_group(
 }
 
 pub(super) fn sync_group(r: SyncGroupRequest, reply: Reply, ctx: &mut Ctx<'_>) -> Start {
-    let message = Message::SyncGroup {
+    let message = Message::SyncGroup(broker_core::SyncGroupRequest {
         correlation_id: ctx.correlation(),
         group: r.group_id.0.as_str().to_owned(),
         generation: r.generation_id,
@@ -289,12 +293,14 @@ pub(super) fn sync_group(r: SyncGroupRequest, reply: Reply, ctx: &mut Ctx<'_>) -
                 )
             })
             .collect(),
-    };
+    });
     let (protocol_type, protocol_name) = (r.protocol_type.clone(), r.protocol_name.clone());
     send(vec![message], reply, move |reply, answers| {
-        let Some(Message::SyncGroupResponse {
-            error, assignment, ..
-        }) = answers.into_iter().next()
+        let Some(Message::SyncGroupResponse(broker_core::SyncGroupResponse {
+            error,
+            assignment,
+            ..
+        })) = answers.into_iter().next()
         else {
             unreachable!("gathered a SyncGroupResponse")
         };
@@ -311,15 +317,17 @@ pub(super) fn sync_group(r: SyncGroupRequest, reply: Reply, ctx: &mut Ctx<'_>) -
 }
 
 pub(super) fn heartbeat(r: HeartbeatRequest, reply: Reply, ctx: &mut Ctx<'_>) -> Start {
-    let message = Message::Heartbeat {
+    let message = Message::Heartbeat(broker_core::HeartbeatRequest {
         correlation_id: ctx.correlation(),
         group: r.group_id.0.as_str().to_owned(),
         generation: r.generation_id,
         member_id: r.member_id.as_str().to_owned(),
-    };
+    });
     send(vec![message], reply, |reply, answers| {
         let error = match answers.first() {
-            Some(Message::HeartbeatResponse { error, .. }) => *error,
+            Some(Message::HeartbeatResponse(broker_core::HeartbeatResponse { error, .. })) => {
+                *error
+            }
             _ => ErrorCode::UNKNOWN_SERVER_ERROR,
         };
         reply.encode(&HeartbeatResponse::default().with_error_code(errors::wire(error)))
@@ -339,17 +347,21 @@ pub(super) fn leave_group(r: LeaveGroupRequest, reply: Reply, ctx: &mut Ctx<'_>)
     };
     let messages = members
         .iter()
-        .map(|m| Message::LeaveGroup {
-            correlation_id: ctx.correlation(),
-            group: group.clone(),
-            member_id: m.clone(),
+        .map(|m| {
+            Message::LeaveGroup(broker_core::LeaveGroupRequest {
+                correlation_id: ctx.correlation(),
+                group: group.clone(),
+                member_id: m.clone(),
+            })
         })
         .collect();
     send(messages, reply, move |reply, answers| {
         let errors: Vec<i16> = answers
             .iter()
             .map(|a| match a {
-                Message::LeaveGroupResponse { error, .. } => errors::wire(*error),
+                Message::LeaveGroupResponse(broker_core::LeaveGroupResponse { error, .. }) => {
+                    errors::wire(*error)
+                }
                 _ => code::coordinator_not_available(),
             })
             .collect();
@@ -389,16 +401,19 @@ pub(super) fn offset_commit(r: OffsetCommitRequest, reply: Reply, ctx: &mut Ctx<
             })
         })
         .collect();
-    let message = Message::OffsetCommit {
+    let message = Message::OffsetCommit(broker_core::OffsetCommitRequest {
         correlation_id: ctx.correlation(),
         group: r.group_id.0.as_str().to_owned(),
         generation: r.generation_id_or_member_epoch,
         member_id: r.member_id.as_str().to_owned(),
         offsets: offsets.clone(),
-    };
+    });
     send(vec![message], reply, move |reply, answers| {
         let error = match answers.first() {
-            Some(Message::OffsetCommitResponse { error, .. }) => *error,
+            Some(Message::OffsetCommitResponse(broker_core::OffsetCommitResponse {
+                error,
+                ..
+            })) => *error,
             _ => ErrorCode::UNKNOWN_SERVER_ERROR,
         };
         let topics = group_by_topic(&offsets.iter().map(|(tp, _)| tp.clone()).collect::<Vec<_>>())
@@ -432,13 +447,17 @@ pub(super) fn offset_fetch(r: OffsetFetchRequest, reply: Reply, ctx: &mut Ctx<'_
                 .map(move |p| TopicPartition::new(&topic(&t.name), (*p).max(0) as u32))
         })
         .collect();
-    let message = Message::OffsetFetch {
+    let message = Message::OffsetFetch(broker_core::OffsetFetchRequest {
         correlation_id: ctx.correlation(),
         group: r.group_id.0.as_str().to_owned(),
         partitions,
-    };
+    });
     send(vec![message], reply, move |reply, answers| {
-        let Some(Message::OffsetFetchResponse { error, offsets, .. }) = answers.into_iter().next()
+        let Some(Message::OffsetFetchResponse(broker_core::OffsetFetchResponse {
+            error,
+            offsets,
+            ..
+        })) = answers.into_iter().next()
         else {
             unreachable!("gathered an OffsetFetchResponse")
         };

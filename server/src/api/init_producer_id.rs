@@ -23,7 +23,9 @@ pub(super) fn start(request: InitProducerIdRequest, reply: Reply, ctx: &mut Ctx<
     }
     let correlation_id = ctx.correlation();
     Start::Send(
-        vec![Message::InitProducerId { correlation_id }],
+        vec![Message::InitProducerId(
+            broker_core::InitProducerIdRequest { correlation_id },
+        )],
         super::Pending::InitProducerId(Pending {
             reply,
             correlation_id,
@@ -33,12 +35,12 @@ pub(super) fn start(request: InitProducerIdRequest, reply: Reply, ctx: &mut Ctx<
 
 impl Pending {
     pub(super) fn on_message(&mut self, message: Message) -> Option<crate::request::Frame> {
-        let Message::InitProducerIdResponse {
+        let Message::InitProducerIdResponse(broker_core::InitProducerIdResponse {
             correlation_id,
             error,
             producer_id,
             producer_epoch,
-        } = message
+        }) = message
         else {
             return None;
         };

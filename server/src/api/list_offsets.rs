@@ -51,12 +51,12 @@ pub(super) fn start(request: ListOffsetsRequest, reply: Reply, ctx: &mut Ctx<'_>
                 }
             };
             let correlation_id = ctx.correlation();
-            messages.push(Message::ListOffsets {
+            messages.push(Message::ListOffsets(broker_core::ListOffsetsRequest {
                 correlation_id,
                 tp: tp.clone(),
                 spec,
                 current_leader_epoch: u32::try_from(p.current_leader_epoch).ok().map(LeaderEpoch),
-            });
+            }));
             slots.push(Slot {
                 tp,
                 waiting: Some(correlation_id),
@@ -73,13 +73,13 @@ pub(super) fn start(request: ListOffsetsRequest, reply: Reply, ctx: &mut Ctx<'_>
 
 impl Pending {
     pub(super) fn on_message(&mut self, message: Message) -> Option<crate::request::Frame> {
-        let Message::ListOffsetsResponse {
+        let Message::ListOffsetsResponse(broker_core::ListOffsetsResponse {
             correlation_id,
             error,
             offset,
             leader_epoch,
             ..
-        } = message
+        }) = message
         else {
             return None;
         };

@@ -65,7 +65,9 @@ pub(super) fn start(request: MetadataRequest, reply: Reply, ctx: &mut Ctx<'_>) -
         auto_create = Some((correlation_id, None));
     }
     let correlation_id = ctx.correlation();
-    messages.push(Message::Metadata { correlation_id });
+    messages.push(Message::Metadata(broker_core::MetadataRequest {
+        correlation_id,
+    }));
     Start::Send(
         messages,
         super::Pending::Metadata(Pending {
@@ -83,11 +85,11 @@ pub(super) fn start(request: MetadataRequest, reply: Reply, ctx: &mut Ctx<'_>) -
 impl Pending {
     pub(super) fn on_message(&mut self, message: Message) -> Option<crate::request::Frame> {
         match message {
-            Message::MetadataResponse {
+            Message::MetadataResponse(broker_core::MetadataResponse {
                 correlation_id,
                 brokers,
                 partitions,
-            } if correlation_id == self.correlation_id => {
+            }) if correlation_id == self.correlation_id => {
                 self.image = Some((brokers, partitions));
             }
             Message::AutoCreateTopicsResponse(r) => match self.auto_create.as_mut() {

@@ -1,8 +1,8 @@
 //! One conversion per API between the wire (`kafka-protocol` structs) and the world's
 //! `Message`s. `start` turns a request into the messages a broker gets (or an answer now);
 //! `Pending::on_message` gathers the broker's answers and encodes the wire response once all
-//! are in. The internal `Message` carries one partition per Produce/ListOffsets, so those
-//! fan out and gather; Fetch and Metadata map one to one.
+//! are in. The internal `Message` carries one partition per ListOffsets, so that one fans out
+//! and gathers; Produce, Fetch and Metadata map one to one.
 
 mod describe_configs;
 mod fetch;
@@ -164,18 +164,30 @@ pub fn start(request: Request, ctx: &mut Ctx<'_>) -> Start {
 /// The internal correlation id of a broker's answer.
 pub fn correlation_of(message: &Message) -> Option<CorrelationId> {
     match message {
-        Message::ProduceResponse { correlation_id, .. }
-        | Message::FetchResponse { correlation_id, .. }
-        | Message::ListOffsetsResponse { correlation_id, .. }
-        | Message::MetadataResponse { correlation_id, .. }
-        | Message::InitProducerIdResponse { correlation_id, .. }
-        | Message::FindCoordinatorResponse { correlation_id, .. }
-        | Message::JoinGroupResponse { correlation_id, .. }
-        | Message::SyncGroupResponse { correlation_id, .. }
-        | Message::HeartbeatResponse { correlation_id, .. }
-        | Message::LeaveGroupResponse { correlation_id, .. }
-        | Message::OffsetCommitResponse { correlation_id, .. }
-        | Message::OffsetFetchResponse { correlation_id, .. } => Some(*correlation_id),
+        Message::ProduceResponse(broker_core::ProduceResponse { correlation_id, .. })
+        | Message::FetchResponse(broker_core::FetchResponse { correlation_id, .. })
+        | Message::ListOffsetsResponse(broker_core::ListOffsetsResponse {
+            correlation_id, ..
+        })
+        | Message::MetadataResponse(broker_core::MetadataResponse { correlation_id, .. })
+        | Message::InitProducerIdResponse(broker_core::InitProducerIdResponse {
+            correlation_id,
+            ..
+        })
+        | Message::FindCoordinatorResponse(broker_core::FindCoordinatorResponse {
+            correlation_id,
+            ..
+        })
+        | Message::JoinGroupResponse(broker_core::JoinGroupResponse { correlation_id, .. })
+        | Message::SyncGroupResponse(broker_core::SyncGroupResponse { correlation_id, .. })
+        | Message::HeartbeatResponse(broker_core::HeartbeatResponse { correlation_id, .. })
+        | Message::LeaveGroupResponse(broker_core::LeaveGroupResponse { correlation_id, .. })
+        | Message::OffsetCommitResponse(broker_core::OffsetCommitResponse {
+            correlation_id, ..
+        })
+        | Message::OffsetFetchResponse(broker_core::OffsetFetchResponse {
+            correlation_id, ..
+        }) => Some(*correlation_id),
         _ => None,
     }
 }
@@ -183,13 +195,17 @@ pub fn correlation_of(message: &Message) -> Option<CorrelationId> {
 /// The internal correlation id of a request the server sends.
 fn request_correlation(message: &Message) -> Option<CorrelationId> {
     match message {
-        Message::FindCoordinator { correlation_id, .. }
-        | Message::JoinGroup { correlation_id, .. }
-        | Message::SyncGroup { correlation_id, .. }
-        | Message::Heartbeat { correlation_id, .. }
-        | Message::LeaveGroup { correlation_id, .. }
-        | Message::OffsetCommit { correlation_id, .. }
-        | Message::OffsetFetch { correlation_id, .. } => Some(*correlation_id),
+        Message::FindCoordinator(broker_core::FindCoordinatorRequest {
+            correlation_id, ..
+        })
+        | Message::JoinGroup(broker_core::JoinGroupRequest { correlation_id, .. })
+        | Message::SyncGroup(broker_core::SyncGroupRequest { correlation_id, .. })
+        | Message::Heartbeat(broker_core::HeartbeatRequest { correlation_id, .. })
+        | Message::LeaveGroup(broker_core::LeaveGroupRequest { correlation_id, .. })
+        | Message::OffsetCommit(broker_core::OffsetCommitRequest { correlation_id, .. })
+        | Message::OffsetFetch(broker_core::OffsetFetchRequest { correlation_id, .. }) => {
+            Some(*correlation_id)
+        }
         _ => None,
     }
 }

@@ -1,26 +1,28 @@
-//! Produce: each partition's records decode to the lab's batches (CRC-32C checked, any codec)
-//! and go to the broker as one internal `Produce` per batch; the response gathers them in
-//! request order. A batch that does not decode is refused for its partition alone
-//! (`CORRUPT_MESSAGE`, `UNSUPPORTED_COMPRESSION_TYPE`), as `LogValidator` does. acks=0 gets no
-//! response at all (`KafkaApis.handleProduceRequest`).
+//! Produce: the wire request becomes one internal `Produce` with every partition whose records
+//! decode to one batch (CRC-32C checked, any codec), and the broker's one response becomes the
+//! wire response. A partition whose records do not decode is refused alone
+//! (`CORRUPT_MESSAGE`, `UNSUPPORTED_COMPRESSION_TYPE`), as `LogValidator` does, and so is one
+//! with no batch or several (`INVALID_RECORD`: `LogValidator.getFirstBatchAndMaybeValidateNoMoreBatches`
+//! allows one batch of record batch v2 per partition). acks=0 gets no response at all
+//! (`KafkaApis.handleProduceRequest`).
 
 use super::{by_topic, topic, Ctx, Reply, Start};
 use crate::batch::{decode_batches, BatchError};
 use crate::errors::{self, code};
-use broker_core::{Acks, CorrelationId, ErrorCode, Message, TopicPartition};
+use broker_core::{Acks, CorrelationId, ErrorCode, Message, PartitionProduceData, TopicPartition};
 use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
 use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
 
-/// One partition's answer, in request order; `waiting` lists its batches not yet answered.
+/// One partition's answer, in request order.
 struct Slot {
     tp: TopicPartition,
-    waiting: Vec<CorrelationId>,
     answer: PartitionProduceResponse,
 }
 
-/// Waiting for every batch's answer.
+/// Waiting for the broker's answer.
 pub struct Pending {
     reply: Reply,
+    correlation_id: CorrelationId,
     slots: Vec<Slot>,
 }
 
@@ -36,54 +38,61 @@ fn acks(wire: i16) -> Option<Acks> {
 
 pub(super) fn start(request: ProduceRequest, reply: Reply, ctx: &mut Ctx<'_>) -> Start {
     let acks = acks(request.acks);
-    let timeout_ms = request.timeout_ms.max(0) as u64;
-    let mut messages = Vec::new();
+    let mut partitions: Vec<PartitionProduceData> = Vec::new();
     let mut slots = Vec::new();
     for t in &request.topic_data {
         for p in &t.partition_data {
             let tp = TopicPartition::new(&topic(&t.name), p.index.max(0) as u32);
-            let mut slot = Slot {
-                tp: tp.clone(),
-                waiting: Vec::new(),
-                answer: PartitionProduceResponse::default()
-                    .with_index(p.index)
-                    .with_base_offset(-1)
-                    .with_log_append_time_ms(-1)
-                    .with_log_start_offset(-1),
-            };
+            let mut answer = PartitionProduceResponse::default()
+                .with_index(p.index)
+                .with_base_offset(-1)
+                .with_log_append_time_ms(-1)
+                .with_log_start_offset(-1);
             let decoded = p.records.as_deref().map(decode_batches);
-            match (acks, decoded) {
-                (None, _) => {
-                    slot.answer.error_code =
-                        kafka_protocol::error::ResponseError::InvalidRequiredAcks.code()
-                }
-                (_, None) => slot.answer.error_code = code::corrupt_message(),
-                (_, Some(Err(e))) => slot.answer.error_code = batch_error(&e),
-                (Some(acks), Some(Ok(batches))) => {
-                    for batch in batches {
-                        let correlation_id = ctx.correlation();
-                        slot.waiting.push(correlation_id);
-                        messages.push(Message::Produce {
-                            correlation_id,
+            let repeated = partitions.iter().any(|d| d.tp == tp);
+            answer.error_code = match (acks, decoded) {
+                (None, _) => kafka_protocol::error::ResponseError::InvalidRequiredAcks.code(),
+                (_, None) => code::corrupt_message(),
+                (_, Some(Err(e))) => batch_error(&e),
+                // Kafka keeps the last of a repeated partition; the internal request holds each
+                // partition once, so the lab refuses the repeat.
+                _ if repeated => code::invalid_request(),
+                (Some(_), Some(Ok(mut batches))) => match (batches.pop(), batches.is_empty()) {
+                    (Some(batch), true) => {
+                        partitions.push(PartitionProduceData {
                             tp: tp.clone(),
-                            acks,
-                            timeout_ms,
                             batch,
                         });
+                        0
                     }
-                }
-            }
-            slots.push(slot);
+                    _ => errors::wire(ErrorCode::INVALID_RECORD),
+                },
+            };
+            slots.push(Slot { tp, answer });
         }
     }
-    let mut pending = Pending { reply, slots };
-    if acks == Some(Acks::None) {
-        return Start::SendNoAnswer(messages);
+    let correlation_id = ctx.correlation();
+    let mut pending = Pending {
+        reply,
+        correlation_id,
+        slots,
+    };
+    let message = |acks| {
+        vec![Message::Produce(broker_core::ProduceRequest {
+            correlation_id,
+            acks,
+            timeout_ms: request.timeout_ms.max(0) as u64,
+            partitions,
+        })]
+    };
+    match acks {
+        Some(Acks::None) if pending.waiting() => Start::SendNoAnswer(message(Acks::None)),
+        Some(Acks::None) => Start::SendNoAnswer(Vec::new()),
+        Some(acks) if pending.waiting() => {
+            Start::Send(message(acks), super::Pending::Produce(pending))
+        }
+        _ => Start::Answer(pending.encode()),
     }
-    if messages.is_empty() {
-        return Start::Answer(pending.encode());
-    }
-    Start::Send(messages, super::Pending::Produce(pending))
 }
 
 fn batch_error(error: &BatchError) -> i16 {
@@ -95,36 +104,32 @@ fn batch_error(error: &BatchError) -> i16 {
 }
 
 impl Pending {
+    /// Whether a partition went to the broker.
+    fn waiting(&self) -> bool {
+        self.slots.iter().any(|s| s.answer.error_code == 0)
+    }
+
     pub(super) fn on_message(&mut self, message: Message) -> Option<crate::request::Frame> {
-        let Message::ProduceResponse {
-            correlation_id,
-            error,
-            base_offset,
-            ..
-        } = message
-        else {
+        let Message::ProduceResponse(response) = message else {
             return None;
         };
-        let slot = self
-            .slots
-            .iter_mut()
-            .find(|s| s.waiting.contains(&correlation_id))?;
-        let first = slot.waiting.first() == Some(&correlation_id);
-        slot.waiting.retain(|c| *c != correlation_id);
-        // The partition's answer is its first batch's offset and its first error.
-        if first {
-            if let Some(offset) = base_offset.filter(|_| error.is_ok()) {
-                slot.answer.base_offset = offset.0 as i64;
+        if response.correlation_id != self.correlation_id {
+            return None;
+        }
+        for p in response.partitions {
+            let Some(slot) = self
+                .slots
+                .iter_mut()
+                .find(|s| s.tp == p.tp && s.answer.error_code == 0)
+            else {
+                continue;
+            };
+            match p.base_offset.filter(|_| p.error.is_ok()) {
+                Some(offset) => slot.answer.base_offset = offset.0 as i64,
+                None => slot.answer.error_code = errors::wire(p.error),
             }
         }
-        if slot.answer.error_code == 0 && error != ErrorCode::NONE {
-            slot.answer.error_code = errors::wire(error);
-            slot.answer.base_offset = -1;
-        }
-        self.slots
-            .iter()
-            .all(|s| s.waiting.is_empty())
-            .then(|| self.encode())
+        Some(self.encode())
     }
 
     fn encode(&mut self) -> crate::request::Frame {

@@ -17,39 +17,48 @@ fn answer(message: &Message) -> Message {
         2,
     );
     match message.clone() {
-        Message::Metadata { correlation_id } => Message::MetadataResponse {
-            correlation_id,
-            brokers: vec![BrokerId(1), BrokerId(2)],
-            partitions: vec![
-                PartitionMetadata {
-                    tp: tp.clone(),
-                    leader: Some(BrokerId(1)),
-                    leader_epoch: LeaderEpoch(3),
-                    replicas: vec![BrokerId(1)],
-                    isr: vec![BrokerId(1)],
-                },
-                PartitionMetadata {
-                    tp: TopicPartition::new(&Topic::new("__consumer_offsets"), 0),
-                    leader: None,
-                    leader_epoch: LeaderEpoch(1),
-                    replicas: vec![BrokerId(2)],
-                    isr: vec![],
-                },
-            ],
-        },
-        Message::Produce {
-            correlation_id, tp, ..
-        } => Message::ProduceResponse {
-            correlation_id,
-            tp,
-            error: ErrorCode::NONE,
-            base_offset: Some(Offset(9)),
-        },
-        Message::Fetch {
+        Message::Metadata(broker_core::MetadataRequest { correlation_id }) => {
+            Message::MetadataResponse(broker_core::MetadataResponse {
+                correlation_id,
+                brokers: vec![BrokerId(1), BrokerId(2)],
+                partitions: vec![
+                    PartitionMetadata {
+                        tp: tp.clone(),
+                        leader: Some(BrokerId(1)),
+                        leader_epoch: LeaderEpoch(3),
+                        replicas: vec![BrokerId(1)],
+                        isr: vec![BrokerId(1)],
+                    },
+                    PartitionMetadata {
+                        tp: TopicPartition::new(&Topic::new("__consumer_offsets"), 0),
+                        leader: None,
+                        leader_epoch: LeaderEpoch(1),
+                        replicas: vec![BrokerId(2)],
+                        isr: vec![],
+                    },
+                ],
+            })
+        }
+        Message::Produce(broker_core::ProduceRequest {
             correlation_id,
             partitions,
             ..
-        } => Message::FetchResponse {
+        }) => Message::ProduceResponse(broker_core::ProduceResponse {
+            correlation_id,
+            partitions: partitions
+                .into_iter()
+                .map(|p| broker_core::PartitionProduceResponse {
+                    tp: p.tp,
+                    error: ErrorCode::NONE,
+                    base_offset: Some(Offset(9)),
+                })
+                .collect(),
+        }),
+        Message::Fetch(broker_core::FetchRequest {
+            correlation_id,
+            partitions,
+            ..
+        }) => Message::FetchResponse(broker_core::FetchResponse {
             correlation_id,
             partitions: partitions
                 .into_iter()
@@ -63,69 +72,81 @@ fn answer(message: &Message) -> Message {
                     batches: vec![batch.clone()],
                 })
                 .collect(),
-        },
-        Message::ListOffsets {
+        }),
+        Message::ListOffsets(broker_core::ListOffsetsRequest {
             correlation_id, tp, ..
-        } => Message::ListOffsetsResponse {
+        }) => Message::ListOffsetsResponse(broker_core::ListOffsetsResponse {
             correlation_id,
             tp,
             error: ErrorCode::NONE,
             offset: Offset(8),
             leader_epoch: LeaderEpoch(2),
-        },
-        Message::InitProducerId { correlation_id } => Message::InitProducerIdResponse {
-            correlation_id,
-            error: ErrorCode::NONE,
-            producer_id: ProducerId(4),
-            producer_epoch: 0,
-        },
-        Message::FindCoordinator { correlation_id, .. } => Message::FindCoordinatorResponse {
+        }),
+        Message::InitProducerId(broker_core::InitProducerIdRequest { correlation_id }) => {
+            Message::InitProducerIdResponse(broker_core::InitProducerIdResponse {
+                correlation_id,
+                error: ErrorCode::NONE,
+                producer_id: ProducerId(4),
+                producer_epoch: 0,
+            })
+        }
+        Message::FindCoordinator(broker_core::FindCoordinatorRequest {
+            correlation_id, ..
+        }) => Message::FindCoordinatorResponse(broker_core::FindCoordinatorResponse {
             correlation_id,
             error: ErrorCode::NONE,
             coordinator: Some(BrokerId(2)),
-        },
-        Message::JoinGroup { correlation_id, .. } => Message::JoinGroupResponse {
-            correlation_id,
-            error: ErrorCode::NONE,
-            generation: 1,
-            protocol: Some("range".into()),
-            leader: "m1".into(),
-            member_id: "m1".into(),
-            members: vec![JoinedMember {
+        }),
+        Message::JoinGroup(broker_core::JoinGroupRequest { correlation_id, .. }) => {
+            Message::JoinGroupResponse(broker_core::JoinGroupResponse {
+                correlation_id,
+                error: ErrorCode::NONE,
+                generation: 1,
+                protocol: Some("range".into()),
+                leader: "m1".into(),
                 member_id: "m1".into(),
-                subscription: Subscription {
-                    topics: vec![Topic::new("test")],
-                    owned: vec![tp.clone()],
-                },
-            }],
-        },
-        Message::SyncGroup { correlation_id, .. } => Message::SyncGroupResponse {
-            correlation_id,
-            error: ErrorCode::NONE,
-            assignment: vec![tp.clone()],
-        },
-        Message::Heartbeat { correlation_id, .. } => Message::HeartbeatResponse {
-            correlation_id,
-            error: ErrorCode::REBALANCE_IN_PROGRESS,
-        },
-        Message::LeaveGroup { correlation_id, .. } => Message::LeaveGroupResponse {
-            correlation_id,
-            error: ErrorCode::NONE,
-        },
-        Message::OffsetCommit {
+                members: vec![JoinedMember {
+                    member_id: "m1".into(),
+                    subscription: Subscription {
+                        topics: vec![Topic::new("test")],
+                        owned: vec![tp.clone()],
+                    },
+                }],
+            })
+        }
+        Message::SyncGroup(broker_core::SyncGroupRequest { correlation_id, .. }) => {
+            Message::SyncGroupResponse(broker_core::SyncGroupResponse {
+                correlation_id,
+                error: ErrorCode::NONE,
+                assignment: vec![tp.clone()],
+            })
+        }
+        Message::Heartbeat(broker_core::HeartbeatRequest { correlation_id, .. }) => {
+            Message::HeartbeatResponse(broker_core::HeartbeatResponse {
+                correlation_id,
+                error: ErrorCode::REBALANCE_IN_PROGRESS,
+            })
+        }
+        Message::LeaveGroup(broker_core::LeaveGroupRequest { correlation_id, .. }) => {
+            Message::LeaveGroupResponse(broker_core::LeaveGroupResponse {
+                correlation_id,
+                error: ErrorCode::NONE,
+            })
+        }
+        Message::OffsetCommit(broker_core::OffsetCommitRequest {
             correlation_id,
             offsets,
             ..
-        } => Message::OffsetCommitResponse {
+        }) => Message::OffsetCommitResponse(broker_core::OffsetCommitResponse {
             correlation_id,
             error: ErrorCode::NONE,
             offsets,
-        },
-        Message::OffsetFetch {
+        }),
+        Message::OffsetFetch(broker_core::OffsetFetchRequest {
             correlation_id,
             partitions,
             ..
-        } => Message::OffsetFetchResponse {
+        }) => Message::OffsetFetchResponse(broker_core::OffsetFetchResponse {
             correlation_id,
             error: ErrorCode::NONE,
             offsets: partitions
@@ -140,7 +161,7 @@ fn answer(message: &Message) -> Message {
                     )
                 })
                 .collect(),
-        },
+        }),
         Message::AutoCreateTopics(r) => {
             Message::AutoCreateTopicsResponse(AutoCreateTopicsResponse {
                 correlation_id: r.correlation_id,
@@ -218,7 +239,7 @@ fn every_served_version_converts_and_encodes() {
 }
 
 #[test]
-fn a_produce_of_several_partitions_waits_for_all_and_answers_in_order() {
+fn a_produce_of_several_partitions_is_one_internal_produce_answered_in_order() {
     use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
     use kafka_protocol::messages::{ProduceRequest, ProduceResponse, TopicName};
     use kafka_protocol::protocol::{Decodable, StrBytes};
@@ -261,14 +282,14 @@ fn a_produce_of_several_partitions_waits_for_all_and_answers_in_order() {
     let Start::Send(messages, mut pending) = produce::start(request, reply, &mut ctx) else {
         panic!("sent")
     };
+    let [Message::Produce(internal)] = &messages[..] else {
+        panic!("one internal Produce: {messages:?}")
+    };
+    let tps: Vec<u32> = internal.partitions.iter().map(|p| p.tp.partition).collect();
     assert_eq!(
-        messages.len(),
-        2,
+        tps,
+        vec![0, 2],
         "the corrupt partition is answered without the broker"
-    );
-    assert!(
-        pending.on_message(answer(&messages[1])).is_none(),
-        "waits for partition 0"
     );
     let frame = pending.on_message(answer(&messages[0])).unwrap().unwrap();
     let mut body = Bytes::from(frame[9..].to_vec()); // size, correlation id, empty tagged fields

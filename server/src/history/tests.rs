@@ -38,13 +38,15 @@ fn batch(values: &[&str], idempotent: bool) -> RecordBatch {
 
 /// The internal Produce of `values` to test-0, as the server makes it from a request.
 fn produce(id: u64, acks: Acks, values: &[&str], idempotent: bool) -> Message {
-    Message::Produce {
+    Message::Produce(broker_core::ProduceRequest {
         correlation_id: CorrelationId(id),
-        tp: test_0(),
         acks,
         timeout_ms: 30_000,
-        batch: batch(values, idempotent),
-    }
+        partitions: vec![broker_core::PartitionProduceData {
+            tp: test_0(),
+            batch: batch(values, idempotent),
+        }],
+    })
 }
 
 /// A request frame (no size prefix, as a recording keeps it) from `client`.
@@ -185,12 +187,14 @@ fn an_acknowledged_record_missing_from_the_log_is_a_lost_write() {
         node,
         &produce(1, Acks::All, &["ghost"], true),
     );
-    let answer = Message::ProduceResponse {
+    let answer = Message::ProduceResponse(broker_core::ProduceResponse {
         correlation_id: CorrelationId(1),
-        tp: test_0(),
-        error: ErrorCode::NONE,
-        base_offset: Some(Offset(0)),
-    };
+        partitions: vec![broker_core::PartitionProduceResponse {
+            tp: test_0(),
+            error: ErrorCode::NONE,
+            base_offset: Some(Offset(0)),
+        }],
+    });
     feeder.answered(&mut world, &mut RealGroups::default(), node, &answer);
     let findings = sim::check(&world);
     let lost: Vec<_> = findings
@@ -270,17 +274,19 @@ fn closing_leaves_sends_unknown_and_a_new_fetch_offset_is_a_position() {
             outcome: broker_core::SendOutcome::Info(ErrorCode::NETWORK_EXCEPTION),
         }
     );
-    let fetch = |id, offset| Message::Fetch {
-        correlation_id: CorrelationId(id),
-        replica_id: None,
-        broker_epoch: None,
-        max_wait_ms: 0,
-        partitions: vec![broker_core::FetchPartition {
-            tp: test_0(),
-            fetch_offset: Offset(offset),
-            last_fetched_epoch: None,
-            current_leader_epoch: None,
-        }],
+    let fetch = |id, offset| {
+        Message::Fetch(broker_core::FetchRequest {
+            correlation_id: CorrelationId(id),
+            replica_id: None,
+            broker_epoch: None,
+            max_wait_ms: 0,
+            partitions: vec![broker_core::FetchPartition {
+                tp: test_0(),
+                fetch_offset: Offset(offset),
+                last_fetched_epoch: None,
+                current_leader_epoch: None,
+            }],
+        })
     };
     let positioned = |w: &World| {
         w.history()
@@ -419,30 +425,32 @@ fn group_session(commit: bool) -> Vec<sim::checker::HistoryFinding> {
     };
     let values = ["a", "b", "c", "d", "e", "f"];
     let base_offset = Some(Offset(0));
-    let acked = Message::ProduceResponse {
+    let acked = Message::ProduceResponse(broker_core::ProduceResponse {
         correlation_id: CorrelationId(1),
-        tp: test_0(),
-        error: ErrorCode::NONE,
-        base_offset,
-    };
+        partitions: vec![broker_core::PartitionProduceResponse {
+            tp: test_0(),
+            error: ErrorCode::NONE,
+            base_offset,
+        }],
+    });
     exchange(0, produce(1, Acks::All, &values, true), acked);
     let sync = |id, generation, member: &str, assignment: Vec<TopicPartition>| {
-        let request = Message::SyncGroup {
+        let request = Message::SyncGroup(broker_core::SyncGroupRequest {
             correlation_id: CorrelationId(id),
             group: "g".into(),
             generation,
             member_id: member.into(),
             assignments: vec![],
-        };
-        let answer = Message::SyncGroupResponse {
+        });
+        let answer = Message::SyncGroupResponse(broker_core::SyncGroupResponse {
             correlation_id: CorrelationId(id),
             error: ErrorCode::NONE,
             assignment,
-        };
+        });
         (request, answer)
     };
     let fetch = |id, from: u64, read: &[&str]| {
-        let request = Message::Fetch {
+        let request = Message::Fetch(broker_core::FetchRequest {
             correlation_id: CorrelationId(id),
             replica_id: None,
             broker_epoch: None,
@@ -453,10 +461,10 @@ fn group_session(commit: bool) -> Vec<sim::checker::HistoryFinding> {
                 last_fetched_epoch: None,
                 current_leader_epoch: None,
             }],
-        };
+        });
         let mut batch = batch(read, false);
         batch.base_offset = Offset(from);
-        let answer = Message::FetchResponse {
+        let answer = Message::FetchResponse(broker_core::FetchResponse {
             correlation_id: CorrelationId(id),
             partitions: vec![FetchPartitionResponse {
                 tp: test_0(),
@@ -467,7 +475,7 @@ fn group_session(commit: bool) -> Vec<sim::checker::HistoryFinding> {
                 diverging_epoch: None,
                 batches: vec![batch],
             }],
-        };
+        });
         (request, answer)
     };
     let (request, answer) = sync(2, 1, "m1", vec![test_0()]);
@@ -479,18 +487,18 @@ fn group_session(commit: bool) -> Vec<sim::checker::HistoryFinding> {
             offset: Offset(3),
             leader_epoch: Some(LeaderEpoch(0)),
         };
-        let request = Message::OffsetCommit {
+        let request = Message::OffsetCommit(broker_core::OffsetCommitRequest {
             correlation_id: CorrelationId(4),
             group: "g".into(),
             generation: 1,
             member_id: "m1".into(),
             offsets: vec![(test_0(), committed)],
-        };
-        let answer = Message::OffsetCommitResponse {
+        });
+        let answer = Message::OffsetCommitResponse(broker_core::OffsetCommitResponse {
             correlation_id: CorrelationId(4),
             error: ErrorCode::NONE,
             offsets: vec![(test_0(), committed)],
-        };
+        });
         exchange(1, request, answer);
     }
     let (request, answer) = sync(5, 2, "m1", vec![]);

@@ -7,7 +7,12 @@ use super::{Consumer, Position};
 use crate::error::ErrorCode;
 use crate::group::Assignor;
 use crate::io::{ConsumerError, HistoryEntry, Rebalance};
-use crate::protocol::{CommittedOffset, JoinedMember, Message, Subscription};
+use crate::protocol::{
+    CommittedOffset, FindCoordinatorRequest, FindCoordinatorResponse, HeartbeatRequest,
+    HeartbeatResponse, JoinGroupRequest, JoinGroupResponse, JoinedMember, LeaveGroupRequest,
+    Message, OffsetCommitRequest, OffsetCommitResponse, OffsetFetchRequest, OffsetFetchResponse,
+    Subscription, SyncGroupRequest, SyncGroupResponse,
+};
 use crate::types::*;
 use std::collections::BTreeMap;
 
@@ -171,11 +176,11 @@ impl Consumer {
         let member_id = std::mem::take(&mut g.member_id);
         if let (Some(coordinator), true) = (g.coordinator, dynamic) {
             let correlation_id = self.out.correlation_id();
-            let message = Message::LeaveGroup {
+            let message = Message::LeaveGroup(LeaveGroupRequest {
                 correlation_id,
                 group: g.group.clone(),
                 member_id,
-            };
+            });
             self.out.send(NodeId::Broker(coordinator), message);
         }
         g.generation = -1;
@@ -198,10 +203,10 @@ impl Consumer {
         let correlation_id = self.out.correlation_id();
         g.request = Some((correlation_id, deadline));
         let group = g.group.clone();
-        let message = Message::FindCoordinator {
+        let message = Message::FindCoordinator(FindCoordinatorRequest {
             correlation_id,
             group,
-        };
+        });
         self.out.send(NodeId::Broker(broker), message);
     }
 
@@ -243,7 +248,7 @@ impl Consumer {
             topics: self.metadata.topics().to_vec(),
             owned: g.owned.clone(),
         };
-        let message = Message::JoinGroup {
+        let message = Message::JoinGroup(JoinGroupRequest {
             correlation_id,
             group: g.group.clone(),
             client: self.config.client_id.clone(),
@@ -252,7 +257,7 @@ impl Consumer {
             session_timeout_ms: self.config.session_timeout_ms,
             rebalance_timeout_ms: self.config.max_poll_interval_ms,
             protocols: vec![(g.assignor.name().to_owned(), subscription)],
-        };
+        });
         let coordinator = g.coordinator.expect("known");
         self.out.send(NodeId::Broker(coordinator), message);
     }
@@ -267,12 +272,12 @@ impl Consumer {
         let correlation_id = self.out.correlation_id();
         g.heartbeat = Some((correlation_id, deadline));
         g.heartbeat_due = now.plus_ms(self.config.heartbeat_interval_ms);
-        let message = Message::Heartbeat {
+        let message = Message::Heartbeat(HeartbeatRequest {
             correlation_id,
             group: g.group.clone(),
             generation: g.generation,
             member_id: g.member_id.clone(),
-        };
+        });
         let coordinator = g.coordinator.expect("known");
         self.out.send(NodeId::Broker(coordinator), message);
     }
@@ -310,13 +315,13 @@ impl Consumer {
         let correlation_id = self.out.correlation_id();
         let g = self.group.as_mut().expect("subscribe mode");
         g.commit = Some((correlation_id, deadline));
-        let message = Message::OffsetCommit {
+        let message = Message::OffsetCommit(OffsetCommitRequest {
             correlation_id,
             group: g.group.clone(),
             generation: g.generation,
             member_id: g.member_id.clone(),
             offsets,
-        };
+        });
         self.out.send(NodeId::Broker(coordinator), message);
         true
     }
@@ -324,12 +329,12 @@ impl Consumer {
     /// Take a group response; false if the message is not one.
     pub(super) fn on_group_message(&mut self, message: Message) -> bool {
         match message {
-            Message::FindCoordinatorResponse {
+            Message::FindCoordinatorResponse(FindCoordinatorResponse {
                 correlation_id,
                 error,
                 coordinator,
-            } => self.on_find_coordinator(correlation_id, error, coordinator),
-            Message::JoinGroupResponse {
+            }) => self.on_find_coordinator(correlation_id, error, coordinator),
+            Message::JoinGroupResponse(JoinGroupResponse {
                 correlation_id,
                 error,
                 generation,
@@ -337,7 +342,7 @@ impl Consumer {
                 leader,
                 member_id,
                 members,
-            } => {
+            }) => {
                 if self.is_request(correlation_id) {
                     let joined = Joined {
                         generation,
@@ -349,30 +354,30 @@ impl Consumer {
                     self.on_join(error, joined);
                 }
             }
-            Message::SyncGroupResponse {
+            Message::SyncGroupResponse(SyncGroupResponse {
                 correlation_id,
                 error,
                 assignment,
-            } => {
+            }) => {
                 if self.is_request(correlation_id) {
                     self.on_sync(error, assignment);
                 }
             }
-            Message::HeartbeatResponse {
+            Message::HeartbeatResponse(HeartbeatResponse {
                 correlation_id,
                 error,
-            } => self.on_heartbeat(correlation_id, error),
-            Message::OffsetCommitResponse {
-                correlation_id,
-                error,
-                offsets,
-            } => self.on_commit(correlation_id, error, offsets),
-            Message::OffsetFetchResponse {
+            }) => self.on_heartbeat(correlation_id, error),
+            Message::OffsetCommitResponse(OffsetCommitResponse {
                 correlation_id,
                 error,
                 offsets,
-            } => self.on_offset_fetch(correlation_id, error, offsets),
-            Message::LeaveGroupResponse { .. } => {}
+            }) => self.on_commit(correlation_id, error, offsets),
+            Message::OffsetFetchResponse(OffsetFetchResponse {
+                correlation_id,
+                error,
+                offsets,
+            }) => self.on_offset_fetch(correlation_id, error, offsets),
+            Message::LeaveGroupResponse(_) => {}
             _ => return false,
         }
         true
@@ -476,7 +481,7 @@ impl Consumer {
         g.generation = joined.generation;
         g.state = MemberState::Syncing;
         g.request = Some((correlation_id, deadline));
-        let message = Message::SyncGroup {
+        let message = Message::SyncGroup(SyncGroupRequest {
             correlation_id,
             group: g.group.clone(),
             generation: g.generation,
@@ -484,7 +489,7 @@ impl Consumer {
             assignments: assignment
                 .map(|a| a.into_iter().collect())
                 .unwrap_or_default(),
-        };
+        });
         let coordinator = g.coordinator.expect("known");
         self.out.send(NodeId::Broker(coordinator), message);
     }
@@ -588,13 +593,13 @@ impl Consumer {
             return;
         };
         let correlation_id = self.out.correlation_id();
-        let message = Message::OffsetCommit {
+        let message = Message::OffsetCommit(OffsetCommitRequest {
             correlation_id,
             group: g.group.clone(),
             generation: g.generation,
             member_id: g.member_id.clone(),
             offsets,
-        };
+        });
         self.out.send(NodeId::Broker(coordinator), message);
     }
 
@@ -671,11 +676,11 @@ impl Consumer {
         let correlation_id = self.out.correlation_id();
         let g = self.group.as_mut().expect("g");
         g.offset_fetch = Some((correlation_id, deadline));
-        let message = Message::OffsetFetch {
+        let message = Message::OffsetFetch(OffsetFetchRequest {
             correlation_id,
             group: g.group.clone(),
             partitions,
-        };
+        });
         self.out.send(NodeId::Broker(coordinator), message);
     }
 
@@ -759,11 +764,11 @@ impl Consumer {
             return;
         }
         let correlation_id = self.out.correlation_id();
-        let message = Message::LeaveGroup {
+        let message = Message::LeaveGroup(LeaveGroupRequest {
             correlation_id,
             group: g.group.clone(),
             member_id: std::mem::take(&mut g.member_id),
-        };
+        });
         g.generation = -1;
         self.out.send(NodeId::Broker(coordinator), message);
     }
