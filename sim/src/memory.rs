@@ -138,9 +138,14 @@ impl World {
     /// The fingerprint and the history are those of [`World::run_to_end`].
     pub fn run_to_end_keeping_trace(&mut self, keep: usize) {
         let most = keep.saturating_mul(2).max(1);
-        while self.step() {
+        loop {
+            let more = self.step();
+            // Checked after the last step too: the step that ends the run may trace as well.
             if self.trace.len() >= most {
                 self.forget_old_trace(keep);
+            }
+            if !more {
+                return;
             }
         }
     }
