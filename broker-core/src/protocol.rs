@@ -315,6 +315,10 @@ pub enum Message {
     BrokerHeartbeat {
         broker_id: BrokerId,
         broker_epoch: BrokerEpoch,
+        /// The offset after the last committed metadata record the broker applied (the number
+        /// of records in its image). Kafka sends `currentMetadataOffset`, the offset OF that
+        /// last record (-1 for none), so this is Kafka's value + 1; the controller compares
+        /// accordingly (`Controller::heartbeat`).
         metadata_offset: u64,
         want_shut_down: bool,
     },
@@ -322,11 +326,6 @@ pub enum Message {
         error: ErrorCode,
         is_fenced: bool,
         should_shut_down: bool,
-        records: Vec<(u64, MetadataRecord)>,
-    },
-    /// The controller pushes committed metadata records to brokers, starting at `from_offset`.
-    MetadataUpdate {
-        records: Vec<(u64, MetadataRecord)>,
     },
     /// A leader proposes a new ISR (KIP-497).
     AlterPartition {
@@ -373,7 +372,6 @@ impl Message {
             Message::BrokerRegistrationResponse { .. } => "BrokerRegistrationResponse",
             Message::BrokerHeartbeat { .. } => "BrokerHeartbeat",
             Message::BrokerHeartbeatResponse { .. } => "BrokerHeartbeatResponse",
-            Message::MetadataUpdate { .. } => "MetadataUpdate",
             Message::AlterPartition { .. } => "AlterPartition",
             Message::AlterPartitionResponse { .. } => "AlterPartitionResponse",
             Message::FindCoordinator { .. } => "FindCoordinator",

@@ -100,7 +100,6 @@ pub fn summarize(message: &Message) -> String {
                 }
             )
         }
-        Message::MetadataUpdate { records } => format!("{} record(s)", records.len()),
         other => other.api_name().to_owned(),
     }
 }

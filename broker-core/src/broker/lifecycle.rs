@@ -21,6 +21,7 @@ impl Broker {
         self.incarnation_id = incarnation_id;
         self.read_clean_shutdown(&disk);
         self.recover(disk);
+        self.start_observing();
         self.phase = Phase::Registering;
         self.send_registration();
         // With an interval of 0 this is the one checkpoint (see `next_hw_checkpoint`).
@@ -191,7 +192,6 @@ impl Broker {
         error: ErrorCode,
         is_fenced: bool,
         should_shut_down: bool,
-        records: Vec<(u64, MetadataRecord)>,
     ) {
         if self.phase != Phase::Running {
             return;
@@ -214,7 +214,6 @@ impl Broker {
             .plus_ms(self.config.broker_heartbeat_interval_ms)
             .max(self.now);
         self.heartbeat_due = self.heartbeat_due.min(next);
-        self.apply_metadata(records);
         self.fenced = is_fenced;
         if should_shut_down
             && self.shutting_down
@@ -241,8 +240,8 @@ impl Broker {
         }
     }
 
-    /// Apply metadata records in order; records this broker already has, or that leave a gap,
-    /// are ignored (the heartbeat catches up on gaps).
+    /// Apply committed metadata records, in order, as the observer hands them on; a record
+    /// this broker already has, or one that would leave a gap, is ignored.
     pub(super) fn apply_metadata(&mut self, records: Vec<(u64, MetadataRecord)>) {
         let was_caught_up = self.caught_up_with_registration();
         let mut changed = Vec::new();

@@ -12,6 +12,7 @@ mod coordinator;
 mod delete_records;
 mod leader;
 mod lifecycle;
+mod metadata_observer;
 mod replica_follower;
 mod storage;
 #[cfg(test)]
@@ -29,6 +30,7 @@ use crate::types::*;
 use std::collections::{BTreeMap, VecDeque};
 
 pub use controller_channel::ControllerChannel;
+pub use metadata_observer::MetadataObserver;
 
 /// What a leader knows of one follower (`Replica.scala` `ReplicaState`).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -200,6 +202,8 @@ pub struct Broker {
     fenced: bool,
     shutting_down: bool,
     image: MetadataImage,
+    /// Its Raft observer of `__cluster_metadata`, from `Input::Start` on.
+    observer: Option<MetadataObserver>,
     replicas: BTreeMap<TopicPartition, Replica>,
     out: Outbox,
     disk_ops: VecDeque<(DiskOpId, DiskPurpose)>,
@@ -252,6 +256,7 @@ impl Broker {
             fenced: true,
             shutting_down: false,
             image: MetadataImage::default(),
+            observer: None,
             replicas: BTreeMap::new(),
             out: Outbox::default(),
             disk_ops: VecDeque::new(),
@@ -313,6 +318,7 @@ impl Broker {
         if now >= self.heartbeat_due && self.phase == Phase::Running {
             self.send_heartbeat();
         }
+        self.observer_timeouts();
         if now >= self.checkpoint_due {
             self.write_hw_checkpoint();
         }
@@ -357,6 +363,13 @@ impl Broker {
         }
         if let Some(group) = self.group_deadline() {
             next = next.min(group);
+        }
+        if let Some(observer) = self
+            .observer
+            .as_ref()
+            .and_then(MetadataObserver::poll_timeout)
+        {
+            next = next.min(observer);
         }
         for fetcher in self.fetchers.values() {
             match fetcher.in_flight {
@@ -423,6 +436,11 @@ impl Broker {
     /// The metadata image as this broker has it.
     pub fn metadata(&self) -> &MetadataImage {
         &self.image
+    }
+
+    /// Its Raft observer of the metadata log (`None` before it starts).
+    pub fn metadata_observer(&self) -> Option<&MetadataObserver> {
+        self.observer.as_ref()
     }
 
     fn advance(&mut self, now: Time) {
@@ -492,12 +510,11 @@ impl Broker {
                 error,
                 is_fenced,
                 should_shut_down,
-                records,
             } => {
                 self.on_controller_answer(from);
-                self.on_heartbeat_response(error, is_fenced, should_shut_down, records)
+                self.on_heartbeat_response(error, is_fenced, should_shut_down)
             }
-            Message::MetadataUpdate { records } => self.apply_metadata(records),
+            Message::Quorum(message) => self.on_metadata_fetch_answer(from, *message),
             Message::AlterPartitionResponse { tp, error, state } => {
                 if error == crate::error::ErrorCode::NOT_CONTROLLER {
                     self.on_not_controller(from);
@@ -590,6 +607,7 @@ impl Broker {
                 fetcher.backoff_until = self.now.plus_ms(self.config.replica_fetch_backoff_ms);
             }
         }
+        self.observer_disconnected(peer);
         if self.controller.is_active(peer) {
             // Gone: look for the active controller at the next voter
             // (`NodeToControllerChannelManager` forgets a controller it lost).

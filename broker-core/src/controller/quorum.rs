@@ -180,7 +180,6 @@ impl Controller {
                 error,
                 is_fenced: true,
                 should_shut_down: false,
-                records: vec![],
             },
             Message::AlterPartition { tp, .. } => Message::AlterPartitionResponse {
                 tp,
