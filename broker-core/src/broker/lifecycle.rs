@@ -11,6 +11,9 @@ use crate::record::RecordBatch;
 /// heartbeat that got no answer is sent again no sooner than this.
 const RESEND_BACKOFF_MS: u64 = 100;
 
+/// `BrokerLifecycleManager`: a broker still catching up (STARTING) heartbeats every 10 ms.
+const STARTING_HEARTBEAT_MS: u64 = 10;
+
 impl Broker {
     pub(super) fn start(&mut self, disk: DiskImage, incarnation_id: u64) {
         assert_eq!(
@@ -214,6 +217,13 @@ impl Broker {
             .plus_ms(self.config.broker_heartbeat_interval_ms)
             .max(self.now);
         self.heartbeat_due = self.heartbeat_due.min(next);
+        if !self.caught_up_with_registration() {
+            // `BrokerLifecycleManager` in STARTING (not yet caught up) heartbeats again after
+            // only 10 ms, "so that ... we start up a bit quicker".
+            self.heartbeat_due = self
+                .heartbeat_due
+                .min(self.now.plus_ms(STARTING_HEARTBEAT_MS));
+        }
         self.fenced = is_fenced;
         if should_shut_down
             && self.shutting_down
