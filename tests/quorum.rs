@@ -368,3 +368,30 @@ fn the_quorum_reach_counts_only_voters_up_and_linked_both_ways() {
     );
     assert_eq!(reach.leader, None, "no voter reaches a majority both ways");
 }
+
+/// The noticed bug of `controller-prevote-off`: the brokers kept heartbeating to the cut-off
+/// old controller until their heartbeat channel's timeout (`broker.session.timeout.ms / 2`,
+/// checked only when a heartbeat is due), 6 s after the cut. Their metadata fetch (Raft
+/// observers) learns the new leader once its fetch to the old one times out, and the channel
+/// follows it: within the fetch timeout + an election of the new leader's, every broker
+/// heartbeats to it.
+#[test]
+fn brokers_follow_the_new_active_controller_their_metadata_fetch_learns() {
+    let mut world = World::new(
+        resolve("controller-prevote-off")
+            .unwrap_or_else(|e| panic!("{e}"))
+            .world_spec()
+            .expect("spec"),
+    );
+    world.run_until(Time(12_000));
+    let active = world
+        .active_controller()
+        .expect("a new leader 4 s after the cut");
+    for b in 1..=3 {
+        let broker = world.broker(BrokerId(b)).expect("a broker");
+        assert_eq!(broker.controller_channel().active(), active, "broker-{b}");
+        let observer = broker.metadata_observer().expect("started").status();
+        assert_eq!(observer.role, Role::Observer);
+        assert_eq!(observer.leader, Some(active), "broker-{b}'s fetch knows it");
+    }
+}

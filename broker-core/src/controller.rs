@@ -16,7 +16,7 @@ use crate::outbox::Outbox;
 use crate::protocol::{
     isr_ids, AlterPartitionRequest, AlterPartitionResponse, BrokerHeartbeatRequest,
     BrokerHeartbeatResponse, BrokerRegistrationRequest, BrokerRegistrationResponse, IsrMember,
-    Message, MetadataUpdate,
+    Message,
 };
 use crate::types::*;
 use metadata_log::{LocalMetadataLog, MetadataLog};
@@ -25,6 +25,7 @@ use quorum::{ControllerLog, QuorumSetup};
 use std::collections::BTreeMap;
 use std::ops::Range;
 
+mod local_fetch;
 mod metadata_log;
 mod partition_change;
 mod quorum;
@@ -101,6 +102,9 @@ pub struct Controller {
     /// Told decisions waiting for the log to commit up to their offset (the image's end when
     /// they were decided): a class sees an election when the cluster can, not before.
     untold: Vec<(u64, Event)>,
+    /// Brokers' metadata fetches the lone controller holds until it commits more
+    /// (`local_fetch.rs`; in a quorum the Raft leader holds them).
+    held_fetches: Vec<local_fetch::HeldFetch>,
     out: Outbox,
 }
 
@@ -127,6 +131,7 @@ impl Controller {
             pending: Vec::new(),
             decided: Vec::new(),
             untold: Vec::new(),
+            held_fetches: Vec::new(),
             out: Outbox::default(),
         }
     }
@@ -174,6 +179,10 @@ impl Controller {
             Input::Message {
                 from,
                 message: Message::Quorum(message),
+            } if self.quorum.is_none() => self.on_local_fetch(from, *message),
+            Input::Message {
+                from,
+                message: Message::Quorum(message),
             } => self.on_quorum_message(from, *message),
             Input::Message { from, message } => self.on_message(from, message),
             Input::DiskCompleted { id, ok } => self.on_disk_completed(id, ok),
@@ -196,6 +205,7 @@ impl Controller {
             }
             self.follow_leadership();
         }
+        self.expire_held_fetches();
         if !self.active {
             self.flush_log();
             return;
@@ -233,7 +243,8 @@ impl Controller {
             .map(|s| s.last_heartbeat.plus_ms(timeout_ms))
             .min();
         let raft = self.log.quorum_ref().and_then(|q| q.poll_timeout());
-        [sessions, raft].into_iter().flatten().min()
+        let held = self.held_fetches.iter().map(|f| f.deadline).min();
+        [sessions, raft, held].into_iter().flatten().min()
     }
 
     /// The image of committed records (none that a failover could lose).
@@ -330,12 +341,12 @@ impl Controller {
         }
     }
 
-    /// Push newly durable records to every registered broker and send the answers waiting on them.
+    /// Newly committed records: into the committed image, to the brokers' held metadata
+    /// fetches (they pull: `local_fetch.rs`, or the Raft leader's own), and the answers waiting
+    /// on them go out.
     fn publish(&mut self, committed: Range<u64>) {
-        let records: Vec<(u64, MetadataRecord)> =
-            committed.map(|o| (o, self.log.record(o).clone())).collect();
-        for (offset, record) in &records {
-            self.committed.apply(*offset, record);
+        for offset in committed {
+            self.committed.apply(offset, self.log.record(offset));
         }
         if !self.log.is_active() {
             // A standby controller's image is the committed one (`QuorumController` replays
@@ -343,14 +354,7 @@ impl Controller {
             self.image = self.committed.clone();
             return;
         }
-        for broker in self.image.brokers.keys() {
-            self.out.send(
-                NodeId::Broker(*broker),
-                Message::MetadataUpdate(MetadataUpdate {
-                    records: records.clone(),
-                }),
-            );
-        }
+        self.answer_held_fetches();
         let durable = self.log.committed_end();
         let (ready, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut self.pending)
             .into_iter()
@@ -519,9 +523,13 @@ impl Controller {
             self.controlled_shutdown(broker_id);
         } else if registration.fenced
             && !registration.shutting_down
-            && metadata_offset >= broker_epoch.0
+            && metadata_offset > broker_epoch.0
         {
             // Caught up with the metadata up to its registration: it may lead again.
+            // `BrokerHeartbeatManager`: `currentMetadataOffset >= registerBrokerRecordOffset`,
+            // where Kafka's offset is the last record applied; ours is the one after it
+            // (see `Message::BrokerHeartbeat`), hence `>`: the image must hold the
+            // registration record itself.
             self.append(MetadataRecord::UnfenceBroker {
                 broker_id,
                 broker_epoch,
@@ -542,18 +550,12 @@ impl Controller {
             });
         }
         let is_fenced = self.image.brokers[&broker_id].fenced;
-        let committed_end = self.log.committed_end();
-        let from_offset = metadata_offset.min(committed_end);
-        let records = (from_offset..committed_end)
-            .map(|o| (o, self.log.record(o).clone()))
-            .collect();
         // Answer only once what this heartbeat decided (an unfencing, a leadership move) is
         // durable: the broker must not shut down before its leaderships moved.
         let response = Message::BrokerHeartbeatResponse(BrokerHeartbeatResponse {
             error: ErrorCode::NONE,
             is_fenced,
             should_shut_down,
-            records,
         });
         self.respond_when_durable(from, response);
     }
@@ -564,7 +566,6 @@ impl Controller {
             error,
             is_fenced: true,
             should_shut_down: false,
-            records: vec![],
         });
         self.out.send(to, response);
     }

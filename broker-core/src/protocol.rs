@@ -79,8 +79,6 @@ pub enum Message {
     BrokerHeartbeat(BrokerHeartbeatRequest),
     /// The answer to `BrokerHeartbeat`.
     BrokerHeartbeatResponse(BrokerHeartbeatResponse),
-    /// The controller pushes committed metadata records to brokers.
-    MetadataUpdate(MetadataUpdate),
     /// A leader proposes a new ISR (KIP-497).
     AlterPartition(AlterPartitionRequest),
     /// The answer to `AlterPartition`.
@@ -119,7 +117,6 @@ impl Message {
             Message::BrokerRegistrationResponse(_) => "BrokerRegistrationResponse",
             Message::BrokerHeartbeat(_) => "BrokerHeartbeat",
             Message::BrokerHeartbeatResponse(_) => "BrokerHeartbeatResponse",
-            Message::MetadataUpdate(_) => "MetadataUpdate",
             Message::AlterPartition(_) => "AlterPartition",
             Message::AlterPartitionResponse(_) => "AlterPartitionResponse",
             Message::FindCoordinator(_) => "FindCoordinator",

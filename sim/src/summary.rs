@@ -116,9 +116,6 @@ pub fn summarize(message: &Message) -> String {
                 }
             )
         }
-        Message::MetadataUpdate(broker_core::MetadataUpdate { records }) => {
-            format!("{} record(s)", records.len())
-        }
         other => other.api_name().to_owned(),
     }
 }

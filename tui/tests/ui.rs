@@ -229,7 +229,9 @@ fn n_reaches_the_new_leader_of_leader_failover_in_at_most_three_presses() {
 #[test]
 fn shift_n_stops_at_the_next_high_watermark_move_and_n_does_not() {
     let mut app = app("leader-failover");
-    app.update(Msg::Seek(1_000));
+    // The topic exists once every replica is unfenced (1.04 s on seed 1 since brokers fetch
+    // their metadata).
+    app.update(Msg::Seek(2_000));
     let hw = |app: &App| {
         let world = app.session.world();
         let image = world.controller().expect("up").metadata();
@@ -901,9 +903,15 @@ fn the_quorum_view_shows_each_controllers_raft_state_and_the_observers() {
         let target = broker.controller_channel().active();
         let line = text
             .lines()
-            .find(|l| l.contains(&format!("broker-{b}  metadata offset")))
+            .find(|l| l.contains(&format!("broker-{b}  ◌ fetched")))
             .unwrap_or_else(|| panic!("broker-{b} as an observer: {text}"));
         assert!(line.contains(&format!("heartbeats → {target}")), "{line}");
+        // The offset the broker's observer fetched, asked of the core.
+        let fetched = broker
+            .metadata_observer()
+            .expect("started")
+            .fetched_offset();
+        assert!(line.contains(&format!("fetched {fetched:<4}")), "{line}");
         // A broker still aiming at the cut-off controller is told apart from the active one.
         assert_eq!(line.contains("(not active)"), target != active, "{line}");
     }

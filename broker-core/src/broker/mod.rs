@@ -12,6 +12,7 @@ mod coordinator;
 mod delete_records;
 mod leader;
 mod lifecycle;
+mod metadata_observer;
 mod replica_follower;
 mod storage;
 #[cfg(test)]
@@ -27,12 +28,13 @@ use crate::producer_state::ProducerState;
 use crate::protocol::{
     Acks, AlterPartitionResponse, BrokerHeartbeatResponse, BrokerRegistrationResponse,
     FetchPartition, FetchRequest, FetchResponse, InitProducerIdRequest, InitProducerIdResponse,
-    ListOffsetsRequest, Message, MetadataRequest, MetadataUpdate, PartitionProduceResponse,
+    ListOffsetsRequest, Message, MetadataRequest, PartitionProduceResponse,
 };
 use crate::types::*;
 use std::collections::{BTreeMap, VecDeque};
 
 pub use controller_channel::ControllerChannel;
+pub use metadata_observer::MetadataObserver;
 
 /// What a leader knows of one follower (`Replica.scala` `ReplicaState`).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -216,6 +218,8 @@ pub struct Broker {
     fenced: bool,
     shutting_down: bool,
     image: MetadataImage,
+    /// Its Raft observer of `__cluster_metadata`, from `Input::Start` on.
+    observer: Option<MetadataObserver>,
     replicas: BTreeMap<TopicPartition, Replica>,
     out: Outbox,
     disk_ops: VecDeque<(DiskOpId, DiskPurpose)>,
@@ -272,6 +276,7 @@ impl Broker {
             fenced: true,
             shutting_down: false,
             image: MetadataImage::default(),
+            observer: None,
             replicas: BTreeMap::new(),
             out: Outbox::default(),
             disk_ops: VecDeque::new(),
@@ -334,6 +339,7 @@ impl Broker {
         if now >= self.heartbeat_due && self.phase == Phase::Running {
             self.send_heartbeat();
         }
+        self.observer_timeouts();
         if now >= self.checkpoint_due {
             self.write_hw_checkpoint();
         }
@@ -378,6 +384,13 @@ impl Broker {
         }
         if let Some(group) = self.group_deadline() {
             next = next.min(group);
+        }
+        if let Some(observer) = self
+            .observer
+            .as_ref()
+            .and_then(MetadataObserver::poll_timeout)
+        {
+            next = next.min(observer);
         }
         for fetcher in self.fetchers.values() {
             match fetcher.in_flight {
@@ -446,6 +459,11 @@ impl Broker {
         &self.image
     }
 
+    /// Its Raft observer of the metadata log (`None` before it starts).
+    pub fn metadata_observer(&self) -> Option<&MetadataObserver> {
+        self.observer.as_ref()
+    }
+
     fn advance(&mut self, now: Time) {
         self.out.advance(&mut self.now, now);
     }
@@ -507,12 +525,11 @@ impl Broker {
                 error,
                 is_fenced,
                 should_shut_down,
-                records,
             }) => {
                 self.on_controller_answer(from);
-                self.on_heartbeat_response(error, is_fenced, should_shut_down, records)
+                self.on_heartbeat_response(error, is_fenced, should_shut_down)
             }
-            Message::MetadataUpdate(MetadataUpdate { records }) => self.apply_metadata(records),
+            Message::Quorum(message) => self.on_metadata_fetch_answer(from, *message),
             Message::AlterPartitionResponse(AlterPartitionResponse { tp, error, state }) => {
                 if error == crate::error::ErrorCode::NOT_CONTROLLER {
                     self.on_not_controller(from);
@@ -605,6 +622,7 @@ impl Broker {
                 fetcher.backoff_until = self.now.plus_ms(self.config.replica_fetch_backoff_ms);
             }
         }
+        self.observer_disconnected(peer);
         if self.controller.is_active(peer) {
             // Gone: look for the active controller at the next voter
             // (`NodeToControllerChannelManager` forgets a controller it lost).

@@ -11,7 +11,7 @@ use crate::metadata::{MetadataRecord, PartitionState};
 use crate::protocol::{
     AlterPartitionRequest, AlterPartitionResponse, BrokerHeartbeatResponse,
     BrokerRegistrationRequest, BrokerRegistrationResponse, EpochEndOffset, FetchPartitionResponse,
-    FetchRequest, FetchResponse, InitProducerIdRequest, InitProducerIdResponse, MetadataUpdate,
+    FetchRequest, FetchResponse, InitProducerIdRequest, InitProducerIdResponse,
     PartitionProduceData, ProduceRequest, ProduceResponse,
 };
 use crate::record::{Record, RecordBatch};
@@ -82,6 +82,23 @@ fn disk_with(batches: Vec<RecordBatch>, hw: u64) -> DiskImage {
         Checkpoint::HighWatermarks(hws),
     );
     disk
+}
+
+/// The lone controller's answer to the broker's metadata fetch (`controller/local_fetch.rs`).
+fn fetch_answer(
+    fetch_offset: Offset,
+    high_watermark: Offset,
+    entries: Vec<crate::raft::RaftEntry<MetadataRecord>>,
+) -> Message {
+    Message::Quorum(Box::new(crate::raft::RaftMessage::FetchResponse {
+        error: ErrorCode::NONE,
+        epoch: LeaderEpoch(1),
+        leader: Some(CONTROLLER),
+        fetch_offset,
+        high_watermark,
+        diverging: None,
+        entries,
+    }))
 }
 
 fn switches(f: impl FnOnce(&mut ProtocolSwitches)) -> ProtocolSwitches {
@@ -203,11 +220,24 @@ impl Harness {
         });
     }
 
-    /// Apply metadata records at the next offsets of the broker's image.
+    /// Commit metadata records at the next offsets of the broker's image: the controller
+    /// answers the broker's metadata fetch with them, committed (the high watermark past them).
     fn metadata(&mut self, records: Vec<MetadataRecord>) {
-        let start = self.broker.metadata().offset;
-        let records = (start..).zip(records).collect();
-        self.deliver_from_controller(Message::MetadataUpdate(MetadataUpdate { records }));
+        let fetch_offset = self
+            .broker
+            .metadata_observer()
+            .expect("started")
+            .status()
+            .log_end;
+        let entries: Vec<_> = records
+            .into_iter()
+            .map(|record| crate::raft::RaftEntry {
+                epoch: LeaderEpoch(1),
+                record: crate::raft::RaftRecord::Data(record),
+            })
+            .collect();
+        let high_watermark = Offset(fetch_offset.0 + entries.len() as u64);
+        self.deliver_from_controller(fetch_answer(fetch_offset, high_watermark, entries));
     }
 
     fn set_partition(&mut self, state: PartitionState) {
@@ -1176,7 +1206,6 @@ fn a_controlled_shutdown_leaves_its_epoch_and_the_next_start_offers_it_once() {
         error: ErrorCode::NONE,
         is_fenced: true,
         should_shut_down: true,
-        records: vec![],
     }));
     let epoch = broker_epoch(1);
     assert_eq!(
@@ -1474,7 +1503,9 @@ fn not_controller_sends_the_next_registration_to_the_next_voter() {
     });
     assert!(h.broker.controller_channel().is_active(voters[1]));
     let sent = h.out.len();
-    h.timeout(h.broker.poll_timeout().expect("a retry").0);
+    // Due again `broker.heartbeat.interval.ms` after the first (the observer's fetch timers
+    // fire meanwhile and name no leader).
+    h.timeout(h.broker.config().broker_heartbeat_interval_ms);
     assert!(h.out.len() > sent, "resent when due");
     assert_eq!(last_registration_target(&h), Some(voters[1]));
 }
@@ -1487,7 +1518,6 @@ fn a_heartbeat_refused_not_controller_neither_fences_nor_re_registers() {
         error: ErrorCode::NOT_CONTROLLER,
         is_fenced: true,
         should_shut_down: false,
-        records: vec![],
     }));
     assert_eq!(h.broker.is_fenced(), fenced);
     assert_eq!(
@@ -1976,4 +2006,140 @@ fn an_expired_produce_times_out_only_the_waiting_partitions() {
             (7, ErrorCode::NOT_LEADER_OR_FOLLOWER, None),
         ]]
     );
+}
+
+// ---- The metadata log as a Raft observer (KIP-595; `metadata_observer.rs`) ----
+
+fn unfence(b: u32) -> MetadataRecord {
+    MetadataRecord::UnfenceBroker {
+        broker_id: BrokerId(b),
+        broker_epoch: broker_epoch(b),
+    }
+}
+
+fn data(record: MetadataRecord, epoch: u32) -> crate::raft::RaftEntry<MetadataRecord> {
+    crate::raft::RaftEntry {
+        epoch: LeaderEpoch(epoch),
+        record: crate::raft::RaftRecord::Data(record),
+    }
+}
+
+/// The leader answers an observer with uncommitted entries too (`tryCompleteFetchRequest`
+/// reads `Isolation.UNCOMMITTED`); the image gets a record only once the high watermark passes
+/// it (`handleCommit`), and an uncommitted tail that a diverging epoch truncates never reaches
+/// it.
+#[test]
+fn the_image_applies_only_committed_records_and_a_diverged_tail_never() {
+    let mut h = Harness::leader(ProtocolSwitches::default(), 1, &[1, 2, 3]);
+    let end = h
+        .broker
+        .metadata_observer()
+        .expect("started")
+        .status()
+        .log_end;
+    let applied = h.broker.metadata().offset;
+    let fence = MetadataRecord::FenceBroker {
+        broker_id: BrokerId(2),
+        broker_epoch: broker_epoch(2),
+    };
+    h.deliver_from_controller(fetch_answer(end, end, vec![data(fence, 1)]));
+    let observer = h.broker.metadata_observer().expect("started").status();
+    assert_eq!(observer.log_end, Offset(end.0 + 1), "fetched");
+    assert_eq!(
+        h.broker.metadata().offset,
+        applied,
+        "not committed: not applied"
+    );
+    assert!(!h.broker.metadata().brokers[&BrokerId(2)].fenced);
+
+    let diverged = Message::Quorum(Box::new(crate::raft::RaftMessage::FetchResponse {
+        error: ErrorCode::NONE,
+        epoch: LeaderEpoch(1),
+        leader: Some(CONTROLLER),
+        fetch_offset: Offset(end.0 + 1),
+        high_watermark: end,
+        diverging: Some(EpochEndOffset {
+            epoch: LeaderEpoch(1),
+            end_offset: end,
+        }),
+        entries: vec![],
+    }));
+    h.deliver_from_controller(diverged);
+    let observer = h.broker.metadata_observer().expect("started").status();
+    assert_eq!(
+        observer.log_end, end,
+        "truncated to the leader's end of its epoch"
+    );
+    let next = Offset(end.0 + 1);
+    h.deliver_from_controller(fetch_answer(end, next, vec![data(unfence(3), 1)]));
+    assert_eq!(h.broker.metadata().offset, applied + 1);
+    assert!(
+        !h.broker.metadata().brokers[&BrokerId(2)].fenced,
+        "the truncated record was never applied"
+    );
+}
+
+/// Registration and heartbeats go to the leader the observer learned (Kafka's
+/// `RaftControllerNodeProvider` reads `raftManager.leaderAndEpoch`), so a broker follows a
+/// controller failover as soon as its metadata fetch hears of it.
+#[test]
+fn the_controller_channel_follows_the_leader_the_observer_learns() {
+    let voters: Vec<NodeId> = (1..=3)
+        .map(|c| NodeId::Controller(ControllerId(c)))
+        .collect();
+    let config = ClusterConfig::parse(&ConfigMap::new(), ProtocolSwitches::default());
+    let mut h = Harness::started(1, ProtocolSwitches::default(), DiskImage::default());
+    h.broker = Broker::new(BrokerId(1), config.expect("valid"), voters.clone(), Time(0));
+    h.input(Input::Start {
+        disk: DiskImage::default(),
+        incarnation_id: 7,
+    });
+    assert!(h.broker.controller_channel().is_active(voters[0]));
+    let hint = Message::Quorum(Box::new(crate::raft::RaftMessage::FetchResponse {
+        error: ErrorCode::NOT_LEADER_OR_FOLLOWER,
+        epoch: LeaderEpoch(3),
+        leader: Some(voters[2]),
+        fetch_offset: Offset(0),
+        high_watermark: Offset(0),
+        diverging: None,
+        entries: vec![],
+    }));
+    h.input(Input::Message {
+        from: voters[0],
+        message: hint,
+    });
+    assert!(h.broker.controller_channel().is_active(voters[2]));
+    h.timeout(h.broker.config().broker_heartbeat_interval_ms);
+    assert_eq!(last_registration_target(&h), Some(voters[2]));
+}
+
+/// A broker that is not a voter fetches the metadata log: its fetches go to the controller,
+/// and a heartbeat reports how far it applied it.
+#[test]
+fn the_heartbeat_reports_the_offset_after_the_last_applied_record() {
+    let mut h = Harness::leader(ProtocolSwitches::default(), 1, &[1, 2, 3]);
+    let fetches = h
+        .out
+        .iter()
+        .filter(|o| {
+            matches!(o, Output::Send { to, message: Message::Quorum(m) }
+                if *to == CONTROLLER && matches!(**m, crate::raft::RaftMessage::Fetch { .. }))
+        })
+        .count();
+    assert!(fetches >= 2, "fetched, and fetches again after an answer");
+    h.metadata(vec![unfence(2)]);
+    let applied = h.broker.metadata().offset;
+    h.timeout(h.now.0 + h.broker.config().broker_heartbeat_interval_ms);
+    let reported = h.out.iter().rev().find_map(|o| match o {
+        Output::Send {
+            message:
+                Message::BrokerHeartbeat(crate::protocol::BrokerHeartbeatRequest {
+                    metadata_offset,
+                    ..
+                }),
+            ..
+        } => Some(*metadata_offset),
+        _ => None,
+    });
+    assert_eq!(reported, Some(applied));
 }

@@ -402,6 +402,7 @@ impl Consumer {
         budget: &mut usize,
     ) {
         let tp = response.tp.clone();
+        let rejoining = self.rejoining_eagerly();
         let Some(position) = self.positions.get_mut(&tp) else {
             return;
         };
@@ -445,6 +446,7 @@ impl Consumer {
             return;
         }
         match response.error {
+            ErrorCode::NONE if rejoining => {} // fetched again after the rebalance
             ErrorCode::NONE => {
                 // `max.poll.records`: one poll hands the application at most that many; the
                 // rest is fetched again from the new position.

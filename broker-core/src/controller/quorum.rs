@@ -186,7 +186,6 @@ impl Controller {
                     error,
                     is_fenced: true,
                     should_shut_down: false,
-                    records: vec![],
                 })
             }
             Message::AlterPartition(AlterPartitionRequest { tp, .. }) => {

@@ -9,7 +9,7 @@ use crate::config::{ConfigMap, ProtocolSwitches};
 use crate::metadata::BrokerRegistration;
 use crate::protocol::{
     AlterPartitionRequest, AlterPartitionResponse, BrokerHeartbeatRequest, BrokerHeartbeatResponse,
-    BrokerRegistrationRequest, BrokerRegistrationResponse, MetadataUpdate,
+    BrokerRegistrationRequest, BrokerRegistrationResponse,
 };
 use std::collections::VecDeque;
 
@@ -258,16 +258,10 @@ impl Harness {
         &self.controller.metadata().brokers[&BrokerId(b)]
     }
 
-    /// Every metadata record published to broker `b`, in order.
-    fn published_to(&self, b: u32) -> Vec<MetadataRecord> {
-        sent_to(&self.out, b)
-            .into_iter()
-            .filter_map(|m| match m {
-                Message::MetadataUpdate(MetadataUpdate { records }) => Some(records),
-                _ => None,
-            })
-            .flatten()
-            .map(|(_, record)| record)
+    /// Every committed metadata record, in order: what every broker's metadata fetch gets.
+    fn committed(&self) -> Vec<MetadataRecord> {
+        (0..)
+            .map_while(|offset| self.controller.committed_record(offset).cloned())
             .collect()
     }
 
@@ -323,7 +317,7 @@ fn fencing_after_session_timeout_moves_leadership_in_replica_order() {
     assert_eq!(state.leader_epoch, LeaderEpoch(1));
     assert_eq!(state.partition_epoch, PartitionEpoch(1));
     assert_eq!(sorted(state.isr.clone()), ids(&[2, 3]));
-    let published = h.published_to(2);
+    let published = h.committed();
     let fence = MetadataRecord::FenceBroker {
         broker_id: BrokerId(1),
         broker_epoch: BrokerEpoch(0),
@@ -746,4 +740,101 @@ fn should_shut_down_waits_until_the_leadership_move_is_durable() {
     h.heartbeat(3, false);
     let reply = h.heartbeat(1, true).expect("answered");
     assert!(reply.2, "should_shut_down once durable and leading nothing");
+}
+
+// ---- Brokers fetch the metadata log (`local_fetch.rs`) ----
+
+fn metadata_fetch(epoch: u32, offset: u64) -> Message {
+    Message::Quorum(Box::new(crate::raft::RaftMessage::Fetch {
+        epoch: LeaderEpoch(epoch),
+        fetch_offset: Offset(offset),
+        last_fetched_epoch: LeaderEpoch(epoch),
+    }))
+}
+
+/// `(error, epoch, leader, high watermark, entries)` of metadata fetch answers.
+fn fetch_answers(
+    messages: &[Message],
+) -> Vec<(ErrorCode, LeaderEpoch, Option<NodeId>, Offset, usize)> {
+    messages
+        .iter()
+        .filter_map(|m| match m {
+            Message::Quorum(q) => match &**q {
+                crate::raft::RaftMessage::FetchResponse {
+                    error,
+                    epoch,
+                    leader,
+                    high_watermark,
+                    entries,
+                    ..
+                } => Some((*error, *epoch, *leader, *high_watermark, entries.len())),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect()
+}
+
+/// The lone controller answers a broker's metadata fetch as a one-voter quorum's leader: a
+/// fetch from an older epoch learns its epoch and leader; one at the committed end is held
+/// until a record commits, then gets it with the high watermark past it.
+#[test]
+fn the_lone_controller_holds_a_metadata_fetch_until_a_record_commits() {
+    let mut h = Harness::new(&[1, 2, 3], false);
+    let me = Some(NodeId::Controller(ControllerId(1)));
+    let answers = fetch_answers(&h.deliver_from(1, metadata_fetch(0, 0)));
+    assert_eq!(
+        answers,
+        vec![(
+            ErrorCode::FENCED_LEADER_EPOCH,
+            LeaderEpoch(1),
+            me,
+            Offset(h.controller.metadata().offset),
+            0
+        )]
+    );
+    let answers = fetch_answers(&h.deliver_from(1, metadata_fetch(1, 0)));
+    let end = h.controller.metadata().offset;
+    assert_eq!(
+        answers,
+        vec![(
+            ErrorCode::NONE,
+            LeaderEpoch(1),
+            me,
+            Offset(end),
+            end as usize
+        )]
+    );
+    assert!(
+        fetch_answers(&h.deliver_from(1, metadata_fetch(1, end))).is_empty(),
+        "held"
+    );
+    let mark = h.out.len();
+    h.register(4, 4); // a record commits
+    let answers = fetch_answers(&sent_to(&h.out[mark..], 1));
+    assert_eq!(answers.len(), 1, "the held fetch is answered");
+    assert!(
+        answers[0].3 > Offset(end) && answers[0].4 > 0,
+        "{answers:?}"
+    );
+}
+
+/// `BrokerHeartbeatManager` unfences a broker once `currentMetadataOffset >=
+/// registerBrokerRecordOffset`: Kafka's offset is the last record applied, the lab's heartbeat
+/// carries the one after it, so the broker must report more than its epoch: its registration
+/// record itself applied.
+#[test]
+fn a_broker_is_unfenced_only_once_it_applied_its_own_registration_record() {
+    let mut h = Harness::new(&[1, 2, 3], false);
+    h.tick(SESSION_MS + 1, &[2, 3]);
+    assert!(h.registration(1).fenced);
+    let (error, epoch) = h.register(1, 11);
+    assert_eq!(error, ErrorCode::NONE);
+    h.heartbeat_at(1, false, epoch.0);
+    assert!(
+        h.registration(1).fenced,
+        "its registration record not yet applied"
+    );
+    h.heartbeat_at(1, false, epoch.0 + 1);
+    assert!(!h.registration(1).fenced);
 }

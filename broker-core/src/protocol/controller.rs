@@ -2,7 +2,7 @@
 //! and `AlterPartition` (KIP-631, KIP-497).
 
 use crate::error::ErrorCode;
-use crate::metadata::{MetadataRecord, PartitionState};
+use crate::metadata::PartitionState;
 use crate::types::{BrokerEpoch, BrokerId, LeaderEpoch, PartitionEpoch, TopicPartition};
 use serde::{Deserialize, Serialize};
 
@@ -51,7 +51,10 @@ pub struct BrokerHeartbeatRequest {
     pub broker_id: BrokerId,
     /// Its epoch.
     pub broker_epoch: BrokerEpoch,
-    /// The metadata offset it has applied.
+    /// The offset after the last committed metadata record the broker applied (the number
+    /// of records in its image). Kafka sends `currentMetadataOffset`, the offset OF that
+    /// last record (-1 for none), so this is Kafka's value + 1; the controller compares
+    /// accordingly (`Controller::heartbeat`).
     pub metadata_offset: u64,
     /// It asks for a controlled shutdown.
     pub want_shut_down: bool,
@@ -66,15 +69,6 @@ pub struct BrokerHeartbeatResponse {
     pub is_fenced: bool,
     /// The controlled shutdown may finish.
     pub should_shut_down: bool,
-    /// Committed metadata records the broker lacks, by offset.
-    pub records: Vec<(u64, MetadataRecord)>,
-}
-
-/// The controller pushes committed metadata records to brokers.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MetadataUpdate {
-    /// The records, by offset.
-    pub records: Vec<(u64, MetadataRecord)>,
 }
 
 /// `AlterPartitionRequest`: a leader proposes a new ISR (KIP-497).

@@ -114,11 +114,11 @@ impl QuorumConfig {
 const CHECK_QUORUM_TIMEOUT_FACTOR_X2: u64 = 3;
 /// The longest a leader holds a fetch that has nothing new to return (`KafkaRaftClient`'s
 /// fetch max wait, 500 ms).
-const FETCH_MAX_WAIT_MS: u64 = 500;
+pub(crate) const FETCH_MAX_WAIT_MS: u64 = 500;
 /// The base of `binaryExponentialElectionBackoffMs` (`KafkaRaftClient.RETRY_BACKOFF_BASE_MS`).
 const RETRY_BACKOFF_BASE_MS: u64 = 100;
 /// Entries per fetch response.
-const FETCH_MAX_ENTRIES: usize = 64;
+pub(crate) const FETCH_MAX_ENTRIES: usize = 64;
 
 /// The election state a voter keeps on disk (`quorum-state`, `ElectionState`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -448,6 +448,13 @@ impl<T: Clone> RaftNode<T> {
                 self.on_fetch_response(from, response)
             }
         }
+    }
+
+    /// The driver lost the connection to `peer` (an observer moves on; see
+    /// `on_peer_disconnected`).
+    pub fn on_disconnected(&mut self, now: Time, peer: NodeId) {
+        self.advance(now);
+        self.on_peer_disconnected(peer);
     }
 
     /// Timers: elections, fetch timeouts, check-quorum, held fetches, resends.

@@ -65,6 +65,12 @@ impl<T: Clone> RaftNode<T> {
         }
         let hw_before = self.high_watermark;
         self.record_fetch(from, fetch_offset);
+        if self.high_watermark != hw_before {
+            // `KafkaRaftClient.onUpdateLeaderHighWatermark` completes the fetch purgatory: a
+            // held fetch (an observer's above all, whose progress never moves the high
+            // watermark) learns what is newly committed at once, not at its max wait.
+            self.answer_parked();
+        }
         let entries = self.log.read(fetch_offset, FETCH_MAX_ENTRIES);
         if entries.is_empty() && self.high_watermark == hw_before {
             let deadline = self.now.plus_ms(FETCH_MAX_WAIT_MS);
@@ -149,6 +155,11 @@ impl<T: Clone> RaftNode<T> {
     /// The leader wrote more or committed more: answer the fetches it held.
     pub(super) fn on_leader_progress(&mut self) {
         self.update_high_watermark();
+        self.answer_parked();
+    }
+
+    /// Answer every fetch the leader holds with what it has from their offsets.
+    fn answer_parked(&mut self) {
         let QuorumState::Leader { state, .. } = &mut self.state else {
             return;
         };
@@ -241,6 +252,11 @@ impl<T: Clone> RaftNode<T> {
         }
         let from_leader = self.state.leader() == Some(from) && answer.epoch == self.epoch();
         if !answer.error.is_ok() || !from_leader {
+            if !self.is_voter() && self.state.leader().is_none() {
+                // An observer that still knows no leader asks the next voter
+                // (`KafkaRaftClient.maybeSendAnyVoterFetch` picks a voter not backing off).
+                self.fetch.bootstrap_index += 1;
+            }
             self.fetch.backoff_until = Some(self.now.plus_ms(self.config.retry_backoff_ms));
             return;
         }
@@ -265,6 +281,30 @@ impl<T: Clone> RaftNode<T> {
         // `FollowerState.updateHighWatermark`: the leader's, capped by our log end.
         let hw = answer.high_watermark.min(self.log.end());
         self.high_watermark = self.high_watermark.max(hw);
+        self.maybe_send_fetch();
+    }
+
+    /// The connection to `peer` was lost. An observer whose leader (or asked voter) it was
+    /// forgets that leader and asks another voter: `KafkaRaftClient.pollFollowerAsObserver`
+    /// sends the fetch to any voter when the leader's connection is backing off after a
+    /// failure or its request timed out, "to discover if there has been a leader change". A
+    /// voter waits for its fetch timeout, as before.
+    pub(super) fn on_peer_disconnected(&mut self, peer: NodeId) {
+        if self.is_voter() {
+            return;
+        }
+        let asked = self.voters[self.fetch.bootstrap_index % self.voters.len()];
+        let leader = self.state.leader();
+        if leader != Some(peer) && !(leader.is_none() && asked == peer) {
+            return;
+        }
+        if asked == peer {
+            self.fetch.bootstrap_index += 1;
+        }
+        let epoch = self.epoch();
+        self.become_unattached(epoch);
+        self.fetch.in_flight = None;
+        self.fetch.backoff_until = None;
         self.maybe_send_fetch();
     }
 }

@@ -758,3 +758,79 @@ fn the_status_tells_role_epoch_votes_leader_log_end_and_high_watermark() {
         "a majority has it"
     );
 }
+
+/// `KafkaRaftClient.onUpdateLeaderHighWatermark` completes the fetch purgatory: an observer's
+/// fetch held at the log end hears of a commit when a voter's fetch moves the high watermark,
+/// not `FETCH_MAX_WAIT_MS` later (its own progress never moves it).
+#[test]
+fn a_rising_high_watermark_answers_a_held_observer_fetch_at_once() {
+    let mut leader = elected_leader(vec![]);
+    let epoch = leader.epoch();
+    let end = leader.log().end();
+    let observer = NodeId::Broker(crate::types::BrokerId(1));
+    leader.handle_message(Time(5_000), observer, fetch(epoch, end.0, epoch.0));
+    assert!(sent(&drain(&mut leader)).is_empty(), "held: nothing new");
+    leader.handle_message(Time(5_001), c(2), fetch(epoch, end.0, epoch.0));
+    assert_eq!(
+        leader.high_watermark(),
+        end,
+        "a majority has the epoch's start"
+    );
+    let answers = sent(&drain(&mut leader));
+    let to_observer = answers.iter().find(|(to, _)| *to == observer);
+    assert!(
+        matches!(to_observer, Some((_, RaftMessage::FetchResponse { high_watermark, .. })) if *high_watermark == end),
+        "{answers:?}"
+    );
+}
+
+/// `KafkaRaftClient.pollFollowerAsObserver`: an observer whose leader's connection failed asks
+/// another voter; a voter that loses its leader's connection waits for its fetch timeout.
+#[test]
+fn an_observer_that_loses_its_leader_asks_another_voter() {
+    let voters: Vec<NodeId> = (1..=3).map(c).collect();
+    let broker = NodeId::Broker(crate::types::BrokerId(1));
+    let mut observer = RaftNode::<u64>::new(
+        broker,
+        voters,
+        QuorumConfig::default(),
+        Time(0),
+        1,
+        None,
+        vec![],
+    );
+    drain(&mut observer);
+    let hint = RaftMessage::FetchResponse {
+        error: ErrorCode::NOT_LEADER_OR_FOLLOWER,
+        epoch: LeaderEpoch(4),
+        leader: Some(c(2)),
+        fetch_offset: Offset(0),
+        high_watermark: Offset(0),
+        diverging: None,
+        entries: vec![],
+    };
+    observer.handle_message(Time(5), c(1), hint);
+    assert_eq!(
+        sent(&drain(&mut observer))[0].0,
+        c(2),
+        "fetches from the leader"
+    );
+    observer.on_disconnected(Time(6), c(2));
+    let next = sent(&drain(&mut observer));
+    assert_eq!(observer.leader(), None);
+    assert_eq!(next.len(), 1);
+    assert_ne!(next[0].0, c(2), "another voter: {next:?}");
+
+    let mut follower = node(2, 3, QuorumConfig::default(), vec![]);
+    follower.handle_message(
+        Time(1),
+        c(1),
+        RaftMessage::BeginQuorumEpoch {
+            epoch: LeaderEpoch(1),
+        },
+    );
+    drain(&mut follower);
+    follower.on_disconnected(Time(2), c(1));
+    assert_eq!(follower.leader(), Some(c(1)), "a voter keeps its leader");
+    assert!(sent(&drain(&mut follower)).is_empty());
+}

@@ -1,8 +1,8 @@
 //! The metadata quorum (KRaft, KIP-595): each controller's Raft role, epoch, vote, the leader
-//! it knows, its `__cluster_metadata` log end and high watermark; then the brokers, with the
-//! metadata offset each applied and the controller each heartbeats to (the one it believes
-//! active). The lab's brokers do not yet fetch the metadata log as Raft observers: the active
-//! controller sends it to them, so this view does not call them observers.
+//! it knows, its `__cluster_metadata` log end and high watermark; then the brokers, Raft
+//! observers that fetch the metadata log (never voters), with the committed metadata offset
+//! each fetched (asked of its observer, `MetadataObserver::fetched_offset`) and the controller
+//! each heartbeats to (the leader its fetch learned).
 //! ZooKeeper played this role before KRaft.
 
 use super::{node_label, status_glyph};
@@ -129,12 +129,13 @@ fn role_glyph(role: Role) -> (&'static str, &'static str, Color) {
     }
 }
 
-/// The brokers: what metadata they have applied and whom they heartbeat to.
+/// The brokers, observers: how far they fetched the committed metadata and whom they
+/// heartbeat to.
 fn observer_lines(app: &App) -> Vec<Line<'static>> {
     let world = app.session.world();
     let bold = Style::default().add_modifier(Modifier::BOLD);
     let mut lines = vec![Line::styled(
-        "  brokers: the metadata offset each applied, the controller it heartbeats to",
+        "  brokers, ◌ observers: committed metadata fetched, heartbeats to",
         bold,
     )];
     let active = world.active_controller();
@@ -151,9 +152,9 @@ fn observer_lines(app: &App) -> Vec<Line<'static>> {
             continue;
         };
         let target = broker.controller_channel().active();
+        let fetched = broker.metadata_observer().map_or(0, |o| o.fetched_offset());
         spans.push(Span::raw(format!(
-            "  metadata offset {:<4} heartbeats → {}",
-            broker.metadata().offset,
+            "  ◌ fetched {fetched:<4} heartbeats → {}",
             world.name(target)
         )));
         if Some(target) != active {

@@ -210,6 +210,19 @@ impl Consumer {
         self.out.send(NodeId::Broker(broker), message);
     }
 
+    /// Whether an eager member is rejoining with partitions it still owns: the application is
+    /// inside `poll`, whose `onJoinPrepare` commits synchronously and then revokes everything
+    /// (`ConsumerCoordinator.onJoinPrepare`), so no fetched record reaches it until the new
+    /// assignment. Delivering one would read past the offsets committed for the next owner.
+    pub(super) fn rejoining_eagerly(&self) -> bool {
+        self.group.as_ref().is_some_and(|g| {
+            g.state == MemberState::Unjoined
+                && g.generation >= 0
+                && !g.owned.is_empty()
+                && !self.config.partition_assignment_strategy.is_cooperative()
+        })
+    }
+
     /// `onJoinPrepare`: commit what was consumed (with auto-commit), then revoke everything
     /// for an eager assignor, then `JoinGroup`.
     fn prepare_join(&mut self) {
