@@ -105,6 +105,8 @@ pub struct Controller {
     /// Brokers' metadata fetches the lone controller holds until it commits more
     /// (`local_fetch.rs`; in a quorum the Raft leader holds them).
     held_fetches: Vec<local_fetch::HeldFetch>,
+    /// A clean shutdown in progress: when it gives up waiting for another voter to lead.
+    shutdown_deadline: Option<Time>,
     out: Outbox,
 }
 
@@ -132,6 +134,7 @@ impl Controller {
             decided: Vec::new(),
             untold: Vec::new(),
             held_fetches: Vec::new(),
+            shutdown_deadline: None,
             out: Outbox::default(),
         }
     }
@@ -175,6 +178,7 @@ impl Controller {
         self.advance(now);
         match input {
             Input::Start { disk, .. } => self.start(disk),
+            Input::Shutdown => self.begin_shutdown(),
             _ if !self.started => {}
             Input::Message {
                 from,
@@ -186,10 +190,11 @@ impl Controller {
             } => self.on_quorum_message(from, *message),
             Input::Message { from, message } => self.on_message(from, message),
             Input::DiskCompleted { id, ok } => self.on_disk_completed(id, ok),
-            Input::Disconnected { .. } | Input::Shutdown | Input::Command(_) => {}
+            Input::Disconnected { .. } | Input::Command(_) => {}
         }
         self.follow_leadership();
         self.flush_log();
+        self.maybe_finish_shutdown();
     }
 
     /// Fence brokers whose session expired.
@@ -205,6 +210,7 @@ impl Controller {
             }
             self.follow_leadership();
         }
+        self.maybe_finish_shutdown();
         self.expire_held_fetches();
         if !self.active {
             self.flush_log();
@@ -244,7 +250,10 @@ impl Controller {
             .min();
         let raft = self.log.quorum_ref().and_then(|q| q.poll_timeout());
         let held = self.held_fetches.iter().map(|f| f.deadline).min();
-        [sessions, raft, held].into_iter().flatten().min()
+        [sessions, raft, held, self.shutdown_deadline]
+            .into_iter()
+            .flatten()
+            .min()
     }
 
     /// The image of committed records (none that a failover could lose).

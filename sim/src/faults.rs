@@ -32,8 +32,10 @@ impl World {
                 }
                 self.start_process(target);
             }
+            // A broker runs its controlled shutdown and a controller its graceful Raft
+            // resignation; each says `Output::Stopped` when done. A client just stops.
             FaultAction::Shutdown { target } => match target {
-                NodeId::Broker(_) => self.input(target, Input::Shutdown),
+                NodeId::Broker(_) | NodeId::Controller(_) => self.input(target, Input::Shutdown),
                 _ => self.kill(target, Status::Stopped),
             },
             FaultAction::Pause { target } => {

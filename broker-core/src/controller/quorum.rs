@@ -16,6 +16,9 @@ use crate::raft::QuorumConfig;
 use crate::types::{DiskOpId, NodeId};
 use std::ops::Range;
 
+/// `KafkaRaftManager`'s graceful shutdown timeout of the Raft client (`client.shutdown(5000)`).
+const GRACEFUL_SHUTDOWN_TIMEOUT_MS: u64 = 5_000;
+
 /// How a controller finds its quorum when it starts.
 #[derive(Clone, Debug)]
 pub(crate) struct QuorumSetup {
@@ -124,6 +127,43 @@ impl Controller {
         };
         if let Some(committed) = quorum.handle_message(self.now, from, message, &mut self.out) {
             self.publish(committed);
+        }
+    }
+
+    /// A clean shutdown (`KafkaRaftManager.RaftIoThread.initiateShutdown` →
+    /// `KafkaRaftClient.shutdown(5000)`): a leading voter resigns with `EndQuorumEpoch` and
+    /// stops once another voter leads, or after 5 s; any other controller stops at once (an
+    /// observer or a lone voter has nothing to hand over).
+    pub(super) fn begin_shutdown(&mut self) {
+        let now = self.now;
+        let leading = self.started && self.log.is_active();
+        match self.log.quorum() {
+            Some(quorum) if leading => {
+                if let Some(committed) = quorum.resign(now, &mut self.out) {
+                    self.publish(committed);
+                }
+                self.follow_leadership();
+                self.shutdown_deadline = Some(now.plus_ms(GRACEFUL_SHUTDOWN_TIMEOUT_MS));
+            }
+            _ => self.out.push(crate::io::Output::Stopped),
+        }
+    }
+
+    /// The graceful shutdown ends when another voter leads (the resigned leader learns it from
+    /// its `BeginQuorumEpoch`) or its timeout passes.
+    pub(super) fn maybe_finish_shutdown(&mut self) {
+        let Some(deadline) = self.shutdown_deadline else {
+            return;
+        };
+        let me = NodeId::Controller(self.id);
+        let handed_over = self
+            .log
+            .quorum_ref()
+            .and_then(|q| q.leader())
+            .is_some_and(|leader| leader != me);
+        if handed_over || self.now >= deadline {
+            self.shutdown_deadline = None;
+            self.out.push(crate::io::Output::Stopped);
         }
     }
 

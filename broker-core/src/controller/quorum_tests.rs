@@ -20,6 +20,8 @@ struct Cluster {
     to_brokers: Vec<(NodeId, Message)>,
     /// Every (epoch, controller) that acted as active controller.
     actives: BTreeSet<(LeaderEpoch, ControllerId)>,
+    /// Controllers that said `Output::Stopped`, with when.
+    stopped: BTreeMap<ControllerId, Time>,
 }
 
 const VOTERS: [ControllerId; 3] = [ControllerId(1), ControllerId(2), ControllerId(3)];
@@ -34,6 +36,7 @@ impl Cluster {
             wire: VecDeque::new(),
             to_brokers: Vec::new(),
             actives: BTreeSet::new(),
+            stopped: BTreeMap::new(),
         };
         for id in VOTERS {
             cluster.start(id);
@@ -83,6 +86,9 @@ impl Cluster {
                         message,
                     } => self.wire.push_back((NodeId::Controller(*id), to, message)),
                     Output::Send { to, message } => self.to_brokers.push((to, message)),
+                    Output::Stopped => {
+                        self.stopped.insert(*id, self.now);
+                    }
                     _ => {}
                 }
             }
@@ -193,4 +199,67 @@ fn a_new_active_controller_keeps_every_committed_registration() {
         distinct.len(),
         "one active controller per epoch"
     );
+}
+
+// ---- A clean shutdown (`KafkaRaftClient.shutdown`, `GracefulShutdown`) ----
+
+fn sent_end_quorum_epoch(c: &Cluster, from: ControllerId) -> usize {
+    c.wire
+        .iter()
+        .filter(|(f, _, m)| {
+            *f == NodeId::Controller(from)
+                && matches!(m, Message::Quorum(q)
+                    if matches!(**q, crate::raft::RaftMessage::EndQuorumEpoch { .. }))
+        })
+        .count()
+}
+
+/// The leader resigns with `EndQuorumEpoch` to both voters and stops only once another voter
+/// leads, which comes sooner than a crash's failover (a follower's fetch timeout, 2 s, before
+/// it even campaigns).
+#[test]
+fn a_leader_shutting_down_resigns_and_stops_once_another_voter_leads() {
+    let mut c = Cluster::new();
+    c.run_until(|c| c.active().is_some());
+    let old = c.active().expect("elected");
+    let asked = c.now;
+    c.deliver(old, Input::Shutdown);
+    // Sent once the resigned election state is on its disk.
+    c.run_until(|c| sent_end_quorum_epoch(c, old) == 2);
+    assert!(!c.stopped.contains_key(&old), "it waits for a successor");
+    assert!(!c.running[&old].is_active(), "resigned: no longer acting");
+    c.run_until(|c| c.stopped.contains_key(&old));
+    let new = c
+        .active()
+        .expect("a successor leads when the old one stops");
+    assert_ne!(new, old);
+    let took = c.stopped[&old].ms_since(asked);
+    let fetch_timeout = QuorumConfig::default().fetch_timeout_ms;
+    assert!(took < fetch_timeout, "handed over in {took} ms");
+}
+
+#[test]
+fn a_standby_shutting_down_stops_at_once() {
+    let mut c = Cluster::new();
+    c.run_until(|c| c.active().is_some());
+    let active = c.active().expect("elected");
+    let standby = *VOTERS.iter().find(|v| **v != active).expect("a standby");
+    c.deliver(standby, Input::Shutdown);
+    c.drain();
+    assert_eq!(c.stopped.get(&standby), Some(&c.now));
+    assert_eq!(sent_end_quorum_epoch(&c, standby), 0);
+}
+
+/// With nobody to take over, the shutdown gives up after `client.shutdown(5000)`'s timeout.
+#[test]
+fn a_leader_nobody_can_succeed_stops_at_the_shutdown_timeout() {
+    let mut c = Cluster::new();
+    c.run_until(|c| c.active().is_some());
+    let old = c.active().expect("elected");
+    c.running.retain(|id, _| *id == old);
+    c.wire.clear();
+    let asked = c.now;
+    c.deliver(old, Input::Shutdown);
+    c.run_until(|c| c.stopped.contains_key(&old));
+    assert_eq!(c.stopped[&old].ms_since(asked), 5_000);
 }

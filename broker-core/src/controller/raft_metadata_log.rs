@@ -142,6 +142,13 @@ impl RaftMetadataLog {
         self.drive(out)
     }
 
+    /// Resign gracefully if leading (a clean shutdown); returns the metadata offsets committed.
+    pub(crate) fn resign(&mut self, now: Time, out: &mut Outbox) -> Option<Range<u64>> {
+        self.advance(now);
+        self.node.resign(self.now);
+        self.drive(out)
+    }
+
     /// When Raft next has timer work.
     pub(crate) fn poll_timeout(&self) -> Option<Time> {
         self.node.poll_timeout()

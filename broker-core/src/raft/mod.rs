@@ -457,6 +457,18 @@ impl<T: Clone> RaftNode<T> {
         self.on_peer_disconnected(peer);
     }
 
+    /// A graceful shutdown (`KafkaRaftClient.shutdown` → `pollShutdown`): a leader resigns at
+    /// once and sends `EndQuorumEpoch` with its preferred successors, so a follower campaigns
+    /// without waiting out its fetch timeout. It keeps answering votes meanwhile, to help the
+    /// next leader get elected (`KafkaRaftClientTest.testLeaderGracefulShutdown`). Any other
+    /// role has nothing to hand over.
+    pub fn resign(&mut self, now: Time) {
+        self.advance(now);
+        if self.role() == Role::Leader {
+            self.become_resigned();
+        }
+    }
+
     /// Timers: elections, fetch timeouts, check-quorum, held fetches, resends.
     pub fn handle_timeout(&mut self, now: Time) {
         self.advance(now);
