@@ -98,11 +98,6 @@ impl MetadataObserver {
         self.node.status()
     }
 
-    /// The metadata offset of the next committed record it will hand to the image.
-    pub fn fetched_offset(&self) -> u64 {
-        self.handed
-    }
-
     /// Carry out the node's outputs (writes complete at once: the log is in memory) and hand
     /// on what is newly committed.
     fn drive(&mut self, now: Time, out: &mut Outbox) -> Committed {

@@ -1,7 +1,7 @@
 //! The metadata quorum (KRaft, KIP-595): each controller's Raft role, epoch, vote, the leader
 //! it knows, its `__cluster_metadata` log end and high watermark; then the brokers, Raft
-//! observers that fetch the metadata log (never voters), with the committed metadata offset
-//! each fetched (asked of its observer, `MetadataObserver::fetched_offset`) and the controller
+//! observers that fetch the metadata log (never voters), in the same columns (asked of its
+//! observer, `MetadataObserver::status`, Raft offsets like the controllers') and the controller
 //! each heartbeats to (the leader its fetch learned).
 //! ZooKeeper played this role before KRaft.
 
@@ -129,13 +129,13 @@ fn role_glyph(role: Role) -> (&'static str, &'static str, Color) {
     }
 }
 
-/// The brokers, observers: how far they fetched the committed metadata and whom they
-/// heartbeat to.
+/// The brokers, observers: their metadata log in the controllers' columns (Raft offsets, so a
+/// class compares a broker's log end and HW with the leader's), and whom they heartbeat to.
 fn observer_lines(app: &App) -> Vec<Line<'static>> {
     let world = app.session.world();
     let bold = Style::default().add_modifier(Modifier::BOLD);
     let mut lines = vec![Line::styled(
-        "  brokers, ◌ observers: committed metadata fetched, heartbeats to",
+        "  brokers: ◌ observers of the metadata log, and whom they heartbeat to",
         bold,
     )];
     let active = world.active_controller();
@@ -152,11 +152,12 @@ fn observer_lines(app: &App) -> Vec<Line<'static>> {
             continue;
         };
         let target = broker.controller_channel().active();
-        let fetched = broker.metadata_observer().map_or(0, |o| o.fetched_offset());
-        spans.push(Span::raw(format!(
-            "  ◌ fetched {fetched:<4} heartbeats → {}",
-            world.name(target)
-        )));
+        let width = world.name(id).chars().count();
+        spans.push(Span::raw(" ".repeat(12usize.saturating_sub(width))));
+        if let Some(observer) = broker.metadata_observer() {
+            spans.extend(status_spans(&observer.status()));
+        }
+        spans.push(Span::raw(format!("  → {}", world.name(target))));
         if Some(target) != active {
             spans.push(Span::styled(
                 "  (not active)",
