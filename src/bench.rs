@@ -103,15 +103,7 @@ pub fn bench(args: &BenchArgs) -> anyhow::Result<bool> {
     let records = world
         .history()
         .iter()
-        .filter(|r| {
-            matches!(
-                r.entry,
-                broker_core::HistoryEntry::SendCompleted {
-                    outcome: broker_core::SendOutcome::Ok(_),
-                    ..
-                }
-            )
-        })
+        .filter(|r| r.acked().is_some())
         .count() as u64;
     let simulated_ms = world.now().0;
     let (check_jobs, check_seeds_per_s) = check_batch(args)?;
