@@ -472,3 +472,29 @@ fn a_recorded_admin_session_replays_to_the_live_fingerprint() {
     assert!(report.contains("topic-deleted (allowed)"), "{report}");
     assert!(!report.contains("lost-write"), "{report}");
 }
+
+/// DeleteRecords (21) through confluent-kafka's AdminClient (`tests/clients/delete_records.py`):
+/// records below offset 4 of orders-0 are deleted, the low watermark and a consumer from
+/// earliest start there. The recorded session replays to the live fingerprint, and the checker
+/// counts the deleted records as allowed `expired-unread` by `DeleteRecords`, none as lost.
+#[test]
+fn confluent_kafka_delete_records_moves_the_low_watermark_and_is_judged_allowed() {
+    let dir = repo().join("target/serve-record-test");
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("delete-records-session.toml");
+    let served = Served::start(29312, &["--record", file.to_str().unwrap()]);
+    let report = python(
+        "delete_records.py",
+        "confluent",
+        &["confluent", &served.bootstrap_all(), "orders"],
+    );
+    assert!(report.contains("\"failed\": []"), "{report}");
+    let live = live_fingerprint(served);
+    let verdict = assert_replays_to(&file, &live);
+    assert!(verdict.contains("expired-unread"), "{verdict}");
+    assert!(
+        verdict.contains("DeleteRecords) before any consumer read them"),
+        "{verdict}"
+    );
+    assert!(!verdict.contains("lost-write"), "{verdict}");
+}

@@ -35,6 +35,10 @@ pub enum Message {
     ListOffsets(ListOffsetsRequest),
     /// The answer to `ListOffsets`.
     ListOffsetsResponse(ListOffsetsResponse),
+    /// Move a partition's log start (KIP-107), to its leader.
+    DeleteRecords(DeleteRecordsRequest),
+    /// The answer to `DeleteRecords`.
+    DeleteRecordsResponse(DeleteRecordsResponse),
     /// The cluster's brokers and partitions.
     Metadata(MetadataRequest),
     /// An idempotent producer asks for its producer id and epoch (any broker answers).
@@ -109,6 +113,8 @@ impl Message {
             Message::FetchResponse(_) => "FetchResponse",
             Message::ListOffsets(_) => "ListOffsets",
             Message::ListOffsetsResponse(_) => "ListOffsetsResponse",
+            Message::DeleteRecords(_) => "DeleteRecords",
+            Message::DeleteRecordsResponse(_) => "DeleteRecordsResponse",
             Message::Metadata(_) => "Metadata",
             Message::MetadataResponse(_) => "MetadataResponse",
             Message::InitProducerId(_) => "InitProducerId",

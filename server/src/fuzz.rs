@@ -122,6 +122,13 @@ pub(crate) fn frame_for(api: ApiKey, version: i16) -> Vec<u8> {
         ApiKey::DeleteTopics => DeleteTopicsRequest::default()
             .with_topic_names(vec![name])
             .encode(&mut buf, version),
+        ApiKey::DeleteRecords => DeleteRecordsRequest::default()
+            .with_topics(vec![delete_records_request::DeleteRecordsTopic::default()
+                .with_name(name)
+                .with_partitions(vec![
+                    delete_records_request::DeleteRecordsPartition::default().with_offset(-1),
+                ])])
+            .encode(&mut buf, version),
         ApiKey::DescribeConfigs => DescribeConfigsRequest::default()
             .with_resources(vec![
                 describe_configs_request::DescribeConfigsResource::default()

@@ -6,11 +6,11 @@
 use bytes::{Bytes, BytesMut};
 use kafka_protocol::messages::{
     api_versions_response::ApiVersion, ApiKey, ApiVersionsRequest, ApiVersionsResponse,
-    CreateTopicsRequest, DeleteTopicsRequest, DescribeConfigsRequest, DescribeGroupsRequest,
-    FetchRequest, FindCoordinatorRequest, HeartbeatRequest, InitProducerIdRequest,
-    JoinGroupRequest, LeaveGroupRequest, ListGroupsRequest, ListOffsetsRequest, MetadataRequest,
-    OffsetCommitRequest, OffsetFetchRequest, OffsetForLeaderEpochRequest, ProduceRequest,
-    RequestHeader, ResponseHeader, SyncGroupRequest,
+    CreateTopicsRequest, DeleteRecordsRequest, DeleteTopicsRequest, DescribeConfigsRequest,
+    DescribeGroupsRequest, FetchRequest, FindCoordinatorRequest, HeartbeatRequest,
+    InitProducerIdRequest, JoinGroupRequest, LeaveGroupRequest, ListGroupsRequest,
+    ListOffsetsRequest, MetadataRequest, OffsetCommitRequest, OffsetFetchRequest,
+    OffsetForLeaderEpochRequest, ProduceRequest, RequestHeader, ResponseHeader, SyncGroupRequest,
 };
 use kafka_protocol::protocol::{Decodable, Encodable, Message, VersionRange};
 
@@ -59,6 +59,9 @@ pub const SUPPORTED: &[(ApiKey, i16, i16, VersionRange)] = &[
     // with GROUP_ID_NOT_FOUND instead of `Dead`. ListGroups v5 filters by group type.
     (ApiKey::CreateTopics, 2, 7, CreateTopicsRequest::VERSIONS),
     (ApiKey::DeleteTopics, 1, 6, DeleteTopicsRequest::VERSIONS),
+    // DeleteRecords: v0 and v1 share one schema (librdkafka 2.16 sends v1); v2 is flexible and
+    // untested.
+    (ApiKey::DeleteRecords, 0, 1, DeleteRecordsRequest::VERSIONS),
     (
         ApiKey::DescribeConfigs,
         1,
@@ -109,6 +112,7 @@ pub enum Body {
     OffsetForLeaderEpoch(OffsetForLeaderEpochRequest),
     CreateTopics(CreateTopicsRequest),
     DeleteTopics(DeleteTopicsRequest),
+    DeleteRecords(DeleteRecordsRequest),
     DescribeConfigs(DescribeConfigsRequest),
     DescribeGroups(DescribeGroupsRequest),
     ListGroups(ListGroupsRequest),
@@ -216,6 +220,7 @@ pub fn decode(mut frame: Bytes) -> Result<Request, RequestError> {
         }
         ApiKey::CreateTopics => Body::CreateTopics(decode_body(&mut frame, api, version)?),
         ApiKey::DeleteTopics => Body::DeleteTopics(decode_body(&mut frame, api, version)?),
+        ApiKey::DeleteRecords => Body::DeleteRecords(decode_body(&mut frame, api, version)?),
         ApiKey::DescribeConfigs => Body::DescribeConfigs(decode_body(&mut frame, api, version)?),
         ApiKey::DescribeGroups => Body::DescribeGroups(decode_body(&mut frame, api, version)?),
         ApiKey::ListGroups => Body::ListGroups(decode_body(&mut frame, api, version)?),

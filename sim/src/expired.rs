@@ -18,7 +18,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// Per partition, the final leader's log start offset and the retention configs that could
 /// have moved it.
-fn final_log_starts(world: &World) -> BTreeMap<TopicPartition, (Offset, String)> {
+fn final_log_starts(
+    world: &World,
+    deleted: &BTreeSet<TopicPartition>,
+) -> BTreeMap<TopicPartition, (Offset, String)> {
     let Some(metadata) = world.metadata() else {
         return BTreeMap::new();
     };
@@ -30,9 +33,10 @@ fn final_log_starts(world: &World) -> BTreeMap<TopicPartition, (Offset, String)>
         };
         let start = replica.log.log_start_offset();
         if start > Offset(0) {
-            let by_hand = world.spec().faults.iter().any(
-                |f| matches!(&f.action, crate::FaultAction::DeleteRecords { tp: t, .. } if t == tp),
-            );
+            let by_hand = deleted.contains(tp)
+                || world.spec().faults.iter().any(
+                    |f| matches!(&f.action, crate::FaultAction::DeleteRecords { tp: t, .. } if t == tp),
+                );
             starts.insert(
                 tp.clone(),
                 (start, allowed_by(replica.log.config(), by_hand)),
@@ -68,7 +72,7 @@ pub(crate) fn check_expired(
     now: Time,
     world: &World,
 ) -> BTreeMap<TopicPartition, BTreeSet<Bytes>> {
-    let starts = final_log_starts(world);
+    let starts = final_log_starts(world, &observer.records_deleted);
     let mut expired: BTreeMap<TopicPartition, BTreeSet<Bytes>> = BTreeMap::new();
     if starts.is_empty() {
         return expired;

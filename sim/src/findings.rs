@@ -213,6 +213,10 @@ pub struct Observer {
     /// When each topic was last deleted (`topic-deleted`): kept here, not read back from the
     /// trace, because a served session's trace forgets its oldest entries.
     pub(crate) deleted_topics: BTreeMap<Topic, Time>,
+    /// The partitions whose log start a `DeleteRecords` moved (`Event::RecordsDeleted`
+    /// answered `NONE`), from a scenario action or a client's request on serve: their records
+    /// below the log start are `expired-unread` by `DeleteRecords`. Kept here for the same reason.
+    pub(crate) records_deleted: BTreeSet<TopicPartition>,
 }
 
 /// Committed records gone from a log, at the instant it happened: a replica truncated below
@@ -256,6 +260,7 @@ impl Observer {
                 &broker_core::raft::QuorumConfig::for_cluster(&spec.cluster),
             ),
             deleted_topics: BTreeMap::new(),
+            records_deleted: BTreeSet::new(),
         }
     }
 
@@ -328,6 +333,9 @@ impl Observer {
             }
             Event::TopicDeleted { topic } => {
                 self.deleted_topics.insert(topic.clone(), now);
+            }
+            Event::RecordsDeleted { tp, error, .. } if error.is_ok() => {
+                self.records_deleted.insert(tp.clone());
             }
             Event::LeaderElected {
                 tp, leader_epoch, ..

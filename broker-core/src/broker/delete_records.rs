@@ -11,10 +11,42 @@
 use super::*;
 use crate::error::ErrorCode;
 use crate::io::{DeleteRecordsTo, Event};
+use crate::protocol::{DeleteRecordsRequest, DeleteRecordsResponse};
 
 impl Broker {
     /// Handle an operator's `DeleteRecords` for `tp`; the answer is `Event::RecordsDeleted`.
     pub(super) fn delete_records(&mut self, tp: TopicPartition, to: DeleteRecordsTo) {
+        self.delete_records_on_leader(tp, to);
+    }
+
+    /// A client's `DeleteRecords` (the wire API): the same move, answered to `from` with a
+    /// `DeleteRecordsResponse`. A broker that does not lead `tp` answers
+    /// `NOT_LEADER_OR_FOLLOWER` (`ReplicaManager.deleteRecords`); the admin client sends each
+    /// partition to its leader.
+    pub(super) fn handle_delete_records(&mut self, from: NodeId, request: DeleteRecordsRequest) {
+        let DeleteRecordsRequest {
+            correlation_id,
+            tp,
+            to,
+        } = request;
+        let (low_watermark, error) = self.delete_records_on_leader(tp.clone(), to);
+        let response = DeleteRecordsResponse {
+            correlation_id,
+            tp,
+            low_watermark,
+            error,
+        };
+        self.out
+            .send(from, Message::DeleteRecordsResponse(response));
+    }
+
+    /// The one place both paths move the log start; records `Event::RecordsDeleted`, which the
+    /// checker reads to count the records below as deleted on purpose, not lost.
+    fn delete_records_on_leader(
+        &mut self,
+        tp: TopicPartition,
+        to: DeleteRecordsTo,
+    ) -> (Offset, ErrorCode) {
         let (low_watermark, error) = match self.replicas.get_mut(&tp) {
             Some(r) if r.leading.is_some() && !self.fenced => {
                 match move_log_start(&mut r.log, to) {
@@ -34,6 +66,7 @@ impl Broker {
             low_watermark,
             error,
         });
+        (low_watermark, error)
     }
 }
 

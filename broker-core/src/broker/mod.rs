@@ -500,6 +500,7 @@ impl Broker {
                 spec,
                 current_leader_epoch,
             }) => self.handle_list_offsets(from, correlation_id, tp, spec, current_leader_epoch),
+            Message::DeleteRecords(r) => self.handle_delete_records(from, r),
             Message::Metadata(MetadataRequest { correlation_id }) => {
                 self.handle_metadata_request(from, correlation_id)
             }

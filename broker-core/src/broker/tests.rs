@@ -2143,3 +2143,47 @@ fn the_heartbeat_reports_the_offset_after_the_last_applied_record() {
     });
     assert_eq!(reported, Some(applied));
 }
+
+/// The wire `DeleteRecords` takes the scenario action's path (`delete_records_on_leader`): the
+/// leader answers the client with its new log start and records `Event::RecordsDeleted`; once it
+/// no longer leads it answers `NOT_LEADER_OR_FOLLOWER` (`ReplicaManager.deleteRecords`).
+#[test]
+fn a_client_delete_records_is_answered_by_the_leader_only() {
+    use crate::io::DeleteRecordsTo;
+    let mut h = Harness::leader(ProtocolSwitches::default(), 1, &[1]);
+    for _ in 0..3 {
+        h.produce(Acks::Leader, 2);
+    }
+    let client = NodeId::Client(ClientId(9));
+    let ask = |h: &mut Harness, id: u64| {
+        let request = crate::protocol::DeleteRecordsRequest {
+            correlation_id: CorrelationId(id),
+            tp: tp(),
+            to: DeleteRecordsTo::Offset(Offset(4)),
+        };
+        h.input(Input::Message {
+            from: client,
+            message: Message::DeleteRecords(request),
+        });
+        h.out
+            .iter()
+            .find_map(|o| match o {
+                Output::Send {
+                    to,
+                    message: Message::DeleteRecordsResponse(r),
+                } if *to == client && r.correlation_id == CorrelationId(id) => {
+                    Some((r.error, r.low_watermark))
+                }
+                _ => None,
+            })
+            .expect("answered at once")
+    };
+    assert_eq!(ask(&mut h, 1), (ErrorCode::NONE, Offset(4)));
+    assert_eq!(h.replica().log.log_start_offset(), Offset(4));
+    assert!(h.events().any(|e| matches!(
+        e,
+        Event::RecordsDeleted { low_watermark: Offset(4), error, .. } if error.is_ok()
+    )));
+    h.set_partition(state(2, 1, &[1, 2]));
+    assert_eq!(ask(&mut h, 2).0, ErrorCode::NOT_LEADER_OR_FOLLOWER);
+}

@@ -107,3 +107,27 @@ pub struct ListOffsetsResponse {
     /// The leader's epoch.
     pub leader_epoch: LeaderEpoch,
 }
+
+/// `DeleteRecordsRequest` (KIP-107) for one partition, sent to its leader.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeleteRecordsRequest {
+    /// Echoed by the response.
+    pub correlation_id: CorrelationId,
+    /// The partition.
+    pub tp: TopicPartition,
+    /// Where its log start moves.
+    pub to: crate::io::DeleteRecordsTo,
+}
+
+/// `DeleteRecordsResponse` for one partition.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeleteRecordsResponse {
+    /// The request's.
+    pub correlation_id: CorrelationId,
+    /// The partition.
+    pub tp: TopicPartition,
+    /// The leader's log start afterwards (`lowWatermark`).
+    pub low_watermark: Offset,
+    /// `NONE` or why not.
+    pub error: ErrorCode,
+}

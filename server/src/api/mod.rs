@@ -4,6 +4,7 @@
 //! are in. The internal `Message` carries one partition per ListOffsets, so that one fans out
 //! and gathers; Produce, Fetch and Metadata map one to one.
 
+mod delete_records;
 mod describe_configs;
 mod fetch;
 mod gather;
@@ -105,6 +106,7 @@ pub enum Pending {
     InitProducerId(init_producer_id::Pending),
     Gather(gather::Gather),
     TopicsAdmin(topics_admin::Pending),
+    DeleteRecords(delete_records::Pending),
 }
 
 impl Pending {
@@ -119,6 +121,7 @@ impl Pending {
             Pending::InitProducerId(p) => p.on_message(message),
             Pending::Gather(p) => p.on_message(message),
             Pending::TopicsAdmin(p) => p.on_message(message),
+            Pending::DeleteRecords(p) => p.on_message(message),
         }
     }
 }
@@ -150,6 +153,7 @@ pub fn start(request: Request, ctx: &mut Ctx<'_>) -> Start {
         }
         Body::CreateTopics(r) => topics_admin::create_topics(r, reply, ctx),
         Body::DeleteTopics(r) => topics_admin::delete_topics(r, reply, ctx),
+        Body::DeleteRecords(r) => delete_records::start(r, reply, ctx),
         Body::DescribeConfigs(r) => Start::Answer(describe_configs::answer(r, reply, ctx.state)),
         Body::DescribeGroups(r) => Start::Answer(groups_admin::describe(
             r,
@@ -168,6 +172,10 @@ pub fn correlation_of(message: &Message) -> Option<CorrelationId> {
         | Message::FetchResponse(broker_core::FetchResponse { correlation_id, .. })
         | Message::ListOffsetsResponse(broker_core::ListOffsetsResponse {
             correlation_id, ..
+        })
+        | Message::DeleteRecordsResponse(broker_core::DeleteRecordsResponse {
+            correlation_id,
+            ..
         })
         | Message::MetadataResponse(broker_core::MetadataResponse { correlation_id, .. })
         | Message::InitProducerIdResponse(broker_core::InitProducerIdResponse {

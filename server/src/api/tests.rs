@@ -192,6 +192,14 @@ fn answer(message: &Message) -> Message {
                 .collect(),
             requester: Requester::Client,
         }),
+        Message::DeleteRecords(r) => {
+            Message::DeleteRecordsResponse(broker_core::DeleteRecordsResponse {
+                correlation_id: r.correlation_id,
+                tp: r.tp.clone(),
+                low_watermark: broker_core::Offset(0),
+                error: ErrorCode::NOT_LEADER_OR_FOLLOWER,
+            })
+        }
         other => panic!("the server sent {}", other.api_name()),
     }
 }
