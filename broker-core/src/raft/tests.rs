@@ -676,11 +676,11 @@ fn the_leader_resends_begin_quorum_epoch_until_a_voter_answers() {
     );
 }
 
-#[test]
-fn an_observer_finds_the_leader_through_a_voters_hint_and_never_votes() {
+/// Broker 1 as an observer of the voters c1..c3, knowing no leader yet.
+fn broker_observer() -> RaftNode<u64> {
     let voters: Vec<NodeId> = (1..=3).map(c).collect();
     let broker = NodeId::Broker(crate::types::BrokerId(1));
-    let mut observer = RaftNode::<u64>::new(
+    RaftNode::new(
         broker,
         voters,
         QuorumConfig::default(),
@@ -688,7 +688,12 @@ fn an_observer_finds_the_leader_through_a_voters_hint_and_never_votes() {
         1,
         None,
         vec![],
-    );
+    )
+}
+
+#[test]
+fn an_observer_finds_the_leader_through_a_voters_hint_and_never_votes() {
+    let mut observer = broker_observer();
     assert_eq!(observer.role(), Role::Observer);
     let first = sent(&drain(&mut observer));
     assert_eq!(
@@ -788,17 +793,7 @@ fn a_rising_high_watermark_answers_a_held_observer_fetch_at_once() {
 /// another voter; a voter that loses its leader's connection waits for its fetch timeout.
 #[test]
 fn an_observer_that_loses_its_leader_asks_another_voter() {
-    let voters: Vec<NodeId> = (1..=3).map(c).collect();
-    let broker = NodeId::Broker(crate::types::BrokerId(1));
-    let mut observer = RaftNode::<u64>::new(
-        broker,
-        voters,
-        QuorumConfig::default(),
-        Time(0),
-        1,
-        None,
-        vec![],
-    );
+    let mut observer = broker_observer();
     drain(&mut observer);
     let hint = RaftMessage::FetchResponse {
         error: ErrorCode::NOT_LEADER_OR_FOLLOWER,
